@@ -1,0 +1,200 @@
+// Package device is the kiosk's view of the instruments it reads: what one
+// reading is, what an instrument driver looks like, and how a driver is
+// chosen from the kiosk configuration.
+//
+// # Readings
+//
+// A driver turns the bytes an instrument sends (over serial or I²C) into
+// [Reading] values: the raw measurements plus what the instrument said about
+// the sample. It does not decide verdicts; the kiosk applies
+// protocols/assay to every reading, and the command re-derives it.
+//
+// # Drivers
+//
+// An [Instrument] runs until its context ends, delivering readings to a sink
+// function. A driver never owns the process: it is given its port or bus by
+// the caller ([Env]), keeps running when the device misbehaves (garbled
+// frames are counted and skipped, a vanished USB adapter is reopened), and
+// reports its health through [Instrument.Status].
+//
+// # Registry
+//
+// Drivers register a [Factory] under a protocol name ("dy-enzyme",
+// "modbus-gold", …) from their package's init function; the kiosk
+// configuration names the protocol of each device and [Open] builds it.
+package device
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/shianfood/shian/protocols/assay"
+)
+
+// Reading is one measurement as an instrument reported it.
+type Reading struct {
+	// DeviceID is the id of the device in the kiosk configuration.
+	DeviceID string `json:"device_id"`
+	// Model and Serial identify the instrument (Serial may be empty).
+	Model  string `json:"model"`
+	Serial string `json:"serial,omitempty"`
+	// Method is the test method family; Item the test item
+	// (检测项目, e.g. "有机磷和氨基甲酸酯类农药"); Analyte a machine name
+	// for what is tested (e.g. "organophosphate_carbamate", "clenbuterol").
+	Method  assay.Method `json:"method"`
+	Item    string       `json:"item"`
+	Analyte string       `json:"analyte"`
+	// SampleCode and SampleName are what the operator keyed into the
+	// instrument, if it has a keypad (e.g. code "S-012", name "菠菜").
+	SampleCode string `json:"sample_code,omitempty"`
+	SampleName string `json:"sample_name,omitempty"`
+	// Channel is the instrument channel or well, 0 if it has one.
+	Channel int `json:"channel,omitempty"`
+	// Raw holds the measurements the verdict is derived from.
+	Raw assay.Raw `json:"raw"`
+	// DeviceTime is the instrument's own clock, zero if it reports none.
+	DeviceTime time.Time `json:"device_time,omitempty"`
+}
+
+// State is an instrument's health as the operator sees it.
+type State int
+
+// Instrument states. The zero value is unknown (not yet opened).
+const (
+	StateUnknown   State = iota
+	StateReady           // open and answering
+	StateMeasuring       // a test is in progress
+	StateDown            // N consecutive failures; probed again on a backoff
+)
+
+// String returns the machine name of s.
+func (s State) String() string {
+	switch s {
+	case StateReady:
+		return "ready"
+	case StateMeasuring:
+		return "measuring"
+	case StateDown:
+		return "down"
+	}
+	return "unknown"
+}
+
+// Label returns the on-screen label in zh-CN and en.
+func (s State) Label() (zh, en string) {
+	switch s {
+	case StateReady:
+		return "就绪", "Ready"
+	case StateMeasuring:
+		return "检测中", "Measuring"
+	case StateDown:
+		return "故障", "Down"
+	}
+	return "未知", "Unknown"
+}
+
+// Status is a snapshot of an instrument's health and counters.
+type Status struct {
+	ID       string    `json:"id"`
+	Model    string    `json:"model"`
+	State    State     `json:"-"`
+	StateS   string    `json:"state"`
+	LastErr  string    `json:"last_error,omitempty"`
+	LastSeen time.Time `json:"last_seen,omitempty"`
+	// Frames is the number of valid frames decoded; BadFrames those
+	// rejected (checksum, CRC, length); Reopens the times the port was
+	// reopened.
+	Frames    uint64 `json:"frames"`
+	BadFrames uint64 `json:"bad_frames"`
+	Reopens   uint64 `json:"reopens"`
+}
+
+// Instrument is a running driver for one device.
+type Instrument interface {
+	// ID returns the device id from the configuration.
+	ID() string
+	// Run reads the device until ctx is done, calling sink for every
+	// reading, from one goroutine. It returns ctx.Err() when ctx ends, or
+	// an error only when the device can never work (bad configuration).
+	// Transient failures are retried inside Run.
+	Run(ctx context.Context, sink func(Reading)) error
+	// Status returns the current health; safe to call concurrently.
+	Status() Status
+}
+
+// Spec is one device entry of the kiosk configuration.
+type Spec struct {
+	ID       string            `yaml:"id"`
+	Protocol string            `yaml:"protocol"` // registered driver name
+	Model    string            `yaml:"model"`
+	Port     string            `yaml:"port,omitempty"`  // serial device path
+	Baud     int               `yaml:"baud,omitempty"`  // serial speed
+	Bus      string            `yaml:"bus,omitempty"`   // I²C bus name ("1" on a Pi)
+	Addr     uint16            `yaml:"addr,omitempty"`  // I²C or Modbus address
+	Items    []string          `yaml:"items,omitempty"` // test items it runs
+	Options  map[string]string `yaml:"options,omitempty"`
+	Line     int               `yaml:"-"` // line in the config file, for errors
+}
+
+// Env is what a driver is given by the kiosk: how to open ports and buses,
+// a clock and a logger. Fields a driver does not need may be nil.
+type Env struct {
+	Serial SerialOpener
+	I2C    BusOpener
+	Now    func() time.Time
+	Log    *slog.Logger
+}
+
+// Factory builds an instrument from its spec. It validates the spec (an
+// error names the field and what is wrong) but does not open the device;
+// Run does.
+type Factory func(spec Spec, env Env) (Instrument, error)
+
+var (
+	regMu     sync.Mutex
+	factories = map[string]Factory{}
+)
+
+// Register makes a driver available under a protocol name. It panics if the
+// name is taken, like database/sql.Register.
+func Register(protocol string, f Factory) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := factories[protocol]; dup {
+		panic("device: Register called twice for protocol " + protocol)
+	}
+	factories[protocol] = f
+}
+
+// Protocols lists the registered protocol names, sorted.
+func Protocols() []string {
+	regMu.Lock()
+	defer regMu.Unlock()
+	names := make([]string, 0, len(factories))
+	for n := range factories {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Open builds the instrument for spec with the registered factory.
+func Open(spec Spec, env Env) (Instrument, error) {
+	regMu.Lock()
+	f := factories[spec.Protocol]
+	regMu.Unlock()
+	if f == nil {
+		return nil, fmt.Errorf("device %q: unknown protocol %q (known: %v)", spec.ID, spec.Protocol, Protocols())
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Log == nil {
+		env.Log = slog.Default()
+	}
+	return f(spec, env)
+}
