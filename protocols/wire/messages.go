@@ -1,0 +1,411 @@
+package wire
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/shianfood/shian/protocols/assay"
+)
+
+// Sample describes what was tested.
+type Sample struct {
+	Code     string `json:"code,omitempty"`     // sample number keyed in or scanned
+	Name     string `json:"name,omitempty"`     // 样品名称, e.g. "菠菜"
+	Category string `json:"category,omitempty"` // 样品种类, e.g. "蔬菜"
+	Batch    string `json:"batch,omitempty"`    // 批次
+	Supplier string `json:"supplier,omitempty"` // 供应商 / 生产单位
+	Origin   string `json:"origin,omitempty"`   // 产地
+}
+
+// Result is one rapid-test result, as measured on a kiosk and stored by the
+// command service. Fields up to Raw are set by the kiosk and are the
+// result's content: a resend must carry them unchanged. ReceivedAt, RxSeq
+// and Flags are set by the command service.
+type Result struct {
+	ResultID  string `json:"result_id"`  // UUIDv7, made where measured; never reused
+	KioskID   string `json:"kiosk_id"`   // the kiosk that measured it
+	Seq       uint64 `json:"seq"`        // per-kiosk sequence, from 1
+	BootEpoch uint64 `json:"boot_epoch"` // kiosk start counter when measured
+
+	DeviceID string `json:"device_id"`        // device id in the kiosk config
+	Model    string `json:"model"`            // instrument model
+	Serial   string `json:"serial,omitempty"` // instrument serial number
+
+	StallID  string `json:"stall_id"`           // where the sample came from (stall or kitchen id)
+	EventID  string `json:"event_id,omitempty"` // the major event, if any
+	Operator string `json:"operator,omitempty"` // 检测员
+	Sample   Sample `json:"sample"`
+
+	Method  assay.Method `json:"method"`
+	Item    string       `json:"item"`    // 检测项目
+	Analyte string       `json:"analyte"` // machine name of what is tested
+
+	// The kiosk's conclusion. The command re-derives it from Raw and
+	// flags a mismatch.
+	Value           float64       `json:"value"`
+	Unit            string        `json:"unit"`
+	Verdict         assay.Verdict `json:"verdict"`
+	Reason          string        `json:"reason,omitempty"`
+	RepeatsRequired int           `json:"repeats_required,omitempty"`
+	RepeatOf        string        `json:"repeat_of,omitempty"` // result_id this repeats
+
+	Raw assay.Raw `json:"raw"` // the measurements the verdict derives from
+
+	MeasuredAt time.Time  `json:"measured_at"`           // kiosk clock
+	DeviceTime *time.Time `json:"device_time,omitempty"` // instrument clock, if it has one
+
+	// Set by the command service.
+	ReceivedAt *time.Time `json:"received_at,omitempty"` // command clock
+	RxSeq      uint64     `json:"rx_seq,omitempty"`      // command ingest order
+	Flags      []string   `json:"flags,omitempty"`       // e.g. "verdict_mismatch", "clock_skew", "seq_regression"
+}
+
+// Result flags set by the command service.
+const (
+	FlagVerdictMismatch = "verdict_mismatch" // kiosk verdict differs from the re-derived one
+	FlagClockSkew       = "clock_skew"       // kiosk clock more than 5 min from the command's
+	FlagSeqRegression   = "seq_regression"   // seq reused by a kiosk restored from an old backup
+)
+
+// Field limits enforced by Validate.
+const (
+	maxID   = 64
+	maxText = 256
+)
+
+// Validate checks the fields a kiosk must set. It does not re-derive the
+// verdict (that needs the rules in force; see package assay).
+func (r *Result) Validate() error {
+	u, err := uuid.Parse(r.ResultID)
+	if err != nil || u == uuid.Nil || len(r.ResultID) != 36 {
+		return fmt.Errorf("result_id %q is not a UUID in canonical form", clip(r.ResultID))
+	}
+	if err := checkID("kiosk_id", r.KioskID, true); err != nil {
+		return err
+	}
+	if r.Seq == 0 {
+		return errors.New("seq must be 1 or more")
+	}
+	if err := checkID("device_id", r.DeviceID, false); err != nil {
+		return err
+	}
+	if err := checkID("stall_id", r.StallID, false); err != nil {
+		return err
+	}
+	if err := checkID("event_id", r.EventID, false); err != nil {
+		return err
+	}
+	if r.Method == "" {
+		return errors.New("method is missing")
+	}
+	if !r.Verdict.Valid() {
+		return fmt.Errorf("verdict %q is not one of negative, suspicious, positive, invalid, pass, caution, fail", clip(string(r.Verdict)))
+	}
+	if r.MeasuredAt.IsZero() {
+		return errors.New("measured_at is missing")
+	}
+	if r.RepeatOf != "" {
+		if _, err := uuid.Parse(r.RepeatOf); err != nil {
+			return fmt.Errorf("repeat_of %q is not a UUID", clip(r.RepeatOf))
+		}
+	}
+	for name, s := range map[string]string{
+		"model": r.Model, "serial": r.Serial, "operator": r.Operator, "item": r.Item,
+		"analyte": r.Analyte, "unit": r.Unit, "reason": r.Reason,
+		"sample.code": r.Sample.Code, "sample.name": r.Sample.Name, "sample.category": r.Sample.Category,
+		"sample.batch": r.Sample.Batch, "sample.supplier": r.Sample.Supplier, "sample.origin": r.Sample.Origin,
+	} {
+		if len(s) > maxText || !utf8.ValidString(s) {
+			return fmt.Errorf("%s is longer than %d bytes or not UTF-8", name, maxText)
+		}
+	}
+	return nil
+}
+
+func checkID(name, s string, required bool) error {
+	if s == "" {
+		if required {
+			return fmt.Errorf("%s is missing", name)
+		}
+		return nil
+	}
+	if len(s) > maxID {
+		return fmt.Errorf("%s is longer than %d bytes", name, maxID)
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
+			return fmt.Errorf("%s %q may only contain letters, digits and - _ . :", name, clip(s))
+		}
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// Content returns r with the fields the command service sets cleared: what
+// a kiosk sent.
+func (r Result) Content() Result {
+	r.ReceivedAt, r.RxSeq, r.Flags = nil, 0, nil
+	return r
+}
+
+// Fingerprint returns a digest of the result's content (the fields a kiosk
+// sets). Two sends of the same result have the same fingerprint; the command
+// uses it to tell an identical resend from a conflicting one.
+func (r Result) Fingerprint() string {
+	c := r.Content()
+	c.MeasuredAt = c.MeasuredAt.UTC()
+	if c.DeviceTime != nil {
+		t := c.DeviceTime.UTC()
+		c.DeviceTime = &t
+	}
+	b, _ := json.Marshal(c) // a struct of plain fields always marshals
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Hello opens a kiosk link (kiosk → command).
+type Hello struct {
+	Header
+	KioskID   string    `json:"kiosk_id"`
+	BootEpoch uint64    `json:"boot_epoch"` // incremented durably at each kiosk start
+	LastSeq   uint64    `json:"last_seq"`   // highest seq in the kiosk's outbox (0 if none)
+	Pending   int       `json:"pending"`    // results not yet acknowledged
+	Software  string    `json:"software,omitempty"`
+	SentAt    time.Time `json:"sent_at"` // kiosk clock
+}
+
+// Welcome answers Hello (command → kiosk).
+type Welcome struct {
+	Header
+	KioskID string `json:"kiosk_id"`
+	// AckedUpTo is the highest seq up to which the command holds every
+	// result of this kiosk (its contiguous high-water mark), capped at the
+	// kiosk's LastSeq. The kiosk resends everything above it.
+	AckedUpTo  uint64    `json:"acked_up_to"`
+	ServerTime time.Time `json:"server_time"`
+	// MaxInFlight is the most results the kiosk may send before an ack.
+	MaxInFlight int `json:"max_in_flight"`
+}
+
+// Results carries 1 to MaxBatch results in ascending seq order
+// (kiosk → command).
+type Results struct {
+	Header
+	Results []Result `json:"results"`
+}
+
+// Ack acknowledges every result of this kiosk with seq ≤ UpToSeq sent on
+// this connection: each is stored durably (command → kiosk).
+type Ack struct {
+	Header
+	UpToSeq uint64 `json:"up_to_seq"`
+	// Duplicates counts results in the acknowledged range that were
+	// already stored (identical resends), for the kiosk's diagnostics.
+	Duplicates int `json:"duplicates,omitempty"`
+}
+
+// Reject refuses one result (command → kiosk): the command holds another
+// result with this result_id, or the result is invalid. The kiosk keeps it
+// aside for the operator and does not resend it.
+type Reject struct {
+	Header
+	ResultID string `json:"result_id"`
+	Seq      uint64 `json:"seq"`
+	Code     string `json:"code"` // "conflict" or "invalid"
+	Message  string `json:"message"`
+}
+
+// Reject codes.
+const (
+	RejectConflict = "conflict"
+	RejectInvalid  = "invalid"
+)
+
+// InstrumentStatus is one instrument's health in a Status message.
+type InstrumentStatus struct {
+	ID        string `json:"id"`
+	Model     string `json:"model"`
+	State     string `json:"state"` // ready, measuring, down, unknown
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Status is a kiosk's periodic health report (kiosk → command).
+type Status struct {
+	Header
+	Pending       int                `json:"pending"`
+	OldestPending *time.Time         `json:"oldest_pending,omitempty"`
+	Storage       string             `json:"storage"` // "ok" or the storage error
+	Instruments   []InstrumentStatus `json:"instruments"`
+	Lon           float64            `json:"lon,omitempty"`
+	Lat           float64            `json:"lat,omitempty"`
+	SiteID        string             `json:"site_id,omitempty"`
+	KioskTime     time.Time          `json:"kiosk_time"`
+}
+
+// Alarm reports a condition a person must look at (kiosk → command), such
+// as a salvaged storage file or a clock jump.
+type Alarm struct {
+	Header
+	Code    string    `json:"code"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+}
+
+// Notice tells a kiosk something about one of its results
+// (command → kiosk), such as the incident number a positive opened.
+type Notice struct {
+	Header
+	ResultID   string `json:"result_id"`
+	IncidentNo string `json:"incident_no,omitempty"`
+	Message    string `json:"message,omitempty"`
+}
+
+// Error reports a protocol or authorisation failure before a close (either
+// direction).
+type Error struct {
+	Header
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Subscribe asks for live updates after sequence Since (browser → command);
+// Since 0 asks for a snapshot.
+type Subscribe struct {
+	Header
+	Since uint64 `json:"since"`
+}
+
+// StallState is the latest verdict at one stall or kitchen.
+type StallState struct {
+	StallID    string        `json:"stall_id"`
+	ResultID   string        `json:"result_id"`
+	Verdict    assay.Verdict `json:"verdict"`
+	Method     assay.Method  `json:"method"`
+	Analyte    string        `json:"analyte"`
+	Value      float64       `json:"value"`
+	Unit       string        `json:"unit"`
+	MeasuredAt time.Time     `json:"measured_at"`
+}
+
+// KioskState is a kiosk as the map shows it.
+type KioskState struct {
+	KioskID     string             `json:"kiosk_id"`
+	Name        string             `json:"name,omitempty"`
+	Online      bool               `json:"online"`
+	Pending     int                `json:"pending"`
+	LastSeen    *time.Time         `json:"last_seen,omitempty"`
+	Lon         float64            `json:"lon,omitempty"`
+	Lat         float64            `json:"lat,omitempty"`
+	SiteID      string             `json:"site_id,omitempty"`
+	Storage     string             `json:"storage,omitempty"`
+	Instruments []InstrumentStatus `json:"instruments,omitempty"`
+}
+
+// Snapshot is the complete live state (command → browser). Seq is the
+// sequence of the last delta it includes.
+type Snapshot struct {
+	Header
+	Seq     uint64       `json:"seq"`
+	Results []Result     `json:"results"` // most recent first
+	Stalls  []StallState `json:"stalls"`
+	Kiosks  []KioskState `json:"kiosks"`
+	// Extra holds further live collections by name (incidents, teams,
+	// alerts, …) as their REST representations.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+}
+
+// Delta kinds.
+const (
+	KindResult   = "result"
+	KindStall    = "stall"
+	KindKiosk    = "kiosk"
+	KindAlert    = "alert"
+	KindIncident = "incident"
+	KindTeam     = "team"
+	KindEvent    = "event"
+	KindBanquet  = "banquet"
+)
+
+// Delta is one change to the live state (command → browser). Seq increases
+// by one per delta; a gap means deltas were missed and the browser must
+// resubscribe.
+type Delta struct {
+	Header
+	Seq  uint64          `json:"seq"`
+	Kind string          `json:"kind"`
+	Data json.RawMessage `json:"data"`
+}
+
+func (m *Hello) header() *Header     { return &m.Header }
+func (m *Welcome) header() *Header   { return &m.Header }
+func (m *Results) header() *Header   { return &m.Header }
+func (m *Ack) header() *Header       { return &m.Header }
+func (m *Reject) header() *Header    { return &m.Header }
+func (m *Status) header() *Header    { return &m.Header }
+func (m *Alarm) header() *Header     { return &m.Header }
+func (m *Notice) header() *Header    { return &m.Header }
+func (m *Error) header() *Header     { return &m.Header }
+func (m *Subscribe) header() *Header { return &m.Header }
+func (m *Snapshot) header() *Header  { return &m.Header }
+func (m *Delta) header() *Header     { return &m.Header }
+
+// MessageType implementations.
+func (*Hello) MessageType() string     { return TypeHello }
+func (*Welcome) MessageType() string   { return TypeWelcome }
+func (*Results) MessageType() string   { return TypeResults }
+func (*Ack) MessageType() string       { return TypeAck }
+func (*Reject) MessageType() string    { return TypeReject }
+func (*Status) MessageType() string    { return TypeStatus }
+func (*Alarm) MessageType() string     { return TypeAlarm }
+func (*Notice) MessageType() string    { return TypeNotice }
+func (*Error) MessageType() string     { return TypeError }
+func (*Subscribe) MessageType() string { return TypeSubscribe }
+func (*Snapshot) MessageType() string  { return TypeSnapshot }
+func (*Delta) MessageType() string     { return TypeDelta }
+
+// Validate checks a Hello.
+func (m *Hello) Validate() error { return checkID("kiosk_id", m.KioskID, true) }
+
+// Validate checks a Results batch: 1 to MaxBatch valid results in strictly
+// ascending seq order, all from one kiosk.
+func (m *Results) Validate() error {
+	if len(m.Results) == 0 || len(m.Results) > MaxBatch {
+		return fmt.Errorf("a batch carries 1 to %d results, not %d", MaxBatch, len(m.Results))
+	}
+	for i := range m.Results {
+		r := &m.Results[i]
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("results[%d] (seq %d): %w", i, r.Seq, err)
+		}
+		if i > 0 {
+			if r.KioskID != m.Results[0].KioskID {
+				return fmt.Errorf("results[%d]: kiosk_id differs within one batch", i)
+			}
+			if r.Seq <= m.Results[i-1].Seq {
+				return fmt.Errorf("results[%d]: seq %d not above the previous %d", i, r.Seq, m.Results[i-1].Seq)
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks a Delta.
+func (m *Delta) Validate() error {
+	if m.Kind == "" {
+		return errors.New("kind is missing")
+	}
+	return nil
+}

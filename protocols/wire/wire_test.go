@@ -1,0 +1,207 @@
+package wire
+
+import (
+	"errors"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/measure"
+)
+
+func sampleResult() Result {
+	return Result{
+		ResultID: "0193a1b2-7c4d-7e5f-8a6b-1c2d3e4f5a6b", KioskID: "K-NT-01", Seq: 7, BootEpoch: 2,
+		DeviceID: "enzyme-1", Model: "DY-3000E", StallID: "S-012",
+		Sample: Sample{Code: "S-012", Name: "菠菜"},
+		Method: assay.EnzymeInhibition, Item: "农药残留", Analyte: "organophosphate_carbamate",
+		Value: 56.77, Unit: "%", Verdict: assay.Positive, RepeatsRequired: 2,
+		Raw:        assay.Raw{ControlDeltaA: assay.Ptr(303 * measure.MilliAU), SampleDeltaA: assay.Ptr(131 * measure.MilliAU)},
+		MeasuredAt: time.Date(2026, 11, 28, 9, 31, 12, 0, time.FixedZone("CST", 8*3600)),
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	r := sampleResult()
+	msgs := []Message{
+		&Hello{KioskID: "K-NT-01", BootEpoch: 3, LastSeq: 9, SentAt: r.MeasuredAt},
+		&Welcome{KioskID: "K-NT-01", AckedUpTo: 9, MaxInFlight: 256},
+		&Results{Results: []Result{r}},
+		&Ack{UpToSeq: 7},
+		&Reject{ResultID: r.ResultID, Seq: 7, Code: RejectConflict, Message: "x"},
+		&Status{Pending: 1, Storage: "ok"},
+		&Alarm{Code: "clock_jump", Message: "x"},
+		&Notice{ResultID: r.ResultID, IncidentNo: "INC-1"},
+		&Error{Code: "auth", Message: "x"},
+		&Subscribe{Since: 4},
+		&Snapshot{Seq: 3, Results: []Result{r}},
+		&Delta{Seq: 4, Kind: KindResult, Data: []byte(`{"a":1}`)},
+	}
+	for _, m := range msgs {
+		b, err := Encode(m)
+		if err != nil {
+			t.Fatalf("%T: %v", m, err)
+		}
+		got, err := Decode(b, 0)
+		if err != nil {
+			t.Fatalf("%T: decode %s: %v", m, b, err)
+		}
+		if got.MessageType() != m.MessageType() {
+			t.Fatalf("%T decoded as %T", m, got)
+		}
+		b2, _ := Encode(got)
+		if string(b) != string(b2) {
+			t.Errorf("%T: re-encode differs:\n%s\n%s", m, b, b2)
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	cases := []struct {
+		in   string
+		want error
+	}{
+		{`not json`, ErrMalformed},
+		{`{"type":"ack"}`, ErrMalformed},
+		{`{"v":1}`, ErrMalformed},
+		{`{"v":2,"type":"ack"}`, ErrVersion},
+		{`{"v":1,"type":"launch"}`, ErrUnknownType},
+		{`{"v":1,"type":"ack","up_to_seq":"x"}`, ErrMalformed},
+		{`{"v":1,"type":"results","results":[]}`, ErrInvalid},
+		{`{"v":1,"type":"hello"}`, ErrInvalid},
+		{`{"v":1,"type":"results","results":[{"result_id":"nope","kiosk_id":"K","seq":1}]}`, ErrInvalid},
+		{`{"v":1,"type":"delta","seq":1}`, ErrInvalid},
+	}
+	for _, c := range cases {
+		_, err := Decode([]byte(c.in), 0)
+		if !errors.Is(err, c.want) {
+			t.Errorf("Decode(%s) = %v, want %v", c.in, err, c.want)
+		}
+	}
+	if _, err := Decode(make([]byte, 100), 10); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("oversized: %v", err)
+	}
+	if CloseCodeFor(ErrVersion) != CloseVersion || CloseCodeFor(ErrTooLarge) != CloseTooBig || CloseCodeFor(ErrMalformed) != CloseProtocol {
+		t.Error("close codes")
+	}
+}
+
+func TestResultValidate(t *testing.T) {
+	mut := map[string]func(r *Result){
+		"bad uuid":        func(r *Result) { r.ResultID = "0193a1b2" },
+		"nil uuid":        func(r *Result) { r.ResultID = "00000000-0000-0000-0000-000000000000" },
+		"no kiosk":        func(r *Result) { r.KioskID = "" },
+		"kiosk charset":   func(r *Result) { r.KioskID = "K 1" },
+		"seq zero":        func(r *Result) { r.Seq = 0 },
+		"no method":       func(r *Result) { r.Method = "" },
+		"bad verdict":     func(r *Result) { r.Verdict = "maybe" },
+		"no time":         func(r *Result) { r.MeasuredAt = time.Time{} },
+		"long sample":     func(r *Result) { r.Sample.Name = strings.Repeat("菜", 100) },
+		"bad utf8":        func(r *Result) { r.Item = "\xff" },
+		"bad repeat_of":   func(r *Result) { r.RepeatOf = "x" },
+		"stall too long":  func(r *Result) { r.StallID = strings.Repeat("s", 65) },
+		"event bad chars": func(r *Result) { r.EventID = "a/b" },
+	}
+	good := sampleResult()
+	if err := good.Validate(); err != nil {
+		t.Fatalf("good result: %v", err)
+	}
+	for name, f := range mut {
+		r := sampleResult()
+		f(&r)
+		if err := r.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestResultsBatchOrder(t *testing.T) {
+	a, b := sampleResult(), sampleResult()
+	b.ResultID = "0193a1b2-7c4d-7e5f-8a6b-1c2d3e4f5a6c"
+	b.Seq = a.Seq
+	if err := (&Results{Results: []Result{a, b}}).Validate(); err == nil {
+		t.Error("equal seqs accepted")
+	}
+	b.Seq = a.Seq + 1
+	b.KioskID = "K-OTHER"
+	if err := (&Results{Results: []Result{a, b}}).Validate(); err == nil {
+		t.Error("mixed kiosks accepted")
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	a := sampleResult()
+	b := sampleResult()
+	now := time.Now()
+	b.ReceivedAt, b.RxSeq, b.Flags = &now, 99, []string{FlagClockSkew}
+	b.MeasuredAt = b.MeasuredAt.UTC() // same instant, other zone
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Error("server-set fields or zone changed the fingerprint")
+	}
+	b.Value = 56.78
+	if a.Fingerprint() == b.Fingerprint() {
+		t.Error("content change kept the fingerprint")
+	}
+}
+
+// TestReadmeExamples decodes every JSON example in README.md, so the
+// documentation cannot drift from the code.
+func TestReadmeExamples(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(string(b), -1)
+	if len(blocks) < 12 {
+		t.Fatalf("found %d JSON examples, want one per message type", len(blocks))
+	}
+	seen := map[string]bool{}
+	for _, m := range blocks {
+		msg, err := Decode([]byte(m[1]), 0)
+		if err != nil {
+			t.Errorf("README example does not decode: %v\n%s", err, m[1])
+			continue
+		}
+		seen[msg.MessageType()] = true
+	}
+	for _, typ := range []string{TypeHello, TypeWelcome, TypeResults, TypeAck, TypeReject, TypeStatus, TypeAlarm, TypeNotice, TypeError, TypeSubscribe, TypeSnapshot, TypeDelta} {
+		if !seen[typ] {
+			t.Errorf("README has no example of %q", typ)
+		}
+	}
+}
+
+func FuzzWireMessage(f *testing.F) {
+	r := sampleResult()
+	for _, m := range []Message{&Hello{KioskID: "K"}, &Results{Results: []Result{r}}, &Ack{UpToSeq: 3}, &Subscribe{Since: 1}, &Delta{Seq: 1, Kind: "x", Data: []byte("{}")}} {
+		b, _ := Encode(m)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"v":1,"type":"results","results":[{"seq":1e400}]}`))
+	f.Add([]byte(`{"v":99999999999999999999,"type":"ack"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Decode(b, MaxKioskMessage)
+		if err != nil {
+			if m != nil {
+				t.Fatal("message returned with an error")
+			}
+			return
+		}
+		// Round trip: whatever decodes re-encodes and decodes to the same bytes.
+		b1, err := Encode(m)
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		m2, err := Decode(b1, 0)
+		if err != nil {
+			t.Fatalf("re-decode of %s: %v", b1, err)
+		}
+		b2, _ := Encode(m2)
+		if string(b1) != string(b2) {
+			t.Fatalf("not stable:\n%s\n%s", b1, b2)
+		}
+	})
+}
