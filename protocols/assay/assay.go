@@ -1,34 +1,6 @@
-// Package assay decides the verdict of a rapid food-safety test from its raw
-// measurements, by the published rule of each test method.
-//
-// # Trust measurements, not conclusions
-//
-// A kiosk sends the raw values a result was derived from (for the enzyme
-// inhibition tester: the control's and the sample's absorbance changes). The
-// command service re-derives every verdict with this package and flags a
-// mismatch, so a kiosk with a stale rule table or a bug cannot put a wrong
-// colour on the map. Both sides call the same [Rules.Decide].
-//
-// # Methods and verdicts
-//
-// A [Method] names a test method family (GB/T 5009.199 enzyme inhibition,
-// colloidal gold strips, ATP, …). Every method maps its raw values to one
-// [Verdict]: rapid screening methods say negative / suspicious / positive /
-// invalid; the hygiene and compliance measurements say pass / caution /
-// fail. [Verdict.Severity] puts both on one scale for the map.
-//
-// # Thresholds
-//
-// Every threshold is a field of a rule struct with the default from the
-// standard or vendor practice ([DefaultRules]); values marked [UNVERIFIED] in
-// the domain notes (such as the control validity check ΔA0 ≥ 0.3) default to
-// off and can be switched on in configuration.
 package assay
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // Method names a test method family. The zero value is not a method.
 type Method string
@@ -66,8 +38,9 @@ const (
 type Verdict string
 
 // Verdicts. The first four are rapid-test screening results
-// (GLOSSARY: 阴性 / 可疑 / 阳性（疑似）/ 无效); the last three are compliance
-// measurements (合格 / 注意 / 不合格).
+// (GLOSSARY: 阴性 / 可疑 / 阳性（疑似）/ 无效); the next three are compliance
+// measurements (合格 / 注意 / 不合格); [NotDecided] is a recorded value that
+// no rule decides (仅记录).
 const (
 	Negative   Verdict = "negative"
 	Suspicious Verdict = "suspicious"
@@ -76,6 +49,9 @@ const (
 	Pass       Verdict = "pass"
 	Caution    Verdict = "caution"
 	Fail       Verdict = "fail"
+	// NotDecided is a measurement that is recorded but decides nothing,
+	// such as an infrared surface temperature (DOMAIN "NA").
+	NotDecided Verdict = "na"
 )
 
 // Severity puts every verdict on one scale: 0 fine, 1 needs attention
@@ -96,7 +72,7 @@ func (v Verdict) Severity() int {
 // Valid reports whether v is one of the defined verdicts.
 func (v Verdict) Valid() bool {
 	switch v {
-	case Negative, Suspicious, Positive, Invalid, Pass, Caution, Fail:
+	case Negative, Suspicious, Positive, Invalid, Pass, Caution, Fail, NotDecided:
 		return true
 	}
 	return false
@@ -119,6 +95,8 @@ func (v Verdict) Label() (zh, en string) {
 		return "注意", "Caution"
 	case Fail:
 		return "不合格", "Fail"
+	case NotDecided:
+		return "仅记录", "Recorded only"
 	}
 	return "未知", "Unknown"
 }
@@ -145,30 +123,3 @@ var (
 	ErrUnknownMethod = errors.New("assay: unknown test method")
 	ErrMissingRaw    = errors.New("assay: raw value missing for this method")
 )
-
-// Rules holds the decision rule of every method. The zero value is not
-// useful; start from DefaultRules and override fields from configuration.
-type Rules struct {
-	Enzyme EnzymeRule `json:"enzyme" yaml:"enzyme"`
-}
-
-// DefaultRules returns the rules with the defaults of the standards and
-// vendor practice recorded in the domain notes.
-func DefaultRules() Rules {
-	return Rules{
-		Enzyme: DefaultEnzymeRule(),
-	}
-}
-
-// Decide derives the outcome of a test of the given method (and test item,
-// for methods whose thresholds are set per item) from its raw values.
-func (r Rules) Decide(m Method, item string, raw Raw) (Outcome, error) {
-	switch m {
-	case EnzymeInhibition:
-		if raw.ControlDeltaA == nil || raw.SampleDeltaA == nil {
-			return Outcome{}, fmt.Errorf("%w: %s needs control_delta_a and sample_delta_a", ErrMissingRaw, m)
-		}
-		return r.Enzyme.Decide(*raw.ControlDeltaA, *raw.SampleDeltaA), nil
-	}
-	return Outcome{}, fmt.Errorf("%w: %q", ErrUnknownMethod, m)
-}
