@@ -174,4 +174,3 @@ func TestLockedByAnotherProcess(t *testing.T) {
 		t.Fatal("second process changed the file")
 	}
 }
-
