@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shianfood/shian/internal/dirlock"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/tidwall/buntdb"
 )
@@ -82,6 +83,10 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// ErrLocked is returned by Open when another process holds the data
+// directory.
+var ErrLocked = dirlock.ErrLocked
+
 // ErrStorage wraps every failed durable write: the result was NOT saved
 // and must not be shown as saved.
 var ErrStorage = errors.New("outbox: storage write failed")
@@ -90,7 +95,7 @@ var ErrStorage = errors.New("outbox: storage write failed")
 type Outbox struct {
 	opts Options
 	dir  string
-	lock *dirLock
+	lock *dirlock.Lock
 
 	mu        sync.Mutex
 	db        *buntdb.DB
@@ -128,13 +133,13 @@ func Open(dir string, opts Options) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("outbox: create data directory: %w", err)
 	}
-	lk, err := lockDir(dir)
+	lk, err := dirlock.Acquire(dir, "shian-kiosk")
 	if err != nil {
 		return nil, err
 	}
 	o := &Outbox{opts: opts, dir: dir, lock: lk, pending: map[uint64]time.Time{}, changed: make(chan struct{}, 1)}
 	if err := o.open(); err != nil {
-		lk.unlock()
+		lk.Release()
 		return nil, err
 	}
 	return o, nil
@@ -228,7 +233,7 @@ func (o *Outbox) Close() error {
 		err = o.db.Close()
 		o.db = nil
 	}
-	if lerr := o.lock.unlock(); err == nil {
+	if lerr := o.lock.Release(); err == nil {
 		err = lerr
 	}
 	return err

@@ -1,0 +1,456 @@
+// Package uplink streams a kiosk's saved results to the command service
+// over a websocket, and resumes after every disconnect without losing or
+// repeating anything the command has stored.
+//
+// # Protocol
+//
+// The link speaks protocols/wire: hello → welcome{acked_up_to} → results
+// in seq order → cumulative acks. The outbox is the only source of truth:
+// the uplink keeps no result of its own, so a crash at any moment loses
+// nothing; after a restart it resends whatever the outbox still holds as
+// pending, and the command's dedupe on result_id makes the resend harmless.
+//
+// # Connection discipline
+//
+// One goroutine reads and one writes each connection (gorilla/websocket
+// allows no more); pings go through the writer. Every write has a
+// deadline, every read is bounded by the pong wait, and any error ends the
+// connection. Reconnects back off exponentially with ±50 % jitter and a
+// cap, so a fleet of kiosks does not reconnect in lockstep after a network
+// cut.
+package uplink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// Source is what the uplink needs of the outbox.
+type Source interface {
+	BootEpoch() uint64
+	LastSeq() uint64
+	PendingAfter(after uint64, max int) ([]wire.Result, error)
+	Ack(upTo uint64) (int, error)
+	Reject(rj wire.Reject) error
+	Changed() <-chan struct{}
+}
+
+// Config configures an Uplink. URL, KioskID, Token and Source are
+// required.
+type Config struct {
+	URL     string // ws://host:port/ws/kiosk
+	KioskID string
+	Token   string
+	Source  Source
+	// Status, when set, is called for the periodic status report.
+	Status func() wire.Status
+	// OnNotice receives notices from the command (incident numbers).
+	OnNotice func(wire.Notice)
+	Software string
+	Now      func() time.Time
+	Log      *slog.Logger
+	Dialer   *websocket.Dialer
+
+	// Timing; zero values take the defaults below.
+	WriteWait      time.Duration // default 10 s
+	PongWait       time.Duration // default 60 s; pings every 9/10 of it
+	StatusPeriod   time.Duration // default 30 s
+	BackoffMin     time.Duration // default 1 s
+	BackoffMax     time.Duration // default 60 s
+	MaxInFlight    int           // default: what welcome says, else 256
+	HandshakeLimit time.Duration // default 15 s for dial + hello/welcome
+}
+
+// LinkState is the link as the operator's screen shows it.
+type LinkState struct {
+	Online    bool       `json:"online"`
+	LastSync  *time.Time `json:"last_sync,omitempty"` // last ack received
+	LastError string     `json:"last_error,omitempty"`
+	Attempts  int        `json:"attempts"` // failed attempts since the last success
+}
+
+// Uplink is the kiosk's link to the command.
+type Uplink struct {
+	cfg Config
+
+	mu     sync.Mutex
+	state  LinkState
+	alarms []wire.Alarm
+	kick   chan struct{}
+}
+
+// ErrRefused means the command refused the kiosk's token; the uplink keeps
+// retrying (slowly) in case the token is fixed on the command's side.
+var ErrRefused = errors.New("uplink: command refused this kiosk's token")
+
+// New checks cfg and returns an Uplink; call Run to start it.
+func New(cfg Config) (*Uplink, error) {
+	switch {
+	case cfg.URL == "":
+		return nil, errors.New("uplink: command URL is required")
+	case cfg.KioskID == "":
+		return nil, errors.New("uplink: kiosk id is required")
+	case cfg.Token == "":
+		return nil, errors.New("uplink: kiosk token is required")
+	case cfg.Source == nil:
+		return nil, errors.New("uplink: source (outbox) is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Dialer == nil {
+		cfg.Dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: http.ProxyFromEnvironment}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.WriteWait, 10*time.Second)
+	def(&cfg.PongWait, 60*time.Second)
+	def(&cfg.StatusPeriod, 30*time.Second)
+	def(&cfg.BackoffMin, time.Second)
+	def(&cfg.BackoffMax, 60*time.Second)
+	def(&cfg.HandshakeLimit, 15*time.Second)
+	return &Uplink{cfg: cfg, kick: make(chan struct{}, 1)}, nil
+}
+
+// State returns the link state.
+func (u *Uplink) State() LinkState {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.state
+}
+
+// Alarm queues an alarm for the command; it is sent on the current or next
+// connection. At most 100 are kept; older ones are dropped first.
+func (u *Uplink) Alarm(a wire.Alarm) {
+	u.mu.Lock()
+	if a.At.IsZero() {
+		a.At = u.cfg.Now()
+	}
+	u.alarms = append(u.alarms, a)
+	if len(u.alarms) > 100 {
+		u.alarms = u.alarms[len(u.alarms)-100:]
+	}
+	u.mu.Unlock()
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Backoff returns the delay before reconnect attempt n (1-based): BackoffMin
+// doubled per attempt up to BackoffMax, then scaled by a random factor in
+// [0.5, 1.5).
+func Backoff(n int, min, max time.Duration, rnd func() float64) time.Duration {
+	d := min
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return time.Duration(float64(d) * (0.5 + rnd()))
+}
+
+// Run keeps the link up until ctx ends. It returns ctx.Err().
+func (u *Uplink) Run(ctx context.Context) error {
+	attempt := 0
+	for {
+		healthy, err := u.session(ctx)
+		if ctx.Err() != nil {
+			u.setOffline(nil)
+			return ctx.Err()
+		}
+		if healthy {
+			attempt = 0
+		}
+		attempt++
+		u.setOffline(err)
+		d := Backoff(attempt, u.cfg.BackoffMin, u.cfg.BackoffMax, rand.Float64)
+		if errors.Is(err, ErrRefused) && d < 10*time.Second {
+			d = 10 * time.Second
+		}
+		u.cfg.Log.Warn("command link down; reconnecting", "err", err, "in", d.Round(time.Millisecond), "attempt", attempt)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			u.setOffline(nil)
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (u *Uplink) setOffline(err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.state.Online = false
+	if err != nil {
+		u.state.LastError = err.Error()
+		u.state.Attempts++
+	}
+}
+
+// session runs one connection. healthy reports whether it got as far as a
+// welcome (so the backoff starts again from the minimum).
+func (u *Uplink) session(ctx context.Context) (healthy bool, err error) {
+	hctx, cancel := context.WithTimeout(ctx, u.cfg.HandshakeLimit)
+	defer cancel()
+	hdr := http.Header{}
+	hdr.Set("Authorization", "Bearer "+u.cfg.Token)
+	conn, resp, err := u.cfg.Dialer.DialContext(hctx, u.cfg.URL, hdr)
+	if err != nil {
+		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+			return false, fmt.Errorf("%w (HTTP %d); check the token in the kiosk config", ErrRefused, resp.StatusCode)
+		}
+		return false, fmt.Errorf("dial %s: %w", u.cfg.URL, err)
+	}
+	defer conn.Close()
+	conn.SetReadLimit(wire.MaxKioskMessage)
+
+	src := u.cfg.Source
+	lastSeq := src.LastSeq()
+	hello := &wire.Hello{KioskID: u.cfg.KioskID, BootEpoch: src.BootEpoch(), LastSeq: lastSeq,
+		Software: u.cfg.Software, SentAt: u.cfg.Now()}
+	if err := u.write(conn, hello); err != nil {
+		return false, fmt.Errorf("send hello: %w", err)
+	}
+	deadline, _ := hctx.Deadline()
+	conn.SetReadDeadline(deadline)
+	welcome, err := readWelcome(conn)
+	if err != nil {
+		return false, err
+	}
+	if welcome.AckedUpTo > 0 {
+		upTo := min(welcome.AckedUpTo, lastSeq)
+		if _, err := src.Ack(upTo); err != nil {
+			return true, fmt.Errorf("record welcome ack: %w", err)
+		}
+	}
+	maxInFlight := u.cfg.MaxInFlight
+	if maxInFlight <= 0 {
+		maxInFlight = welcome.MaxInFlight
+	}
+	if maxInFlight <= 0 {
+		maxInFlight = 256
+	}
+	u.mu.Lock()
+	u.state.Online, u.state.LastError, u.state.Attempts = true, "", 0
+	u.mu.Unlock()
+	u.cfg.Log.Info("command link up", "url", u.cfg.URL, "acked_up_to", welcome.AckedUpTo, "last_seq", lastSeq)
+
+	// A kiosk restored from an old backup has a last_seq below what the
+	// command holds; never skip its own newer results.
+	return true, u.pump(ctx, conn, min(welcome.AckedUpTo, lastSeq), maxInFlight)
+}
+
+func readWelcome(conn *websocket.Conn) (*wire.Welcome, error) {
+	_, b, err := conn.ReadMessage()
+	if err != nil {
+		return nil, fmt.Errorf("wait for welcome: %w", err)
+	}
+	m, err := wire.Decode(b, wire.MaxKioskMessage)
+	if err != nil {
+		return nil, fmt.Errorf("welcome: %w", err)
+	}
+	switch m := m.(type) {
+	case *wire.Welcome:
+		return m, nil
+	case *wire.Error:
+		if m.Code == "auth" || m.Code == "forbidden" {
+			return nil, fmt.Errorf("%w: %s", ErrRefused, m.Message)
+		}
+		return nil, fmt.Errorf("command said %s: %s", m.Code, m.Message)
+	}
+	return nil, fmt.Errorf("expected welcome, got %s", m.MessageType())
+}
+
+// write sends one message with a write deadline. Only the goroutine that
+// owns the connection's writes calls it.
+func (u *Uplink) write(conn *websocket.Conn, m wire.Message) error {
+	b, err := wire.Encode(m)
+	if err != nil {
+		return err
+	}
+	conn.SetWriteDeadline(time.Now().Add(u.cfg.WriteWait))
+	return conn.WriteMessage(websocket.TextMessage, b)
+}
+
+// inflight tracks results sent and not yet acknowledged on one connection.
+type inflight struct {
+	mu    sync.Mutex
+	seqs  []uint64 // ascending
+	freed chan struct{}
+}
+
+func (f *inflight) add(seq uint64) {
+	f.mu.Lock()
+	f.seqs = append(f.seqs, seq)
+	f.mu.Unlock()
+}
+
+func (f *inflight) ack(upTo uint64) {
+	f.mu.Lock()
+	i := 0
+	for i < len(f.seqs) && f.seqs[i] <= upTo {
+		i++
+	}
+	f.seqs = f.seqs[i:]
+	f.mu.Unlock()
+	select {
+	case f.freed <- struct{}{}:
+	default:
+	}
+}
+
+func (f *inflight) len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.seqs)
+}
+
+// pump runs the reader goroutine and, in this goroutine, the writer.
+func (u *Uplink) pump(ctx context.Context, conn *websocket.Conn, ackedUpTo uint64, maxInFlight int) error {
+	fl := &inflight{freed: make(chan struct{}, 1)}
+	readErr := make(chan error, 1)
+
+	conn.SetReadDeadline(time.Now().Add(u.cfg.PongWait))
+	conn.SetPongHandler(func(string) error {
+		return conn.SetReadDeadline(time.Now().Add(u.cfg.PongWait))
+	})
+	go func() { readErr <- u.readLoop(conn, fl) }()
+
+	pingPeriod := u.cfg.PongWait * 9 / 10
+	ping := time.NewTicker(pingPeriod)
+	defer ping.Stop()
+	status := time.NewTicker(u.cfg.StatusPeriod)
+	defer status.Stop()
+
+	cursor := ackedUpTo // highest seq sent (or acknowledged at welcome)
+	sendStatus := u.cfg.Status != nil
+	fail := func(err error) error {
+		conn.Close()
+		<-readErr
+		return err
+	}
+	for {
+		// Send what fits in the window.
+		for room := maxInFlight - fl.len(); room > 0; room = maxInFlight - fl.len() {
+			batch, err := u.cfg.Source.PendingAfter(cursor, min(room, wire.MaxBatch))
+			if err != nil {
+				return fail(fmt.Errorf("read outbox: %w", err))
+			}
+			if len(batch) == 0 {
+				break
+			}
+			if err := u.write(conn, &wire.Results{Results: batch}); err != nil {
+				return fail(fmt.Errorf("send results: %w", err))
+			}
+			for _, r := range batch {
+				fl.add(r.Seq)
+			}
+			cursor = batch[len(batch)-1].Seq
+		}
+		if sendStatus {
+			sendStatus = false
+			st := u.cfg.Status()
+			if err := u.write(conn, &st); err != nil {
+				return fail(fmt.Errorf("send status: %w", err))
+			}
+		}
+		for _, a := range u.takeAlarms() {
+			if err := u.write(conn, &a); err != nil {
+				u.requeue(a)
+				return fail(fmt.Errorf("send alarm: %w", err))
+			}
+		}
+
+		select {
+		case <-ctx.Done():
+			conn.SetWriteDeadline(time.Now().Add(u.cfg.WriteWait))
+			conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "kiosk stopping"))
+			return fail(ctx.Err())
+		case err := <-readErr:
+			conn.Close()
+			return err
+		case <-u.cfg.Source.Changed():
+		case <-fl.freed:
+		case <-u.kick:
+		case <-status.C:
+			sendStatus = u.cfg.Status != nil
+		case <-ping.C:
+			conn.SetWriteDeadline(time.Now().Add(u.cfg.WriteWait))
+			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return fail(fmt.Errorf("ping: %w", err))
+			}
+		}
+	}
+}
+
+func (u *Uplink) takeAlarms() []wire.Alarm {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	a := u.alarms
+	u.alarms = nil
+	return a
+}
+
+func (u *Uplink) requeue(a wire.Alarm) {
+	u.mu.Lock()
+	u.alarms = append([]wire.Alarm{a}, u.alarms...)
+	u.mu.Unlock()
+}
+
+// readLoop handles acks, rejects and notices until the first error.
+func (u *Uplink) readLoop(conn *websocket.Conn, fl *inflight) error {
+	for {
+		_, b, err := conn.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		conn.SetReadDeadline(time.Now().Add(u.cfg.PongWait))
+		m, err := wire.Decode(b, wire.MaxKioskMessage)
+		if err != nil {
+			return fmt.Errorf("from command: %w", err)
+		}
+		switch m := m.(type) {
+		case *wire.Ack:
+			if _, err := u.cfg.Source.Ack(m.UpToSeq); err != nil {
+				return fmt.Errorf("record ack: %w", err)
+			}
+			now := u.cfg.Now()
+			u.mu.Lock()
+			u.state.LastSync = &now
+			u.mu.Unlock()
+			fl.ack(m.UpToSeq)
+		case *wire.Reject:
+			u.cfg.Log.Error("command rejected a result; kept aside", "result_id", m.ResultID, "seq", m.Seq, "code", m.Code, "message", m.Message)
+			if err := u.cfg.Source.Reject(*m); err != nil {
+				return fmt.Errorf("record reject: %w", err)
+			}
+		case *wire.Notice:
+			if u.cfg.OnNotice != nil {
+				u.cfg.OnNotice(*m)
+			}
+		case *wire.Error:
+			return fmt.Errorf("command closed the link: %s: %s", m.Code, m.Message)
+		default:
+			u.cfg.Log.Debug("ignoring message", "type", m.MessageType())
+		}
+	}
+}
