@@ -65,6 +65,18 @@ type Result struct {
 	ReceivedAt *time.Time `json:"received_at,omitempty"` // command clock
 	RxSeq      uint64     `json:"rx_seq,omitempty"`      // command ingest order
 	Flags      []string   `json:"flags,omitempty"`       // e.g. "verdict_mismatch", "clock_skew", "seq_regression"
+	// Derived is the command's own decision from Raw, set when it differs
+	// from the kiosk's (the map then shows Derived).
+	Derived *assay.Outcome `json:"derived,omitempty"`
+}
+
+// EffectiveVerdict is the verdict the command stands by: its own
+// derivation when it differs from the kiosk's, else the kiosk's.
+func (r *Result) EffectiveVerdict() assay.Verdict {
+	if r.Derived != nil {
+		return r.Derived.Verdict
+	}
+	return r.Verdict
 }
 
 // Result flags set by the command service.
@@ -157,7 +169,7 @@ func clip(s string) string {
 // Content returns r with the fields the command service sets cleared: what
 // a kiosk sent.
 func (r Result) Content() Result {
-	r.ReceivedAt, r.RxSeq, r.Flags = nil, 0, nil
+	r.ReceivedAt, r.RxSeq, r.Flags, r.Derived = nil, 0, nil, nil
 	return r
 }
 
