@@ -1,0 +1,237 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/buntdb"
+)
+
+// Kiosk is a registered test kiosk. Its token is stored only as a hash.
+type Kiosk struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	TokenHash string    `json:"token_hash"`
+	SiteID    string    `json:"site_id,omitempty"`
+	EventID   string    `json:"event_id,omitempty"`
+	Loc       []float64 `json:"loc,omitempty"` // [lon, lat] WGS-84
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Roles, from most to least powerful.
+const (
+	RoleAdmin     = "admin"
+	RoleCommander = "commander"
+	RoleInspector = "inspector"
+	RoleOperator  = "operator"
+	RoleViewer    = "viewer"
+)
+
+// ValidRole reports whether r is a defined role.
+func ValidRole(r string) bool {
+	switch r {
+	case RoleAdmin, RoleCommander, RoleInspector, RoleOperator, RoleViewer:
+		return true
+	}
+	return false
+}
+
+// User is a person who logs in to the command centre.
+type User struct {
+	Name         string    `json:"name"`
+	DisplayName  string    `json:"display_name,omitempty"`
+	Role         string    `json:"role"`
+	PasswordHash string    `json:"password_hash"`
+	Events       []string  `json:"events,omitempty"` // event scope; empty = all events
+	TeamID       string    `json:"team_id,omitempty"`
+	Disabled     bool      `json:"disabled,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Session is a logged-in browser.
+type Session struct {
+	User      string    `json:"user"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// APIToken lets a program act as a user with "Authorization: Bearer".
+type APIToken struct {
+	User      string    `json:"user"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// LoginLink is a one-time login URL token.
+type LoginLink struct {
+	User      string    `json:"user"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Site is a stall, kitchen or other place where samples are taken.
+type Site struct {
+	ID       string    `json:"id"`
+	Kind     string    `json:"kind"` // stall, kitchen, market, banquet
+	Name     string    `json:"name"`
+	NameEn   string    `json:"name_en,omitempty"`
+	ZoneID   string    `json:"zone_id,omitempty"`
+	EventID  string    `json:"event_id,omitempty"`
+	Category string    `json:"category,omitempty"`
+	Grade    string    `json:"grade,omitempty"` // risk grade A–D
+	Business string    `json:"business,omitempty"`
+	Loc      []float64 `json:"loc"` // [lon, lat] WGS-84
+}
+
+// Zone is an area on the map: a vendor zone or a venue outline.
+type Zone struct {
+	ID       string          `json:"id"`
+	Kind     string          `json:"kind"` // vendor_zone, venue
+	Name     string          `json:"name"`
+	NameEn   string          `json:"name_en,omitempty"`
+	EventID  string          `json:"event_id,omitempty"`
+	Geometry json.RawMessage `json:"geometry"` // GeoJSON Polygon or MultiPolygon
+}
+
+// Alarm is something a person must look at: a conflicting resend, a
+// sequence regression, a kiosk's storage salvage, a clock jump.
+type Alarm struct {
+	Seq      uint64     `json:"seq"`
+	Code     string     `json:"code"`
+	Message  string     `json:"message"`
+	KioskID  string     `json:"kiosk_id,omitempty"`
+	ResultID string     `json:"result_id,omitempty"`
+	At       time.Time  `json:"at"`
+	AckedBy  string     `json:"acked_by,omitempty"`
+	AckedAt  *time.Time `json:"acked_at,omitempty"`
+}
+
+// NewToken returns a random token with the given prefix, and its hash for
+// storage.
+func NewToken(prefix string) (token, hash string) {
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	token = prefix + strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString(b), "="))
+	return token, HashToken(token)
+}
+
+// HashToken returns the storage hash of a token.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// RegisterKiosk creates a kiosk (or replaces its token if it exists) and
+// returns its new token.
+func (s *Store) RegisterKiosk(k Kiosk) (token string, err error) {
+	if k.ID == "" {
+		return "", errors.New("store: kiosk id is required")
+	}
+	token, k.TokenHash = NewToken("kt_")
+	var old Kiosk
+	if err := s.Get("kiosk", k.ID, &old); err == nil {
+		k.CreatedAt = old.CreatedAt
+	} else {
+		k.CreatedAt = s.opts.Now()
+	}
+	return token, s.Put("kiosk", k.ID, k)
+}
+
+// KioskByToken returns the kiosk a token belongs to.
+func (s *Store) KioskByToken(token string) (Kiosk, error) {
+	h := HashToken(token)
+	var found *Kiosk
+	err := List(s, "kiosk", func(_ string, k Kiosk) bool {
+		if k.TokenHash == h {
+			found = &k
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return Kiosk{}, err
+	}
+	if found == nil {
+		return Kiosk{}, fmt.Errorf("kiosk token: %w", ErrNotFound)
+	}
+	return *found, nil
+}
+
+// RaiseAlarm stores a new alarm and returns it with its sequence number.
+func (s *Store) RaiseAlarm(a Alarm) (Alarm, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a.Seq = s.alarmSeq + 1
+	if a.At.IsZero() {
+		a.At = s.opts.Now()
+	}
+	b, _ := json.Marshal(a)
+	err := s.db.Update(func(tx *buntdb.Tx) error {
+		_, _, err := tx.Set(alarmKey(a.Seq), string(b), nil)
+		return err
+	})
+	if err != nil {
+		return a, fmt.Errorf("store: raise alarm: %w", err)
+	}
+	s.alarmSeq = a.Seq
+	return a, nil
+}
+
+func alarmKey(seq uint64) string { return fmt.Sprintf("alarm:%020d", seq) }
+
+// Alarms returns up to limit alarms, newest first.
+func (s *Store) Alarms(limit int, unackedOnly bool) ([]Alarm, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Alarm
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.DescendKeys("alarm:*", func(k, v string) bool {
+			var a Alarm
+			if json.Unmarshal([]byte(v), &a) == nil && (!unackedOnly || a.AckedAt == nil) {
+				out = append(out, a)
+			}
+			return len(out) < limit
+		})
+	})
+	return out, err
+}
+
+// AckAlarm marks an alarm as seen by user.
+func (s *Store) AckAlarm(seq uint64, user string) (Alarm, error) {
+	return Modify(s, "alarm", fmt.Sprintf("%020d", seq), func(a *Alarm) error {
+		if a.AckedAt == nil {
+			t := s.opts.Now()
+			a.AckedAt, a.AckedBy = &t, user
+		}
+		return nil
+	})
+}
+
+// SitesIn returns the sites whose location lies in the box
+// [minLon,minLat]–[maxLon,maxLat], from the spatial index.
+func (s *Store) SitesIn(minLon, minLat, maxLon, maxLat float64) ([]Site, error) {
+	var out []Site
+	rect := "[" + ftoa(minLon) + " " + ftoa(minLat) + "],[" + ftoa(maxLon) + " " + ftoa(maxLat) + "]"
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.Intersects("sites", rect, func(k, v string) bool {
+			var st Site
+			if json.Unmarshal([]byte(v), &st) == nil {
+				out = append(out, st)
+			}
+			return true
+		})
+	})
+	return out, err
+}
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
