@@ -55,7 +55,7 @@ func (b box) intersects(o box) bool {
 
 type rnode struct {
 	b    box
-	leaf bool  // children are entry indexes, not node indexes
+	leaf bool // children are entry indexes, not node indexes
 	kids []int32
 }
 

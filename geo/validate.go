@@ -98,7 +98,7 @@ func validateRing(r orb.Ring, lim Limits, path string) *Error {
 	if len(v) < 3 {
 		return errorf(CodeRingTooShort, -1, "", path, "ring has %d distinct vertices; it needs at least 3", len(v))
 	}
-	if ringArea2(v) == 0 {
+	if collinear(v) {
 		return errorf(CodeRingDegenerate, -1, "", path, "ring encloses no area (its vertices are collinear)")
 	}
 	if i, j, ok := selfIntersection(v); ok {
@@ -122,14 +122,14 @@ func distinctVertices(r orb.Ring) []orb.Point {
 	return v
 }
 
-// ringArea2 is twice the signed planar area of the closed vertex cycle v.
-func ringArea2(v []orb.Point) float64 {
-	a := 0.0
-	o := v[0]
-	for i := 1; i+1 < len(v); i++ {
-		a += (v[i][0]-o[0])*(v[i+1][1]-o[1]) - (v[i+1][0]-o[0])*(v[i][1]-o[1])
+// collinear reports whether all vertices lie on one line (v[0] != v[1]).
+func collinear(v []orb.Point) bool {
+	for i := 2; i < len(v); i++ {
+		if orient(v[0], v[1], v[i]) != 0 {
+			return false
+		}
 	}
-	return a
+	return true
 }
 
 func orient(a, b, c orb.Point) float64 {
