@@ -1,0 +1,213 @@
+package api
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// LiveHub is what the API needs of the live hub.
+type LiveHub interface {
+	ServeWS(w http.ResponseWriter, r *http.Request)
+	Publish(kind string, data any) uint64
+}
+
+// KioskLinks is what the API needs of the kiosk ingest.
+type KioskLinks interface {
+	http.Handler // the /ws/kiosk endpoint
+	KioskStates() []wire.KioskState
+}
+
+// Server holds the API's dependencies. Fill the fields, then call Routes.
+type Server struct {
+	Store  *store.Store
+	Auth   *auth.Authenticator
+	Hub    LiveHub
+	Kiosks KioskLinks
+	// Web serves the map page and its assets at /.
+	Web http.Handler
+	Log *slog.Logger
+	Now func() time.Time
+
+	mux *http.ServeMux
+}
+
+// Routes builds the HTTP handler. Further routes can be added with Handle
+// afterwards.
+func (s *Server) Routes() http.Handler {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	s.mux = http.NewServeMux()
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.Handle("GET /ws/kiosk", s.Kiosks)
+	m.Handle("GET /ws/live", s.Auth.Require(store.RoleViewer, refuse, http.HandlerFunc(s.Hub.ServeWS)))
+
+	m.Handle("POST /api/v1/login", s.wrap(s.login))
+	m.Handle("POST /api/v1/logout", s.wrap(s.logout))
+	m.Handle("GET /login", s.wrap(s.loginLink))
+
+	s.Handle("GET /api/v1/me", store.RoleViewer, s.me)
+	s.Handle("GET /api/v1/results", store.RoleViewer, s.listResults)
+	s.Handle("GET /api/v1/results/{id}", store.RoleViewer, s.getResult)
+	s.Handle("GET /api/v1/stalls", store.RoleViewer, s.listSites)
+	s.Handle("POST /api/v1/stalls", store.RoleAdmin, s.importSites)
+	s.Handle("GET /api/v1/stalls/{id}", store.RoleViewer, s.getSite)
+	s.Handle("GET /api/v1/zones", store.RoleViewer, s.listZones)
+	s.Handle("POST /api/v1/zones", store.RoleAdmin, s.importZones)
+	s.Handle("GET /api/v1/kiosks", store.RoleViewer, s.listKiosks)
+	s.Handle("POST /api/v1/kiosks", store.RoleAdmin, s.registerKiosk)
+	s.Handle("GET /api/v1/alarms", store.RoleViewer, s.listAlarms)
+	s.Handle("POST /api/v1/alarms/{seq}/ack", store.RoleCommander, s.ackAlarm)
+	s.Handle("POST /api/v1/users", store.RoleAdmin, s.createUser)
+	s.Handle("POST /api/v1/tokens", store.RoleAdmin, s.createToken)
+	s.Handle("POST /api/v1/login-links", store.RoleAdmin, s.createLoginLink)
+	if s.Web != nil {
+		m.Handle("GET /", s.Web)
+	}
+	return m
+}
+
+// Handle registers an authenticated route that needs at least role min.
+func (s *Server) Handle(pattern, min string, h Handler) {
+	s.mux.Handle(pattern, s.Auth.Require(min, refuse, s.wrap(h)))
+}
+
+func (s *Server) wrap(h Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			WriteError(w, s.Log, err)
+		}
+	})
+}
+
+type loginReq struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+type userView struct {
+	Name        string   `json:"name"`
+	DisplayName string   `json:"display_name,omitempty"`
+	Role        string   `json:"role"`
+	Events      []string `json:"events,omitempty"`
+	TeamID      string   `json:"team_id,omitempty"`
+}
+
+func viewOf(u store.User) userView {
+	return userView{Name: u.Name, DisplayName: u.DisplayName, Role: u.Role, Events: u.Events, TeamID: u.TeamID}
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var req loginReq
+	if err := decodeJSON(r, 4<<10, &req); err != nil {
+		return err
+	}
+	tok, u, err := s.Auth.Login(req.User, req.Password)
+	switch err {
+	case nil:
+	case auth.ErrBadCredentials:
+		return Errorf(http.StatusUnauthorized, CodeUnauthorized, "用户名或密码错误 / wrong user name or password")
+	case auth.ErrTooManyTries:
+		return Errorf(http.StatusTooManyRequests, CodeForbidden, "登录失败次数过多，请一分钟后再试 / too many failed logins; try again in a minute")
+	default:
+		return err
+	}
+	s.Auth.SetCookie(w, tok)
+	WriteJSON(w, http.StatusOK, viewOf(u))
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(auth.CookieName); err == nil {
+		s.Auth.EndSession(c.Value)
+	}
+	s.Auth.ClearCookie(w)
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "logged out"})
+	return nil
+}
+
+// loginLink turns a one-time token into a session and opens the map.
+func (s *Server) loginLink(w http.ResponseWriter, r *http.Request) error {
+	tok, _, err := s.Auth.UseLoginLink(r.URL.Query().Get("token"))
+	if err != nil {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`<!doctype html><meta charset="utf-8"><title>食安 Shian</title><p>登录链接无效、已使用或已过期，请重新获取或<a href="/">用户名密码登录</a>。</p><p>This login link is unknown, used or expired. Ask for a new one or <a href="/">log in with a password</a>.</p>`))
+		return nil
+	}
+	s.Auth.SetCookie(w, tok)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	WriteJSON(w, http.StatusOK, viewOf(userOf(r)))
+	return nil
+}
+
+func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit", 100, 10000)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := store.ResultFilter{Limit: limit, StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"),
+		Analyte: q.Get("analyte"), EventID: q.Get("event")}
+	if f.Since, err = queryTime(r, "since"); err != nil {
+		return err
+	}
+	if f.Until, err = queryTime(r, "until"); err != nil {
+		return err
+	}
+	if b := q.Get("before"); b != "" {
+		n, err := strconv.ParseUint(b, 10, 64)
+		if err != nil {
+			return Invalid("before=%q: want the rx_seq of the last result of the previous page", b)
+		}
+		f.BeforeRx = n
+	}
+	rs, err := s.Store.Results(f)
+	if err != nil {
+		return err
+	}
+	if rs == nil {
+		rs = []wire.Result{}
+	}
+	WriteJSON(w, http.StatusOK, rs)
+	return nil
+}
+
+func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.Store.Result(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// writeGeoJSON encodes fc with the GeoJSON media type.
+func writeGeoJSON(w http.ResponseWriter, fc geo.FeatureCollection) error {
+	var buf bytes.Buffer
+	if err := fc.Encode(&buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/geo+json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err := w.Write(buf.Bytes())
+	return err
+}

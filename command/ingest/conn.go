@@ -1,0 +1,229 @@
+package ingest
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// conn is one kiosk connection: serve is its reader, writePump its only
+// writer.
+type conn struct {
+	srv   *Server
+	ws    *websocket.Conn
+	kiosk string
+	out   chan wire.Message
+	done  chan struct{}
+	once  sync.Once
+
+	closeCode int
+	closeMsg  string
+	skewed    bool
+}
+
+// send queues m for the writer. A connection whose queue is full (it
+// stopped reading acks) is closed.
+func (c *conn) send(m wire.Message) {
+	select {
+	case <-c.done:
+	case c.out <- m:
+	default:
+		c.closeWith(wire.CloseServerError, "send queue full")
+	}
+}
+
+func (c *conn) closeWith(code int, msg string) {
+	c.once.Do(func() {
+		c.closeCode, c.closeMsg = code, msg
+		close(c.done)
+	})
+}
+
+func (c *conn) writePump() {
+	ping := time.NewTicker(c.srv.cfg.PongWait * 9 / 10)
+	defer func() {
+		ping.Stop()
+		c.ws.Close()
+	}()
+	write := func(m wire.Message) error {
+		b, err := wire.Encode(m)
+		if err != nil {
+			return err
+		}
+		c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait))
+		return c.ws.WriteMessage(websocket.TextMessage, b)
+	}
+	for {
+		select {
+		case <-c.done:
+			// Flush what is queued (acks for stored results), then close.
+			for {
+				select {
+				case m := <-c.out:
+					if write(m) != nil {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			code := c.closeCode
+			if code == 0 {
+				code = wire.CloseNormal
+			}
+			c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, c.closeMsg), time.Now().Add(time.Second))
+			return
+		case m := <-c.out:
+			if err := write(m); err != nil {
+				c.closeWith(0, "")
+				return
+			}
+		case <-ping.C:
+			c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait))
+			if err := c.ws.WriteMessage(websocket.PingMessage, nil); err != nil {
+				c.closeWith(0, "")
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) fail(code int, errCode, msg string) {
+	c.send(&wire.Error{Code: errCode, Message: msg})
+	c.closeWith(code, msg)
+}
+
+// serve is the reader: hello, then batches, until the first error.
+func (c *conn) serve() {
+	s := c.srv
+	defer func() {
+		c.closeWith(0, "")
+		s.mu.Lock()
+		if s.conns[c.kiosk] == c {
+			delete(s.conns, c.kiosk)
+			s.mu.Unlock()
+			now := s.cfg.Now()
+			s.updateState(c.kiosk, func(st *wire.KioskState) { st.Online = false; st.LastSeen = &now })
+		} else {
+			s.mu.Unlock()
+		}
+	}()
+	c.ws.SetReadLimit(wire.MaxKioskMessage)
+	c.ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+	_, b, err := c.ws.ReadMessage()
+	if err != nil {
+		return
+	}
+	m, err := wire.Decode(b, wire.MaxKioskMessage)
+	if err != nil {
+		c.fail(wire.CloseCodeFor(err), "protocol", err.Error())
+		return
+	}
+	hello, ok := m.(*wire.Hello)
+	if !ok {
+		c.fail(wire.CloseProtocol, "protocol", "the first message must be hello")
+		return
+	}
+	if hello.KioskID != c.kiosk {
+		c.fail(wire.ClosePolicy, "forbidden", fmt.Sprintf("this token belongs to kiosk %s, not %s", c.kiosk, hello.KioskID))
+		return
+	}
+	now := s.cfg.Now()
+	if off := hello.SentAt.Sub(now); off > MaxSkew || off < -MaxSkew {
+		c.skewed = true
+		s.alarm(alarmClock(c.kiosk, off))
+	}
+	// Replace an older link of the same kiosk.
+	s.mu.Lock()
+	old := s.conns[c.kiosk]
+	s.conns[c.kiosk] = c
+	queued := s.queue[c.kiosk]
+	delete(s.queue, c.kiosk)
+	s.mu.Unlock()
+	if old != nil {
+		old.closeWith(wire.CloseKioskReplace, "replaced by a newer connection of the same kiosk")
+	}
+	hw, highest := s.cfg.Sink.HighWater(c.kiosk)
+	if highest > hello.LastSeq {
+		s.alarm(alarmRegression(c.kiosk, hello.LastSeq, highest))
+	}
+	c.send(&wire.Welcome{KioskID: c.kiosk, AckedUpTo: min(hw, hello.LastSeq), ServerTime: now, MaxInFlight: s.cfg.MaxInFlight})
+	for i := range queued {
+		c.send(&queued[i])
+	}
+	s.updateState(c.kiosk, func(st *wire.KioskState) { st.Online = true; st.LastSeen = &now; st.Pending = hello.Pending })
+
+	c.ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) })
+	for {
+		_, b, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		c.ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+		m, err := wire.Decode(b, wire.MaxKioskMessage)
+		if err != nil {
+			c.fail(wire.CloseCodeFor(err), "protocol", err.Error())
+			return
+		}
+		switch m := m.(type) {
+		case *wire.Results:
+			if m.Results[0].KioskID != c.kiosk {
+				c.fail(wire.ClosePolicy, "forbidden", "a kiosk may only send its own results")
+				return
+			}
+			for i := range m.Results {
+				c.derive(&m.Results[i])
+			}
+			select {
+			case s.subs <- &submission{c: c, results: m.Results}:
+			case <-c.done:
+				return
+			}
+		case *wire.Status:
+			now := s.cfg.Now()
+			s.updateState(c.kiosk, func(st *wire.KioskState) {
+				st.Online, st.LastSeen, st.Pending, st.Storage, st.Instruments = true, &now, m.Pending, m.Storage, m.Instruments
+				if m.Lon != 0 || m.Lat != 0 {
+					st.Lon, st.Lat = m.Lon, m.Lat
+				}
+				if m.SiteID != "" {
+					st.SiteID = m.SiteID
+				}
+			})
+		case *wire.Alarm:
+			s.alarm(alarmFromKiosk(c.kiosk, m))
+		case *wire.Error:
+			return
+		default:
+			c.fail(wire.CloseProtocol, "protocol", "a kiosk may not send "+m.MessageType())
+			return
+		}
+		select {
+		case <-c.done:
+			return
+		default:
+		}
+	}
+}
+
+// derive re-derives the verdict from the raw values and sets the command's
+// flags.
+func (c *conn) derive(r *wire.Result) {
+	out, err := c.srv.cfg.Rules.Decide(r.Method, r.Item, r.Raw)
+	switch {
+	case err != nil:
+		r.Flags = append(r.Flags, FlagVerdictUnchecked)
+	case out.Verdict != r.Verdict:
+		o := out
+		r.Derived = &o
+		r.Flags = append(r.Flags, wire.FlagVerdictMismatch)
+	}
+	if c.skewed {
+		r.Flags = append(r.Flags, wire.FlagClockSkew)
+	}
+}

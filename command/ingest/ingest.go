@@ -1,0 +1,294 @@
+// Package ingest is the command service's end of the kiosk result stream:
+// the /ws/kiosk websocket endpoint and the group committer behind it.
+//
+// # From frame to ack
+//
+//	kiosk ──results──▶ readPump ──submission──▶ committer ──Sink.Commit (one fsync for the group)──▶
+//	      ◀──ack/reject── writePump ◀─────────────────────┘
+//
+// A connection's reader validates each batch and hands it to the single
+// committer goroutine, which gathers what arrives within a few
+// milliseconds from all kiosks into one durable write, then queues the
+// acks. Acks therefore leave strictly after the data is stored, and in the
+// order the batches arrived. If the write fails, no ack is sent and the
+// connection is closed: the kiosk resends, and dedupe on result_id makes
+// that harmless.
+//
+// # The sink
+//
+// The committer writes through the small [Sink] interface. Today it is the
+// buntdb store; the planned scale-out path (NATS JetStream as the ingest
+// log between stateless gateways and command replicas) is another Sink,
+// not a rewrite.
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// Sink stores results durably and dedupes them on result_id.
+type Sink interface {
+	// Commit stores a group of results; when it returns nil, every result
+	// it reports as Stored is durable and may be acknowledged.
+	Commit(rs []wire.Result) ([]store.Committed, error)
+	// HighWater reports the kiosk's contiguous and highest stored seq.
+	HighWater(kioskID string) (contiguous, highest uint64)
+}
+
+// Kiosks authenticates kiosks and records their alarms.
+type Kiosks interface {
+	KioskByToken(token string) (store.Kiosk, error)
+	RaiseAlarm(a store.Alarm) (store.Alarm, error)
+}
+
+var (
+	_ Sink   = (*store.Store)(nil)
+	_ Kiosks = (*store.Store)(nil)
+)
+
+// Flags the ingest adds besides the wire ones.
+const (
+	// FlagVerdictUnchecked: the command could not re-derive the verdict
+	// (a method or raw value it does not know).
+	FlagVerdictUnchecked = "verdict_unchecked"
+)
+
+// MaxSkew is the kiosk clock offset above which results are flagged.
+const MaxSkew = 5 * time.Minute
+
+// Config configures a Server.
+type Config struct {
+	Sink   Sink
+	Kiosks Kiosks
+	Rules  assay.Rules
+	Now    func() time.Time
+	Log    *slog.Logger
+
+	// Callbacks, all optional, called from the committer or connection
+	// goroutines; they must not block for long.
+	OnCommitted func([]store.Committed)
+	OnAlarm     func(store.Alarm)
+	OnKiosk     func(wire.KioskState)
+
+	// GroupWindow is how long the committer waits to gather a group
+	// (default 5 ms); GroupMax the most results in one group (default 1024).
+	GroupWindow time.Duration
+	GroupMax    int
+	// MaxInFlight is announced to kiosks in welcome (default 256).
+	MaxInFlight int
+	PongWait    time.Duration // default 60 s
+	WriteWait   time.Duration // default 10 s
+}
+
+// Server serves /ws/kiosk.
+type Server struct {
+	cfg  Config
+	subs chan *submission
+
+	mu    sync.Mutex
+	conns map[string]*conn             // kiosk id → current connection
+	state map[string]*wire.KioskState  // kiosk id → last known state
+	queue map[string][]wire.Notice     // notices waiting for a connection
+	names map[string]store.Kiosk       // registration, cached at connect
+}
+
+type submission struct {
+	c       *conn
+	results []wire.Result
+}
+
+// New returns a Server; start its committer with Run.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.GroupWindow <= 0 {
+		cfg.GroupWindow = 5 * time.Millisecond
+	}
+	if cfg.GroupMax <= 0 {
+		cfg.GroupMax = 1024
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 256
+	}
+	if cfg.PongWait <= 0 {
+		cfg.PongWait = 60 * time.Second
+	}
+	if cfg.WriteWait <= 0 {
+		cfg.WriteWait = 10 * time.Second
+	}
+	return &Server{cfg: cfg, subs: make(chan *submission, 256), conns: map[string]*conn{},
+		state: map[string]*wire.KioskState{}, queue: map[string][]wire.Notice{}, names: map[string]store.Kiosk{}}
+}
+
+// Run is the committer loop; it returns when ctx ends.
+func (s *Server) Run(ctx context.Context) {
+	for {
+		var group []*submission
+		select {
+		case <-ctx.Done():
+			return
+		case sub := <-s.subs:
+			group = append(group, sub)
+		}
+		n := len(group[0].results)
+		timer := time.NewTimer(s.cfg.GroupWindow)
+	gather:
+		for n < s.cfg.GroupMax {
+			select {
+			case sub := <-s.subs:
+				group = append(group, sub)
+				n += len(sub.results)
+			case <-timer.C:
+				break gather
+			}
+		}
+		timer.Stop()
+		s.commit(group)
+	}
+}
+
+func (s *Server) commit(group []*submission) {
+	var all []wire.Result
+	for _, sub := range group {
+		all = append(all, sub.results...)
+	}
+	out, err := s.cfg.Sink.Commit(all)
+	if err != nil {
+		s.cfg.Log.Error("storing results failed; closing their links so the kiosks resend", "results", len(all), "err", err)
+		for _, sub := range group {
+			sub.c.closeWith(wire.CloseServerError, "storage error; resend later")
+		}
+		return
+	}
+	i := 0
+	for _, sub := range group {
+		part := out[i : i+len(sub.results)]
+		i += len(sub.results)
+		dups := 0
+		for _, c := range part {
+			switch c.Outcome {
+			case store.Duplicate:
+				dups++
+			case store.Conflict:
+				sub.c.send(&wire.Reject{ResultID: c.Result.ResultID, Seq: c.Result.Seq, Code: wire.RejectConflict,
+					Message: "result_id already stored with other content; kept aside, not counted"})
+				s.alarm(store.Alarm{Code: "result_conflict", KioskID: c.Result.KioskID, ResultID: c.Result.ResultID,
+					Message: fmt.Sprintf("快检终端 %s 重发的结果 %s（序号 %d）与已存结果内容不一致，已拒收 / kiosk resent result %s (seq %d) with different content; refused",
+						c.Result.KioskID, c.Result.ResultID, c.Result.Seq, c.Result.ResultID, c.Result.Seq)})
+			case store.Stored:
+				if c.SeqRegression {
+					s.alarm(store.Alarm{Code: "seq_regression", KioskID: c.Result.KioskID, ResultID: c.Result.ResultID,
+						Message: fmt.Sprintf("快检终端 %s 序号倒退（%d 已被其他结果使用），新结果已保存 / seq regression for kiosk %s: seq %d reused by a new result; stored, not dropped",
+							c.Result.KioskID, c.Result.Seq, c.Result.KioskID, c.Result.Seq)})
+				}
+			}
+		}
+		sub.c.send(&wire.Ack{UpToSeq: sub.results[len(sub.results)-1].Seq, Duplicates: dups})
+	}
+	if s.cfg.OnCommitted != nil {
+		s.cfg.OnCommitted(out)
+	}
+}
+
+func (s *Server) alarm(a store.Alarm) {
+	stored, err := s.cfg.Kiosks.RaiseAlarm(a)
+	if err != nil {
+		s.cfg.Log.Error("cannot store alarm", "code", a.Code, "err", err)
+		stored = a
+	}
+	s.cfg.Log.Warn("alarm", "code", a.Code, "kiosk", a.KioskID, "message", a.Message)
+	if s.cfg.OnAlarm != nil {
+		s.cfg.OnAlarm(stored)
+	}
+}
+
+// Notify sends a notice to a kiosk now, or when it next connects.
+func (s *Server) Notify(kioskID string, n wire.Notice) {
+	s.mu.Lock()
+	c := s.conns[kioskID]
+	if c == nil {
+		q := append(s.queue[kioskID], n)
+		if len(q) > 100 {
+			q = q[len(q)-100:]
+		}
+		s.queue[kioskID] = q
+	}
+	s.mu.Unlock()
+	if c != nil {
+		c.send(&n)
+	}
+}
+
+// KioskStates returns what is known of every kiosk that has connected
+// since the service started.
+func (s *Server) KioskStates() []wire.KioskState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]wire.KioskState, 0, len(s.state))
+	for _, st := range s.state {
+		out = append(out, *st)
+	}
+	return out
+}
+
+func (s *Server) updateState(id string, fn func(*wire.KioskState)) {
+	s.mu.Lock()
+	st := s.state[id]
+	if st == nil {
+		st = &wire.KioskState{KioskID: id}
+		if k, ok := s.names[id]; ok {
+			st.Name, st.SiteID = k.Name, k.SiteID
+			if len(k.Loc) == 2 {
+				st.Lon, st.Lat = k.Loc[0], k.Loc[1]
+			}
+		}
+		s.state[id] = st
+	}
+	fn(st)
+	cp := *st
+	s.mu.Unlock()
+	if s.cfg.OnKiosk != nil {
+		s.cfg.OnKiosk(cp)
+	}
+}
+
+// ServeHTTP authenticates a kiosk by its bearer token and serves its link.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		http.Error(w, "kiosk token required: Authorization: Bearer <kiosk token>", http.StatusUnauthorized)
+		return
+	}
+	k, err := s.cfg.Kiosks.KioskByToken(strings.TrimSpace(tok))
+	if err != nil {
+		http.Error(w, "kiosk token refused; check the token in kiosk.yaml against the command's kiosk registry", http.StatusUnauthorized)
+		return
+	}
+	up := websocket.Upgrader{ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.names[k.ID] = k
+	s.mu.Unlock()
+	c := &conn{srv: s, ws: ws, kiosk: k.ID, out: make(chan wire.Message, s.cfg.MaxInFlight+64), done: make(chan struct{})}
+	go c.writePump()
+	c.serve()
+}
+

@@ -1,0 +1,218 @@
+// Package command is the command service: it takes results from kiosks,
+// stores them, runs the assurance protocol on them, and keeps the command
+// centre's live map up to date.
+//
+// # Parts
+//
+//   - store: the buntdb file (results, kiosks, users, sites, zones, alarms).
+//   - ingest: the /ws/kiosk endpoint and its group committer.
+//   - live: the /ws/live hub pushing snapshots and deltas to browsers.
+//   - auth: users, sessions, API tokens, one-time login links.
+//   - api: the REST routes; web: the embedded map page.
+//
+// [Open] wires them together; [Service.Handler] is the HTTP handler;
+// [Service.Run] runs the background loops until its context ends.
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/shianfood/shian/command/api"
+	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/ingest"
+	"github.com/shianfood/shian/command/live"
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/command/web"
+	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// Config configures the service.
+type Config struct {
+	// DataDir holds command.db and its lock.
+	DataDir string
+	// Rules re-derive verdicts; zero means assay.DefaultRules().
+	Rules *assay.Rules
+	Now   func() time.Time
+	Log   *slog.Logger
+	// Web serves / (default: the embedded map page).
+	Web http.Handler
+	// RecentResults is how many results a snapshot carries (default 200).
+	RecentResults int
+}
+
+// Service is a running command service.
+type Service struct {
+	cfg     Config
+	store   *store.Store
+	auth    *auth.Authenticator
+	hub     *live.Hub
+	ingest  *ingest.Server
+	api     *api.Server
+	handler http.Handler
+}
+
+// Open opens the store and builds the service.
+func Open(cfg Config) (*Service, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("command: a data directory is required (--data)")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Rules == nil {
+		r := assay.DefaultRules()
+		cfg.Rules = &r
+	}
+	if cfg.Web == nil {
+		cfg.Web = web.Handler()
+	}
+	if cfg.RecentResults <= 0 {
+		cfg.RecentResults = 200
+	}
+	st, err := store.Open(cfg.DataDir, store.Options{Now: cfg.Now, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, store: st, auth: auth.New(st, cfg.Now)}
+	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log})
+	s.ingest = ingest.New(ingest.Config{
+		Sink: st, Kiosks: st, Rules: *cfg.Rules, Now: cfg.Now, Log: cfg.Log,
+		OnCommitted: s.committed,
+		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
+		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
+	})
+	s.api = &api.Server{Store: st, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
+	s.handler = s.api.Routes()
+	return s, nil
+}
+
+// committed publishes newly stored results to the live map: the stall's
+// new latest state first (so a replayed backlog never holds the map back),
+// then the result itself.
+func (s *Service) committed(cs []store.Committed) {
+	for _, c := range cs {
+		if c.Outcome != store.Stored {
+			continue
+		}
+		if c.StallChanged {
+			if st, ok := s.store.StallState(c.Result.StallID); ok {
+				s.hub.Publish(wire.KindStall, st)
+			}
+		}
+		s.hub.Publish(wire.KindResult, c.Result)
+	}
+}
+
+// snapshot builds the live state for a browser that (re)connects.
+func (s *Service) snapshot(seq uint64) wire.Snapshot {
+	rs, err := s.store.Results(store.ResultFilter{Limit: s.cfg.RecentResults})
+	if err != nil {
+		s.cfg.Log.Error("snapshot: results", "err", err)
+	}
+	if rs == nil {
+		rs = []wire.Result{}
+	}
+	kiosks := map[string]wire.KioskState{}
+	store.List(s.store, "kiosk", func(id string, k store.Kiosk) bool {
+		ks := wire.KioskState{KioskID: id, Name: k.Name, SiteID: k.SiteID}
+		if len(k.Loc) == 2 {
+			ks.Lon, ks.Lat = k.Loc[0], k.Loc[1]
+		}
+		kiosks[id] = ks
+		return true
+	})
+	for _, live := range s.ingest.KioskStates() {
+		kiosks[live.KioskID] = live
+	}
+	ks := make([]wire.KioskState, 0, len(kiosks))
+	for _, k := range kiosks {
+		ks = append(ks, k)
+	}
+	return wire.Snapshot{Seq: seq, Results: rs, Stalls: s.store.StallStates(), Kiosks: ks}
+}
+
+// Handler returns the HTTP handler (API, websockets, pages).
+func (s *Service) Handler() http.Handler { return s.handler }
+
+// Store returns the service's store.
+func (s *Service) Store() *store.Store { return s.store }
+
+// Auth returns the authenticator.
+func (s *Service) Auth() *auth.Authenticator { return s.auth }
+
+// Hub returns the live hub.
+func (s *Service) Hub() *live.Hub { return s.hub }
+
+// API returns the API server, to add routes with Handle.
+func (s *Service) API() *api.Server { return s.api }
+
+// Ingest returns the kiosk ingest server.
+func (s *Service) Ingest() *ingest.Server { return s.ingest }
+
+// Run runs the background loops (the ingest committer) until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	s.ingest.Run(ctx)
+	return ctx.Err()
+}
+
+// Close stops the hub and closes the store. Call it after Run returned
+// and the HTTP server stopped.
+func (s *Service) Close() error {
+	s.hub.Close()
+	return s.store.Close()
+}
+
+// Bootstrap creates user admin with role admin and a random password if
+// no user exists yet, and returns the password ("" when users exist).
+func (s *Service) Bootstrap(admin string) (string, error) {
+	n := 0
+	store.List(s.store, "user", func(string, store.User) bool { n++; return false })
+	if n > 0 {
+		return "", nil
+	}
+	pw, _ := store.NewToken("")
+	pw = pw[:16]
+	if err := s.auth.CreateUser(admin, "管理员", store.RoleAdmin, pw); err != nil {
+		return "", err
+	}
+	return pw, nil
+}
+
+// ListenAndServe serves the service on addr until ctx ends, then shuts the
+// HTTP server down gracefully. ready, if not nil, receives the bound
+// address once listening.
+func (s *Service) ListenAndServe(ctx context.Context, addr string, ready chan<- string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("command: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.Run(runCtx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	s.hub.Close() // closes browser websockets so Shutdown does not wait on them
+	srv.Shutdown(sctx)
+	return nil
+}
