@@ -367,4 +367,3 @@ func (s *Server) createLoginLink(w http.ResponseWriter, r *http.Request) error {
 	WriteJSON(w, http.StatusCreated, map[string]string{"user": req.User, "path": "/login?token=" + tok})
 	return nil
 }
-

@@ -97,10 +97,10 @@ type Server struct {
 	subs chan *submission
 
 	mu    sync.Mutex
-	conns map[string]*conn             // kiosk id → current connection
-	state map[string]*wire.KioskState  // kiosk id → last known state
-	queue map[string][]wire.Notice     // notices waiting for a connection
-	names map[string]store.Kiosk       // registration, cached at connect
+	conns map[string]*conn            // kiosk id → current connection
+	state map[string]*wire.KioskState // kiosk id → last known state
+	queue map[string][]wire.Notice    // notices waiting for a connection
+	names map[string]store.Kiosk      // registration, cached at connect
 }
 
 type submission struct {
@@ -291,4 +291,3 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go c.writePump()
 	c.serve()
 }
-

@@ -116,4 +116,3 @@ func (c *client) writePump() {
 		}
 	}
 }
-
