@@ -11,7 +11,7 @@ import (
 // length, which is monotonic with great-circle distance and has no seam at
 // the antimeridian and no singularity at the poles. Zones are indexed as
 // their lon/lat bounding boxes with z = 0. See
-// docs/decisions/0002-geo-index.md for why.
+// docs/decisions/0001-geo-index.md for why.
 
 const rtreeFanout = 16
 
