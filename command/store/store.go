@@ -72,7 +72,6 @@ type Store struct {
 	kiosks   map[string]*kioskSeqs
 	latest   map[string]latestAt // site id → latest result
 	alarmSeq uint64
-	notIndex int // site records whose location could not be indexed
 }
 
 // Open opens or creates the store in dir.

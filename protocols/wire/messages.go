@@ -153,7 +153,7 @@ func checkID(name, s string, required bool) error {
 	}
 	for _, c := range s {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
-			return fmt.Errorf("%s %q may only contain letters, digits and - _ . :", name, clip(s))
+			return fmt.Errorf("%s %q may only contain letters, digits and the marks - _ . : (colon)", name, clip(s))
 		}
 	}
 	return nil
