@@ -1,0 +1,246 @@
+package kiosk
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/protocols/assay"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the kiosk configuration (kiosk.yaml). See kiosk/README.md for a
+// complete example.
+type Config struct {
+	// KioskID is this kiosk's id, as registered at the command.
+	KioskID string `yaml:"kiosk_id"`
+	// Name is shown on the command centre's map.
+	Name string `yaml:"name"`
+	// Data is the data directory (the outbox); default /var/lib/shian-kiosk.
+	Data    string        `yaml:"data"`
+	Command CommandConfig `yaml:"command"`
+	Site    SiteConfig    `yaml:"site"`
+	// Operator is the default operator id (检测员) stamped on results.
+	Operator string `yaml:"operator"`
+	UI       UIConfig `yaml:"ui"`
+	// HistoryHours is how long acknowledged results stay on the kiosk
+	// for the operator's history screen (default 72).
+	HistoryHours int           `yaml:"history_hours"`
+	Devices      []device.Spec `yaml:"devices"`
+	// Rules override the default decision thresholds.
+	Rules *assay.Rules `yaml:"rules"`
+}
+
+// CommandConfig says where the command service is.
+type CommandConfig struct {
+	// URL of the command's kiosk endpoint, ws:// or wss://…/ws/kiosk.
+	URL string `yaml:"url"`
+	// Token is the kiosk token; or TokenFile names a file holding it.
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// SiteConfig is where the kiosk stands.
+type SiteConfig struct {
+	// StallID is the default stall or kitchen a sample comes from when the
+	// operator picks none and the instrument reports no sample code.
+	StallID string  `yaml:"stall_id"`
+	EventID string  `yaml:"event_id"`
+	Lon     float64 `yaml:"lon"`
+	Lat     float64 `yaml:"lat"`
+}
+
+// UIConfig is the local touchscreen server.
+type UIConfig struct {
+	// Listen is the address of the operator screen (default 127.0.0.1:8090).
+	Listen string `yaml:"listen"`
+}
+
+// ConfigError is a configuration problem with the line it is on.
+type ConfigError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// LoadConfig reads and checks a kiosk configuration file. Every problem is
+// reported as a *ConfigError naming the line and what is wrong.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(path, b)
+}
+
+// ParseConfig parses configuration text; name is used in error messages.
+func ParseConfig(name string, b []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, yamlErr(name, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, &ConfigError{File: name, Msg: "the file is empty; see kiosk/README.md for an example"}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	rules := assay.DefaultRules() // YAML overrides only the keys it names
+	cfg := Config{Rules: &rules}
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, yamlErr(name, err)
+	}
+	lines := keyLines(root.Content[0])
+	devLines := deviceLines(root.Content[0])
+	for i := range cfg.Devices {
+		if i < len(devLines) {
+			cfg.Devices[i].Line = devLines[i]
+		}
+	}
+	if cfg.Data == "" {
+		cfg.Data = "/var/lib/shian-kiosk"
+	}
+	if cfg.UI.Listen == "" {
+		cfg.UI.Listen = "127.0.0.1:8090"
+	}
+	if cfg.HistoryHours <= 0 {
+		cfg.HistoryHours = 72
+	}
+	if err := cfg.validate(name, lines); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func (c *Config) validate(name string, lines map[string]int) error {
+	bad := func(key, format string, args ...any) error {
+		return &ConfigError{File: name, Line: lines[key], Msg: fmt.Sprintf(format, args...)}
+	}
+	if c.KioskID == "" {
+		return bad("", "kiosk_id is required (the id registered at the command, e.g. K-NT-01)")
+	}
+	if strings.ContainsAny(c.KioskID, " /*?") {
+		return bad("kiosk_id", "kiosk_id %q may only contain letters, digits and - _ . :", c.KioskID)
+	}
+	if c.Command.URL == "" {
+		return bad("command", "command.url is required (e.g. wss://command.example/ws/kiosk)")
+	}
+	u, err := url.Parse(c.Command.URL)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return bad("command", "command.url %q must be a ws:// or wss:// URL with a host", c.Command.URL)
+	}
+	if c.Command.Token == "" && c.Command.TokenFile == "" {
+		return bad("command", "command.token or command.token_file is required")
+	}
+	if c.Command.Token == "" {
+		t, err := os.ReadFile(c.Command.TokenFile)
+		if err != nil {
+			return bad("command", "command.token_file: %v", err)
+		}
+		c.Command.Token = strings.TrimSpace(string(t))
+	}
+	if c.Site.Lon < -180 || c.Site.Lon > 180 || c.Site.Lat < -90 || c.Site.Lat > 90 {
+		return bad("site", "site.lon/lat must be WGS-84 degrees")
+	}
+	ids := map[string]bool{}
+	for i, d := range c.Devices {
+		where := &ConfigError{File: name, Line: d.Line}
+		switch {
+		case d.ID == "":
+			where.Msg = fmt.Sprintf("devices[%d]: id is required", i)
+		case ids[d.ID]:
+			where.Msg = fmt.Sprintf("devices[%d]: id %q is used twice", i, d.ID)
+		case d.Protocol == "":
+			where.Msg = fmt.Sprintf("device %q: protocol is required (one of %v)", d.ID, device.Protocols())
+		case !contains(device.Protocols(), d.Protocol):
+			where.Msg = fmt.Sprintf("device %q: unknown protocol %q (one of %v)", d.ID, d.Protocol, device.Protocols())
+		case d.Port == "" && d.Bus == "":
+			where.Msg = fmt.Sprintf("device %q: set port (serial device, e.g. /dev/ttyUSB0) or bus (I²C bus, e.g. \"1\")", d.ID)
+		}
+		if where.Msg != "" {
+			return where
+		}
+		ids[d.ID] = true
+	}
+	if c.Rules == nil {
+		r := assay.DefaultRules()
+		c.Rules = &r
+	}
+	if err := c.Rules.Validate(); err != nil {
+		return bad("rules", "rules: %v", err)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// yamlErr turns a yaml error into ConfigErrors with line numbers.
+func yamlErr(name string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg := te.Errors[0]
+		line := 0
+		if strings.HasPrefix(msg, "line ") {
+			fmt.Sscanf(msg, "line %d:", &line)
+			if i := strings.Index(msg, ": "); i >= 0 {
+				msg = msg[i+2:]
+			}
+		}
+		return &ConfigError{File: name, Line: line, Msg: msg}
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if strings.HasPrefix(msg, "line ") {
+		fmt.Sscanf(msg, "line %d:", &line)
+		if i := strings.Index(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+	}
+	return &ConfigError{File: name, Line: line, Msg: msg}
+}
+
+// keyLines maps top-level keys to their lines.
+func keyLines(m *yaml.Node) map[string]int {
+	out := map[string]int{"": 1}
+	if m.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		out[m.Content[i].Value] = m.Content[i].Line
+	}
+	return out
+}
+
+// deviceLines returns the line of each entry of the devices list.
+func deviceLines(m *yaml.Node) []int {
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "devices" && m.Content[i+1].Kind == yaml.SequenceNode {
+			var out []int
+			for _, d := range m.Content[i+1].Content {
+				out = append(out, d.Line)
+			}
+			return out
+		}
+	}
+	return nil
+}

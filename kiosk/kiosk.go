@@ -1,0 +1,265 @@
+// Package kiosk is the program on a test kiosk (快检终端): it reads the
+// instruments, decides each result, keeps it durably, and streams it to
+// the command service, and it works the same with the network cut.
+//
+// # Data path
+//
+//	instrument ──driver (kiosk/device/…)──▶ Reading ──assay rules──▶ Result
+//	   ──outbox.Save (fsync)──▶ "saved" on screen ──uplink──▶ command ──ack──▶ outbox marks acked
+//
+// A result is shown as saved only after the outbox write returned without
+// error; a storage failure stops the test flow with a storage error on the
+// screen instead. The uplink sends whatever the outbox holds, so a kiosk
+// that was offline all day catches up when the network returns.
+//
+// # Parts
+//
+//   - kiosk/device: instrument drivers and the registry the config names.
+//   - kiosk/outbox: the durable result queue (buntdb).
+//   - kiosk/uplink: the websocket link to the command.
+//   - this package: configuration (kiosk.yaml), the session the operator
+//     sets up (stall, sample), and the wiring ([Kiosk]).
+package kiosk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/outbox"
+	"github.com/shianfood/shian/kiosk/uplink"
+	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// Version is reported to the command in hello.
+const Version = "shian-kiosk 0.1.0"
+
+// Session is what the operator selected on the touchscreen for the next
+// test: where the sample came from and what it is.
+type Session struct {
+	StallID  string      `json:"stall_id"`
+	Operator string      `json:"operator,omitempty"`
+	Sample   wire.Sample `json:"sample"`
+	// RepeatOf links the next result to the one it repeats.
+	RepeatOf string `json:"repeat_of,omitempty"`
+}
+
+// Saved is one result as the kiosk saved it, for the screen.
+type Saved struct {
+	Result wire.Result `json:"result"`
+	// Err is set when the result could NOT be saved (storage failure):
+	// the screen must show the error, never "saved".
+	Err string `json:"error,omitempty"`
+}
+
+// Options are the parts a Kiosk gets from its caller.
+type Options struct {
+	Serial device.SerialOpener
+	I2C    device.BusOpener
+	Now    func() time.Time
+	Log    *slog.Logger
+	// OnSaved is called after every reading, saved or not.
+	OnSaved func(Saved)
+	// OnNotice receives notices from the command (incident numbers).
+	OnNotice func(wire.Notice)
+	// Uplink timing overrides (tests); zero values take the defaults.
+	UplinkBackoffMin, UplinkBackoffMax time.Duration
+}
+
+// Kiosk is a running kiosk.
+type Kiosk struct {
+	cfg   *Config
+	opts  Options
+	out   *outbox.Outbox
+	up    *uplink.Uplink
+	insts []device.Instrument
+	rules assay.Rules
+
+	mu      sync.Mutex
+	session Session
+}
+
+// Open opens the outbox and builds the instruments and the uplink.
+func Open(cfg *Config, opts Options) (*Kiosk, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	k := &Kiosk{cfg: cfg, opts: opts, rules: assay.DefaultRules()}
+	if cfg.Rules != nil {
+		k.rules = *cfg.Rules
+	}
+	out, err := outbox.Open(cfg.Data, outbox.Options{KioskID: cfg.KioskID, Now: opts.Now, Log: opts.Log,
+		History: time.Duration(cfg.HistoryHours) * time.Hour})
+	if err != nil {
+		return nil, err
+	}
+	k.out = out
+	env := device.Env{Serial: opts.Serial, I2C: opts.I2C, Now: opts.Now, Log: opts.Log}
+	for _, spec := range cfg.Devices {
+		inst, err := device.Open(spec, env)
+		if err != nil {
+			out.Close()
+			return nil, &ConfigError{File: "kiosk config", Line: spec.Line, Msg: err.Error()}
+		}
+		k.insts = append(k.insts, inst)
+	}
+	k.up, err = uplink.New(uplink.Config{URL: cfg.Command.URL, KioskID: cfg.KioskID, Token: cfg.Command.Token,
+		Source: out, Status: k.status, OnNotice: opts.OnNotice, Software: Version, Now: opts.Now, Log: opts.Log,
+		BackoffMin: opts.UplinkBackoffMin, BackoffMax: opts.UplinkBackoffMax})
+	if err != nil {
+		out.Close()
+		return nil, err
+	}
+	return k, nil
+}
+
+// Run reads the instruments and keeps the uplink until ctx ends.
+func (k *Kiosk) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, inst := range k.insts {
+		wg.Add(1)
+		go func(inst device.Instrument) {
+			defer wg.Done()
+			if err := inst.Run(ctx, k.onReading); err != nil && !errors.Is(err, context.Canceled) {
+				k.opts.Log.Error("instrument stopped", "device", inst.ID(), "err", err)
+			}
+		}(inst)
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); k.up.Run(ctx) }()
+	go func() { defer wg.Done(); k.pruneLoop(ctx) }()
+	wg.Wait()
+	return ctx.Err()
+}
+
+// Close closes the outbox. Call it after Run returned.
+func (k *Kiosk) Close() error { return k.out.Close() }
+
+// Outbox returns the kiosk's outbox.
+func (k *Kiosk) Outbox() *outbox.Outbox { return k.out }
+
+// Link returns the uplink state.
+func (k *Kiosk) Link() uplink.LinkState { return k.up.State() }
+
+// Instruments returns every instrument's status, by id.
+func (k *Kiosk) Instruments() []device.Status {
+	out := make([]device.Status, 0, len(k.insts))
+	for _, inst := range k.insts {
+		st := inst.Status()
+		st.StateS = st.State.String()
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// SetSession sets what the next test is about.
+func (k *Kiosk) SetSession(s Session) {
+	k.mu.Lock()
+	k.session = s
+	k.mu.Unlock()
+}
+
+// CurrentSession returns the operator's selection.
+func (k *Kiosk) CurrentSession() Session {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.session
+}
+
+// Record decides a reading and saves it durably, as onReading does for
+// instrument readings. It is exported for the operator screen's manual
+// entry and for tests.
+func (k *Kiosk) Record(rd device.Reading) Saved {
+	sess := k.CurrentSession()
+	r := wire.Result{
+		DeviceID: rd.DeviceID, Model: rd.Model, Serial: rd.Serial,
+		StallID: sess.StallID, EventID: k.cfg.Site.EventID, Operator: sess.Operator, Sample: sess.Sample,
+		Method: rd.Method, Item: rd.Item, Analyte: rd.Analyte, Raw: rd.Raw,
+		RepeatOf: sess.RepeatOf, MeasuredAt: k.opts.Now(),
+	}
+	if r.StallID == "" {
+		r.StallID = rd.SampleCode
+	}
+	if r.StallID == "" {
+		r.StallID = k.cfg.Site.StallID
+	}
+	if r.Operator == "" {
+		r.Operator = k.cfg.Operator
+	}
+	if r.Sample.Code == "" {
+		r.Sample.Code = rd.SampleCode
+	}
+	if r.Sample.Name == "" {
+		r.Sample.Name = rd.SampleName
+	}
+	if !rd.DeviceTime.IsZero() {
+		t := rd.DeviceTime
+		r.DeviceTime = &t
+	}
+	out, err := k.rules.ForModel(rd.Model).Decide(rd.Method, rd.Item, rd.Raw)
+	if err != nil {
+		// The reading cannot be decided (missing raw value): keep it as an
+		// invalid result rather than losing what the instrument said.
+		out = assay.Outcome{Verdict: assay.Invalid, Reason: "undecidable: " + err.Error()}
+	}
+	r.Value, r.Unit, r.Verdict, r.Reason, r.RepeatsRequired = out.Value, out.Unit, out.Verdict, out.Reason, out.RepeatsRequired
+	if len(r.Reason) > 256 {
+		r.Reason = r.Reason[:256]
+	}
+	saved, err := k.out.Save(r)
+	s := Saved{Result: saved}
+	if err != nil {
+		s.Err = fmt.Sprintf("结果未保存：存储错误 / result NOT saved: storage error: %v", err)
+		k.opts.Log.Error("result not saved", "device", rd.DeviceID, "err", err)
+		k.up.Alarm(wire.Alarm{Code: "storage_error", Message: err.Error()})
+	} else {
+		k.opts.Log.Info("result saved", "seq", saved.Seq, "result_id", saved.ResultID, "stall", saved.StallID,
+			"verdict", saved.Verdict, "value", saved.Value, "unit", saved.Unit)
+	}
+	if k.opts.OnSaved != nil {
+		k.opts.OnSaved(s)
+	}
+	return s
+}
+
+func (k *Kiosk) onReading(rd device.Reading) { k.Record(rd) }
+
+func (k *Kiosk) status() wire.Status {
+	st := k.out.Stats()
+	ws := wire.Status{Pending: st.Pending, OldestPending: st.OldestPending, Storage: "ok",
+		Lon: k.cfg.Site.Lon, Lat: k.cfg.Site.Lat, SiteID: k.cfg.Site.StallID, KioskTime: k.opts.Now()}
+	if st.StorageErr != "" {
+		ws.Storage = st.StorageErr
+	}
+	for _, is := range k.Instruments() {
+		ws.Instruments = append(ws.Instruments, wire.InstrumentStatus{ID: is.ID, Model: is.Model, State: is.State.String(), LastError: is.LastErr})
+	}
+	return ws
+}
+
+func (k *Kiosk) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := k.out.Prune(); err != nil {
+			k.opts.Log.Warn("prune failed", "err", err)
+		} else if n > 0 {
+			k.opts.Log.Info("pruned acknowledged results past the history window", "n", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
