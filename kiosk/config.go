@@ -25,7 +25,7 @@ type Config struct {
 	Command CommandConfig `yaml:"command"`
 	Site    SiteConfig    `yaml:"site"`
 	// Operator is the default operator id (检测员) stamped on results.
-	Operator string `yaml:"operator"`
+	Operator string   `yaml:"operator"`
 	UI       UIConfig `yaml:"ui"`
 	// HistoryHours is how long acknowledged results stay on the kiosk
 	// for the operator's history screen (default 72).
