@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/shianfood/shian/kiosk/device"
@@ -98,7 +99,7 @@ func ParseConfig(name string, b []byte) (*Config, error) {
 	rules := assay.DefaultRules() // YAML overrides only the keys it names
 	cfg := Config{Rules: &rules}
 	if err := dec.Decode(&cfg); err != nil {
-		return nil, yamlErr(name, err)
+		return nil, locate(yamlErr(name, err), &root)
 	}
 	lines := keyLines(root.Content[0])
 	devLines := deviceLines(root.Content[0])
@@ -214,6 +215,39 @@ func yamlErr(name string, err error) error {
 		}
 	}
 	return &ConfigError{File: name, Line: line, Msg: msg}
+}
+
+// locate fills in the line of an error that has none (errors from the
+// quantity parsers carry the bad value in quotes, not its line) by finding
+// the scalar that holds the quoted value.
+func locate(err error, root *yaml.Node) error {
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Line > 0 {
+		return err
+	}
+	i := strings.IndexByte(ce.Msg, '"')
+	if i < 0 {
+		return err
+	}
+	val, uerr := strconv.QuotedPrefix(ce.Msg[i:])
+	if uerr != nil {
+		return err
+	}
+	val, _ = strconv.Unquote(val)
+	var find func(n *yaml.Node) int
+	find = func(n *yaml.Node) int {
+		if n.Kind == yaml.ScalarNode && n.Value == val {
+			return n.Line
+		}
+		for _, c := range n.Content {
+			if l := find(c); l > 0 {
+				return l
+			}
+		}
+		return 0
+	}
+	ce.Line = find(root)
+	return ce
 }
 
 // keyLines maps top-level keys to their lines.
