@@ -155,8 +155,7 @@ func assemble(ev []Event, nbrs [][]int, k int) []Cluster {
 	for j := range parent {
 		parent[j] = j
 	}
-	var find func(int) int
-	find = func(x int) int {
+	find := func(x int) int {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
 			x = parent[x]

@@ -135,6 +135,15 @@ func (ix *Index) Nearest(p orb.Point, k int) ([]Hit, error) {
 	if k == 0 || len(ix.items) == 0 {
 		return nil, nil
 	}
+	if k >= len(ix.items) {
+		// Everything is in the answer: measure all, no tree walk.
+		hits := make([]Hit, len(ix.items))
+		for i, it := range ix.items {
+			hits[i] = Hit{Item: it, Metres: Distance(p, it.Point)}
+		}
+		sortHits(hits)
+		return hits, nil
+	}
 	v := unit(p)
 	var cands []Hit
 	// kth tracks the k-th smallest exact distance seen; once the tree's
