@@ -20,15 +20,15 @@
 //
 // # kiosk.yaml
 //
-//	- id: coldroom-1
-//	  protocol: i2c-sht31
-//	  model: SHT31
-//	  bus: "1"
-//	  addr: 0x44              # 0x45 with ADDR high
-//	  options:
-//	    method: cold_holding  # or frozen, hot_holding
-//	    repeatability: high   # medium, low
-//	    interval: 60s
+//   - id: coldroom-1
+//     protocol: i2c-sht31
+//     model: SHT31
+//     bus: "1"
+//     addr: 0x44              # 0x45 with ADDR high
+//     options:
+//     method: cold_holding  # or frozen, hot_holding
+//     repeatability: high   # medium, low
+//     interval: 60s
 package sht31
 
 import (
@@ -48,7 +48,9 @@ const Protocol = "i2c-sht31"
 // DefaultInterval is the default time between reads.
 const DefaultInterval = 60 * time.Second
 
-func init() { device.Register(Protocol, func(s device.Spec, e device.Env) (device.Instrument, error) { return New(s, e) }) }
+func init() {
+	device.Register(Protocol, func(s device.Spec, e device.Env) (device.Instrument, error) { return New(s, e) })
+}
 
 // Sensor reads one SHT31.
 type Sensor struct {
