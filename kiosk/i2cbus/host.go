@@ -106,7 +106,12 @@ func (h *Host) OpenBus(name string) (i2c.BusCloser, error) {
 	}
 	bc, err := open(name)
 	if err != nil {
-		return nil, &OpenError{Bus: name, Hint: hint(err), Err: err}
+		h := hint(err)
+		if strings.Contains(err.Error(), "no bus found") {
+			// periph's text suggests a missing Init(); it was called.
+			err = fmt.Errorf("no /dev/i2c-* device exists (periph: %w)", err)
+		}
+		return nil, &OpenError{Bus: name, Hint: h, Err: err}
 	}
 	if h.buses == nil {
 		h.buses = map[string]*sharedBus{}
