@@ -1,16 +1,33 @@
 // Package web serves the command centre's browser pages, embedded in the
 // binary. Third-party browser code (Leaflet) comes from npm at build time
 // into static/lib (see `make web`); it is never committed.
+//
+// # Layout
+//
+//	static/index.html   the page: login form, then the live map
+//	static/app.css      its styles
+//	static/js/*.js      plain ES modules, no framework and no build step:
+//	                    app (wiring), live (the /ws/live client), venue-map
+//	                    (Leaflet layers), panels (lists, popup), api (REST),
+//	                    i18n (every string, zh-CN first)
+//	static/lib/         built by `make web` from node_modules (gitignored)
+//
+// A binary built without `make web` still serves the page; it shows a
+// zh-CN/English message saying to run `make web` (see [Built]).
 package web
 
 import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed static
 var static embed.FS
+
+// LeafletPath is where the built Leaflet script sits inside [FS].
+const LeafletPath = "lib/leaflet/leaflet.js"
 
 // FS returns the embedded static files.
 func FS() fs.FS {
@@ -21,5 +38,28 @@ func FS() fs.FS {
 	return sub
 }
 
-// Handler serves the pages.
-func Handler() http.Handler { return http.FileServerFS(FS()) }
+// Built reports whether the npm assets were built into this binary
+// (`make web` ran before `go build`). Without them the page loads but shows
+// a message instead of the map; callers may log a warning.
+func Built() bool {
+	_, err := fs.Stat(FS(), LeafletPath)
+	return err == nil
+}
+
+// Handler serves the pages. Files are revalidated on every load (embedded
+// files carry no modification time), so a new binary's page is never
+// mixed with an old cached one. A missing file under lib/ answers 404 with
+// a message saying to run `make web`.
+func Handler() http.Handler {
+	files := http.FileServerFS(FS())
+	built := Built()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if !built && strings.HasPrefix(r.URL.Path, "/lib/") {
+			http.Error(w, "网页组件未构建：请运行 make web 后重新编译。/ Web assets not built: run `make web`, then rebuild.", http.StatusNotFound)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
