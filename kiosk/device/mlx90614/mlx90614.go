@@ -1,0 +1,129 @@
+// Package mlx90614 is the kiosk driver for a Melexis MLX90614 infrared
+// thermometer on the Pi's I²C bus, registered as "i2c-mlx90614".
+//
+// # What it measures
+//
+// The surface temperature of food or a work surface: each read is a
+// device.Reading with Raw.SurfaceTemp and method assay.SurfaceTemperature,
+// which is recorded but never decides the cooking rule (that needs a core
+// probe: see kiosk/device/ads1115). Set the part's emissivity for food
+// (about 0.95) with the vendor tool; the driver reads it at start
+// (Sensor.Emissivity) as its presence check.
+//
+// # Sequence
+//
+// SMBus read-word transactions (write the command, repeated start, read
+// LSB MSB PEC), each PEC-checked:
+//
+//	init:  write 24, read 3      emissivity (EEPROM 0x24; 0xFFFF = 1.0)
+//	read:  write 07, read 3      Tobj1 (or 08, Tobj2, with options.zone: 2)
+//
+// A PEC mismatch or the error flag (bit 15) is an ErrInvalid; no reading
+// is made from it. Keep the bus at ≤ 100 kHz (the Pi's default).
+//
+// # kiosk.yaml
+//
+//	- id: ir-1
+//	  protocol: i2c-mlx90614
+//	  model: MLX90614
+//	  bus: "1"
+//	  addr: 0x5A
+//	  options: {interval: 1s, zone: "1"}
+package mlx90614
+
+import (
+	"context"
+	"time"
+
+	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/i2cbus"
+	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/mlx90614"
+)
+
+// Protocol is the registered protocol name.
+const Protocol = "i2c-mlx90614"
+
+// DefaultInterval is the default time between reads.
+const DefaultInterval = time.Second
+
+func init() {
+	device.Register(Protocol, func(s device.Spec, e device.Env) (device.Instrument, error) { return New(s, e) })
+}
+
+// Sensor reads one MLX90614.
+type Sensor struct {
+	Addr       uint16
+	Reg        byte
+	Emissivity measure.Ratio // read at Init
+}
+
+var _ i2cbus.Sensor = (*Sensor)(nil)
+
+// New builds the instrument from its spec.
+func New(spec device.Spec, env device.Env) (*i2cbus.Poller, error) {
+	s, err := FromSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := i2cbus.ParseConfig(spec, DefaultInterval)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Model == "" {
+		spec.Model = "MLX90614"
+	}
+	return i2cbus.NewPoller(spec, env, s, cfg)
+}
+
+// FromSpec reads the sensor settings from a spec.
+func FromSpec(spec device.Spec) (*Sensor, error) {
+	addr, err := i2cbus.Addr(spec, mlx90614.Addr)
+	if err != nil {
+		return nil, err
+	}
+	zone := 1
+	if err := i2cbus.OptInt(spec, "zone", &zone, 1, 2); err != nil {
+		return nil, err
+	}
+	return &Sensor{Addr: addr, Reg: mlx90614.RegTobj1 + byte(zone-1)}, nil
+}
+
+func (s *Sensor) word(l i2cbus.Link, op string, cmd byte) (uint16, error) {
+	var r [mlx90614.FrameLen]byte
+	if err := l.Tx(op, s.Addr, []byte{cmd}, r[:]); err != nil {
+		return 0, err
+	}
+	w, err := mlx90614.DecodeWord(s.Addr, cmd, r[:])
+	return w, i2cbus.Invalid(err)
+}
+
+// Init reads the emissivity: a PEC-checked answer shows the part is there.
+func (s *Sensor) Init(ctx context.Context, l i2cbus.Link) error {
+	w, err := s.word(l, "read emissivity", mlx90614.RegEmissivity)
+	if err != nil {
+		return err
+	}
+	s.Emissivity = mlx90614.Emissivity(w)
+	return nil
+}
+
+// Read reads the object temperature.
+func (s *Sensor) Read(ctx context.Context, l i2cbus.Link) ([]device.Reading, error) {
+	w, err := s.word(l, "read object temperature", s.Reg)
+	if err != nil {
+		return nil, err
+	}
+	t, err := mlx90614.Temperature(w)
+	if err != nil {
+		return nil, i2cbus.Invalid(err)
+	}
+	return []device.Reading{{
+		Model:   "MLX90614",
+		Method:  assay.SurfaceTemperature,
+		Item:    i2cbus.TemperatureItems[assay.SurfaceTemperature],
+		Analyte: "surface_temperature",
+		Raw:     assay.Raw{SurfaceTemp: &t},
+	}}, nil
+}
