@@ -24,23 +24,23 @@
 //
 // # kiosk.yaml
 //
-//	- id: probe-1
-//	  protocol: i2c-ads1115-probe
-//	  model: PT100 probe
-//	  bus: "1"
-//	  addr: 0x48
-//	  options:
-//	    channel: "0"        # AIN0…AIN3 against GND
-//	    pga: "0.512"        # full scale in volts
-//	    rate: "128"         # samples per second
-//	    probe: pt100        # pt100, pt1000, ntc
-//	    supply: "3.3"       # divider supply, volts
-//	    ref_ohms: "1000"    # fixed resistor, supply side
-//	    r0: "100"           # probe resistance at 0 °C (NTC: at t0)
-//	    beta: "3950"        # NTC only
-//	    offset: "0.0"       # °C, calibration against a reference thermometer
-//	    method: core_temperature
-//	    interval: 1s
+//   - id: probe-1
+//     protocol: i2c-ads1115-probe
+//     model: PT100 probe
+//     bus: "1"
+//     addr: 0x48
+//     options:
+//     channel: "0"        # AIN0…AIN3 against GND
+//     pga: "0.512"        # full scale in volts
+//     rate: "128"         # samples per second
+//     probe: pt100        # pt100, pt1000, ntc
+//     supply: "3.3"       # divider supply, volts
+//     ref_ohms: "1000"    # fixed resistor, supply side
+//     r0: "100"           # probe resistance at 0 °C (NTC: at t0)
+//     beta: "3950"        # NTC only
+//     offset: "0.0"       # °C, calibration against a reference thermometer
+//     method: core_temperature
+//     interval: 1s
 package ads1115
 
 import (

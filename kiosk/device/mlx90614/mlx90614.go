@@ -23,12 +23,12 @@
 //
 // # kiosk.yaml
 //
-//	- id: ir-1
-//	  protocol: i2c-mlx90614
-//	  model: MLX90614
-//	  bus: "1"
-//	  addr: 0x5A
-//	  options: {interval: 1s, zone: "1"}
+//   - id: ir-1
+//     protocol: i2c-mlx90614
+//     model: MLX90614
+//     bus: "1"
+//     addr: 0x5A
+//     options: {interval: 1s, zone: "1"}
 package mlx90614
 
 import (
