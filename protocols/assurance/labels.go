@@ -178,7 +178,7 @@ var labelTable = []LabelEntry{
 	{"house_building", Label{"建房", "House building"}},
 	{"housewarming", Label{"乔迁", "Housewarming"}},
 	{"funeral", Label{"丧事", "Funeral"}},
-	{"other_banquet", Label{"其它", "Other"}},
+	{"other_banquet", Label{"其它", "Other occasion"}},
 	{"lunch", Label{"午餐", "Lunch"}},
 	{"dinner", Label{"晚餐", "Dinner"}},
 	{"family", Label{"家庭成员", "Family members"}},
