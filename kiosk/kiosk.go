@@ -23,7 +23,6 @@ package kiosk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -129,7 +128,7 @@ func (k *Kiosk) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func(inst device.Instrument) {
 			defer wg.Done()
-			if err := inst.Run(ctx, k.onReading); err != nil && !errors.Is(err, context.Canceled) {
+			if err := inst.Run(ctx, k.onReading); err != nil && ctx.Err() == nil {
 				k.opts.Log.Error("instrument stopped", "device", inst.ID(), "err", err)
 			}
 		}(inst)

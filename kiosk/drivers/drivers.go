@@ -1,0 +1,22 @@
+// Package drivers links every instrument driver into a kiosk binary and
+// provides the real port and bus openers. Import it for its side effect
+// (each driver registers its protocol with kiosk/device) and call Serial and
+// I2C for the openers that kiosk.Options needs.
+package drivers
+
+import (
+	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/i2cbus"
+	"github.com/shianfood/shian/kiosk/serialport"
+
+	_ "github.com/shianfood/shian/kiosk/device/dyenzyme" // DY-3000-family enzyme-inhibition tester (serial)
+	_ "github.com/shianfood/shian/kiosk/device/sht31"    // SHT31 temperature/humidity (I²C)
+)
+
+// Serial returns the serial opener for real ports (go.bug.st/serial), with
+// one shared handle and lock per physical port, so several Modbus units on
+// one RS-485 bus take turns.
+func Serial() device.SerialOpener { return &serialport.Hub{} }
+
+// I2C returns the I²C bus opener for a Raspberry Pi (periph.io host).
+func I2C() device.BusOpener { return &i2cbus.Host{} }

@@ -1,0 +1,378 @@
+// Package demo runs a whole simulated event in one process: the command
+// service on an embedded buntdb, a venue near Nantong imported into it,
+// and kiosks reading emulated instruments over pseudo-terminals, with
+// simulated operators testing samples from the venue's stalls.
+//
+// Everything between the instrument's UART and the browser is the real
+// code: the firmware writes frames to a pty, the kiosk opens the pty's
+// slave side with go.bug.st/serial as it would /dev/ttyUSB0, decodes,
+// decides and saves to its outbox, and streams over a loopback websocket
+// to the command, which stores, re-derives and pushes to the live map.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/shianfood/shian/command"
+	"github.com/shianfood/shian/command/api"
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/firmware/enzyme"
+	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/kiosk"
+	"github.com/shianfood/shian/kiosk/serialport"
+	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/simulator/serialsim"
+	"github.com/shianfood/shian/simulator/venue"
+
+	_ "github.com/shianfood/shian/kiosk/drivers" // register the instrument drivers
+)
+
+// Options configures a demo run.
+type Options struct {
+	// Addr is where the command service listens (127.0.0.1:8080).
+	Addr string
+	// Kiosks is how many kiosks to simulate (3).
+	Kiosks int
+	// Stalls is how many stalls the venue has (48).
+	Stalls int
+	// Duration ends the run after this long; 0 runs until ctx ends.
+	Duration time.Duration
+	// DataDir holds the command's data, the kiosks' outboxes and configs,
+	// the pty links and demo.json.
+	DataDir string
+	// Every is the mean time between tests at one kiosk (2 s).
+	Every time.Duration
+	// Measure is how long the emulated tester takes per test (1 s; the
+	// real one takes 3.5 min).
+	Measure time.Duration
+	// Mix is the share of outcomes the emulated samples produce.
+	Mix enzyme.Mix
+	// Seed makes the venue and the operators' choices repeatable.
+	Seed uint64
+	Log  *slog.Logger
+	Out  io.Writer
+}
+
+func (o *Options) defaults() {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.Kiosks <= 0 {
+		o.Kiosks = 3
+	}
+	if o.Every <= 0 {
+		o.Every = 2 * time.Second
+	}
+	if o.Measure <= 0 {
+		o.Measure = time.Second
+	}
+	if o.Mix == (enzyme.Mix{}) {
+		o.Mix = enzyme.Mix{Negative: 0.78, Suspicious: 0.10, Positive: 0.08, Invalid: 0.04}
+	}
+	if o.Seed == 0 {
+		o.Seed = 20261128
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+}
+
+// KioskInfo is one simulated kiosk in demo.json.
+type KioskInfo struct {
+	ID     string `json:"id"`
+	Token  string `json:"token"`
+	Config string `json:"config"` // path of its kiosk.yaml
+	Port   string `json:"port"`   // the pty link its instrument is on
+}
+
+// Info is written to DATA/demo.json.
+type Info struct {
+	URL      string      `json:"url"`
+	LoginURL string      `json:"login_url"`
+	User     string      `json:"user"`
+	Password string      `json:"password"`
+	APIToken string      `json:"api_token"`
+	Kiosks   []KioskInfo `json:"kiosks"`
+}
+
+// Run runs the demo until ctx ends or Duration passes.
+func Run(ctx context.Context, o Options) error {
+	o.defaults()
+	if o.DataDir == "" {
+		return errors.New("demo: a data directory is required (--data)")
+	}
+	if o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Duration)
+		defer cancel()
+	}
+	dir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return err
+	}
+	loc := time.FixedZone("CST", 8*3600)
+	now := time.Now().In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	v, err := venue.Generate(venue.Config{Seed: o.Seed, Stalls: o.Stalls, Start: today, Days: 3})
+	if err != nil {
+		return fmt.Errorf("demo: generate venue: %w", err)
+	}
+
+	svc, err := command.Open(command.Config{DataDir: filepath.Join(dir, "command"), Log: o.Log})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	info, err := setup(svc, v, o)
+	if err != nil {
+		return err
+	}
+
+	srvCtx, stopSrv := context.WithCancel(context.Background())
+	defer stopSrv()
+	ready := make(chan string, 1)
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- svc.ListenAndServe(srvCtx, o.Addr, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-srvErr:
+		return err
+	}
+	info.URL = "http://" + addr + "/"
+	info.LoginURL = "http://" + addr + info.LoginURL
+
+	// Kiosks, each with an enzyme tester on a pseudo-terminal.
+	var wg sync.WaitGroup
+	kctx, stopKiosks := context.WithCancel(ctx)
+	defer stopKiosks()
+	for i := 0; i < o.Kiosks; i++ {
+		ki := &info.Kiosks[i]
+		zone := v.Zones[i%len(v.Zones)]
+		stalls := stallsIn(v, zone.ID)
+		if len(stalls) == 0 {
+			stalls = v.Stalls
+		}
+		k, fw, sim, port, err := startKiosk(kctx, dir, addr, ki, o, i)
+		if err != nil {
+			return err
+		}
+		ki.Port = port.Path()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			operate(kctx, fw, sim, stalls, o, uint64(i))
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k.Run(kctx)
+			k.Close()
+			port.Close()
+		}()
+	}
+	if err := writeInfo(dir, info); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "食安 Shian demo — %s（%s）\n", v.Event, v.Name)
+	fmt.Fprintf(o.Out, "  map / 地图:        %s\n", info.URL)
+	fmt.Fprintf(o.Out, "  open logged in:    %s\n", info.LoginURL)
+	fmt.Fprintf(o.Out, "  user / 用户:       %s   password / 密码: %s\n", info.User, info.Password)
+	fmt.Fprintf(o.Out, "  kiosks / 快检终端: %d, stalls / 摊位: %d, zones / 摊贩集中区: %d\n", o.Kiosks, len(v.Stalls), len(v.Zones))
+	fmt.Fprintf(o.Out, "  details:           %s\n", filepath.Join(dir, "demo.json"))
+	fmt.Fprintln(o.Out, "Ctrl-C stops everything.")
+
+	select {
+	case <-ctx.Done():
+	case err := <-srvErr:
+		stopKiosks()
+		wg.Wait()
+		return err
+	}
+	stopKiosks()
+	wg.Wait()
+	stopSrv()
+	<-srvErr
+	n := svc.Store().ResultCount()
+	fmt.Fprintf(o.Out, "stopped: %d results stored in %s\n", n, filepath.Join(dir, "command"))
+	return nil
+}
+
+// setup imports the venue, makes sure the admin exists with a fresh
+// password, and registers the kiosks.
+func setup(svc *command.Service, v *venue.Venue, o Options) (Info, error) {
+	st := svc.Store()
+	if _, err := api.ImportZones(st, v.ZonesGeoJSON()); err != nil {
+		return Info{}, fmt.Errorf("demo: import zones: %w", err)
+	}
+	sites := v.SitesGeoJSON()
+	var points geo.FeatureCollection
+	for _, f := range sites.Features {
+		if f.Kind == geo.KindStall || f.Kind == geo.KindKitchen || f.Kind == geo.KindBanquet {
+			points.Features = append(points.Features, f)
+		}
+	}
+	if _, err := api.ImportSites(st, points); err != nil {
+		return Info{}, fmt.Errorf("demo: import stalls: %w", err)
+	}
+	info := Info{User: "admin"}
+	pw, err := svc.Bootstrap(info.User)
+	if err != nil {
+		return info, err
+	}
+	if pw == "" {
+		tok, _ := store.NewToken("")
+		pw = tok[:16]
+		if err := svc.Auth().SetPassword(info.User, pw); err != nil {
+			return info, fmt.Errorf("demo: reset the admin password: %w", err)
+		}
+	}
+	info.Password = pw
+	if info.APIToken, err = svc.Auth().NewAPIToken(info.User, "demo"); err != nil {
+		return info, err
+	}
+	link, err := svc.Auth().NewLoginLink(info.User, 24*time.Hour)
+	if err != nil {
+		return info, err
+	}
+	info.LoginURL = "/login?token=" + link
+	for i := 0; i < o.Kiosks; i++ {
+		zone := v.Zones[i%len(v.Zones)]
+		stalls := stallsIn(v, zone.ID)
+		k := store.Kiosk{ID: fmt.Sprintf("K-NT-%02d", i+1), Name: fmt.Sprintf("%s快检点 %d", zone.Name, i+1), SiteID: zone.ID}
+		if len(stalls) > 0 {
+			p := stalls[0].Point
+			k.Loc = []float64{p[0], p[1]}
+		}
+		tok, err := st.RegisterKiosk(k)
+		if err != nil {
+			return info, err
+		}
+		info.Kiosks = append(info.Kiosks, KioskInfo{ID: k.ID, Token: tok})
+	}
+	return info, nil
+}
+
+func stallsIn(v *venue.Venue, zoneID string) []venue.Stall {
+	var out []venue.Stall
+	for _, s := range v.Stalls {
+		if s.ZoneID == zoneID {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// startKiosk creates the tester's pty, writes the kiosk's config and opens
+// the kiosk on it.
+func startKiosk(ctx context.Context, dir, addr string, ki *KioskInfo, o Options, i int) (*kiosk.Kiosk, *enzyme.Firmware, *enzyme.SimPhotometer, *serialsim.Port, error) {
+	kdir := filepath.Join(dir, "kiosks", ki.ID)
+	if err := os.MkdirAll(kdir, 0o755); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	link := filepath.Join(kdir, "ttyENZ0")
+	port, err := serialsim.Open(serialsim.Options{Link: link})
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("demo: pseudo-terminal for %s: %w", ki.ID, err)
+	}
+	sim := enzyme.NewSim(enzyme.SimConfig{Mix: o.Mix, Seed: o.Seed + uint64(i)})
+	fw := enzyme.New(enzyme.Config{Model: "DY-3000E", Serial: fmt.Sprintf("DY3E-%06d", 220100+i),
+		Interval: o.Measure, Lead: o.Measure / 6}, sim, enzyme.SystemClock{})
+	go port.Serve(ctx, fw)
+
+	cfgPath := filepath.Join(kdir, "kiosk.yaml")
+	cfgText := fmt.Sprintf(`# Written by shian-sim demo. A real kiosk's config looks the same,
+# with port: /dev/ttyUSB0 instead of the pseudo-terminal.
+kiosk_id: %s
+name: 快检终端 %d
+data: %s
+command:
+  url: ws://%s/ws/kiosk
+  token: %s
+operator: op-%02d
+ui:
+  listen: 127.0.0.1:0
+devices:
+  - id: enzyme-1
+    protocol: dy-enzyme
+    model: DY-3000E
+    port: %s
+    baud: 9600
+`, ki.ID, i+1, filepath.Join(kdir, "data"), addr, ki.Token, i+1, link)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		port.Close()
+		return nil, nil, nil, nil, err
+	}
+	ki.Config = cfgPath
+	cfg, err := kiosk.LoadConfig(cfgPath)
+	if err != nil {
+		port.Close()
+		return nil, nil, nil, nil, err
+	}
+	k, err := kiosk.Open(cfg, kiosk.Options{Serial: &serialport.Hub{}, Log: o.Log.With("kiosk", ki.ID),
+		UplinkBackoffMin: 200 * time.Millisecond, UplinkBackoffMax: 5 * time.Second})
+	if err != nil {
+		port.Close()
+		return nil, nil, nil, nil, err
+	}
+	return k, fw, sim, port, nil
+}
+
+var samples = []string{"菠菜", "小白菜", "韭菜", "芹菜", "油麦菜", "生菜", "青菜", "豇豆", "黄瓜", "番茄", "茄子", "豆角", "空心菜", "茼蒿"}
+
+// operate is one simulated operator: pick a stall and a sample, key them
+// into the tester, press START, wait, repeat.
+func operate(ctx context.Context, fw *enzyme.Firmware, sim *enzyme.SimPhotometer, stalls []venue.Stall, o Options, n uint64) {
+	rnd := rand.New(rand.NewPCG(o.Seed, n))
+	verdicts := []assay.Verdict{assay.Negative, assay.Suspicious, assay.Positive, assay.Invalid}
+	weights := []float64{o.Mix.Negative, o.Mix.Suspicious, o.Mix.Positive, o.Mix.Invalid}
+	for {
+		wait := time.Duration(float64(o.Every) * (0.5 + rnd.Float64()))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if fw.Measuring() {
+			continue
+		}
+		st := stalls[rnd.IntN(len(stalls))]
+		sim.NextVerdict(pick(rnd, verdicts, weights))
+		if _, err := fw.Start(1, st.ID, samples[rnd.IntN(len(samples))]); err != nil {
+			o.Log.Debug("tester busy", "err", err)
+		}
+	}
+}
+
+func pick[T any](rnd *rand.Rand, items []T, weights []float64) T {
+	total := 0.0
+	for _, w := range weights {
+		total += w
+	}
+	x := rnd.Float64() * total
+	for i, w := range weights {
+		if x < w {
+			return items[i]
+		}
+		x -= w
+	}
+	return items[len(items)-1]
+}
+
+func writeInfo(dir string, info Info) error {
+	b, _ := json.MarshalIndent(info, "", "  ")
+	return os.WriteFile(filepath.Join(dir, "demo.json"), append(b, '\n'), 0o600)
+}
