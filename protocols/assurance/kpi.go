@@ -107,9 +107,9 @@ type KPIReport struct {
 // kpiAcc accumulates the parts of a KPI.
 type kpiAcc struct {
 	KPI
-	detNum, dispNum, dispDen int
-	arrive, close            []time.Duration
-	readyDone, readyTotal    int
+	dispNum, dispDen      int
+	arrive, close         []time.Duration
+	readyDone, readyTotal int
 }
 
 func (a *kpiAcc) finish(cfg Config) KPI {
