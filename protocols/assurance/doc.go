@@ -12,10 +12,13 @@
 // [Menu], [Banquet], [Credit]) are value types with JSON tags. The command
 // service loads one, calls one method with an [Act] (who, when, where,
 // note, evidence) and a [Config], and stores the result. A method either
-// applies the whole step and appends to its log (an [AuditEntry]; a ledger
-// line for [Credit]), or returns an error
-// and leaves the record exactly as it was. Times always come in from the
-// caller; "now" is a parameter ([Escalations], [EvaluateReadiness]).
+// applies the whole step and appends to the record's log (an [AuditEntry];
+// a ledger line for [Credit]), or returns an error and leaves the record
+// exactly as it was. Times always come in from the caller; "now" is a
+// parameter ([Escalations], [EvaluateReadiness]). Compare times from one
+// clock: pass the command service's time in [Act.At], and its receive time
+// (or a skew-corrected kiosk time) in [Trigger.ReceivedAt], since the
+// 4-hour re-test window compares the two.
 //
 // Every configurable figure (deadlines, windows, thresholds, rule tables)
 // lives in [Config]; [DefaultConfig] carries the defaults of DOMAIN.md, and

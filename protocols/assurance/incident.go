@@ -161,7 +161,10 @@ type Trigger struct {
 	ObservedAt time.Time `json:"observed_at"`
 	// ReceivedAt is when the tested party received the result; the 4-hour
 	// re-test window starts here. Zero means ObservedAt (results are shown
-	// at the kiosk as they are measured).
+	// at the kiosk as they are measured). It is compared with Act.At, so
+	// give it in the command service's clock (its receive time, or the
+	// kiosk time corrected for the skew it measured): a Pi has no battery
+	// clock.
 	ReceivedAt  time.Time `json:"received_at,omitzero"`
 	Where       *Point    `json:"where,omitempty"`
 	Description string    `json:"description,omitempty"`
