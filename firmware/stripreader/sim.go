@@ -1,0 +1,22 @@
+package stripreader
+
+import (
+	"io"
+
+	"github.com/shianfood/shian/protocols/strip/striptest"
+)
+
+// NewSimulated returns a reader on a fake fixture (register-level
+// TCS34725s and multiplexer) talking on uart, for the simulator: put a
+// strip in its slot with fixture.Show and run reader.Serve.
+func NewSimulated(uart io.ReadWriter, item, serial string) (*Reader, *striptest.Fixture, error) {
+	fx := &striptest.Fixture{}
+	f := NewFixture(fx, nil)
+	if err := f.Init(); err != nil {
+		return nil, nil, err
+	}
+	return &Reader{Sensor: f, UART: uart, Item: item, Model: "SHIAN-SR1", Firmware: Version, Serial: serial, Settle: 1}, fx, nil
+}
+
+// Version is the firmware version reported by $INFO.
+const Version = "1.0.0"
