@@ -75,6 +75,21 @@ func TestEveryIdentifierHasALabel(t *testing.T) {
 		CertExpired.Label().ZH != "过期" || PillarFiling.Label().ZH != "信息报备" || RetestWindowClosed.Label().ZH != "超过4小时复检申请时限" {
 		t.Error("typed labels disagree with the table")
 	}
+	// Every typed Label method reads the same table.
+	typed := map[string]Label{
+		"positive_result": TriggerPositive.Label(), "sealed": ControlSealed.Label(), "lab": MethodLab.Label(),
+		"full_supervision": SupervisionFull.Label(), "cold_dish": CategoryColdDish.Label(), "puffer_fish": RiskPufferFish.Label(),
+		"forbid": SeverityForbid.Label(), "approved": MenuApproved.Label(), "reject": DishReject.Label(),
+		"seriously_dishonest": CreditSeriouslyDishonest.Label(), "routine_patrol": PatrolRoutine.Label(), "wedding": BanquetWedding.Label(),
+		"hired_chef": ChefHired.Label(), "helper": CookHelper.Label(), "rectifying": BanquetRectifying.Label(),
+		"major_finding": FindingMajor.Label(), "positive": VerdictPositive.Label(), "early_intervention": PhaseEarlyIntervention.Label(),
+		"cert_none": CertNone.Label(), "kiosk_ready": ItemKiosk.Label(), "viewer": RoleViewer.Label(), "warned": IncidentWarned.Label(),
+	}
+	for id, l := range typed {
+		if want, _ := LabelOf(id); l != want {
+			t.Errorf("%s: typed label %+v, table %+v", id, l, want)
+		}
+	}
 	if l := IncidentState("nope").Label(); l.ZH != "nope" || l.EN != "nope" {
 		t.Errorf("unknown identifier label %+v", l)
 	}
@@ -219,6 +234,13 @@ func TestDefaultConfigIsValid(t *testing.T) {
 }
 
 func TestErrorCode(t *testing.T) {
+	msg := (&RoleError{Action: "incident I → signed_off", Role: RoleInspector, Allowed: []Role{RoleAdmin, RoleCommander}}).Error()
+	if msg != "incident I → signed_off: role inspector (监督员) may not do this; allowed roles: admin (管理员), commander (指挥员)" {
+		t.Errorf("RoleError message %q", msg)
+	}
+	if msg := (&PreconditionError{Action: "a", Rule: "r", Detail: "d"}).Error(); msg != "a: d" {
+		t.Errorf("PreconditionError message %q", msg)
+	}
 	cases := map[Code]error{
 		"":                    nil,
 		CodeInvalid:           invalid("x", "y"),

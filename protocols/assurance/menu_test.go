@@ -241,6 +241,9 @@ func TestMenuMatrix(t *testing.T) {
 			before := jsonOf(t, m)
 			err := m.Apply(MenuStep{To: to, Act: act(admin, at(time.Hour))}, cfg)
 			if from.CanMoveTo(to) {
+				if want := []Role{RoleAdmin, RoleCommander, RoleInspector}; !reflect.DeepEqual(MenuRoles(to), want) {
+					t.Errorf("MenuRoles(%s) = %v", to, MenuRoles(to))
+				}
 				if err != nil || m.State != to {
 					t.Errorf("%s → %s refused: %v", from, to, err)
 				}
