@@ -168,6 +168,9 @@ type Reader struct {
 	Model, Firmware, Serial string
 	// Settle is how many extra polls a strip must stay before it is read.
 	Settle int
+	// PollEvery is how often Serve looks at the slot (0: never; the
+	// reader then reads only on $READ).
+	PollEvery time.Duration
 
 	wmu  sync.Mutex
 	seen int
@@ -221,6 +224,12 @@ func (r *Reader) send(m strip.Message) error {
 	return err
 }
 
+func (r *Reader) setUART(u io.ReadWriter) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.UART = u
+}
+
 // Poll looks at the slot once and reports a strip that has settled.
 func (r *Reader) Poll() error {
 	m := r.Measure("")
@@ -254,15 +263,17 @@ func (r *Reader) Handle(line []byte) error {
 	return nil
 }
 
-// Serve runs the reader until ctx ends or the UART fails: it answers host
-// commands and polls the slot every poll interval (0: never, commands
-// only). The UART is read on a goroutine that ends when the UART's Read
-// fails, so close the UART after Serve returns.
-func (r *Reader) Serve(ctx context.Context, poll time.Duration) error {
+// Serve runs the reader on uart until ctx ends or the UART fails: it
+// answers host commands and polls the slot every PollEvery. It has the
+// shape of simulator/serialsim's Device, so a Reader can be served on a
+// pseudo-terminal. The UART is read on a goroutine that ends when the
+// UART's Read fails, so close the UART after Serve returns.
+func (r *Reader) Serve(ctx context.Context, uart io.ReadWriter) error {
+	r.setUART(uart)
 	lines := make(chan []byte)
 	readErr := make(chan error, 1)
 	go func() {
-		sc := bufio.NewScanner(r.UART)
+		sc := bufio.NewScanner(uart)
 		sc.Split(strip.SplitLines)
 		for sc.Scan() {
 			select {
@@ -279,8 +290,8 @@ func (r *Reader) Serve(ctx context.Context, poll time.Duration) error {
 		readErr <- err
 	}()
 	var tick <-chan time.Time
-	if poll > 0 {
-		t := time.NewTicker(poll)
+	if r.PollEvery > 0 {
+		t := time.NewTicker(r.PollEvery)
 		defer t.Stop()
 		tick = t.C
 	}

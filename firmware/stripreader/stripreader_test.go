@@ -141,10 +141,10 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	dev, host := net.Pipe()
-	r := &Reader{Sensor: f, UART: dev, Item: "clenbuterol", Model: "SHIAN-SR1", Firmware: "1.0.0", Serial: "SR1-0001"}
+	r := &Reader{Sensor: f, Item: "clenbuterol", Model: "SHIAN-SR1", Firmware: "1.0.0", Serial: "SR1-0001"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.Serve(ctx, 0) }()
+	go func() { done <- r.Serve(ctx, dev) }()
 	in := bufio.NewScanner(host)
 	in.Split(strip.SplitLines)
 	ask := func(cmd []byte) string {
@@ -181,11 +181,12 @@ func TestServe(t *testing.T) {
 }
 
 func TestServeEndsOnUARTError(t *testing.T) {
-	r := &Reader{Sensor: countsSensor{}, UART: struct {
+	r := &Reader{Sensor: countsSensor{}}
+	uart := struct {
 		io.Reader
 		io.Writer
-	}{strings.NewReader("$INF"), io.Discard}}
-	if err := r.Serve(context.Background(), 0); !errors.Is(err, io.EOF) {
+	}{strings.NewReader("$INF"), io.Discard}
+	if err := r.Serve(context.Background(), uart); !errors.Is(err, io.EOF) {
 		t.Errorf("Serve: %v", err)
 	}
 }
