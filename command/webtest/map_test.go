@@ -63,7 +63,7 @@ func TestLiveMap(t *testing.T) {
 	}
 	p.WaitFor("both kiosks in the kiosk list, one online",
 		`document.querySelectorAll('#kiosks li.kiosk').length === 2 && document.querySelector('#kiosks li[data-kiosk-id="K-T-01"]').dataset.online === '1' && document.querySelector('#kiosks li[data-kiosk-id="K-T-02"]').dataset.online === '0'`, 5*time.Second)
-	p.WaitFor("the zone labels", `document.querySelectorAll('.zone-label').length === 3`, 2*time.Second)
+	p.WaitFor("the zone labels and a still map", `document.querySelectorAll('.zone-label').length === 3 && shian.mapIdle()`, 2*time.Second)
 	p.Screenshot("map")
 	checkPixel(t, p, "S-A-01", "green", isGreen)
 	checkPixel(t, p, "S-B-02", "amber", isAmber)
@@ -99,6 +99,7 @@ func TestLiveMap(t *testing.T) {
 			t.Errorf("popup lacks %q:\n%s", want, popup)
 		}
 	}
+	p.WaitFor("the popup faded in", popupShown, time.Second)
 	p.Screenshot("stall-popup")
 	p.Do(chromedp.Click(chromedp.CSS(".leaflet-popup .history-link")))
 	p.WaitFor("the stall's results in the side panel", fmt.Sprintf(`!document.querySelector('#tab-stall').hidden && document.querySelector('#stall-detail tr[data-result-id=%q]')`, pos.ResultID), 3*time.Second)
@@ -137,6 +138,7 @@ func TestLiveMap(t *testing.T) {
 	if got := browsertest.Eval[string](p, `localStorage.getItem('shian.lang')`); got != "en" {
 		t.Errorf("localStorage shian.lang = %q, want en", got)
 	}
+	p.WaitFor("the popup in English", `document.querySelector('.leaflet-popup .popup .history-link').textContent === 'Recent results' && `+popupShown, 2*time.Second)
 	p.Screenshot("english")
 	p.Do(chromedp.Reload())
 	p.WaitFor("English after a reload", fmt.Sprintf(`document.body.dataset.state === 'app' && shian.stallCount() === %d && document.querySelector('#logout').textContent === 'Log out' && document.querySelector('.zone-label') && document.querySelector('.zone-label').textContent === 'Zone A snacks'`, n), 10*time.Second)
@@ -153,6 +155,9 @@ func TestLiveMap(t *testing.T) {
 		t.Errorf("uncaught exceptions in the page:\n%s", strings.Join(ex, "\n"))
 	}
 }
+
+// popupShown is true when a popup is open and its fade-in has ended.
+const popupShown = `document.querySelector('.leaflet-popup') && getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'`
 
 // checkCount asserts the header's count of sites with verdict v.
 func checkCount(t *testing.T, p *browsertest.Page, v string, want int) {

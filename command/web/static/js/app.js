@@ -58,7 +58,7 @@ class App {
     setLang(getLang() === "zh" ? "en" : "zh");
     if (this.map) {
       this.map.relabel();
-      this.map.closePopup();
+      this.refreshPopup();
     }
     if (this.panels) this.panels.relabel();
     this.renderHeader();
@@ -227,6 +227,7 @@ class App {
           break;
         }
         if ((data.verdict === "positive" || data.verdict === "fail") && prev !== data.verdict) this.map.flash(data.stall_id);
+        if (this.map.popupStallId === String(data.stall_id)) this.refreshPopup();
         this.scheduleCounts();
         break;
       }
@@ -259,7 +260,9 @@ class App {
     link.dataset.state = this.linkState;
     $("#link-text").textContent = t(`link.${this.linkState}`);
     if (this.user) {
-      $("#user").textContent = this.user.display_name ? `${this.user.display_name}（${this.user.name}）` : this.user.name;
+      const u = $("#user");
+      u.textContent = this.user.display_name ? t("header.userName", { display: this.user.display_name, name: this.user.name }) : this.user.name;
+      u.title = `${t("header.user")}: ${this.user.name} (${this.user.role})`;
     }
     if (this.map) renderCounts($("#counts"), this.map.counts());
   }
@@ -274,6 +277,11 @@ class App {
   zoneName(id) {
     const z = this.map && id ? this.map.zone(id) : null;
     return z ? featureName(z.properties) : "";
+  }
+
+  /** Rebuilds the open popup (its site changed, or the language did). */
+  refreshPopup() {
+    if (this.map.popupStallId) this.openStall(this.map.popupStallId);
   }
 
   openStall(id) {
@@ -311,6 +319,8 @@ window.shian = {
   },
   verdictLabel,
   linkState: () => app.linkState,
+  /** True when no pan or zoom animation is under way (for screenshots). */
+  mapIdle: () => !!app.map && !app.map.moving,
   lastSeq: () => (app.link ? app.link.lastSeq : 0),
   linkStats: () => (app.link ? { ...app.link.stats } : null),
   effective,

@@ -41,7 +41,8 @@ const table = {
   // Header.
   "header.user": { zh: "当前用户", en: "Signed in as" },
   "header.logout": { zh: "退出", en: "Log out" },
-  "link.label": { zh: "实时连接", en: "Live link" },
+  "header.userName": { zh: "{display}（{name}）", en: "{display} ({name})" },
+  "link.label": { zh: "实时连接：", en: "Live link:" },
   "link.online": { zh: "在线", en: "Online" },
   "link.offline": { zh: "离线，正在重连…", en: "Offline, reconnecting…" },
   "link.connecting": { zh: "连接中…", en: "Connecting…" },
@@ -95,7 +96,7 @@ const table = {
   "stall.latest": { zh: "最新结果", en: "Latest result" },
   "stall.noResult": { zh: "暂无检测结果", en: "No result yet" },
   "stall.history": { zh: "查看检测记录", en: "Recent results" },
-  "stall.historyTitle": { zh: "{name} 的检测记录", en: "Results at {name}" },
+  "stall.historyTitle": { zh: "{name}的检测记录", en: "Results at {name}" },
   "stall.loading": { zh: "正在加载检测记录…", en: "Loading results…" },
   "stall.loadFailed": { zh: "无法加载检测记录：{msg}", en: "Cannot load the results: {msg}" },
   "stall.empty": { zh: "该摊位暂无检测记录", en: "No results at this stall yet" },

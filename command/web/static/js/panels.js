@@ -261,11 +261,15 @@ export class Panels {
             el(
               "tr",
               { dataset: { resultId: r.result_id } },
-              el("td", {}, formatTime(r.measured_at, true)),
-              el("td", {}, [r.item || methodLabel(r.method), r.sample && r.sample.name].filter(Boolean).join(" · ")),
+              el("td", { class: "time" }, formatTime(r.measured_at, true)),
+              el(
+                "td",
+                {},
+                [r.sample && r.sample.name, r.item || methodLabel(r.method)].filter(Boolean).join(" · "),
+                el("div", { class: "sub" }, [r.kiosk_id && `${t("result.kiosk")} ${r.kiosk_id}`, r.operator && `${t("result.operator")} ${r.operator}`].filter(Boolean).join(" · ")),
+              ),
               el("td", { class: "num" }, valueText(e.value, e.unit)),
               el("td", {}, verdictChip(e.verdict)),
-              el("td", {}, r.kiosk_id || ""),
             ),
           );
         }
@@ -273,7 +277,7 @@ export class Panels {
           el(
             "table",
             { class: "history" },
-            el("thead", {}, el("tr", {}, ...["result.time", "result.item", "result.value", "result.verdict", "result.kiosk"].map((k) => el("th", {}, t(k))))),
+            el("thead", {}, el("tr", {}, ...["result.time", "result.item", "result.value", "result.verdict"].map((k) => el("th", {}, t(k))))),
             tbody,
           ),
         );

@@ -67,12 +67,20 @@ export class VenueMap {
     this.kiosks = new Map(); // id → {state, marker}
     this.layerControl = null;
     this.fitted = false;
+    this.popupStallId = null; // the site whose popup is open
+    this.moving = false; // a pan or zoom is under way
+    this.map.on("movestart zoomstart", () => (this.moving = true));
+    this.map.on("moveend zoomend", () => (this.moving = false));
+    this.map.on("popupclose", () => (this.popupStallId = null));
 
     this.stallLayer.on("click", (e) => {
       const id = e.layer && e.layer.options && e.layer.options.stallId;
       if (id) this.hooks.onStallClick(id);
     });
     this.map.setView([31.98, 120.89], 14); // Nantong, until the zones arrive
+    // Leaflet only watches the window; the header can change height (a
+    // language switch wraps the counts), so watch the container itself.
+    if (window.ResizeObserver) new ResizeObserver(() => this.map.invalidateSize({ pan: false })).observe(el);
     this.buildLayerControl();
   }
 
@@ -161,7 +169,8 @@ export class VenueMap {
     if (this.fitted) return;
     const b = this.zoneLayer.getLayers().length ? this.zoneLayer.getBounds() : this.stallLayer.getBounds();
     if (b && b.isValid()) {
-      this.map.fitBounds(b, { padding: [24, 24] });
+      // No animation: snapshot updates would wait for the zoom to end.
+      this.map.fitBounds(b, { padding: [24, 24], animate: false });
       this.fitted = true;
     }
   }
@@ -246,10 +255,15 @@ export class VenueMap {
   openPopup(id, content) {
     const s = this.stalls.get(String(id));
     if (!s) return;
-    L.popup({ maxWidth: 320, minWidth: 220, autoPanPadding: [40, 40], className: "stall-popup" })
+    if (this.popupStallId === String(id) && this.popup && this.popup.isOpen()) {
+      this.popup.setContent(content); // refresh in place (a live update, a language switch)
+      return;
+    }
+    this.popup = L.popup({ maxWidth: 320, minWidth: 220, autoPanPadding: [40, 40], className: "stall-popup" })
       .setLatLng(s.marker.getLatLng())
       .setContent(content)
       .openOn(this.map);
+    this.popupStallId = String(id);
   }
 
   closePopup() {
