@@ -32,12 +32,12 @@
 //
 // # kiosk.yaml
 //
-//	- id: strip-1
-//	  protocol: strip-reader
-//	  model: SHIAN-SR1
-//	  port: /dev/ttyUSB0
-//	  baud: 9600
-//	  options: {mode: ratio, probe_every: 30s, reply_timeout: 1s, fail_after: "3"}
+//   - id: strip-1
+//     protocol: strip-reader
+//     model: SHIAN-SR1
+//     port: /dev/ttyUSB0
+//     baud: 9600
+//     options: {mode: ratio, probe_every: 30s, reply_timeout: 1s, fail_after: "3"}
 package stripreader
 
 import (
