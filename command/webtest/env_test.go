@@ -105,6 +105,12 @@ func (c *commandProc) stop(t testing.TB) {
 	}
 	c.cancel()
 	c.cancel = nil
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > time.Second {
+			t.Logf("command service took %s to stop", d.Round(time.Millisecond))
+		}
+	}()
 	select {
 	case <-c.done:
 	case <-time.After(10 * time.Second):

@@ -230,6 +230,19 @@ func Eval[T any](p *Page, expr string) T {
 	return v
 }
 
+// EvalAsync is Eval for an expression whose value is a promise: it waits
+// for the promise and decodes what it resolves to.
+func EvalAsync[T any](p *Page, expr string) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, DefaultTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("browsertest: evaluate %s: %v%s", expr, err, p.consoleTail())
+	}
+	return v
+}
+
 // TryEval is Eval returning the error.
 func TryEval[T any](p *Page, expr string) (T, error) {
 	ctx, cancel := context.WithTimeout(p.ctx, DefaultTimeout)

@@ -19,7 +19,7 @@ const table = {
   "app.loading": { zh: "正在加载…", en: "Loading…" },
   "boot.noLeaflet": {
     zh: "地图组件未构建：请在代码目录运行 make web（或 make build）后重新编译 shian-command。",
-    en: "The map library is not built: run `make web` (or `make build`) in the source tree, then rebuild shian-command.",
+    en: "The map library is not built: run make web (or make build) in the source tree, then rebuild shian-command.",
   },
   "boot.failed": { zh: "页面加载失败：{msg}", en: "The page failed to load: {msg}" },
 
