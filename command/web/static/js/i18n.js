@@ -83,6 +83,8 @@ const table = {
   "layer.zones": { zh: "摊贩集中区 / 场馆", en: "Vendor zones / venues" },
   "layer.stalls": { zh: "摊位 / 供餐点", en: "Stalls / kitchens" },
   "layer.kiosks": { zh: "快检终端", en: "Test kiosks" },
+  "map.home": { zh: "全场", en: "Whole venue" },
+  "map.homeTitle": { zh: "显示整个场馆", en: "Show the whole venue" },
   "map.noSites": {
     zh: "尚未导入摊贩集中区和摊位（POST /api/v1/zones、/api/v1/stalls）。",
     en: "No vendor zones or stalls imported yet (POST /api/v1/zones, /api/v1/stalls).",

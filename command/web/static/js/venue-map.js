@@ -28,17 +28,20 @@ const OUTLINE = "#4a5562";
 /** The verdict groups the header counts, in display order. */
 export const VERDICT_ORDER = ["negative", "suspicious", "positive", "invalid", "pass", "caution", "fail", "na", "none"];
 
-function styleFor(kind, verdict) {
-  const fill = verdict ? VERDICT_COLOURS[verdict] || VERDICT_COLOURS.invalid : NONE_FILL;
+/**
+ * Marker size by zoom: full size when stalls are metres apart on screen,
+ * smaller in the city-wide view so that thousands of them do not merge
+ * into one blot.
+ */
+function sizeFor(kind, zoom) {
   const big = kind === "kitchen" || kind === "banquet";
-  return {
-    radius: big ? 9 : 7,
-    weight: big ? 2.5 : 1.5,
-    color: OUTLINE,
-    opacity: 1,
-    fillColor: fill,
-    fillOpacity: 1,
-  };
+  const scale = zoom >= 17 ? 1 : zoom >= 16 ? 0.75 : zoom >= 15 ? 0.55 : 0.4;
+  return { radius: Math.max(2.5, (big ? 9 : 7) * scale), weight: scale < 0.6 ? 1 : big ? 2.5 : 1.5 };
+}
+
+function styleFor(kind, verdict, zoom) {
+  const fill = verdict ? VERDICT_COLOURS[verdict] || VERDICT_COLOURS.invalid : NONE_FILL;
+  return { ...sizeFor(kind, zoom), color: OUTLINE, opacity: 1, fillColor: fill, fillOpacity: 1 };
 }
 
 export class VenueMap {
@@ -71,12 +74,15 @@ export class VenueMap {
     this.moving = false; // a pan or zoom is under way
     this.map.on("movestart zoomstart", () => (this.moving = true));
     this.map.on("moveend zoomend", () => (this.moving = false));
+    this.sizedAt = null; // the zoom the markers were sized for
+    this.map.on("zoomend", () => this.resize());
     this.map.on("popupclose", () => (this.popupStallId = null));
 
     this.stallLayer.on("click", (e) => {
       const id = e.layer && e.layer.options && e.layer.options.stallId;
       if (id) this.hooks.onStallClick(id);
     });
+    this.homeControl = null;
     this.map.setView([31.98, 120.89], 14); // Nantong, until the zones arrive
     // Leaflet only watches the window; the header can change height (a
     // language switch wraps the counts), so watch the container itself.
@@ -84,8 +90,40 @@ export class VenueMap {
     this.buildLayerControl();
   }
 
-  /** (Re)builds the layer switcher with labels in the current language. */
+  /** Resizes every site marker for the current zoom (only when the size class changes). */
+  resize() {
+    const z = this.map.getZoom();
+    const key = JSON.stringify(sizeFor("stall", z));
+    if (key === this.sizedAt) return;
+    this.sizedAt = key;
+    for (const s of this.stalls.values()) {
+      const size = sizeFor(s.feature.properties.kind, z);
+      s.marker.setStyle({ weight: size.weight });
+      s.marker.setRadius(size.radius);
+    }
+  }
+
+  /** Shows the whole venue. */
+  home() {
+    const b = this.zoneLayer.getLayers().length ? this.zoneLayer.getBounds() : this.stallLayer.getBounds();
+    if (b && b.isValid()) this.map.fitBounds(b, { padding: [24, 24] });
+  }
+
+  /** (Re)builds the map's controls with labels in the current language. */
   buildLayerControl() {
+    if (this.homeControl) this.homeControl.remove();
+    const HomeControl = L.Control.extend({
+      onAdd: () => {
+        const b = L.DomUtil.create("button", "leaflet-bar home-control");
+        b.type = "button";
+        b.textContent = t("map.home");
+        b.title = t("map.homeTitle");
+        L.DomEvent.disableClickPropagation(b);
+        L.DomEvent.on(b, "click", () => this.home());
+        return b;
+      },
+    });
+    this.homeControl = new HomeControl({ position: "topleft" }).addTo(this.map);
     if (this.layerControl) this.layerControl.remove();
     this.layerControl = L.control
       .layers(
@@ -156,7 +194,7 @@ export class VenueMap {
         ? { stall_id: id, verdict: p.verdict, value: p.value, unit: p.unit, method: p.method, analyte: p.analyte, measured_at: p.measured_at, result_id: p.result_id }
         : null;
       const [lon, lat] = f.geometry.coordinates;
-      const marker = L.circleMarker([lat, lon], { renderer: this.renderer, stallId: id, ...styleFor(p.kind, state && state.verdict) });
+      const marker = L.circleMarker([lat, lon], { renderer: this.renderer, stallId: id, ...styleFor(p.kind, state && state.verdict, this.map.getZoom()) });
       marker.addTo(this.stallLayer);
       this.stalls.set(id, { feature: f, marker, state, halo: null });
       this.updateHalo(id);
@@ -172,6 +210,7 @@ export class VenueMap {
       // No animation: snapshot updates would wait for the zoom to end.
       this.map.fitBounds(b, { padding: [24, 24], animate: false });
       this.fitted = true;
+      this.resize();
     }
   }
 
@@ -195,7 +234,7 @@ export class VenueMap {
     if (!s) return undefined;
     const prev = s.state ? s.state.verdict : "";
     s.state = st;
-    s.marker.setStyle(styleFor(s.feature.properties.kind, st.verdict));
+    s.marker.setStyle(styleFor(s.feature.properties.kind, st.verdict, this.map.getZoom()));
     this.updateHalo(st.stall_id);
     return prev;
   }
@@ -205,7 +244,7 @@ export class VenueMap {
     for (const [id, s] of this.stalls) {
       if (!s.state) continue;
       s.state = null;
-      s.marker.setStyle(styleFor(s.feature.properties.kind, ""));
+      s.marker.setStyle(styleFor(s.feature.properties.kind, "", this.map.getZoom()));
       this.updateHalo(id);
     }
   }
