@@ -184,22 +184,38 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzSplitLines: the splitter never panics or loops, and never returns a
-// token longer than MaxLine.
+// FuzzSplitLines: the splitter always makes progress, never returns a
+// token longer than MaxLine, and never more tokens than bytes — fed the
+// input all at once and in 3-byte pieces.
 func FuzzSplitLines(f *testing.F) {
 	f.Add([]byte("$STRIP,x,0.001,0.001,1.000*1B\r\n$INFO*0E\n"))
 	f.Add([]byte("garbage$$\n$"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		sc.Split(SplitLines)
-		n := 0
-		for sc.Scan() {
-			if len(sc.Bytes()) > MaxLine+1 {
-				t.Fatalf("token of %d bytes", len(sc.Bytes()))
-			}
-			n++
-			if n > len(b) {
-				t.Fatal("more tokens than bytes")
+		for _, piece := range []int{len(b), 3} {
+			var buf []byte
+			rest, n := b, 0
+			for {
+				if len(rest) > 0 {
+					k := min(piece, len(rest))
+					buf, rest = append(buf, rest[:k]...), rest[k:]
+				}
+				atEOF := len(rest) == 0
+				adv, tok, err := SplitLines(buf, atEOF)
+				if err != nil || adv < 0 || adv > len(buf) {
+					t.Fatalf("advance %d of %d, err %v", adv, len(buf), err)
+				}
+				if tok != nil {
+					if len(tok) > MaxLine+1 {
+						t.Fatalf("token of %d bytes", len(tok))
+					}
+					if n++; n > len(b) {
+						t.Fatal("more tokens than bytes")
+					}
+				}
+				buf = buf[adv:]
+				if adv == 0 && atEOF {
+					break
+				}
 			}
 		}
 	})
