@@ -85,6 +85,13 @@ func TestLiveMap(t *testing.T) {
 	checkPixel(t, p, "S-C-03", "red", isRed)
 	p.Screenshot("positive-live")
 
+	// A kiosk alarm arrives in the alerts list, in the page's language.
+	k.up.Alarm(wire.Alarm{Code: "storage_salvaged", Message: "outbox.db 损坏，已抢救 412 条记录 / outbox.db damaged; 412 records salvaged"})
+	p.WaitFor("the kiosk's alarm in the alerts list", `document.querySelector('#alerts li.alert.open[data-code="storage_salvaged"]') && document.querySelector('#alerts-badge').textContent === '1'`, liveWait)
+	if got := browsertest.Eval[string](p, `document.querySelector('#alerts li.alert .msg').textContent`); !strings.Contains(got, "已抢救") || strings.Contains(got, "salvaged") {
+		t.Errorf("alert message = %q, want the zh-CN half only", got)
+	}
+
 	// A negative re-test at the same stall recolours it green.
 	neg := k.measure(t, "S-A-05", "生菜", dANegative)
 	p.WaitFor("the negative at S-A-05", fmt.Sprintf(`shian.stallVerdict('S-A-05') === 'negative' && document.querySelector('#results li[data-result-id=%q]')`, neg.ResultID), liveWait)
@@ -140,6 +147,9 @@ func TestLiveMap(t *testing.T) {
 	}
 	p.WaitFor("the popup in English", `document.querySelector('.leaflet-popup .popup .history-link').textContent === 'Recent results' && `+popupShown, 2*time.Second)
 	p.Screenshot("english")
+	p.Do(chromedp.Click(chromedp.CSS(`[role=tab][data-tab=alerts]`)))
+	p.WaitFor("the alert in English", `!document.querySelector('#tab-alerts').hidden && document.querySelector('#alerts li.alert .msg').textContent === 'outbox.db damaged; 412 records salvaged'`, 2*time.Second)
+	p.Screenshot("english-alerts")
 	p.Do(chromedp.Reload())
 	p.WaitFor("English after a reload", fmt.Sprintf(`document.body.dataset.state === 'app' && shian.stallCount() === %d && document.querySelector('#logout').textContent === 'Log out' && document.querySelector('.zone-label') && document.querySelector('.zone-label').textContent === 'Zone A snacks'`, n), 10*time.Second)
 	p.Do(chromedp.Click(chromedp.CSS("#lang")))
@@ -190,5 +200,3 @@ func isRed(c color.RGBA) bool   { return c.R > 150 && c.G < 110 && c.B < 120 }
 func isGreen(c color.RGBA) bool { return c.G > 120 && c.R < 110 && c.B < 120 }
 func isAmber(c color.RGBA) bool { return c.R > 200 && c.G > 130 && c.G < 200 && c.B < 80 }
 func isWhite(c color.RGBA) bool { return c.R > 240 && c.G > 240 && c.B > 240 }
-
-var _ = wire.KindStall

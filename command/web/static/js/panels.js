@@ -171,7 +171,11 @@ export class Panels {
           "li",
           { class: `alert ${a.acked_at ? "acked" : "open"}`, dataset: { seq: a.seq, code: a.code } },
           el("span", { class: "time" }, formatTime(a.at, true)),
-          el("span", { class: "state" }, a.acked_at ? t("alert.acked", { who: a.acked_by || "" }) : t("alert.open")),
+          el(
+            "span",
+            { class: "state" },
+            [a.acked_at ? t("alert.acked", { who: a.acked_by || "" }) : t("alert.open"), a.kiosk_id && `${t("kind.kiosk")} ${a.kiosk_id}`].filter(Boolean).join(" · "),
+          ),
           el("span", { class: "msg" }, pickBilingual(a.message) || a.code),
         ),
       ),
