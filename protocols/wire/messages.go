@@ -118,7 +118,7 @@ func (r *Result) Validate() error {
 		return errors.New("method is missing")
 	}
 	if !r.Verdict.Valid() {
-		return fmt.Errorf("verdict %q is not one of negative, suspicious, positive, invalid, pass, caution, fail", clip(string(r.Verdict)))
+		return fmt.Errorf("verdict %q is not one of negative, suspicious, positive, invalid, pass, caution, fail, na", clip(string(r.Verdict)))
 	}
 	if r.MeasuredAt.IsZero() {
 		return errors.New("measured_at is missing")
