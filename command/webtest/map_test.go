@@ -155,6 +155,12 @@ func TestLiveMap(t *testing.T) {
 	p.Do(chromedp.Click(chromedp.CSS("#lang")))
 	p.WaitFor("Chinese again", `document.documentElement.lang === 'zh-CN' && document.querySelector('#logout').textContent === '退出'`, 2*time.Second)
 
+	// --- an inspector's phone: map on top, lists below ---
+	p.Do(chromedp.EmulateViewport(390, 844))
+	p.WaitFor("the phone layout", `document.querySelector('#side').getBoundingClientRect().top >= document.querySelector('#map').getBoundingClientRect().bottom - 1 && shian.mapIdle()`, 5*time.Second)
+	p.Screenshot("phone")
+	p.Do(chromedp.EmulateViewport(browsertest.DefaultWidth, browsertest.DefaultHeight))
+
 	// --- log out ---
 	p.Do(chromedp.Click(chromedp.CSS("#logout")))
 	p.WaitFor("the login form after logout", `document.body.dataset.state === 'login' && !document.querySelector('#login').hidden`, 5*time.Second)

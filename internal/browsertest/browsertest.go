@@ -389,6 +389,11 @@ func ArtifactsDir(t testing.TB) string {
 		base = filepath.Join(repoRoot(), "artifacts")
 	}
 	dir := filepath.Join(base, sanitize(t.Name()))
+	// The first use in this process clears the screenshots of earlier runs,
+	// so the directory shows this run only.
+	if _, seen := cleaned.LoadOrStore(dir, true); !seen {
+		os.RemoveAll(dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("browsertest: artifacts directory: %v", err)
 	}
@@ -411,6 +416,8 @@ func repoRoot() string {
 		}
 	}
 }
+
+var cleaned sync.Map // artifact directories cleared by this process
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 

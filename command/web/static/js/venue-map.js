@@ -133,7 +133,8 @@ export class VenueMap {
           [t("layer.stalls")]: this.stallLayer,
           [t("layer.kiosks")]: this.kioskLayer,
         },
-        { collapsed: false, position: "topright" },
+        // Open on a wall screen, a button on a phone.
+        { collapsed: window.matchMedia("(max-width: 760px)").matches, position: "topright" },
       )
       .addTo(this.map);
   }
