@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/api"
+	"github.com/shianfood/shian/command/assure"
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/live"
@@ -45,6 +46,9 @@ type Config struct {
 	Web http.Handler
 	// RecentResults is how many results a snapshot carries (default 200).
 	RecentResults int
+	// Assure tunes the assurance engine (protocol configuration,
+	// deadline loop, cluster parameters); zero values take its defaults.
+	Assure assure.Config
 }
 
 // Service is a running command service.
@@ -55,6 +59,7 @@ type Service struct {
 	hub     *live.Hub
 	ingest  *ingest.Server
 	api     *api.Server
+	assure  *assure.Engine
 	handler http.Handler
 }
 
@@ -91,8 +96,16 @@ func Open(cfg Config) (*Service, error) {
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
 		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
 	})
+	s.assure, err = assure.New(assure.Deps{Store: st, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
+		Publish: s.hub.Publish, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
+	if err != nil {
+		s.hub.Close()
+		st.Close()
+		return nil, err
+	}
 	s.api = &api.Server{Store: st, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
 	s.handler = s.api.Routes()
+	api.RegisterAssurance(s.api, s.assure)
 	return s, nil
 }
 
@@ -111,6 +124,7 @@ func (s *Service) committed(cs []store.Committed) {
 		}
 		s.hub.Publish(wire.KindResult, c.Result)
 	}
+	s.assure.OnCommitted(cs)
 }
 
 // snapshot builds the live state for a browser that (re)connects.
@@ -138,7 +152,7 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 	for _, k := range kiosks {
 		ks = append(ks, k)
 	}
-	return wire.Snapshot{Seq: seq, Results: rs, Stalls: s.store.StallStates(), Kiosks: ks}
+	return wire.Snapshot{Seq: seq, Results: rs, Stalls: s.store.StallStates(), Kiosks: ks, Extra: s.assure.SnapshotExtra()}
 }
 
 // Handler returns the HTTP handler (API, websockets, pages).
@@ -156,12 +170,19 @@ func (s *Service) Hub() *live.Hub { return s.hub }
 // API returns the API server, to add routes with Handle.
 func (s *Service) API() *api.Server { return s.api }
 
+// Assure returns the assurance engine.
+func (s *Service) Assure() *assure.Engine { return s.assure }
+
 // Ingest returns the kiosk ingest server.
 func (s *Service) Ingest() *ingest.Server { return s.ingest }
 
-// Run runs the background loops (the ingest committer) until ctx ends.
+// Run runs the background loops (the ingest committer and the assurance
+// engine) until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.assure.Run(ctx); close(done) }()
 	s.ingest.Run(ctx)
+	<-done
 	return ctx.Err()
 }
 

@@ -111,6 +111,13 @@ type Alarm struct {
 	At       time.Time  `json:"at"`
 	AckedBy  string     `json:"acked_by,omitempty"`
 	AckedAt  *time.Time `json:"acked_at,omitempty"`
+
+	// Set by the assurance engine for its alerts (a warned incident, an
+	// escalation, a cluster warning).
+	IncidentID string    `json:"incident_id,omitempty"`
+	EventID    string    `json:"event_id,omitempty"`
+	Level      int       `json:"level,omitempty"` // escalation level
+	Loc        []float64 `json:"loc,omitempty"`   // [lon, lat] WGS-84
 }
 
 // NewToken returns a random token with the given prefix, and its hash for

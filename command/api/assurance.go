@@ -1,0 +1,1092 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/shianfood/shian/command/assure"
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/assurance"
+)
+
+// RegisterAssurance adds the assurance routes (events and readiness,
+// menus, teams and patrols, incidents and evidence, banquets and chefs,
+// vendors and credit, clusters, KPIs and exports) to s. Call it after
+// Routes. The table is in command/README.md.
+func RegisterAssurance(s *Server, e *assure.Engine) {
+	a := &assureAPI{s: s, e: e}
+	h := func(pattern, min string, fn Handler) { s.Handle(pattern, min, a.mapErrors(fn)) }
+
+	h("GET /api/v1/events", store.RoleViewer, a.listEvents)
+	h("POST /api/v1/events", store.RoleCommander, a.fileEvent)
+	h("GET /api/v1/events/{id}", store.RoleViewer, a.getEvent)
+	h("POST /api/v1/events/{id}/phase", store.RoleCommander, a.eventPhase)
+	h("GET /api/v1/events/{id}/readiness", store.RoleViewer, a.getReadiness)
+	h("POST /api/v1/events/{id}/kitchens/{kitchen}/readiness", store.RoleInspector, a.recordReadiness)
+
+	h("GET /api/v1/menus", store.RoleViewer, a.listMenus)
+	h("POST /api/v1/menus", store.RoleInspector, a.createMenu)
+	h("POST /api/v1/menus/screen", store.RoleViewer, a.screenDishes)
+	h("GET /api/v1/menus/{id}", store.RoleViewer, a.getMenu)
+	h("PUT /api/v1/menus/{id}/dishes", store.RoleInspector, a.setDishes)
+	h("POST /api/v1/menus/{id}/transition", store.RoleInspector, a.menuStep)
+	h("POST /api/v1/menus/{id}/decisions", store.RoleInspector, a.decideDish)
+
+	h("GET /api/v1/teams", store.RoleViewer, a.listTeams)
+	h("POST /api/v1/teams", store.RoleCommander, a.putTeam)
+	h("GET /api/v1/teams/nearest", store.RoleViewer, a.nearestTeams)
+	h("GET /api/v1/teams/{id}", store.RoleViewer, a.getTeam)
+	h("POST /api/v1/teams/{id}/position", store.RoleInspector, a.teamPosition)
+	h("POST /api/v1/teams/{id}/duty", store.RoleInspector, a.teamDuty)
+	h("GET /api/v1/patrols/plan", store.RoleViewer, a.patrolPlan)
+	h("GET /api/v1/patrols/visits", store.RoleViewer, a.listVisits)
+	h("POST /api/v1/patrols/visits", store.RoleInspector, a.recordVisit)
+
+	h("GET /api/v1/incidents", store.RoleViewer, a.listIncidents)
+	h("POST /api/v1/incidents", store.RoleOperator, a.openIncident)
+	h("GET /api/v1/incidents/{id}", store.RoleViewer, a.getIncident)
+	h("POST /api/v1/incidents/{id}/transition", store.RoleInspector, a.incidentStep)
+	h("POST /api/v1/incidents/{id}/retest", store.RoleOperator, a.requestRetest)
+	h("POST /api/v1/incidents/{id}/waiver", store.RoleOperator, a.waiveRetest)
+	h("POST /api/v1/incidents/{id}/evidence", store.RoleOperator, a.uploadEvidence(assure.SubjectIncident))
+	h("GET /api/v1/incidents/{id}/evidence/{ref}", store.RoleViewer, a.serveEvidence(assure.SubjectIncident))
+	h("GET /api/v1/clusters", store.RoleViewer, a.listClusters)
+
+	h("GET /api/v1/banquets", store.RoleViewer, a.listBanquets)
+	h("POST /api/v1/banquets", store.RoleOperator, a.fileBanquet)
+	h("GET /api/v1/banquets/{id}", store.RoleViewer, a.getBanquet)
+	h("POST /api/v1/banquets/{id}/transition", store.RoleInspector, a.banquetStep)
+	h("POST /api/v1/banquets/{id}/findings", store.RoleInspector, a.banquetFinding)
+	h("POST /api/v1/banquets/{id}/rectifications/{rid}/close", store.RoleInspector, a.closeRectification)
+	h("POST /api/v1/banquets/{id}/evidence", store.RoleOperator, a.uploadEvidence(assure.SubjectBanquet))
+	h("GET /api/v1/banquets/{id}/evidence/{ref}", store.RoleViewer, a.serveEvidence(assure.SubjectBanquet))
+	h("GET /api/v1/chefs", store.RoleViewer, a.listChefs)
+	h("POST /api/v1/chefs", store.RoleOperator, a.putChef)
+	h("POST /api/v1/chefs/{id}/training", store.RoleOperator, a.chefTraining)
+
+	h("GET /api/v1/vendors", store.RoleViewer, a.listVendors)
+	h("GET /api/v1/vendors/{id}", store.RoleViewer, a.getVendor)
+	h("POST /api/v1/vendors/{id}/credit", store.RoleInspector, a.recordCredit)
+
+	h("GET /api/v1/kpis", store.RoleViewer, a.kpis)
+	h("GET /api/v1/export/{file}", store.RoleViewer, a.export)
+}
+
+type assureAPI struct {
+	s *Server
+	e *assure.Engine
+}
+
+// actorOf is the request's user as the protocol's actor.
+func actorOf(r *http.Request) assurance.Actor {
+	u := userOf(r)
+	return assurance.Actor{UserID: u.Name, Role: assurance.Role(u.Role), TeamID: u.TeamID}
+}
+
+// mapErrors turns the protocol's and the engine's errors into API
+// responses; everything else goes to WriteError.
+func (a *assureAPI) mapErrors(h Handler) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		err := h(w, r)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, assure.ErrTooLarge):
+			return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "%v", err)
+		case errors.Is(err, assure.ErrUnsupported):
+			return Errorf(http.StatusUnsupportedMediaType, CodeInvalid, "%v", err)
+		}
+		if writeAssuranceError(w, err) {
+			return nil
+		}
+		return err
+	}
+}
+
+// assuranceStatus maps the protocol's error codes to HTTP.
+var assuranceStatus = map[assurance.Code]int{
+	assurance.CodeInvalid:           http.StatusBadRequest,
+	assurance.CodeForbidden:         http.StatusForbidden,
+	assurance.CodeIllegalTransition: http.StatusConflict,
+	assurance.CodePrecondition:      http.StatusConflict,
+	assurance.CodeNotReady:          http.StatusConflict,
+	assurance.CodeRetestRefused:     http.StatusConflict,
+}
+
+// writeAssuranceError writes a protocol error with its details (allowed
+// states, open readiness items, the rule, the field) and reports whether
+// err was one.
+func writeAssuranceError(w http.ResponseWriter, err error) bool {
+	code := assurance.ErrorCode(err)
+	status, ok := assuranceStatus[code]
+	if !ok {
+		return false
+	}
+	body := map[string]any{"code": string(code), "message": err.Error()}
+	var te *assurance.TransitionError
+	var nr *assurance.NotReadyError
+	var re *assurance.RoleError
+	var pe *assurance.PreconditionError
+	var rt *assurance.RetestError
+	var ve *assurance.ValidationError
+	switch {
+	case errors.As(err, &te):
+		body["from"], body["to"], body["allowed"] = te.From, te.To, nonNilStrings(te.Allowed)
+	case errors.As(err, &nr):
+		body["to"], body["open"] = nr.To, nr.Open
+	case errors.As(err, &re):
+		body["allowed_roles"] = re.Allowed
+	case errors.As(err, &pe):
+		body["rule"] = pe.Rule
+	case errors.As(err, &rt):
+		body["reason"], body["reason_label"] = rt.Reason, rt.Reason.Label()
+	case errors.As(err, &ve):
+		body["field"] = ve.Field
+	}
+	WriteJSON(w, status, map[string]any{"error": body})
+	return true
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// inScope refuses a record outside the user's events.
+func inScope(r *http.Request, event string) error {
+	u := userOf(r)
+	if assure.InScope(u.Events, event) {
+		return nil
+	}
+	return Errorf(http.StatusForbidden, CodeForbidden, "this record belongs to event %q, outside your events %v", event, u.Events)
+}
+
+func queryDate(r *http.Request, name string) (assurance.Date, error) {
+	d, err := assurance.ParseDate(r.URL.Query().Get(name))
+	if err != nil {
+		return d, Invalid("%s=%q: want a date like 2026-11-28", name, r.URL.Query().Get(name))
+	}
+	return d, nil
+}
+
+func queryFloat(r *http.Request, name string) (float64, error) {
+	s := r.URL.Query().Get(name)
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, Invalid("%s=%q: want a number (WGS-84 degrees)", name, s)
+	}
+	return f, nil
+}
+
+// ---- events and readiness ----
+
+func (a *assureAPI) listEvents(w http.ResponseWriter, r *http.Request) error {
+	evs, err := a.e.Events(userOf(r).Events)
+	if err != nil {
+		return err
+	}
+	if evs == nil {
+		evs = []assure.EventView{}
+	}
+	WriteJSON(w, http.StatusOK, evs)
+	return nil
+}
+
+type fileEventReq struct {
+	ID     string                `json:"id"`
+	Filing assurance.EventFiling `json:"filing"`
+	Note   string                `json:"note"`
+}
+
+func (a *assureAPI) fileEvent(w http.ResponseWriter, r *http.Request) error {
+	var req fileEventReq
+	if err := decodeJSON(r, 1<<20, &req); err != nil {
+		return err
+	}
+	v, err := a.e.FileEvent(req.ID, req.Filing, assurance.Act{Actor: actorOf(r), Note: req.Note})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+func (a *assureAPI) getEvent(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := inScope(r, id); err != nil {
+		return err
+	}
+	v, err := a.e.Event(id)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+type eventPhaseReq struct {
+	To       string                  `json:"to"`
+	Note     string                  `json:"note"`
+	Summary  *assurance.EventSummary `json:"summary"`
+	Where    *assurance.Point        `json:"where"`
+	Evidence []assurance.EvidenceRef `json:"evidence"`
+}
+
+func (a *assureAPI) eventPhase(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := inScope(r, id); err != nil {
+		return err
+	}
+	var req eventPhaseReq
+	if err := decodeJSON(r, 64<<10, &req); err != nil {
+		return err
+	}
+	to, err := assurance.ParseEventPhase(req.To)
+	if err != nil {
+		return err
+	}
+	v, err := a.e.EventStep(id, assurance.EventStep{To: to, Summary: req.Summary,
+		Act: assurance.Act{Actor: actorOf(r), Where: req.Where, Note: req.Note, Evidence: req.Evidence}})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *assureAPI) getReadiness(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := inScope(r, id); err != nil {
+		return err
+	}
+	v, err := a.e.Event(id)
+	if err != nil {
+		return err
+	}
+	recs, err := a.e.KitchenRecords(id)
+	if err != nil {
+		return err
+	}
+	if recs == nil {
+		recs = []assure.KitchenRecord{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"report": v.Readiness, "kitchens": recs})
+	return nil
+}
+
+func (a *assureAPI) recordReadiness(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := inScope(r, id); err != nil {
+		return err
+	}
+	var req assure.ReadinessInput
+	if err := decodeJSON(r, 256<<10, &req); err != nil {
+		return err
+	}
+	v, err := a.e.RecordReadiness(id, r.PathValue("kitchen"), req, actorOf(r))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// ---- menus ----
+
+func (a *assureAPI) listMenus(w http.ResponseWriter, r *http.Request) error {
+	ms, err := a.e.Menus(r.URL.Query().Get("owner"))
+	if err != nil {
+		return err
+	}
+	u := userOf(r)
+	out := []assure.MenuView{}
+	for _, m := range ms {
+		if assure.InScope(u.Events, m.EventID) {
+			out = append(out, m)
+		}
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type menuReq struct {
+	ID     string           `json:"id"`
+	Owner  string           `json:"owner_id"`
+	Dishes []assurance.Dish `json:"dishes"`
+}
+
+func (a *assureAPI) createMenu(w http.ResponseWriter, r *http.Request) error {
+	var req menuReq
+	if err := decodeJSON(r, 256<<10, &req); err != nil {
+		return err
+	}
+	if req.Owner == "" {
+		return Invalid("owner_id is required: the kitchen or banquet the menu is for")
+	}
+	if err := inScope(r, a.e.EventOf(req.Owner)); err != nil {
+		return err
+	}
+	m, err := a.e.CreateMenu(req.ID, req.Owner, req.Dishes, actorOf(r))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, m)
+	return nil
+}
+
+func (a *assureAPI) screenDishes(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Dishes []assurance.Dish `json:"dishes"`
+	}
+	if err := decodeJSON(r, 256<<10, &req); err != nil {
+		return err
+	}
+	out := []assurance.DishScreening{}
+	for _, d := range req.Dishes {
+		out = append(out, assurance.DishScreening{Dish: d.Name, Flags: assurance.Screen(d, a.e.Protocol().Menu.Rules)})
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *assureAPI) menu(r *http.Request) (assure.MenuView, error) {
+	m, err := a.e.Menu(r.PathValue("id"))
+	if err != nil {
+		return m, err
+	}
+	return m, inScope(r, m.EventID)
+}
+
+func (a *assureAPI) getMenu(w http.ResponseWriter, r *http.Request) error {
+	m, err := a.menu(r)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (a *assureAPI) setDishes(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.menu(r); err != nil {
+		return err
+	}
+	var req menuReq
+	if err := decodeJSON(r, 256<<10, &req); err != nil {
+		return err
+	}
+	actor := actorOf(r)
+	m, err := a.e.ModifyMenu(r.PathValue("id"), func(m *assurance.Menu, now time.Time) error {
+		return m.SetDishes(req.Dishes, assurance.Act{Actor: actor, At: now})
+	})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (a *assureAPI) menuStep(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.menu(r); err != nil {
+		return err
+	}
+	var req struct {
+		To   string `json:"to"`
+		Note string `json:"note"`
+	}
+	if err := decodeJSON(r, 64<<10, &req); err != nil {
+		return err
+	}
+	to, err := assurance.ParseMenuState(req.To)
+	if err != nil {
+		return err
+	}
+	actor := actorOf(r)
+	pc := a.e.Protocol()
+	m, err := a.e.ModifyMenu(r.PathValue("id"), func(m *assurance.Menu, now time.Time) error {
+		return m.Apply(assurance.MenuStep{To: to, Act: assurance.Act{Actor: actor, At: now, Note: req.Note}}, pc)
+	})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (a *assureAPI) decideDish(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.menu(r); err != nil {
+		return err
+	}
+	var req struct {
+		Dish     string                `json:"dish"`
+		Outcome  assurance.DishOutcome `json:"outcome"`
+		Controls string                `json:"controls"`
+		Note     string                `json:"note"`
+	}
+	if err := decodeJSON(r, 64<<10, &req); err != nil {
+		return err
+	}
+	actor := actorOf(r)
+	m, err := a.e.ModifyMenu(r.PathValue("id"), func(m *assurance.Menu, now time.Time) error {
+		return m.Decide(req.Dish, req.Outcome, req.Controls, assurance.Act{Actor: actor, At: now, Note: req.Note})
+	})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// ---- teams and patrols ----
+
+func (a *assureAPI) listTeams(w http.ResponseWriter, r *http.Request) error {
+	ts, err := a.e.Teams()
+	if err != nil {
+		return err
+	}
+	u := userOf(r)
+	out := []assure.Team{}
+	for _, t := range ts {
+		if t.EventID == "" || assure.InScope(u.Events, t.EventID) {
+			out = append(out, t)
+		}
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *assureAPI) putTeam(w http.ResponseWriter, r *http.Request) error {
+	var t assure.Team
+	if err := decodeJSON(r, 64<<10, &t); err != nil {
+		return err
+	}
+	out, err := a.e.PutTeam(t, actorOf(r))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *assureAPI) getTeam(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.e.Team(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (a *assureAPI) nearestTeams(w http.ResponseWriter, r *http.Request) error {
+	lon, err := queryFloat(r, "lon")
+	if err != nil {
+		return err
+	}
+	lat, err := queryFloat(r, "lat")
+	if err != nil {
+		return err
+	}
+	best, all, err := a.e.NearestTeams(assurance.Point{Lon: lon, Lat: lat}, r.URL.Query().Get("subject"))
+	if err != nil {
+		return err
+	}
+	if all == nil {
+		all = []assure.TeamDistance{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"target": assurance.Point{Lon: lon, Lat: lat}, "nearest_available": best, "teams": all})
+	return nil
+}
+
+func (a *assureAPI) teamPosition(w http.ResponseWriter, r *http.Request) error {
+	var p assurance.Point
+	if err := decodeJSON(r, 4<<10, &p); err != nil {
+		return err
+	}
+	t, err := a.e.ReportPosition(r.PathValue("id"), p, actorOf(r))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (a *assureAPI) teamDuty(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		OnDuty bool `json:"on_duty"`
+	}
+	if err := decodeJSON(r, 4<<10, &req); err != nil {
+		return err
+	}
+	t, err := a.e.SetDuty(r.PathValue("id"), req.OnDuty, actorOf(r))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (a *assureAPI) patrolPlan(w http.ResponseWriter, r *http.Request) error {
+	team := r.URL.Query().Get("team")
+	if team == "" {
+		return Invalid("team is required: GET /api/v1/patrols/plan?team=T-03&date=2026-11-28")
+	}
+	day, err := queryDate(r, "date")
+	if err != nil {
+		return err
+	}
+	if day.IsZero() {
+		day = assurance.DateOf(a.e.Now().In(assurance.ChinaStandardTime))
+	}
+	max, err := queryInt(r, "max", assure.MaxPlanStops, 500)
+	if err != nil {
+		return err
+	}
+	plan, err := a.e.PlanPatrol(team, day, max)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, plan)
+	return nil
+}
+
+func (a *assureAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit", 100, 10000)
+	if err != nil {
+		return err
+	}
+	vs, err := a.e.Visits(r.URL.Query().Get("target"), limit)
+	if err != nil {
+		return err
+	}
+	if vs == nil {
+		vs = []assure.PatrolVisit{}
+	}
+	WriteJSON(w, http.StatusOK, vs)
+	return nil
+}
+
+func (a *assureAPI) recordVisit(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		TargetID string                  `json:"target_id"`
+		TeamID   string                  `json:"team_id"`
+		Findings []assurance.Finding     `json:"findings"`
+		Note     string                  `json:"note"`
+		Where    *assurance.Point        `json:"where"`
+		Evidence []assurance.EvidenceRef `json:"evidence"`
+	}
+	if err := decodeJSON(r, 64<<10, &req); err != nil {
+		return err
+	}
+	v, err := a.e.RecordVisit(assure.PatrolVisit{TargetID: req.TargetID, TeamID: req.TeamID, Findings: req.Findings,
+		Act: assurance.Act{Actor: actorOf(r), Note: req.Note, Where: req.Where, Evidence: req.Evidence}})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+// ---- incidents ----
+
+func (a *assureAPI) listIncidents(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := queryInt(r, "limit", 200, 10000)
+	if err != nil {
+		return err
+	}
+	f := assure.IncidentFilter{EventID: q.Get("event"), TeamID: q.Get("team"), Subject: q.Get("subject"),
+		OpenOnly: q.Get("open") == "1" || q.Get("open") == "true", Events: userOf(r).Events, Limit: limit}
+	if s := q.Get("state"); s != "" {
+		if f.State, err = assurance.ParseIncidentState(s); err != nil {
+			return err
+		}
+	}
+	if f.Since, err = queryTime(r, "since"); err != nil {
+		return err
+	}
+	incs, err := a.e.Incidents(f)
+	if err != nil {
+		return err
+	}
+	if incs == nil {
+		incs = []assure.Incident{}
+	}
+	WriteJSON(w, http.StatusOK, incs)
+	return nil
+}
+
+func (a *assureAPI) incident(r *http.Request) (assure.Incident, error) {
+	inc, err := a.e.Incident(r.PathValue("id"))
+	if err != nil {
+		return inc, err
+	}
+	return inc, inScope(r, inc.Trigger.EventID)
+}
+
+func (a *assureAPI) getIncident(w http.ResponseWriter, r *http.Request) error {
+	inc, err := a.incident(r)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, inc)
+	return nil
+}
+
+func (a *assureAPI) openIncident(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Trigger assurance.Trigger `json:"trigger"`
+		Note    string            `json:"note"`
+		Where   *assurance.Point  `json:"where"`
+	}
+	if err := decodeJSON(r, 64<<10, &req); err != nil {
+		return err
+	}
+	event := req.Trigger.EventID
+	if event == "" {
+		event = a.e.EventOf(req.Trigger.SubjectID)
+	}
+	if err := inScope(r, event); err != nil {
+		return err
+	}
+	inc, err := a.e.OpenIncident(req.Trigger, assurance.Act{Actor: actorOf(r), Note: req.Note, Where: req.Where})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, inc)
+	return nil
+}
+
+type incidentStepReq struct {
+	To       string                     `json:"to"`
+	TeamID   string                     `json:"team_id"`
+	Deadline time.Time                  `json:"deadline,omitzero"`
+	Controls []assurance.ControlMeasure `json:"controls"`
+	Lab      *assurance.LabSubmission   `json:"lab"`
+	Note     string                     `json:"note"`
+	Where    *assurance.Point           `json:"where"`
+	Evidence []assurance.EvidenceRef    `json:"evidence"`
+}
+
+func (a *assureAPI) incidentStep(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.incident(r); err != nil {
+		return err
+	}
+	var req incidentStepReq
+	if err := decodeJSON(r, 64<<10, &req); err != nil {
+		return err
+	}
+	to, err := assurance.ParseIncidentState(req.To)
+	if err != nil {
+		return err
+	}
+	inc, err := a.e.Transition(r.PathValue("id"), assure.Step{Origin: r.RemoteAddr, IncidentStep: assurance.IncidentStep{
+		To: to, TeamID: req.TeamID, Deadline: req.Deadline, Controls: req.Controls, Lab: req.Lab,
+		Act: assurance.Act{Actor: actorOf(r), Where: req.Where, Note: req.Note, Evidence: req.Evidence}}})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, inc)
+	return nil
+}
+
+func (a *assureAPI) requestRetest(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.incident(r); err != nil {
+		return err
+	}
+	var req struct {
+		Party  string               `json:"party"`
+		Method assurance.TestMethod `json:"method"`
+		Note   string               `json:"note"`
+	}
+	if err := decodeJSON(r, 16<<10, &req); err != nil {
+		return err
+	}
+	inc, err := a.e.RequestRetest(r.PathValue("id"), req.Party, req.Method, assurance.Act{Actor: actorOf(r), Note: req.Note}, r.RemoteAddr)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, inc)
+	return nil
+}
+
+func (a *assureAPI) waiveRetest(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.incident(r); err != nil {
+		return err
+	}
+	var req struct {
+		Party    string                  `json:"party"`
+		Note     string                  `json:"note"`
+		Evidence []assurance.EvidenceRef `json:"evidence"`
+	}
+	if err := decodeJSON(r, 16<<10, &req); err != nil {
+		return err
+	}
+	inc, err := a.e.WaiveRetest(r.PathValue("id"), req.Party, assurance.Act{Actor: actorOf(r), Note: req.Note, Evidence: req.Evidence}, r.RemoteAddr)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, inc)
+	return nil
+}
+
+// uploadEvidence takes a multipart form with the file in field "file" and
+// optionally "kind" (photo, lab_report, disposal_record, …). The request
+// body is limited to the engine's MaxEvidence plus room for the form.
+func (a *assureAPI) uploadEvidence(subject string) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id := r.PathValue("id")
+		if err := a.subjectScope(r, subject, id); err != nil {
+			return err
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, a.e.MaxEvidence()+64<<10)
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return Invalid("send the file as multipart/form-data with the file in field \"file\": %v", err)
+		}
+		kind := ""
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "the upload is larger than %d bytes", a.e.MaxEvidence())
+				}
+				return Invalid("no \"file\" field in the form (%v)", err)
+			}
+			switch part.FormName() {
+			case "kind":
+				b := make([]byte, 64)
+				n, _ := part.Read(b)
+				kind = string(b[:n])
+			case "file":
+				ev, err := a.e.AddEvidence(subject, id, kind, part.FileName(), part, actorOf(r))
+				if err != nil {
+					var mbe *http.MaxBytesError
+					if errors.As(err, &mbe) {
+						return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "the upload is larger than %d bytes", a.e.MaxEvidence())
+					}
+					return err
+				}
+				WriteJSON(w, http.StatusCreated, ev)
+				return nil
+			}
+		}
+	}
+}
+
+// subjectScope checks the event scope of an incident or banquet.
+func (a *assureAPI) subjectScope(r *http.Request, subject, id string) error {
+	switch subject {
+	case assure.SubjectIncident:
+		_, err := a.incident(r)
+		return err
+	default:
+		if _, err := a.e.Banquet(id); err != nil {
+			return err
+		}
+		return inScope(r, "")
+	}
+}
+
+// serveEvidence sends an evidence file back with its sniffed type, never
+// rendered as anything else (nosniff), as an attachment for PDFs.
+func (a *assureAPI) serveEvidence(subject string) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id := r.PathValue("id")
+		if err := a.subjectScope(r, subject, id); err != nil {
+			return err
+		}
+		ev, path, err := a.e.EvidenceFile(subject, id, r.PathValue("ref"))
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("evidence %s: %w", ev.Ref, err)
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", ev.ContentType)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "private, max-age=86400")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; sandbox")
+		disp := "inline"
+		if ev.ContentType == "application/pdf" {
+			disp = "attachment"
+		}
+		w.Header().Set("Content-Disposition", fmt.Sprintf("%s; filename=%q", disp, ev.Ref+extOf(ev.ContentType)))
+		http.ServeContent(w, r, "", ev.At, f)
+		return nil
+	}
+}
+
+func extOf(ct string) string {
+	switch ct {
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	case "image/gif":
+		return ".gif"
+	case "image/webp":
+		return ".webp"
+	case "application/pdf":
+		return ".pdf"
+	}
+	return ""
+}
+
+func (a *assureAPI) listClusters(w http.ResponseWriter, r *http.Request) error {
+	cs, err := a.e.Clusters()
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []assure.Cluster{}
+	}
+	WriteJSON(w, http.StatusOK, cs)
+	return nil
+}
+
+// ---- banquets and chefs ----
+
+// Banquets belong to no event: users scoped to events do not see them.
+func (a *assureAPI) listBanquets(w http.ResponseWriter, r *http.Request) error {
+	if len(userOf(r).Events) > 0 {
+		WriteJSON(w, http.StatusOK, []assure.Banquet{})
+		return nil
+	}
+	f := assure.BanquetFilter{TeamID: r.URL.Query().Get("team")}
+	var err error
+	if s := r.URL.Query().Get("state"); s != "" {
+		if f.State, err = assurance.ParseBanquetState(s); err != nil {
+			return err
+		}
+	}
+	if f.Date, err = queryDate(r, "date"); err != nil {
+		return err
+	}
+	bs, err := a.e.Banquets(f)
+	if err != nil {
+		return err
+	}
+	if bs == nil {
+		bs = []assure.Banquet{}
+	}
+	WriteJSON(w, http.StatusOK, bs)
+	return nil
+}
+
+func (a *assureAPI) fileBanquet(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		ID     string                  `json:"id"`
+		Filing assurance.BanquetFiling `json:"filing"`
+		Note   string                  `json:"note"`
+	}
+	if err := decodeJSON(r, 256<<10, &req); err != nil {
+		return err
+	}
+	b, warns, err := a.e.FileBanquet(req.ID, req.Filing, assurance.Act{Actor: actorOf(r), Note: req.Note})
+	if err != nil {
+		return err
+	}
+	if warns == nil {
+		warns = []assurance.Warning{}
+	}
+	WriteJSON(w, http.StatusCreated, map[string]any{"banquet": b, "warnings": warns})
+	return nil
+}
+
+func (a *assureAPI) getBanquet(w http.ResponseWriter, r *http.Request) error {
+	if err := inScope(r, ""); err != nil {
+		return err
+	}
+	b, err := a.e.Banquet(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, b)
+	return nil
+}
+
+func (a *assureAPI) banquetStep(w http.ResponseWriter, r *http.Request) error {
+	if err := inScope(r, ""); err != nil {
+		return err
+	}
+	var req struct {
+		To           string                  `json:"to"`
+		TeamID       string                  `json:"team_id"`
+		GuidanceUnit string                  `json:"guidance_unit"`
+		Officers     []string                `json:"officers"`
+		Findings     []assurance.Finding     `json:"findings"`
+		Cancelled    bool                    `json:"cancelled"`
+		IllnessCount int                     `json:"illness_count"`
+		Note         string                  `json:"note"`
+		Where        *assurance.Point        `json:"where"`
+		Evidence     []assurance.EvidenceRef `json:"evidence"`
+	}
+	if err := decodeJSON(r, 64<<10, &req); err != nil {
+		return err
+	}
+	to, err := assurance.ParseBanquetState(req.To)
+	if err != nil {
+		return err
+	}
+	actor, pc := actorOf(r), a.e.Protocol()
+	b, err := a.e.ModifyBanquet(r.PathValue("id"), req.Evidence, func(b *assurance.Banquet, now time.Time) error {
+		return b.Apply(assurance.BanquetStep{To: to, TeamID: req.TeamID, GuidanceUnit: req.GuidanceUnit, Officers: req.Officers,
+			Findings: req.Findings, Cancelled: req.Cancelled, IllnessCount: req.IllnessCount,
+			Act: assurance.Act{Actor: actor, At: now, Where: req.Where, Note: req.Note, Evidence: req.Evidence}}, pc)
+	})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, b)
+	return nil
+}
+
+func (a *assureAPI) banquetFinding(w http.ResponseWriter, r *http.Request) error {
+	if err := inScope(r, ""); err != nil {
+		return err
+	}
+	var req struct {
+		assurance.Finding
+		Note     string                  `json:"note"`
+		Evidence []assurance.EvidenceRef `json:"evidence"`
+	}
+	if err := decodeJSON(r, 16<<10, &req); err != nil {
+		return err
+	}
+	actor, pc := actorOf(r), a.e.Protocol()
+	b, err := a.e.ModifyBanquet(r.PathValue("id"), req.Evidence, func(b *assurance.Banquet, now time.Time) error {
+		_, err := b.AddFinding(req.Finding, assurance.Act{Actor: actor, At: now, Note: req.Note, Evidence: req.Evidence}, pc)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, b)
+	return nil
+}
+
+func (a *assureAPI) closeRectification(w http.ResponseWriter, r *http.Request) error {
+	if err := inScope(r, ""); err != nil {
+		return err
+	}
+	var req struct {
+		Note     string                  `json:"note"`
+		Evidence []assurance.EvidenceRef `json:"evidence"`
+	}
+	if err := decodeJSON(r, 16<<10, &req); err != nil {
+		return err
+	}
+	actor, rid := actorOf(r), r.PathValue("rid")
+	b, err := a.e.ModifyBanquet(r.PathValue("id"), req.Evidence, func(b *assurance.Banquet, now time.Time) error {
+		return b.CloseRectification(rid, assurance.Act{Actor: actor, At: now, Note: req.Note, Evidence: req.Evidence})
+	})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, b)
+	return nil
+}
+
+func (a *assureAPI) listChefs(w http.ResponseWriter, r *http.Request) error {
+	cs, err := a.e.Chefs()
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, cs)
+	return nil
+}
+
+func (a *assureAPI) putChef(w http.ResponseWriter, r *http.Request) error {
+	var c assurance.VillageChef
+	if err := decodeJSON(r, 16<<10, &c); err != nil {
+		return err
+	}
+	out, err := a.e.PutChef(c, actorOf(r))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *assureAPI) chefTraining(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Date assurance.Date `json:"date"`
+	}
+	if err := decodeJSON(r, 4<<10, &req); err != nil {
+		return err
+	}
+	c, err := a.e.RecordChefTraining(r.PathValue("id"), req.Date, actorOf(r))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// ---- vendors, credit, KPIs ----
+
+func (a *assureAPI) listVendors(w http.ResponseWriter, r *http.Request) error {
+	cs, err := a.e.Vendors()
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []assure.Credit{}
+	}
+	WriteJSON(w, http.StatusOK, cs)
+	return nil
+}
+
+func (a *assureAPI) getVendor(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.e.Vendor(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (a *assureAPI) recordCredit(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Reason assurance.CreditReason `json:"reason"`
+		Ref    string                 `json:"ref"`
+		Note   string                 `json:"note"`
+	}
+	if err := decodeJSON(r, 16<<10, &req); err != nil {
+		return err
+	}
+	c, err := a.e.RecordCredit(r.PathValue("id"), assurance.CreditEvent{Reason: req.Reason, Ref: req.Ref, Note: req.Note}, actorOf(r))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (a *assureAPI) kpis(w http.ResponseWriter, r *http.Request) error {
+	event := r.URL.Query().Get("event")
+	if event != "" {
+		if err := inScope(r, event); err != nil {
+			return err
+		}
+	}
+	day, err := queryDate(r, "day")
+	if err != nil {
+		return err
+	}
+	rep, err := a.e.KPIs(assure.KPIQuery{EventID: event, Day: day, Scope: userOf(r).Events})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"event": event, "day": day, "report": rep})
+	return nil
+}
