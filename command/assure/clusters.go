@@ -69,9 +69,9 @@ func (e *Engine) addPositive(rec Incident, now time.Time) {
 		case errors.Is(err, store.ErrNotFound):
 			rec.RaisedAt = now
 			a := e.raise(store.Alarm{Code: "cluster_warning", Loc: []float64{rec.Centroid.Lon, rec.Centroid.Lat},
-				Message: fmt.Sprintf("聚集性预警：%d 份 %s 阳性样品在 %.0f 米、%s 内（%s）/ cluster warning: %d %s positives within %.0f m and %s (%s)",
-					len(rec.Members), rec.Analyte, rec.Radius, e.cfg.Cluster.Window, strings.Join(rec.Subjects, "、"),
-					len(rec.Members), rec.Analyte, rec.Radius, e.cfg.Cluster.Window, strings.Join(rec.Subjects, ", "))})
+				Message: fmt.Sprintf("聚集性预警：%d 份 %s 阳性样品相距 %.0f 米以内、%.0f 分钟内先后检出（%s）/ cluster warning: %d %s positives within %.0f m of their centre over %.0f min (%s)",
+					len(rec.Members), rec.Analyte, rec.Radius, rec.End.Sub(rec.Start).Minutes(), strings.Join(rec.Subjects, "、"),
+					len(rec.Members), rec.Analyte, rec.Radius, rec.End.Sub(rec.Start).Minutes(), strings.Join(rec.Subjects, ", "))})
 			rec.AlarmSeq = a.Seq
 			if err := e.st.Put(kindCluster, rec.ID, rec); err != nil {
 				e.log.Error("assure: cannot store cluster", "cluster", rec.ID, "err", err)
