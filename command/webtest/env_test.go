@@ -17,7 +17,9 @@ import (
 	"github.com/shianfood/shian/command"
 	"github.com/shianfood/shian/command/api"
 	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/command/web"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/internal/browsertest"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/assay"
@@ -59,6 +61,21 @@ func (w *tlogWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*tlogWriter)(nil)
+
+// requireAssets skips the test when the binary under test was built
+// without `make web` (no Leaflet embedded), or fails it when the browser
+// tests are required (SHIAN_REQUIRE_BROWSER=1).
+func requireAssets(t testing.TB) {
+	t.Helper()
+	if web.Built() {
+		return
+	}
+	msg := "command/web/static/lib is not built; run `make web` (npm ci + node command/web/build.mjs) before these tests"
+	if browsertest.Required() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
 
 // commandProc is a command service serving on a real TCP port, which can
 // be stopped and started again on the same data directory and address

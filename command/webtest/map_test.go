@@ -21,6 +21,7 @@ const liveWait = 2 * time.Second
 // stall, watch results arrive live from a real kiosk, open a stall, survive
 // a restart of the command service, switch to English, log out.
 func TestLiveMap(t *testing.T) {
+	requireAssets(t)
 	b := browsertest.Start(t)
 	dir := t.TempDir()
 	v := makeVenue()

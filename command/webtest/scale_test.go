@@ -43,6 +43,7 @@ func TestManyStalls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10,000 stalls: skipped with -short")
 	}
+	requireAssets(t)
 	b := browsertest.Start(t)
 	v := bigVenue()
 	cmd := startCommand(t, t.TempDir(), "127.0.0.1:0", command.Config{})
