@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/protocols/assay"
 	"go.yaml.in/yaml/v3"
@@ -34,6 +35,19 @@ type Config struct {
 	Devices      []device.Spec `yaml:"devices"`
 	// Rules override the default decision thresholds.
 	Rules *assay.Rules `yaml:"rules"`
+	// Stalls are the stalls and kitchens offered on the screen's pick
+	// list (optional; the stalls of recent results are added).
+	Stalls []StallConfig `yaml:"stalls"`
+	// Alarm names the GPIO pins of the alarm LED and buzzer (optional).
+	Alarm alarm.Config `yaml:"alarm"`
+}
+
+// StallConfig is one entry of the stall list.
+type StallConfig struct {
+	// ID is the stall's id at the command (what its QR code carries).
+	ID string `yaml:"id"`
+	// Name is shown on the screen, e.g. "12号 王记凉菜".
+	Name string `yaml:"name"`
 }
 
 // CommandConfig says where the command service is.
@@ -57,9 +71,13 @@ type SiteConfig struct {
 
 // UIConfig is the local touchscreen server.
 type UIConfig struct {
-	// Listen is the address of the operator screen (default 127.0.0.1:8090).
+	// Listen is the address of the operator screen (default
+	// 127.0.0.1:8090); "off" serves no screen.
 	Listen string `yaml:"listen"`
 }
+
+// UIOff as ui.listen turns the operator screen off.
+const UIOff = "off"
 
 // ConfigError is a configuration problem with the line it is on.
 type ConfigError struct {
@@ -173,6 +191,24 @@ func (c *Config) validate(name string, lines map[string]int) error {
 		}
 		ids[d.ID] = true
 	}
+	stalls := map[string]bool{}
+	for i, st := range c.Stalls {
+		switch {
+		case st.ID == "":
+			return bad("stalls", "stalls[%d]: id is required (the stall id its QR code carries)", i)
+		case stalls[st.ID]:
+			return bad("stalls", "stalls[%d]: id %q is listed twice", i, st.ID)
+		case !validID(st.ID):
+			return bad("stalls", "stalls[%d]: id %q may only contain letters, digits and - _ . : (at most 64)", i, st.ID)
+		}
+		stalls[st.ID] = true
+	}
+	if c.Alarm.LED != "" && c.Alarm.LED == c.Alarm.Buzzer {
+		return bad("alarm", "alarm.led and alarm.buzzer are both %s; give each its own pin", c.Alarm.LED)
+	}
+	if c.Alarm.Beep != nil && *c.Alarm.Beep < 0 {
+		return bad("alarm", "alarm.beep must not be negative (0s sounds the buzzer continuously)")
+	}
 	if c.Rules == nil {
 		r := assay.DefaultRules()
 		c.Rules = &r
@@ -181,6 +217,19 @@ func (c *Config) validate(name string, lines map[string]int) error {
 		return bad("rules", "rules: %v", err)
 	}
 	return nil
+}
+
+// validID reports whether s is a valid id on the wire (protocols/wire).
+func validID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
+			return false
+		}
+	}
+	return true
 }
 
 func contains(list []string, s string) bool {

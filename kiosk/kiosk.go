@@ -17,6 +17,8 @@
 //   - kiosk/device: instrument drivers and the registry the config names.
 //   - kiosk/outbox: the durable result queue (buntdb).
 //   - kiosk/uplink: the websocket link to the command.
+//   - kiosk/ui: the operator touchscreen served on ui.listen (localhost).
+//   - kiosk/alarm: the alarm LED and buzzer on GPIO, raised by a positive.
 //   - this package: configuration (kiosk.yaml), the session the operator
 //     sets up (stall, sample), and the wiring ([Kiosk]).
 package kiosk
@@ -29,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
@@ -69,6 +72,10 @@ type Options struct {
 	OnNotice func(wire.Notice)
 	// Uplink timing overrides (tests); zero values take the defaults.
 	UplinkBackoffMin, UplinkBackoffMax time.Duration
+	// GPIO opens the alarm pins named in the config (alarm.HostPins on a
+	// Pi; alarm.Pins of gpiotest pins in tests). Required only when the
+	// config names pins.
+	GPIO alarm.PinOpener
 }
 
 // Kiosk is a running kiosk.
@@ -82,6 +89,8 @@ type Kiosk struct {
 
 	mu      sync.Mutex
 	session Session
+
+	screen *screen // the touchscreen and the alarm (screen.go)
 }
 
 // Open opens the outbox and builds the instruments and the uplink.
@@ -112,9 +121,13 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		k.insts = append(k.insts, inst)
 	}
 	k.up, err = uplink.New(uplink.Config{URL: cfg.Command.URL, KioskID: cfg.KioskID, Token: cfg.Command.Token,
-		Source: out, Status: k.status, OnNotice: opts.OnNotice, Software: Version, Now: opts.Now, Log: opts.Log,
+		Source: out, Status: k.status, OnNotice: k.onNotice, Software: Version, Now: opts.Now, Log: opts.Log,
 		BackoffMin: opts.UplinkBackoffMin, BackoffMax: opts.UplinkBackoffMax})
 	if err != nil {
+		out.Close()
+		return nil, err
+	}
+	if err := k.openScreen(); err != nil {
 		out.Close()
 		return nil, err
 	}
@@ -133,15 +146,20 @@ func (k *Kiosk) Run(ctx context.Context) error {
 			}
 		}(inst)
 	}
-	wg.Add(2)
+	wg.Add(3)
+	go func() { defer wg.Done(); k.runScreen(ctx) }()
 	go func() { defer wg.Done(); k.up.Run(ctx) }()
 	go func() { defer wg.Done(); k.pruneLoop(ctx) }()
 	wg.Wait()
 	return ctx.Err()
 }
 
-// Close closes the outbox. Call it after Run returned.
-func (k *Kiosk) Close() error { return k.out.Close() }
+// Close closes the outbox (and the screen's listener, the alarm outputs
+// off). Call it after Run returned.
+func (k *Kiosk) Close() error {
+	k.closeScreen()
+	return k.out.Close()
+}
 
 // Outbox returns the kiosk's outbox.
 func (k *Kiosk) Outbox() *outbox.Outbox { return k.out }

@@ -1,6 +1,8 @@
 // Command shian-kiosk runs a Shian test kiosk (快检终端) on a Raspberry Pi:
 // it reads the instruments named in kiosk.yaml, keeps every result in its
-// outbox, and streams them to the command service.
+// outbox, streams them to the command service, serves the operator's
+// touchscreen on ui.listen (localhost), and drives the alarm LED and
+// buzzer on the GPIO pins named under alarm:.
 //
 //	shian-kiosk --config /etc/shian/kiosk.yaml
 //	shian-kiosk --config kiosk.yaml --check     # validate the config and exit
@@ -18,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/shianfood/shian/kiosk"
+	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/drivers"
 )
@@ -80,12 +83,15 @@ func (m *Main) Run(ctx context.Context) error {
 		fmt.Fprintf(m.Stdout, "%s: ok (kiosk %s, %d devices)\n", m.Config, cfg.KioskID, len(cfg.Devices))
 		return nil
 	}
-	k, err := kiosk.Open(cfg, kiosk.Options{Serial: drivers.Serial(), I2C: drivers.I2C(), Log: log})
+	k, err := kiosk.Open(cfg, kiosk.Options{Serial: drivers.Serial(), I2C: drivers.I2C(), GPIO: &alarm.HostPins{}, Log: log})
 	if err != nil {
 		return err
 	}
 	defer k.Close()
 	fmt.Fprintf(m.Stdout, "shian-kiosk %s running: %d devices, outbox in %s, command %s\n", cfg.KioskID, len(cfg.Devices), cfg.Data, cfg.Command.URL)
+	if addr := k.UIAddr(); addr != "" {
+		fmt.Fprintf(m.Stdout, "operator screen / 操作界面: http://%s/\n", addr)
+	}
 	k.Run(ctx)
 	return nil
 }
