@@ -190,6 +190,7 @@ func (s *Service) Run(ctx context.Context) error {
 // and the HTTP server stopped.
 func (s *Service) Close() error {
 	s.hub.Close()
+	s.ingest.CloseAll()
 	return s.store.Close()
 }
 
@@ -233,7 +234,8 @@ func (s *Service) ListenAndServe(ctx context.Context, addr string, ready chan<- 
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
-	s.hub.Close() // closes browser websockets so Shutdown does not wait on them
+	s.hub.Close()       // closes browser websockets (hijacked: Shutdown does not see them)
+	s.ingest.CloseAll() // and the kiosks' links, so they reconnect to the next instance
 	srv.Shutdown(sctx)
 	return nil
 }

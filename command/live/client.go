@@ -2,6 +2,7 @@ package live
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -36,8 +37,10 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade already wrote the HTTP error (403 for a foreign origin)
 	}
 	c := &client{hub: h, conn: conn, send: make(chan []byte, h.opts.SendBuffer)}
+	reg := registration{c: c, stream: r.URL.Query().Get("stream")}
+	reg.since, _ = strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
 	select {
-	case h.register <- c:
+	case h.register <- reg:
 	case <-h.done:
 		conn.Close()
 		return
@@ -73,7 +76,7 @@ func (c *client) readPump() {
 		}
 		if sub, ok := m.(*wire.Subscribe); ok {
 			select {
-			case c.hub.resync <- resyncReq{c: c, since: sub.Since}:
+			case c.hub.resync <- resyncReq{c: c, since: sub.Since, stream: sub.Stream}:
 			case <-c.hub.done:
 				return
 			}

@@ -20,6 +20,8 @@
 package live
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"sync/atomic"
@@ -45,8 +47,9 @@ type Options struct {
 type Hub struct {
 	opts     Options
 	snapshot SnapshotFunc
+	stream   string
 
-	register   chan *client
+	register   chan registration
 	unregister chan *client
 	publish    chan published
 	resync     chan resyncReq
@@ -64,8 +67,18 @@ type published struct {
 }
 
 type resyncReq struct {
-	c     *client
-	since uint64
+	c      *client
+	since  uint64
+	stream string
+}
+
+// registration adds a client; a client resuming after a reconnect names
+// the last delta it applied, and gets the missed deltas instead of a
+// snapshot when they are still in the ring.
+type registration struct {
+	c      *client
+	since  uint64
+	stream string
 }
 
 // Stats describes the hub for metrics and tests.
@@ -86,8 +99,8 @@ func NewHub(snapshot SnapshotFunc, opts Options) *Hub {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	h := &Hub{opts: opts, snapshot: snapshot,
-		register: make(chan *client), unregister: make(chan *client), publish: make(chan published, 1024),
+	h := &Hub{opts: opts, snapshot: snapshot, stream: newStreamID(),
+		register: make(chan registration), unregister: make(chan *client), publish: make(chan published, 1024),
 		resync: make(chan resyncReq), stats: make(chan chan Stats), quit: make(chan struct{}), done: make(chan struct{})}
 	go h.run()
 	return h
@@ -156,13 +169,26 @@ func (h *Hub) run() {
 	}
 	sendSnapshot := func(c *client) {
 		snap := h.snapshot(seq)
-		snap.Seq = seq
+		snap.Seq, snap.Stream = seq, h.stream
 		b, err := wire.Encode(&snap)
 		if err != nil {
 			h.opts.Log.Error("live: cannot encode snapshot", "err", err)
 			return
 		}
 		send(c, b)
+	}
+	// replay sends the deltas after since from the ring, when they are of
+	// this stream and all still there; it reports whether it did.
+	replay := func(c *client, since uint64, stream string) bool {
+		if since == 0 || stream != h.stream || since > seq || seq-since >= uint64(len(ring)) {
+			return false
+		}
+		for s := since + 1; s <= seq; s++ {
+			if !send(c, ring[s%uint64(len(ring))]) {
+				break
+			}
+		}
+		return true
 	}
 	for {
 		select {
@@ -171,9 +197,11 @@ func (h *Hub) run() {
 				close(c.send)
 			}
 			return
-		case c := <-h.register:
-			clients[c] = true
-			sendSnapshot(c)
+		case r := <-h.register:
+			clients[r.c] = true
+			if !replay(r.c, r.since, r.stream) {
+				sendSnapshot(r.c)
+			}
 		case c := <-h.unregister:
 			if clients[c] {
 				delete(clients, c)
@@ -183,19 +211,12 @@ func (h *Hub) run() {
 			if !clients[r.c] {
 				continue
 			}
-			// Replay from the ring if every missing delta is still in it.
-			if r.since <= seq && seq-r.since < uint64(len(ring)) && r.since > 0 {
-				for s := r.since + 1; s <= seq; s++ {
-					if !send(r.c, ring[s%uint64(len(ring))]) {
-						break
-					}
-				}
-			} else {
+			if !replay(r.c, r.since, r.stream) {
 				sendSnapshot(r.c)
 			}
 		case p := <-h.publish:
 			seq++
-			d := &wire.Delta{Seq: seq, Kind: p.kind, Data: p.data}
+			d := &wire.Delta{Stream: h.stream, Seq: seq, Kind: p.kind, Data: p.data}
 			b, err := wire.Encode(d)
 			if err != nil {
 				h.opts.Log.Error("live: cannot encode delta", "err", err)
@@ -212,3 +233,13 @@ func (h *Hub) run() {
 		}
 	}
 }
+
+// newStreamID returns a random id for one run of the hub.
+func newStreamID() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Stream returns the hub's stream id.
+func (h *Hub) Stream() string { return h.stream }

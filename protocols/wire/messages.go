@@ -298,6 +298,10 @@ type Error struct {
 type Subscribe struct {
 	Header
 	Since uint64 `json:"since"`
+	// Stream is the stream id of the snapshot or delta Since belongs to.
+	// A different (or empty) stream means the server restarted and its
+	// sequence numbers start again: the answer is a snapshot.
+	Stream string `json:"stream,omitempty"`
 }
 
 // StallState is the latest verdict at one stall or kitchen.
@@ -330,6 +334,9 @@ type KioskState struct {
 // sequence of the last delta it includes.
 type Snapshot struct {
 	Header
+	// Stream identifies this run of the server's live stream; sequence
+	// numbers are only comparable within one stream.
+	Stream  string       `json:"stream,omitempty"`
 	Seq     uint64       `json:"seq"`
 	Results []Result     `json:"results"` // most recent first
 	Stalls  []StallState `json:"stalls"`
@@ -356,9 +363,10 @@ const (
 // resubscribe.
 type Delta struct {
 	Header
-	Seq  uint64          `json:"seq"`
-	Kind string          `json:"kind"`
-	Data json.RawMessage `json:"data"`
+	Stream string          `json:"stream,omitempty"`
+	Seq    uint64          `json:"seq"`
+	Kind   string          `json:"kind"`
+	Data   json.RawMessage `json:"data"`
 }
 
 func (m *Hello) header() *Header     { return &m.Header }

@@ -41,8 +41,8 @@
       }, 10);
     });
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const delta = (seq) => ({ v: 1, type: "delta", seq, kind: "result", data: { seq } });
-  const snapshot = (seq) => ({ v: 1, type: "snapshot", seq, results: [], stalls: [], kiosks: [] });
+  const delta = (seq, stream = "s1") => ({ v: 1, type: "delta", stream, seq, kind: "result", data: { seq } });
+  const snapshot = (seq, stream = "s1") => ({ v: 1, type: "snapshot", stream, seq, results: [], stalls: [], kiosks: [] });
 
   const realWS = window.WebSocket;
   window.WebSocket = FakeWS;
@@ -74,7 +74,7 @@
     ws1.msg(delta(9));
     const sent1 = ws1.sent.slice();
 
-    // A drop: reconnect with backoff, resubscribe from the last seq.
+    // A drop: reconnect with backoff, naming the last seq and stream in the URL.
     const t0 = Date.now();
     ws1.drop(1006);
     await until(() => sockets.length > 1, 3000);
@@ -82,13 +82,14 @@
     const ws2 = sockets[1];
     ws2.open();
     const sent2 = ws2.sent.slice();
-    ws2.msg(snapshot(2)); // a restarted server numbers from zero again
-    ws2.msg(delta(3));
+    const url2 = ws2.url;
+    ws2.msg(snapshot(2, "s2")); // a restarted server: a new stream, numbered from zero again
+    ws2.msg(delta(3, "s2"));
 
     // The server ends the session: no more reconnects.
     ws2.drop(4003);
     await sleep(1500);
-    return { applied, snaps, states, sent1, sent2, sockets: sockets.length, lastSeq: link.lastSeq, reconnectMs };
+    return { applied, snaps, states, sent1, sent2, url2, sockets: sockets.length, lastSeq: link.lastSeq, reconnectMs };
   } finally {
     window.WebSocket = realWS;
   }

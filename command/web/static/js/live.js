@@ -9,9 +9,10 @@
 //   - a higher seq is a gap: it sends subscribe{since: last}, and the
 //     server replays the missing deltas or sends a new snapshot.
 // After a drop it reconnects with exponential backoff and jitter (no page
-// reload), and on the new connection sends subscribe{since: last} too. A
-// snapshot always replaces the state, whatever its seq (a restarted server
-// numbers from zero again).
+// reload), naming the last applied seq and the server's stream id in the
+// URL (?since=&stream=): the server replays what was missed, or sends a
+// snapshot when it no longer keeps it or has restarted (a new stream,
+// numbered from zero again). A snapshot always replaces the state.
 
 const BACKOFF_MIN = 500; // ms
 const BACKOFF_MAX = 30000; // ms
@@ -34,6 +35,7 @@ export class LiveLink {
     this.o = o;
     this.ws = null;
     this.lastSeq = 0; // seq of the last applied change (0: nothing yet)
+    this.stream = ""; // the server's stream id that lastSeq belongs to
     this.synced = false; // a snapshot has been applied at least once
     this.attempt = 0;
     this.timer = null;
@@ -82,7 +84,10 @@ export class LiveLink {
     this.setState("connecting");
     let ws;
     try {
-      ws = new WebSocket(this.o.url);
+      // A reconnect names what it has, so the server can replay instead of
+      // sending a whole snapshot.
+      const url = this.synced ? `${this.o.url}?since=${this.lastSeq}&stream=${encodeURIComponent(this.stream)}` : this.o.url;
+      ws = new WebSocket(url);
     } catch (err) {
       console.error("live: cannot open websocket", err);
       this.scheduleReconnect();
@@ -92,10 +97,6 @@ export class LiveLink {
     ws.onopen = () => {
       this.attempt = 0;
       this.setState("online");
-      // A reconnect: ask for what we missed. The server sends a snapshot
-      // on every connect anyway; the subscribe makes the resync explicit
-      // and covers a server that replays instead.
-      if (this.synced) this.subscribe(this.lastSeq);
     };
     ws.onmessage = (ev) => this.receive(ev.data);
     ws.onerror = () => {
@@ -129,7 +130,7 @@ export class LiveLink {
   subscribe(since) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
     this.resyncAt = Date.now();
-    this.ws.send(JSON.stringify({ v: 1, type: "subscribe", since }));
+    this.ws.send(JSON.stringify({ v: 1, type: "subscribe", since, stream: this.stream }));
   }
 
   receive(text) {
@@ -143,6 +144,7 @@ export class LiveLink {
     switch (m.type) {
       case "snapshot":
         this.lastSeq = m.seq || 0;
+        this.stream = m.stream || "";
         this.synced = true;
         this.resyncAt = 0;
         this.stats.snapshots++;
@@ -160,6 +162,11 @@ export class LiveLink {
   }
 
   delta(m) {
+    if (this.synced && m.stream && m.stream !== this.stream) {
+      // Another run of the server: our seq means nothing to it.
+      this.subscribe(0);
+      return;
+    }
     if (!this.synced || m.seq <= this.lastSeq) return; // before the snapshot, or already applied
     if (m.seq !== this.lastSeq + 1) {
       // A gap: ask once for what is missing, and again if no answer came.
