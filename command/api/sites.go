@@ -128,12 +128,14 @@ func ImportSites(st *store.Store, fc geo.FeatureCollection) (ImportResult, error
 		}
 		sites = append(sites, site)
 	}
-	for _, site := range sites {
-		if err := st.Put("site", site.ID, site); err != nil {
-			return res, err
-		}
-		res.Imported++
+	ids := make([]string, len(sites))
+	for i, site := range sites {
+		ids[i] = site.ID
 	}
+	if err := store.PutMany(st, "site", ids, sites); err != nil {
+		return res, err
+	}
+	res.Imported = len(sites)
 	return res, nil
 }
 
@@ -151,12 +153,14 @@ func ImportZones(st *store.Store, fc geo.FeatureCollection) (ImportResult, error
 		}
 		zones = append(zones, store.Zone{ID: f.ID, Kind: string(f.Kind), Name: f.Name, NameEn: f.NameEN, EventID: f.Prop("event_id"), Geometry: g})
 	}
-	for _, z := range zones {
-		if err := st.Put("zone", z.ID, z); err != nil {
-			return res, err
-		}
-		res.Imported++
+	ids := make([]string, len(zones))
+	for i, z := range zones {
+		ids[i] = z.ID
 	}
+	if err := store.PutMany(st, "zone", ids, zones); err != nil {
+		return res, err
+	}
+	res.Imported = len(zones)
 	return res, nil
 }
 
