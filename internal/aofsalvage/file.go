@@ -121,6 +121,30 @@ func Prepare(path string, now time.Time) (Outcome, error) {
 	return out, syncDir(filepath.Dir(path))
 }
 
+// Force moves the file at path aside and writes a fresh one from every
+// record salvaged from it, whatever its state: the fallback for a file that
+// Prepare passed and buntdb still refuses.
+func Force(path string, now time.Time) (Outcome, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	recs, rep := Salvage(data)
+	if !rep.Damaged() {
+		rep.Damage = []Region{{Offset: rep.Intact, Len: 0}}
+	}
+	out := Outcome{Action: Salvaged, Report: rep}
+	aside, err := freeName(path + ".damaged-" + now.UTC().Format("20060102T150405Z"))
+	if err != nil {
+		return out, err
+	}
+	if err := os.Rename(path, aside); err != nil {
+		return out, fmt.Errorf("move %s aside: %w", path, err)
+	}
+	out.Aside = aside
+	return out, WriteFile(path, recs)
+}
+
 // freeName returns p, or p-1, p-2, … if p exists.
 func freeName(p string) (string, error) {
 	for i := 0; i < 1000; i++ {
