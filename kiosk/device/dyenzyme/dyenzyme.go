@@ -46,7 +46,7 @@
 //	frame_timeout        500ms  abandon a partial frame after this
 //	fail_after           3      consecutive failures before "down"
 //	backoff_min          200ms  first reopen delay
-//	backoff_max          10s    reopen delay cap
+//	backoff_max          4s     reopen delay cap (a reappearing device is reopened within 4 s)
 //	pause_after_connect  0s     wait after opening before the first probe
 //	tz                   Asia/Shanghai  zone of the tester's clock (UTC+8 if the zone database is missing)
 //	analyte              organophosphate_carbamate
@@ -95,7 +95,7 @@ func DefaultOptions() Options {
 	return Options{
 		ReadTimeout: 100 * time.Millisecond, ReplyTimeout: time.Second, ProbeEvery: 5 * time.Second,
 		FrameTimeout: 500 * time.Millisecond, FailAfter: 3,
-		BackoffMin: 200 * time.Millisecond, BackoffMax: 10 * time.Second,
+		BackoffMin: 200 * time.Millisecond, BackoffMax: 4 * time.Second,
 		Location: shanghai(), Analyte: DefaultAnalyte,
 	}
 }
@@ -493,15 +493,20 @@ func (s *sess) handle(m dyframe.Message) error {
 		d.alive(device.StateMeasuring)
 	case dyframe.Report:
 		s.healthy = true
-		s.probedAt = time.Time{}
-		d.alive(device.StateReady)
-		serial := ""
-		if s.ident != nil {
-			serial = s.ident.Serial
+		if s.ident == nil {
+			// Take reports only from a tester that has said who it is:
+			// the serial number is part of the key that stops a
+			// repeated report from being taken twice. Not acknowledged,
+			// so the tester repeats it after answering the probe.
+			if s.probedAt.IsZero() {
+				return s.probe()
+			}
+			return nil
 		}
-		key := serial + "\x00" + strconv.FormatUint(uint64(m.Record), 10)
+		d.alive(device.StateReady)
+		key := s.ident.Serial + "\x00" + strconv.FormatUint(uint64(m.Record), 10)
 		if !d.seen.has(key) {
-			if r, ok := d.reading(m, s.ident); ok {
+			if r, ok := d.reading(m, *s.ident); ok {
 				s.sink(r)
 			}
 			d.seen.add(key)
@@ -513,7 +518,7 @@ func (s *sess) handle(m dyframe.Message) error {
 
 // reading converts a report; ok is false if its absorbances are reserved
 // values (no reading is emitted, as the vendor software skips them).
-func (d *Driver) reading(m dyframe.Report, id *dyframe.Ident) (device.Reading, bool) {
+func (d *Driver) reading(m dyframe.Report, id dyframe.Ident) (device.Reading, bool) {
 	c, okC := m.ControlDeltaA()
 	s, okS := m.SampleDeltaA()
 	if !okC || !okS {
@@ -533,12 +538,10 @@ func (d *Driver) reading(m dyframe.Report, id *dyframe.Ident) (device.Reading, b
 		SampleCode: m.SampleCode, SampleName: m.SampleName, Channel: int(m.Channel),
 		Raw: assay.Raw{ControlDeltaA: &c, SampleDeltaA: &s},
 	}
-	if id != nil {
-		if id.Model != "" {
-			r.Model = id.Model
-		}
-		r.Serial = id.Serial
+	if id.Model != "" {
+		r.Model = id.Model
 	}
+	r.Serial = id.Serial
 	if r.Item == "" && len(d.spec.Items) > 0 {
 		r.Item = d.spec.Items[0]
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -494,4 +495,53 @@ func TestSpecErrors(t *testing.T) {
 	if _, err := device.Open(device.Spec{ID: "x", Protocol: dyenzyme.Protocol, Port: "/dev/ttyUSB0"}, device.Env{}); err == nil {
 		t.Error("accepted without a serial opener")
 	}
+}
+
+// noisyPlug writes a megabyte of random bytes on the line before the
+// firmware starts talking (RELIABILITY.md Part C test 5).
+type noisyPlug struct {
+	serialsim.Device
+	n int
+}
+
+func (d noisyPlug) Serve(ctx context.Context, uart io.ReadWriter) error {
+	rng := rand.New(rand.NewPCG(5, 5))
+	b := make([]byte, 4096)
+	for sent := 0; sent < d.n; sent += len(b) {
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		if _, err := uart.Write(b); err != nil {
+			return err
+		}
+	}
+	return d.Device.Serve(ctx, uart)
+}
+
+func TestMegabyteOfNoise(t *testing.T) {
+	sim := enzyme.NewSim(enzyme.SimConfig{})
+	in := newInstrument(t, sim, nil)
+	k := startKiosk(t, fastSpec(in.link), serialport.Opener{}, nil)
+	p, err := serialsim.Open(serialsim.Options{Link: in.link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(context.Background(), noisyPlug{in.fw, 1 << 20}) }()
+	defer func() {
+		p.Close()
+		<-done
+	}()
+	sim.NextVerdict(assay.Suspicious)
+	if _, err := in.fw.Start(3, "N-1", "芹菜"); err != nil {
+		t.Fatal(err)
+	}
+	got := k.waitReadings(t, 1)
+	eventually(t, "acknowledged", func() bool { return in.fw.Pending() == 0 })
+	got = k.readings()
+	out, _ := assay.DefaultRules().Decide(got[0].Method, got[0].Item, got[0].Raw)
+	if len(got) != 1 || got[0].SampleCode != "N-1" || out.Verdict != assay.Suspicious {
+		t.Fatalf("after 1 MB of noise: %+v (%s)", got, out.Verdict)
+	}
+	t.Logf("after 1 MB of noise: %+v", k.inst.Status())
 }
