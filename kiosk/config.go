@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
@@ -57,6 +58,12 @@ type CommandConfig struct {
 	// Token is the kiosk token; or TokenFile names a file holding it.
 	Token     string `yaml:"token"`
 	TokenFile string `yaml:"token_file"`
+	// Link timing, optional: the reconnect backoff (1s doubling to 60s,
+	// ±50 % jitter, never above the maximum) and how long a silent link
+	// is trusted before it is dropped (pong_wait, 60s; pings every 9/10).
+	BackoffMin time.Duration `yaml:"backoff_min"`
+	BackoffMax time.Duration `yaml:"backoff_max"`
+	PongWait   time.Duration `yaml:"pong_wait"`
 }
 
 // SiteConfig is where the kiosk stands.
@@ -167,6 +174,9 @@ func (c *Config) validate(name string, lines map[string]int) error {
 			return bad("command", "command.token_file: %v", err)
 		}
 		c.Command.Token = strings.TrimSpace(string(t))
+	}
+	if c.Command.BackoffMin < 0 || c.Command.BackoffMax < 0 || c.Command.PongWait < 0 {
+		return bad("command", "command.backoff_min, backoff_max and pong_wait must be positive durations (e.g. 1s, 60s)")
 	}
 	if c.Site.Lon < -180 || c.Site.Lon > 180 || c.Site.Lat < -90 || c.Site.Lat > 90 {
 		return bad("site", "site.lon/lat must be WGS-84 degrees")

@@ -25,6 +25,10 @@ package kiosk
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -89,6 +93,9 @@ type Kiosk struct {
 
 	mu      sync.Mutex
 	session Session
+	// the last storage alarm sent, to send the same one at most once a minute
+	lastStorageErr   string
+	lastStorageAlarm time.Time
 
 	screen *screen // the touchscreen and the alarm (screen.go)
 }
@@ -120,12 +127,24 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		}
 		k.insts = append(k.insts, inst)
 	}
+	bmin, bmax := cfg.Command.BackoffMin, cfg.Command.BackoffMax
+	if opts.UplinkBackoffMin > 0 {
+		bmin = opts.UplinkBackoffMin
+	}
+	if opts.UplinkBackoffMax > 0 {
+		bmax = opts.UplinkBackoffMax
+	}
 	k.up, err = uplink.New(uplink.Config{URL: cfg.Command.URL, KioskID: cfg.KioskID, Token: cfg.Command.Token,
 		Source: out, Status: k.status, OnNotice: k.onNotice, Software: Version, Now: opts.Now, Log: opts.Log,
-		BackoffMin: opts.UplinkBackoffMin, BackoffMax: opts.UplinkBackoffMax})
+		BackoffMin: bmin, BackoffMax: bmax, PongWait: cfg.Command.PongWait})
 	if err != nil {
 		out.Close()
 		return nil, err
+	}
+	// What the outbox found at open (a salvaged file, unreadable records)
+	// goes to the command as alarms.
+	for _, a := range out.TakeAlarms() {
+		k.up.Alarm(a)
 	}
 	if err := k.openScreen(); err != nil {
 		out.Close()
@@ -141,7 +160,14 @@ func (k *Kiosk) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func(inst device.Instrument) {
 			defer wg.Done()
-			if err := inst.Run(ctx, k.onReading); err != nil && ctx.Err() == nil {
+			var err error
+			if ci, ok := inst.(device.Confirming); ok {
+				// The instrument repeats what the kiosk could not store.
+				err = ci.RunConfirmed(ctx, k.saveReading)
+			} else {
+				err = inst.Run(ctx, k.onReading)
+			}
+			if err != nil && ctx.Err() == nil {
 				k.opts.Log.Error("instrument stopped", "device", inst.ID(), "err", err)
 			}
 		}(inst)
@@ -233,13 +259,19 @@ func (k *Kiosk) Record(rd device.Reading) Saved {
 	if len(r.Reason) > 256 {
 		r.Reason = r.Reason[:256]
 	}
-	saved, err := k.out.Save(r)
+	saved, again, err := k.out.SaveOnce(r, origin(rd))
 	s := Saved{Result: saved}
-	if err != nil {
+	switch {
+	case err != nil:
 		s.Err = fmt.Sprintf("结果未保存：存储错误 / result NOT saved: storage error: %v", err)
 		k.opts.Log.Error("result not saved", "device", rd.DeviceID, "err", err)
-		k.up.Alarm(wire.Alarm{Code: "storage_error", Message: err.Error()})
-	} else {
+		k.storageAlarm(err)
+	case again:
+		// The instrument repeated a report the kiosk had saved before a
+		// crash, or before the confirmation reached it: not a new result.
+		k.opts.Log.Info("result already saved; the instrument repeated its report", "seq", saved.Seq,
+			"result_id", saved.ResultID, "report", rd.Report)
+	default:
 		k.opts.Log.Info("result saved", "seq", saved.Seq, "result_id", saved.ResultID, "stall", saved.StallID,
 			"verdict", saved.Verdict, "value", saved.Value, "unit", saved.Unit)
 	}
@@ -249,7 +281,50 @@ func (k *Kiosk) Record(rd device.Reading) Saved {
 	return s
 }
 
+// origin identifies the instrument report a reading came from, for
+// outbox.SaveOnce: the device, the instrument's serial and record number,
+// and a digest of the instrument's clock and raw values, so that a record
+// number reused after an instrument reset is a new report. Empty when the
+// instrument numbers nothing.
+func origin(rd device.Reading) string {
+	if rd.Report == "" {
+		return ""
+	}
+	raw, _ := json.Marshal(rd.Raw)
+	sum := sha256.Sum256(append([]byte(rd.DeviceTime.UTC().Format(time.RFC3339Nano)), raw...))
+	return rd.DeviceID + "|" + rd.Report + "|" + hex.EncodeToString(sum[:8])
+}
+
+// storageAlarm tells the command about a storage failure, at most once a
+// minute for the same error (an instrument repeats a refused report every
+// few seconds).
+func (k *Kiosk) storageAlarm(err error) {
+	now := k.opts.Now()
+	k.mu.Lock()
+	same := err.Error() == k.lastStorageErr && now.Sub(k.lastStorageAlarm) < time.Minute && now.After(k.lastStorageAlarm)
+	if !same {
+		k.lastStorageErr, k.lastStorageAlarm = err.Error(), now
+	}
+	k.mu.Unlock()
+	if !same {
+		code := "storage_error"
+		if errors.Is(err, outbox.ErrDiskFull) {
+			code = "disk_full"
+		}
+		k.up.Alarm(wire.Alarm{Code: code, Message: err.Error()})
+	}
+}
+
 func (k *Kiosk) onReading(rd device.Reading) { k.Record(rd) }
+
+// saveReading is the sink of a confirming instrument: a reading that was
+// not stored is refused, so the instrument repeats it.
+func (k *Kiosk) saveReading(rd device.Reading) error {
+	if s := k.Record(rd); s.Err != "" {
+		return errors.New(s.Err)
+	}
+	return nil
+}
 
 func (k *Kiosk) status() wire.Status {
 	st := k.out.Stats()

@@ -58,6 +58,11 @@ type Reading struct {
 	Raw assay.Raw `json:"raw"`
 	// DeviceTime is the instrument's own clock, zero if it reports none.
 	DeviceTime time.Time `json:"device_time,omitempty"`
+	// Report is the instrument's own identity of the report this reading
+	// came from (serial and record number), the same on every repeat of
+	// the report; empty when the instrument numbers nothing. The kiosk
+	// uses it to take a repeated report once, across restarts.
+	Report string `json:"report,omitempty"`
 }
 
 // State is an instrument's health as the operator sees it.
@@ -124,6 +129,15 @@ type Instrument interface {
 	Run(ctx context.Context, sink func(Reading)) error
 	// Status returns the current health; safe to call concurrently.
 	Status() Status
+}
+
+// Confirming is implemented by drivers whose instrument repeats a report
+// until the host confirms it. RunConfirmed is Run with a sink that can
+// refuse: the driver confirms a reading to the instrument only after save
+// returned nil, so a reading the kiosk could not store (a full disk) is
+// repeated by the instrument later instead of being lost.
+type Confirming interface {
+	RunConfirmed(ctx context.Context, save func(Reading) error) error
 }
 
 // Spec is one device entry of the kiosk configuration.

@@ -4,11 +4,32 @@
 //
 // # Protocol
 //
-// The link speaks protocols/wire: hello → welcome{acked_up_to} → results
-// in seq order → cumulative acks. The outbox is the only source of truth:
-// the uplink keeps no result of its own, so a crash at any moment loses
-// nothing; after a restart it resends whatever the outbox still holds as
-// pending, and the command's dedupe on result_id makes the resend harmless.
+// The link speaks protocols/wire: hello → welcome → results → acks. The
+// outbox is the only source of truth: the uplink keeps no result of its
+// own, so a crash at any moment loses nothing; after a restart it resends
+// whatever the outbox still holds as pending, and the command's dedupe on
+// result_id makes the resend harmless.
+//
+// # What an ack covers
+//
+// The command acks every results message, in the order it received them,
+// after storing it; an ack's up_to_seq is the highest seq of that message.
+// The uplink keeps the messages it sent on the connection in a queue and
+// marks as acknowledged exactly the results of the acked message and of
+// every message sent before it — never a result it has not sent on this
+// connection. In particular the welcome's acked_up_to (the command's
+// high-water mark) is logged, not applied: a kiosk restored from an old
+// backup reuses sequence numbers, and a high-water mark on seq alone would
+// mark its new results as delivered without sending them
+// (RELIABILITY.md B2, docs/decisions/0002). The cost is resending at most
+// the window that was in flight when a link died.
+//
+// # Live results first
+//
+// Results saved while the link is up go ahead of the backlog that was
+// pending when it came up: after a day offline the map shows the newest
+// test at once instead of after the replay (the Traccar client's lag,
+// ANCHORS.md §0.3). The backlog follows in seq order.
 //
 // # Connection discipline
 //
@@ -39,7 +60,8 @@ type Source interface {
 	BootEpoch() uint64
 	LastSeq() uint64
 	PendingAfter(after uint64, max int) ([]wire.Result, error)
-	Ack(upTo uint64) (int, error)
+	// AckSeqs marks exactly these results acknowledged.
+	AckSeqs(seqs []uint64) (int, error)
 	Reject(rj wire.Reject) error
 	Changed() <-chan struct{}
 }
@@ -65,9 +87,11 @@ type Config struct {
 	PongWait       time.Duration // default 60 s; pings every 9/10 of it
 	StatusPeriod   time.Duration // default 30 s
 	BackoffMin     time.Duration // default 1 s
-	BackoffMax     time.Duration // default 60 s
+	BackoffMax     time.Duration // default 60 s: no delay is ever longer
 	MaxInFlight    int           // default: what welcome says, else 256
 	HandshakeLimit time.Duration // default 15 s for dial + hello/welcome
+	// Rand is the jitter source, uniform in [0, 1) (default math/rand/v2).
+	Rand func() float64
 }
 
 // LinkState is the link as the operator's screen shows it.
@@ -124,6 +148,12 @@ func New(cfg Config) (*Uplink, error) {
 	def(&cfg.BackoffMin, time.Second)
 	def(&cfg.BackoffMax, 60*time.Second)
 	def(&cfg.HandshakeLimit, 15*time.Second)
+	if cfg.BackoffMax < cfg.BackoffMin {
+		cfg.BackoffMax = cfg.BackoffMin
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
+	}
 	return &Uplink{cfg: cfg, kick: make(chan struct{}, 1)}, nil
 }
 
@@ -152,18 +182,19 @@ func (u *Uplink) Alarm(a wire.Alarm) {
 	}
 }
 
-// Backoff returns the delay before reconnect attempt n (1-based): BackoffMin
-// doubled per attempt up to BackoffMax, then scaled by a random factor in
-// [0.5, 1.5).
+// Backoff returns the delay before reconnect attempt n (1-based): min
+// doubled per attempt, scaled by a random factor in [0.5, 1.5), and never
+// more than max. rnd returns a uniform value in [0, 1).
 func Backoff(n int, min, max time.Duration, rnd func() float64) time.Duration {
 	d := min
 	for i := 1; i < n && d < max; i++ {
 		d *= 2
 	}
+	d = time.Duration(float64(d) * (0.5 + rnd()))
 	if d > max {
 		d = max
 	}
-	return time.Duration(float64(d) * (0.5 + rnd()))
+	return d
 }
 
 // Run keeps the link up until ctx ends. It returns ctx.Err().
@@ -180,9 +211,9 @@ func (u *Uplink) Run(ctx context.Context) error {
 		}
 		attempt++
 		u.setOffline(err)
-		d := Backoff(attempt, u.cfg.BackoffMin, u.cfg.BackoffMax, rand.Float64)
+		d := Backoff(attempt, u.cfg.BackoffMin, u.cfg.BackoffMax, u.cfg.Rand)
 		if errors.Is(err, ErrRefused) && d < 10*time.Second {
-			d = 10 * time.Second
+			d = min(10*time.Second, u.cfg.BackoffMax)
 		}
 		u.cfg.Log.Warn("command link down; reconnecting", "err", err, "in", d.Round(time.Millisecond), "attempt", attempt)
 		t := time.NewTimer(d)
@@ -236,12 +267,6 @@ func (u *Uplink) session(ctx context.Context) (healthy bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if welcome.AckedUpTo > 0 {
-		upTo := min(welcome.AckedUpTo, lastSeq)
-		if _, err := src.Ack(upTo); err != nil {
-			return true, fmt.Errorf("record welcome ack: %w", err)
-		}
-	}
 	maxInFlight := u.cfg.MaxInFlight
 	if maxInFlight <= 0 {
 		maxInFlight = welcome.MaxInFlight
@@ -252,11 +277,8 @@ func (u *Uplink) session(ctx context.Context) (healthy bool, err error) {
 	u.mu.Lock()
 	u.state.Online, u.state.LastError, u.state.Attempts = true, "", 0
 	u.mu.Unlock()
-	u.cfg.Log.Info("command link up", "url", u.cfg.URL, "acked_up_to", welcome.AckedUpTo, "last_seq", lastSeq)
-
-	// A kiosk restored from an old backup has a last_seq below what the
-	// command holds; never skip its own newer results.
-	return true, u.pump(ctx, conn, min(welcome.AckedUpTo, lastSeq), maxInFlight)
+	u.cfg.Log.Info("command link up", "url", u.cfg.URL, "command_holds_up_to", welcome.AckedUpTo, "last_seq", lastSeq)
+	return true, u.pump(ctx, conn, newSender(src, lastSeq, maxInFlight))
 }
 
 func readWelcome(conn *websocket.Conn) (*wire.Welcome, error) {
@@ -291,49 +313,136 @@ func (u *Uplink) write(conn *websocket.Conn, m wire.Message) error {
 	return conn.WriteMessage(websocket.TextMessage, b)
 }
 
-// inflight tracks results sent and not yet acknowledged on one connection.
-type inflight struct {
-	mu    sync.Mutex
-	seqs  []uint64 // ascending
-	freed chan struct{}
+// Sender is the send and acknowledgement bookkeeping of one connection,
+// without the I/O: which results go next (live ones first, then the
+// backlog in seq order, within the window) and which ones an ack covers.
+// The uplink drives one per connection; tests drive it directly. It is
+// safe for one writer and one reader goroutine.
+type Sender struct {
+	src        Source
+	max        int
+	backlogEnd uint64 // results up to here were pending at connect: the backlog
+	backlog    uint64 // highest backlog seq sent
+	live       uint64 // highest live seq sent (starts at backlogEnd)
+
+	mu       sync.Mutex
+	sent     [][]uint64 // messages sent and not acknowledged, in order
+	inflight int
+	freed    chan struct{}
 }
 
-func (f *inflight) add(seq uint64) {
-	f.mu.Lock()
-	f.seqs = append(f.seqs, seq)
-	f.mu.Unlock()
+// NewSender starts the bookkeeping of a connection that came up when the
+// outbox's last seq was lastSeq, with at most maxInFlight unacknowledged
+// results.
+func NewSender(src Source, lastSeq uint64, maxInFlight int) *Sender {
+	return newSender(src, lastSeq, maxInFlight)
 }
 
-func (f *inflight) ack(upTo uint64) {
-	f.mu.Lock()
-	i := 0
-	for i < len(f.seqs) && f.seqs[i] <= upTo {
-		i++
+func newSender(src Source, lastSeq uint64, maxInFlight int) *Sender {
+	return &Sender{src: src, max: max(maxInFlight, 1), backlogEnd: lastSeq, live: lastSeq, freed: make(chan struct{}, 1)}
+}
+
+// Next returns the next message to send (1 to wire.MaxBatch results in
+// ascending seq), or nil when there is nothing to send or no room in the
+// window. The caller must send it before calling Next again.
+func (s *Sender) Next() ([]wire.Result, error) {
+	s.mu.Lock()
+	room := s.max - s.inflight
+	s.mu.Unlock()
+	if room <= 0 {
+		return nil, nil
 	}
-	f.seqs = f.seqs[i:]
-	f.mu.Unlock()
-	select {
-	case f.freed <- struct{}{}:
-	default:
+	n := min(room, wire.MaxBatch)
+	rs, err := s.src.PendingAfter(s.live, n)
+	if err != nil {
+		return nil, err
 	}
+	if len(rs) > 0 {
+		s.live = rs[len(rs)-1].Seq
+		s.record(rs)
+		return rs, nil
+	}
+	if s.backlog >= s.backlogEnd {
+		return nil, nil
+	}
+	rs, err = s.src.PendingAfter(s.backlog, n)
+	if err != nil {
+		return nil, err
+	}
+	for len(rs) > 0 && rs[len(rs)-1].Seq > s.backlogEnd {
+		rs = rs[:len(rs)-1]
+	}
+	if len(rs) == 0 {
+		s.backlog = s.backlogEnd
+		return nil, nil
+	}
+	s.backlog = rs[len(rs)-1].Seq
+	s.record(rs)
+	return rs, nil
 }
 
-func (f *inflight) len() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.seqs)
+func (s *Sender) record(rs []wire.Result) {
+	seqs := make([]uint64, len(rs))
+	for i, r := range rs {
+		seqs[i] = r.Seq
+	}
+	s.mu.Lock()
+	s.sent = append(s.sent, seqs)
+	s.inflight += len(seqs)
+	s.mu.Unlock()
+}
+
+// Acked takes an ack and returns the seqs it covers: those of the message
+// whose highest seq is upTo and of every message sent before it. An ack
+// that matches no message (a command that acks cumulatively over
+// interleaved messages) covers the leading messages wholly at or below
+// upTo.
+func (s *Sender) Acked(upTo uint64) []uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	end := -1
+	for i, m := range s.sent {
+		if m[len(m)-1] == upTo {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		for end+1 < len(s.sent) && s.sent[end+1][len(s.sent[end+1])-1] <= upTo {
+			end++
+		}
+	}
+	var out []uint64
+	for _, m := range s.sent[:end+1] {
+		out = append(out, m...)
+	}
+	s.sent = s.sent[end+1:]
+	s.inflight -= len(out)
+	if len(out) > 0 {
+		select {
+		case s.freed <- struct{}{}:
+		default:
+		}
+	}
+	return out
+}
+
+// InFlight returns how many results are sent and not acknowledged.
+func (s *Sender) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight
 }
 
 // pump runs the reader goroutine and, in this goroutine, the writer.
-func (u *Uplink) pump(ctx context.Context, conn *websocket.Conn, ackedUpTo uint64, maxInFlight int) error {
-	fl := &inflight{freed: make(chan struct{}, 1)}
+func (u *Uplink) pump(ctx context.Context, conn *websocket.Conn, snd *Sender) error {
 	readErr := make(chan error, 1)
 
 	conn.SetReadDeadline(time.Now().Add(u.cfg.PongWait))
 	conn.SetPongHandler(func(string) error {
 		return conn.SetReadDeadline(time.Now().Add(u.cfg.PongWait))
 	})
-	go func() { readErr <- u.readLoop(conn, fl) }()
+	go func() { readErr <- u.readLoop(conn, snd) }()
 
 	pingPeriod := u.cfg.PongWait * 9 / 10
 	ping := time.NewTicker(pingPeriod)
@@ -341,7 +450,6 @@ func (u *Uplink) pump(ctx context.Context, conn *websocket.Conn, ackedUpTo uint6
 	status := time.NewTicker(u.cfg.StatusPeriod)
 	defer status.Stop()
 
-	cursor := ackedUpTo // highest seq sent (or acknowledged at welcome)
 	sendStatus := u.cfg.Status != nil
 	fail := func(err error) error {
 		conn.Close()
@@ -350,21 +458,17 @@ func (u *Uplink) pump(ctx context.Context, conn *websocket.Conn, ackedUpTo uint6
 	}
 	for {
 		// Send what fits in the window.
-		for room := maxInFlight - fl.len(); room > 0; room = maxInFlight - fl.len() {
-			batch, err := u.cfg.Source.PendingAfter(cursor, min(room, wire.MaxBatch))
+		for {
+			batch, err := snd.Next()
 			if err != nil {
 				return fail(fmt.Errorf("read outbox: %w", err))
 			}
-			if len(batch) == 0 {
+			if batch == nil {
 				break
 			}
 			if err := u.write(conn, &wire.Results{Results: batch}); err != nil {
 				return fail(fmt.Errorf("send results: %w", err))
 			}
-			for _, r := range batch {
-				fl.add(r.Seq)
-			}
-			cursor = batch[len(batch)-1].Seq
 		}
 		if sendStatus {
 			sendStatus = false
@@ -389,7 +493,7 @@ func (u *Uplink) pump(ctx context.Context, conn *websocket.Conn, ackedUpTo uint6
 			conn.Close()
 			return err
 		case <-u.cfg.Source.Changed():
-		case <-fl.freed:
+		case <-snd.freed:
 		case <-u.kick:
 		case <-status.C:
 			sendStatus = u.cfg.Status != nil
@@ -417,7 +521,7 @@ func (u *Uplink) requeue(a wire.Alarm) {
 }
 
 // readLoop handles acks, rejects and notices until the first error.
-func (u *Uplink) readLoop(conn *websocket.Conn, fl *inflight) error {
+func (u *Uplink) readLoop(conn *websocket.Conn, snd *Sender) error {
 	for {
 		_, b, err := conn.ReadMessage()
 		if err != nil {
@@ -430,14 +534,15 @@ func (u *Uplink) readLoop(conn *websocket.Conn, fl *inflight) error {
 		}
 		switch m := m.(type) {
 		case *wire.Ack:
-			if _, err := u.cfg.Source.Ack(m.UpToSeq); err != nil {
-				return fmt.Errorf("record ack: %w", err)
+			if seqs := snd.Acked(m.UpToSeq); len(seqs) > 0 {
+				if _, err := u.cfg.Source.AckSeqs(seqs); err != nil {
+					return fmt.Errorf("record ack: %w", err)
+				}
 			}
 			now := u.cfg.Now()
 			u.mu.Lock()
 			u.state.LastSync = &now
 			u.mu.Unlock()
-			fl.ack(m.UpToSeq)
 		case *wire.Reject:
 			u.cfg.Log.Error("command rejected a result; kept aside", "result_id", m.ResultID, "seq", m.Seq, "code", m.Code, "message", m.Message)
 			if err := u.cfg.Source.Reject(*m); err != nil {

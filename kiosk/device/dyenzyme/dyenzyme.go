@@ -222,6 +222,14 @@ func (d *Driver) Status() device.Status {
 
 // Run reads the tester until ctx ends.
 func (d *Driver) Run(ctx context.Context, sink func(device.Reading)) error {
+	return d.RunConfirmed(ctx, func(r device.Reading) error { sink(r); return nil })
+}
+
+var _ device.Confirming = (*Driver)(nil)
+
+// RunConfirmed is Run with a sink that can refuse a reading: a refused
+// report is not acknowledged, so the tester repeats it.
+func (d *Driver) RunConfirmed(ctx context.Context, sink func(device.Reading) error) error {
 	log := d.env.Log
 	attempt := 0
 	for {
@@ -305,7 +313,7 @@ var errLost = errors.New("serial port lost")
 
 // session opens the port and serves it until it fails or ctx ends. healthy
 // is true if the tester answered during the session.
-func (d *Driver) session(ctx context.Context, sink func(device.Reading)) (healthy bool, err error) {
+func (d *Driver) session(ctx context.Context, sink func(device.Reading) error) (healthy bool, err error) {
 	port, err := d.env.Serial.OpenSerial(d.spec.Port, d.mode)
 	if err != nil {
 		return false, err
@@ -372,7 +380,7 @@ func (d *Driver) session(ctx context.Context, sink func(device.Reading)) (health
 type sess struct {
 	d       *Driver
 	port    device.Port
-	sink    func(device.Reading)
+	sink    func(device.Reading) error
 	sc      dyframe.Scanner
 	ident   *dyframe.Ident
 	healthy bool
@@ -507,7 +515,12 @@ func (s *sess) handle(m dyframe.Message) error {
 		key := s.ident.Serial + "\x00" + strconv.FormatUint(uint64(m.Record), 10)
 		if !d.seen.has(key) {
 			if r, ok := d.reading(m, *s.ident); ok {
-				s.sink(r)
+				r.Report = s.ident.Serial + "#" + strconv.FormatUint(uint64(m.Record), 10)
+				if err := s.sink(r); err != nil {
+					// Not stored: leave it unacknowledged, the tester
+					// repeats it.
+					return nil
+				}
 			}
 			d.seen.add(key)
 		}
