@@ -76,7 +76,8 @@ type Config struct {
 	// Firmware is major<<8|minor (0x0100, "1.0").
 	Firmware uint16
 	// Item and Mode are the item and decision mode of the next
-	// measurement until the master selects others (clenbuterol, ratio).
+	// measurement until the master selects others (clenbuterol, and the
+	// MODE register's 0: line intensity, 消线法).
 	Item goldcard.Item
 	Mode goldcard.Mode
 	// QueueCap is how many unacknowledged results the reader keeps (16).

@@ -98,6 +98,7 @@ var GoldAnalytes = map[string]string{
 	"瘦肉精":     "clenbuterol",
 	"β-受体激动剂": "beta_agonists",
 	"β受体激动剂":  "beta_agonists",
+	"黄曲霉毒素B1": "aflatoxin_b1",
 }
 
 // For returns the thresholds of an item: its own entry (by the name given,
