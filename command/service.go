@@ -106,6 +106,7 @@ func Open(cfg Config) (*Service, error) {
 	s.api = &api.Server{Store: st, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
 	s.handler = s.api.Routes()
 	api.RegisterAssurance(s.api, s.assure)
+	api.RegisterUI(s.api, s.assure, nil) // the map page's config, QR labels (command/api/ui_support.go)
 	return s, nil
 }
 
