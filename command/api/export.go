@@ -1,6 +1,7 @@
 package api
 
 import (
+	"archive/zip"
 	"bufio"
 	"cmp"
 	"encoding/csv"
@@ -142,8 +143,9 @@ func writeCSV(w http.ResponseWriter, t exportTable, name string) error {
 	return nil
 }
 
-// writeXLSX streams the rows into an excelize StreamWriter, then writes
-// the workbook.
+// writeXLSX streams the rows into an excelize StreamWriter (which keeps at
+// most its 16 MiB chunk in memory and spills the rest to a temporary
+// file), then streams the workbook out.
 func writeXLSX(w http.ResponseWriter, t exportTable, name string) error {
 	f := excelize.NewFile()
 	defer f.Close()
@@ -180,7 +182,12 @@ func writeXLSX(w http.ResponseWriter, t exportTable, name string) error {
 		return err
 	}
 	attachment(w, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name)
-	return f.Write(w)
+	// excelize assembles the zip in a bytes.Buffer (File.WriteToBuffer),
+	// which would hold the whole compressed workbook; handing it a zip
+	// writer on the response instead streams the parts out as they are
+	// compressed, and leaves its buffer empty.
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
+	return f.Write(io.Discard)
 }
 
 // resultsTable exports test results, oldest first, filtered like
