@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -22,6 +23,7 @@ type conn struct {
 	closeCode int
 	closeMsg  string
 	skewed    bool
+	regressed atomic.Bool // a seq regression alarm was raised on this link
 }
 
 // send queues m for the writer. A connection whose queue is full (it
@@ -149,6 +151,7 @@ func (c *conn) serve() {
 	}
 	hw, highest := s.cfg.Sink.HighWater(c.kiosk)
 	if highest > hello.LastSeq {
+		c.regressed.Store(true)
 		s.alarm(alarmRegression(c.kiosk, hello.LastSeq, highest))
 	}
 	c.send(&wire.Welcome{KioskID: c.kiosk, AckedUpTo: min(hw, hello.LastSeq), ServerTime: now, MaxInFlight: s.cfg.MaxInFlight})

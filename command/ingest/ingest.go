@@ -191,7 +191,9 @@ func (s *Server) commit(group []*submission) {
 					Message: fmt.Sprintf("快检终端 %s 重发的结果 %s（序号 %d）与已存结果内容不一致，已拒收 / kiosk resent result %s (seq %d) with different content; refused",
 						c.Result.KioskID, c.Result.ResultID, c.Result.Seq, c.Result.ResultID, c.Result.Seq)})
 			case store.Stored:
-				if c.SeqRegression {
+				// One alarm per connection: a restored kiosk reuses a whole
+				// run of numbers.
+				if c.SeqRegression && sub.c.regressed.CompareAndSwap(false, true) {
 					s.alarm(store.Alarm{Code: "seq_regression", KioskID: c.Result.KioskID, ResultID: c.Result.ResultID,
 						Message: fmt.Sprintf("快检终端 %s 序号倒退（%d 已被其他结果使用），新结果已保存 / seq regression for kiosk %s: seq %d reused by a new result; stored, not dropped",
 							c.Result.KioskID, c.Result.Seq, c.Result.KioskID, c.Result.Seq)})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shianfood/shian/protocols/wire"
@@ -52,11 +53,20 @@ type latestAt struct {
 
 // rebuild derives the in-memory indexes from the records.
 func (s *Store) rebuild() error {
+	var bad []string
+	defer func() {
+		if len(bad) > 0 {
+			show := bad[:min(len(bad), 5)]
+			s.repairs = append(s.repairs, Alarm{Code: "storage_damaged_record",
+				Message: fmt.Sprintf("指挥中心有 %d 条结果无法读取，已跳过 / %d stored results cannot be read and are skipped (%s)", len(bad), len(bad), strings.Join(show, ", "))})
+		}
+	}()
 	return s.db.View(func(tx *buntdb.Tx) error {
 		err := tx.AscendKeys("result:*", func(k, v string) bool {
 			var r wire.Result
-			if err := json.Unmarshal([]byte(v), &r); err != nil {
+			if err := json.Unmarshal([]byte(v), &r); err != nil || "result:"+r.ResultID != k {
 				s.opts.Log.Warn("skipping unreadable result", "key", k, "err", err)
+				bad = append(bad, k)
 				return true
 			}
 			s.index(&r)

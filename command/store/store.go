@@ -5,7 +5,13 @@
 // # Durability
 //
 // The file (DIR/command.db) uses SyncPolicy Always and is locked against a
-// second process (DIR/LOCK). A result is acknowledged to its kiosk only
+// second process (DIR/LOCK). Before buntdb reads it, internal/aofsalvage
+// checks it: a torn tail is cut off, a file buntdb would misread is
+// rewritten, a damaged one is moved aside and replaced by every record
+// salvaged from it, and an alarm is raised — the service never crash-loops
+// on its own file. buntdb's auto-shrink is off (it renames a temporary file
+// it never fsyncs); the file is compacted at open instead when it has grown
+// to more than twice its records. A result is acknowledged to its kiosk only
 // after the Update that stored it returned; results that arrive together
 // are stored in one Update (group commit). One logical record is one key:
 // nothing is derived from a second key written beside it, because a torn
@@ -38,6 +44,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/internal/aofsalvage"
 	"github.com/shianfood/shian/internal/dirlock"
 	"github.com/tidwall/buntdb"
 	"github.com/tidwall/gjson"
@@ -65,6 +72,8 @@ type Store struct {
 	dir  string
 	lock *dirlock.Lock
 	db   *buntdb.DB
+
+	repairs []Alarm // what the salvage check did at open, raised once open
 
 	mu       sync.RWMutex
 	rxSeq    uint64
@@ -96,6 +105,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	opts.Log.Info("store opened", "path", s.Path(), "results", s.rxSeq, "kiosks", len(s.kiosks), "took", time.Since(start).Round(time.Millisecond))
+	for _, a := range s.repairs {
+		if _, err := s.RaiseAlarm(a); err != nil {
+			opts.Log.Error("cannot store the storage alarm", "code", a.Code, "err", err)
+		}
+	}
+	s.repairs = nil
 	return s, nil
 }
 
@@ -103,12 +118,24 @@ func Open(dir string, opts Options) (*Store, error) {
 func (s *Store) Path() string { return filepath.Join(s.dir, "command.db") }
 
 func (s *Store) open() error {
-	db, err := buntdb.Open(s.Path())
+	path := s.Path()
+	prep, err := aofsalvage.PrepareWith(path, s.opts.Now(), aofsalvage.Options{CompactOver: 64 << 20})
 	if err != nil {
-		if errors.Is(err, buntdb.ErrInvalid) {
-			return fmt.Errorf("store: %s is damaged (%v); move it aside and salvage it before starting", s.Path(), err)
+		return fmt.Errorf("store: checking %s before opening it: %w", path, err)
+	}
+	s.prepared(prep)
+	db, err := openDB(path)
+	if errors.Is(err, buntdb.ErrInvalid) {
+		s.opts.Log.Error("buntdb refused a file the salvage check passed; salvaging it", "path", path, "err", err)
+		prep, ferr := aofsalvage.Force(path, s.opts.Now())
+		if ferr != nil {
+			return fmt.Errorf("store: %s is damaged (%v) and could not be salvaged: %w", path, err, ferr)
 		}
-		return fmt.Errorf("store: open %s: %w", s.Path(), err)
+		s.prepared(prep)
+		db, err = openDB(path)
+	}
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
 	}
 	var cfg buntdb.Config
 	if err := db.ReadConfig(&cfg); err != nil {
@@ -116,6 +143,7 @@ func (s *Store) open() error {
 		return err
 	}
 	cfg.SyncPolicy = buntdb.Always
+	cfg.AutoShrinkDisabled = true
 	if s.opts.Sync != nil {
 		cfg.SyncPolicy = *s.opts.Sync
 	}
@@ -138,6 +166,34 @@ func (s *Store) open() error {
 		return err
 	}
 	return nil
+}
+
+// openDB is buntdb.Open, with a panic while reading the file turned into
+// ErrInvalid.
+func openDB(path string) (db *buntdb.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("%w: buntdb panicked reading it: %v", buntdb.ErrInvalid, r)
+		}
+	}()
+	return buntdb.Open(path)
+}
+
+// prepared keeps what the salvage check did, to raise it as an alarm once
+// the store is open.
+func (s *Store) prepared(p aofsalvage.Outcome) {
+	if p.Action == aofsalvage.None {
+		return
+	}
+	msg := p.Message(s.Path())
+	if p.Action == aofsalvage.Compacted {
+		s.opts.Log.Info("store compacted", "detail", msg)
+		return
+	}
+	code := map[aofsalvage.Action]string{aofsalvage.Truncated: "storage_torn_tail",
+		aofsalvage.Rewritten: "storage_rewritten", aofsalvage.Salvaged: "storage_salvaged"}[p.Action]
+	s.opts.Log.Warn("store file repaired before opening", "action", p.Action.String(), "detail", msg)
+	s.repairs = append(s.repairs, Alarm{Code: code, Message: "指挥中心数据文件已修复 / command store repaired: " + msg})
 }
 
 // siteRect extracts "loc":[lon,lat] from a site record for the spatial

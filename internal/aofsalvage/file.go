@@ -26,10 +26,23 @@ const (
 	// Salvaged: the file was damaged; it was moved to Aside and a fresh
 	// file was written from every record salvaged.
 	Salvaged
+	// Compacted: a clean file much larger than its records was rewritten
+	// with one command per record (see Options.CompactOver).
+	Compacted
 )
 
 func (a Action) String() string {
-	return [...]string{"none", "truncated", "rewritten", "salvaged"}[a]
+	return [...]string{"none", "truncated", "rewritten", "salvaged", "compacted"}[a]
+}
+
+// Options tune PrepareWith.
+type Options struct {
+	// CompactOver, when positive, rewrites a clean file larger than this
+	// many bytes and more than twice the size of its records: buntdb's
+	// own Shrink renames a temporary file it never fsyncs (RELIABILITY.md
+	// B1), so we shrink here, before buntdb opens the file, with the
+	// temporary file and the directory fsynced.
+	CompactOver int64
 }
 
 // Outcome is what Prepare found and did.
@@ -51,6 +64,8 @@ func (o Outcome) Message(path string) string {
 	case Rewritten:
 		return fmt.Sprintf("%s held %d NUL bytes and %d empty commands, which make buntdb overwrite records; rewritten with all %d records, original kept as %s",
 			name, r.NULs, r.Empty, r.Keys, filepath.Base(o.Aside))
+	case Compacted:
+		return fmt.Sprintf("%s compacted from %d bytes to its %d records", name, r.Size, r.Keys)
 	case Salvaged:
 		return fmt.Sprintf("%s damaged at byte %d; %d records salvaged (%d commands before the damage, %d after it); damaged file kept as %s",
 			name, r.FirstDamage(), r.Keys, r.Commands, r.Recovered, filepath.Base(o.Aside))
@@ -63,6 +78,11 @@ func (o Outcome) Message(path string) string {
 // beside the file, named after now (UTC). Only an I/O error is returned; a
 // damaged file is never an error.
 func Prepare(path string, now time.Time) (Outcome, error) {
+	return PrepareWith(path, now, Options{})
+}
+
+// PrepareWith is Prepare with options.
+func PrepareWith(path string, now time.Time, opt Options) (Outcome, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Outcome{}, nil
@@ -73,6 +93,12 @@ func Prepare(path string, now time.Time) (Outcome, error) {
 	recs, rep := Salvage(data)
 	out := Outcome{Report: rep}
 	if rep.Clean() {
+		if opt.CompactOver > 0 && int64(len(data)) > opt.CompactOver {
+			if live := Encode(recs); len(live)*2 < len(data) {
+				out.Action = Compacted
+				return out, WriteFile(path, recs)
+			}
+		}
 		return out, nil
 	}
 	stamp := now.UTC().Format("20060102T150405Z")

@@ -483,3 +483,33 @@ func FuzzAOFSalvage(f *testing.F) {
 		}
 	})
 }
+
+func TestCompact(t *testing.T) {
+	c := makeCorpus(t)
+	path := filepath.Join(t.TempDir(), "c.db")
+	// The corpus rewrites 10 records and deletes 5: not twice its records.
+	os.WriteFile(path, c.data, 0o644)
+	if out, err := PrepareWith(path, time.Now(), Options{CompactOver: 1}); err != nil || out.Action != None {
+		t.Fatalf("%v %v", out.Action, err)
+	}
+	// The same records set five times over are.
+	var big []byte
+	for i := 0; i < 5; i++ {
+		big = append(big, c.data...)
+	}
+	os.WriteFile(path, big, 0o644)
+	out, err := PrepareWith(path, time.Now(), Options{CompactOver: 1})
+	if err != nil || out.Action != Compacted {
+		t.Fatalf("%v %v", out.Action, err)
+	}
+	got, err := buntdbState(t, mustRead(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diff(got, c.state()); d != "" {
+		t.Fatal(d)
+	}
+	if fi, _ := os.Stat(path); fi.Size() >= int64(len(c.data)) {
+		t.Fatalf("compacted to %d bytes", fi.Size())
+	}
+}

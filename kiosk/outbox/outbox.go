@@ -233,7 +233,10 @@ func (o *Outbox) Path() string { return filepath.Join(o.dir, "outbox.db") }
 
 func (o *Outbox) open() error {
 	path := o.Path()
-	prep, err := aofsalvage.Prepare(path, o.opts.Now())
+	// AutoShrink is off (buntdb's Shrink is not crash-safe); the file is
+	// compacted here instead, at open, when it has grown past 1 MB and
+	// twice its records.
+	prep, err := aofsalvage.PrepareWith(path, o.opts.Now(), aofsalvage.Options{CompactOver: 1 << 20})
 	if err != nil {
 		return fmt.Errorf("outbox: checking %s before opening it: %w", path, err)
 	}
@@ -313,6 +316,10 @@ func openDB(path string) (db *buntdb.DB, err error) {
 // command.
 func (o *Outbox) prepared(p aofsalvage.Outcome) {
 	if p.Action == aofsalvage.None {
+		return
+	}
+	if p.Action == aofsalvage.Compacted {
+		o.opts.Log.Info("outbox compacted", "detail", p.Message(o.Path()))
 		return
 	}
 	code := map[aofsalvage.Action]string{aofsalvage.Truncated: "storage_torn_tail",
