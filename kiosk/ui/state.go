@@ -83,9 +83,12 @@ type ResultView struct {
 	Fields []Field `json:"fields"`
 	// IncidentNo is the command's incident number for this result (or the
 	// result it repeats), once known.
-	IncidentNo string  `json:"incident_no,omitempty"`
-	Notice     string  `json:"notice,omitempty"`
-	Series     *Series `json:"series,omitempty"`
+	IncidentNo string `json:"incident_no,omitempty"`
+	// RepeatIncidentNo is set on a repeat that the command gave an
+	// incident of its own, other than its original's.
+	RepeatIncidentNo string  `json:"repeat_incident_no,omitempty"`
+	Notice           string  `json:"notice,omitempty"`
+	Series           *Series `json:"series,omitempty"`
 	// RetestBy is the end of the 4-hour window in which the business may
 	// ask for a (non-rapid) re-test of a positive or failed result.
 	RetestBy *time.Time `json:"retest_by,omitempty"`
@@ -215,7 +218,19 @@ func (s *Server) State() State {
 		if rec, ok := byID[latest.Result.ResultID]; ok {
 			latest.State, latest.Reject = rec.State, rec.Reject
 		}
-		latest.IncidentNo = incident(latest.Result)
+		own := notices[latest.Result.ResultID].IncidentNo
+		orig := ""
+		if latest.Result.RepeatOf != "" {
+			orig = notices[latest.Result.RepeatOf].IncidentNo
+		}
+		latest.IncidentNo = own
+		if orig != "" {
+			// The batch's incident is the original positive's.
+			latest.IncidentNo = orig
+			if own != "" && own != orig {
+				latest.RepeatIncidentNo = own
+			}
+		}
 		if n, ok := notices[latest.Result.ResultID]; ok {
 			latest.Notice = n.Message
 		}
@@ -237,6 +252,11 @@ func (s *Server) State() State {
 			seen[id] = true
 			st.RecentStalls = append(st.RecentStalls, id)
 		}
+	}
+	if st.Alarm.Active && st.AlarmResult == nil && latest != nil && latest.Key == st.Alarm.Reason {
+		r := latest.Result
+		st.AlarmResult = &Summary{ResultID: r.ResultID, StallID: r.StallID, StallName: s.stalls[r.StallID], SampleName: r.Sample.Name,
+			Method: r.Method, Verdict: r.Verdict, Value: r.Value, Unit: r.Unit, MeasuredAt: r.MeasuredAt}
 	}
 	st.Stalls = append(st.Stalls, s.cfg.Stalls...)
 	for _, id := range st.RecentStalls {

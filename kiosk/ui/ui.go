@@ -332,7 +332,9 @@ func (s *Server) OnSaved(sv Saved) {
 		s.cfg.Backend.SetSession(Session{})
 	}
 	if r.Verdict.Severity() == 2 {
-		if err := s.cfg.Alarm.Raise(r.ResultID); err != nil {
+		// The reason names the view: the result id, or unsaved-N for a
+		// result that has none because it was never written.
+		if err := s.cfg.Alarm.Raise(rv.Key); err != nil {
 			s.cfg.Log.Error("alarm outputs failed", "err", err)
 		}
 	}

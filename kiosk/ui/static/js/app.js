@@ -40,6 +40,7 @@ const ui = {
   seenKey: null,
   form: { stall_id: "", sample: { name: "", category: "", batch: "", supplier: "" }, device_id: "", item: "", repeat_of: "" },
   toastTimer: 0,
+  shown: "",
   scans: 0,
 };
 
@@ -136,7 +137,7 @@ function toast(msg, kind) {
   box.dataset.kind = kind || "info";
   box.hidden = false;
   clearTimeout(ui.toastTimer);
-  ui.toastTimer = setTimeout(() => (box.hidden = true), 6000);
+  ui.toastTimer = setTimeout(() => (box.hidden = true), 4000);
 }
 
 async function act(path, body) {
@@ -174,8 +175,8 @@ function onScan(code, parsed) {
     return;
   }
   const known = stallName(parsed.id) || (ui.state && ui.state.stalls.some((s) => s.id === parsed.id));
-  toast(known ? t("stall.scanned", { id: stallLabel(parsed.id) }) : t("stall.unlisted", { id: parsed.id }), "ok");
   chooseStall(parsed.id);
+  toast(known ? t("stall.scanned", { id: stallLabel(parsed.id) }) : t("stall.unlisted", { id: parsed.id }), "ok");
 }
 
 function startBody(form) {
@@ -253,6 +254,11 @@ function render() {
   renderSteps();
   for (const v of ["stall", "sample", "test", "waiting", "result", "history"]) $("view-" + v).hidden = ui.view !== v;
   document.body.dataset.view = ui.view;
+  if (ui.shown !== ui.view) {
+    // A message belongs to the screen it was shown on.
+    ui.shown = ui.view;
+    $("toast").hidden = true;
+  }
   if (ui.view === "stall") renderStall(s);
   if (ui.view === "sample") renderSample(s);
   if (ui.view === "test") renderTest(s);
@@ -292,7 +298,11 @@ function renderStatus(s) {
 
 function renderAlarm(s) {
   const box = $("alarm");
-  box.hidden = !s.alarm.active;
+  // On the verdict of the result that raised it, the alarm is acknowledged
+  // from the verdict itself; elsewhere a bar above every screen.
+  const here = !!(s.alarm.active && ui.view === "result" && s.latest && s.latest.key === s.alarm.reason && !s.alarm.error);
+  box.hidden = !s.alarm.active || here;
+  $("v-ack").hidden = !here;
   document.body.classList.toggle("alarming", !!s.alarm.active);
   if (!s.alarm.active) return;
   const r = s.alarm_result;
@@ -418,8 +428,6 @@ function renderTest(s) {
       render();
     } }, it));
   }
-  const rn = $("repeat-note");
-  rn.hidden = !f.repeat_of;
   const why = startBlocker(s);
   $("start").disabled = !!why;
   $("start-why").textContent = why;
@@ -431,11 +439,14 @@ function renderWaiting(s) {
   const inst = instrument(w.device_id);
   const st = instState(inst);
   let big = t("wait.pressStart");
-  if (st === "measuring") big = t("wait.measuring");
-  else if (w.mode === "triggered") big = t("wait.triggered");
+  let mode = "press"; // the operator's turn: no spinner
+  if (st === "measuring") [big, mode] = [t("wait.measuring"), "busy"];
+  else if (w.mode === "triggered") [big, mode] = [t("wait.triggered"), "busy"];
   $("wait-big").textContent = big;
   $("wait-big").dataset.state = st;
-  $("wait-sub").textContent = stallLabel(w.session.stall_id) + " · " + (w.session.sample.name || "") + (w.item ? " · " + w.item : "");
+  $("wait-big").dataset.mode = mode;
+  $("wait-sub").textContent =
+    (w.session.repeat_of ? t("wait.repeat") + " · " : "") + stallLabel(w.session.stall_id) + " · " + (w.session.sample.name || "") + (w.item ? " · " + w.item : "");
   const instText = inst ? (inst.model || inst.id) + " · " + t("inst." + st) : w.device_id;
   $("wait-inst").textContent = st === "down" ? t("wait.down", { err: (inst && inst.last_error) || "" }) : instText;
   $("wait-inst").dataset.state = st;
@@ -495,11 +506,13 @@ function renderResult(s) {
   const isRepeat = !!r.repeat_of;
   const meta = $("v-meta");
   meta.textContent = "";
-  meta.append(
+  for (const part of [
     el("span", { class: "meta-main" }, t("result.meta", { stall: stallLabel(r.stall_id), sample: r.sample.name || "—", time: fmtTime(r.measured_at) })),
     r.item ? el("span", {}, t("result.item", { item: r.item })) : null,
     isRepeat && ser && ser.original ? el("span", { class: "meta-repeat" }, t("result.isRepeat", { verdict: verdictLabel(ser.original.verdict) })) : null,
-  );
+  ]) {
+    if (part) meta.append(part);
+  }
   rawRows($("v-raw"), lv.fields);
 
   const saved = $("v-saved");
@@ -513,7 +526,7 @@ function renderResult(s) {
     saved.textContent = t("saved.rejected", { msg: (lv.reject && lv.reject.message) || "" });
     saved.dataset.state = "bad";
   } else {
-    saved.textContent = "✓ " + t("saved.pending", { seq: r.seq });
+    saved.textContent = "✓ " + t("saved.pending", { seq: r.seq }) + (s.link.online ? "" : "（" + t("status.offlineNote") + "）");
     saved.dataset.state = "ok";
   }
 
@@ -539,7 +552,8 @@ function renderResult(s) {
     else if (repeats.length) li(t("next.repeatsDone", { done: repeats.length }), "step-repeats", repeatChips);
     canRepeat = lv.saved && (!rs || rs.state === "repeat_required" || !req);
     if (lv.saved) {
-      if (lv.incident_no) li(t("next.incident", { no: lv.incident_no }), "step-incident");
+      if (lv.incident_no && lv.repeat_incident_no) li(t("next.incidentRepeat", { no: lv.incident_no, own: lv.repeat_incident_no }), "step-incident");
+      else if (lv.incident_no) li(t("next.incident", { no: lv.incident_no }), "step-incident");
       else li(t(s.link.online ? "next.incidentWait" : "next.incidentOffline"), "step-incident wait");
     }
     li(t("next.lab"), "step-lab");
@@ -579,6 +593,7 @@ function renderResult(s) {
       nextSample();
     } }, t("act.next")),
     el("button", { type: "button", class: "btn", id: "act-stall", onclick: () => go("stall") }, t("act.otherStall")),
+    el("button", { type: "button", class: "btn", id: "act-history", onclick: () => go("history") }, t("step.history")),
   );
 }
 
@@ -613,7 +628,9 @@ function renderStorage(s) {
   $("storage").hidden = !show;
   document.body.classList.toggle("blocked", show);
   if (!show) return;
-  $("storage-err").textContent = verdictLabel(lv.result.verdict) + " · " + stallLabel(lv.result.stall_id) + " · " + (lv.result.sample.name || "—") + " — " + lv.error;
+  $("storage-what").textContent = verdictLabel(lv.result.verdict) + " · " + stallLabel(lv.result.stall_id) + " · " + (lv.result.sample.name || "—") + " · " + fmtTime(lv.result.measured_at);
+  $("storage-seal").hidden = lv.result.verdict !== "positive" && lv.result.verdict !== "fail";
+  $("storage-err").textContent = t("storage.detail", { err: lv.error });
   rawRows($("storage-raw"), lv.fields);
 }
 
@@ -635,9 +652,11 @@ function bind() {
   $("s-batch").addEventListener("input", (e) => (ui.form.sample.batch = e.target.value));
   $("s-supplier").addEventListener("input", (e) => (ui.form.sample.supplier = e.target.value));
   $("to-test").addEventListener("click", () => go("test"));
+  $("hist-back").addEventListener("click", () => go(ui.state && ui.state.latest ? "result" : "stall"));
   $("start").addEventListener("click", start);
   $("cancel").addEventListener("click", () => act("/api/cancel"));
   $("alarm-ack").addEventListener("click", () => act("/api/alarm/ack"));
+  $("v-ack").addEventListener("click", () => act("/api/alarm/ack"));
   $("storage-ack").addEventListener("click", () => act("/api/storage/ack"));
   installScanner({ onScan, isKnown: (id) => !!(ui.state && ui.state.stalls.some((s) => s.id === id)) });
   setInterval(tick, 1000);

@@ -81,7 +81,6 @@ export const table = {
   "test.noInstruments": { zh: "本机未配置检测仪器（kiosk.yaml 的 devices）", en: "No instruments configured (devices in kiosk.yaml)" },
   "test.pressStartHint": { zh: "在仪器上按 START 键启动", en: "Started with START on the instrument" },
   "test.triggerHint": { zh: "由本机启动读取", en: "Started by the kiosk" },
-  "test.repeatOf": { zh: "复检：第 {n} 次", en: "Repeat no. {n}" },
 
   // Instrument states (kiosk/device State.Label).
   "inst.ready": { zh: "就绪", en: "Ready" },
@@ -96,6 +95,7 @@ export const table = {
   "wait.for": { zh: "等待仪器结果", en: "Waiting for the instrument" },
   "wait.elapsed": { zh: "已等待 {t}", en: "Waiting for {t}" },
   "wait.down": { zh: "仪器故障：{err}", en: "Instrument down: {err}" },
+  "wait.repeat": { zh: "复检", en: "Repeat" },
   "wait.cancel": { zh: "取消", en: "Cancel" },
 
   // Verdicts (glossary / protocols/assay labels).
@@ -145,33 +145,28 @@ export const table = {
 
   // Next steps.
   "next.title": { zh: "下一步", en: "What to do next" },
-  "next.seal": {
-    zh: "立即封存该批次（封存），停止使用和销售，等待处置",
-    en: "Seal this batch now (封存); stop using and selling it until it is dealt with",
-  },
+  "next.seal": { zh: "立即封存该批次，停止使用和销售", en: "Seal this batch now (封存); stop using and selling it" },
   "next.repeats": { zh: "同一样品复检 {req} 次：已完成 {done} 次", en: "Repeat the test on the same sample {req} times: {done} done" },
   "next.repeatsDone": { zh: "复检已完成 {done} 次", en: "{done} repeats done" },
   "next.stands": {
-    zh: "复检仍为阳性：阳性成立，封存并送实验室法定检验确证",
-    en: "The repeats are positive again: the positive stands; keep it sealed and send it to the lab for confirmation",
+    zh: "复检仍为阳性：阳性成立，保持封存并送实验室检验",
+    en: "The repeats are positive again: the positive stands; keep it sealed, send it to the lab",
   },
   "next.notReproduced": {
     zh: "复检未再现阳性：初检阳性不成立，按复检结果处理",
     en: "The repeats did not reproduce the positive: the initial positive does not stand; follow the repeat results",
   },
   "next.incident": { zh: "事件编号：{no}", en: "Incident no.: {no}" },
+  "next.incidentRepeat": { zh: "事件编号：{no}（本次复检：{own}）", en: "Incident no.: {no} (this repeat: {own})" },
   "next.incidentWait": { zh: "事件编号：等待指挥中心下发…", en: "Incident no.: waiting for the command centre…" },
   "next.incidentOffline": {
     zh: "事件编号：离线，联网上传后由指挥中心下发",
     en: "Incident no.: offline; the command centre sends it after the upload",
   },
-  "next.lab": {
-    zh: "快检阳性为疑似（初筛）结果，须由实验室法定检验确证",
-    en: "A rapid-test positive is a screening result; the statutory lab test confirms it",
-  },
+  "next.lab": { zh: "快检阳性为疑似结果，须经实验室法定检验确证", en: "A rapid-test positive is only suspected until the lab confirms it" },
   "next.retest": {
-    zh: "经营者对结果有异议的，可在 {time} 前（4 小时内）申请复检，复检不得采用快速检测方法",
-    en: "The business may dispute the result and ask for a re-test by {time} (within 4 hours); the re-test may not use a rapid method",
+    zh: "经营者如有异议，可在 {time} 前（4 小时内）申请复检，复检不得采用快检方法",
+    en: "The business may ask for a re-test by {time} (within 4 hours); it may not use a rapid method",
   },
   "next.suspicious": {
     zh: "可疑：结果介于阴性与阳性之间，请用同一样品复检",
@@ -257,6 +252,11 @@ export const table = {
     zh: "请手工记录下列数值，并立即联系技术支持。存储修复前，新的结果也可能无法保存。",
     en: "Write down the values below and call technical support now. Until storage is fixed, new results may not be saved either.",
   },
+  "storage.seal": {
+    zh: "这是阳性（疑似）结果：仍须立即封存该批次，并用纸笔报告指挥中心。",
+    en: "This is a positive (suspected) result: seal the batch now all the same, and report it to the command centre by hand.",
+  },
+  "storage.detail": { zh: "技术信息：{err}", en: "Technical detail: {err}" },
   "storage.ack": { zh: "我已手工记录", en: "I have written them down" },
 
   // History.

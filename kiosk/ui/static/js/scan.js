@@ -70,12 +70,7 @@ export function installScanner({ onScan, isKnown }) {
     (e) => {
       if (e.isComposing || e.key === "Process" || e.key === "Unidentified") return;
       const now = performance.now();
-      if (now - last > GAP) {
-        buf = "";
-        first = now;
-        field = editable(document.activeElement) ? document.activeElement : null;
-        fieldValue = field ? field.value : "";
-      }
+      if (now - last > GAP) buf = "";
       last = now;
       if (e.key === "Enter") {
         const code = buf.trim();
@@ -86,20 +81,30 @@ export function installScanner({ onScan, isKnown }) {
         const inField = editable(document.activeElement);
         if (inField) {
           const fast = n >= 4 && (now - first) / n < FAST;
-          const whole = field === document.activeElement && fieldValue === "" && document.activeElement.value.trim() === code;
+          const whole = fieldValue === "" && document.activeElement.value.trim() === code;
           const looks = parsed.url || fast || (whole && parsed.id && isKnown(parsed.id));
           if (!looks) return; // a person pressing Enter in a field
-          if (field === document.activeElement) {
-            field.value = fieldValue;
-            field.dispatchEvent(new Event("input", { bubbles: true }));
-          }
+          // Take the burst back out of the field: it was typed at the
+          // caret, usually the end; else restore the value it had.
+          const f = document.activeElement;
+          if (f.value.endsWith(code)) f.value = f.value.slice(0, f.value.length - code.length).trimEnd();
+          else if (f === field) f.value = fieldValue;
+          f.dispatchEvent(new Event("input", { bubbles: true }));
         }
         e.preventDefault();
         e.stopPropagation();
         onScan(code, parsed);
         return;
       }
-      if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) buf += e.key;
+      if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        if (!buf) {
+          // The burst's first character, before it is typed.
+          first = now;
+          field = editable(document.activeElement) ? document.activeElement : null;
+          fieldValue = field ? field.value : "";
+        }
+        buf += e.key;
+      }
     },
     true,
   );

@@ -1,0 +1,637 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/shianfood/shian/command"
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/firmware/enzyme"
+	"github.com/shianfood/shian/internal/browsertest"
+	"github.com/shianfood/shian/kiosk"
+	"github.com/shianfood/shian/kiosk/alarm"
+	"github.com/shianfood/shian/kiosk/serialport"
+	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/wire"
+	"github.com/shianfood/shian/simulator/serialsim"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
+
+	_ "github.com/shianfood/shian/kiosk/drivers" // the dy-enzyme driver
+)
+
+// Timeouts only fail hung tests; nothing asserts how fast anything is.
+const (
+	waitLong  = 30 * time.Second
+	waitShort = 15 * time.Second
+)
+
+// manualClock is the enzyme tester's clock: a test started with START
+// stays "measuring" until the test advances the clock, so the screen can be
+// looked at in that state without racing the instrument.
+type manualClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []manualWaiter
+}
+
+type manualWaiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, manualWaiter{at: c.now.Add(d), ch: ch})
+	return ch
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	keep := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(c.now) {
+			w.ch <- c.now
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	c.waiters = keep
+}
+
+// rig is a real kiosk (kiosk.Open on a config file) reading an emulated
+// DY-3000E enzyme tester over a pseudo-terminal, with gpiotest alarm pins,
+// and a browser tab on its screen.
+type rig struct {
+	t     *testing.T
+	k     *kiosk.Kiosk
+	fw    *enzyme.Firmware
+	sim   *enzyme.SimPhotometer
+	clk   *manualClock
+	led   *gpiotest.Pin
+	buzz  *gpiotest.Pin
+	url   string
+	p     *browsertest.Page
+	cmd   *command.Service
+	kid   string
+	cycle time.Duration
+}
+
+type rigOptions struct {
+	// command: run a real command service the kiosk streams to; else the
+	// kiosk points at a port where nothing listens (offline).
+	command       bool
+	width, height int64
+}
+
+func testLog(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(&tlog{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+type tlog struct {
+	mu   sync.Mutex
+	t    *testing.T
+	done bool
+}
+
+func (w *tlog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
+}
+
+const kioskID = "K-BT-01"
+
+func startRig(t *testing.T, o rigOptions) *rig {
+	t.Helper()
+	b := browsertest.Start(t) // skips without chromium (fails with SHIAN_REQUIRE_BROWSER=1)
+	dir := t.TempDir()
+	log := testLog(t)
+	r := &rig{t: t, kid: kioskID}
+
+	cmdURL, token := "", "kt_offline"
+	if o.command {
+		svc, err := command.Open(command.Config{DataDir: filepath.Join(dir, "command"), Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, err = svc.Store().RegisterKiosk(store.Kiosk{ID: kioskID, Name: "浏览器测试快检点"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		done := make(chan error, 1)
+		go func() { done <- svc.ListenAndServe(ctx, "127.0.0.1:0", ready) }()
+		var addr string
+		select {
+		case addr = <-ready:
+		case err := <-done:
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cancel()
+			<-done
+			svc.Close()
+		})
+		r.cmd = svc
+		cmdURL = "ws://" + addr + "/ws/kiosk"
+	} else {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmdURL = "ws://" + ln.Addr().String() + "/ws/kiosk" // closed below: nothing answers
+		ln.Close()
+	}
+
+	// The tester on a pseudo-terminal, as simulator/demo does it.
+	link := filepath.Join(dir, "ttyENZ0")
+	port, err := serialsim.Open(serialsim.Options{Link: link})
+	if err != nil {
+		t.Fatalf("pseudo-terminal: %v", err)
+	}
+	r.clk = &manualClock{now: time.Now()}
+	r.sim = enzyme.NewSim(enzyme.SimConfig{Seed: 7})
+	r.fw = enzyme.New(enzyme.Config{Model: "DY-3000E", Serial: "DY3E-220199", Lead: 30 * time.Second, Interval: 3 * time.Minute}, r.sim, r.clk)
+	r.cycle = 4 * time.Minute
+
+	cfgText := fmt.Sprintf(`kiosk_id: %s
+name: 会展中心 A 区快检点
+data: %s
+command:
+  url: %s
+  token: %s
+operator: op-07
+site:
+  event_id: EV-2026-NT
+ui:
+  listen: 127.0.0.1:0
+stalls:
+  - id: S-001
+    name: 1号 王记凉菜
+  - id: S-002
+    name: 2号 张姐卤味
+  - id: S-007
+    name: 7号 如皋白蒲茶干
+  - id: S-012
+    name: 12号 老李时蔬
+  - id: S-015
+    name: 15号 海门山羊肉
+  - id: K-01
+    name: 主厨房（冷菜间）
+alarm:
+  led: GPIO17
+  buzzer: GPIO27
+devices:
+  - id: enzyme-1
+    protocol: dy-enzyme
+    model: DY-3000E
+    port: %s
+    baud: 9600
+`, kioskID, filepath.Join(dir, "data"), cmdURL, token, link)
+	cfgPath := filepath.Join(dir, "kiosk.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := kiosk.LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.led, r.buzz = &gpiotest.Pin{N: "GPIO17", Num: 17}, &gpiotest.Pin{N: "GPIO27", Num: 27}
+	k, err := kiosk.Open(cfg, kiosk.Options{Serial: &serialport.Hub{}, GPIO: alarm.Pins{"GPIO17": r.led, "GPIO27": r.buzz},
+		Log: log, UplinkBackoffMin: 100 * time.Millisecond, UplinkBackoffMax: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.k = k
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); port.Serve(ctx, r.fw) }()
+	go func() { defer wg.Done(); k.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		k.Close()
+		port.Close()
+	})
+	r.url = "http://" + k.UIAddr() + "/"
+
+	if o.width == 0 {
+		o.width, o.height = 1024, 600
+	}
+	r.p = b.NewPage(t)
+	r.p.Do(chromedp.EmulateViewport(o.width, o.height, chromedp.EmulateTouch), chromedp.Navigate(r.url))
+	r.p.WaitFor("the screen has its first state", `shian.ready && shian.connected`, waitLong)
+	r.p.WaitFor("the enzyme tester is ready", `shian.state.instruments[0].state === "ready"`, waitLong)
+	return r
+}
+
+func (r *rig) tap(sel string) {
+	r.t.Helper()
+	r.p.Do(chromedp.Tap(chromedp.CSS(sel)))
+}
+
+func (r *rig) text(sel string) string {
+	r.t.Helper()
+	return browsertest.Eval[string](r.p, fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel))
+}
+
+// scan types a code and Enter as a keyboard-wedge scanner does, into
+// whatever has focus.
+func (r *rig) scan(code string) {
+	r.t.Helper()
+	r.p.Do(chromedp.KeyEvent(code + "\r"))
+}
+
+// measure queues the verdict the tester will produce, presses START on the
+// instrument, waits until the screen shows it measuring, and finishes the
+// test by advancing the tester's clock.
+func (r *rig) measure(v assay.Verdict, shot string) {
+	r.t.Helper()
+	r.sim.NextVerdict(v)
+	if _, err := r.fw.Start(1, "", ""); err != nil {
+		r.t.Fatalf("START on the tester: %v", err)
+	}
+	r.p.WaitFor("the screen shows the tester measuring", `shian.state.instruments[0].state === "measuring" && document.querySelector("#wait-big").dataset.state === "measuring"`, waitShort)
+	if shot != "" {
+		r.p.Screenshot(shot)
+	}
+	r.clk.Advance(r.cycle)
+}
+
+// checkLayout fails the test for touch targets under 48 px, clipped
+// button text, sideways overflow, and a status bar that does not fit.
+func (r *rig) checkLayout(where string) {
+	r.t.Helper()
+	bad := browsertest.Eval[[]string](r.p, `(() => {
+	  const bad = [];
+	  const shown = (e) => { const b = e.getBoundingClientRect(); return b.width > 0 && b.height > 0 && getComputedStyle(e).visibility !== "hidden"; };
+	  const name = (e) => "#" + (e.id || "") + "." + String(e.className).replace(/ /g, ".") + " «" + (e.innerText || e.placeholder || "").slice(0, 24) + "»";
+	  for (const e of document.querySelectorAll("button, input")) {
+	    if (!shown(e)) continue;
+	    const b = e.getBoundingClientRect();
+	    if (b.width < 48 || b.height < 48) bad.push("touch target under 48 px: " + name(e) + " " + Math.round(b.width) + "×" + Math.round(b.height));
+	    if (e.tagName === "BUTTON" && e.scrollWidth > e.clientWidth + 1) bad.push("clipped text: " + name(e));
+	  }
+	  if (document.documentElement.scrollWidth > innerWidth + 1) bad.push("the page is wider than the screen");
+	  const m = document.querySelector("main");
+	  if (m.scrollWidth > m.clientWidth + 1) bad.push("main overflows sideways by " + (m.scrollWidth - m.clientWidth) + " px");
+	  for (const e of document.querySelectorAll("#status > *")) {
+	    if (shown(e) && e.getBoundingClientRect().right > innerWidth + 0.5) bad.push("status bar item cut off: " + name(e));
+	  }
+	  for (const e of document.querySelectorAll(".view:not([hidden]) .actions .btn")) {
+	    if (shown(e) && e.getBoundingClientRect().bottom > innerHeight + 0.5) bad.push("action below the screen edge: " + name(e));
+	  }
+	  return bad;
+	})()`)
+	for _, b := range bad {
+		r.t.Errorf("%s: %s", where, b)
+	}
+}
+
+// TestKioskPositiveFlow is the kiosk flow from stall to verdict for a
+// positive, against a real command service: scan the stall, enter the
+// sample, start, press START on the tester; the verdict, its raw values
+// and the next steps appear, the alarm LED lights until acknowledged, the
+// incident number from the command appears, and the two repeats are
+// linked to the positive until it stands.
+func TestKioskPositiveFlow(t *testing.T) {
+	r := startRig(t, rigOptions{command: true})
+	p := r.p
+	p.WaitFor("online", `shian.state.link.online && document.querySelector("#st-link").dataset.state === "ok"`, waitLong)
+	if got := r.text("#st-link"); !strings.Contains(got, "在线") {
+		t.Errorf("online indicator %q", got)
+	}
+	r.checkLayout("stall view")
+	p.Screenshot("stall-view")
+
+	// Scan the stall's QR code (a URL carrying its id) with nothing focused.
+	r.scan("https://cmd.shian.example/s/S-012")
+	p.WaitFor("the scanned stall is chosen", `shian.form.stall_id === "S-012" && shian.view === "sample"`, waitShort)
+	if got := r.text("#sv-stall"); !strings.Contains(got, "12号 老李时蔬") {
+		t.Errorf("step shows %q", got)
+	}
+
+	// The sample: a name chip, the category, batch and supplier typed.
+	p.Do(chromedp.Tap(chromedp.CSS(`#name-chips .chip`)))
+	p.WaitFor("the sample name is set", `shian.form.sample.name === "菠菜" && shian.form.sample.category === "蔬菜"`, waitShort)
+	p.Do(chromedp.SendKeys(chromedp.CSS("#s-batch"), "20261128-A"), chromedp.SendKeys(chromedp.CSS("#s-supplier"), "如皋蔬菜基地"))
+	p.WaitFor("batch and supplier", `shian.form.sample.batch === "20261128-A" && shian.form.sample.supplier === "如皋蔬菜基地"`, waitShort)
+	r.checkLayout("sample view")
+	p.Screenshot("sample-view")
+
+	r.tap("#to-test")
+	p.WaitFor("the test view", `shian.view === "test" && !document.querySelector("#start").disabled`, waitShort)
+	if got := r.text("#instruments"); !strings.Contains(got, "就绪") || !strings.Contains(got, "在仪器上按 START") {
+		t.Errorf("instrument card %q: state and how it starts", got)
+	}
+	r.checkLayout("test view")
+	p.Screenshot("test-view")
+
+	r.tap("#start")
+	p.WaitFor("waiting for the instrument", `shian.view === "waiting" && document.querySelector("#wait-big").innerText.includes("请在仪器上按 START")`, waitShort)
+	if s := r.k.CurrentSession(); s.StallID != "S-012" || s.Sample.Name != "菠菜" || s.Sample.Batch != "20261128-A" {
+		t.Fatalf("the kiosk's session: %+v", s)
+	}
+	r.checkLayout("waiting view")
+	p.Screenshot("waiting-press-start")
+
+	r.measure(assay.Positive, "waiting-measuring")
+	p.WaitFor("the verdict", `shian.view === "result" && shian.state.latest && shian.state.latest.result.verdict === "positive"`, waitLong)
+	res := r.k.Outbox()
+	recs, err := res.Recent(1)
+	if err != nil || len(recs) != 1 {
+		t.Fatal(recs, err)
+	}
+	first := recs[0].Result
+	if first.StallID != "S-012" || first.Sample.Name != "菠菜" || first.Sample.Supplier != "如皋蔬菜基地" || first.Verdict != assay.Positive {
+		t.Fatalf("saved result %+v", first)
+	}
+	if got := r.text("#v-label"); got != "阳性（疑似）" {
+		t.Errorf("verdict label %q", got)
+	}
+	raw := r.text("#v-raw")
+	for _, want := range []string{"对照 ΔA0", "样品 ΔAt", "抑制率", fmt.Sprintf("%.3f A", first.Raw.ControlDeltaA.Float()), fmt.Sprintf("%.2f %%", first.Value)} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("raw values %q lack %q", raw, want)
+		}
+	}
+	next := r.text("#v-next")
+	for _, want := range []string{"封存", "复检 2 次：已完成 0 次", "事件编号", "实验室", "4 小时内"} {
+		if !strings.Contains(next, want) {
+			t.Errorf("next steps %q lack %q", next, want)
+		}
+	}
+	if r.led.Read() != gpio.High || r.buzz.Read() != gpio.High {
+		t.Error("a positive must light the alarm LED and sound the buzzer")
+	}
+	p.WaitFor("the alarm's acknowledge button on the verdict", `!document.querySelector("#v-ack").hidden`, waitShort)
+	r.checkLayout("positive result")
+	p.Screenshot("positive-verdict")
+
+	// The command stores it and acknowledges; then its incident number.
+	p.WaitFor("uploaded", `shian.state.latest.state === "acked" && document.querySelector("#v-saved").innerText.includes("已上传")`, waitLong)
+	if !strings.Contains(r.text("#st-pending"), "0") {
+		t.Errorf("pending after the ack: %q", r.text("#st-pending"))
+	}
+	// The command's assurance engine sends the incident number of a
+	// positive; a notice sent here stands in if it has not yet.
+	if browsertest.Eval[string](p, `shian.state.latest.incident_no || ""`) == "" {
+		r.cmd.Ingest().Notify(kioskID, wire.Notice{ResultID: first.ResultID, IncidentNo: "NT-20261128-0001"})
+	}
+	const showsIncident = `shian.state.latest.incident_no && document.querySelector("#v-next").innerText.includes(shian.state.latest.incident_no)`
+	p.WaitFor("the incident number", showsIncident, waitLong)
+	t.Logf("incident number on the screen: %s", browsertest.Eval[string](p, `shian.state.latest.incident_no`))
+
+	// The LED stays on until the operator acknowledges.
+	if r.led.Read() != gpio.High {
+		t.Error("the LED went off before the acknowledgement")
+	}
+	r.tap("#v-ack")
+	p.WaitFor("the alarm is acknowledged", `document.querySelector("#v-ack").hidden && !shian.state.alarm.active`, waitShort)
+	if r.led.Read() != gpio.Low || r.buzz.Read() != gpio.Low {
+		t.Error("acknowledged: the LED and buzzer must be off")
+	}
+	p.Screenshot("positive-acknowledged")
+
+	// Repeat 1: one tap re-arms the same sample with repeat_of.
+	r.tap("#act-repeat")
+	p.WaitFor("waiting for the repeat", `shian.view === "waiting"`, waitShort)
+	if s := r.k.CurrentSession(); s.RepeatOf != first.ResultID || s.StallID != "S-012" || s.Sample.Name != "菠菜" {
+		t.Fatalf("repeat session %+v", s)
+	}
+	r.measure(assay.Positive, "")
+	p.WaitFor("repeat 1", `shian.state.latest.result.repeat_of === `+jsString(first.ResultID)+` && shian.view === "result"`, waitLong)
+	p.WaitFor("repeat 1 counted", `document.querySelector("#v-next").innerText.includes("已完成 1 次")`, waitShort)
+	if got := r.text("#act-repeat"); !strings.Contains(got, "第 2 次") {
+		t.Errorf("repeat button %q", got)
+	}
+	p.Screenshot("repeat-1")
+	r.tap("#v-ack")
+	p.WaitFor("acknowledged", `document.querySelector("#v-ack").hidden && !shian.state.alarm.active`, waitShort)
+
+	r.tap("#act-repeat")
+	p.WaitFor("waiting for repeat 2", `shian.view === "waiting"`, waitShort)
+	r.measure(assay.Positive, "")
+	p.WaitFor("the positive stands", `document.querySelector("#v-next").innerText.includes("阳性成立")`, waitLong)
+	if browsertest.Eval[bool](p, `!!document.querySelector("#act-repeat")`) {
+		t.Error("no third repeat is offered once the positive stands")
+	}
+	p.WaitFor("an incident number on the repeat", showsIncident, waitShort)
+	r.checkLayout("positive stands")
+	p.Screenshot("repeat-2-stands")
+
+	// English.
+	r.tap("#lang")
+	p.WaitFor("English", `document.querySelector("#v-label").innerText === "Positive (suspected)"`, waitShort)
+	if got := r.text("#v-next"); !strings.Contains(got, "Seal") || !strings.Contains(got, "Incident no.") {
+		t.Errorf("English next steps %q", got)
+	}
+	r.checkLayout("positive stands, English")
+	p.Screenshot("repeat-2-stands-en")
+	r.tap("#lang")
+
+	// History.
+	r.tap("#act-history")
+	p.WaitFor("history with three results", `document.querySelectorAll("#hist tr[data-id]").length === 3`, waitShort)
+	// Away from the verdict, the unacknowledged alarm is a bar over
+	// every screen.
+	p.WaitFor("the alarm bar over the history", `!document.querySelector("#alarm").hidden`, waitShort)
+	if r.led.Read() != gpio.High {
+		t.Error("the second repeat's positive must light the LED")
+	}
+	r.checkLayout("history")
+	p.Screenshot("history")
+	r.tap("#alarm-ack")
+	p.WaitFor("the alarm bar is gone", `document.querySelector("#alarm").hidden && !shian.state.alarm.active`, waitShort)
+	if r.led.Read() != gpio.Low {
+		t.Error("acknowledged from the bar: the LED must go off")
+	}
+	// Other panels: the 7" Touch Display 2 in landscape and in portrait.
+	r.tap("#hist-back")
+	p.WaitFor("back on the verdict", `shian.view === "result"`, waitShort)
+	for _, size := range [][2]int64{{1280, 720}, {720, 1280}} {
+		p.Do(chromedp.EmulateViewport(size[0], size[1], chromedp.EmulateTouch))
+		p.WaitFor("the new size", fmt.Sprintf("innerWidth === %d", size[0]), waitShort)
+		where := fmt.Sprintf("verdict at %d×%d", size[0], size[1])
+		r.checkLayout(where)
+		p.Screenshot(fmt.Sprintf("verdict-%dx%d", size[0], size[1]))
+	}
+	if ex := p.Exceptions(); len(ex) > 0 {
+		t.Errorf("page exceptions: %v", ex)
+	}
+	if missing := browsertest.Eval[[]string](p, `shian.missingKeys()`); len(missing) > 0 {
+		t.Errorf("strings without both languages: %v", missing)
+	}
+}
+
+func jsString(s string) string { return fmt.Sprintf("%q", s) }
+
+// TestKioskOfflineInvalid runs on a small 800×480 panel with no command
+// service: the screen says offline and counts the results waiting to
+// upload; an invalid result says why and how to redo it; a code scanned
+// into a text field is taken as a scan and kept out of the field.
+func TestKioskOfflineInvalid(t *testing.T) {
+	r := startRig(t, rigOptions{width: 800, height: 480})
+	p := r.p
+	p.WaitFor("offline", `!shian.state.link.online && document.querySelector("#st-link").dataset.state === "bad"`, waitLong)
+	if got := r.text("#st-link"); !strings.Contains(got, "离线") {
+		t.Errorf("offline indicator %q", got)
+	}
+	if got := r.text("#st-sync"); !strings.Contains(got, "尚未同步") {
+		t.Errorf("last sync %q", got)
+	}
+	r.checkLayout("offline stall view 800×480")
+	p.Screenshot("offline-stall-800x480")
+
+	// Pick from the list instead of scanning.
+	r.tap(`.stall[data-stall="S-002"]`)
+	p.WaitFor("stall picked", `shian.form.stall_id === "S-002" && shian.view === "sample"`, waitShort)
+	p.Do(chromedp.SendKeys(chromedp.CSS("#s-name"), "韭菜"))
+	p.WaitFor("name typed", `shian.form.sample.name === "韭菜"`, waitShort)
+
+	// A scanner fires into the focused batch field: a scan, not text.
+	p.Do(chromedp.Focus(chromedp.CSS("#s-batch")))
+	r.scan("https://cmd.shian.example/qr?stall=S-007")
+	p.WaitFor("the scan chose the stall", `shian.form.stall_id === "S-007" && shian.scans === 1`, waitShort)
+	if v := browsertest.Eval[string](p, `document.querySelector("#s-batch").value`); v != "" {
+		t.Errorf("the scanned code leaked into the batch field: %q", v)
+	}
+	// The scan moved to the sample step of the new stall; the name stays.
+	p.WaitFor("sample step", `shian.view === "sample" && document.querySelector("#s-name").value === "韭菜"`, waitShort)
+	r.checkLayout("sample view 800×480")
+	p.Screenshot("offline-sample-800x480")
+
+	r.tap("#to-test")
+	p.WaitFor("test view", `shian.view === "test"`, waitShort)
+	r.checkLayout("test view 800×480")
+	r.tap("#start")
+	p.WaitFor("waiting", `shian.view === "waiting"`, waitShort)
+	r.measure(assay.Invalid, "offline-measuring-800x480")
+	p.WaitFor("invalid verdict", `shian.view === "result" && shian.state.latest.result.verdict === "invalid"`, waitLong)
+	if got := r.text("#v-label"); got != "无效" {
+		t.Errorf("verdict %q", got)
+	}
+	next := r.text("#v-next")
+	for _, want := range []string{"无效原因", "对照 ΔA0 ≤ 0", "如何重做", "新酶液"} {
+		if !strings.Contains(next, want) {
+			t.Errorf("invalid: next steps %q lack %q", next, want)
+		}
+	}
+	p.WaitFor("one result waiting to upload", `document.querySelector("#st-pending").innerText.includes("1") && document.querySelector("#st-pending").dataset.state === "warn"`, waitShort)
+	if got := r.text("#v-saved"); !strings.Contains(got, "待上传") {
+		t.Errorf("saved line %q", got)
+	}
+	if r.led.Read() != gpio.Low {
+		t.Error("an invalid result must not light the alarm LED")
+	}
+	r.checkLayout("invalid result 800×480")
+	p.Screenshot("offline-invalid-800x480")
+
+	// Redo: same stall and sample, a new test.
+	r.tap("#act-redo")
+	p.WaitFor("waiting for the redo", `shian.view === "waiting"`, waitShort)
+	r.measure(assay.Negative, "")
+	p.WaitFor("negative", `shian.state.latest.result.verdict === "negative" && shian.view === "result"`, waitLong)
+	p.WaitFor("two waiting to upload", `document.querySelector("#st-pending").innerText.includes("2")`, waitShort)
+	if s := r.k.CurrentSession(); s != (kiosk.Session{}) {
+		t.Errorf("after a reading the session is used up: %+v", s)
+	}
+	recs, _ := r.k.Outbox().Recent(2)
+	if len(recs) != 2 || recs[0].Result.StallID != "S-007" || recs[0].Result.Sample.Name != "韭菜" || recs[0].Result.RepeatOf != "" {
+		t.Fatalf("redo result %+v", recs[0].Result)
+	}
+	r.checkLayout("negative 800×480")
+	p.Screenshot("offline-negative-800x480")
+
+	// A bad scan is refused with a message, not taken as a stall.
+	r.tap("#act-stall")
+	p.WaitFor("stall view", `shian.view === "stall"`, waitShort)
+	r.scan("S-007 <x>")
+	p.WaitFor("bad code message", `!document.querySelector("#toast").hidden && document.querySelector("#toast").innerText.includes("无法识别")`, waitShort)
+	if ex := p.Exceptions(); len(ex) > 0 {
+		t.Errorf("page exceptions: %v", ex)
+	}
+}
+
+// TestKioskStorageError: when the result cannot be written, the screen
+// blocks with a storage error and the raw values, and never says saved.
+func TestKioskStorageError(t *testing.T) {
+	r := startRig(t, rigOptions{})
+	p := r.p
+	r.scan("S-001")
+	p.WaitFor("stall", `shian.form.stall_id === "S-001"`, waitShort)
+	p.Do(chromedp.Tap(chromedp.CSS(`#name-chips .chip:nth-child(3)`)))
+	r.tap("#to-test")
+	p.WaitFor("test view", `shian.view === "test"`, waitShort)
+	r.tap("#start")
+	p.WaitFor("waiting", `shian.view === "waiting"`, waitShort)
+
+	// The disk goes away under the kiosk.
+	if err := r.k.Outbox().Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.measure(assay.Positive, "")
+	p.WaitFor("the blocking storage error", `!document.querySelector("#storage").hidden`, waitLong)
+	box := r.text("#storage")
+	for _, want := range []string{"结果未保存", "对照 ΔA0", "抑制率", "技术支持"} {
+		if !strings.Contains(box, want) {
+			t.Errorf("storage error %q lacks %q", box, want)
+		}
+	}
+	if got := r.text("#st-storage"); !strings.Contains(got, "存储故障") {
+		t.Errorf("storage indicator %q", got)
+	}
+	body := browsertest.Eval[string](p, `document.body.innerText`)
+	if strings.Contains(body, "已保存") {
+		t.Errorf("a result that was not written is shown as saved:\n%s", body)
+	}
+	// Covering the screen: a tap on the verdict's buttons cannot get past it.
+	if top := browsertest.Eval[string](p, `document.elementFromPoint(innerWidth/2, innerHeight/2).closest("#storage") ? "storage" : "other"`); top != "storage" {
+		t.Error("the storage error does not cover the screen")
+	}
+	r.checkLayout("storage error")
+	p.Screenshot("storage-error")
+
+	r.tap("#storage-ack")
+	p.WaitFor("noted", `document.querySelector("#storage").hidden`, waitShort)
+	if got := r.text("#v-saved"); !strings.Contains(got, "结果未保存") {
+		t.Errorf("after noting, the result still says %q", got)
+	}
+	if body := browsertest.Eval[string](p, `document.body.innerText`); strings.Contains(body, "已保存") {
+		t.Error("shown as saved after the note")
+	}
+	p.Screenshot("storage-error-noted")
+}
