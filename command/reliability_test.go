@@ -331,7 +331,9 @@ func (w *liveWatch) checkOnce(t *testing.T, want int) {
 func nemesis(p *faultproxy.Proxy, seed uint64, stop <-chan struct{}, log func(string)) {
 	rnd := rand.New(rand.NewPCG(seed, 99))
 	menu := []func() faultproxy.Faults{
-		func() faultproxy.Faults { return faultproxy.Faults{Latency: 30 * time.Millisecond, Jitter: 20 * time.Millisecond} },
+		func() faultproxy.Faults {
+			return faultproxy.Faults{Latency: 30 * time.Millisecond, Jitter: 20 * time.Millisecond}
+		},
 		func() faultproxy.Faults { return faultproxy.Faults{Bandwidth: 20 << 10} },
 		func() faultproxy.Faults { return faultproxy.Faults{Fragment: 1, FragmentPause: 50 * time.Microsecond} },
 		func() faultproxy.Faults { return faultproxy.Faults{LimitBytes: int64(200 + rnd.IntN(4000))} },
@@ -663,4 +665,3 @@ func TestClockJumpsAreFlagged(t *testing.T) {
 	}
 	r.checkExactlyOnce()
 }
-
