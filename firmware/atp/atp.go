@@ -35,6 +35,10 @@ import (
 	"github.com/shianfood/shian/protocols/measure"
 )
 
+// ErrOffline is returned when a report is printed while the serial port
+// is not being served (Serve not running).
+var ErrOffline = printer.ErrNoUART
+
 // Luminometer reads the light of the swab in the chamber.
 type Luminometer interface {
 	Measure() (measure.RLU, error)

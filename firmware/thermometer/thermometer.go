@@ -32,6 +32,10 @@ import (
 	"github.com/shianfood/shian/protocols/measure"
 )
 
+// ErrOffline is returned when a report is printed while the serial port
+// is not being served (Serve not running).
+var ErrOffline = printer.ErrNoUART
+
 // Probe reads the probe's temperature.
 type Probe interface {
 	Temperature() (measure.Temperature, error)

@@ -10,11 +10,14 @@ import (
 	"github.com/shianfood/shian/kiosk/serialport"
 
 	_ "github.com/shianfood/shian/kiosk/device/ads1115"     // core-temperature probe on an ADS1115 (I²C)
+	_ "github.com/shianfood/shian/kiosk/device/atp"         // ATP luminometer, printed reports (serial)
 	_ "github.com/shianfood/shian/kiosk/device/dyenzyme"    // DY-3000-family enzyme-inhibition tester (serial)
 	_ "github.com/shianfood/shian/kiosk/device/mlx90614"    // MLX90614 infrared surface thermometer (I²C)
+	_ "github.com/shianfood/shian/kiosk/device/modbusgold"  // colloidal-gold card readers on RS-485 Modbus RTU
 	_ "github.com/shianfood/shian/kiosk/device/sht31"       // SHT31 cold-room temperature/humidity (I²C)
 	_ "github.com/shianfood/shian/kiosk/device/stripreader" // reference strip reader, $STRIP lines (serial)
 	_ "github.com/shianfood/shian/kiosk/device/tcs34725"    // TCS34725 strip reader on the Pi (I²C)
+	_ "github.com/shianfood/shian/kiosk/device/thermometer" // food probe thermometer, printed reports (serial)
 )
 
 // Serial returns the serial opener for real ports (go.bug.st/serial), with

@@ -30,9 +30,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/firmware/atp"
 	"github.com/shianfood/shian/firmware/cardreader"
 	"github.com/shianfood/shian/firmware/enzyme"
 	"github.com/shianfood/shian/firmware/stripreader"
+	"github.com/shianfood/shian/firmware/thermometer"
 	"github.com/shianfood/shian/protocols/assay"
 	"github.com/shianfood/shian/protocols/goldcard"
 	"github.com/shianfood/shian/protocols/measure"
@@ -99,6 +101,10 @@ type Instance struct {
 	test func(ctx context.Context, v assay.Verdict) error
 }
 
+// ErrBusy is returned by Test when the instrument cannot start a test now
+// (one is running, or its port is not being served yet): try again.
+var ErrBusy = errors.New("instrument: busy, try again")
+
 // Test makes one test with outcome v happen, as an operator would, and
 // returns once it has started (the reading comes later, over the line).
 // Verdicts map to what the instrument can show: for ATP and
@@ -113,6 +119,10 @@ var registry = []Model{
 		Transport: "USB-CDC serial, 9600 8N1, $STRIP lines", Protocol: "strip-reader", KioskModel: "SHIAN-SR1", build: newStripReader},
 	{Name: "card-reader", Title: "SHIAN-GC1 胶体金读卡仪 / colloidal-gold card reader",
 		Transport: "RS-485 Modbus RTU slave, 9600 8N1 (--addr 1,2,3: several on one bus)", Protocol: "modbus-gold", KioskModel: "SHIAN-GC1", build: newCardReader},
+	{Name: "atp", Title: "SHIAN-ATP1 ATP荧光检测仪 / ATP luminometer",
+		Transport: "RS-232 printer port, 9600 8N1, printed reports", Protocol: "ascii-atp", KioskModel: "SHIAN-ATP1", build: newATP},
+	{Name: "thermometer", Title: "SHIAN-TP1 中心温度计 / food probe thermometer",
+		Transport: "USB-CDC serial, 9600 8N1, printed reports (?MEAS to measure)", Protocol: "ascii-thermometer", KioskModel: "SHIAN-TP1", build: newThermometer},
 }
 
 // Models lists the models, sorted by name.
@@ -197,15 +207,19 @@ func newDY3000(o Options) (*Instance, error) {
 	n := 0
 	return &Instance{Device: fw, Serials: []string{serial}, test: func(ctx context.Context, v assay.Verdict) error {
 		if fw.Measuring() {
-			return enzyme.ErrBusy
+			return ErrBusy
 		}
 		mu.Lock()
 		n++
 		code, name := fmt.Sprintf("S-%03d", n), samples[n%len(samples)]
 		mu.Unlock()
 		sim.NextVerdict(v)
-		_, err := fw.Start(1, code, name)
-		return err
+		if _, err := fw.Start(1, code, name); errors.Is(err, enzyme.ErrBusy) {
+			return ErrBusy
+		} else if err != nil {
+			return err
+		}
+		return nil
 	}}, nil
 }
 
@@ -298,6 +312,45 @@ func newCardReader(o Options) (*Instance, error) {
 			return err
 		}
 		u.optics.Insert(cardreader.CardFor(rng, goldcard.Item(1), v))
+		return nil
+	}}, nil
+}
+
+var points = []string{"CB-01", "CB-02", "KNIFE-1", "KNIFE-2", "SINK", "TRAY-3", "HANDS-A", "BOWL-7"}
+
+func newATP(o Options) (*Instance, error) {
+	lum := &atp.SimLuminometer{}
+	m := atp.New(atp.Config{Serial: o.Serial, Now: o.Now}, lum)
+	rng := rand.New(rand.NewPCG(o.Seed, 0xa7))
+	var mu sync.Mutex
+	return &Instance{Device: m, Serials: []string{m.Config().Serial}, test: func(ctx context.Context, v assay.Verdict) error {
+		mu.Lock()
+		defer mu.Unlock()
+		lum.Next(atp.RLUFor(rng, v))
+		if _, err := m.Swab(points[rng.IntN(len(points))]); errors.Is(err, atp.ErrOffline) {
+			return ErrBusy
+		} else if err != nil {
+			return err
+		}
+		return nil
+	}}, nil
+}
+
+func newThermometer(o Options) (*Instance, error) {
+	probe := &thermometer.SimProbe{}
+	probe.Set(25 * measure.Celsius)
+	th := thermometer.New(thermometer.Config{Serial: o.Serial, Now: o.Now}, probe)
+	rng := rand.New(rand.NewPCG(o.Seed, 0x7e))
+	var mu sync.Mutex
+	return &Instance{Device: th, Serials: []string{th.Config().Serial}, test: func(ctx context.Context, v assay.Verdict) error {
+		mu.Lock()
+		defer mu.Unlock()
+		probe.Set(thermometer.CoreFor(rng, v))
+		if _, err := th.Hold(); errors.Is(err, thermometer.ErrOffline) {
+			return ErrBusy
+		} else if err != nil {
+			return err
+		}
 		return nil
 	}}, nil
 }
