@@ -499,6 +499,18 @@ func TestKioskPositiveFlow(t *testing.T) {
 
 func jsString(s string) string { return fmt.Sprintf("%q", s) }
 
+// inEnglish checks the layout and takes a screenshot of the current view
+// in English, then switches back to Chinese.
+func (r *rig) inEnglish(name string) {
+	r.t.Helper()
+	r.tap("#lang")
+	r.p.WaitFor("English", `shian.lang() === "en" && document.querySelector("#lang").innerText === "中文"`, waitShort)
+	r.checkLayout(name + ", English")
+	r.p.Screenshot(name + "-en")
+	r.tap("#lang")
+	r.p.WaitFor("Chinese", `shian.lang() === "zh"`, waitShort)
+}
+
 // TestKioskOfflineInvalid runs on a small 800×480 panel with no command
 // service: the screen says offline and counts the results waiting to
 // upload; an invalid result says why and how to redo it; a code scanned
@@ -515,6 +527,7 @@ func TestKioskOfflineInvalid(t *testing.T) {
 	}
 	r.checkLayout("offline stall view 800×480")
 	p.Screenshot("offline-stall-800x480")
+	r.inEnglish("offline-stall-800x480")
 
 	// Pick from the list instead of scanning.
 	r.tap(`.stall[data-stall="S-002"]`)
@@ -533,10 +546,12 @@ func TestKioskOfflineInvalid(t *testing.T) {
 	p.WaitFor("sample step", `shian.view === "sample" && document.querySelector("#s-name").value === "韭菜"`, waitShort)
 	r.checkLayout("sample view 800×480")
 	p.Screenshot("offline-sample-800x480")
+	r.inEnglish("offline-sample-800x480")
 
 	r.tap("#to-test")
 	p.WaitFor("test view", `shian.view === "test"`, waitShort)
 	r.checkLayout("test view 800×480")
+	r.inEnglish("offline-test-800x480")
 	r.tap("#start")
 	p.WaitFor("waiting", `shian.view === "waiting"`, waitShort)
 	r.measure(assay.Invalid, "offline-measuring-800x480")
@@ -551,7 +566,7 @@ func TestKioskOfflineInvalid(t *testing.T) {
 		}
 	}
 	p.WaitFor("one result waiting to upload", `document.querySelector("#st-pending").innerText.includes("1") && document.querySelector("#st-pending").dataset.state === "warn"`, waitShort)
-	if got := r.text("#v-saved"); !strings.Contains(got, "待上传") {
+	if got := r.text("#v-saved"); !strings.Contains(got, "离线，联网后自动上传") {
 		t.Errorf("saved line %q", got)
 	}
 	if r.led.Read() != gpio.Low {
@@ -559,6 +574,7 @@ func TestKioskOfflineInvalid(t *testing.T) {
 	}
 	r.checkLayout("invalid result 800×480")
 	p.Screenshot("offline-invalid-800x480")
+	r.inEnglish("offline-invalid-800x480")
 
 	// Redo: same stall and sample, a new test.
 	r.tap("#act-redo")
@@ -581,6 +597,11 @@ func TestKioskOfflineInvalid(t *testing.T) {
 	p.WaitFor("stall view", `shian.view === "stall"`, waitShort)
 	r.scan("S-007 <x>")
 	p.WaitFor("bad code message", `!document.querySelector("#toast").hidden && document.querySelector("#toast").innerText.includes("无法识别")`, waitShort)
+	if got := r.text("#stall-lists"); !strings.Contains(got, "最近检测") {
+		t.Errorf("the stall list lacks the recent stalls: %q", got)
+	}
+	r.checkLayout("stall view with recent stalls 800×480")
+	p.Screenshot("offline-stall-recent-bad-code-800x480")
 	if ex := p.Exceptions(); len(ex) > 0 {
 		t.Errorf("page exceptions: %v", ex)
 	}

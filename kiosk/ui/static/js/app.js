@@ -526,7 +526,7 @@ function renderResult(s) {
     saved.textContent = t("saved.rejected", { msg: (lv.reject && lv.reject.message) || "" });
     saved.dataset.state = "bad";
   } else {
-    saved.textContent = "✓ " + t("saved.pending", { seq: r.seq }) + (s.link.online ? "" : "（" + t("status.offlineNote") + "）");
+    saved.textContent = "✓ " + t(s.link.online ? "saved.pending" : "saved.pendingOffline", { seq: r.seq });
     saved.dataset.state = "ok";
   }
 

@@ -137,6 +137,10 @@ export const table = {
 
   // Saved / upload state of a result.
   "saved.pending": { zh: "已保存（第 {seq} 条）· 待上传", en: "Saved (no. {seq}) · waiting to upload" },
+  "saved.pendingOffline": {
+    zh: "已保存（第 {seq} 条）· 离线，联网后自动上传",
+    en: "Saved (no. {seq}) · offline; uploads when the network is back",
+  },
   "saved.acked": { zh: "已保存 · 已上传指挥中心", en: "Saved · uploaded to the command centre" },
   "saved.rejected": { zh: "已保存 · 被指挥中心拒收：{msg}", en: "Saved · rejected by the command centre: {msg}" },
   "result.meta": { zh: "{stall} · {sample} · {time}", en: "{stall} · {sample} · {time}" },
@@ -177,8 +181,8 @@ export const table = {
   "next.caution": { zh: "注意：{reason}", en: "Caution: {reason}" },
   "next.fail": { zh: "不合格：{reason}", en: "Fail: {reason}" },
   "next.na": { zh: "仅记录，不作判定：{reason}", en: "Recorded only, not decided: {reason}" },
-  "next.invalidWhy": { zh: "无效原因：{why}", en: "Why it is invalid: {why}" },
-  "next.invalidHow": { zh: "如何重做：{how}", en: "How to redo it: {how}" },
+  "next.invalidWhy": { zh: "无效原因：{why}", en: "Why: {why}" },
+  "next.invalidHow": { zh: "如何重做：{how}", en: "How to redo it — {how}" },
 
   // Invalid reasons: why and how to redo (reason codes of protocols/assay).
   "why.control_not_positive": {
