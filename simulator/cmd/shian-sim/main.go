@@ -23,6 +23,7 @@ const usage = `shian-sim — 食安模拟器 / the Shian simulator
 
 Usage:
   shian-sim demo [flags]        run a simulated event against an in-process command service
+  shian-sim instrument [flags]  serve one emulated instrument on a pseudo-terminal (--list for the models)
   shian-sim help [command]
 
 Run "shian-sim <command> --help" for a command's flags.
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "instrument":
+		return runInstrument(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 {
 			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
