@@ -189,12 +189,14 @@ func checkCount(t *testing.T, p *browsertest.Page, v string, want int) {
 
 // checkPixel looks at the rendered page where a stall's marker is drawn:
 // the canvas must really show the colour, not just hold it in an option.
+// It samples 4 px right of the centre: zoomed in, the centre holds the
+// risk grade's letter.
 func checkPixel(t *testing.T, p *browsertest.Page, stall, name string, ok func(color.RGBA) bool) {
 	t.Helper()
 	pt := browsertest.Eval[struct{ X, Y float64 }](p, fmt.Sprintf(`shian.stallPoint(%q)`, stall))
 	img := p.ScreenshotImage()
 	dpr := browsertest.Eval[float64](p, `window.devicePixelRatio`)
-	c := rgbaAt(img, int(pt.X*dpr), int(pt.Y*dpr))
+	c := rgbaAt(img, int((pt.X+4.5)*dpr), int(pt.Y*dpr))
 	if !ok(c) {
 		t.Errorf("pixel at stall %s (%.0f, %.0f) is %v, want %s", stall, pt.X, pt.Y, c, name)
 	}

@@ -35,7 +35,9 @@ async function call(method, path, body) {
   }
   if (!resp.ok) {
     const e = data && data.error ? data.error : {};
-    throw new ApiError(resp.status, e.code, e.message || `${method} ${path}: HTTP ${resp.status}`);
+    const err = new ApiError(resp.status, e.code, e.message || `${method} ${path}: HTTP ${resp.status}`);
+    err.body = e; // the protocol's details: from, to, allowed, rule, field
+    throw err;
   }
   return data;
 }
@@ -52,3 +54,62 @@ export const stalls = () => call("GET", "/api/v1/stalls");
 export const stall = (id) => call("GET", `/api/v1/stalls/${encodeURIComponent(id)}`);
 /** Recent alarms (alerts), newest first. */
 export const alarms = (limit = 50) => call("GET", `/api/v1/alarms?limit=${limit}`);
+
+// --- the assurance routes (command/api/assurance.go) and the page's own (ui_support.go) ---
+
+const q = (params) => {
+  const s = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null && v !== "") s.set(k, v);
+  const str = s.toString();
+  return str ? `?${str}` : "";
+};
+const enc = encodeURIComponent;
+
+/** The page's configuration: base map, label URL, incident machine, labels. */
+export const uiConfig = () => call("GET", "/api/v1/ui-config");
+export const saveUIConfig = (settings) => call("PUT", "/api/v1/ui-config", settings);
+/** Recent alarms including the acknowledged ones (history). */
+export const alarmHistory = (limit = 200) => call("GET", `/api/v1/alarms?limit=${limit}`);
+export const ackAlarm = (seq) => call("POST", `/api/v1/alarms/${enc(seq)}/ack`);
+export const incidents = (params) => call("GET", `/api/v1/incidents${q(params)}`);
+export const incident = (id) => call("GET", `/api/v1/incidents/${enc(id)}`);
+/** One step of an incident: {to, team_id, controls, lab, note, evidence}. */
+export const incidentStep = (id, step) => call("POST", `/api/v1/incidents/${enc(id)}/transition`, step);
+export const waiveRetest = (id, body) => call("POST", `/api/v1/incidents/${enc(id)}/waiver`, body);
+export const nearestTeams = (lon, lat, subject) => call("GET", `/api/v1/teams/nearest${q({ lon, lat, subject })}`);
+export const teams = () => call("GET", "/api/v1/teams");
+export const events = () => call("GET", "/api/v1/events");
+export const banquets = () => call("GET", "/api/v1/banquets");
+export const kpis = (event) => call("GET", `/api/v1/kpis${q({ event })}`);
+export const labels = (params) => call("GET", `/api/v1/labels${q(params)}`);
+
+/**
+ * Uploads an evidence file (multipart, field "file", kind photo /
+ * lab_report / disposal_record …) for an incident; returns its record
+ * with the ref to cite in a step.
+ */
+export async function uploadEvidence(incidentID, file, kind) {
+  const form = new FormData();
+  form.append("kind", kind || "photo");
+  form.append("file", file, file.name || "evidence");
+  let resp;
+  try {
+    resp = await fetch(`/api/v1/incidents/${enc(incidentID)}/evidence`, { method: "POST", credentials: "same-origin", body: form });
+  } catch (err) {
+    throw new ApiError(0, "network", err.message);
+  }
+  const text = await resp.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch (_) {
+    data = null;
+  }
+  if (!resp.ok) {
+    const e = data && data.error ? data.error : {};
+    const err = new ApiError(resp.status, e.code, e.message || `upload: HTTP ${resp.status}`);
+    err.body = e;
+    throw err;
+  }
+  return data;
+}

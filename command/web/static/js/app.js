@@ -1,17 +1,23 @@
 // app: the command centre page. It decides between the login form and the
 // live map, wires the live link to the map and the side panel, and keeps
-// the header (link state, counts by verdict, user, language) current.
+// the header (link state, sound, counts by verdict, user, language), the
+// KPIs and the filters current.
 //
-// Flow: GET /api/v1/me → 401: login form; else load zones and stalls over
-// REST, draw them, open /ws/live (snapshot, then deltas). A small
-// read-only window.shian object describes what the page shows, for
-// debugging in the console and for the browser tests.
+// Flow: GET /api/v1/me → 401: login form; else GET /api/v1/ui-config
+// (base map, incident machine, labels), build the map, load zones, sites
+// and the alert history over REST, open /ws/live (snapshot with its extra
+// collections — incidents, teams, alerts, events, banquets — then deltas).
+// A small read-only window.shian object describes what the page shows,
+// for debugging in the console and for the browser tests.
 
 import * as api from "./api.js";
-import { t, both, getLang, setLang, applyI18n, featureName, verdictLabel } from "./i18n.js";
+import { t, both, getLang, setLang, applyI18n, featureName, verdictLabel, setServerLabels, label } from "./i18n.js";
 import { LiveLink, liveURL } from "./live.js";
-import { VenueMap } from "./venue-map.js";
-import { Panels, renderCounts, stallPopup, effective } from "./panels.js";
+import { VenueMap, ALARMING, teamName } from "./venue-map.js";
+import { Panels, renderCounts, renderKPIs, stallPopup, effective, el } from "./panels.js";
+import { IncidentView } from "./incident.js";
+import { Sound } from "./sound.js";
+import { Filters } from "./filters.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -25,26 +31,38 @@ function bootError(msg) {
   document.body.dataset.state = "error";
 }
 
+/** Alert codes that call for the tone (a positive, an overdue incident, a cluster). */
+const LOUD_ALERTS = new Set(["incident_warned", "incident_overdue", "cluster_warning", "no_team_available"]);
+
 class App {
   constructor() {
     this.user = null;
+    this.cfg = null;
     this.map = null;
     this.panels = null;
+    this.incidentView = null;
     this.link = null;
     this.linkState = "offline";
     this.countsTimer = 0;
+    this.kpiTimer = 0;
     this.refetching = null;
+    this.events = [];
+    this.detail = null; // what the detail tab shows: {kind: "site"|"incident"|"banquet", id}
+    this.sound = new Sound((s) => this.renderSound(s));
   }
 
   async start() {
     applyI18n(document);
     $("#lang").addEventListener("click", () => this.toggleLang());
     $("#lang-login").addEventListener("click", () => this.toggleLang());
+    $("#sound").addEventListener("click", () => this.sound.toggle());
     $("#login-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       this.login();
     });
     $("#logout").addEventListener("click", () => this.logout());
+    this.renderSound(this.sound.state);
+    window.addEventListener("hashchange", () => this.followHash());
     try {
       this.user = await api.me();
     } catch (err) {
@@ -61,7 +79,11 @@ class App {
       this.refreshPopup();
     }
     if (this.panels) this.panels.relabel();
+    if (this.filters) this.filters.relabel();
+    if (this.incidentView) this.incidentView.relabel();
     this.renderHeader();
+    this.renderSound(this.sound.state);
+    this.loadKPIs();
   }
 
   // --- login / logout ---
@@ -122,21 +144,20 @@ class App {
     $("#login").hidden = true;
     $("#app").hidden = false;
     document.body.dataset.state = "app";
-    if (!this.map) {
-      this.map = new VenueMap($("#map"), { onStallClick: (id) => this.openStall(id) });
-      this.panels = new Panels($("#side"), {
-        siteName: (id) => this.siteName(id),
-        zoneName: (id) => this.zoneName(id),
-        onPick: (id) => {
-          this.map.panTo(id);
-          this.openStall(id);
-        },
-      });
-      this.panels.relabel();
-    } else {
-      // Shown again after a new login: Leaflet must measure the container again.
-      this.map.map.invalidateSize();
+    document.body.dataset.role = this.user.role;
+    if (!this.cfg) {
+      try {
+        this.cfg = await api.uiConfig();
+      } catch (err) {
+        if (err.status === 401) return this.sessionLost();
+        console.warn("ui-config unavailable; the venue plan only", err);
+        this.cfg = { tiles: null, incident: { states: [], next: {}, roles: {}, team: [], controls: [] }, labels: {} };
+      }
+      setServerLabels(this.cfg.labels || {});
     }
+    if (!this.map) this.build();
+    else this.map.map.invalidateSize(); // shown again after a new login: Leaflet must measure again
+    this.applyRoleLayout();
     this.renderHeader();
     try {
       await this.loadSites();
@@ -145,6 +166,7 @@ class App {
       console.error("loading the venue failed", err);
     }
     this.loadAlerts();
+    this.loadKPIs();
     if (!this.link) {
       this.link = new LiveLink({
         url: liveURL(),
@@ -160,6 +182,58 @@ class App {
     }
     this.link.start();
     $("#app").dataset.ready = "1";
+    this.followHash();
+  }
+
+  build() {
+    this.map = new VenueMap(
+      $("#map"),
+      {
+        onStallClick: (id) => this.openStall(id),
+        onIncidentClick: (id) => this.openIncident(id),
+        onTeamClick: (id) => this.openTeam(id),
+        onBanquetClick: (id) => this.openBanquet(id),
+      },
+      this.cfg,
+    );
+    this.filters = new Filters($("#filters"), {
+      onChange: () => this.applyFilters(),
+      zoneName: (id) => this.zoneName(id),
+    });
+    this.panels = new Panels($("#side"), {
+      siteName: (id) => this.siteName(id),
+      zoneName: (id) => this.zoneName(id),
+      teamName: (id) => this.teamName(id),
+      onPick: (id) => {
+        this.map.panTo(id);
+        this.openStall(id);
+      },
+      onIncident: (id) => this.openIncident(id),
+      onAck: (a) => this.ack(a),
+      onLocateAlert: (a) => this.locateAlert(a),
+      canAck: () => this.user && ["admin", "commander"].includes(this.user.role),
+      me: () => this.user,
+      resultFilter: (r) => this.filters.matchResult(r, this.siteOf(r.stall_id)),
+      incidentFilter: (inc) => this.filters.matchIncident(inc, this.siteOf(inc.trigger && inc.trigger.subject_id)),
+      siteExtras: (id) => this.siteExtras(id),
+    });
+    this.incidentView = new IncidentView($("#incident-detail"), {
+      me: () => this.user,
+      cfg: () => this.cfg,
+      siteName: (id) => this.siteName(id),
+      teamName: (id) => this.teamName(id),
+      onChanged: (inc) => this.incidentChanged(inc),
+      onLocate: (inc) => this.locateIncident(inc),
+    });
+    this.panels.relabel();
+    this.filters.relabel();
+  }
+
+  /** An inspector (a team member, usually on a phone) sees their team's tasks first. */
+  applyRoleLayout() {
+    const tasks = !!(this.user && this.user.team_id);
+    $("[data-tab=tasks]").hidden = !tasks;
+    if (tasks && !this.detail) this.panels.show("tasks");
   }
 
   /** Loads zones and sites over REST and draws them. */
@@ -167,16 +241,33 @@ class App {
     const [zones, stalls] = await Promise.all([api.zones(), api.stalls()]);
     this.map.setZones(zones);
     this.map.setStalls(stalls);
+    this.filters.setSites(zones, stalls);
+    this.applyFilters(true);
     $("#no-sites").hidden = (zones.features || []).length + (stalls.features || []).length > 0;
     this.scheduleCounts();
   }
 
+  /** The alert history, acknowledged ones included (a snapshot has only the open ones). */
   async loadAlerts() {
     try {
-      this.panels.setAlerts(await api.alarms(50));
+      this.panels.mergeAlerts(await api.alarmHistory(200));
     } catch (err) {
       console.warn("loading alerts failed", err);
     }
+  }
+
+  /** Refreshes the KPIs soon (many deltas make one request). */
+  loadKPIs(delay = 0) {
+    clearTimeout(this.kpiTimer);
+    this.kpiTimer = setTimeout(async () => {
+      try {
+        const k = await api.kpis(this.filters ? this.filters.value.event : "");
+        renderKPIs($("#kpis"), k.report && k.report.total);
+        $("#kpis").dataset.loaded = String(Date.now());
+      } catch (err) {
+        if (err.status !== 401) console.warn("loading KPIs failed", err);
+      }
+    }, delay);
   }
 
   /**
@@ -199,12 +290,33 @@ class App {
     }
     this.map.setKiosks(s.kiosks);
     this.panels.setKiosks(s.kiosks);
+    this.filters.addResults(s.results);
     this.panels.setResults(s.results);
-    if (s.extra && s.extra.alerts) this.panels.setAlerts(s.extra.alerts);
+    const x = s.extra || {};
+    if (x.alerts) this.panels.mergeAlerts(x.alerts);
+    if (x.events) this.setEvents(x.events);
+    if (x.banquets) this.map.setBanquets(x.banquets);
+    if (x.incidents) {
+      this.map.setIncidents(x.incidents);
+      this.panels.setIncidents(x.incidents);
+    }
+    if (x.teams) this.map.setTeams(x.teams);
     // A site we do not know was imported while we were away: reload them
     // (Traccar's "refetch over REST after a reconnect").
     if (unknown) this.refetchSites(s);
+    this.applyFilters();
     this.scheduleCounts();
+    this.loadKPIs(200);
+    if (this.detail && this.detail.kind === "incident" && x.incidents) {
+      const inc = x.incidents.find((i) => i.id === this.detail.id);
+      if (inc) this.incidentView.update(inc);
+    }
+  }
+
+  setEvents(list) {
+    this.events = list || [];
+    this.map.setReadiness(this.events);
+    this.filters.setEvents(this.events);
   }
 
   refetchSites(snapshot) {
@@ -226,24 +338,96 @@ class App {
           this.refetchSites({ stalls: [data] });
           break;
         }
-        if ((data.verdict === "positive" || data.verdict === "fail") && prev !== data.verdict) this.map.flash(data.stall_id);
+        if (ALARMING.has(data.verdict) && prev !== data.verdict) {
+          this.map.flash(data.stall_id);
+          this.sound.beep("alarm");
+        }
         if (this.map.popupStallId === String(data.stall_id)) this.refreshPopup();
         this.scheduleCounts();
         break;
       }
       case "result":
+        this.filters.addResults([data]);
         this.panels.addResult(data);
+        this.loadKPIs(1500);
         break;
       case "kiosk":
         this.map.setKiosk(data);
         this.panels.upsertKiosk(data);
         break;
-      case "alert":
-        this.panels.upsertAlert(data);
+      case "alert": {
+        const fresh = this.panels.upsertAlert(data);
+        if (fresh && !data.acked_at && LOUD_ALERTS.has(data.code)) this.sound.beep("alarm");
+        break;
+      }
+      case "incident":
+        this.map.setIncident(data);
+        this.panels.upsertIncident(data);
+        if (this.detail && this.detail.kind === "incident" && this.detail.id === data.id) this.incidentView.update(data);
+        this.loadKPIs(1000);
+        break;
+      case "team":
+        this.map.setTeam(data);
+        break;
+      case "event":
+        this.setEvents([...this.events.filter((e) => e.id !== data.id), data]);
+        this.loadKPIs(1000);
+        break;
+      case "banquet":
+        this.map.setBanquet(data);
         break;
       default:
-      // incident, team, event, banquet: shown by later screens (issue 6).
+      // Unknown kinds are ignored (a newer server may add some).
     }
+  }
+
+  /** An incident came back from the API after a step. */
+  incidentChanged(inc) {
+    this.map.setIncident(inc);
+    this.panels.upsertIncident(inc);
+    this.loadKPIs(500);
+  }
+
+  async ack(a) {
+    try {
+      this.panels.upsertAlert(await api.ackAlarm(a.seq));
+    } catch (err) {
+      this.panels.acking.delete(a.seq);
+      this.panels.renderAlerts();
+      window.alert(t("alert.ackFailed", { msg: err.message }));
+    }
+  }
+
+  locateAlert(a) {
+    if (a.incident_id) {
+      const e = this.map.incidents.get(a.incident_id);
+      if (e && e.incident.trigger && e.incident.trigger.where) return this.map.panToPoint(e.incident.trigger.where);
+    }
+    if (a.loc && a.loc.length === 2) return this.map.panToPoint({ lon: a.loc[0], lat: a.loc[1] });
+    const k = a.kiosk_id && this.map.kiosks.get(a.kiosk_id);
+    if (k && k.marker) this.map.map.panTo(k.marker.getLatLng());
+  }
+
+  locateIncident(inc) {
+    const id = inc.trigger && inc.trigger.subject_id;
+    if (id && this.map.hasStall(id)) this.map.panTo(id);
+    else if (inc.trigger && inc.trigger.where) this.map.panToPoint(inc.trigger.where);
+  }
+
+  // --- filters ---
+
+  applyFilters(quiet) {
+    const f = this.filters;
+    this.map.setFilter(f.active() ? (s) => f.matchSite(s) : null);
+    this.panels.renderResults();
+    this.panels.renderIncidents();
+    this.scheduleCounts();
+    $("#app").dataset.filtered = f.active() ? "1" : "";
+    if (!quiet) this.loadKPIs(100);
+  }
+
+  siteOf(id) {
+    return id ? this.map.stall(id) : null;
   }
 
   /** Recounts at most once per frame, however many deltas arrive. */
@@ -262,12 +446,19 @@ class App {
     if (this.user) {
       const u = $("#user");
       u.textContent = this.user.display_name ? t("header.userName", { display: this.user.display_name, name: this.user.name }) : this.user.name;
-      u.title = `${t("header.user")}: ${this.user.name} (${this.user.role})`;
+      u.title = `${t("header.user")}: ${this.user.name} (${label(this.user.role)})${this.user.team_id ? ` · ${this.teamName(this.user.team_id)}` : ""}`;
     }
     if (this.map) renderCounts($("#counts"), this.map.counts());
   }
 
-  // --- names and the stall popup ---
+  renderSound(state) {
+    const b = $("#sound");
+    b.dataset.state = state;
+    b.textContent = t(`sound.${state}`);
+    b.title = t(`sound.${state}Title`);
+  }
+
+  // --- names, the popup and the detail tab ---
 
   siteName(id) {
     const s = this.map && this.map.stall(id);
@@ -279,6 +470,11 @@ class App {
     return z ? featureName(z.properties) : "";
   }
 
+  teamName(id) {
+    const tm = this.map && this.map.team(id);
+    return tm ? teamName(tm) : id;
+  }
+
   /** Rebuilds the open popup (its site changed, or the language did). */
   refreshPopup() {
     if (this.map.popupStallId) this.openStall(this.map.popupStallId);
@@ -287,9 +483,110 @@ class App {
   openStall(id) {
     const s = this.map.stall(id);
     if (!s) return;
-    const node = stallPopup(s.feature, s.state, (z) => this.zoneName(z), () => this.panels.openStall(id, () => api.stall(id)));
+    const node = stallPopup(s.feature, s.state, (z) => this.zoneName(z), () => this.openSiteDetail(id), this.popupExtras(id));
     this.map.openPopup(id, node);
   }
+
+  /** Lines under a site's facts: readiness, banquet state, open incidents. */
+  popupExtras(id) {
+    const out = [];
+    const s = this.map.stall(id);
+    if (s && s.kind === "kitchen") {
+      const r = this.map.readiness.get(id);
+      out.push(el("div", { class: "readiness", dataset: { ready: r ? (r.ready ? "1" : "0") : "" } }, r ? t("kitchen.readiness", { done: r.done, total: r.total }) : t("kitchen.noReadiness")));
+    }
+    const b = this.map.banquet(id);
+    if (b) out.push(el("div", { class: "banquet-state" }, `${t("banquet.state")}：${label(b.state)}`));
+    const open = [...this.panels.incidents.values()].filter((i) => i.trigger && i.trigger.subject_id === id && i.state !== "closed");
+    for (const inc of open) {
+      out.push(el("button", { type: "button", class: "popup-incident", dataset: { incident: inc.id }, onclick: () => this.openIncident(inc.id) }, t("stall.openIncident", { id: inc.id, state: label(inc.state) })));
+    }
+    return out;
+  }
+
+  /** The detail tab's extra lines for a site (kitchen checklist, banquet, QR label). */
+  siteExtras(id) {
+    const out = [];
+    const s = this.map.stall(id);
+    const r = s && s.kind === "kitchen" ? this.map.readiness.get(id) : null;
+    if (r) {
+      out.push(el("div", { class: "label" }, t("kitchen.readiness", { done: r.done, total: r.total })));
+      if (r.open.length) out.push(el("ul", { class: "open-items" }, ...r.open.map((o) => el("li", {}, pick(o.label), o.detail && o.detail.zh ? el("small", {}, " · ", pick(o.detail)) : null))));
+    }
+    const b = this.map.banquet(id);
+    if (b) out.push(...banquetFacts(b));
+    if (s && (s.kind === "stall" || s.kind === "kitchen")) {
+      out.push(el("a", { class: "qr-link", href: `labels.html?site=${encodeURIComponent(id)}`, target: "_blank", rel: "noopener" }, t("stall.qr")));
+      if (s.feature.properties.zone) out.push(el("a", { class: "qr-link", href: `labels.html?zone=${encodeURIComponent(s.feature.properties.zone)}`, target: "_blank", rel: "noopener" }, t("stall.qrZone")));
+    }
+    return out;
+  }
+
+  openSiteDetail(id) {
+    this.detail = { kind: "site", id };
+    this.showDetail("site");
+    this.panels.openStall(id, () => api.stall(id));
+  }
+
+  async openIncident(id) {
+    this.detail = { kind: "incident", id };
+    this.showDetail("incident");
+    this.incidentView.open(id, this.panels.incidents.get(id));
+  }
+
+  openTeam(id) {
+    const tm = this.map.team(id);
+    if (tm && tm.incident_id) this.openIncident(tm.incident_id);
+  }
+
+  openBanquet(id) {
+    const b = this.map.banquet(id);
+    if (!b) return;
+    this.detail = { kind: "banquet", id };
+    this.showDetail("site");
+    const box = $("#stall-detail");
+    this.panels.stallDetail = null;
+    box.replaceChildren(el("h3", {}, `${t("kind.banquet")} · ${b.filing && b.filing.host ? b.filing.host.name : b.id}`), ...banquetFacts(b));
+  }
+
+  /** Shows the detail tab with the site or the incident pane. */
+  showDetail(which) {
+    $("#stall-detail").hidden = which !== "site";
+    $("#incident-detail").hidden = which !== "incident";
+    this.panels.show("stall");
+  }
+
+  /** /#site=S-012 (a scanned QR label) and /#incident=INC-… open that record. */
+  followHash() {
+    if (!this.map || !this.map.stalls.size) return;
+    const h = new URLSearchParams(location.hash.replace(/^#/, ""));
+    const site = h.get("site");
+    const inc = h.get("incident");
+    if (site && this.map.hasStall(site)) {
+      this.map.map.setView(this.map.stall(site).marker.getLatLng(), Math.max(this.map.map.getZoom(), 18), { animate: false });
+      this.openStall(site);
+      this.openSiteDetail(site);
+    } else if (inc) this.openIncident(inc);
+  }
+}
+
+function pick(l) {
+  return l ? (getLang() === "en" ? l.en : l.zh) : "";
+}
+
+/** A banquet's facts: host, headcount, sittings window, state, 四到位. */
+function banquetFacts(b) {
+  const facts = el("dl", { class: "facts" });
+  const fact = (k, v) => v && facts.append(el("dt", {}, t(k)), el("dd", {}, v));
+  const f = b.filing || {};
+  fact("banquet.state", label(b.state));
+  fact("banquet.host", f.host && f.host.name);
+  fact("banquet.place", [f.town, f.village, f.place].filter(Boolean).join(" "));
+  fact("banquet.headcount", f.headcount ? String(f.headcount) : "");
+  fact("banquet.window", b.window_start ? `${new Date(b.window_start).toLocaleString()} – ${new Date(b.window_end).toLocaleTimeString()}` : "");
+  fact("banquet.guidance", b.guidance_required ? t("banquet.guidanceRequired") : "");
+  const pillars = (b.four_in_place || []).map((p) => el("li", { dataset: { done: p.in_place ? "1" : "0" } }, p.in_place ? "✓ " : "○ ", pick(p.label) || label(p.pillar)));
+  return [facts, pillars.length ? el("ul", { class: "pillars" }, ...pillars) : null].filter(Boolean);
 }
 
 const app = new App();
@@ -297,8 +594,8 @@ const app = new App();
 // The read-only test and console surface.
 window.shian = {
   app,
-  /** Number of site markers on the map. */
-  stallCount: () => (app.map ? app.map.stallLayer.getLayers().length : 0),
+  /** Number of site markers on the map (after the filters). */
+  stallCount: () => (app.map ? app.map.shownCount() : 0),
   /** A site's latest verdict ("" when not tested, null when unknown). */
   stallVerdict: (id) => {
     const s = app.map && app.map.stall(id);
@@ -307,7 +604,12 @@ window.shian = {
   /** A site's marker fill colour. */
   stallColour: (id) => {
     const s = app.map && app.map.stall(id);
-    return s ? s.marker.options.fillColor : null;
+    return s ? s.colour : null;
+  },
+  /** Whether a site's marker is on the map (not filtered out). */
+  stallShown: (id) => {
+    const s = app.map && app.map.stall(id);
+    return s ? s.shown : null;
   },
   /** A site marker's position in page pixels {x, y}. */
   stallPoint: (id) => {
@@ -317,12 +619,20 @@ window.shian = {
     const r = app.map.map.getContainer().getBoundingClientRect();
     return { x: r.left + p.x, y: r.top + p.y };
   },
+  /** A site marker's displayed [lon, lat] (in the base map's datum). */
+  stallDisplayed: (id) => {
+    const s = app.map && app.map.stall(id);
+    if (!s) return null;
+    const ll = s.marker.getLatLng();
+    return [ll.lng, ll.lat];
+  },
   verdictLabel,
   linkState: () => app.linkState,
   /** True when no pan or zoom animation is under way (for screenshots). */
   mapIdle: () => !!app.map && !app.map.moving,
   lastSeq: () => (app.link ? app.link.lastSeq : 0),
   linkStats: () => (app.link ? { ...app.link.stats } : null),
+  sound: () => ({ state: app.sound.state, beeps: app.sound.beeps, context: app.sound.ctx ? app.sound.ctx.state : "" }),
   effective,
 };
 

@@ -117,7 +117,7 @@ const table = {
   "panel.results": { zh: "最新结果", en: "Recent results" },
   "panel.alerts": { zh: "告警", en: "Alerts" },
   "panel.kiosks": { zh: "快检终端", en: "Test kiosks" },
-  "panel.stall": { zh: "摊位详情", en: "Stall" },
+  "panel.stall": { zh: "详情", en: "Details" },
   "panel.noResults": { zh: "暂无检测结果", en: "No results yet" },
   "panel.noAlerts": { zh: "暂无告警", en: "No alerts" },
   "panel.noKiosks": { zh: "尚未登记快检终端", en: "No test kiosks registered" },
@@ -125,13 +125,216 @@ const table = {
   "panel.close": { zh: "关闭", en: "Close" },
 
   // Alerts and kiosks.
-  "alert.acked": { zh: "已确认（{who}）", en: "Acknowledged ({who})" },
+  "alert.acked": { zh: "已确认（{who} {time}）", en: "Acknowledged ({who} {time})" },
   "alert.open": { zh: "待处理", en: "Open" },
   "kiosk.online": { zh: "在线", en: "Online" },
   "kiosk.offline": { zh: "离线", en: "Offline" },
   "kiosk.pending": { zh: "待上传 {n} 条", en: "{n} waiting to upload" },
   "kiosk.lastSeen": { zh: "最后联系 {time}", en: "Last seen {time}" },
   "kiosk.never": { zh: "从未连接", en: "Never connected" },
+
+  // Sound (autoplay: the first click enables it).
+  "sound.locked": { zh: "提示音未开启：点击页面", en: "Sound off: click the page" },
+  "sound.lockedTitle": { zh: "浏览器要求先点击页面才能播放声音；点击任意处即开启", en: "The browser plays sound only after a click; click anywhere to enable it" },
+  "sound.on": { zh: "提示音已开启", en: "Sound on" },
+  "sound.onTitle": { zh: "阳性（疑似）和新告警会响铃；点击静音", en: "Positives and new alerts ring; click to mute" },
+  "sound.muted": { zh: "已静音", en: "Muted" },
+  "sound.mutedTitle": { zh: "点击恢复提示音", en: "Click to turn the sound back on" },
+
+  // Base maps and coordinate systems.
+  "base.plan": { zh: "场馆平面图（离线）", en: "Venue plan (offline)" },
+  "base.tiles": { zh: "街道地图", en: "Street map" },
+  "datum.wgs84": { zh: "WGS-84", en: "WGS-84" },
+  "datum.gcj02": { zh: "GCJ-02 高德/腾讯", en: "GCJ-02 AMap/Tencent" },
+  "datum.bd09": { zh: "BD-09 百度", en: "BD-09 Baidu" },
+  "layer.kitchens": { zh: "供餐点（保障准备）", en: "Kitchens (readiness)" },
+  "layer.banquets": { zh: "农村集体聚餐", en: "Rural group dining" },
+  "layer.teams": { zh: "保障组", en: "Assurance teams" },
+  "layer.incidents": { zh: "风险处置事件", en: "Incidents" },
+  "map.kitchenGlyph": { zh: "厨", en: "K" },
+  "map.banquetGlyph": { zh: "宴", en: "B" },
+  "kind.team": { zh: "保障组", en: "Assurance team" },
+  "kind.incident": { zh: "风险处置事件", en: "Incident" },
+
+  // KPIs at a glance.
+  "kpi.tests": { zh: "检测", en: "Tests" },
+  "kpi.testsTitle": { zh: "有结论的快检次数（无效结果重做，不计入）", en: "Rapid tests with a conclusion (invalid ones are redone, not counted)" },
+  "kpi.detection": { zh: "疑似阳性检出率", en: "Detection rate" },
+  "kpi.detectionTitle": { zh: "阳性（疑似）÷ 检测次数", en: "Suspected positives ÷ tests" },
+  "kpi.disposal": { zh: "无害化处置率", en: "Disposal rate" },
+  "kpi.disposalTitle": { zh: "已处置并销号的阳性 ÷ 阳性（实验室排除的不计）", en: "Positives disposed and signed off ÷ positives (lab-cleared ones excluded)" },
+  "kpi.arrive": { zh: "到场用时", en: "Time to arrive" },
+  "kpi.arriveTitle": { zh: "从预警到到场的中位时间", en: "Median time from warning to on site" },
+  "kpi.close": { zh: "闭环用时", en: "Time to close" },
+  "kpi.closeTitle": { zh: "从预警到关闭的中位时间", en: "Median time from warning to closed" },
+  "kpi.readiness": { zh: "保障准备", en: "Readiness" },
+  "kpi.readinessTitle": { zh: "已完成的准备清单项 ÷ 全部清单项", en: "Checklist items done ÷ all items" },
+  "kpi.incidents": { zh: "处置事件", en: "Incidents" },
+  "kpi.incidentsTitle": { zh: "已立风险处置事件数", en: "Incidents opened" },
+  "kpi.n": { zh: "{n} 起", en: "n = {n}" },
+  "unit.seconds": { zh: "{n} 秒", en: "{n} s" },
+  "unit.minutes": { zh: "{n} 分钟", en: "{n} min" },
+  "unit.hours": { zh: "{n} 小时", en: "{n} h" },
+  "unit.days": { zh: "{n} 天", en: "{n} d" },
+  "unit.metres": { zh: "{n} 米", en: "{n} m" },
+  "unit.km": { zh: "{n} 公里", en: "{n} km" },
+
+  // Filters.
+  "filter.toggle": { zh: "筛选", en: "Filters" },
+  "filter.toggleN": { zh: "筛选（{n}）", en: "Filters ({n})" },
+  "filter.clear": { zh: "清除筛选", en: "Clear filters" },
+  "filter.event": { zh: "重大活动", en: "Major event" },
+  "filter.zone": { zh: "摊贩集中区", en: "Vendor zone" },
+  "filter.verdict": { zh: "最新结论", en: "Latest verdict" },
+  "filter.analyte": { zh: "检测项目", en: "Analyte" },
+  "filter.time": { zh: "检测时间", en: "Tested" },
+  "filter.all.event": { zh: "全部活动", en: "All events" },
+  "filter.all.zone": { zh: "全部区域", en: "All zones" },
+  "filter.all.verdict": { zh: "全部结论", en: "All verdicts" },
+  "filter.all.analyte": { zh: "全部项目", en: "All analytes" },
+  "filter.all.time": { zh: "不限时间", en: "Any time" },
+  "filter.time.1h": { zh: "近 1 小时", en: "Last hour" },
+  "filter.time.4h": { zh: "近 4 小时", en: "Last 4 hours" },
+  "filter.time.24h": { zh: "近 24 小时", en: "Last 24 hours" },
+  "filter.time.today": { zh: "今天", en: "Today" },
+  "analyte.organophosphate_carbamate": { zh: "有机磷和氨基甲酸酯类农药", en: "Organophosphates and carbamates" },
+
+  // Side panel: incidents and the inspector's tasks.
+  "panel.incidents": { zh: "处置事件", en: "Incidents" },
+  "panel.tasks": { zh: "我的任务", en: "My tasks" },
+  "panel.detail": { zh: "详情", en: "Details" },
+  "panel.noIncidents": { zh: "暂无风险处置事件", en: "No incidents" },
+  "panel.noTasks": { zh: "本组暂无待办事件", en: "Nothing assigned to your team" },
+  "panel.noResultsFiltered": { zh: "没有符合筛选条件的结果", en: "No results match the filters" },
+
+  // Alerts.
+  "alert.ack": { zh: "确认", en: "Acknowledge" },
+  "alert.ackFailed": { zh: "确认失败：{msg}", en: "Could not acknowledge: {msg}" },
+  "alert.openIncident": { zh: "查看事件", en: "Open incident" },
+  "alert.locate": { zh: "定位", en: "Show on map" },
+  "alertCode.incident_warned": { zh: "风险预警", en: "Warning" },
+  "alertCode.incident_overdue": { zh: "超期升级", en: "Overdue" },
+  "alertCode.no_team_available": { zh: "无可派保障组", en: "No team free" },
+  "alertCode.cluster_warning": { zh: "聚集性预警", en: "Cluster warning" },
+
+  // Sites: kitchens, banquets, labels.
+  "stall.incidents": { zh: "风险处置事件", en: "Incidents" },
+  "stall.openIncident": { zh: "事件 {id} · {state} ›", en: "Incident {id} · {state} ›" },
+  "stall.qr": { zh: "打印二维码标签", en: "Print QR label" },
+  "stall.qrZone": { zh: "打印本区全部标签", en: "Print the zone's labels" },
+  "kitchen.readiness": { zh: "保障准备 {done}/{total} 项", en: "Readiness {done}/{total} items" },
+  "kitchen.noReadiness": { zh: "未纳入重大活动保障", en: "Not part of an event" },
+  "banquet.state": { zh: "聚餐状态", en: "State" },
+  "banquet.host": { zh: "办宴者", en: "Host" },
+  "banquet.place": { zh: "地点", en: "Place" },
+  "banquet.headcount": { zh: "就餐人数", en: "Diners" },
+  "banquet.window": { zh: "就餐时间", en: "Sittings" },
+  "banquet.guidance": { zh: "现场指导", en: "On-site guidance" },
+  "banquet.guidanceRequired": { zh: "须现场指导", en: "Required" },
+
+  // One incident.
+  "incident.loading": { zh: "正在加载事件…", en: "Loading the incident…" },
+  "incident.loadFailed": { zh: "无法加载事件：{msg}", en: "Cannot load the incident: {msg}" },
+  "incident.locate": { zh: "在地图上定位", en: "Show on map" },
+  "incident.trigger": { zh: "起因", en: "Trigger" },
+  "incident.subject": { zh: "对象", en: "Where" },
+  "incident.item": { zh: "样品 / 项目", en: "Sample / item" },
+  "incident.observed": { zh: "发现时间", en: "Observed" },
+  "incident.team": { zh: "保障组", en: "Team" },
+  "incident.noTeam": { zh: "未交办", en: "Not assigned" },
+  "incident.due": { zh: "时限", en: "Due" },
+  "incident.dueIn": { zh: "{time} 前（剩 {left}）", en: "by {time} ({left} left)" },
+  "incident.overdue": { zh: "已超期 {over}（{time}）", en: "overdue by {over} ({time})" },
+  "incident.dueShort": { zh: "{time} 前", en: "by {time}" },
+  "incident.overdueShort": { zh: "超期 · {time}", en: "overdue · {time}" },
+  "incident.controls": { zh: "控制措施", en: "Controls" },
+  "incident.lab": { zh: "送检", en: "Laboratory" },
+  "incident.retest": { zh: "复检", en: "Re-test" },
+  "incident.retestRequested": { zh: "{party} 于 {time} 申请复检", en: "requested by {party} at {time}" },
+  "incident.retestWaived": { zh: "当事人已书面放弃复检", en: "waived in writing by the party" },
+  "incident.dispatches": { zh: "派员记录", en: "Dispatches" },
+  "incident.auto": { zh: "系统自动派最近保障组", en: "nearest team, automatic" },
+  "incident.evidence": { zh: "证据材料", en: "Evidence" },
+  "incident.evidenceCount": { zh: "附证据 {n} 份", en: "{n} evidence file(s)" },
+  "incident.history": { zh: "处置记录", en: "History" },
+  "incident.next": { zh: "下一步", en: "Next step" },
+  "incident.noSteps": { zh: "当前没有您可执行的步骤", en: "No step you can take now" },
+  "incident.viewOnly": { zh: "只读用户不能处置事件", en: "Viewers cannot act on incidents" },
+  "incident.noPosition": { zh: "该事件没有地图位置，无法计算距离", en: "The incident has no position; distances cannot be computed" },
+  "incident.moved": { zh: "已更新为「{state}」", en: "Now {state}" },
+  "incident.waived": { zh: "已记录当事人放弃复检", en: "Re-test waiver recorded" },
+  "audit.opened": { zh: "立案预警", en: "Opened" },
+  "audit.retest_requested": { zh: "申请复检", en: "Re-test requested" },
+  "audit.retest_waived": { zh: "放弃复检", en: "Re-test waived" },
+
+  // Steps (buttons) and their forms.
+  "step.assigned": { zh: "交办保障组", en: "Assign a team" },
+  "step.reassign": { zh: "改派", en: "Reassign" },
+  "step.on_site": { zh: "确认到场", en: "On site" },
+  "step.controlled": { zh: "封存 / 停售", en: "Seal / stop sale" },
+  "step.lab_sent": { zh: "送检", en: "Send to lab" },
+  "step.confirmed_positive": { zh: "确证阳性", en: "Lab confirmed" },
+  "step.cleared": { zh: "排除", en: "Cleared" },
+  "step.disposed": { zh: "无害化处置", en: "Harmless disposal" },
+  "step.signed_off": { zh: "销号", en: "Sign off" },
+  "step.closed": { zh: "关闭", en: "Close" },
+  "step.waiver": { zh: "当事人放弃复检", en: "Party waives re-test" },
+  "form.note": { zh: "备注", en: "Note" },
+  "form.noteRequired": { zh: "现场情况（必填）", en: "What was found (required)" },
+  "form.notePlaceholder.assigned": { zh: "交办说明", en: "Instructions" },
+  "form.notePlaceholder.on_site": { zh: "到场情况", en: "On arrival" },
+  "form.notePlaceholder.controlled": { zh: "封存批次、数量", en: "Batch and quantity sealed" },
+  "form.notePlaceholder.lab_sent": { zh: "送检说明", en: "Notes for the lab" },
+  "form.notePlaceholder.confirmed_positive": { zh: "检验结论", en: "The lab's conclusion" },
+  "form.notePlaceholder.cleared": { zh: "复测结果、核查情况", en: "Repeat test, what was checked" },
+  "form.notePlaceholder.disposed": { zh: "处置方式、数量", en: "How and how much was disposed" },
+  "form.notePlaceholder.signed_off": { zh: "销号意见", en: "Sign-off remarks" },
+  "form.notePlaceholder.closed": { zh: "关闭说明", en: "Closing remarks" },
+  "form.notePlaceholder.waiver": { zh: "当事人陈述", en: "The party's statement" },
+  "form.file.lab_report": { zh: "检验报告（照片或 PDF，必填）", en: "Lab report (photo or PDF, required)" },
+  "form.file.photo": { zh: "处置照片或记录（必填）", en: "Disposal photo or record (required)" },
+  "form.file.signature": { zh: "当事人签字的放弃复检声明（必填）", en: "The party's signed waiver (required)" },
+  "form.controls": { zh: "控制措施", en: "Control measures" },
+  "form.lab": { zh: "检验机构", en: "Laboratory" },
+  "form.labPlaceholder": { zh: "如：南通市食品药品监督检验中心", en: "e.g. Nantong Food and Drug Inspection Centre" },
+  "form.sampleId": { zh: "封存样品编号", en: "Sealed sample number" },
+  "form.method": { zh: "检验方法（实验室法定方法）", en: "Method (statutory laboratory method)" },
+  "form.party": { zh: "当事人", en: "Party" },
+  "form.busy": { zh: "正在提交…", en: "Submitting…" },
+  "form.cancel": { zh: "取消", en: "Cancel" },
+  "form.nearestLoading": { zh: "正在计算各保障组距离…", en: "Measuring the teams' distances…" },
+  "form.assignNearest": { zh: "交办最近的可派保障组：{team}（{dist}）", en: "Assign the nearest available team: {team} ({dist})" },
+  "form.assignThis": { zh: "交办", en: "Assign" },
+  "form.noneAvailable": { zh: "暂无可派保障组：可从下列保障组中指定", en: "No team is free: pick one below" },
+
+  // Printable QR labels (labels.html).
+  "labels.title": { zh: "摊位 / 供餐点二维码标签", en: "QR labels for stalls and kitchens" },
+  "labels.hint": { zh: "用 A4 纸打印（每页 3 × 7 张）；贴在摊位醒目处。快检终端扫码即选中该摊位，手机扫码可在地图上打开。", en: "Print on A4 (3 × 7 per page) and stick where it is easy to scan. A kiosk's scanner picks the stall; a phone opens it on the map." },
+  "labels.print": { zh: "打印", en: "Print" },
+  "labels.summary": { zh: "{zone}：共 {n} 张", en: "{zone}: {n} labels" },
+  "labels.allZones": { zh: "全部区域", en: "All zones" },
+  "labels.login": { zh: "请先在指挥中心登录，再打开本页", en: "Log in to the command centre first, then open this page" },
+  "labels.failed": { zh: "无法加载标签：{msg}", en: "Cannot load the labels: {msg}" },
+  "labels.unscannable": { zh: "编号含快检终端不识别的字符", en: "The id has characters a kiosk cannot scan" },
+
+  // API refusals.
+  "err.illegal": { zh: "不能从「{from}」转为「{to}」。当前允许：{allowed}。可能已有他人处理，已刷新为最新状态。", en: "Cannot go from {from} to {to}. Allowed now: {allowed}. Someone may have moved it first; the incident was refreshed." },
+  "err.nothing": { zh: "无（已是最终状态）", en: "nothing (final state)" },
+  "err.precondition": { zh: "条件尚未满足", en: "A rule of the protocol is not met yet" },
+  "err.forbidden": { zh: "您的角色或所在保障组无权执行此步骤", en: "Your role or team may not take this step" },
+  "err.invalid": { zh: "填写有误：{field}", en: "Please correct: {field}" },
+  "err.tooLarge": { zh: "文件太大，请压缩照片后再上传", en: "The file is too large; send a smaller photo" },
+  "err.network": { zh: "网络中断，请稍后重试", en: "Network error; try again" },
+  "err.generic": { zh: "操作失败（{status}）", en: "The step failed ({status})" },
+  "rule.evidence_required": { zh: "缺少证据材料：请上传照片、处置记录或检验报告", en: "Evidence is required: upload a photo, disposal record or lab report" },
+  "rule.retest_window_open": { zh: "复检申请期（4 小时）未过：期满后再处置，或先登记当事人书面放弃复检", en: "The 4-hour re-test window is still open: dispose after it, or record the party's written waiver first" },
+  "rule.retest_pending": { zh: "当事人已申请复检：须送实验室检验，确证阳性后再处置", en: "The party requested a re-test: send to the lab and dispose only after a confirmed positive" },
+  "rule.lab_confirmation_required": { zh: "按配置，阳性须经实验室确证后才能处置", en: "Configuration requires a laboratory confirmation before disposal" },
+  "rule.positive_needs_lab": { zh: "快检阳性只能由实验室检验排除：请先送检", en: "Only a laboratory can clear a rapid-test positive: send it to the lab" },
+  "rule.note_required": { zh: "请在备注中写明现场核查情况", en: "Say in the note what the on-site check found" },
+  "rule.separate_sign_off": { zh: "销号须由另一名指挥员执行（不能由记录上一步的人销号）", en: "Another commander must sign off (not the user who recorded the previous step)" },
+  "rule.lab_method_not_rapid": { zh: "送检须采用实验室法定检验方法，不得用快检方法", en: "The lab must use a statutory laboratory method, not a rapid one" },
+  "rule.no_team_available": { zh: "没有可自动派出的保障组，请指定一个保障组", en: "No team can be sent automatically; name one" },
 };
 
 /** @returns {"zh"|"en"} the current language. */
@@ -223,4 +426,53 @@ export function applyI18n(root) {
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
   for (const el of root.querySelectorAll("[data-i18n-aria-label]")) el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
+}
+
+// --- the protocol's labels, served by GET /api/v1/ui-config ---
+
+let serverLabels = {};
+
+/** Sets the label table of the protocol's identifiers ({id: {zh, en}}). */
+export function setServerLabels(table) {
+  serverLabels = table || {};
+}
+
+/**
+ * The label of a protocol identifier (an incident state, a trigger, a
+ * role, a control measure, a team status …): the page's own table first,
+ * then the protocol's (protocols/assurance labels.go), else the id.
+ */
+export function label(id) {
+  if (!id) return "";
+  if (has(`id.${id}`)) return t(`id.${id}`);
+  const l = serverLabels[id];
+  if (l) return getLang() === "en" ? l.en : l.zh;
+  return id;
+}
+
+/** The label of an analyte identifier. */
+export function analyteLabel(a) {
+  return has(`analyte.${a}`) ? t(`analyte.${a}`) : a;
+}
+
+/** A measure.Percent (millionths: 10000 = 1 %) as "8.1 %". */
+export function formatPercent(p) {
+  const v = p / 10000;
+  return `${v >= 10 || v === 0 ? v.toFixed(0) : v.toFixed(1)} %`;
+}
+
+/** A duration in milliseconds as "12 分" / "12 min", "3.5 小时" / "3.5 h". */
+export function formatDuration(ms) {
+  const min = ms / 60000;
+  if (min < 1) return t("unit.seconds", { n: Math.max(0, Math.round(ms / 1000)) });
+  if (min < 90) return t("unit.minutes", { n: Math.round(min) });
+  const h = min / 60;
+  if (h < 48) return t("unit.hours", { n: h.toFixed(1) });
+  return t("unit.days", { n: (h / 24).toFixed(1) });
+}
+
+/** Metres as "320 米" / "320 m", "1.2 公里" / "1.2 km". */
+export function formatDistance(m) {
+  if (m === undefined || m === null) return "";
+  return m < 1000 ? t("unit.metres", { n: Math.round(m) }) : t("unit.km", { n: (m / 1000).toFixed(1) });
 }

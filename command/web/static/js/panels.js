@@ -3,7 +3,7 @@
 // calls and textContent, never innerHTML, so that names and messages from
 // the field cannot inject markup.
 
-import { t, verdictLabel, methodLabel, formatTime, featureName, pickBilingual } from "./i18n.js";
+import { t, has, verdictLabel, methodLabel, formatTime, featureName, pickBilingual, label, formatPercent, formatDuration } from "./i18n.js";
 import { VERDICT_ORDER } from "./venue-map.js";
 
 const MAX_RESULTS = 200; // rows kept in the recent-results list
@@ -58,28 +58,68 @@ export function renderCounts(container, counts) {
 }
 
 /**
+ * The KPIs at a glance (GET /api/v1/kpis): tests, suspected-positive
+ * detection rate, harmless disposal rate, median time to arrive and to
+ * close, readiness. "—" where there is nothing to compute from yet.
+ */
+export function renderKPIs(container, total) {
+  const k = total || {};
+  const rate = (r) => (r && r.den ? formatPercent(r.percent) : "—");
+  const dur = (d) => (d && d.n ? formatDuration(d.median / 1e6) : "—");
+  const items = [
+    ["tests", k.tests ?? "—", ""],
+    ["detection", rate(k.detection_rate), k.detection_rate ? `${k.detection_rate.num}/${k.detection_rate.den}` : ""],
+    ["disposal", rate(k.disposal_rate), k.disposal_rate ? `${k.disposal_rate.num}/${k.disposal_rate.den}` : ""],
+    ["arrive", dur(k.time_to_arrive), k.time_to_arrive && k.time_to_arrive.n ? t("kpi.n", { n: k.time_to_arrive.n }) : ""],
+    ["close", dur(k.time_to_close), k.time_to_close && k.time_to_close.n ? t("kpi.n", { n: k.time_to_close.n }) : ""],
+    ["readiness", rate(k.readiness), k.readiness && k.readiness.den ? `${k.readiness.num}/${k.readiness.den}` : ""],
+    ["incidents", k.incidents ?? "—", ""],
+  ];
+  container.replaceChildren(
+    ...items.map(([key, v, sub]) =>
+      el("div", { class: "kpi", dataset: { kpi: key }, title: t(`kpi.${key}Title`) }, el("span", { class: "k" }, t(`kpi.${key}`)), el("b", { class: "v" }, String(v)), sub ? el("small", {}, sub) : null),
+    ),
+  );
+}
+
+/**
  * Panels owns the side panel's lists. siteName(id) names a site, and
  * onPick(id) is called when a row pointing at a site is clicked.
  */
 export class Panels {
-  constructor(root, { siteName, zoneName, onPick }) {
+  constructor(root, { siteName, zoneName, teamName, onPick, onIncident, onAck, onLocateAlert, canAck, me, resultFilter, incidentFilter, siteExtras }) {
     this.root = root;
     this.siteName = siteName;
     this.zoneName = zoneName;
+    this.teamName = teamName;
     this.onPick = onPick;
+    this.onIncident = onIncident;
+    this.onAck = onAck;
+    this.onLocateAlert = onLocateAlert;
+    this.canAck = canAck;
+    this.me = me;
+    this.resultFilter = resultFilter; // (result) → bool
+    this.incidentFilter = incidentFilter; // (incident) → bool
+    this.siteExtras = siteExtras; // (id) → [nodes] shown under a site's facts
     this.results = []; // newest first
     this.alerts = []; // newest first, by seq
+    this.acking = new Set(); // alert seqs being acknowledged
     this.kiosks = new Map();
+    this.incidents = new Map(); // id → incident
     this.stallDetail = null; // {id, data|null, error|null}
     this.lists = {
       results: root.querySelector("#results"),
       alerts: root.querySelector("#alerts"),
       kiosks: root.querySelector("#kiosks"),
+      incidents: root.querySelector("#incidents"),
+      tasks: root.querySelector("#tasks"),
       stall: root.querySelector("#stall-detail"),
     };
     this.badges = {
       alerts: root.querySelector("#alerts-badge"),
       kiosks: root.querySelector("#kiosks-badge"),
+      incidents: root.querySelector("#incidents-badge"),
+      tasks: root.querySelector("#tasks-badge"),
     };
     for (const tab of root.querySelectorAll("[role=tab]")) {
       tab.addEventListener("click", () => this.show(tab.dataset.tab));
@@ -107,6 +147,7 @@ export class Panels {
     this.results.unshift(r);
     if (this.results.length > MAX_RESULTS) this.results.length = MAX_RESULTS;
     const ul = this.lists.results;
+    if (this.resultFilter && !this.resultFilter(r)) return;
     const empty = ul.querySelector(".empty");
     if (empty) empty.remove();
     const li = this.resultRow(r);
@@ -121,8 +162,9 @@ export class Panels {
 
   renderResults() {
     const ul = this.lists.results;
-    ul.replaceChildren(...this.results.map((r) => this.resultRow(r)));
-    if (!this.results.length) ul.append(el("li", { class: "empty" }, t("panel.noResults")));
+    const rows = this.resultFilter ? this.results.filter(this.resultFilter) : this.results;
+    ul.replaceChildren(...rows.map((r) => this.resultRow(r)));
+    if (!rows.length) ul.append(el("li", { class: "empty" }, t(this.results.length ? "panel.noResultsFiltered" : "panel.noResults")));
   }
 
   resultRow(r) {
@@ -148,41 +190,124 @@ export class Panels {
 
   // --- alerts ---
 
+  /** Replaces the alert list (the history from GET /api/v1/alarms). */
   setAlerts(list) {
-    this.alerts = (list || []).slice(0, MAX_ALERTS);
-    this.renderAlerts();
+    this.alerts = [];
+    this.mergeAlerts(list);
   }
 
-  /** Adds an alert or updates it (an acknowledgement has the same seq). */
-  upsertAlert(a) {
-    const i = this.alerts.findIndex((x) => x.seq === a.seq);
-    if (i >= 0) this.alerts[i] = a;
-    else this.alerts.unshift(a);
+  /** Adds alerts without dropping the ones already listed (a snapshot carries only the open ones). */
+  mergeAlerts(list) {
+    for (const a of list || []) {
+      const i = this.alerts.findIndex((x) => x.seq === a.seq);
+      if (i >= 0) this.alerts[i] = a.acked_at || !this.alerts[i].acked_at ? a : this.alerts[i];
+      else this.alerts.push(a);
+    }
     this.alerts.sort((x, y) => y.seq - x.seq);
     if (this.alerts.length > MAX_ALERTS) this.alerts.length = MAX_ALERTS;
     this.renderAlerts();
   }
 
+  /** Adds an alert or updates it (an acknowledgement has the same seq). Returns true when it is new. */
+  upsertAlert(a) {
+    const i = this.alerts.findIndex((x) => x.seq === a.seq);
+    if (i >= 0) this.alerts[i] = a;
+    else this.alerts.unshift(a);
+    this.acking.delete(a.seq);
+    this.alerts.sort((x, y) => y.seq - x.seq);
+    if (this.alerts.length > MAX_ALERTS) this.alerts.length = MAX_ALERTS;
+    this.renderAlerts();
+    return i < 0;
+  }
+
+  alert(seq) {
+    return this.alerts.find((a) => a.seq === seq) || null;
+  }
+
   renderAlerts() {
     const ul = this.lists.alerts;
+    const canAck = this.canAck();
     ul.replaceChildren(
-      ...this.alerts.map((a) =>
-        el(
+      ...this.alerts.map((a) => {
+        const acked = !!a.acked_at;
+        const actions = el("span", { class: "actions" });
+        if (!acked && canAck)
+          actions.append(
+            el(
+              "button",
+              { type: "button", class: "ack", disabled: this.acking.has(a.seq) ? true : undefined, onclick: (ev) => (ev.stopPropagation(), this.acking.add(a.seq), this.renderAlerts(), this.onAck(a)) },
+              t("alert.ack"),
+            ),
+          );
+        if (a.incident_id) actions.append(el("button", { type: "button", class: "open-incident", onclick: (ev) => (ev.stopPropagation(), this.onIncident(a.incident_id)) }, t("alert.openIncident")));
+        if ((a.loc && a.loc.length === 2) || a.kiosk_id) actions.append(el("button", { type: "button", class: "locate", onclick: (ev) => (ev.stopPropagation(), this.onLocateAlert(a)) }, t("alert.locate")));
+        return el(
           "li",
-          { class: `alert ${a.acked_at ? "acked" : "open"}`, dataset: { seq: a.seq, code: a.code } },
+          { class: `alert ${acked ? "acked" : "open"} lvl-${a.level || 0}`, dataset: { seq: a.seq, code: a.code, incident: a.incident_id || "" } },
           el("span", { class: "time" }, formatTime(a.at, true)),
           el(
             "span",
             { class: "state" },
-            [a.acked_at ? t("alert.acked", { who: a.acked_by || "" }) : t("alert.open"), a.kiosk_id && `${t("kind.kiosk")} ${a.kiosk_id}`].filter(Boolean).join(" · "),
+            [acked ? t("alert.acked", { who: a.acked_by || "", time: formatTime(a.acked_at, true) }) : t("alert.open"), has(`alertCode.${a.code}`) ? t(`alertCode.${a.code}`) : "", a.kiosk_id && `${t("kind.kiosk")} ${a.kiosk_id}`].filter(Boolean).join(" · "),
           ),
           el("span", { class: "msg" }, pickBilingual(a.message) || a.code),
-        ),
-      ),
+          actions,
+        );
+      }),
     );
     if (!this.alerts.length) ul.append(el("li", { class: "empty" }, t("panel.noAlerts")));
     const open = this.alerts.filter((a) => !a.acked_at).length;
     this.badges.alerts.textContent = open ? String(open) : "";
+  }
+
+  // --- incidents and the inspector's tasks ---
+
+  setIncidents(list) {
+    this.incidents.clear();
+    for (const inc of list || []) this.incidents.set(inc.id, inc);
+    this.renderIncidents();
+  }
+
+  upsertIncident(inc) {
+    this.incidents.set(inc.id, inc);
+    this.renderIncidents();
+  }
+
+  renderIncidents() {
+    const all = [...this.incidents.values()].sort((a, b) => (a.state === "closed") - (b.state === "closed") || String(b.opened_at).localeCompare(String(a.opened_at)));
+    const shown = this.incidentFilter ? all.filter(this.incidentFilter) : all;
+    const ul = this.lists.incidents;
+    ul.replaceChildren(...shown.map((inc) => this.incidentRow(inc)));
+    if (!shown.length) ul.append(el("li", { class: "empty" }, t("panel.noIncidents")));
+    const open = all.filter((i) => i.state !== "closed").length;
+    this.badges.incidents.textContent = open ? String(open) : "";
+    // The inspector's own team first: what they have to do, by deadline.
+    const me = this.me();
+    const tasks = me && me.team_id ? all.filter((i) => i.team_id === me.team_id && i.state !== "closed").sort((a, b) => String(a.due || "9").localeCompare(String(b.due || "9"))) : [];
+    this.lists.tasks.replaceChildren(...tasks.map((inc) => this.incidentRow(inc, true)));
+    if (!tasks.length) this.lists.tasks.append(el("li", { class: "empty" }, t("panel.noTasks")));
+    this.badges.tasks.textContent = tasks.length ? String(tasks.length) : "";
+  }
+
+  incidentRow(inc, task) {
+    const tr = inc.trigger || {};
+    const overdue = inc.due && new Date(inc.due) < new Date();
+    return el(
+      "li",
+      {
+        class: `incident st-${inc.state}${overdue ? " overdue" : ""}`,
+        dataset: { incident: inc.id, state: inc.state, task: task ? "1" : "" },
+        tabindex: "0",
+        onclick: () => this.onIncident(inc.id),
+        onkeydown: (ev) => ev.key === "Enter" && this.onIncident(inc.id),
+      },
+      el("span", { class: `state-chip st-${inc.state}` }, label(inc.state)),
+      el("span", { class: "id" }, inc.id),
+      el("span", { class: "site" }, this.siteName(tr.subject_id) || inc.subject_name || tr.subject_id || "—"),
+      el("span", { class: "what" }, [label(tr.kind), tr.description, tr.item].filter(Boolean).join(" · ")),
+      el("span", { class: "team" }, inc.team_id ? this.teamName(inc.team_id) : t("incident.noTeam")),
+      inc.due ? el("span", { class: "due" }, overdue ? t("incident.overdueShort", { time: formatTime(inc.due) }) : t("incident.dueShort", { time: formatTime(inc.due) })) : null,
+    );
   }
 
   // --- kiosks ---
@@ -252,9 +377,12 @@ export class Panels {
       const fact = (k, v) => v && facts.append(el("dt", {}, t(k)), el("dd", {}, v));
       fact("stall.zone", this.zoneName(s.zone_id) || s.zone_id);
       fact("stall.category", s.category);
-      fact("stall.grade", s.grade);
+      fact("stall.grade", s.grade ? label(`grade_${s.grade}`) : "");
       fact("stall.business", s.business);
       parts.push(facts);
+      if (this.siteExtras) parts.push(...this.siteExtras(d.id));
+      const incs = [...this.incidents.values()].filter((i) => i.trigger && i.trigger.subject_id === d.id);
+      if (incs.length) parts.push(el("div", { class: "label" }, t("stall.incidents")), el("ul", { class: "list incidents" }, ...incs.map((i) => this.incidentRow(i))));
       const rs = d.data.results || [];
       if (!rs.length) parts.push(el("p", { class: "empty" }, t("stall.empty")));
       else {
@@ -295,6 +423,7 @@ export class Panels {
     this.renderResults();
     this.renderAlerts();
     this.renderKiosks();
+    this.renderIncidents();
     this.renderStall();
   }
 }
@@ -303,7 +432,7 @@ export class Panels {
  * The popup of a site: name, kind, zone, latest result and a button that
  * opens its recent results in the side panel.
  */
-export function stallPopup(feature, state, zoneName, onHistory) {
+export function stallPopup(feature, state, zoneName, onHistory, extras) {
   const p = feature.properties;
   const latest = state
     ? el(
@@ -318,7 +447,7 @@ export function stallPopup(feature, state, zoneName, onHistory) {
   const fact = (k, v) => v && facts.append(el("dt", {}, t(k)), el("dd", {}, v));
   fact("stall.zone", zoneName(p.zone) || p.zone);
   fact("stall.category", p.category);
-  fact("stall.grade", p.grade);
+  fact("stall.grade", p.grade ? label(`grade_${p.grade}`) : "");
   return el(
     "div",
     { class: "popup", dataset: { stallId: String(feature.id) } },
@@ -327,6 +456,7 @@ export function stallPopup(feature, state, zoneName, onHistory) {
     facts,
     el("div", { class: "label" }, t("stall.latest")),
     latest,
+    ...(extras || []),
     el("button", { type: "button", class: "history-link", onclick: onHistory }, t("stall.history")),
   );
 }

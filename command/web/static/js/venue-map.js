@@ -1,15 +1,29 @@
 // venue-map: the Leaflet map of the command centre.
 //
-// No tile server: the base map is the venue plan drawn from the zones
-// (GeoJSON polygons) on a plain background. Stalls, kitchens and banquet
-// sites are circle markers on one shared canvas renderer, so that ten
-// thousand of them stay smooth; a stall's colour is its latest verdict.
-// Kiosks are few and drawn as small DOM markers.
+// Base maps: the venue plan drawn from the zones (GeoJSON polygons) on a
+// plain background, always available offline and the default; and, when
+// configured (GET /api/v1/ui-config), a street tile layer in its own
+// coordinate system. Every stored position is WGS-84; it is converted to
+// the tile layer's datum (GCJ-02 for AMap/Tencent, BD-09 for Baidu) for
+// display only (coords.js), the plan included, so that the plan and the
+// streets agree.
 //
-// Coordinates are WGS-84 as stored; converting to GCJ-02 / BD-09 only
-// matters once a street tile layer is added (issue 6).
+// Layers (each can be switched off in the layer control):
+//   - vendor zones and venues;
+//   - stalls: circle markers on one shared canvas renderer, so that ten
+//     thousand stay smooth; the fill is the latest verdict, the outline's
+//     weight and the letter drawn inside (when zoomed in) the risk grade;
+//   - kitchens: square markers, fill by verdict, a badge with the
+//     event's readiness (done/total checklist items) and its colour;
+//   - rural banquets: by state (filed, guidance assigned, checked, …);
+//   - assurance teams: moving live (team deltas), coloured by status, a
+//     dashed line to the incident a busy team is on;
+//   - open incidents: a tag with the state above the site;
+//   - test kiosks: online/offline, with the queue of results waiting.
+// Positives pulse (a DOM ring); a new positive flashes.
 
-import { t, featureName, verdictLabel } from "./i18n.js";
+import { t, featureName, verdictLabel, label } from "./i18n.js";
+import { displayDatum, baiduCRS, baiduTileLayer, BD09 } from "./coords.js";
 
 /** Fill colour by verdict; pass/caution/fail share the rapid-test colours. */
 export const VERDICT_COLOURS = {
@@ -24,9 +38,15 @@ export const VERDICT_COLOURS = {
 };
 const NONE_FILL = "#ffffff";
 const OUTLINE = "#4a5562";
+/** Outline colour and extra weight by risk grade (D is the highest risk). */
+const GRADE_OUTLINE = { A: OUTLINE, B: OUTLINE, C: "#6a3d9a", D: "#4a0e63" };
+const GRADE_WEIGHT = { A: 0, B: 0, C: 0.8, D: 1.6 };
 
 /** The verdict groups the header counts, in display order. */
 export const VERDICT_ORDER = ["negative", "suspicious", "positive", "invalid", "pass", "caution", "fail", "na", "none"];
+
+/** The alarming verdicts: a halo, a flash and a tone. */
+export const ALARMING = new Set(["positive", "fail"]);
 
 /**
  * Marker size by zoom: full size when stalls are metres apart on screen,
@@ -36,38 +56,91 @@ export const VERDICT_ORDER = ["negative", "suspicious", "positive", "invalid", "
 function sizeFor(kind, zoom) {
   const big = kind === "kitchen" || kind === "banquet";
   const scale = zoom >= 17 ? 1 : zoom >= 16 ? 0.75 : zoom >= 15 ? 0.55 : 0.4;
-  return { radius: Math.max(2.5, (big ? 9 : 7) * scale), weight: scale < 0.6 ? 1 : big ? 2.5 : 1.5 };
+  return { radius: Math.max(2.5, (big ? 9 : 7) * scale), weight: scale < 0.6 ? 1 : big ? 2.5 : 1.5, scale };
 }
 
-function styleFor(kind, verdict, zoom) {
-  const fill = verdict ? VERDICT_COLOURS[verdict] || VERDICT_COLOURS.invalid : NONE_FILL;
-  return { ...sizeFor(kind, zoom), color: OUTLINE, opacity: 1, fillColor: fill, fillOpacity: 1 };
+function fillOf(verdict) {
+  return verdict ? VERDICT_COLOURS[verdict] || VERDICT_COLOURS.invalid : NONE_FILL;
 }
+
+function styleFor(kind, verdict, zoom, grade) {
+  const size = sizeFor(kind, zoom);
+  return {
+    radius: size.radius,
+    weight: size.weight + (GRADE_WEIGHT[grade] || 0) * (size.scale < 0.6 ? 0.6 : 1),
+    color: GRADE_OUTLINE[grade] || OUTLINE,
+    opacity: 1,
+    fillColor: fillOf(verdict),
+    fillOpacity: 1,
+    showGrade: zoom >= 17 && !!grade,
+  };
+}
+
+/**
+ * A stall on the canvas: Leaflet's circle, plus the risk grade's letter
+ * drawn inside when the map is zoomed in far enough to read it.
+ */
+const SiteMarker = L.CircleMarker.extend({
+  _updatePath() {
+    const r = this._renderer;
+    r._updateCircle(this);
+    if (!this.options.showGrade || !r._drawing || !r._ctx || this._empty()) return;
+    const ctx = r._ctx;
+    const p = this._point;
+    ctx.save();
+    ctx.font = `bold ${Math.round(this._radius * 1.3)}px system-ui, sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    const fill = this.options.fillColor;
+    ctx.fillStyle = fill === NONE_FILL || fill === VERDICT_COLOURS.suspicious || fill === VERDICT_COLOURS.na ? "#1d2733" : "#ffffff";
+    ctx.fillText(this.options.grade, p.x, p.y + 0.5);
+    ctx.restore();
+  },
+});
 
 export class VenueMap {
   /**
    * @param {HTMLElement} el the map container
    * @param {object} hooks
-   * @param {(id: string) => void} hooks.onStallClick
+   * @param {(id: string) => void} hooks.onStallClick a site (stall, kitchen, banquet)
+   * @param {(id: string) => void} hooks.onIncidentClick
+   * @param {(id: string) => void} hooks.onTeamClick
+   * @param {(id: string) => void} hooks.onBanquetClick a banquet with no site
+   * @param {object} cfg the page configuration (GET /api/v1/ui-config)
    */
-  constructor(el, hooks) {
+  constructor(el, hooks, cfg) {
     this.hooks = hooks;
-    this.map = L.map(el, {
-      zoomControl: true,
-      attributionControl: false,
-      preferCanvas: true,
-      zoomSnap: 0.25,
-      minZoom: 3,
-      maxZoom: 22,
-    });
+    const tiles = cfg && cfg.tiles;
+    this.tilesCfg = tiles || null;
+    this.dd = displayDatum(tiles ? tiles.datum : "wgs84");
+    const opts = { zoomControl: true, attributionControl: !!tiles, preferCanvas: true, zoomSnap: 0.25, minZoom: 3, maxZoom: 22 };
+    if (tiles && tiles.datum === BD09) opts.crs = baiduCRS();
+    this.map = L.map(el, opts);
     this.renderer = L.canvas({ padding: 0.5, tolerance: 4 });
+    this.planLayer = L.layerGroup(); // the offline base: the zones are drawn as an overlay on it
+    this.tileLayer = null;
+    if (tiles) {
+      const to = { maxZoom: tiles.max_zoom || 18, maxNativeZoom: tiles.max_zoom || 18, subdomains: tiles.subdomains || "abc", attribution: tiles.attribution || "" };
+      this.tileLayer = tiles.datum === BD09 ? baiduTileLayer(tiles.url, to) : L.tileLayer(tiles.url, to);
+    }
+    this.planLayer.addTo(this.map);
+    this.base = "plan";
     this.zoneLayer = L.featureGroup().addTo(this.map);
     this.stallLayer = L.featureGroup().addTo(this.map);
+    this.kitchenLayer = L.featureGroup().addTo(this.map);
+    this.banquetLayer = L.featureGroup().addTo(this.map);
+    this.teamLayer = L.featureGroup().addTo(this.map);
+    this.incidentLayer = L.featureGroup().addTo(this.map);
     this.kioskLayer = L.featureGroup().addTo(this.map);
     this.haloLayer = L.featureGroup().addTo(this.map);
     this.zones = new Map(); // id → {feature, layer}
-    this.stalls = new Map(); // id → {feature, marker, state, halo}
+    this.stalls = new Map(); // site id → {id, kind, feature, marker, state, halo, shown, banquet}
+    this.banquetOnly = new Map(); // banquet id → {record, marker} (banquets with no site)
     this.kiosks = new Map(); // id → {state, marker}
+    this.teams = new Map(); // id → {team, marker, line}
+    this.incidents = new Map(); // id → {incident, marker}
+    this.readiness = new Map(); // kitchen id → {done, total, ready}
+    this.filter = null; // (site entry) → bool
     this.layerControl = null;
     this.fitted = false;
     this.popupStallId = null; // the site whose popup is open
@@ -77,36 +150,61 @@ export class VenueMap {
     this.sizedAt = null; // the zoom the markers were sized for
     this.map.on("zoomend", () => this.resize());
     this.map.on("popupclose", () => (this.popupStallId = null));
+    this.map.on("baselayerchange", (e) => {
+      this.base = e.layer === this.tileLayer ? "tiles" : "plan";
+      this.styleZones();
+    });
 
     this.stallLayer.on("click", (e) => {
       const id = e.layer && e.layer.options && e.layer.options.stallId;
       if (id) this.hooks.onStallClick(id);
     });
     this.homeControl = null;
-    this.map.setView([31.98, 120.89], 14); // Nantong, until the zones arrive
+    this.map.setView(this.dd.toMap(120.89, 31.98), 14); // Nantong, until the zones arrive
     // Leaflet only watches the window; the header can change height (a
     // language switch wraps the counts), so watch the container itself.
     if (window.ResizeObserver) new ResizeObserver(() => this.map.invalidateSize({ pan: false })).observe(el);
     this.buildLayerControl();
   }
 
+  /** The display position of a stored WGS-84 [lon, lat]. */
+  at(lon, lat) {
+    return this.dd.toMap(lon, lat);
+  }
+
+  /** Switches the base map: "plan" or "tiles". */
+  setBase(name) {
+    if (name === "tiles" && this.tileLayer && this.base !== "tiles") {
+      this.map.removeLayer(this.planLayer);
+      this.tileLayer.addTo(this.map);
+      this.map.fire("baselayerchange", { layer: this.tileLayer });
+    } else if (name === "plan" && this.base !== "plan") {
+      if (this.tileLayer) this.map.removeLayer(this.tileLayer);
+      this.planLayer.addTo(this.map);
+      this.map.fire("baselayerchange", { layer: this.planLayer });
+    }
+  }
+
   /** Resizes every site marker for the current zoom (only when the size class changes). */
   resize() {
     const z = this.map.getZoom();
-    const key = JSON.stringify(sizeFor("stall", z));
+    const key = JSON.stringify(sizeFor("stall", z)) + (z >= 17);
     if (key === this.sizedAt) return;
     this.sizedAt = key;
-    for (const s of this.stalls.values()) {
-      const size = sizeFor(s.feature.properties.kind, z);
-      s.marker.setStyle({ weight: size.weight });
-      s.marker.setRadius(size.radius);
-    }
+    for (const s of this.stalls.values()) if (s.kind === "stall") this.restyle(s);
   }
 
   /** Shows the whole venue. */
   home() {
-    const b = this.zoneLayer.getLayers().length ? this.zoneLayer.getBounds() : this.stallLayer.getBounds();
+    const b = this.bounds();
     if (b && b.isValid()) this.map.fitBounds(b, { padding: [24, 24] });
+  }
+
+  bounds() {
+    if (this.zoneLayer.getLayers().length) return this.zoneLayer.getBounds();
+    const b = L.latLngBounds([]);
+    for (const s of this.stalls.values()) b.extend(s.marker.getLatLng());
+    return b;
   }
 
   /** (Re)builds the map's controls with labels in the current language. */
@@ -125,18 +223,31 @@ export class VenueMap {
     });
     this.homeControl = new HomeControl({ position: "topleft" }).addTo(this.map);
     if (this.layerControl) this.layerControl.remove();
+    const bases = { [t("base.plan")]: this.planLayer };
+    if (this.tileLayer) {
+      const n = this.tilesCfg.name ? pickName(this.tilesCfg.name) : t("base.tiles");
+      bases[`${n}（${t(`datum.${this.tilesCfg.datum}`)}）`] = this.tileLayer;
+    }
     this.layerControl = L.control
       .layers(
-        null,
+        bases,
         {
           [t("layer.zones")]: this.zoneLayer,
           [t("layer.stalls")]: this.stallLayer,
+          [t("layer.kitchens")]: this.kitchenLayer,
+          [t("layer.banquets")]: this.banquetLayer,
+          [t("layer.teams")]: this.teamLayer,
+          [t("layer.incidents")]: this.incidentLayer,
           [t("layer.kiosks")]: this.kioskLayer,
         },
         // Open on a wall screen, a button on a phone.
         { collapsed: window.matchMedia("(max-width: 760px)").matches, position: "topright" },
       )
       .addTo(this.map);
+    // Mark the inputs for tests and styling (the control has no ids).
+    const inputs = this.layerControl.getContainer().querySelectorAll("input");
+    const names = ["base-plan", ...(this.tileLayer ? ["base-tiles"] : []), "zones", "stalls", "kitchens", "banquets", "teams", "incidents", "kiosks"];
+    inputs.forEach((inp, i) => (inp.dataset.layer = names[i] || ""));
   }
 
   /** Draws the venue plan from a GeoJSON FeatureCollection of zones and venues. */
@@ -147,19 +258,26 @@ export class VenueMap {
     // Venues first so that zones draw on top of them.
     features.sort((a, b) => (a.properties.kind === "venue" ? 0 : 1) - (b.properties.kind === "venue" ? 0 : 1));
     for (const f of features) {
-      const venue = f.properties.kind === "venue";
-      const layer = L.geoJSON(f, {
-        renderer: this.renderer,
-        interactive: false,
-        style: venue
-          ? { color: "#7d8896", weight: 2, dashArray: "6 4", fillColor: "#eef1f4", fillOpacity: 1 }
-          : { color: "#5c7fa3", weight: 1.5, fillColor: "#dbe7f3", fillOpacity: 0.9 },
-      });
+      const layer = L.geoJSON({ ...f, geometry: this.dd.geometry(f.geometry) }, { renderer: this.renderer, interactive: false });
       layer.addTo(this.zoneLayer);
       this.zones.set(String(f.id), { feature: f, layer });
     }
+    this.styleZones();
     this.labelZones();
     this.fit();
+  }
+
+  /** Zone styles: opaque on the plan, see-through over street tiles. */
+  styleZones() {
+    const streets = this.base === "tiles";
+    for (const { feature, layer } of this.zones.values()) {
+      const venue = feature.properties.kind === "venue";
+      layer.setStyle(
+        venue
+          ? { color: "#7d8896", weight: 2, dashArray: "6 4", fillColor: "#eef1f4", fillOpacity: streets ? 0.15 : 1 }
+          : { color: "#5c7fa3", weight: 1.5, fillColor: "#dbe7f3", fillOpacity: streets ? 0.35 : 0.9 },
+      );
+    }
   }
 
   /** Puts each zone's name at its centre, in the current language. */
@@ -167,12 +285,7 @@ export class VenueMap {
     for (const { feature, layer } of this.zones.values()) {
       layer.unbindTooltip();
       if (feature.properties.kind === "venue") continue;
-      layer.bindTooltip(featureName(feature.properties), {
-        permanent: true,
-        direction: "center",
-        className: "zone-label",
-        interactive: false,
-      });
+      layer.bindTooltip(featureName(feature.properties), { permanent: true, direction: "center", className: "zone-label", interactive: false });
     }
   }
 
@@ -184,8 +297,11 @@ export class VenueMap {
 
   /** Replaces every site from a GeoJSON FeatureCollection of points. */
   setStalls(fc) {
+    for (const s of this.stalls.values()) this.dropMarker(s);
     this.stallLayer.clearLayers();
+    this.kitchenLayer.clearLayers();
     this.haloLayer.clearLayers();
+    const banquets = new Map([...this.stalls.values()].filter((s) => s.banquet).map((s) => [s.id, s.banquet]));
     this.stalls.clear();
     for (const f of (fc && fc.features) || []) {
       if (!f.geometry || f.geometry.type !== "Point") continue;
@@ -195,18 +311,97 @@ export class VenueMap {
         ? { stall_id: id, verdict: p.verdict, value: p.value, unit: p.unit, method: p.method, analyte: p.analyte, measured_at: p.measured_at, result_id: p.result_id }
         : null;
       const [lon, lat] = f.geometry.coordinates;
-      const marker = L.circleMarker([lat, lon], { renderer: this.renderer, stallId: id, ...styleFor(p.kind, state && state.verdict, this.map.getZoom()) });
-      marker.addTo(this.stallLayer);
-      this.stalls.set(id, { feature: f, marker, state, halo: null });
+      const kind = p.kind || "stall";
+      const s = { id, kind, feature: f, marker: null, state, halo: null, shown: false, banquet: banquets.get(id) || null, colour: "" };
+      s.marker = this.makeMarker(s, this.at(lon, lat));
+      this.stalls.set(id, s);
+      if (kind === "banquet") this.dropBanquetOnly(id);
+      this.place(s);
       this.updateHalo(id);
     }
     this.fit();
   }
 
+  makeMarker(s, ll) {
+    if (s.kind === "stall") {
+      const st = styleFor("stall", s.state && s.state.verdict, this.map.getZoom(), s.feature.properties.grade);
+      s.colour = st.fillColor;
+      return new SiteMarker(ll, { renderer: this.renderer, stallId: s.id, grade: s.feature.properties.grade || "", ...st });
+    }
+    const m = L.marker(ll, { icon: this.siteIcon(s), keyboard: false, riseOnHover: true });
+    m.on("click", () => this.hooks.onStallClick(s.id));
+    return m;
+  }
+
+  /** The DOM icon of a kitchen (verdict fill, readiness badge) or a banquet site (state). */
+  siteIcon(s) {
+    const v = s.state ? s.state.verdict : "";
+    s.colour = fillOf(v);
+    if (s.kind === "kitchen") {
+      const r = this.readiness.get(s.id);
+      const ready = r ? (r.ready ? "ready" : "open") : "unknown";
+      const badge = r && r.total ? `<i class="rd rd-${ready}">${Math.round((100 * r.done) / r.total)}%</i>` : "";
+      return L.divIcon({
+        className: "site-icon kitchen-icon",
+        html: `<b class="sq v-${v || "none"}" data-site="${escapeHTML(s.id)}" data-readiness="${ready}">${escapeHTML(t("map.kitchenGlyph"))}</b>${badge}`,
+        iconSize: [22, 22],
+      });
+    }
+    const b = s.banquet;
+    const state = b ? b.state : "filed";
+    return L.divIcon({
+      className: "site-icon banquet-icon",
+      html: `<b class="bq st-${escapeHTML(state)} v-${v || "none"}" data-site="${escapeHTML(s.id)}" data-state="${escapeHTML(b ? state : "")}">${escapeHTML(t("map.banquetGlyph"))}</b>`,
+      iconSize: [22, 22],
+    });
+  }
+
+  layerOf(kind) {
+    return kind === "kitchen" ? this.kitchenLayer : kind === "banquet" ? this.banquetLayer : this.stallLayer;
+  }
+
+  /** Adds or removes a site's marker according to the filter. */
+  place(s) {
+    const show = !this.filter || this.filter(s);
+    if (show === s.shown) return;
+    s.shown = show;
+    const layer = this.layerOf(s.kind);
+    if (show) layer.addLayer(s.marker);
+    else layer.removeLayer(s.marker);
+    this.updateHalo(s.id);
+  }
+
+  dropMarker(s) {
+    if (s.halo) s.halo.remove();
+    s.halo = null;
+    this.layerOf(s.kind).removeLayer(s.marker);
+    s.shown = false;
+  }
+
+  /** Sets the site filter (null: show everything) and applies it. */
+  setFilter(fn) {
+    this.filter = fn;
+    for (const s of this.stalls.values()) this.place(s);
+    for (const e of this.incidents.values()) this.placeIncident(e);
+  }
+
+  /** Restyles a site's marker from its state. */
+  restyle(s) {
+    if (s.kind === "stall") {
+      const st = styleFor("stall", s.state && s.state.verdict, this.map.getZoom(), s.feature.properties.grade);
+      s.colour = st.fillColor;
+      Object.assign(s.marker.options, { showGrade: st.showGrade });
+      s.marker.setStyle(st);
+      s.marker.setRadius(st.radius);
+    } else {
+      s.marker.setIcon(this.siteIcon(s));
+    }
+  }
+
   /** Fits the view to the venue once, when there is something to show. */
   fit() {
     if (this.fitted) return;
-    const b = this.zoneLayer.getLayers().length ? this.zoneLayer.getBounds() : this.stallLayer.getBounds();
+    const b = this.bounds();
     if (b && b.isValid()) {
       // No animation: snapshot updates would wait for the zoom to end.
       this.map.fitBounds(b, { padding: [24, 24], animate: false });
@@ -220,9 +415,16 @@ export class VenueMap {
     return this.stalls.has(String(id));
   }
 
-  /** The site entry {feature, marker, state}. */
+  /** The site entry {id, kind, feature, marker, state}. */
   stall(id) {
     return this.stalls.get(String(id)) || null;
+  }
+
+  /** Number of site markers shown (after the filter). */
+  shownCount() {
+    let n = 0;
+    for (const s of this.stalls.values()) if (s.shown) n++;
+    return n;
   }
 
   /**
@@ -235,18 +437,20 @@ export class VenueMap {
     if (!s) return undefined;
     const prev = s.state ? s.state.verdict : "";
     s.state = st;
-    s.marker.setStyle(styleFor(s.feature.properties.kind, st.verdict, this.map.getZoom()));
-    this.updateHalo(st.stall_id);
+    this.restyle(s);
+    if (this.filter) this.place(s);
+    this.updateHalo(s.id);
     return prev;
   }
 
   /** Clears every site's state (before a snapshot is applied). */
   clearStates() {
-    for (const [id, s] of this.stalls) {
+    for (const s of this.stalls.values()) {
       if (!s.state) continue;
       s.state = null;
-      s.marker.setStyle(styleFor(s.feature.properties.kind, "", this.map.getZoom()));
-      this.updateHalo(id);
+      this.restyle(s);
+      if (this.filter) this.place(s);
+      this.updateHalo(s.id);
     }
   }
 
@@ -257,13 +461,14 @@ export class VenueMap {
   updateHalo(id) {
     const s = this.stalls.get(String(id));
     if (!s) return;
-    const alarming = s.state && (s.state.verdict === "positive" || s.state.verdict === "fail");
+    const alarming = s.shown && s.state && ALARMING.has(s.state.verdict);
     if (alarming && !s.halo) {
       s.halo = L.marker(s.marker.getLatLng(), {
         icon: L.divIcon({ className: "halo", html: "", iconSize: [30, 30] }),
         interactive: false,
         keyboard: false,
       }).addTo(this.haloLayer);
+      s.halo.getElement().dataset.site = s.id;
     } else if (!alarming && s.halo) {
       s.halo.remove();
       s.halo = null;
@@ -279,12 +484,15 @@ export class VenueMap {
     el.classList.remove("flash");
     void el.offsetWidth; // restart the animation
     el.classList.add("flash");
+    clearTimeout(s.flashTimer);
+    s.flashTimer = setTimeout(() => el.classList.remove("flash"), 6000);
   }
 
-  /** Counts sites by their latest verdict ("none" for not tested). */
+  /** Counts the shown sites by their latest verdict ("none" for not tested). */
   counts() {
     const c = Object.fromEntries(VERDICT_ORDER.map((v) => [v, 0]));
     for (const s of this.stalls.values()) {
+      if (!s.shown) continue;
       const v = s.state ? s.state.verdict : "none";
       c[v in c ? v : "invalid"]++;
     }
@@ -299,7 +507,7 @@ export class VenueMap {
       this.popup.setContent(content); // refresh in place (a live update, a language switch)
       return;
     }
-    this.popup = L.popup({ maxWidth: 320, minWidth: 220, autoPanPadding: [40, 40], className: "stall-popup" })
+    this.popup = L.popup({ maxWidth: 320, minWidth: 220, autoPanPadding: [40, 40], className: "stall-popup", offset: s.kind === "stall" ? [0, 0] : [0, -6] })
       .setLatLng(s.marker.getLatLng())
       .setContent(content)
       .openOn(this.map);
@@ -316,6 +524,197 @@ export class VenueMap {
     if (s) this.map.panTo(s.marker.getLatLng());
   }
 
+  /** Centres the map on a stored WGS-84 point. */
+  panToPoint(p) {
+    if (p && (p.lon || p.lat)) this.map.panTo(this.at(p.lon, p.lat));
+  }
+
+  // --- kitchens' readiness ---
+
+  /** Sets the readiness of kitchens from the events' readiness reports. */
+  setReadiness(events) {
+    this.readiness.clear();
+    for (const ev of events || []) {
+      for (const k of (ev.readiness && ev.readiness.kitchens) || []) {
+        const id = k.kitchen_id;
+        if (!id) continue;
+        const open = k.open || [];
+        this.readiness.set(id, { done: k.done || 0, total: k.total || 0, ready: open.length === 0, event: ev.id, open });
+      }
+    }
+    for (const s of this.stalls.values()) if (s.kind === "kitchen") this.restyle(s);
+  }
+
+  // --- banquets ---
+
+  setBanquets(list) {
+    for (const s of this.stalls.values()) if (s.banquet) s.banquet = null;
+    for (const e of this.banquetOnly.values()) e.marker.remove();
+    this.banquetOnly.clear();
+    for (const b of list || []) this.setBanquet(b, true);
+    for (const s of this.stalls.values()) if (s.kind === "banquet") this.restyle(s);
+  }
+
+  /** Sets or updates a banquet (REST form). */
+  setBanquet(b, quiet) {
+    const s = this.stalls.get(b.id);
+    if (s) {
+      s.banquet = b;
+      if (!quiet) this.restyle(s);
+      return;
+    }
+    if (!b.point) return;
+    let e = this.banquetOnly.get(b.id);
+    const icon = L.divIcon({
+      className: "site-icon banquet-icon",
+      html: `<b class="bq st-${escapeHTML(b.state)}" data-banquet="${escapeHTML(b.id)}" data-state="${escapeHTML(b.state)}">${escapeHTML(t("map.banquetGlyph"))}</b>`,
+      iconSize: [22, 22],
+    });
+    if (!e) {
+      e = { record: b, marker: L.marker(this.at(b.point.lon, b.point.lat), { icon, keyboard: false }) };
+      e.marker.on("click", () => this.hooks.onBanquetClick(b.id));
+      e.marker.addTo(this.banquetLayer);
+      this.banquetOnly.set(b.id, e);
+    } else {
+      e.record = b;
+      e.marker.setLatLng(this.at(b.point.lon, b.point.lat));
+      e.marker.setIcon(icon);
+    }
+    e.marker.unbindTooltip();
+    e.marker.bindTooltip(`${t("kind.banquet")} · ${label(b.state)}`, { direction: "top", offset: [0, -10] });
+  }
+
+  dropBanquetOnly(id) {
+    const e = this.banquetOnly.get(id);
+    if (e) {
+      e.marker.remove();
+      this.banquetOnly.delete(id);
+    }
+  }
+
+  banquet(id) {
+    const s = this.stalls.get(id);
+    if (s && s.banquet) return s.banquet;
+    const e = this.banquetOnly.get(id);
+    return e ? e.record : null;
+  }
+
+  // --- teams ---
+
+  setTeams(list) {
+    for (const e of this.teams.values()) {
+      e.marker.remove();
+      if (e.line) e.line.remove();
+    }
+    this.teams.clear();
+    for (const tm of list || []) this.setTeam(tm);
+  }
+
+  /** Sets or moves a team (a team delta). */
+  setTeam(tm) {
+    let e = this.teams.get(tm.id);
+    const p = tm.position || tm.home;
+    if (!p) {
+      if (e) {
+        e.marker.remove();
+        if (e.line) e.line.remove();
+        this.teams.delete(tm.id);
+      }
+      return;
+    }
+    const ll = this.at(p.lon, p.lat);
+    const icon = L.divIcon({
+      className: "team-icon",
+      html: `<span class="team st-${escapeHTML(tm.status || "")}" data-team="${escapeHTML(tm.id)}" data-status="${escapeHTML(tm.status || "")}"><i></i>${escapeHTML(teamName(tm))}</span>`,
+      iconSize: null,
+      iconAnchor: [8, 8],
+    });
+    if (!e) {
+      e = { team: tm, marker: L.marker(ll, { icon, keyboard: false, zIndexOffset: 500 }), line: null };
+      e.marker.on("click", () => this.hooks.onTeamClick(tm.id));
+      e.marker.addTo(this.teamLayer);
+      this.teams.set(tm.id, e);
+    } else {
+      e.team = tm;
+      e.marker.setLatLng(ll);
+      e.marker.setIcon(icon);
+    }
+    e.marker.unbindTooltip();
+    e.marker.bindTooltip(`${t("kind.team")} ${teamName(tm)} · ${label(tm.status)}${tm.incident_id ? ` · ${tm.incident_id}` : ""}`, { direction: "top", offset: [0, -10] });
+    this.teamLine(e);
+  }
+
+  /** A dashed line from a busy team to its incident. */
+  teamLine(e) {
+    const inc = e.team.incident_id && this.incidents.get(e.team.incident_id);
+    const w = inc && inc.incident.trigger && inc.incident.trigger.where;
+    if (!w || e.team.status !== "busy") {
+      if (e.line) e.line.remove();
+      e.line = null;
+      return;
+    }
+    const pts = [e.marker.getLatLng(), this.at(w.lon, w.lat)];
+    if (!e.line) e.line = L.polyline(pts, { color: "#c45a00", weight: 2, dashArray: "5 5", interactive: false }).addTo(this.teamLayer);
+    else e.line.setLatLngs(pts);
+  }
+
+  team(id) {
+    const e = this.teams.get(id);
+    return e ? e.team : null;
+  }
+
+  // --- incidents ---
+
+  setIncidents(list) {
+    for (const e of this.incidents.values()) e.marker.remove();
+    this.incidents.clear();
+    for (const inc of list || []) this.setIncident(inc);
+  }
+
+  /** Sets or updates an incident (an incident delta): a tag above its site while open. */
+  setIncident(inc) {
+    let e = this.incidents.get(inc.id);
+    const w = inc.trigger && inc.trigger.where;
+    if (inc.state === "closed" || !w) {
+      if (e) e.marker.remove();
+      if (e) e.shown = false;
+      if (e) e.incident = inc;
+      else this.incidents.set(inc.id, { incident: inc, marker: L.marker([0, 0]), shown: false });
+      for (const te of this.teams.values()) this.teamLine(te);
+      return;
+    }
+    const overdue = inc.due && new Date(inc.due) < new Date();
+    const icon = L.divIcon({
+      className: "incident-icon",
+      html: `<span class="inc st-${escapeHTML(inc.state)}${overdue ? " overdue" : ""}" data-incident="${escapeHTML(inc.id)}" data-state="${escapeHTML(inc.state)}">${escapeHTML(label(inc.state))}</span>`,
+      iconSize: null,
+      iconAnchor: [-8, 26],
+    });
+    if (!e) {
+      e = { incident: inc, marker: L.marker(this.at(w.lon, w.lat), { icon, keyboard: false, zIndexOffset: 800 }), shown: false };
+      e.marker.on("click", () => this.hooks.onIncidentClick(e.incident.id));
+      this.incidents.set(inc.id, e);
+    } else {
+      e.incident = inc;
+      e.marker.setLatLng(this.at(w.lon, w.lat));
+      e.marker.setIcon(icon);
+    }
+    this.placeIncident(e);
+    for (const te of this.teams.values()) this.teamLine(te);
+  }
+
+  placeIncident(e) {
+    const inc = e.incident;
+    const open = inc.state !== "closed" && inc.trigger && inc.trigger.where;
+    const site = this.stalls.get(inc.trigger && inc.trigger.subject_id);
+    const show = !!open && (!this.filter || !site || site.shown);
+    if (show && !e.shown) e.marker.addTo(this.incidentLayer);
+    if (!show && e.shown) e.marker.remove();
+    e.shown = show;
+  }
+
+  // --- kiosks ---
+
   /** Sets or updates a kiosk (a kiosk state from the snapshot or a delta). */
   setKiosk(k) {
     let entry = this.kiosks.get(k.kiosk_id);
@@ -330,23 +729,24 @@ export class VenueMap {
       entry.marker = null;
       return;
     }
-    const cls = `kiosk-marker ${entry.state.online ? "online" : "offline"}`;
+    const st = entry.state;
+    const icon = L.divIcon({
+      className: `kiosk-marker ${st.online ? "online" : "offline"}`,
+      html: st.pending ? `<i class="queue">${st.pending > 99 ? "99+" : st.pending}</i>` : "",
+      iconSize: [14, 14],
+    });
     if (!entry.marker) {
-      entry.marker = L.marker(ll, {
-        icon: L.divIcon({ className: cls, html: "", iconSize: [14, 14] }),
-        keyboard: false,
-        zIndexOffset: -100,
-      }).addTo(this.kioskLayer);
+      entry.marker = L.marker(ll, { icon, keyboard: false, zIndexOffset: -100 }).addTo(this.kioskLayer);
     } else {
       entry.marker.setLatLng(ll);
-      entry.marker.setIcon(L.divIcon({ className: cls, html: "", iconSize: [14, 14] }));
+      entry.marker.setIcon(icon);
     }
     entry.marker.unbindTooltip();
-    entry.marker.bindTooltip(this.kioskTooltip(entry.state), { direction: "top", offset: [0, -8] });
+    entry.marker.bindTooltip(this.kioskTooltip(st), { direction: "top", offset: [0, -8] });
   }
 
   kioskLatLng(k) {
-    if (k.lat || k.lon) return L.latLng(k.lat, k.lon);
+    if (k.lat || k.lon) return this.at(k.lon, k.lat);
     const s = k.site_id && this.stalls.get(k.site_id);
     if (s) {
       // Beside the site it serves, so the two markers do not overlap.
@@ -358,7 +758,8 @@ export class VenueMap {
 
   kioskTooltip(k) {
     const state = k.online ? t("kiosk.online") : t("kiosk.offline");
-    return `${t("kind.kiosk")} ${escapeHTML(k.name || k.kiosk_id)} · ${state}`;
+    const queue = k.pending ? ` · ${t("kiosk.pending", { n: k.pending })}` : "";
+    return `${t("kind.kiosk")} ${escapeHTML(k.name || k.kiosk_id)} · ${state}${escapeHTML(queue)}`;
   }
 
   /** Replaces every kiosk (snapshot). */
@@ -373,6 +774,10 @@ export class VenueMap {
     this.labelZones();
     this.buildLayerControl();
     for (const e of this.kiosks.values()) if (e.marker) this.setKiosk(e.state);
+    for (const e of this.teams.values()) this.setTeam(e.team);
+    for (const e of this.incidents.values()) this.setIncident(e.incident);
+    for (const e of this.banquetOnly.values()) this.setBanquet(e.record);
+    for (const s of this.stalls.values()) if (s.kind !== "stall") this.restyle(s);
   }
 
   /** The verdict label of a site, for tests and tooltips. */
@@ -380,6 +785,16 @@ export class VenueMap {
     const s = this.stalls.get(String(id));
     return verdictLabel(s && s.state ? s.state.verdict : "");
   }
+}
+
+/** A team's name in the current language. */
+export function teamName(tm) {
+  return featureName({ name: tm.name, name_en: tm.name_en }) || tm.id;
+}
+
+/** "中文 / English" → the current language's half. */
+function pickName(s) {
+  return featureName({ name: s.split(" / ")[0], name_en: s.split(" / ")[1] });
 }
 
 /** Escapes text for the few places Leaflet takes an HTML string. */
