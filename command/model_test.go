@@ -1,0 +1,305 @@
+package command_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/internal/aofsalvage"
+	"github.com/shianfood/shian/kiosk/outbox"
+	"github.com/shianfood/shian/kiosk/uplink"
+	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/wire"
+	"github.com/tidwall/buntdb"
+	"pgregory.net/rapid"
+)
+
+// deliverySystem is the whole delivery path without sockets: a real
+// outbox, the uplink's real send/ack bookkeeping (uplink.Sender), a real
+// command store, and a link modelled as two queues, so that rapid can
+// interleave every step: measure, send, deliver, ack, lose an ack,
+// duplicate a message, disconnect, restart either side, crash mid-write.
+type deliverySystem struct {
+	t          *rapid.T
+	dir        string
+	ob         *outbox.Outbox
+	st         *store.Store
+	snd        *uplink.Sender // nil while disconnected
+	window     int
+	up         [][]wire.Result // kiosk → command, in flight
+	down       []uint64        // acks, command → kiosk, in flight
+	sentBefore [][]wire.Result // every message ever sent, for duplicates
+
+	measured  map[string]wire.Result // saved on the kiosk ("saved" on screen)
+	published map[string]int         // result_id → times handed to the map
+}
+
+// scratch returns a directory for throwaway databases: tmpfs when there is
+// one (the outbox fsyncs every save; proving fsync is not this test's
+// job), else the system's temporary directory.
+func scratch() (string, error) {
+	base := ""
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		base = "/dev/shm"
+	}
+	return os.MkdirTemp(base, "shian-model-")
+}
+
+func (s *deliverySystem) openKiosk() {
+	ob, err := outbox.Open(filepath.Join(s.dir, "kiosk"), outbox.Options{KioskID: "K-1", Log: quiet})
+	if err != nil {
+		s.t.Fatalf("outbox: %v", err)
+	}
+	s.ob = ob
+}
+
+func (s *deliverySystem) openCommand() {
+	never := storeNever
+	st, err := store.Open(filepath.Join(s.dir, "command"), store.Options{Log: quiet, Sync: &never})
+	if err != nil {
+		s.t.Fatalf("store: %v", err)
+	}
+	s.st = st
+}
+
+// disconnect loses everything in flight.
+func (s *deliverySystem) disconnect() {
+	s.snd, s.up, s.down = nil, nil, nil
+}
+
+// tornTail appends the first n bytes of a write that never finished (a
+// crash inside write()).
+func tornTail(t *rapid.T, path string, n int) {
+	rec := aofsalvage.AppendSet(nil, "result:00000000000000009999", `{"state":"pending"}`)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(rec[:n%len(rec)])
+	f.Close()
+}
+
+func (s *deliverySystem) actions() map[string]func(*rapid.T) {
+	return map[string]func(*rapid.T){
+		"measure": func(t *rapid.T) {
+			r := enzymeResult(fmt.Sprintf("S-%03d", rapid.IntRange(1, 5).Draw(t, "stall")), 300*measure.MilliAU,
+				measure.Absorbance(rapid.IntRange(0, 300).Draw(t, "sample"))*measure.MilliAU)
+			saved, err := s.ob.Save(r)
+			if err != nil {
+				t.Fatalf("save: %v", err)
+			}
+			s.measured[saved.ResultID] = saved
+		},
+		"connect": func(t *rapid.T) {
+			if s.snd == nil {
+				s.snd = uplink.NewSender(s.ob, s.ob.LastSeq(), s.window)
+			}
+		},
+		"send": func(t *rapid.T) {
+			if s.snd == nil {
+				t.Skip("not connected")
+			}
+			batch, err := s.snd.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if batch != nil {
+				s.up = append(s.up, batch)
+				s.sentBefore = append(s.sentBefore, batch)
+			}
+		},
+		"deliver": func(t *rapid.T) {
+			if len(s.up) == 0 {
+				t.Skip("nothing in flight")
+			}
+			m := s.up[0]
+			s.up = s.up[1:]
+			out, err := s.st.Commit(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range out {
+				switch c.Outcome {
+				case store.Stored:
+					s.published[c.Result.ResultID]++
+				case store.Conflict:
+					t.Fatalf("conflict on %s", c.Result.ResultID)
+				}
+			}
+			// As ingest does: one ack per message, after the commit.
+			if s.snd != nil {
+				s.down = append(s.down, m[len(m)-1].Seq)
+			}
+		},
+		"ack": func(t *rapid.T) {
+			if len(s.down) == 0 || s.snd == nil {
+				t.Skip("no ack in flight")
+			}
+			up := s.down[0]
+			s.down = s.down[1:]
+			if seqs := s.snd.Acked(up); len(seqs) > 0 {
+				if _, err := s.ob.AckSeqs(seqs); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+		"lose ack": func(t *rapid.T) {
+			if len(s.down) == 0 {
+				t.Skip("no ack in flight")
+			}
+			s.down = s.down[1:]
+		},
+		"duplicate send": func(t *rapid.T) {
+			if len(s.sentBefore) == 0 {
+				t.Skip("nothing sent yet")
+			}
+			m := rapid.SampledFrom(s.sentBefore).Draw(t, "message")
+			// A stray copy of an old message (retransmitted by a
+			// middlebox): stored at most once, never acked on its own.
+			out, err := s.st.Commit(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range out {
+				if c.Outcome == store.Stored {
+					s.published[c.Result.ResultID]++
+				}
+			}
+		},
+		"disconnect": func(t *rapid.T) { s.disconnect() },
+		"restart kiosk": func(t *rapid.T) {
+			s.disconnect()
+			s.ob.Close()
+			if rapid.Bool().Draw(t, "crash mid-write") {
+				tornTail(t, filepath.Join(s.dir, "kiosk", "outbox.db"), rapid.IntRange(1, 60).Draw(t, "torn bytes"))
+			}
+			s.openKiosk()
+		},
+		"restart command": func(t *rapid.T) {
+			s.disconnect()
+			s.st.Close()
+			if rapid.Bool().Draw(t, "crash mid-write") {
+				tornTail(t, filepath.Join(s.dir, "command", "command.db"), rapid.IntRange(1, 60).Draw(t, "torn bytes"))
+			}
+			s.openCommand()
+		},
+		"": func(t *rapid.T) { s.check(t) },
+	}
+}
+
+// check holds after every step.
+func (s *deliverySystem) check(t *rapid.T) {
+	for id, n := range s.published {
+		if n > 1 {
+			t.Fatalf("result %s handed to the map %d times", id, n)
+		}
+		if _, ok := s.measured[id]; !ok {
+			t.Fatalf("the command holds %s, which the kiosk never saved", id)
+		}
+	}
+	// Nothing the kiosk saved is gone from it, and whatever it counts as
+	// delivered is stored.
+	recs, err := s.ob.Recent(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(s.measured) {
+		t.Fatalf("outbox holds %d records, %d were saved", len(recs), len(s.measured))
+	}
+	for _, rec := range recs {
+		if rec.State == outbox.StateAcked {
+			if _, err := s.st.Result(rec.Result.ResultID); err != nil {
+				t.Fatalf("seq %d is acked on the kiosk but not stored", rec.Result.Seq)
+			}
+		}
+	}
+}
+
+// quiesce connects, and sends, delivers and acks until the outbox is
+// empty.
+func (s *deliverySystem) quiesce(t *rapid.T) {
+	s.disconnect()
+	s.snd = uplink.NewSender(s.ob, s.ob.LastSeq(), s.window)
+	for i := 0; s.ob.Stats().Pending > 0; i++ {
+		if i > 100000 {
+			t.Fatalf("no quiescence: %+v", s.ob.Stats())
+		}
+		batch, err := s.snd.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if batch == nil {
+			t.Fatalf("pending results but nothing to send: %+v, in flight %d", s.ob.Stats(), s.snd.InFlight())
+		}
+		out, err := s.st.Commit(batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range out {
+			if c.Outcome == store.Stored {
+				s.published[c.Result.ResultID]++
+			}
+		}
+		s.ob.AckSeqs(s.snd.Acked(batch[len(batch)-1].Seq))
+	}
+}
+
+var storeNever = storeSyncNever()
+
+// TestDeliveryModel is RELIABILITY test 6: random interleavings of
+// measure, send, deliver, ack, lost ack, duplicate send, disconnect and
+// restarts (with and without a write torn by a crash) on either side.
+// After quiescence the command holds exactly what the kiosk saved, each
+// once; the map got each once; the outbox is empty.
+//
+// CI size: 25 runs of about 200 steps. SHIAN_RELIABILITY=full: 200 runs
+// of about 10,000 steps (or set -rapid.checks / -rapid.steps).
+func TestDeliveryModel(t *testing.T) {
+	checks, steps := "25", "200"
+	if full() {
+		checks, steps = "200", "10000"
+	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["rapid.checks"] {
+		flag.Set("rapid.checks", checks)
+	}
+	if !set["rapid.steps"] {
+		flag.Set("rapid.steps", steps)
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		dir, err := scratch()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		s := &deliverySystem{t: t, dir: dir, window: rapid.IntRange(1, 130).Draw(t, "window"),
+			measured: map[string]wire.Result{}, published: map[string]int{}}
+		s.openKiosk()
+		s.openCommand()
+		defer func() { s.ob.Close(); s.st.Close() }()
+		t.Repeat(s.actions())
+		s.quiesce(t)
+		s.check(t)
+		if n := s.st.ResultCount(); n != len(s.measured) {
+			t.Fatalf("the command holds %d results, the kiosk saved %d", n, len(s.measured))
+		}
+		for id, r := range s.measured {
+			got, err := s.st.Result(id)
+			if err != nil || got.Fingerprint() != r.Fingerprint() {
+				t.Fatalf("result %s: %v", id, err)
+			}
+			if s.published[id] != 1 {
+				t.Fatalf("result %s handed to the map %d times", id, s.published[id])
+			}
+		}
+		if st := s.ob.Stats(); st.Pending != 0 {
+			t.Fatalf("outbox not empty: %+v", st)
+		}
+	})
+}
+
+func storeSyncNever() buntdb.SyncPolicy { return buntdb.Never }
