@@ -53,7 +53,7 @@
 //     port: /dev/ttyUSB1        # the RS-485 adapter; all units of the bus name it
 //     baud: 9600
 //     addr: 1                   # Modbus slave address 1…247
-//     items: [克伦特罗]           # item selected by Trigger (optional)
+//     items: [克伦特罗]           # item Trigger selects when the operator names none (optional)
 //     options: {mode: ratio, poll_every: 1s, reply_timeout: 300ms, fail_after: "3", backoff_min: 1s, backoff_max: 30s}
 package modbusgold
 
@@ -524,23 +524,34 @@ func (d *Driver) recover(ctx context.Context, p device.Port) {
 	_ = p.ResetInputBuffer()
 }
 
-// Trigger implements device.Triggerer: it selects the configured item
-// (and mode) and has the reader measure the card in its slot. The result
-// arrives through Run's sink at the next poll.
-func (d *Driver) Trigger(ctx context.Context) error {
+// Trigger implements device.Triggerer: it selects item (by its Chinese
+// name or analyte key; "" = the configured item, or the reader's own)
+// and the configured mode, and has the reader measure the card in its
+// slot. The result arrives through Run's sink at the next poll.
+func (d *Driver) Trigger(item string) error {
+	code := d.item
+	if item != "" {
+		it, ok := goldcard.ItemByName(item)
+		if !ok {
+			return fmt.Errorf("读卡仪不支持该项目 / the card reader has no item %q (known: %s)", item, itemNames())
+		}
+		code = it.Code
+	}
 	d.mu.Lock()
 	p := d.port
 	d.mu.Unlock()
 	if p == nil {
 		return fmt.Errorf("card reader %q: %w (is it powered and on %s?)", d.spec.ID, device.ErrNotConnected, d.spec.Port)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*d.opt.ReplyTimeout+time.Second)
+	defer cancel()
 	req := modbus.WriteSingle(d.slave, goldcard.RegCommand, goldcard.CmdMeasure)
-	if d.item != 0 {
+	if code != 0 {
 		mode := goldcard.ModeRatio
 		if d.opt.Mode == "line" {
 			mode = goldcard.ModeLine
 		}
-		req = modbus.WriteMultiple(d.slave, goldcard.RegItemSelect, uint16(d.item), uint16(mode), goldcard.CmdMeasure)
+		req = modbus.WriteMultiple(d.slave, goldcard.RegItemSelect, uint16(code), uint16(mode), goldcard.CmdMeasure)
 	}
 	_, err := d.transact(ctx, p, req)
 	var ee *modbus.ExceptionError

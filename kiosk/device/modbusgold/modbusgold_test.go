@@ -265,7 +265,7 @@ func TestTrigger(t *testing.T) {
 	s.Options["mode"] = "line"
 	k := start(t, s)
 	tr := k.inst["gold-1"].(device.Triggerer)
-	if err := tr.Trigger(context.Background()); !errors.Is(err, device.ErrNotConnected) {
+	if err := tr.Trigger(""); !errors.Is(err, device.ErrNotConnected) {
 		t.Fatalf("before the port exists: %v", err)
 	}
 	b.plug(t, nil)
@@ -275,16 +275,26 @@ func TestTrigger(t *testing.T) {
 	// for ractopamine in line mode on the same card.
 	b.optics[1].Insert(cardreader.Card{C: 40 * u, T: 30 * u})
 	waitFor(t, "the automatic read", func() bool { return len(k.readings("gold-1")) == 1 })
-	if err := tr.Trigger(context.Background()); err != nil {
+	if err := tr.Trigger(""); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the triggered read", func() bool { return len(k.readings("gold-1")) == 2 })
+	if err := tr.Trigger("三聚氰胺"); err == nil {
+		t.Error("an item the reader does not have")
+	}
+	if err := tr.Trigger("salbutamol"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the read for salbutamol", func() bool { return len(k.readings("gold-1")) == 3 })
+	if r := k.readings("gold-1")[2]; r.Item != "沙丁胺醇" {
+		t.Errorf("%+v", r)
+	}
 	r := k.readings("gold-1")
 	if r[0].Item != "克伦特罗" || r[0].Method != assay.GoldRatio || r[1].Item != "莱克多巴胺" || r[1].Analyte != "ractopamine" || r[1].Method != assay.GoldLine {
 		t.Errorf("%+v", r)
 	}
 	b.optics[1].Remove()
-	if err := tr.Trigger(context.Background()); err == nil {
+	if err := tr.Trigger(""); err == nil {
 		t.Fatal("measured an empty slot")
 	}
 }

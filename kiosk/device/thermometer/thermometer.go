@@ -26,7 +26,6 @@
 package thermometer
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/shianfood/shian/kiosk/device"
@@ -92,5 +91,6 @@ func New(spec device.Spec, env device.Env) (device.Instrument, error) {
 }
 
 // Trigger implements device.Triggerer: the thermometer reports the
-// probe's temperature now, as if HOLD was pressed.
-func (d Driver) Trigger(ctx context.Context) error { return d.Send(asciirpt.CmdMeasure) }
+// probe's temperature now, as if HOLD was pressed (item is ignored: a
+// probe measures one thing).
+func (d Driver) Trigger(item string) error { return d.Send(asciirpt.CmdMeasure) }

@@ -92,14 +92,14 @@ func TestEndToEnd(t *testing.T) {
 	th := fw.New(fw.Config{Serial: "TP1-0003"}, probe)
 	k := start(t, spec(link))
 	tr := k.inst.(device.Triggerer)
-	if err := tr.Trigger(context.Background()); !errors.Is(err, device.ErrNotConnected) {
+	if err := tr.Trigger(""); !errors.Is(err, device.ErrNotConnected) {
 		t.Fatalf("Trigger before the thermometer is there: %v", err)
 	}
 	plug(t, link, th)
 	waitFor(t, "ready", func() bool { st := k.inst.Status(); return st.State == device.StateReady && st.Model == "SHIAN-TP1" })
 
 	probe.Set(72440)
-	if err := tr.Trigger(context.Background()); err != nil {
+	if err := tr.Trigger(""); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the triggered reading", func() bool { return len(k.readings()) == 1 })
