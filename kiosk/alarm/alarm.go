@@ -98,7 +98,7 @@ func (h *HostPins) OpenPin(name string) (gpio.PinOut, error) {
 		h.initErr = init()
 	})
 	if h.initErr != nil {
-		return nil, fmt.Errorf("alarm: GPIO pin %q: periph host init failed: %w (is this a Raspberry Pi, and may the kiosk's user open /dev/gpiomem? add it to group gpio)", name, h.initErr)
+		return nil, fmt.Errorf("GPIO pin %q: periph host init failed: %w (is this a Raspberry Pi, and may the kiosk's user open /dev/gpiomem? add it to group gpio)", name, h.initErr)
 	}
 	p := gpioreg.ByName(name)
 	if p == nil {
@@ -118,7 +118,7 @@ type PinError struct {
 }
 
 func (e *PinError) Error() string {
-	msg := fmt.Sprintf("alarm: no GPIO pin named %q on this board", e.Name)
+	msg := fmt.Sprintf("no GPIO pin named %q on this board", e.Name)
 	if len(e.Known) == 0 {
 		return msg + " (no GPIO pins found at all: is this a Raspberry Pi with the GPIO driver loaded?)"
 	}
