@@ -109,10 +109,9 @@ type pipeUART struct {
 }
 
 type host struct {
-	t     *testing.T
-	r     *dyframe.Reader
-	w     io.Writer
-	close func()
+	t *testing.T
+	r *dyframe.Reader
+	w io.Writer
 }
 
 func connect(t *testing.T, f *Firmware) (*host, func()) {
@@ -169,7 +168,7 @@ func TestFirmwareVectors(t *testing.T) {
 				f := New(Config{
 					Lead: time.Duration(v.LeadS) * time.Second, Interval: time.Duration(v.IntervalS) * time.Second,
 					FirstRecord: v.Record, ControlChannel: v.ControlChannel, Item: v.Item, Channels: 8,
-				}, ph, offsetClock{v.Start.Sub(time.Now())})
+				}, ph, offsetClock{time.Until(v.Start)})
 				h, stop := connect(t, f)
 				defer stop()
 
