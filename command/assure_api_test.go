@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,7 @@ func (e *assureEnv) must(t *testing.T, want int, method, path, user string, body
 		t.Fatalf("%s %s as %s: %d, want %d: %s", method, path, user, code, want, b)
 	}
 	if v != nil {
+		reflect.ValueOf(v).Elem().SetZero() // json.Unmarshal would keep fields the body omits
 		if err := json.Unmarshal(b, v); err != nil {
 			t.Fatalf("%s %s: %v in %s", method, path, err, b)
 		}

@@ -69,9 +69,9 @@ func (e *Engine) addPositive(rec Incident, now time.Time) {
 		case errors.Is(err, store.ErrNotFound):
 			rec.RaisedAt = now
 			a := e.raise(store.Alarm{Code: "cluster_warning", Loc: []float64{rec.Centroid.Lon, rec.Centroid.Lat},
-				Message: fmt.Sprintf("聚集性预警：%d 份 %s 阳性样品相距 %.0f 米以内、%.0f 分钟内先后检出（%s）/ cluster warning: %d %s positives within %.0f m of their centre over %.0f min (%s)",
-					len(rec.Members), rec.Analyte, rec.Radius, rec.End.Sub(rec.Start).Minutes(), strings.Join(rec.Subjects, "、"),
-					len(rec.Members), rec.Analyte, rec.Radius, rec.End.Sub(rec.Start).Minutes(), strings.Join(rec.Subjects, ", "))})
+				Message: fmt.Sprintf("聚集性预警：%d 份 %s 阳性样品在中心 %.0f 米内、%s内先后检出（%s）/ cluster warning: %d %s positives within %.0f m of their centre over %s (%s)",
+					len(rec.Members), rec.Analyte, rec.Radius, spanZH(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, "、"),
+					len(rec.Members), rec.Analyte, rec.Radius, spanEN(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, ", "))})
 			rec.AlarmSeq = a.Seq
 			if err := e.st.Put(kindCluster, rec.ID, rec); err != nil {
 				e.log.Error("assure: cannot store cluster", "cluster", rec.ID, "err", err)
@@ -100,4 +100,25 @@ func (e *Engine) Clusters() ([]Cluster, error) {
 	cs, err := store.All[Cluster](e.st, kindCluster)
 	slices.SortFunc(cs, func(a, b Cluster) int { return cmp.Or(b.RaisedAt.Compare(a.RaisedAt), cmp.Compare(a.ID, b.ID)) })
 	return cs, err
+}
+
+// spanZH and spanEN say how long a cluster took to form.
+func spanZH(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d 秒", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d 分钟", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%.1f 小时", d.Hours())
+}
+
+func spanEN(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%.1f h", d.Hours())
 }

@@ -21,6 +21,9 @@ var (
 	ErrNoTrigger = errors.New("assure: this result opens no incident (only positive, suspicious and temperature-breach results do)")
 	// ErrTooLarge: an evidence upload is over Config.MaxEvidence.
 	ErrTooLarge = errors.New("assure: evidence file too large")
+	// ErrNoTeam: no team can be dispatched now; the incident waits in
+	// warned and the background loop assigns it when a team is free.
+	ErrNoTeam = errors.New("所有可派保障组均在处置中或休息，空出后自动交办 / every team that may go is busy or off duty; the first to be free will be assigned")
 	// ErrUnsupported: an evidence upload is not a photo or a PDF.
 	ErrUnsupported = errors.New("assure: evidence file type not accepted")
 )
@@ -192,8 +195,7 @@ func (e *Engine) afterOpen(rec Incident, dispatchErr error) {
 	e.raise(a)
 	if dispatchErr != nil {
 		e.raise(store.Alarm{Code: "no_team_available", IncidentID: rec.ID, EventID: rec.Trigger.EventID, Loc: locOf(rec.Trigger.Where),
-			Message: fmt.Sprintf("风险处置事件 %s 无法自动交办：%v；请指挥员手动派员 / incident %s could not be dispatched: %v; assign a team by hand",
-				rec.ID, dispatchErr, rec.ID, dispatchErr)})
+			Message: fmt.Sprintf("风险处置事件 %s 暂未交办 / incident %s not dispatched yet: %v", rec.ID, rec.ID, dispatchErr)})
 	}
 	e.publish(wire.KindIncident, e.view(rec))
 	if rec.TeamID != "" {
@@ -263,6 +265,9 @@ func (e *Engine) nearest(target *assurance.Point, subjectID string) (Team, float
 		byID[t.ID] = t
 	}
 	c, d, err := geo.NearestAvailable(orb.Point{target.Lon, target.Lat}, cands)
+	if errors.Is(err, geo.ErrNoneAvailable) {
+		return Team{}, 0, ErrNoTeam
+	}
 	if err != nil {
 		return Team{}, 0, err
 	}
@@ -559,8 +564,8 @@ func (e *Engine) escalate() {
 		a, err := e.st.RaiseAlarm(store.Alarm{Code: "incident_overdue", IncidentID: x.IncidentID, EventID: x.EventID, Level: x.Level,
 			Loc: locOf(e.open[x.IncidentID].Trigger.Where),
 			Message: fmt.Sprintf("风险处置事件 %s 处于「%s」已超期 %s（第 %d 级，报%s）/ incident %s overdue in %s by %s (level %d, to the %s)",
-				x.IncidentID, sl.ZH, x.Overdue.Round(time.Second), x.Level, tl.ZH,
-				x.IncidentID, sl.EN, x.Overdue.Round(time.Second), x.Level, tl.EN)})
+				x.IncidentID, sl.ZH, x.Overdue.Round(100*time.Millisecond), x.Level, tl.ZH,
+				x.IncidentID, sl.EN, x.Overdue.Round(100*time.Millisecond), x.Level, tl.EN)})
 		if err != nil {
 			e.log.Error("assure: cannot store escalation", "incident", x.IncidentID, "err", err)
 			continue

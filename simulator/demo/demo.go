@@ -96,6 +96,7 @@ type KioskInfo struct {
 	Token  string `json:"token"`
 	Config string `json:"config"` // path of its kiosk.yaml
 	Port   string `json:"port"`   // the pty link its instrument is on
+	Event  string `json:"event"`  // the major event it tests for
 }
 
 // Info is written to DATA/demo.json.
@@ -131,7 +132,9 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("demo: generate venue: %w", err)
 	}
 
-	svc, err := command.Open(command.Config{DataDir: filepath.Join(dir, "command"), Log: o.Log})
+	ccfg := demoAssure()
+	ccfg.DataDir, ccfg.Log = filepath.Join(dir, "command"), o.Log
+	svc, err := command.Open(ccfg)
 	if err != nil {
 		return err
 	}
@@ -139,6 +142,10 @@ func Run(ctx context.Context, o Options) error {
 	info, err := setup(svc, v, o)
 	if err != nil {
 		return err
+	}
+	users, err := makeUsers(svc, v)
+	if err != nil {
+		return fmt.Errorf("demo: users: %w", err)
 	}
 
 	srvCtx, stopSrv := context.WithCancel(context.Background())
@@ -187,12 +194,19 @@ func Run(ctx context.Context, o Options) error {
 	if err := writeInfo(dir, info); err != nil {
 		return err
 	}
+	// The assurance protocol, driven through the REST API by simulated
+	// teams and the command centre.
+	ar := &assuranceRun{base: "http://" + addr, v: v, users: users, o: o, log: o.Log, out: o.Out, start: time.Now(),
+		event: eventID(v), seen: map[string]time.Time{}}
+	wg.Add(1)
+	go func() { defer wg.Done(); ar.run(kctx) }()
 	fmt.Fprintf(o.Out, "食安 Shian demo — %s（%s）\n", v.Event, v.Name)
 	fmt.Fprintf(o.Out, "  map / 地图:        %s\n", info.URL)
 	fmt.Fprintf(o.Out, "  open logged in:    %s\n", info.LoginURL)
 	fmt.Fprintf(o.Out, "  user / 用户:       %s   password / 密码: %s\n", info.User, info.Password)
 	fmt.Fprintf(o.Out, "  kiosks / 快检终端: %d, stalls / 摊位: %d, zones / 摊贩集中区: %d\n", o.Kiosks, len(v.Stalls), len(v.Zones))
 	fmt.Fprintf(o.Out, "  details:           %s\n", filepath.Join(dir, "demo.json"))
+	fmt.Fprintf(o.Out, "  event / 重大活动:   %s (GET /api/v1/events, /incidents, /teams, /banquets, /kpis, /export/results.xlsx)\n", eventID(v))
 	fmt.Fprintln(o.Out, "Ctrl-C stops everything.")
 
 	select {
@@ -204,6 +218,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	stopKiosks()
 	wg.Wait()
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ar.summary(sctx)
+	scancel()
 	stopSrv()
 	<-srvErr
 	n := svc.Store().ResultCount()
@@ -220,9 +237,16 @@ func setup(svc *command.Service, v *venue.Venue, o Options) (Info, error) {
 	}
 	sites := v.SitesGeoJSON()
 	var points geo.FeatureCollection
+	points.Features = append(points.Features, v.StallsGeoJSON().Features...)
 	for _, f := range sites.Features {
-		if f.Kind == geo.KindStall || f.Kind == geo.KindKitchen || f.Kind == geo.KindBanquet {
+		if f.Kind == geo.KindKitchen || f.Kind == geo.KindBanquet {
 			points.Features = append(points.Features, f)
+		}
+	}
+	// Stalls and kitchens belong to the event (banquets do not).
+	for i, f := range points.Features {
+		if f.Kind != geo.KindBanquet {
+			points.Features[i].Properties["event_id"] = eventID(v)
 		}
 	}
 	if _, err := api.ImportSites(st, points); err != nil {
@@ -261,7 +285,7 @@ func setup(svc *command.Service, v *venue.Venue, o Options) (Info, error) {
 		if err != nil {
 			return info, err
 		}
-		info.Kiosks = append(info.Kiosks, KioskInfo{ID: k.ID, Token: tok})
+		info.Kiosks = append(info.Kiosks, KioskInfo{ID: k.ID, Token: tok, Event: eventID(v)})
 	}
 	return info, nil
 }
@@ -303,6 +327,8 @@ command:
   url: ws://%s/ws/kiosk
   token: %s
 operator: op-%02d
+site:
+  event_id: %s
 ui:
   listen: 127.0.0.1:0
 devices:
@@ -311,7 +337,7 @@ devices:
     model: DY-3000E
     port: %s
     baud: 9600
-`, ki.ID, i+1, filepath.Join(kdir, "data"), addr, ki.Token, i+1, link)
+`, ki.ID, i+1, filepath.Join(kdir, "data"), addr, ki.Token, i+1, ki.Event, link)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		port.Close()
 		return nil, nil, nil, nil, err
