@@ -24,6 +24,7 @@ const usage = `shian-sim — 食安模拟器 / the Shian simulator
 Usage:
   shian-sim demo [flags]        run a simulated event against an in-process command service
   shian-sim instrument [flags]  serve one emulated instrument on a pseudo-terminal (--list for the models)
+  shian-sim chaos --data DIR    the real binaries under kills and network faults; prints the ledger
   shian-sim help [command]
 
 Run "shian-sim <command> --help" for a command's flags.
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "instrument":
 		return runInstrument(ctx, args[1:], stdout, stderr)
+	case "chaos":
+		return runChaos(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 {
 			return run(ctx, []string{args[1], "--help"}, stdout, stderr)

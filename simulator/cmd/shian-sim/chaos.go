@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/shianfood/shian/simulator/chaos"
+)
+
+// runChaos is `shian-sim chaos`: the real binaries against each other,
+// with kills and network faults, ending with the ledger line.
+func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("shian-sim chaos", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var o chaos.Options
+	var logLevel string
+	fs.IntVar(&o.Kiosks, "kiosks", 4, "number of kiosks (each a shian-kiosk process with an emulated enzyme tester on a pty)")
+	fs.IntVar(&o.Results, "results", 250, "tests per kiosk")
+	fs.IntVar(&o.KillKiosk, "kill-kiosk", 0, "SIGKILL kiosks this many times, at random moments")
+	fs.IntVar(&o.KillCommand, "kill-command", 0, "SIGKILL the command service this many times, at random moments")
+	fs.BoolVar(&o.Faults, "faults", false, "put the fault proxy (latency, 1 KB/s, 1-byte fragments, cuts, resets, black holes, lost acks, partitions) between kiosks and command")
+	fs.DurationVar(&o.MaxHold, "fault-hold", 2*time.Second, "longest time one fault is held")
+	fs.StringVar(&o.DataDir, "data", "", "data directory for the run (must be empty or new; required)")
+	fs.StringVar(&o.CommandBin, "command-bin", "", "shian-command binary (default: build it into DATA/bin)")
+	fs.StringVar(&o.KioskBin, "kiosk-bin", "", "shian-kiosk binary (default: build it into DATA/bin)")
+	fs.DurationVar(&o.Measure, "measure", 20*time.Millisecond, "how long one test takes on the emulated tester")
+	fs.Uint64Var(&o.Seed, "seed", 0, "seed for kills, faults and verdicts (0: from the clock)")
+	fs.DurationVar(&o.Drain, "drain", 60*time.Second, "how long every result may take to be stored once the network heals")
+	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "bound on the whole run")
+	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "Usage: shian-sim chaos --data DIR [flags]\n\nRuns shian-command and N shian-kiosk processes against each other, each kiosk reading\nan emulated enzyme tester on a pseudo-terminal, kills them at random, breaks the network\nbetween them, and checks that every test is stored exactly once. The last line is\n  ledger: produced=P stored=S lost=L duplicated=D\nand the exit status is 1 when L or D is not 0.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if o.DataDir == "" {
+		fmt.Fprintln(stderr, "shian-sim chaos: --data DIR is required (an empty or new directory)")
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		fmt.Fprintf(stderr, "shian-sim chaos: --log-level %q: want debug, info, warn or error\n", logLevel)
+		return 2
+	}
+	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	o.Out = stdout
+	l, err := chaos.Run(ctx, o)
+	fmt.Fprintf(stdout, "tests %d, kiosk kills %d, command kills %d, fault steps %d; stored within %v of the heal; run took %v\n",
+		l.Tests, l.KioskKills, l.CommandKills, l.FaultSteps, l.Drained.Round(time.Millisecond), l.Elapsed.Round(time.Millisecond))
+	if len(l.Alarms) > 0 {
+		fmt.Fprintf(stdout, "command alarms: %v\n", l.Alarms)
+	}
+	for _, p := range l.Problems {
+		fmt.Fprintln(stdout, "problem:", p)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "shian-sim chaos:", err)
+	}
+	fmt.Fprintln(stdout, l.Line())
+	if err != nil || !l.OK() {
+		return 1
+	}
+	return 0
+}
