@@ -161,6 +161,11 @@ type Env struct {
 	I2C    BusOpener
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Rules are the kiosk's decision rules, for drivers that must know a
+	// verdict to decide when to report (the cold-room logger reports at
+	// once when its room breaches or recovers). Nil means
+	// assay.DefaultRules(). Drivers never put a verdict in a Reading.
+	Rules *assay.Rules
 }
 
 // Factory builds an instrument from its spec. It validates the spec (an

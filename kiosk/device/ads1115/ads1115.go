@@ -22,6 +22,17 @@
 // An open or shorted probe is an ErrInvalid naming the fault; no reading is
 // made from it.
 //
+// # Results
+//
+// The probe is read every interval, but a reading becomes a result
+// (stored and sent) only when it is a measurement (kiosk/device/capture,
+// Settle): when the operator presses the measure button (the instrument
+// is a device.Triggerer: the next good reading is the result), or, with
+// capture: auto, when the temperature has settled in food — outside the
+// ambient band of a probe in the air — once per insertion. A probe pulled
+// out and cooling on the bench gives no result. [NewPoller] is the bare
+// poll loop, every reading (tests and diagnostics).
+//
 // # kiosk.yaml
 //
 //   - id: probe-1
@@ -41,6 +52,12 @@
 //     offset: "0.0"       # °C, calibration against a reference thermometer
 //     method: core_temperature
 //     interval: 1s
+//     capture: auto       # or trigger: only the measure button
+//     settle_reads: "5"   # readings within settle_band °C of each other
+//     settle_band: "0.5"
+//     ambient_min: "10"   # °C: a probe in the air
+//     ambient_max: "35"
+//     insert_delta: "5"   # °C from the last result: another dish
 package ads1115
 
 import (
@@ -51,6 +68,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/device/capture"
 	"github.com/shianfood/shian/kiosk/i2cbus"
 	"github.com/shianfood/shian/protocols/ads1115"
 	"github.com/shianfood/shian/protocols/assay"
@@ -67,6 +85,25 @@ func init() {
 	device.Register(Protocol, func(s device.Spec, e device.Env) (device.Instrument, error) { return New(s, e) })
 }
 
+// New builds the instrument the kiosk runs: the poll loop behind the
+// capture rule (see "Results").
+func New(spec device.Spec, env device.Env) (*capture.Instrument, error) {
+	p, err := NewPoller(spec, env)
+	if err != nil {
+		return nil, err
+	}
+	gate, err := capture.SettleFromSpec(spec, func(r device.Reading) (measure.Temperature, bool) {
+		if r.Raw.CoreTemp == nil {
+			return 0, false
+		}
+		return *r.Raw.CoreTemp, true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return capture.New(p, gate, env.Now), nil
+}
+
 // Sensor reads one probe through an ADS1115.
 type Sensor struct {
 	Addr   uint16
@@ -77,8 +114,8 @@ type Sensor struct {
 
 var _ i2cbus.Sensor = (*Sensor)(nil)
 
-// New builds the instrument from its spec.
-func New(spec device.Spec, env device.Env) (*i2cbus.Poller, error) {
+// NewPoller builds the bare poll loop: every read is a reading.
+func NewPoller(spec device.Spec, env device.Env) (*i2cbus.Poller, error) {
 	s, err := FromSpec(spec)
 	if err != nil {
 		return nil, err

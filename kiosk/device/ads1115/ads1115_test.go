@@ -26,7 +26,12 @@ func spec() device.Spec {
 		Options: map[string]string{"max_failures": "100", "channel": "1"}}
 }
 
-func newP(env device.Env) (*i2cbus.Poller, error) { return New(spec(), env) }
+// newP builds the bare poll loop. The golden traces, their readings and
+// the mutation tests check what the sensor delivers on every poll; since
+// the capture fix, New puts a capture rule between those readings and the
+// kiosk (which of them become results is tested in capture_test.go), so
+// these tests use NewPoller, whose readings are what New's used to be.
+func newP(env device.Env) (*i2cbus.Poller, error) { return NewPoller(spec(), env) }
 
 // A chicken breast probed as it cooks: 65 °C (not done), 72 °C, 75 °C.
 var session = []measure.Temperature{65000, 72000, 75000}
@@ -34,7 +39,7 @@ var session = []measure.Temperature{65000, 72000, 75000}
 func recordTrace(t *testing.T, path, note string, volts []measure.Voltage) {
 	fake := &ads1115test.ADC{}
 	rec := &i2ctest.Record{Bus: fake}
-	p, err := New(spec(), device.Env{I2C: &i2cbustest.Opener{Bus: rec}})
+	p, err := NewPoller(spec(), device.Env{I2C: &i2cbustest.Opener{Bus: rec}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,16 @@
 // A PEC mismatch or the error flag (bit 15) is an ErrInvalid; no reading
 // is made from it. Keep the bus at ≤ 100 kHz (the Pi's default).
 //
+// # Results
+//
+// The thermometer is read every interval, but a reading becomes a result
+// (stored and sent) only when it is a measurement (kiosk/device/capture,
+// Settle): when the operator presses the measure button (the instrument
+// is a device.Triggerer: the next good reading is the result), or, with
+// capture: auto, when the reading has settled on something outside the
+// ambient band — once per target. [NewPoller] is the bare poll loop,
+// every reading (tests and diagnostics).
+//
 // # kiosk.yaml
 //
 //   - id: ir-1
@@ -28,7 +38,7 @@
 //     model: MLX90614
 //     bus: "1"
 //     addr: 0x5A
-//     options: {interval: 1s, zone: "1"}
+//     options: {interval: 1s, zone: "1", capture: auto, settle_reads: "5", settle_band: "0.5", ambient_min: "10", ambient_max: "35", insert_delta: "5"}
 package mlx90614
 
 import (
@@ -36,6 +46,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/device/capture"
 	"github.com/shianfood/shian/kiosk/i2cbus"
 	"github.com/shianfood/shian/protocols/assay"
 	"github.com/shianfood/shian/protocols/measure"
@@ -52,6 +63,25 @@ func init() {
 	device.Register(Protocol, func(s device.Spec, e device.Env) (device.Instrument, error) { return New(s, e) })
 }
 
+// New builds the instrument the kiosk runs: the poll loop behind the
+// capture rule (see "Results").
+func New(spec device.Spec, env device.Env) (*capture.Instrument, error) {
+	p, err := NewPoller(spec, env)
+	if err != nil {
+		return nil, err
+	}
+	gate, err := capture.SettleFromSpec(spec, func(r device.Reading) (measure.Temperature, bool) {
+		if r.Raw.SurfaceTemp == nil {
+			return 0, false
+		}
+		return *r.Raw.SurfaceTemp, true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return capture.New(p, gate, env.Now), nil
+}
+
 // Sensor reads one MLX90614.
 type Sensor struct {
 	Addr       uint16
@@ -61,8 +91,8 @@ type Sensor struct {
 
 var _ i2cbus.Sensor = (*Sensor)(nil)
 
-// New builds the instrument from its spec.
-func New(spec device.Spec, env device.Env) (*i2cbus.Poller, error) {
+// NewPoller builds the bare poll loop: every read is a reading.
+func NewPoller(spec device.Spec, env device.Env) (*i2cbus.Poller, error) {
 	s, err := FromSpec(spec)
 	if err != nil {
 		return nil, err

@@ -25,7 +25,12 @@ func spec() device.Spec {
 	return device.Spec{ID: "ir-1", Protocol: Protocol, Bus: "1", Options: map[string]string{"max_failures": "100"}}
 }
 
-func newP(env device.Env) (*i2cbus.Poller, error) { return New(spec(), env) }
+// newP builds the bare poll loop. The golden traces, their readings and
+// the mutation tests check what the sensor delivers on every poll; since
+// the capture fix, New puts a capture rule between those readings and the
+// kiosk (which of them become results is tested in capture_test.go), so
+// these tests use NewPoller, whose readings are what New's used to be.
+func newP(env device.Env) (*i2cbus.Poller, error) { return NewPoller(spec(), env) }
 
 // A fried-chicken tray as it cools, then the error flag.
 var session = []measure.Temperature{28010, 95000, 63500}
@@ -34,7 +39,7 @@ func record(t *testing.T) {
 	fake := &mlx90614test.Sensor{}
 	fake.SetWord(mlx90614.RegEmissivity, 0xF332) // 0.95
 	rec := &i2ctest.Record{Bus: fake}
-	p, err := New(spec(), device.Env{I2C: &i2cbustest.Opener{Bus: rec}})
+	p, err := NewPoller(spec(), device.Env{I2C: &i2cbustest.Opener{Bus: rec}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +60,7 @@ func record(t *testing.T) {
 	// The same part with its error flag up.
 	fake.SetErrorFlag(true)
 	rec.Ops = nil
-	p, _ = New(spec(), device.Env{I2C: &i2cbustest.Opener{Bus: rec}})
+	p, _ = NewPoller(spec(), device.Env{I2C: &i2cbustest.Opener{Bus: rec}})
 	n := 0
 	i2cbustest.Run(t, p, func() bool { n++; return n == 1 }, 10)
 	tr = i2cbustest.FromRecord("mlx90614", "error flag (bit 15) set in Tobj1", rec.Ops)

@@ -18,6 +18,17 @@
 // A word whose CRC fails is an ErrInvalid (counted as a bad frame); no
 // reading is made from it.
 //
+// # Results
+//
+// The sensor is read every interval (60 s), but the cold room's log is
+// what becomes results (kiosk/device/capture, Log): the first reading,
+// then one every log_every (15 min), and at once when the room's verdict
+// changes — a breach (above cold_max), or the recovery from one — by the
+// kiosk's rules (env.Rules; the defaults without them), once the new
+// verdict has held for confirm readings. The measure button
+// (device.Triggerer) logs the next reading now. [NewPoller] is the bare
+// poll loop, every reading (tests and diagnostics).
+//
 // # kiosk.yaml
 //
 //   - id: coldroom-1
@@ -28,7 +39,9 @@
 //     options:
 //     method: cold_holding  # or frozen, hot_holding
 //     repeatability: high   # medium, low
-//     interval: 60s
+//     interval: 60s         # how often the sensor is read
+//     log_every: 15m        # how often a reading is logged as a result
+//     confirm: "1"          # readings a breach or recovery must hold
 package sht31
 
 import (
@@ -37,6 +50,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/device/capture"
 	"github.com/shianfood/shian/kiosk/i2cbus"
 	"github.com/shianfood/shian/protocols/assay"
 	"github.com/shianfood/shian/protocols/sht31"
@@ -52,6 +66,30 @@ func init() {
 	device.Register(Protocol, func(s device.Spec, e device.Env) (device.Instrument, error) { return New(s, e) })
 }
 
+// New builds the instrument the kiosk runs: the poll loop behind the
+// logging rule (see "Results").
+func New(spec device.Spec, env device.Env) (*capture.Instrument, error) {
+	p, err := NewPoller(spec, env)
+	if err != nil {
+		return nil, err
+	}
+	rules := assay.DefaultRules()
+	if env.Rules != nil {
+		rules = *env.Rules
+	}
+	gate, err := capture.LogFromSpec(spec, func(r device.Reading) string {
+		o, err := rules.ForModel(r.Model).Decide(r.Method, r.Item, r.Raw)
+		if err != nil {
+			return ""
+		}
+		return string(o.Verdict)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return capture.New(p, gate, env.Now), nil
+}
+
 // Sensor reads one SHT31.
 type Sensor struct {
 	Addr   uint16
@@ -61,8 +99,8 @@ type Sensor struct {
 
 var _ i2cbus.Sensor = (*Sensor)(nil)
 
-// New builds the instrument from its spec.
-func New(spec device.Spec, env device.Env) (*i2cbus.Poller, error) {
+// NewPoller builds the bare poll loop: every read is a reading.
+func NewPoller(spec device.Spec, env device.Env) (*i2cbus.Poller, error) {
 	s, err := FromSpec(spec)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,12 @@ func spec() device.Spec {
 	return device.Spec{ID: "coldroom-1", Protocol: Protocol, Bus: "1", Options: map[string]string{"max_failures": "100"}}
 }
 
-func newP(env device.Env) (*i2cbus.Poller, error) { return New(spec(), env) }
+// newP builds the bare poll loop. The golden traces, their readings and
+// the mutation tests check what the sensor delivers on every poll; since
+// the capture fix, New puts a capture rule between those readings and the
+// kiosk (which of them become results is tested in capture_test.go), so
+// these tests use NewPoller, whose readings are what New's used to be.
+func newP(env device.Env) (*i2cbus.Poller, error) { return NewPoller(spec(), env) }
 
 // A cold room over four reads: fine, at the edge, too warm, freezing.
 var session = []struct {
@@ -34,7 +39,7 @@ var session = []struct {
 func record(t *testing.T) {
 	fake := &sht31test.Sensor{}
 	rec := &i2ctest.Record{Bus: fake}
-	p, err := New(spec(), device.Env{I2C: &i2cbustest.Opener{Bus: rec}})
+	p, err := NewPoller(spec(), device.Env{I2C: &i2cbustest.Opener{Bus: rec}})
 	if err != nil {
 		t.Fatal(err)
 	}
