@@ -151,12 +151,18 @@ type Committed struct {
 // result gets received_at and the next rx_seq; identical resends are
 // recognised; conflicting ones are refused. Results may come from several
 // kiosks. When Commit returns nil every Stored result is on disk (write
-// done, fsync attempted) and may be acknowledged.
+// done, and fsynced through our own descriptor, whose error — unlike
+// buntdb's — is not thrown away) and may be acknowledged. After a failed
+// fsync every Commit returns ErrStorageFailed: the results may be in memory
+// and not on disk, and a resend must not be acked as a duplicate of them.
 func (s *Store) Commit(in []wire.Result) ([]Committed, error) {
 	now := s.opts.Now().UTC()
 	out := make([]Committed, len(in))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failed != nil {
+		return nil, s.failed
+	}
 	batch := map[string]int{} // result_id → index in out, within this group
 	rx := s.rxSeq
 	err := s.db.Update(func(tx *buntdb.Tx) error {
@@ -205,6 +211,9 @@ func (s *Store) Commit(in []wire.Result) ([]Committed, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: commit %d results: %w", len(in), err)
+	}
+	if err := s.sync(); err != nil {
+		return nil, err
 	}
 	for i := range out {
 		if out[i].Outcome != Stored {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -110,5 +111,43 @@ func TestRestartRebuildsIndexes(t *testing.T) {
 		if rs[i].ResultID != rs2[i].ResultID || rs[i].RxSeq != rs2[i].RxSeq {
 			t.Fatalf("ingest order differs at %d", i)
 		}
+	}
+}
+
+// TestFailedFsyncStopsAcks: after an fsync failure the store refuses every
+// commit (so the ingest acks nothing, and a resend is not acked as a
+// duplicate of what may not be on disk) until it is reopened.
+func TestFailedFsyncStopsAcks(t *testing.T) {
+	dir := t.TempDir()
+	fail := false
+	s, err := Open(dir, Options{Log: quietLog, Fault: func(op string) error {
+		if fail {
+			return errors.New("input/output error")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit([]wire.Result{rec("K-1", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	fail = true
+	if _, err := s.Commit([]wire.Result{rec("K-1", 2)}); !errors.Is(err, ErrStorageFailed) {
+		t.Fatalf("commit with a failing fsync: %v", err)
+	}
+	fail = false
+	if _, err := s.Commit([]wire.Result{rec("K-1", 2)}); !errors.Is(err, ErrStorageFailed) {
+		t.Fatalf("the resend was accepted after the failure: %v", err)
+	}
+	s.Close()
+	s, err = Open(dir, Options{Log: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.Commit([]wire.Result{rec("K-1", 2)})
+	if err != nil || len(out) != 1 {
+		t.Fatalf("after reopening: %v", err)
 	}
 }

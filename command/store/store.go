@@ -64,7 +64,15 @@ type Options struct {
 	// Sync is buntdb's sync policy (default Always). Tests of
 	// non-durability paths may use Never.
 	Sync *buntdb.SyncPolicy
+	// Fault is a test seam: called before the fsync that follows every
+	// Commit (op "sync"); a non-nil error is taken as the fsync failing.
+	Fault func(op string) error
 }
+
+// ErrStorageFailed means an fsync after a commit failed: what is on the
+// disk is unknown, so the store refuses every later Commit (nothing more is
+// acknowledged) until the service is restarted and reads the file back.
+var ErrStorageFailed = errors.New("store: storage failure")
 
 // Store is the command's database. It is safe for concurrent use.
 type Store struct {
@@ -72,6 +80,10 @@ type Store struct {
 	dir  string
 	lock *dirlock.Lock
 	db   *buntdb.DB
+	// syncf is our own descriptor of the file: buntdb discards fsync
+	// errors (#122), so Commit fsyncs through it before results are acked.
+	syncf  *os.File
+	failed error
 
 	repairs []Alarm // what the salvage check did at open, raised once open
 
@@ -160,10 +172,34 @@ func (s *Store) open() error {
 		db.Close()
 		return err
 	}
-	s.db = db
+	f, err := os.Open(path)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("store: open %s for fsync: %w", path, err)
+	}
+	s.db, s.syncf = db, f
 	if err := s.rebuild(); err != nil {
 		db.Close()
+		f.Close()
 		return err
+	}
+	return nil
+}
+
+// sync fsyncs the file through our descriptor; a failure puts the store in
+// the failed state. Caller holds mu.
+func (s *Store) sync() error {
+	var err error
+	if s.opts.Fault != nil {
+		err = s.opts.Fault("sync")
+	}
+	if err == nil && (s.opts.Sync == nil || *s.opts.Sync == buntdb.Always) {
+		err = s.syncf.Sync()
+	}
+	if err != nil {
+		s.failed = fmt.Errorf("%w: fsync of %s failed (%v); nothing more is acknowledged until the service is restarted", ErrStorageFailed, s.Path(), err)
+		s.opts.Log.Error("store: fsync failed; refusing further commits", "err", err)
+		return s.failed
 	}
 	return nil
 }
@@ -228,6 +264,7 @@ func (s *Store) Close() error {
 	if s.db != nil {
 		err = s.db.Close()
 		s.db = nil
+		s.syncf.Close()
 	}
 	if lerr := s.lock.Release(); err == nil {
 		err = lerr
