@@ -349,7 +349,7 @@ class App {
       case "result":
         this.filters.addResults([data]);
         this.panels.addResult(data);
-        this.loadKPIs(1500);
+        this.loadKPIs(600);
         break;
       case "kiosk":
         this.map.setKiosk(data);
@@ -364,7 +364,7 @@ class App {
         this.map.setIncident(data);
         this.panels.upsertIncident(data);
         if (this.detail && this.detail.kind === "incident" && this.detail.id === data.id) this.incidentView.update(data);
-        this.loadKPIs(1000);
+        this.loadKPIs(400);
         break;
       case "team":
         this.map.setTeam(data);

@@ -135,7 +135,9 @@ export class IncidentView {
     fact("incident.team", inc.team_id ? this.o.teamName(inc.team_id) : t("incident.noTeam"));
     if (inc.due) {
       const left = new Date(inc.due) - Date.now();
-      fact("incident.due", left >= 0 ? t("incident.dueIn", { time: formatTime(inc.due), left: formatDuration(left) }) : t("incident.overdue", { time: formatTime(inc.due), over: formatDuration(-left) }), left < 0 ? "overdue" : "");
+      const day = new Date(inc.due).toDateString() !== new Date().toDateString();
+      const time = formatTime(inc.due, day);
+      fact("incident.due", left >= 0 ? t("incident.dueIn", { time, left: formatDuration(left) }) : t("incident.overdue", { time, over: formatDuration(-left) }), left < 0 ? "overdue" : "");
     }
     if (inc.controls && inc.controls.length) fact("incident.controls", inc.controls.map(label).join("、"));
     if (inc.lab) fact("incident.lab", [inc.lab.lab, inc.lab.sample_id, inc.lab.method && inc.lab.method.name].filter(Boolean).join(" · "));

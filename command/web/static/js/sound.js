@@ -17,7 +17,7 @@ export class Sound {
     this.state = "locked";
     this.muted = false;
     this.beeps = 0; // tones played (for the tests and the console)
-    this.lastAt = 0;
+    this.lastAt = -Infinity;
     this.unlock = () => this.enable();
     document.addEventListener("pointerdown", this.unlock, true);
     document.addEventListener("keydown", this.unlock, true);
