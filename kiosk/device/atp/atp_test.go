@@ -23,13 +23,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type meter struct {
-	m    *fw.Meter
-	lum  *fw.SimLuminometer
-	port *serialsim.Port
-	done chan error
-}
-
 func plug(t *testing.T, link string, m *fw.Meter, faults *serialsim.Faults) *serialsim.Port {
 	t.Helper()
 	p, err := serialsim.Open(serialsim.Options{Link: link})
