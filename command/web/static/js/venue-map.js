@@ -80,7 +80,12 @@ function styleFor(kind, verdict, zoom, grade) {
  * A stall on the canvas: Leaflet's circle, plus the risk grade's letter
  * drawn inside when the map is zoomed in far enough to read it.
  */
-const SiteMarker = L.CircleMarker.extend({
+let SiteMarkerClass = null;
+function SiteMarker() {
+  SiteMarkerClass ||= L.CircleMarker.extend(siteMarkerMethods); // built on first use: L loads after this module may
+  return SiteMarkerClass;
+}
+const siteMarkerMethods = {
   _updatePath() {
     const r = this._renderer;
     r._updateCircle(this);
@@ -96,7 +101,7 @@ const SiteMarker = L.CircleMarker.extend({
     ctx.fillText(this.options.grade, p.x, p.y + 0.5);
     ctx.restore();
   },
-});
+};
 
 export class VenueMap {
   /**
@@ -326,7 +331,7 @@ export class VenueMap {
     if (s.kind === "stall") {
       const st = styleFor("stall", s.state && s.state.verdict, this.map.getZoom(), s.feature.properties.grade);
       s.colour = st.fillColor;
-      return new SiteMarker(ll, { renderer: this.renderer, stallId: s.id, grade: s.feature.properties.grade || "", ...st });
+      return new (SiteMarker())(ll, { renderer: this.renderer, stallId: s.id, grade: s.feature.properties.grade || "", ...st });
     }
     const m = L.marker(ll, { icon: this.siteIcon(s), keyboard: false, riseOnHover: true });
     m.on("click", () => this.hooks.onStallClick(s.id));
