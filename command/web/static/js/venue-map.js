@@ -121,6 +121,7 @@ export class VenueMap {
     const opts = { zoomControl: true, attributionControl: !!tiles, preferCanvas: true, zoomSnap: 0.25, minZoom: 3, maxZoom: 22 };
     if (tiles && tiles.datum === BD09) opts.crs = baiduCRS();
     this.map = L.map(el, opts);
+    if (this.map.attributionControl) this.map.attributionControl.setPrefix(false); // the tile provider's text only
     this.renderer = L.canvas({ padding: 0.5, tolerance: 4 });
     this.planLayer = L.layerGroup(); // the offline base: the zones are drawn as an overlay on it
     this.tileLayer = null;
