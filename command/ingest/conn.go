@@ -151,8 +151,15 @@ func (c *conn) serve() {
 	}
 	hw, highest := s.cfg.Sink.HighWater(c.kiosk)
 	if highest > hello.LastSeq {
+		// One alarm per regression, not per reconnect of a restored kiosk.
 		c.regressed.Store(true)
-		s.alarm(alarmRegression(c.kiosk, hello.LastSeq, highest))
+		s.mu.Lock()
+		first := s.regressed[c.kiosk] != highest
+		s.regressed[c.kiosk] = highest
+		s.mu.Unlock()
+		if first {
+			s.alarm(alarmRegression(c.kiosk, hello.LastSeq, highest))
+		}
 	}
 	c.send(&wire.Welcome{KioskID: c.kiosk, AckedUpTo: min(hw, hello.LastSeq), ServerTime: now, MaxInFlight: s.cfg.MaxInFlight})
 	for i := range queued {

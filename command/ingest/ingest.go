@@ -101,6 +101,9 @@ type Server struct {
 	state map[string]*wire.KioskState // kiosk id → last known state
 	queue map[string][]wire.Notice    // notices waiting for a connection
 	names map[string]store.Kiosk      // registration, cached at connect
+	// regressed is, per kiosk, the stored seq its last regression alarm
+	// was about (so that a restored kiosk's reconnects alarm once).
+	regressed map[string]uint64
 }
 
 type submission struct {
@@ -132,7 +135,8 @@ func New(cfg Config) *Server {
 		cfg.WriteWait = 10 * time.Second
 	}
 	return &Server{cfg: cfg, subs: make(chan *submission, 256), conns: map[string]*conn{},
-		state: map[string]*wire.KioskState{}, queue: map[string][]wire.Notice{}, names: map[string]store.Kiosk{}}
+		state: map[string]*wire.KioskState{}, queue: map[string][]wire.Notice{}, names: map[string]store.Kiosk{},
+		regressed: map[string]uint64{}}
 }
 
 // Run is the committer loop; it returns when ctx ends.
