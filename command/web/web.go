@@ -5,10 +5,14 @@
 // # Layout
 //
 //	static/index.html   the page: login form, then the live map
+//	static/labels.html  the printable sheet of QR labels (labels.css)
 //	static/app.css      its styles
 //	static/js/*.js      plain ES modules, no framework and no build step:
 //	                    app (wiring), live (the /ws/live client), venue-map
-//	                    (Leaflet layers), panels (lists, popup), api (REST),
+//	                    (Leaflet layers), coords (WGS-84/GCJ-02/BD-09 and
+//	                    Baidu's tiling), panels (lists, popup, KPIs),
+//	                    incident (one incident and its next steps), filters,
+//	                    sound (the alert tone), labels, api (REST),
 //	                    i18n (every string, zh-CN first)
 //	static/lib/         built by `make web` from node_modules (gitignored)
 //

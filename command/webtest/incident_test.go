@@ -89,7 +89,6 @@ func photo(t testing.TB, name string, c color.RGBA) string {
 	return path
 }
 
-
 // step opens a step's form in the incident panel.
 func openStep(p *browsertest.Page, to string) {
 	sel := fmt.Sprintf(`#incident-detail .step-buttons button[data-step=%q]`, to)

@@ -124,7 +124,7 @@ func TestLiveMap(t *testing.T) {
 	k.dropLinks() // what the process exit would do; see connTracker
 	p.WaitFor("the header to show the link offline", `shian.linkState() !== 'online' && document.querySelector('#link').dataset.state !== 'online'`, 5*time.Second)
 	p.Screenshot("offline")
-	cmd = startCommand(t, dir, addr, command.Config{})
+	startCommand(t, dir, addr, command.Config{}) // the restarted service (stopped by its cleanup)
 	p.WaitFor("the link back online with a new snapshot", fmt.Sprintf(`shian.linkState() === 'online' && shian.linkStats().snapshots > %d`, snapshotsBefore), 15*time.Second)
 	if got := browsertest.Eval[string](p, `shian.stallVerdict('S-C-03')`); got != "positive" {
 		t.Errorf("after the restart S-C-03 is %q, want positive (from the new snapshot)", got)
