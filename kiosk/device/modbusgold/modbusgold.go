@@ -13,10 +13,14 @@
 // T line intensities (Raw.C, Raw.T), method assay.GoldRatio or
 // assay.GoldLine from the result's MODE, the item from its ITEM code —
 // handed to the sink; only then does the driver write the sequence to
-// ACK. A result whose acknowledgement was lost shows again with the same
-// sequence: it is acknowledged again, not re-emitted. (A kiosk killed
-// between saving a result and acknowledging it sees that result once more
-// after its restart: delivery from the reader is at least once.)
+// ACK. The driver is a device.Confirming instrument: with RunConfirmed,
+// a result the kiosk could not store (save returned an error) is not
+// acknowledged, and the reader presents it again at the next poll. A
+// result whose acknowledgement was lost shows again with the same
+// sequence: it is acknowledged again, not re-emitted. Every reading
+// carries Report "<serial>/<sequence>", so a kiosk killed between saving
+// a result and acknowledging it recognises the result when the reader
+// presents it again after the restart.
 // [Driver.Trigger] selects the configured item and mode and measures the
 // card in the slot now.
 //
@@ -167,6 +171,7 @@ type Driver struct {
 
 var (
 	_ device.Instrument = (*Driver)(nil)
+	_ device.Confirming = (*Driver)(nil)
 	_ device.Triggerer  = (*Driver)(nil)
 )
 
@@ -303,8 +308,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Run implements device.Instrument.
+// Run implements device.Instrument: RunConfirmed with a sink that
+// always takes the reading.
 func (d *Driver) Run(ctx context.Context, sink func(device.Reading)) error {
+	return d.RunConfirmed(ctx, func(r device.Reading) error { sink(r); return nil })
+}
+
+// RunConfirmed implements device.Confirming: a result is acknowledged to
+// the reader only once save returned nil.
+func (d *Driver) RunConfirmed(ctx context.Context, save func(device.Reading) error) error {
 	attempt := 0
 	needIdent := true
 	opened := false
@@ -313,7 +325,7 @@ func (d *Driver) Run(ctx context.Context, sink func(device.Reading)) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := d.cycle(ctx, sink, &needIdent, &opened)
+		err := d.cycle(ctx, save, &needIdent, &opened)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -339,7 +351,7 @@ func (d *Driver) Run(ctx context.Context, sink func(device.Reading)) error {
 
 // cycle opens the port if needed, identifies the unit if needed, and
 // polls its result block once.
-func (d *Driver) cycle(ctx context.Context, sink func(device.Reading), needIdent, opened *bool) error {
+func (d *Driver) cycle(ctx context.Context, save func(device.Reading) error, needIdent, opened *bool) error {
 	d.mu.Lock()
 	p := d.port
 	d.mu.Unlock()
@@ -395,7 +407,14 @@ func (d *Driver) cycle(ctx context.Context, sink func(device.Reading), needIdent
 	seen := d.haveSeq && d.lastSeq == res.Seq
 	d.mu.Unlock()
 	if !seen {
-		sink(d.reading(res))
+		if err := save(d.reading(res)); err != nil {
+			// Not stored: leave it in the reader, offer it again at the
+			// next poll. Not the unit's failure.
+			if d.env.Log != nil {
+				d.env.Log.Warn("card reader result not stored; the reader keeps it", "device", d.spec.ID, "seq", res.Seq, "err", err)
+			}
+			return nil
+		}
 		d.mu.Lock()
 		d.lastSeq, d.haveSeq = res.Seq, true
 		d.mu.Unlock()
@@ -425,6 +444,7 @@ func (d *Driver) reading(res goldcard.Result) device.Reading {
 		Analyte:    it.Analyte,
 		Raw:        assay.Raw{C: &c, T: &t},
 		DeviceTime: res.Time,
+		Report:     fmt.Sprintf("%s/%d", d.ident.Serial, res.Seq),
 	}
 }
 

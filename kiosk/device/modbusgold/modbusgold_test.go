@@ -135,7 +135,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func spec(id, link string, addr uint16) device.Spec {
 	return device.Spec{ID: id, Protocol: modbusgold.Protocol, Port: link, Addr: addr,
-		Options: map[string]string{"poll_every": "10ms", "reply_timeout": "150ms", "fail_after": "2", "backoff_min": "20ms", "backoff_max": "200ms"}}
+		Options: map[string]string{"poll_every": "10ms", "reply_timeout": "1s", "fail_after": "2", "backoff_min": "20ms", "backoff_max": "200ms"}}
 }
 
 // TestSharedBus: three readers on one RS-485 line and a fourth address
@@ -296,6 +296,60 @@ func TestTrigger(t *testing.T) {
 	b.optics[1].Remove()
 	if err := tr.Trigger(""); err == nil {
 		t.Fatal("measured an empty slot")
+	}
+}
+
+// TestConfirmed: a result the kiosk cannot store is not acknowledged;
+// the reader offers it again and it is acknowledged once stored.
+func TestConfirmed(t *testing.T) {
+	b := &bus{link: filepath.Join(t.TempDir(), "ttyRS485")}
+	b.readers, b.optics = newReaders(t, false, 1)
+	b.plug(t, nil)
+	defer b.unplug()
+	inst, err := device.Open(spec("gold-1", b.link, 1), device.Env{Serial: &serialport.Hub{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := inst.(device.Confirming)
+	var mu sync.Mutex
+	var offers []device.Reading
+	full := true // the disk is full
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- ci.RunConfirmed(ctx, func(r device.Reading) error {
+			mu.Lock()
+			defer mu.Unlock()
+			offers = append(offers, r)
+			if full {
+				return errors.New("no space left on device")
+			}
+			return nil
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	b.optics[1].Insert(cardreader.Card{C: 40 * u, T: 8 * u})
+	if _, err := b.readers[1].Measure(); err != nil {
+		t.Fatal(err)
+	}
+	n := func() int { mu.Lock(); defer mu.Unlock(); return len(offers) }
+	waitFor(t, "three refused offers", func() bool { return n() >= 3 })
+	if b.readers[1].Waiting() != 1 {
+		t.Fatal("a result the kiosk could not store was acknowledged")
+	}
+	mu.Lock()
+	full = false
+	mu.Unlock()
+	waitFor(t, "the acknowledgement", func() bool { return b.readers[1].Waiting() == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range offers {
+		if r.Report != "GC1-0001/1" || *r.Raw.T != 8*u {
+			t.Errorf("offer %+v", r)
+		}
+	}
+	if st := inst.Status(); st.State != device.StateReady {
+		t.Errorf("a full disk is not the reader's failure: %+v", st)
 	}
 }
 

@@ -9,7 +9,8 @@
 // measurement reports become readings (a report printed twice, same
 // serial and NO., becomes one), ERR reports are shown in the status,
 // anything damaged is counted and skipped (the decoder resynchronises on
-// the next report). A quiet line is probed with ?ID every probe_every; no
+// the next report). Readings carry Report "<serial>/<NO.>", with which
+// the kiosk also recognises a reprint after its own restart. A quiet line is probed with ?ID every probe_every; no
 // answer within reply_timeout is a failure, and after fail_after the
 // instrument is down (switched off, unplugged) and the port is reopened
 // on a capped exponential backoff until it answers again.
@@ -353,6 +354,7 @@ func (l *Link) handle(r asciirpt.Report, sink func(device.Reading)) {
 		l.mu.Unlock()
 		rd := l.conv(r)
 		rd.DeviceID, rd.Model, rd.Serial = l.spec.ID, model, r.Serial
+		rd.Report = key // the kiosk takes a reprint once, across restarts too
 		if !r.Time.IsZero() {
 			rd.DeviceTime = r.Time
 		}
