@@ -139,6 +139,9 @@ type Ledger struct {
 	Drained time.Duration
 	// Alarms counts the command's alarms by code.
 	Alarms map[string]int
+	// Repeats counts instrument reports a restarted kiosk recognised as
+	// already saved; Repairs counts outbox files repaired at a kiosk start.
+	Repeats, Repairs int
 	// Problems lists the lost and duplicated tests (at most 20).
 	Problems []string
 }
@@ -782,6 +785,14 @@ func (r *run) books() error {
 				problems = append(problems, fmt.Sprintf("%s test %s stored %d times: %v", k.id, tag(k.i, n), len(ids), ids))
 			}
 		}
+	}
+	for _, k := range r.kiosks {
+		b, err := os.ReadFile(k.log)
+		if err != nil {
+			return err
+		}
+		l.Repeats += strings.Count(string(b), "result already saved")
+		l.Repairs += strings.Count(string(b), "outbox file repaired")
 	}
 	l.Alarms = map[string]int{}
 	alarms, _ := st.Alarms(100000, false)
