@@ -1,0 +1,6 @@
+//go:build race
+
+package webtest
+
+// raceDetector: the tests run under -race, several times slower.
+const raceDetector = true
