@@ -165,14 +165,35 @@ func (f *Framer) candidate(b []byte) (int, error) {
 }
 
 // search returns the offset (> 0) of the first whole valid frame after
-// the head, or -1.
+// the head, or -1. It screens each offset without building errors (the
+// header and the CRC), and checks the rare survivor fully.
 func (f *Framer) search() int {
 	for i := 1; i < len(f.buf); i++ {
-		if _, err := f.candidate(f.buf[i:]); err == nil {
+		b := f.buf[i:]
+		var n int
+		var st lenStatus
+		if f.Side == Requests {
+			n, st = requestLen(b)
+		} else {
+			n, st = responseLen(b)
+			if st == lenOK && f.expect != nil && !f.expect.answers(b) {
+				continue
+			}
+		}
+		if st != lenOK || len(b) < n || !crcOK(b[:n]) {
+			continue
+		}
+		if _, err := f.candidate(b); err == nil {
 			return i
 		}
 	}
 	return -1
+}
+
+func crcOK(adu []byte) bool {
+	k := len(adu) - 2
+	c := CRC(adu[:k])
+	return adu[k] == byte(c) && adu[k+1] == byte(c>>8)
 }
 
 func (f *Framer) drop(n int) {

@@ -214,70 +214,107 @@ func crcBytes(b []byte) []byte {
 // its header: ErrIncomplete if the header is not all there yet, ErrFrame
 // if the header is impossible. It does not check the CRC.
 func RequestLen(b []byte) (int, error) {
-	if len(b) >= 1 && b[0] > MaxSlave {
-		return 0, frameErr("slave address %d is above %d", b[0], MaxSlave)
-	}
-	if len(b) < 2 {
-		return 0, ErrIncomplete
-	}
-	switch f := Func(b[1]); f {
-	case ReadHoldingRegisters, ReadInputRegisters, WriteSingleRegister:
-		return 8, nil
-	case WriteMultipleRegisters:
-		if len(b) < 7 {
-			return 0, ErrIncomplete
-		}
-		bc := int(b[6])
-		if bc < 2 || bc > 2*MaxWriteQty || bc%2 != 0 {
-			return 0, frameErr("%s with a byte count of %d", f, bc)
-		}
-		return 9 + bc, nil
-	case readCoils, readDiscreteInputs, writeSingleCoil:
-		return 8, nil
-	case writeMultipleCoils:
-		if len(b) < 7 {
-			return 0, ErrIncomplete
-		}
-		if bc := int(b[6]); bc < 1 || bc > 246 {
-			return 0, frameErr("%s with a byte count of %d", f, bc)
-		}
-		return 9 + int(b[6]), nil
-	default:
-		return 0, frameErr("%s in a request is not a standard function", f)
-	}
+	n, st := requestLen(b)
+	return n, st.err(b, "request")
 }
 
 // ResponseLen returns the length of the response frame that starts b,
 // like RequestLen.
 func ResponseLen(b []byte) (int, error) {
-	if len(b) >= 1 && (b[0] == Broadcast || b[0] > MaxSlave) {
-		return 0, frameErr("slave address %d cannot answer (1…%d)", b[0], MaxSlave)
+	n, st := responseLen(b)
+	return n, st.err(b, "response")
+}
+
+// lenStatus is the verdict of a header, without an error value (the
+// framer checks every offset of noise with it).
+type lenStatus uint8
+
+const (
+	lenOK lenStatus = iota
+	lenMore
+	lenBadSlave
+	lenBadCount
+	lenBadFunc
+)
+
+func (st lenStatus) err(b []byte, what string) error {
+	switch st {
+	case lenOK:
+		return nil
+	case lenMore:
+		return ErrIncomplete
+	case lenBadSlave:
+		if what == "request" {
+			return frameErr("slave address %d is above %d", b[0], MaxSlave)
+		}
+		return frameErr("slave address %d cannot answer (1…%d)", b[0], MaxSlave)
+	case lenBadCount:
+		bc := b[2]
+		if what == "request" {
+			bc = b[6]
+		}
+		return frameErr("%s with a byte count of %d", Func(b[1]), bc)
+	}
+	return frameErr("%s in a %s is not supported", Func(b[1]), what)
+}
+
+func requestLen(b []byte) (int, lenStatus) {
+	if len(b) >= 1 && b[0] > MaxSlave {
+		return 0, lenBadSlave
 	}
 	if len(b) < 2 {
-		return 0, ErrIncomplete
+		return 0, lenMore
+	}
+	switch Func(b[1]) {
+	case ReadHoldingRegisters, ReadInputRegisters, WriteSingleRegister, readCoils, readDiscreteInputs, writeSingleCoil:
+		return 8, lenOK
+	case WriteMultipleRegisters:
+		if len(b) < 7 {
+			return 0, lenMore
+		}
+		if bc := int(b[6]); bc < 2 || bc > 2*MaxWriteQty || bc%2 != 0 {
+			return 0, lenBadCount
+		}
+		return 9 + int(b[6]), lenOK
+	case writeMultipleCoils:
+		if len(b) < 7 {
+			return 0, lenMore
+		}
+		if bc := int(b[6]); bc < 1 || bc > 246 {
+			return 0, lenBadCount
+		}
+		return 9 + int(b[6]), lenOK
+	}
+	return 0, lenBadFunc
+}
+
+func responseLen(b []byte) (int, lenStatus) {
+	if len(b) >= 1 && (b[0] == Broadcast || b[0] > MaxSlave) {
+		return 0, lenBadSlave
+	}
+	if len(b) < 2 {
+		return 0, lenMore
 	}
 	fc := b[1]
 	if fc&exceptionBit != 0 {
 		if fc == exceptionBit {
-			return 0, frameErr("exception to function 00")
+			return 0, lenBadFunc
 		}
-		return 5, nil
+		return 5, lenOK
 	}
-	switch f := Func(fc); f {
+	switch Func(fc) {
 	case ReadHoldingRegisters, ReadInputRegisters:
 		if len(b) < 3 {
-			return 0, ErrIncomplete
+			return 0, lenMore
 		}
-		bc := int(b[2])
-		if bc < 2 || bc > 2*MaxReadQty || bc%2 != 0 {
-			return 0, frameErr("%s with a byte count of %d", f, bc)
+		if bc := int(b[2]); bc < 2 || bc > 2*MaxReadQty || bc%2 != 0 {
+			return 0, lenBadCount
 		}
-		return 5 + bc, nil
+		return 5 + int(b[2]), lenOK
 	case WriteSingleRegister, WriteMultipleRegisters:
-		return 8, nil
-	default:
-		return 0, frameErr("%s in a response is not supported", f)
+		return 8, lenOK
 	}
+	return 0, lenBadFunc
 }
 
 // ParseRequest decodes one request frame (exactly, CRC included).
