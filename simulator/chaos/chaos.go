@@ -142,6 +142,9 @@ type Ledger struct {
 	// Repeats counts instrument reports a restarted kiosk recognised as
 	// already saved; Repairs counts outbox files repaired at a kiosk start.
 	Repeats, Repairs int
+	// MaxKioskRSS is the largest resident set of a kiosk process seen
+	// (sampled twice a second; 0 where /proc is missing).
+	MaxKioskRSS int64
 	// Problems lists the lost and duplicated tests (at most 20).
 	Problems []string
 }
@@ -167,6 +170,7 @@ type run struct {
 	cmdMu   sync.Mutex
 	kiosks  []*kiosk
 	saved   sync.Map // result_id → kiosk id, from "result saved" lines
+	maxRSS  atomic.Int64
 	ledger  Ledger
 }
 
@@ -268,6 +272,10 @@ func Run(ctx context.Context, o Options) (Ledger, error) {
 	} else {
 		faultsDone <- 0
 	}
+
+	rssCtx, stopRSS := context.WithCancel(ctx)
+	defer stopRSS()
+	go r.sampleRSS(rssCtx)
 
 	// Wait for every test to be taken by a kiosk and every kill to happen.
 	if err := r.waitTests(ctx, opsDone); err != nil {
@@ -611,6 +619,44 @@ func (r *run) killCommand(ctx context.Context, expect time.Duration, opsDone <-c
 	return nil
 }
 
+// sampleRSS keeps the largest kiosk RSS in the ledger.
+func (r *run) sampleRSS(ctx context.Context) {
+	for {
+		for _, k := range r.kiosks {
+			k.mu.Lock()
+			p := k.proc
+			k.mu.Unlock()
+			if p == nil || p.cmd.Process == nil {
+				continue
+			}
+			if rss := rssOf(p.cmd.Process.Pid); rss > r.maxRSS.Load() {
+				r.maxRSS.Store(rss)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// rssOf reads VmRSS from /proc (bytes; 0 if unknown).
+func rssOf(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 // waitTests waits until every test has been started and every report has
 // been acknowledged by its kiosk.
 func (r *run) waitTests(ctx context.Context, opsDone <-chan struct{}) error {
@@ -794,6 +840,7 @@ func (r *run) books() error {
 		l.Repeats += strings.Count(string(b), "result already saved")
 		l.Repairs += strings.Count(string(b), "outbox file repaired")
 	}
+	l.MaxKioskRSS = r.maxRSS.Load()
 	l.Alarms = map[string]int{}
 	alarms, _ := st.Alarms(100000, false)
 	for _, a := range alarms {

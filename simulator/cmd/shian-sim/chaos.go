@@ -57,7 +57,8 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	l, err := chaos.Run(ctx, o)
 	fmt.Fprintf(stdout, "tests %d, kiosk kills %d, command kills %d, fault steps %d; stored within %v of the heal; run took %v\n",
 		l.Tests, l.KioskKills, l.CommandKills, l.FaultSteps, l.Drained.Round(time.Millisecond), l.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(stdout, "repeated reports recognised after a kiosk restart: %d; outbox files repaired at start: %d\n", l.Repeats, l.Repairs)
+	fmt.Fprintf(stdout, "repeated reports recognised after a kiosk restart: %d; outbox files repaired at start: %d; largest kiosk RSS %.1f MB\n",
+		l.Repeats, l.Repairs, float64(l.MaxKioskRSS)/(1<<20))
 	if len(l.Alarms) > 0 {
 		fmt.Fprintf(stdout, "command alarms: %v\n", l.Alarms)
 	}
