@@ -27,6 +27,11 @@ export function el(tag, attrs, ...children) {
   return e;
 }
 
+/** An alert's identity: its stored seq, or for a transient one (seq 0) what it is about. */
+function alertKey(a) {
+  return a.seq ? `s${a.seq}` : `t${a.code}:${a.incident_id || ""}:${a.at}`;
+}
+
 /** A coloured verdict chip. */
 export function verdictChip(v) {
   return el("span", { class: `chip v-${v || "none"}`, dataset: { verdict: v || "none" } }, verdictLabel(v));
@@ -199,7 +204,7 @@ export class Panels {
   /** Adds alerts without dropping the ones already listed (a snapshot carries only the open ones). */
   mergeAlerts(list) {
     for (const a of list || []) {
-      const i = this.alerts.findIndex((x) => x.seq === a.seq);
+      const i = this.alerts.findIndex((x) => alertKey(x) === alertKey(a));
       if (i >= 0) this.alerts[i] = a.acked_at || !this.alerts[i].acked_at ? a : this.alerts[i];
       else this.alerts.push(a);
     }
@@ -210,7 +215,7 @@ export class Panels {
 
   /** Adds an alert or updates it (an acknowledgement has the same seq). Returns true when it is new. */
   upsertAlert(a) {
-    const i = this.alerts.findIndex((x) => x.seq === a.seq);
+    const i = this.alerts.findIndex((x) => alertKey(x) === alertKey(a));
     if (i >= 0) this.alerts[i] = a;
     else this.alerts.unshift(a);
     this.acking.delete(a.seq);
@@ -231,7 +236,7 @@ export class Panels {
       ...this.alerts.map((a) => {
         const acked = !!a.acked_at;
         const actions = el("span", { class: "actions" });
-        if (!acked && canAck)
+        if (!acked && canAck && a.seq > 0) // seq 0: a transient alert (delta only), nothing stored to acknowledge
           actions.append(
             el(
               "button",
