@@ -83,6 +83,11 @@ func (f *Framer) Gap() error {
 // bytes it skips; call Next again.
 func (f *Framer) Next() ([]byte, error) {
 	for len(f.buf) > 0 {
+		if f.hunting && f.noise(f.buf) {
+			f.drop(1)
+			f.skipped++
+			continue
+		}
 		n, err := f.candidate(f.buf)
 		switch {
 		case err == nil:
@@ -188,6 +193,25 @@ func (f *Framer) search() int {
 		}
 	}
 	return -1
+}
+
+// noise reports, without building errors, that b cannot start a frame:
+// an impossible header, or a whole claimed frame whose CRC fails.
+func (f *Framer) noise(b []byte) bool {
+	var n int
+	var st lenStatus
+	if f.Side == Requests {
+		n, st = requestLen(b)
+	} else {
+		n, st = responseLen(b)
+	}
+	switch st {
+	case lenOK:
+		return len(b) >= n && !crcOK(b[:n])
+	case lenMore:
+		return false
+	}
+	return true
 }
 
 func crcOK(adu []byte) bool {
