@@ -100,19 +100,22 @@ type BanquetFilter struct {
 
 // Banquets returns banquets by first sitting.
 func (e *Engine) Banquets(f BanquetFilter) ([]Banquet, error) {
+	all, err := store.All[Banquet](e.st, kindBanquet)
+	if err != nil {
+		return nil, err
+	}
 	var out []Banquet
-	err := store.List(e.st, kindBanquet, func(_ string, b Banquet) bool {
+	for _, b := range all {
 		if (f.State != "" && b.State != f.State) || (f.TeamID != "" && b.TeamID != f.TeamID) {
-			return true
+			continue
 		}
 		if !f.Date.IsZero() && !slices.ContainsFunc(b.Filing.Sittings, func(s assurance.Sitting) bool { return s.Date == f.Date }) {
-			return true
+			continue
 		}
-		out = append(out, e.banquetView(b))
-		return true
-	})
+		out = append(out, e.banquetView(b)) // after the listing: the view reads the store
+	}
 	slices.SortFunc(out, func(a, b Banquet) int { return cmp.Or(a.WindowStart.Compare(b.WindowStart), cmp.Compare(a.ID, b.ID)) })
-	return out, err
+	return out, nil
 }
 
 // ModifyBanquet applies fn (a step, a finding, a closed rectification) at

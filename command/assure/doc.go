@@ -25,13 +25,16 @@
 //     (geo.NearestAvailable) with the configured deadline. Eligible means
 //     on duty, not busy (assigned, on site or sealing an incident), and a
 //     patrol team or the team stationed at that very kitchen;
-//  3. tells the kiosk the incident number (ingest Notify), stores an
-//     incident_warned alarm, publishes incident, team and alert deltas;
+//  3. tells the kiosk the incident number (ingest Notify) and publishes
+//     incident, team and alert (incident_warned) deltas. The warning is a
+//     transient alert (seq 0): the incident is the stored record, and a
+//     passed deadline raises a stored escalation;
 //  4. books the result against the business's credit and, for a positive,
 //     looks for a cluster of the same analyte (geo.FindClusters).
 //
-// When no team is eligible the incident waits in warned with a
-// no_team_available alarm, and the loop assigns it as soon as one is free.
+// When no team is eligible the incident waits in warned (with a transient
+// no_team_available alert), and the loop assigns it as soon as one is
+// free.
 //
 // # One incident per result
 //

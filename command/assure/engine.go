@@ -278,24 +278,24 @@ func (e *Engine) Process(cs []store.Committed) {
 // RecoverWindow that call for one and have none.
 func (e *Engine) Recover() error {
 	cut := e.deps.Now().Add(-e.cfg.RecoverWindow)
-	var todo []wire.Result
+	// Collect first: nothing may wait on the engine's lock, or write,
+	// while the store's read transaction is open.
+	var found []wire.Result
 	err := e.st.EachResult(func(r *wire.Result) bool {
 		if r.ReceivedAt != nil && r.ReceivedAt.Before(cut) {
 			return false
 		}
 		if _, ok := triggerOf(r); ok {
-			e.mu.Lock()
-			_, done := e.byResult[r.ResultID]
-			e.mu.Unlock()
-			if !done {
-				todo = append(todo, *r)
-			}
+			found = append(found, *r)
 		}
 		return true
 	}, true)
 	if err != nil {
 		return err
 	}
+	e.mu.Lock()
+	todo := slices.DeleteFunc(found, func(r wire.Result) bool { _, done := e.byResult[r.ResultID]; return done })
+	e.mu.Unlock()
 	// Oldest first, so that incident numbers follow the results' order.
 	for i := len(todo) - 1; i >= 0; i-- {
 		if _, err := e.OpenFromResult(todo[i]); err != nil && !errors.Is(err, ErrNoTrigger) {

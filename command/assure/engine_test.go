@@ -218,8 +218,11 @@ func TestAutoOpenDispatchNotify(t *testing.T) {
 		t.Fatalf("notices %+v", ns)
 	}
 	t.Logf("notice: %s", ns[0].Message)
-	if a := f.rec.alarms("incident_warned"); len(a) != 1 || a[0].IncidentID != inc.ID || a[0].Seq == 0 {
-		t.Errorf("warning alarms %+v", a)
+	if a := f.rec.alarms("incident_warned"); len(a) != 1 || a[0].IncidentID != inc.ID || a[0].Seq != 0 || len(a[0].Loc) != 2 {
+		t.Errorf("warning alerts %+v", a)
+	}
+	if stored, _ := f.st.Alarms(10, false); len(stored) != 0 {
+		t.Errorf("a warning is an alert, not a stored alarm: %+v", stored)
 	}
 	if len(f.rec.kinds(wire.KindIncident)) == 0 || len(f.rec.kinds(wire.KindTeam)) == 0 {
 		t.Error("no incident or team delta")

@@ -52,14 +52,19 @@ func (e *Engine) Event(id string) (EventView, error) {
 
 // Events returns the events in scope (empty scope: all), by id.
 func (e *Engine) Events(scope []string) ([]EventView, error) {
+	evs, err := store.All[assurance.Event](e.st, kindEvent)
+	if err != nil {
+		return nil, err
+	}
+	// Views are built after the listing's read transaction: they read the
+	// store themselves, and a nested read can deadlock behind a writer.
 	var out []EventView
-	err := store.List(e.st, kindEvent, func(id string, ev assurance.Event) bool {
-		if InScope(scope, id) {
+	for _, ev := range evs {
+		if InScope(scope, ev.ID) {
 			out = append(out, e.eventView(ev))
 		}
-		return true
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 func (e *Engine) eventView(ev assurance.Event) EventView {
@@ -376,14 +381,17 @@ func (e *Engine) Menu(id string) (MenuView, error) {
 
 // Menus returns the menus (of one owner when owner is not "").
 func (e *Engine) Menus(owner string) ([]MenuView, error) {
+	ms, err := store.All[assurance.Menu](e.st, kindMenu)
+	if err != nil {
+		return nil, err
+	}
 	var out []MenuView
-	err := store.List(e.st, kindMenu, func(_ string, m assurance.Menu) bool {
+	for _, m := range ms {
 		if owner == "" || m.OwnerID == owner {
 			out = append(out, e.menuView(m))
 		}
-		return true
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // ModifyMenu applies fn (SetDishes, Decide or Apply) to a menu at the

@@ -171,7 +171,8 @@ func (e *Engine) OpenIncident(tr assurance.Trigger, act assurance.Act) (Incident
 	return e.Incident(id)
 }
 
-// afterOpen tells the kiosk, raises the warning and publishes.
+// afterOpen tells the kiosk, publishes the warning, the incident and the
+// team.
 func (e *Engine) afterOpen(rec Incident, dispatchErr error) {
 	tl := rec.Trigger.Kind.Label()
 	teamZH, teamEN := "尚无可派保障组，指挥中心将尽快派员", "no team is free yet; the command centre will send one"
@@ -192,9 +193,9 @@ func (e *Engine) afterOpen(rec Incident, dispatchErr error) {
 		Message: fmt.Sprintf("预警 %s：%s %s（%s），%s / warning %s: %s at %s (%s), %s",
 			rec.ID, tl.ZH, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), rec.Trigger.Item, teamZH,
 			rec.ID, tl.EN, rec.Trigger.SubjectID, rec.Trigger.Item, teamEN)}
-	e.raise(a)
+	e.alert(a)
 	if dispatchErr != nil {
-		e.raise(store.Alarm{Code: "no_team_available", IncidentID: rec.ID, EventID: rec.Trigger.EventID, Loc: locOf(rec.Trigger.Where),
+		e.alert(store.Alarm{Code: "no_team_available", IncidentID: rec.ID, EventID: rec.Trigger.EventID, Loc: locOf(rec.Trigger.Where),
 			Message: fmt.Sprintf("风险处置事件 %s 暂未交办 / incident %s not dispatched yet: %v", rec.ID, rec.ID, dispatchErr)})
 	}
 	e.publish(wire.KindIncident, e.view(rec))
@@ -208,6 +209,16 @@ func locOf(p *assurance.Point) []float64 {
 		return nil
 	}
 	return []float64{p.Lon, p.Lat}
+}
+
+// alert publishes a transient alert (seq 0, not stored): the incident
+// record itself is what persists, and escalations are raised if nobody
+// acts on it.
+func (e *Engine) alert(a store.Alarm) {
+	if a.At.IsZero() {
+		a.At = e.deps.Now()
+	}
+	e.publish(wire.KindAlert, a)
 }
 
 // raise stores an alarm and publishes it as an alert delta.
