@@ -77,7 +77,9 @@ type Options struct {
 	MaxHold time.Duration
 	// DataDir holds everything; it must be empty or absent.
 	DataDir string
-	// CommandBin and KioskBin are the binaries; empty builds them into
+	// CommandBin and KioskBin are the binaries. Empty takes shian-command
+	// and shian-kiosk from beside the running program when both are there
+	// (`make build` puts all three in bin/), else builds them into
 	// DataDir/bin with `go build` (run from inside the module).
 	CommandBin, KioskBin string
 	// Measure is how long one test takes on the emulated tester
@@ -307,6 +309,14 @@ func Run(ctx context.Context, o Options) (Ledger, error) {
 
 // binaries finds or builds shian-command and shian-kiosk.
 func (r *run) binaries(ctx context.Context) error {
+	if r.o.CommandBin == "" && r.o.KioskBin == "" {
+		if exe, err := os.Executable(); err == nil {
+			c, k := filepath.Join(filepath.Dir(exe), "shian-command"), filepath.Join(filepath.Dir(exe), "shian-kiosk")
+			if isFile(c) && isFile(k) {
+				r.o.CommandBin, r.o.KioskBin = c, k
+			}
+		}
+	}
 	build := func(path *string, pkg, name string) error {
 		if *path != "" {
 			if _, err := os.Stat(*path); err != nil {
@@ -327,7 +337,16 @@ func (r *run) binaries(ctx context.Context) error {
 	if err := build(&r.o.CommandBin, "github.com/shianfood/shian/command/cmd/shian-command", "shian-command"); err != nil {
 		return err
 	}
-	return build(&r.o.KioskBin, "github.com/shianfood/shian/kiosk/cmd/shian-kiosk", "shian-kiosk")
+	if err := build(&r.o.KioskBin, "github.com/shianfood/shian/kiosk/cmd/shian-kiosk", "shian-kiosk"); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.o.Out, "chaos: binaries %s and %s\n", r.o.CommandBin, r.o.KioskBin)
+	return nil
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // prepare registers the kiosks in a fresh command store and picks the
