@@ -118,7 +118,7 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		return nil, err
 	}
 	k.out = out
-	env := device.Env{Serial: opts.Serial, I2C: opts.I2C, Now: opts.Now, Log: opts.Log}
+	env := device.Env{Serial: opts.Serial, I2C: opts.I2C, Now: opts.Now, Log: opts.Log, Rules: &k.rules}
 	for _, spec := range cfg.Devices {
 		inst, err := device.Open(spec, env)
 		if err != nil {
