@@ -353,9 +353,9 @@ func TestGarbageAndSplitFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := k.waitReadings(t, n)
+	k.waitReadings(t, n)
 	eventually(t, "all acknowledged", func() bool { return in.fw.Pending() == 0 })
-	got = k.readings()
+	got := k.readings()
 	if len(got) != n {
 		t.Fatalf("%d readings for %d tests", len(got), n)
 	}
@@ -421,9 +421,9 @@ func TestUnplugReplug(t *testing.T) {
 	if _, err := in.fw.Start(2, "U-2", "小白菜"); err != nil {
 		t.Fatal(err)
 	}
-	got := k.waitReadings(t, 2)
+	k.waitReadings(t, 2)
 	eventually(t, "acknowledged", func() bool { return in.fw.Pending() == 0 })
-	got = k.readings()
+	got := k.readings()
 	if len(got) != 2 || got[0].SampleCode != "U-1" || got[1].SampleCode != "U-2" {
 		t.Fatalf("readings %+v, want U-1 once then U-2", got)
 	}
@@ -536,9 +536,9 @@ func TestMegabyteOfNoise(t *testing.T) {
 	if _, err := in.fw.Start(3, "N-1", "芹菜"); err != nil {
 		t.Fatal(err)
 	}
-	got := k.waitReadings(t, 1)
+	k.waitReadings(t, 1)
 	eventually(t, "acknowledged", func() bool { return in.fw.Pending() == 0 })
-	got = k.readings()
+	got := k.readings()
 	out, _ := assay.DefaultRules().Decide(got[0].Method, got[0].Item, got[0].Raw)
 	if len(got) != 1 || got[0].SampleCode != "N-1" || out.Verdict != assay.Suspicious {
 		t.Fatalf("after 1 MB of noise: %+v (%s)", got, out.Verdict)
