@@ -25,10 +25,9 @@
 //     (geo.NearestAvailable) with the configured deadline. Eligible means
 //     on duty, not busy (assigned, on site or sealing an incident), and a
 //     patrol team or the team stationed at that very kitchen;
-//  3. tells the kiosk the incident number (ingest Notify) and publishes
-//     incident, team and alert (incident_warned) deltas. The warning is a
-//     transient alert (seq 0): the incident is the stored record, and a
-//     passed deadline raises a stored escalation;
+//  3. tells the kiosk the incident number (ingest Notify), stores an
+//     incident_warned alarm (to be acknowledged in the command centre) and
+//     publishes incident, team and alert deltas;
 //  4. books the result against the business's credit and, for a positive,
 //     looks for a cluster of the same analyte (geo.FindClusters).
 //

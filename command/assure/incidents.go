@@ -193,7 +193,7 @@ func (e *Engine) afterOpen(rec Incident, dispatchErr error) {
 		Message: fmt.Sprintf("预警 %s：%s %s（%s），%s / warning %s: %s at %s (%s), %s",
 			rec.ID, tl.ZH, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), rec.Trigger.Item, teamZH,
 			rec.ID, tl.EN, rec.Trigger.SubjectID, rec.Trigger.Item, teamEN)}
-	e.alert(a)
+	e.raise(a)
 	if dispatchErr != nil {
 		e.alert(store.Alarm{Code: "no_team_available", IncidentID: rec.ID, EventID: rec.Trigger.EventID, Loc: locOf(rec.Trigger.Where),
 			Message: fmt.Sprintf("风险处置事件 %s 暂未交办 / incident %s not dispatched yet: %v", rec.ID, rec.ID, dispatchErr)})
@@ -211,9 +211,8 @@ func locOf(p *assurance.Point) []float64 {
 	return []float64{p.Lon, p.Lat}
 }
 
-// alert publishes a transient alert (seq 0, not stored): the incident
-// record itself is what persists, and escalations are raised if nobody
-// acts on it.
+// alert publishes a transient alert (seq 0, not stored): a passing
+// condition whose consequence is raised by the deadline loop if it lasts.
 func (e *Engine) alert(a store.Alarm) {
 	if a.At.IsZero() {
 		a.At = e.deps.Now()
