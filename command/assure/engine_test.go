@@ -529,3 +529,34 @@ func TestClusterWarning(t *testing.T) {
 		t.Fatalf("clusters %+v", cs)
 	}
 }
+
+// TestTemperatureBreachOpensIncident: a failed holding temperature opens a
+// temperature_breach incident, cleared on site with a note (no lab needed),
+// and books −5 on the kitchen; an ATP fail opens none.
+func TestTemperatureBreachOpensIncident(t *testing.T) {
+	f := newFixture(t, assure.Config{})
+	f.site(t, "K-01", "kitchen", at(0, 0), "B")
+	f.team(t, "T-01", assure.ModeStationed, "K-01", at(5, 5), true)
+	hot := wire.Result{ResultID: uuid.Must(uuid.NewV7()).String(), KioskID: "K-2", Seq: 1, StallID: "K-01", Method: assay.HotHolding,
+		Item: "热藏温度", Analyte: "hot_holding", Value: 52.5, Unit: "°C", Verdict: assay.Fail}
+	atp := hot
+	atp.ResultID, atp.Seq, atp.Method, atp.Analyte = uuid.Must(uuid.NewV7()).String(), 2, assay.ATP, "atp"
+	f.e.Process(f.commit(t, hot, atp))
+	inc := f.incidentOf(t, hot.ResultID)
+	if inc.Trigger.Kind != assurance.TriggerTemperature || inc.TeamID != "T-01" {
+		t.Fatalf("%s to %q", inc.Trigger.Kind, inc.TeamID)
+	}
+	if incs, _ := f.e.Incidents(assure.IncidentFilter{}); len(incs) != 1 {
+		t.Fatalf("%d incidents; an ATP fail opens none", len(incs))
+	}
+	insp := assurance.Actor{UserID: "insp-1", Role: assurance.RoleInspector, TeamID: "T-01"}
+	for _, s := range []assurance.IncidentStep{{To: assurance.IncidentOnSite}, {To: assurance.IncidentCleared, Act: assurance.Act{Note: "复测 68 °C，已加热至 70 °C 以上"}}} {
+		s.Actor = insp
+		if _, err := f.e.Transition(inc.ID, assure.Step{IncidentStep: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, _ := f.e.Vendor("K-01"); c.Score != 95 {
+		t.Errorf("credit %d, want 100 − 5", c.Score)
+	}
+}
