@@ -1,0 +1,87 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shianfood/shian/command/assure"
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/firmware/enzyme"
+	"github.com/shianfood/shian/protocols/assurance"
+)
+
+// TestDemoRunsTheProtocol runs the demo for a short while with more
+// positives than a real day, then reads its store: the event went live,
+// every kitchen was ready, teams reported positions, incidents were opened
+// from the kiosks' results and some reached 销号, banquets were filed and
+// guided, patrol visits were recorded.
+func TestDemoRunsTheProtocol(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for 25 s")
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	err := Run(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Duration: 25 * time.Second, Every: 700 * time.Millisecond,
+		Measure: 300 * time.Millisecond, Mix: enzyme.Mix{Negative: 0.5, Suspicious: 0.15, Positive: 0.3, Invalid: 0.05},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("demo output:\n%s", out.String())
+	st, err := store.Open(filepath.Join(dir, "command"), store.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	events, _ := store.All[assurance.Event](st, "event")
+	if len(events) != 1 || events[0].Phase != assurance.PhaseWholeProcess {
+		t.Fatalf("events %+v", events)
+	}
+	incs, _ := store.All[assure.Incident](st, "incident")
+	reached := map[assurance.IncidentState]bool{}
+	for _, inc := range incs {
+		for _, a := range inc.Audit {
+			reached[assurance.IncidentState(a.To)] = true
+		}
+	}
+	for _, s := range []assurance.IncidentState{assurance.IncidentAssigned, assurance.IncidentOnSite, assurance.IncidentSignedOff} {
+		if !reached[s] {
+			t.Errorf("no incident reached %s in %d incidents", s, len(incs))
+		}
+	}
+	teams, _ := store.All[assure.Team](st, "team")
+	moved := 0
+	for _, tm := range teams {
+		if !tm.PositionAt.IsZero() {
+			moved++
+		}
+	}
+	if len(teams) != 5 || moved == 0 {
+		t.Errorf("%d teams, %d reported a position", len(teams), moved)
+	}
+	banquets, _ := store.All[assure.Banquet](st, "banquet")
+	guided := 0
+	for _, b := range banquets {
+		if b.TeamID != "" {
+			guided++
+		}
+	}
+	if len(banquets) == 0 || guided == 0 {
+		t.Errorf("%d banquets, %d with guidance", len(banquets), guided)
+	}
+	visits, _ := store.All[assure.PatrolVisit](st, "visit")
+	menus, _ := store.All[assurance.Menu](st, "menu")
+	if len(menus) != 4 {
+		t.Errorf("%d menus", len(menus))
+	}
+	t.Logf("%d incidents, %d banquets, %d patrol visits, %d menus", len(incs), len(banquets), len(visits), len(menus))
+	if !strings.Contains(out.String(), "whole_process") {
+		t.Error("the demo did not say the event went live")
+	}
+}
