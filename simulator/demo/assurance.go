@@ -501,7 +501,7 @@ func (a *assuranceRun) team(ctx context.Context, t venue.Team) {
 			}
 		}
 		if moving || t.Mode == venue.Stationed {
-			continue
+			continue // busy with an incident, or posted at its kitchen
 		}
 		// Idle: walk the patrol plan.
 		if !planned {
@@ -557,6 +557,7 @@ func (a *assuranceRun) work(ctx context.Context, c *apiClient, rnd *rand.Rand, i
 		}
 		return true
 	case assurance.IncidentOnSite:
+		*moving = true // stays at the stall until the batch is sealed and sent off
 		if since < fieldStep {
 			return false
 		}
@@ -568,6 +569,7 @@ func (a *assuranceRun) work(ctx context.Context, c *apiClient, rnd *rand.Rand, i
 			"evidence": evidence("seal_record", "seal.png", demoPhoto(rnd.Uint64()))})
 		return true
 	case assurance.IncidentControlled:
+		*moving = true
 		if since < fieldStep {
 			return false
 		}
@@ -587,8 +589,13 @@ func (a *assuranceRun) work(ctx context.Context, c *apiClient, rnd *rand.Rand, i
 		}
 		return true
 	case assurance.IncidentConfirmedPositive:
-		if since < fieldStep {
+		// Back to the stall: the batch is destroyed under the team's eyes.
+		if inc.Trigger.Where == nil {
 			return false
+		}
+		*moving = true
+		if !moveTo(orb.Point{inc.Trigger.Where.Lon, inc.Trigger.Where.Lat}) || since < fieldStep {
+			return true
 		}
 		step(map[string]any{"to": "disposed", "note": "监督下无害化处置（粉碎深埋）",
 			"evidence": evidence("photo", "disposal.png", demoPhoto(rnd.Uint64()))})
