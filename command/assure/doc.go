@@ -40,8 +40,9 @@
 // The engine keeps result_id → incident in memory, rebuilt from the
 // incident records at start, and opens under one lock: a result seen
 // twice (the callback given a duplicate resend, a replay after a restart)
-// opens one incident. The index is derived from the records, never a
-// second key written beside them. A crash between storing a result and
+// opens one incident, and so does a repeat of the same sample (a result
+// whose repeat_of names one that opened an incident). The index is
+// derived from the records, never a second key written beside them. A crash between storing a result and
 // opening its incident is repaired by [Engine.Recover] at the next start,
 // which looks back Config.RecoverWindow (48 h) for results with none.
 //

@@ -338,6 +338,13 @@ func TestOneIncidentPerResult(t *testing.T) {
 	f.e.Process(dup)
 	f.e.OnCommitted(dup) // queued, not processed: Run is not running
 	first := f.incidentOf(t, r.ResultID)
+	// The method's repeat of the same sample joins the incident.
+	rep := positive("S-1", "x")
+	rep.RepeatOf = r.ResultID
+	f.e.Process(f.commit(t, rep))
+	if incs, _ := f.e.Incidents(assure.IncidentFilter{}); len(incs) != 1 {
+		t.Fatalf("%d incidents after a repeat of the positive", len(incs))
+	}
 
 	// A positive stored while the engine was down.
 	lost := positive("S-1", "x")

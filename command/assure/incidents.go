@@ -71,6 +71,12 @@ func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
 		e.mu.Unlock()
 		return e.Incident(id)
 	}
+	// A repeat of a result that already opened an incident (the enzyme
+	// method's repeats ×2) belongs to that incident.
+	if id, ok := e.byResult[r.RepeatOf]; ok && r.RepeatOf != "" {
+		e.mu.Unlock()
+		return e.Incident(id)
+	}
 	now := e.deps.Now()
 	sub := e.subjectOf(r.StallID)
 	if sub.point == nil && r.KioskID != "" {
