@@ -125,11 +125,14 @@ type assuranceRun struct {
 	start time.Time
 	event string
 
-	mu   sync.Mutex
-	seen map[string]time.Time // incident state key → when the simulation first saw it
+	mu    sync.Mutex
+	seen  map[string]time.Time // incident state key → when the simulation first saw it
+	outMu sync.Mutex           // the goroutines share Out
 }
 
 func (a *assuranceRun) say(format string, args ...any) {
+	a.outMu.Lock()
+	defer a.outMu.Unlock()
 	fmt.Fprintf(a.out, "  [%5.1fs] %s\n", time.Since(a.start).Seconds(), fmt.Sprintf(format, args...))
 }
 

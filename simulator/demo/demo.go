@@ -194,12 +194,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := writeInfo(dir, info); err != nil {
 		return err
 	}
-	// The assurance protocol, driven through the REST API by simulated
-	// teams and the command centre.
-	ar := &assuranceRun{base: "http://" + addr, v: v, users: users, o: o, log: o.Log, out: o.Out, start: time.Now(),
-		event: eventID(v), seen: map[string]time.Time{}}
-	wg.Add(1)
-	go func() { defer wg.Done(); ar.run(kctx) }()
+
 	fmt.Fprintf(o.Out, "食安 Shian demo — %s（%s）\n", v.Event, v.Name)
 	fmt.Fprintf(o.Out, "  map / 地图:        %s\n", info.URL)
 	fmt.Fprintf(o.Out, "  open logged in:    %s\n", info.LoginURL)
@@ -208,6 +203,12 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "  details:           %s\n", filepath.Join(dir, "demo.json"))
 	fmt.Fprintf(o.Out, "  event / 重大活动:   %s (GET /api/v1/events, /incidents, /teams, /banquets, /kpis, /export/results.xlsx)\n", eventID(v))
 	fmt.Fprintln(o.Out, "Ctrl-C stops everything.")
+	// The assurance protocol, driven through the REST API by simulated
+	// teams and the command centre.
+	ar := &assuranceRun{base: "http://" + addr, v: v, users: users, o: o, log: o.Log, out: o.Out, start: time.Now(),
+		event: eventID(v), seen: map[string]time.Time{}}
+	wg.Add(1)
+	go func() { defer wg.Done(); ar.run(kctx) }()
 
 	select {
 	case <-ctx.Done():
