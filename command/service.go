@@ -190,6 +190,7 @@ func (s *Service) Run(ctx context.Context) error {
 // Close stops the hub and closes the store. Call it after Run returned
 // and the HTTP server stopped.
 func (s *Service) Close() error {
+	s.assure.Close() // its loop writes to the store
 	s.hub.Close()
 	s.ingest.CloseAll()
 	return s.store.Close()

@@ -98,6 +98,11 @@ type Engine struct {
 	queue   chan []store.Committed
 	stopped chan struct{} // closed when Run returns
 	stop    sync.Once
+	quit    chan struct{} // closed by Close
+	quitted sync.Once
+	runMu   sync.Mutex
+	closed  bool
+	runDone chan struct{} // closed when the running Run returns
 
 	// mu serialises every change to incidents, teams and the records the
 	// engine derives from them, so that dispatch sees a consistent set of
@@ -134,7 +139,7 @@ func New(d Deps, cfg Config) (*Engine, error) {
 		d.Log = slog.Default()
 	}
 	e := &Engine{cfg: cfg, pc: *cfg.Protocol, st: d.Store, deps: d, log: d.Log,
-		queue: make(chan []store.Committed, cfg.Queue), stopped: make(chan struct{}),
+		queue: make(chan []store.Committed, cfg.Queue), stopped: make(chan struct{}), quit: make(chan struct{}),
 		byResult: map[string]string{}, open: map[string]*assurance.Incident{},
 		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}}
 	if d.DataDir != "" {
@@ -234,6 +239,7 @@ func (e *Engine) OnCommitted(cs []store.Committed) {
 		select {
 		case e.queue <- keep:
 		case <-e.stopped: // shutting down: Recover picks these up at the next start
+		case <-e.quit:
 		}
 	}
 }
@@ -242,6 +248,15 @@ func (e *Engine) OnCommitted(cs []store.Committed) {
 // queue and runs the deadline loop until ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
 	defer e.stop.Do(func() { close(e.stopped) })
+	e.runMu.Lock()
+	if e.closed {
+		e.runMu.Unlock()
+		return nil
+	}
+	done := make(chan struct{})
+	e.runDone = done
+	e.runMu.Unlock()
+	defer close(done)
 	if err := e.Recover(); err != nil {
 		e.log.Error("assure: recovering incidents failed", "err", err)
 	}
@@ -251,11 +266,27 @@ func (e *Engine) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-e.quit:
+			return nil
 		case cs := <-e.queue:
 			e.Process(cs)
 		case <-t.C:
 			e.Tick()
 		}
+	}
+}
+
+// Close stops Run and waits until it has returned, so that the store can
+// be closed after it. Results queued and not processed yet are picked up
+// by Recover at the next start.
+func (e *Engine) Close() {
+	e.quitted.Do(func() { close(e.quit) })
+	e.runMu.Lock()
+	e.closed = true
+	done := e.runDone
+	e.runMu.Unlock()
+	if done != nil {
+		<-done
 	}
 }
 
