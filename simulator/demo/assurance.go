@@ -234,8 +234,7 @@ func (a *assuranceRun) prepareEvent(ctx context.Context, cmd *apiClient) error {
 			{"item": "training", "note": "从业人员食品安全培训"},
 			{"item": "health_certificate", "staff": staff},
 			{"item": "sample_retention", "retention": assure.RetentionInput{FridgeID: "留样柜-" + k.ID, Responsible: "李秀英", MassG: 150, HoldHours: 48}},
-			{"item": "kiosk_ready", "kiosk_id": kiosk, "instruments": []assurance.InstrumentStatus{{ID: "enzyme-1", Model: "DY-3000E",
-				CalibratedOn: first.AddDays(-20), CalibrationValidUntil: first.AddDays(345)}}},
+			{"item": "kiosk_ready", "kiosk_id": kiosk, "instruments": calibrations(i%a.o.Kiosks, first)},
 		}
 		for _, it := range items {
 			if err := insp.do(ctx, "POST", "/api/v1/events/"+a.event+"/kitchens/"+k.ID+"/readiness", it, &ev); err != nil {

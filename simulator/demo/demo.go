@@ -31,6 +31,9 @@ import (
 	"github.com/shianfood/shian/kiosk"
 	"github.com/shianfood/shian/kiosk/serialport"
 	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/assurance"
+	"github.com/shianfood/shian/protocols/wire"
+	"github.com/shianfood/shian/simulator/instrument"
 	"github.com/shianfood/shian/simulator/serialsim"
 	"github.com/shianfood/shian/simulator/venue"
 
@@ -94,9 +97,10 @@ func (o *Options) defaults() {
 type KioskInfo struct {
 	ID     string `json:"id"`
 	Token  string `json:"token"`
-	Config string `json:"config"` // path of its kiosk.yaml
-	Port   string `json:"port"`   // the pty link its instrument is on
-	Event  string `json:"event"`  // the major event it tests for
+	Config string `json:"config"`           // path of its kiosk.yaml
+	Port   string `json:"port"`             // the pty its enzyme tester is on
+	Screen string `json:"screen,omitempty"` // the operator touchscreen's URL
+	Event  string `json:"event"`            // the major event it tests for
 }
 
 // Info is written to DATA/demo.json.
@@ -162,8 +166,10 @@ func Run(ctx context.Context, o Options) error {
 	info.URL = "http://" + addr + "/"
 	info.LoginURL = "http://" + addr + info.LoginURL
 
-	// Kiosks, each with an enzyme tester on a pseudo-terminal.
+	// Kiosks, each with an enzyme tester on a pseudo-terminal, and some
+	// with further instrument families (see extrasFor).
 	var wg sync.WaitGroup
+	var sks []*simKiosk
 	kctx, stopKiosks := context.WithCancel(ctx)
 	defer stopKiosks()
 	for i := 0; i < o.Kiosks; i++ {
@@ -173,23 +179,32 @@ func Run(ctx context.Context, o Options) error {
 		if len(stalls) == 0 {
 			stalls = v.Stalls
 		}
-		k, fw, sim, port, err := startKiosk(kctx, dir, addr, ki, o, i)
+		sk, err := startKiosk(kctx, dir, addr, ki, o, i)
 		if err != nil {
 			return err
 		}
-		ki.Port = port.Path()
+		sks = append(sks, sk)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			operate(kctx, fw, sim, stalls, o, uint64(i))
+			operate(kctx, sk, stalls, o, uint64(i))
 		}()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			k.Run(kctx)
-			k.Close()
-			port.Close()
+			sk.k.Run(kctx)
+			sk.k.Close()
+			sk.close()
 		}()
+	}
+	// The kiosks' touchscreens listen on ports of their own.
+	for i, sk := range sks {
+		for t := 0; t < 50 && sk.k.UIAddr() == ""; t++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if a := sk.k.UIAddr(); a != "" {
+			info.Kiosks[i].Screen = "http://" + a + "/"
+		}
 	}
 	if err := writeInfo(dir, info); err != nil {
 		return err
@@ -200,6 +215,9 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "  open logged in:    %s\n", info.LoginURL)
 	fmt.Fprintf(o.Out, "  user / 用户:       %s   password / 密码: %s\n", info.User, info.Password)
 	fmt.Fprintf(o.Out, "  kiosks / 快检终端: %d, stalls / 摊位: %d, zones / 摊贩集中区: %d\n", o.Kiosks, len(v.Stalls), len(v.Zones))
+	for _, ki := range info.Kiosks {
+		fmt.Fprintf(o.Out, "  kiosk %s screen / 快检终端屏幕: %s\n", ki.ID, ki.Screen)
+	}
 	fmt.Fprintf(o.Out, "  details:           %s\n", filepath.Join(dir, "demo.json"))
 	fmt.Fprintf(o.Out, "  event / 重大活动:   %s (GET /api/v1/events, /incidents, /teams, /banquets, /kpis, /export/results.xlsx)\n", eventID(v))
 	fmt.Fprintln(o.Out, "Ctrl-C stops everything.")
@@ -301,26 +319,150 @@ func stallsIn(v *venue.Venue, zoneID string) []venue.Stall {
 	return out
 }
 
-// startKiosk creates the tester's pty, writes the kiosk's config and opens
-// the kiosk on it.
-func startKiosk(ctx context.Context, dir, addr string, ki *KioskInfo, o Options, i int) (*kiosk.Kiosk, *enzyme.Firmware, *enzyme.SimPhotometer, *serialsim.Port, error) {
+// simKiosk is one simulated kiosk: the real kiosk, its instruments on
+// pseudo-terminals, and what its operator needs to drive them.
+type simKiosk struct {
+	k      *kiosk.Kiosk
+	fw     *enzyme.Firmware
+	sim    *enzyme.SimPhotometer
+	extras []extra
+	ports  []*serialsim.Port
+	saved  chan struct{} // a value after every reading the kiosk recorded
+}
+
+// extra is a further instrument family on a kiosk, beside the enzyme tester.
+type extra struct {
+	in     *instrument.Instance
+	sample []string // what its samples are called
+}
+
+// extrasFor gives kiosk i its further instruments: kiosk 2 reads two
+// colloidal-gold card readers on one RS-485 bus (Modbus RTU), kiosk 3 an
+// ATP luminometer and a probe thermometer, and so on in turn.
+func extrasFor(i int) []string {
+	switch i % 3 {
+	case 1:
+		return []string{"card-reader"}
+	case 2:
+		return []string{"atp", "thermometer"}
+	}
+	return nil
+}
+
+// calibrations are the calibration records of kiosk i's instruments, as
+// the readiness check wants them: calibrated 20 days before the event,
+// valid for a year.
+func calibrations(i int, first assurance.Date) []assurance.InstrumentStatus {
+	cal := func(id, model string) assurance.InstrumentStatus {
+		return assurance.InstrumentStatus{ID: id, Model: model, CalibratedOn: first.AddDays(-20), CalibrationValidUntil: first.AddDays(345)}
+	}
+	out := []assurance.InstrumentStatus{cal("enzyme-1", "DY-3000E")}
+	for _, m := range extrasFor(i) {
+		switch m {
+		case "card-reader":
+			out = append(out, cal("gold-1", "SHIAN-GC1"), cal("gold-2", "SHIAN-GC1"))
+		case "atp":
+			out = append(out, cal("atp-1", "SHIAN-ATP1"))
+		case "thermometer":
+			out = append(out, cal("thermometer-1", "SHIAN-TP1"))
+		}
+	}
+	return out
+}
+
+// startKiosk creates the instruments' ptys, writes the kiosk's config and
+// opens the kiosk on it.
+func startKiosk(ctx context.Context, dir, addr string, ki *KioskInfo, o Options, i int) (*simKiosk, error) {
 	kdir := filepath.Join(dir, "kiosks", ki.ID)
 	if err := os.MkdirAll(kdir, 0o755); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
-	link := filepath.Join(kdir, "ttyENZ0")
-	port, err := serialsim.Open(serialsim.Options{Link: link})
+	sk := &simKiosk{saved: make(chan struct{}, 16)}
+	fail := func(err error) (*simKiosk, error) {
+		for _, p := range sk.ports {
+			p.Close()
+		}
+		return nil, err
+	}
+	openPort := func(name string) (*serialsim.Port, string, error) {
+		link := filepath.Join(kdir, name)
+		port, err := serialsim.Open(serialsim.Options{Link: link})
+		if err != nil {
+			return nil, "", fmt.Errorf("demo: pseudo-terminal %s for %s: %w", name, ki.ID, err)
+		}
+		sk.ports = append(sk.ports, port)
+		return port, link, nil
+	}
+	port, link, err := openPort("ttyENZ0")
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("demo: pseudo-terminal for %s: %w", ki.ID, err)
+		return fail(err)
 	}
-	sim := enzyme.NewSim(enzyme.SimConfig{Mix: o.Mix, Seed: o.Seed + uint64(i)})
-	fw := enzyme.New(enzyme.Config{Model: "DY-3000E", Serial: fmt.Sprintf("DY3E-%06d", 220100+i),
-		Interval: o.Measure, Lead: o.Measure / 6}, sim, enzyme.SystemClock{})
-	go port.Serve(ctx, fw)
+	ki.Port = port.Path()
+	sk.sim = enzyme.NewSim(enzyme.SimConfig{Mix: o.Mix, Seed: o.Seed + uint64(i)})
+	sk.fw = enzyme.New(enzyme.Config{Model: "DY-3000E", Serial: fmt.Sprintf("DY3E-%06d", 220100+i),
+		Interval: o.Measure, Lead: o.Measure / 6}, sk.sim, enzyme.SystemClock{})
+	go port.Serve(ctx, sk.fw)
+	devices := fmt.Sprintf(`  - id: enzyme-1
+    protocol: dy-enzyme
+    model: DY-3000E
+    port: %s
+    baud: 9600
+`, link)
+
+	for n, model := range extrasFor(i) {
+		var opts instrument.Options
+		opts.Seed = o.Seed + uint64(100*i+n)
+		opts.Measure = o.Measure
+		if model == "card-reader" {
+			opts.Addrs = []byte{1, 2}
+		}
+		in, err := instrument.New(model, opts)
+		if err != nil {
+			return fail(err)
+		}
+		p, l, err := openPort(fmt.Sprintf("tty%s0", model))
+		if err != nil {
+			return fail(err)
+		}
+		go p.Serve(ctx, in.Device)
+		switch model {
+		case "card-reader":
+			devices += fmt.Sprintf(`  - id: gold-1          # two card readers on one RS-485 bus
+    protocol: modbus-gold
+    model: %[1]s
+    port: %[2]s
+    baud: 9600
+    addr: 1
+    items: [克伦特罗]
+    options: {mode: ratio, poll_every: 300ms}
+  - id: gold-2
+    protocol: modbus-gold
+    model: %[1]s
+    port: %[2]s
+    baud: 9600
+    addr: 2
+    items: [莱克多巴胺]
+    options: {mode: line, poll_every: 300ms}
+`, in.Model.KioskModel, l)
+			sk.extras = append(sk.extras, extra{in: in, sample: []string{"猪肉", "猪肝", "牛肉", "羊肉"}})
+		default:
+			devices += fmt.Sprintf(`  - id: %s-1
+    protocol: %s
+    model: %s
+    port: %s
+    baud: 9600
+`, model, in.Model.Protocol, in.Model.KioskModel, l)
+			names := []string{"砧板", "刀具", "餐盘", "操作台"}
+			if model == "thermometer" {
+				names = []string{"红烧肉", "炸鸡块", "烤串", "蒸鱼"}
+			}
+			sk.extras = append(sk.extras, extra{in: in, sample: names})
+		}
+	}
 
 	cfgPath := filepath.Join(kdir, "kiosk.yaml")
 	cfgText := fmt.Sprintf(`# Written by shian-sim demo. A real kiosk's config looks the same,
-# with port: /dev/ttyUSB0 instead of the pseudo-terminal.
+# with port: /dev/ttyUSB0 (or the adapter's /dev/serial/by-id name) instead of the pseudo-terminals.
 kiosk_id: %s
 name: 快检终端 %d
 data: %s
@@ -333,36 +475,42 @@ site:
 ui:
   listen: 127.0.0.1:0
 devices:
-  - id: enzyme-1
-    protocol: dy-enzyme
-    model: DY-3000E
-    port: %s
-    baud: 9600
-`, ki.ID, i+1, filepath.Join(kdir, "data"), addr, ki.Token, i+1, ki.Event, link)
+%s`, ki.ID, i+1, filepath.Join(kdir, "data"), addr, ki.Token, i+1, ki.Event, devices)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		port.Close()
-		return nil, nil, nil, nil, err
+		return fail(err)
 	}
 	ki.Config = cfgPath
 	cfg, err := kiosk.LoadConfig(cfgPath)
 	if err != nil {
-		port.Close()
-		return nil, nil, nil, nil, err
+		return fail(err)
 	}
-	k, err := kiosk.Open(cfg, kiosk.Options{Serial: &serialport.Hub{}, Log: o.Log.With("kiosk", ki.ID),
-		UplinkBackoffMin: 200 * time.Millisecond, UplinkBackoffMax: 5 * time.Second})
+	sk.k, err = kiosk.Open(cfg, kiosk.Options{Serial: &serialport.Hub{}, Log: o.Log.With("kiosk", ki.ID),
+		UplinkBackoffMin: 200 * time.Millisecond, UplinkBackoffMax: 5 * time.Second,
+		OnSaved: func(kiosk.Saved) {
+			select {
+			case sk.saved <- struct{}{}:
+			default:
+			}
+		}})
 	if err != nil {
-		port.Close()
-		return nil, nil, nil, nil, err
+		return fail(err)
 	}
-	return k, fw, sim, port, nil
+	return sk, nil
+}
+
+func (sk *simKiosk) close() {
+	for _, p := range sk.ports {
+		p.Close()
+	}
 }
 
 var samples = []string{"菠菜", "小白菜", "韭菜", "芹菜", "油麦菜", "生菜", "青菜", "豇豆", "黄瓜", "番茄", "茄子", "豆角", "空心菜", "茼蒿"}
 
-// operate is one simulated operator: pick a stall and a sample, key them
-// into the tester, press START, wait, repeat.
-func operate(ctx context.Context, fw *enzyme.Firmware, sim *enzyme.SimPhotometer, stalls []venue.Stall, o Options, n uint64) {
+// operate is one simulated operator at one kiosk: pick a stall, a sample
+// and an instrument, set them on the kiosk (as the touchscreen does), start
+// the test, wait for the result, repeat. One test at a time, so a reading
+// is always filed under the sample the operator chose.
+func operate(ctx context.Context, sk *simKiosk, stalls []venue.Stall, o Options, n uint64) {
 	rnd := rand.New(rand.NewPCG(o.Seed, n))
 	verdicts := []assay.Verdict{assay.Negative, assay.Suspicious, assay.Positive, assay.Invalid}
 	weights := []float64{o.Mix.Negative, o.Mix.Suspicious, o.Mix.Positive, o.Mix.Invalid}
@@ -373,13 +521,43 @@ func operate(ctx context.Context, fw *enzyme.Firmware, sim *enzyme.SimPhotometer
 			return
 		case <-time.After(wait):
 		}
-		if fw.Measuring() {
-			continue
-		}
 		st := stalls[rnd.IntN(len(stalls))]
-		sim.NextVerdict(pick(rnd, verdicts, weights))
-		if _, err := fw.Start(1, st.ID, samples[rnd.IntN(len(samples))]); err != nil {
-			o.Log.Debug("tester busy", "err", err)
+		v := pick(rnd, verdicts, weights)
+		// Drain readings that arrived while idle (a repeat the instrument
+		// sent again), so the wait below is for this test's reading.
+		for len(sk.saved) > 0 {
+			<-sk.saved
+		}
+		// Most tests are pesticide screens; one in three uses another
+		// instrument on kiosks that have one.
+		if len(sk.extras) > 0 && rnd.IntN(3) == 0 {
+			ex := sk.extras[rnd.IntN(len(sk.extras))]
+			sk.k.SetSession(kiosk.Session{StallID: st.ID, Sample: wire.Sample{Name: ex.sample[rnd.IntN(len(ex.sample))]}})
+			if err := ex.in.Test(ctx, v); err != nil {
+				o.Log.Debug("instrument busy", "model", ex.in.Model.Name, "err", err)
+				sk.k.SetSession(kiosk.Session{})
+				continue
+			}
+		} else {
+			if sk.fw.Measuring() {
+				continue
+			}
+			name := samples[rnd.IntN(len(samples))]
+			sk.k.SetSession(kiosk.Session{StallID: st.ID, Sample: wire.Sample{Code: st.ID, Name: name, Category: "蔬菜"}})
+			sk.sim.NextVerdict(v)
+			if _, err := sk.fw.Start(1, st.ID, name); err != nil {
+				o.Log.Debug("tester busy", "err", err)
+				sk.k.SetSession(kiosk.Session{})
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-sk.saved:
+		case <-time.After(o.Measure + 10*time.Second):
+			o.Log.Warn("no reading from the instrument; the operator moves on", "stall", st.ID)
+			sk.k.SetSession(kiosk.Session{})
 		}
 	}
 }

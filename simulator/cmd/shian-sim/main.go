@@ -69,7 +69,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Stalls, "stalls", 48, "number of stalls in the venue")
 	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
 	fs.StringVar(&o.DataDir, "data", "demo-data", "data directory (command store, kiosk outboxes, demo.json)")
-	fs.DurationVar(&o.Every, "every", 2*time.Second, "mean time between tests at one kiosk")
+	fs.DurationVar(&o.Every, "every", 1500*time.Millisecond, "mean pause between tests at one kiosk")
 	fs.DurationVar(&o.Measure, "measure", time.Second, "how long the emulated tester measures (the real one: 3.5m)")
 	fs.Uint64Var(&o.Seed, "seed", 20261128, "seed for the venue and the operators")
 	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
