@@ -200,14 +200,14 @@ func Run(ctx context.Context, o Options) (Ledger, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	if o.DataDir == "" {
-		return Ledger{}, errors.New("chaos: a data directory is required (--data)")
+		return Ledger{}, errors.New("a data directory is required (--data)")
 	}
 	dir, err := filepath.Abs(o.DataDir)
 	if err != nil {
 		return Ledger{}, err
 	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
-		return Ledger{}, fmt.Errorf("chaos: %s is not empty; give an empty or new directory", dir)
+		return Ledger{}, fmt.Errorf("%s is not empty; give an empty or new directory", dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Ledger{}, err
@@ -295,16 +295,16 @@ func Run(ctx context.Context, o Options) (Ledger, error) {
 	r.ledger.FaultSteps = <-faultsDone
 	healed := time.Now()
 	fmt.Fprintf(o.Out, "chaos: all tests taken after %v; network healed, waiting for the outboxes to drain\n", time.Since(start).Round(time.Millisecond))
-	if err := r.waitDrained(ctx); err != nil {
-		return r.ledger, err
-	}
+	drainErr := r.waitDrained(ctx)
 	r.ledger.Drained = time.Since(healed)
 	r.stopAll()
+	// The books are read even when the outboxes did not drain: what is
+	// missing then shows as lost.
 	if err := r.books(); err != nil {
 		return r.ledger, err
 	}
 	r.ledger.Elapsed = time.Since(start)
-	return r.ledger, nil
+	return r.ledger, drainErr
 }
 
 // binaries finds or builds shian-command and shian-kiosk.
@@ -747,7 +747,6 @@ func (r *run) waitDrained(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			r.ledger.Lost = pending
 			return fmt.Errorf("chaos: %d results still pending %v after the network healed", pending, r.o.Drain)
 		}
 		select {

@@ -26,8 +26,8 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.BoolVar(&o.Faults, "faults", false, "put the fault proxy (latency, 1 KB/s, 1-byte fragments, cuts, resets, black holes, lost acks, partitions) between kiosks and command")
 	fs.DurationVar(&o.MaxHold, "fault-hold", 2*time.Second, "longest time one fault is held")
 	fs.StringVar(&o.DataDir, "data", "", "data directory for the run (must be empty or new; required)")
-	fs.StringVar(&o.CommandBin, "command-bin", "", "shian-command binary (default: build it into DATA/bin)")
-	fs.StringVar(&o.KioskBin, "kiosk-bin", "", "shian-kiosk binary (default: build it into DATA/bin)")
+	fs.StringVar(&o.CommandBin, "command-bin", "", "shian-command binary (default: the one beside shian-sim, else built into DATA/bin)")
+	fs.StringVar(&o.KioskBin, "kiosk-bin", "", "shian-kiosk binary (default: the one beside shian-sim, else built into DATA/bin)")
 	fs.DurationVar(&o.Measure, "measure", 20*time.Millisecond, "how long one test takes on the emulated tester")
 	fs.Uint64Var(&o.Seed, "seed", 0, "seed for kills, faults and verdicts (0: from the clock)")
 	fs.DurationVar(&o.Drain, "drain", 60*time.Second, "how long every result may take to be stored once the network heals")
@@ -55,6 +55,10 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	o.Out = stdout
 	l, err := chaos.Run(ctx, o)
+	if err != nil && l.Tests == 0 {
+		fmt.Fprintln(stderr, "shian-sim chaos:", err) // the run never got going: no books to show
+		return 1
+	}
 	fmt.Fprintf(stdout, "tests %d, kiosk kills %d, command kills %d, fault steps %d; stored within %v of the heal; run took %v\n",
 		l.Tests, l.KioskKills, l.CommandKills, l.FaultSteps, l.Drained.Round(time.Millisecond), l.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "repeated reports recognised after a kiosk restart: %d; outbox files repaired at start: %d; largest kiosk RSS %.1f MB\n",
