@@ -124,6 +124,10 @@ func (m *Meter) Swab(point string) (asciirpt.Report, error) {
 	return r, m.out.Print(r)
 }
 
+// Serving reports whether Serve is running with a UART: before that, a
+// report has nowhere to go and Swab returns printer.ErrNoUART.
+func (m *Meter) Serving() bool { return m.out.Serving() }
+
 // ErrNothing is returned by Reprint before the first measurement.
 var ErrNothing = errors.New("atp: nothing to reprint")
 

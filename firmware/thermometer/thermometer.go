@@ -140,6 +140,10 @@ func (t *Thermometer) Hold() (asciirpt.Report, error) {
 	return r, t.out.Print(r)
 }
 
+// Serving reports whether Serve is running with a UART: before that, a
+// report has nowhere to go and Hold returns printer.ErrNoUART.
+func (t *Thermometer) Serving() bool { return t.out.Serving() }
+
 // Serve runs the thermometer's serial port on uart until ctx ends or the
 // UART fails. It has the shape of simulator/serialsim's Device.
 func (t *Thermometer) Serve(ctx context.Context, uart io.ReadWriter) error {

@@ -46,6 +46,7 @@ type host struct {
 
 func serve(t *testing.T, dev interface {
 	Serve(context.Context, io.ReadWriter) error
+	Serving() bool
 }) (*host, func()) {
 	hostR, devW := io.Pipe()
 	devR, hostW := io.Pipe()
@@ -57,6 +58,13 @@ func serve(t *testing.T, dev interface {
 			io.Writer
 		}{devR, devW})
 	}()
+	// A report printed before Serve has the UART goes nowhere (the
+	// instrument's port is not connected yet): wait for it.
+	for deadline := time.Now().Add(10 * time.Second); !dev.Serving(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the instrument never started serving")
+		}
+	}
 	return &host{w: hostW, r: bufio.NewReader(hostR), rc: hostR}, func() {
 		cancel()
 		hostW.Close()

@@ -38,6 +38,14 @@ func (p *Port) Print(r asciirpt.Report) error {
 	return err
 }
 
+// Serving reports whether Serve has a UART, so a report printed now goes
+// out on the line.
+func (p *Port) Serving() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.uart != nil
+}
+
 func (p *Port) set(w io.Writer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
