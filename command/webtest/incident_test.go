@@ -184,6 +184,7 @@ func TestIncidentFromMap(t *testing.T) {
 	login(q, cmd.url(), inspectorUser, peoplePassword)
 	q.WaitFor("the team's task first", fmt.Sprintf(`document.body.dataset.state === 'app' && !document.querySelector('#tab-tasks').hidden && document.querySelector('#tasks li.incident[data-incident=%q]')`, incID), 10*time.Second)
 	q.Screenshot("phone-tasks")
+	noSidewaysOverflow(t, q, "the inspector's phone")
 	q.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#tasks li.incident[data-incident=%q]`, incID))))
 	q.WaitFor("the incident on the phone", fmt.Sprintf(`document.querySelector('#incident-detail').dataset.incident === %q`, incID), stepWait)
 	if got := browsertest.Eval[[]string](q, `[...document.querySelectorAll('#incident-detail .step-buttons button')].map(b => b.dataset.step)`); strings.Join(got, ",") != "on_site,waiver" {
@@ -288,4 +289,29 @@ func containsCode(as []store.Alarm, code string) bool {
 		}
 	}
 	return false
+}
+
+// noSidewaysOverflow fails the test when the page is wider than the
+// screen (on a phone the right edge would be cut off), naming the widest
+// elements that stick out.
+func noSidewaysOverflow(t *testing.T, p *browsertest.Page, where string) {
+	t.Helper()
+	out := browsertest.Eval[[]string](p, `(() => {
+		const w = document.documentElement.clientWidth, bad = [];
+		for (const el of document.querySelectorAll('body *')) {
+			const r = el.getBoundingClientRect();
+			if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+			if (el.closest('.leaflet-container') && !el.matches('.leaflet-container')) continue; // map panes pan by design
+			let clipped = false;
+			for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+				const ov = getComputedStyle(a).overflowX;
+				if (ov === 'auto' || ov === 'scroll' || ov === 'hidden') { clipped = true; break; }
+			}
+			if (!clipped && r.right > w + 1) bad.push((el.id ? '#' + el.id : el.tagName.toLowerCase() + '.' + [...el.classList].join('.')) + ' right=' + Math.round(r.right));
+		}
+		return bad.slice(0, 12);
+	})()`)
+	if len(out) > 0 {
+		t.Errorf("%s: the page is wider than the screen (%d px); sticking out: %v", where, 390, out)
+	}
 }

@@ -162,6 +162,7 @@ func TestLiveMap(t *testing.T) {
 	p.Do(chromedp.EmulateViewport(390, 844))
 	p.WaitFor("the phone layout", `document.querySelector('#side').getBoundingClientRect().top >= document.querySelector('#map').getBoundingClientRect().bottom - 1 && shian.mapIdle()`, 5*time.Second)
 	p.Screenshot("phone")
+	noSidewaysOverflow(t, p, "the phone layout")
 	p.Do(chromedp.EmulateViewport(browsertest.DefaultWidth, browsertest.DefaultHeight))
 
 	// --- log out ---
