@@ -5,10 +5,11 @@
 // # Durability
 //
 // The file (DIR/command.db) uses SyncPolicy Always and is locked against a
-// second process (DIR/LOCK). Before buntdb reads it, internal/aofsalvage
-// checks it: a torn tail is cut off, a file buntdb would misread is
-// rewritten, a damaged one is moved aside and replaced by every record
-// salvaged from it, and an alarm is raised — the service never crash-loops
+// second process (DIR/LOCK). It is opened by internal/durable, as the
+// kiosk's outbox is: before buntdb reads it, internal/aofsalvage checks it:
+// a torn tail is cut off, a file buntdb would misread is rewritten, a
+// damaged one is moved aside and replaced by every record salvaged from
+// it, and an alarm is raised — the service never crash-loops
 // on its own file. buntdb's auto-shrink is off (it renames a temporary file
 // it never fsyncs); the file is compacted at open instead when it has grown
 // to more than twice its records. A result is acknowledged to its kiosk only
@@ -44,8 +45,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shianfood/shian/internal/aofsalvage"
 	"github.com/shianfood/shian/internal/dirlock"
+	"github.com/shianfood/shian/internal/durable"
 	"github.com/tidwall/buntdb"
 	"github.com/tidwall/gjson"
 )
@@ -80,9 +81,9 @@ type Store struct {
 	dir  string
 	lock *dirlock.Lock
 	db   *buntdb.DB
-	// syncf is our own descriptor of the file: buntdb discards fsync
-	// errors (#122), so Commit fsyncs through it before results are acked.
-	syncf  *os.File
+	// file holds db and our own descriptor of it: buntdb discards fsync
+	// errors (#122), so Commit fsyncs through file before results are acked.
+	file   *durable.File
 	failed error
 
 	repairs []Alarm // what the salvage check did at open, raised once open
@@ -130,56 +131,26 @@ func Open(dir string, opts Options) (*Store, error) {
 func (s *Store) Path() string { return filepath.Join(s.dir, "command.db") }
 
 func (s *Store) open() error {
-	path := s.Path()
-	prep, err := aofsalvage.PrepareWith(path, s.opts.Now(), aofsalvage.Options{CompactOver: 64 << 20})
+	f, err := durable.Open(s.Path(), durable.Options{
+		Name: "store", Now: s.opts.Now, Log: s.opts.Log, CompactOver: 64 << 20, Sync: s.opts.Sync,
+		Repaired: func(code, msg string) {
+			s.repairs = append(s.repairs, Alarm{Code: code, Message: "指挥中心数据文件已修复 / command store repaired: " + msg})
+		},
+	})
 	if err != nil {
-		return fmt.Errorf("store: checking %s before opening it: %w", path, err)
-	}
-	s.prepared(prep)
-	db, err := openDB(path)
-	if errors.Is(err, buntdb.ErrInvalid) {
-		s.opts.Log.Error("buntdb refused a file the salvage check passed; salvaging it", "path", path, "err", err)
-		prep, ferr := aofsalvage.Force(path, s.opts.Now())
-		if ferr != nil {
-			return fmt.Errorf("store: %s is damaged (%v) and could not be salvaged: %w", path, err, ferr)
-		}
-		s.prepared(prep)
-		db, err = openDB(path)
-	}
-	if err != nil {
-		return fmt.Errorf("store: open %s: %w", path, err)
-	}
-	var cfg buntdb.Config
-	if err := db.ReadConfig(&cfg); err != nil {
-		db.Close()
-		return err
-	}
-	cfg.SyncPolicy = buntdb.Always
-	cfg.AutoShrinkDisabled = true
-	if s.opts.Sync != nil {
-		cfg.SyncPolicy = *s.opts.Sync
-	}
-	if err := db.SetConfig(cfg); err != nil {
-		db.Close()
 		return err
 	}
 	// buntdb does not persist indexes: create them at every open.
-	if err := db.CreateIndex("rx", "result:*", buntdb.IndexJSON("rx_seq")); err != nil {
-		db.Close()
+	if err := f.DB.CreateIndex("rx", "result:*", buntdb.IndexJSON("rx_seq")); err != nil {
+		f.Close()
 		return err
 	}
-	if err := db.CreateSpatialIndex("sites", "site:*", s.siteRect); err != nil {
-		db.Close()
+	if err := f.DB.CreateSpatialIndex("sites", "site:*", s.siteRect); err != nil {
+		f.Close()
 		return err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		db.Close()
-		return fmt.Errorf("store: open %s for fsync: %w", path, err)
-	}
-	s.db, s.syncf = db, f
+	s.db, s.file = f.DB, f
 	if err := s.rebuild(); err != nil {
-		db.Close()
 		f.Close()
 		return err
 	}
@@ -193,8 +164,8 @@ func (s *Store) sync() error {
 	if s.opts.Fault != nil {
 		err = s.opts.Fault("sync")
 	}
-	if err == nil && (s.opts.Sync == nil || *s.opts.Sync == buntdb.Always) {
-		err = s.syncf.Sync()
+	if err == nil {
+		err = s.file.Sync()
 	}
 	if err != nil {
 		s.failed = fmt.Errorf("%w: fsync of %s failed (%v); nothing more is acknowledged until the service is restarted", ErrStorageFailed, s.Path(), err)
@@ -202,34 +173,6 @@ func (s *Store) sync() error {
 		return s.failed
 	}
 	return nil
-}
-
-// openDB is buntdb.Open, with a panic while reading the file turned into
-// ErrInvalid.
-func openDB(path string) (db *buntdb.DB, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			db, err = nil, fmt.Errorf("%w: buntdb panicked reading it: %v", buntdb.ErrInvalid, r)
-		}
-	}()
-	return buntdb.Open(path)
-}
-
-// prepared keeps what the salvage check did, to raise it as an alarm once
-// the store is open.
-func (s *Store) prepared(p aofsalvage.Outcome) {
-	if p.Action == aofsalvage.None {
-		return
-	}
-	msg := p.Message(s.Path())
-	if p.Action == aofsalvage.Compacted {
-		s.opts.Log.Info("store compacted", "detail", msg)
-		return
-	}
-	code := map[aofsalvage.Action]string{aofsalvage.Truncated: "storage_torn_tail",
-		aofsalvage.Rewritten: "storage_rewritten", aofsalvage.Salvaged: "storage_salvaged"}[p.Action]
-	s.opts.Log.Warn("store file repaired before opening", "action", p.Action.String(), "detail", msg)
-	s.repairs = append(s.repairs, Alarm{Code: code, Message: "指挥中心数据文件已修复 / command store repaired: " + msg})
 }
 
 // siteRect extracts "loc":[lon,lat] from a site record for the spatial
@@ -262,9 +205,8 @@ func (s *Store) siteRect(v string) (min, max []float64) {
 func (s *Store) Close() error {
 	var err error
 	if s.db != nil {
-		err = s.db.Close()
+		err = s.file.Close()
 		s.db = nil
-		s.syncf.Close()
 	}
 	if lerr := s.lock.Release(); err == nil {
 		err = lerr

@@ -41,9 +41,9 @@
 //
 // # Opening a damaged file
 //
-// Before buntdb reads the file, internal/aofsalvage checks it: a torn tail
-// is cut off (and kept beside the file), a file buntdb would misread is
-// rewritten, and a damaged one is moved aside and replaced by every record
+// The file is opened by internal/durable (as the command's store is):
+// before buntdb reads it, internal/aofsalvage checks it: a torn tail is cut
+// off (and kept beside the file), a file buntdb would misread is rewritten, and a damaged one is moved aside and replaced by every record
 // salvaged from it. The kiosk never crash-loops on its own file; what was
 // done is reported once by TakeAlarms (code storage_salvaged and friends)
 // for the uplink to send to the command. A record whose JSON does not
@@ -78,8 +78,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shianfood/shian/internal/aofsalvage"
 	"github.com/shianfood/shian/internal/dirlock"
+	"github.com/shianfood/shian/internal/durable"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/tidwall/buntdb"
 )
@@ -177,8 +177,8 @@ type Outbox struct {
 
 	mu        sync.Mutex
 	db        *buntdb.DB
-	syncf     *os.File // our own descriptor of the file, for fsync (see package doc)
-	failed    error    // set by a failed fsync: every Save is refused
+	file      *durable.File // db and our own descriptor of it, for fsync (see package doc)
+	failed    error         // set by a failed fsync: every Save is refused
 	origins   map[string]uint64
 	damaged   int
 	alarms    []wire.Alarm
@@ -232,49 +232,17 @@ func Open(dir string, opts Options) (*Outbox, error) {
 func (o *Outbox) Path() string { return filepath.Join(o.dir, "outbox.db") }
 
 func (o *Outbox) open() error {
-	path := o.Path()
-	// AutoShrink is off (buntdb's Shrink is not crash-safe); the file is
-	// compacted here instead, at open, when it has grown past 1 MB and
-	// twice its records.
-	prep, err := aofsalvage.PrepareWith(path, o.opts.Now(), aofsalvage.Options{CompactOver: 1 << 20})
+	// The file is compacted at open when it has grown past 1 MB and twice
+	// its records (see internal/durable).
+	f, err := durable.Open(o.Path(), durable.Options{
+		Name: "outbox", Now: o.opts.Now, Log: o.opts.Log, CompactOver: 1 << 20,
+		Repaired: o.alarm,
+	})
 	if err != nil {
-		return fmt.Errorf("outbox: checking %s before opening it: %w", path, err)
-	}
-	o.prepared(prep)
-	db, err := openDB(path)
-	if errors.Is(err, buntdb.ErrInvalid) {
-		// Prepare let through a file buntdb refuses: salvage it anyway
-		// rather than refuse to start.
-		o.opts.Log.Error("buntdb refused a file the salvage check passed; salvaging it", "path", path, "err", err)
-		prep, ferr := aofsalvage.Force(path, o.opts.Now())
-		if ferr != nil {
-			return fmt.Errorf("outbox: %s is damaged (%v) and could not be salvaged: %w", path, err, ferr)
-		}
-		o.prepared(prep)
-		db, err = openDB(path)
-	}
-	if err != nil {
-		return fmt.Errorf("outbox: open %s: %w", path, err)
-	}
-	var cfg buntdb.Config
-	if err := db.ReadConfig(&cfg); err != nil {
-		db.Close()
 		return err
 	}
-	cfg.SyncPolicy = buntdb.Always
-	cfg.AutoShrinkDisabled = true
-	if err := db.SetConfig(cfg); err != nil {
-		db.Close()
-		return err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		db.Close()
-		return fmt.Errorf("outbox: open %s for fsync: %w", path, err)
-	}
-	o.db, o.syncf = db, f
+	o.db, o.file = f.DB, f
 	if err := o.rebuild(); err != nil {
-		db.Close()
 		f.Close()
 		return err
 	}
@@ -299,34 +267,6 @@ func (o *Outbox) open() error {
 		o.alarm("storage_error", "启动计数无法写入 / cannot write the boot counter: "+err.Error())
 	}
 	return nil
-}
-
-// openDB is buntdb.Open, with a panic while reading the file (buntdb
-// panics on some malformed commands) turned into ErrInvalid.
-func openDB(path string) (db *buntdb.DB, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			db, err = nil, fmt.Errorf("%w: buntdb panicked reading it: %v", buntdb.ErrInvalid, r)
-		}
-	}()
-	return buntdb.Open(path)
-}
-
-// prepared records what the salvage check did to the file, for the
-// command.
-func (o *Outbox) prepared(p aofsalvage.Outcome) {
-	if p.Action == aofsalvage.None {
-		return
-	}
-	if p.Action == aofsalvage.Compacted {
-		o.opts.Log.Info("outbox compacted", "detail", p.Message(o.Path()))
-		return
-	}
-	code := map[aofsalvage.Action]string{aofsalvage.Truncated: "storage_torn_tail",
-		aofsalvage.Rewritten: "storage_rewritten", aofsalvage.Salvaged: "storage_salvaged"}[p.Action]
-	msg := p.Message(o.Path())
-	o.opts.Log.Warn("outbox file repaired before opening", "action", p.Action.String(), "detail", msg)
-	o.alarm(code, msg)
 }
 
 func (o *Outbox) alarm(code, msg string) {
@@ -369,7 +309,7 @@ func (o *Outbox) update(fn func(tx *buntdb.Tx) error) error {
 		err = o.opts.Fault("sync")
 	}
 	if err == nil {
-		err = o.syncf.Sync()
+		err = o.file.Sync()
 	}
 	if err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
@@ -446,9 +386,8 @@ func (o *Outbox) Close() error {
 	defer o.mu.Unlock()
 	var err error
 	if o.db != nil {
-		err = o.db.Close()
+		err = o.file.Close()
 		o.db = nil
-		o.syncf.Close()
 	}
 	if lerr := o.lock.Release(); err == nil {
 		err = lerr
