@@ -25,7 +25,8 @@
 // A driver is a [Sensor]: Init checks the part (its ID register) and
 // configures it; Read takes one measurement. [Poller] runs a Sensor as a
 // device.Instrument: it opens the bus, calls Init, then Read every
-// interval, and keeps going through failures. Each failure is counted;
+// interval, and keeps going through failures ([NewPollerFor] builds one
+// from a driver's spec). Each failure is counted;
 // the next cycle runs Init again (the part may have been power-cycled).
 // After max_failures consecutive failures the device is DOWN: the bus
 // handle is closed and reopened, and the device probed again every

@@ -139,6 +139,21 @@ func NewPoller(spec device.Spec, env device.Env, s Sensor, cfg Config) (*Poller,
 	}, nil
 }
 
+// NewPollerFor is how a driver builds its poll loop from its spec: the
+// options common to every I²C device read by ParseConfig over the driver's
+// default interval, model as the device's model when the spec names none,
+// then NewPoller.
+func NewPollerFor(spec device.Spec, env device.Env, s Sensor, interval time.Duration, model string) (*Poller, error) {
+	cfg, err := ParseConfig(spec, interval)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Model == "" {
+		spec.Model = model
+	}
+	return NewPoller(spec, env, s, cfg)
+}
+
 // SleepContext waits d or until ctx ends.
 func SleepContext(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

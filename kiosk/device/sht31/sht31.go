@@ -105,14 +105,7 @@ func NewPoller(spec device.Spec, env device.Env) (*i2cbus.Poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := i2cbus.ParseConfig(spec, DefaultInterval)
-	if err != nil {
-		return nil, err
-	}
-	if spec.Model == "" {
-		spec.Model = "SHT31"
-	}
-	return i2cbus.NewPoller(spec, env, s, cfg)
+	return i2cbus.NewPollerFor(spec, env, s, DefaultInterval, "SHT31")
 }
 
 // FromSpec reads the sensor settings from a spec.

@@ -86,14 +86,7 @@ func New(spec device.Spec, env device.Env) (*i2cbus.Poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := i2cbus.ParseConfig(spec, DefaultInterval)
-	if err != nil {
-		return nil, err
-	}
-	if spec.Model == "" {
-		spec.Model = "TCS34725 strip fixture"
-	}
-	return i2cbus.NewPoller(spec, env, s, cfg)
+	return i2cbus.NewPollerFor(spec, env, s, DefaultInterval, "TCS34725 strip fixture")
 }
 
 // FromSpec reads the fixture settings from a spec.
