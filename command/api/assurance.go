@@ -184,18 +184,29 @@ func queryFloat(r *http.Request, name string) (float64, error) {
 	return f, nil
 }
 
+// reply answers v with status, unless err: the end of most handlers here.
+func reply[T any](w http.ResponseWriter, status int, v T, err error) error {
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, status, v)
+	return nil
+}
+
+// replyList is reply for a list (200), sent as [] rather than null when
+// it is empty.
+func replyList[T any](w http.ResponseWriter, v []T, err error) error {
+	if v == nil {
+		v = []T{}
+	}
+	return reply(w, http.StatusOK, v, err)
+}
+
 // ---- events and readiness ----
 
 func (a *assureAPI) listEvents(w http.ResponseWriter, r *http.Request) error {
 	evs, err := a.e.Events(userOf(r).Events)
-	if err != nil {
-		return err
-	}
-	if evs == nil {
-		evs = []assure.EventView{}
-	}
-	WriteJSON(w, http.StatusOK, evs)
-	return nil
+	return replyList(w, evs, err)
 }
 
 type fileEventReq struct {
@@ -210,11 +221,7 @@ func (a *assureAPI) fileEvent(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := a.e.FileEvent(req.ID, req.Filing, assurance.Act{Actor: actorOf(r), Note: req.Note})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, v)
-	return nil
+	return reply(w, http.StatusCreated, v, err)
 }
 
 func (a *assureAPI) getEvent(w http.ResponseWriter, r *http.Request) error {
@@ -223,11 +230,7 @@ func (a *assureAPI) getEvent(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := a.e.Event(id)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, v)
-	return nil
+	return reply(w, http.StatusOK, v, err)
 }
 
 type eventPhaseReq struct {
@@ -253,11 +256,7 @@ func (a *assureAPI) eventPhase(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := a.e.EventStep(id, assurance.EventStep{To: to, Summary: req.Summary,
 		Act: assurance.Act{Actor: actorOf(r), Where: req.Where, Note: req.Note, Evidence: req.Evidence}})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, v)
-	return nil
+	return reply(w, http.StatusOK, v, err)
 }
 
 func (a *assureAPI) getReadiness(w http.ResponseWriter, r *http.Request) error {
@@ -290,11 +289,7 @@ func (a *assureAPI) recordReadiness(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	v, err := a.e.RecordReadiness(id, r.PathValue("kitchen"), req, actorOf(r))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, v)
-	return nil
+	return reply(w, http.StatusOK, v, err)
 }
 
 // ---- menus ----
@@ -333,11 +328,7 @@ func (a *assureAPI) createMenu(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, err := a.e.CreateMenu(req.ID, req.Owner, req.Dishes, actorOf(r))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, m)
-	return nil
+	return reply(w, http.StatusCreated, m, err)
 }
 
 func (a *assureAPI) screenDishes(w http.ResponseWriter, r *http.Request) error {
@@ -365,11 +356,7 @@ func (a *assureAPI) menu(r *http.Request) (assure.MenuView, error) {
 
 func (a *assureAPI) getMenu(w http.ResponseWriter, r *http.Request) error {
 	m, err := a.menu(r)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, m)
-	return nil
+	return reply(w, http.StatusOK, m, err)
 }
 
 func (a *assureAPI) setDishes(w http.ResponseWriter, r *http.Request) error {
@@ -384,11 +371,7 @@ func (a *assureAPI) setDishes(w http.ResponseWriter, r *http.Request) error {
 	m, err := a.e.ModifyMenu(r.PathValue("id"), func(m *assurance.Menu, now time.Time) error {
 		return m.SetDishes(req.Dishes, assurance.Act{Actor: actor, At: now})
 	})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, m)
-	return nil
+	return reply(w, http.StatusOK, m, err)
 }
 
 func (a *assureAPI) menuStep(w http.ResponseWriter, r *http.Request) error {
@@ -411,11 +394,7 @@ func (a *assureAPI) menuStep(w http.ResponseWriter, r *http.Request) error {
 	m, err := a.e.ModifyMenu(r.PathValue("id"), func(m *assurance.Menu, now time.Time) error {
 		return m.Apply(assurance.MenuStep{To: to, Act: assurance.Act{Actor: actor, At: now, Note: req.Note}}, pc)
 	})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, m)
-	return nil
+	return reply(w, http.StatusOK, m, err)
 }
 
 func (a *assureAPI) decideDish(w http.ResponseWriter, r *http.Request) error {
@@ -435,11 +414,7 @@ func (a *assureAPI) decideDish(w http.ResponseWriter, r *http.Request) error {
 	m, err := a.e.ModifyMenu(r.PathValue("id"), func(m *assurance.Menu, now time.Time) error {
 		return m.Decide(req.Dish, req.Outcome, req.Controls, assurance.Act{Actor: actor, At: now, Note: req.Note})
 	})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, m)
-	return nil
+	return reply(w, http.StatusOK, m, err)
 }
 
 // ---- teams and patrols ----
@@ -466,20 +441,12 @@ func (a *assureAPI) putTeam(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out, err := a.e.PutTeam(t, actorOf(r))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, out)
-	return nil
+	return reply(w, http.StatusOK, out, err)
 }
 
 func (a *assureAPI) getTeam(w http.ResponseWriter, r *http.Request) error {
 	t, err := a.e.Team(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, t)
-	return nil
+	return reply(w, http.StatusOK, t, err)
 }
 
 func (a *assureAPI) nearestTeams(w http.ResponseWriter, r *http.Request) error {
@@ -508,11 +475,7 @@ func (a *assureAPI) teamPosition(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t, err := a.e.ReportPosition(r.PathValue("id"), p, actorOf(r))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, t)
-	return nil
+	return reply(w, http.StatusOK, t, err)
 }
 
 func (a *assureAPI) teamDuty(w http.ResponseWriter, r *http.Request) error {
@@ -523,11 +486,7 @@ func (a *assureAPI) teamDuty(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t, err := a.e.SetDuty(r.PathValue("id"), req.OnDuty, actorOf(r))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, t)
-	return nil
+	return reply(w, http.StatusOK, t, err)
 }
 
 func (a *assureAPI) patrolPlan(w http.ResponseWriter, r *http.Request) error {
@@ -547,11 +506,7 @@ func (a *assureAPI) patrolPlan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	plan, err := a.e.PlanPatrol(team, day, max)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, plan)
-	return nil
+	return reply(w, http.StatusOK, plan, err)
 }
 
 func (a *assureAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
@@ -560,14 +515,7 @@ func (a *assureAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	vs, err := a.e.Visits(r.URL.Query().Get("target"), limit)
-	if err != nil {
-		return err
-	}
-	if vs == nil {
-		vs = []assure.PatrolVisit{}
-	}
-	WriteJSON(w, http.StatusOK, vs)
-	return nil
+	return replyList(w, vs, err)
 }
 
 func (a *assureAPI) recordVisit(w http.ResponseWriter, r *http.Request) error {
@@ -584,11 +532,7 @@ func (a *assureAPI) recordVisit(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := a.e.RecordVisit(assure.PatrolVisit{TargetID: req.TargetID, TeamID: req.TeamID, Findings: req.Findings,
 		Act: assurance.Act{Actor: actorOf(r), Note: req.Note, Where: req.Where, Evidence: req.Evidence}})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, v)
-	return nil
+	return reply(w, http.StatusCreated, v, err)
 }
 
 // ---- incidents ----
@@ -610,14 +554,7 @@ func (a *assureAPI) listIncidents(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	incs, err := a.e.Incidents(f)
-	if err != nil {
-		return err
-	}
-	if incs == nil {
-		incs = []assure.Incident{}
-	}
-	WriteJSON(w, http.StatusOK, incs)
-	return nil
+	return replyList(w, incs, err)
 }
 
 func (a *assureAPI) incident(r *http.Request) (assure.Incident, error) {
@@ -630,11 +567,7 @@ func (a *assureAPI) incident(r *http.Request) (assure.Incident, error) {
 
 func (a *assureAPI) getIncident(w http.ResponseWriter, r *http.Request) error {
 	inc, err := a.incident(r)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, inc)
-	return nil
+	return reply(w, http.StatusOK, inc, err)
 }
 
 func (a *assureAPI) openIncident(w http.ResponseWriter, r *http.Request) error {
@@ -654,11 +587,7 @@ func (a *assureAPI) openIncident(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	inc, err := a.e.OpenIncident(req.Trigger, assurance.Act{Actor: actorOf(r), Note: req.Note, Where: req.Where})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, inc)
-	return nil
+	return reply(w, http.StatusCreated, inc, err)
 }
 
 type incidentStepReq struct {
@@ -687,11 +616,7 @@ func (a *assureAPI) incidentStep(w http.ResponseWriter, r *http.Request) error {
 	inc, err := a.e.Transition(r.PathValue("id"), assure.Step{Origin: r.RemoteAddr, IncidentStep: assurance.IncidentStep{
 		To: to, TeamID: req.TeamID, Deadline: req.Deadline, Controls: req.Controls, Lab: req.Lab,
 		Act: assurance.Act{Actor: actorOf(r), Where: req.Where, Note: req.Note, Evidence: req.Evidence}}})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, inc)
-	return nil
+	return reply(w, http.StatusOK, inc, err)
 }
 
 func (a *assureAPI) requestRetest(w http.ResponseWriter, r *http.Request) error {
@@ -707,11 +632,7 @@ func (a *assureAPI) requestRetest(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	inc, err := a.e.RequestRetest(r.PathValue("id"), req.Party, req.Method, assurance.Act{Actor: actorOf(r), Note: req.Note}, r.RemoteAddr)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, inc)
-	return nil
+	return reply(w, http.StatusOK, inc, err)
 }
 
 func (a *assureAPI) waiveRetest(w http.ResponseWriter, r *http.Request) error {
@@ -727,11 +648,7 @@ func (a *assureAPI) waiveRetest(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	inc, err := a.e.WaiveRetest(r.PathValue("id"), req.Party, assurance.Act{Actor: actorOf(r), Note: req.Note, Evidence: req.Evidence}, r.RemoteAddr)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, inc)
-	return nil
+	return reply(w, http.StatusOK, inc, err)
 }
 
 // uploadEvidence takes a multipart form with the file in field "file" and
@@ -842,14 +759,7 @@ func extOf(ct string) string {
 
 func (a *assureAPI) listClusters(w http.ResponseWriter, r *http.Request) error {
 	cs, err := a.e.Clusters()
-	if err != nil {
-		return err
-	}
-	if cs == nil {
-		cs = []assure.Cluster{}
-	}
-	WriteJSON(w, http.StatusOK, cs)
-	return nil
+	return replyList(w, cs, err)
 }
 
 // ---- banquets and chefs ----
@@ -871,14 +781,7 @@ func (a *assureAPI) listBanquets(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	bs, err := a.e.Banquets(f)
-	if err != nil {
-		return err
-	}
-	if bs == nil {
-		bs = []assure.Banquet{}
-	}
-	WriteJSON(w, http.StatusOK, bs)
-	return nil
+	return replyList(w, bs, err)
 }
 
 func (a *assureAPI) fileBanquet(w http.ResponseWriter, r *http.Request) error {
@@ -906,11 +809,7 @@ func (a *assureAPI) getBanquet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	b, err := a.e.Banquet(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, b)
-	return nil
+	return reply(w, http.StatusOK, b, err)
 }
 
 func (a *assureAPI) banquetStep(w http.ResponseWriter, r *http.Request) error {
@@ -942,11 +841,7 @@ func (a *assureAPI) banquetStep(w http.ResponseWriter, r *http.Request) error {
 			Findings: req.Findings, Cancelled: req.Cancelled, IllnessCount: req.IllnessCount,
 			Act: assurance.Act{Actor: actor, At: now, Where: req.Where, Note: req.Note, Evidence: req.Evidence}}, pc)
 	})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, b)
-	return nil
+	return reply(w, http.StatusOK, b, err)
 }
 
 func (a *assureAPI) banquetFinding(w http.ResponseWriter, r *http.Request) error {
@@ -966,11 +861,7 @@ func (a *assureAPI) banquetFinding(w http.ResponseWriter, r *http.Request) error
 		_, err := b.AddFinding(req.Finding, assurance.Act{Actor: actor, At: now, Note: req.Note, Evidence: req.Evidence}, pc)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, b)
-	return nil
+	return reply(w, http.StatusOK, b, err)
 }
 
 func (a *assureAPI) closeRectification(w http.ResponseWriter, r *http.Request) error {
@@ -988,20 +879,12 @@ func (a *assureAPI) closeRectification(w http.ResponseWriter, r *http.Request) e
 	b, err := a.e.ModifyBanquet(r.PathValue("id"), req.Evidence, func(b *assurance.Banquet, now time.Time) error {
 		return b.CloseRectification(rid, assurance.Act{Actor: actor, At: now, Note: req.Note, Evidence: req.Evidence})
 	})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, b)
-	return nil
+	return reply(w, http.StatusOK, b, err)
 }
 
 func (a *assureAPI) listChefs(w http.ResponseWriter, r *http.Request) error {
 	cs, err := a.e.Chefs()
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, cs)
-	return nil
+	return reply(w, http.StatusOK, cs, err)
 }
 
 func (a *assureAPI) putChef(w http.ResponseWriter, r *http.Request) error {
@@ -1010,11 +893,7 @@ func (a *assureAPI) putChef(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out, err := a.e.PutChef(c, actorOf(r))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, out)
-	return nil
+	return reply(w, http.StatusOK, out, err)
 }
 
 func (a *assureAPI) chefTraining(w http.ResponseWriter, r *http.Request) error {
@@ -1025,34 +904,19 @@ func (a *assureAPI) chefTraining(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c, err := a.e.RecordChefTraining(r.PathValue("id"), req.Date, actorOf(r))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, c)
-	return nil
+	return reply(w, http.StatusOK, c, err)
 }
 
 // ---- vendors, credit, KPIs ----
 
 func (a *assureAPI) listVendors(w http.ResponseWriter, r *http.Request) error {
 	cs, err := a.e.Vendors()
-	if err != nil {
-		return err
-	}
-	if cs == nil {
-		cs = []assure.Credit{}
-	}
-	WriteJSON(w, http.StatusOK, cs)
-	return nil
+	return replyList(w, cs, err)
 }
 
 func (a *assureAPI) getVendor(w http.ResponseWriter, r *http.Request) error {
 	c, err := a.e.Vendor(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, c)
-	return nil
+	return reply(w, http.StatusOK, c, err)
 }
 
 func (a *assureAPI) recordCredit(w http.ResponseWriter, r *http.Request) error {
@@ -1065,11 +929,7 @@ func (a *assureAPI) recordCredit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c, err := a.e.RecordCredit(r.PathValue("id"), assurance.CreditEvent{Reason: req.Reason, Ref: req.Ref, Note: req.Note}, actorOf(r))
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, c)
-	return nil
+	return reply(w, http.StatusOK, c, err)
 }
 
 func (a *assureAPI) kpis(w http.ResponseWriter, r *http.Request) error {
