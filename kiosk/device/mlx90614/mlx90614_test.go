@@ -69,37 +69,16 @@ func record(t *testing.T) {
 	}
 }
 
-type decided struct {
-	device.Reading
-	Outcome assay.Outcome `json:"outcome"`
-}
-
 func TestGoldenSession(t *testing.T) {
 	if *update {
 		record(t)
 	}
-	tr, err := i2cbustest.Load("testdata/session.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, p, closeErr := i2cbustest.Replay(t, newP, tr, 100)
-	if closeErr != nil {
-		t.Fatalf("Playback.Close: %v", closeErr)
-	}
-	var out []decided
-	for _, r := range got {
-		o, err := assay.DefaultRules().Decide(r.Method, r.Item, r.Raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, decided{r, o})
-	}
-	i2cbustest.Golden(t, "testdata/session.golden.json", out, *update)
+	out, p := i2cbustest.GoldenSession(t, newP, *update)
 	if st := p.Status(); st.Frames != 3 || st.BadFrames != 0 || st.State != device.StateReady {
 		t.Errorf("status %+v", st)
 	}
 	// The surface never decides cooking.
-	if _, err := assay.DefaultRules().Decide(assay.CoreTemperature, "", got[1].Raw); err == nil {
+	if _, err := assay.DefaultRules().Decide(assay.CoreTemperature, "", out[1].Raw); err == nil {
 		t.Error("a surface reading decided the cooking rule")
 	}
 }

@@ -37,15 +37,7 @@ func TestGoldenSessionResults(t *testing.T) {
 	if err := pb.Close(); err != nil {
 		t.Fatalf("Playback.Close: %v", err)
 	}
-	var out []decided
-	for _, r := range got {
-		o, err := assay.DefaultRules().Decide(r.Method, r.Item, r.Raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, decided{r, o})
-	}
-	i2cbustest.Golden(t, "testdata/session.results.golden.json", out, *update)
+	i2cbustest.Golden(t, "testdata/session.results.golden.json", i2cbustest.Decide(t, got), *update)
 	if st := inst.Status(); st.Frames != 4 {
 		t.Errorf("status %+v", st)
 	}

@@ -69,32 +69,11 @@ func record(t *testing.T) {
 	recordTrace(t, fx, "testdata/wrongid.json", "the T-line sensor answers with ID 0x12: not a TCS34725", []*striptest.Strip{nil})
 }
 
-type decided struct {
-	device.Reading
-	Outcome assay.Outcome `json:"outcome"`
-}
-
 func TestGoldenSession(t *testing.T) {
 	if *update {
 		record(t)
 	}
-	tr, err := i2cbustest.Load("testdata/session.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, p, closeErr := i2cbustest.Replay(t, newP, tr, 100)
-	if closeErr != nil {
-		t.Fatalf("Playback.Close: %v", closeErr)
-	}
-	var out []decided
-	for _, r := range got {
-		o, err := assay.DefaultRules().Decide(r.Method, r.Item, r.Raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, decided{r, o})
-	}
-	i2cbustest.Golden(t, "testdata/session.golden.json", out, *update)
+	out, p := i2cbustest.GoldenSession(t, newP, *update)
 	if len(out) != 2 || out[0].Outcome.Verdict != assay.Negative || out[1].Outcome.Verdict != assay.Positive {
 		t.Errorf("want one negative then one positive strip, got %+v", out)
 	}

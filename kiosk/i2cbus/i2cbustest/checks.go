@@ -8,6 +8,7 @@ import (
 
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/i2cbus"
+	"github.com/shianfood/shian/protocols/assay"
 )
 
 // NewFunc builds the driver under test on an environment.
@@ -39,6 +40,48 @@ type Mutation struct {
 	// may still produce every reading.
 	Transient bool
 	bus       func(Trace) *FailBus
+}
+
+// Decided is a reading with the outcome the default rules give it: what
+// a driver's golden session file holds.
+type Decided struct {
+	device.Reading
+	Outcome assay.Outcome `json:"outcome"`
+}
+
+// GoldenSession replays testdata/session.json through the driver (100
+// cycles at most), decides every reading with assay.DefaultRules, and
+// compares them with testdata/session.golden.json (rewritten when
+// update). A Playback.Close error or a reading the rules cannot decide
+// fails the test. It returns the decided readings and the poller.
+func GoldenSession(t testing.TB, newP NewFunc, update bool) ([]Decided, *i2cbus.Poller) {
+	t.Helper()
+	tr, err := Load("testdata/session.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, p, closeErr := Replay(t, newP, tr, 100)
+	if closeErr != nil {
+		t.Fatalf("Playback.Close: %v", closeErr)
+	}
+	out := Decide(t, got)
+	Golden(t, "testdata/session.golden.json", out, update)
+	return out, p
+}
+
+// Decide decides every reading with assay.DefaultRules; a reading the
+// rules cannot decide fails the test.
+func Decide(t testing.TB, rs []device.Reading) []Decided {
+	t.Helper()
+	var out []Decided
+	for _, r := range rs {
+		o, err := assay.DefaultRules().Decide(r.Method, r.Item, r.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, Decided{r, o})
+	}
+	return out
 }
 
 // Mutations lists, for every read op of tr: a flipped bit in each byte
