@@ -36,6 +36,7 @@ test: web
 
 lint:
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 	@test -x $(TOOLS)/staticcheck || GOBIN=$(TOOLS) GOFLAGS= $(GO) install $(STATICCHECK)
 	$(TOOLS)/staticcheck ./...
 
