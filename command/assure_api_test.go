@@ -19,9 +19,9 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/shianfood/shian/command"
-	"github.com/shianfood/shian/command/assure"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
-	"github.com/shianfood/shian/protocols/assurance"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/xuri/excelize/v2"
 )
@@ -88,9 +88,9 @@ func startAssure(t *testing.T, cfg command.Config) *assureEnv {
 	st := svc.Store()
 	st.Put("site", "S-001", store.Site{ID: "S-001", Kind: "stall", Name: "张记蔬菜", Grade: "B", Loc: []float64{stallLoc.Lon, stallLoc.Lat}})
 	st.Put("site", "K-01", store.Site{ID: "K-01", Kind: "kitchen", Name: "会展中心主厨房", Loc: []float64{kitchenLoc.Lon, kitchenLoc.Lat}})
-	for _, tm := range []assure.Team{
-		{ID: "T-01", Name: "第一保障组", NameEN: "Assurance Team 1", Mode: assure.ModePatrol, Home: &nearLoc, OnDuty: true, Members: []string{"insp1"}},
-		{ID: "T-02", Name: "第二保障组", NameEN: "Assurance Team 2", Mode: assure.ModePatrol, Home: &farLoc, OnDuty: true, Members: []string{"insp2"}},
+	for _, tm := range []engine.Team{
+		{ID: "T-01", Name: "第一保障组", NameEN: "Assurance Team 1", Mode: engine.ModePatrol, Home: &nearLoc, OnDuty: true, Members: []string{"insp1"}},
+		{ID: "T-02", Name: "第二保障组", NameEN: "Assurance Team 2", Mode: engine.ModePatrol, Home: &farLoc, OnDuty: true, Members: []string{"insp2"}},
 	} {
 		if code, b := e.do(t, "POST", "/api/v1/teams", "cmd1", tm); code != 200 {
 			t.Fatalf("team %s: %d %s", tm.ID, code, b)
@@ -189,8 +189,8 @@ func photoOf(shade byte) []byte {
 // (400), rules not met (409 with the rule), event scope, and the
 // readiness gate's open items.
 func TestAssuranceAPIRoles(t *testing.T) {
-	e := startAssure(t, command.Config{Assure: assure.Config{MaxEvidence: 4 << 10}})
-	var inc assure.Incident
+	e := startAssure(t, command.Config{Assure: engine.Config{MaxEvidence: 4 << 10}})
+	var inc engine.Incident
 	e.must(t, 201, "POST", "/api/v1/incidents", "op", map[string]any{"trigger": map[string]any{
 		"kind": "complaint", "subject_id": "S-001", "description": "顾客投诉食用后腹泻"}}, &inc)
 	if inc.State != assurance.IncidentAssigned || inc.TeamID != "T-01" || inc.Trigger.Where == nil {
@@ -230,7 +230,7 @@ func TestAssuranceAPIRoles(t *testing.T) {
 	}
 
 	// Scope: a viewer of another event sees neither the list nor the record.
-	var list []assure.Incident
+	var list []engine.Incident
 	e.must(t, 200, "GET", "/api/v1/incidents", "scoped", nil, &list)
 	if len(list) != 0 {
 		t.Errorf("scoped viewer sees %d incidents", len(list))
@@ -253,7 +253,7 @@ func TestAssuranceAPIRoles(t *testing.T) {
 		t.Errorf("other team's upload: %d", code)
 	}
 	code, b := e.upload(t, evPath, "insp1", "photo", "p.png", photo())
-	var ev assure.Evidence
+	var ev engine.Evidence
 	if code != 201 || json.Unmarshal(b, &ev) != nil || ev.ContentType != "image/png" {
 		t.Fatalf("upload: %d %s", code, b)
 	}
@@ -276,7 +276,7 @@ func TestAssuranceAPIRoles(t *testing.T) {
 	// Events: the readiness gate answers 409 with the open items.
 	e.must(t, 403, "POST", "/api/v1/events", "insp1", map[string]any{}, nil)
 	first := assurance.DateOf(time.Now().In(assurance.ChinaStandardTime))
-	var evv assure.EventView
+	var evv engine.EventView
 	e.must(t, 201, "POST", "/api/v1/events", "cmd1", map[string]any{"id": "EV-1", "filing": assurance.EventFiling{
 		Name: "江海国际美食博览会", Organiser: assurance.Organiser{Name: "南通市商务局"}, FirstDay: first, LastDay: first.AddDays(2),
 		Headcount: 5000, Mode: assurance.SupervisionFull, NotifiedOn: first.AddDays(-10),
@@ -301,7 +301,7 @@ func TestAssuranceAPIRoles(t *testing.T) {
 	}
 	e.must(t, 403, "POST", "/api/v1/events/EV-1/kitchens/K-01/readiness", "viewer", map[string]any{"item": "training"}, nil)
 	e.must(t, 403, "GET", "/api/v1/events/EV-1", "scoped", nil, nil)
-	var evs []assure.EventView
+	var evs []engine.EventView
 	e.must(t, 200, "GET", "/api/v1/events", "scoped", nil, &evs)
 	if len(evs) != 0 {
 		t.Errorf("scoped viewer sees %d events", len(evs))
@@ -309,21 +309,21 @@ func TestAssuranceAPIRoles(t *testing.T) {
 
 	// Teams: positions only for one's own team; the nearest query.
 	e.must(t, 403, "POST", "/api/v1/teams/T-01/position", "insp2", stallLoc, nil)
-	var tm assure.Team
+	var tm engine.Team
 	e.must(t, 200, "POST", "/api/v1/teams/T-01/position", "insp1", stallLoc, &tm)
-	if tm.Position == nil || tm.Status != assure.TeamAvailable {
+	if tm.Position == nil || tm.Status != engine.TeamAvailable {
 		t.Errorf("team %+v", tm)
 	}
 	var near struct {
-		Nearest *assure.TeamDistance  `json:"nearest_available"`
-		Teams   []assure.TeamDistance `json:"teams"`
+		Nearest *engine.TeamDistance  `json:"nearest_available"`
+		Teams   []engine.TeamDistance `json:"teams"`
 	}
 	e.must(t, 200, "GET", fmt.Sprintf("/api/v1/teams/nearest?lon=%v&lat=%v", farLoc.Lon, farLoc.Lat), "viewer", nil, &near)
 	if near.Nearest == nil || near.Nearest.ID != "T-02" || len(near.Teams) != 2 || near.Teams[0].Metres > near.Teams[1].Metres {
 		t.Errorf("nearest %+v", near)
 	}
 	e.must(t, 400, "GET", "/api/v1/teams/nearest?lon=x&lat=1", "viewer", nil, nil)
-	var plan assure.PatrolPlan
+	var plan engine.PatrolPlan
 	e.must(t, 200, "GET", "/api/v1/patrols/plan?team=T-01&date="+first.String(), "viewer", nil, &plan)
 	if len(plan.Stops) != 1 || plan.Stops[0].TargetID != "S-001" || plan.Mode != assurance.PatrolEvent || len(plan.Route) != 3 {
 		t.Errorf("plan %+v", plan)
@@ -359,7 +359,7 @@ func TestAssuranceAPIRoles(t *testing.T) {
 			t.Errorf("snapshot extra %q: %s", k, snap.Extra[k])
 		}
 	}
-	var snapTeams []assure.Team
+	var snapTeams []engine.Team
 	json.Unmarshal(snap.Extra["teams"], &snapTeams)
 	if len(snapTeams) != 2 {
 		t.Errorf("snapshot teams %s", snap.Extra["teams"])
@@ -382,7 +382,7 @@ func TestExportsAndKPIRoutes(t *testing.T) {
 		"kind": "complaint", "subject_id": "S-001", "description": "异味"}}, nil)
 	day := assurance.DateOf(time.Now().In(assurance.ChinaStandardTime)).AddDays(5)
 	var filed struct {
-		Banquet  assure.Banquet      `json:"banquet"`
+		Banquet  engine.Banquet      `json:"banquet"`
 		Warnings []assurance.Warning `json:"warnings"`
 	}
 	e.must(t, 201, "POST", "/api/v1/banquets", "op", map[string]any{"filing": assurance.BanquetFiling{
@@ -395,18 +395,18 @@ func TestExportsAndKPIRoutes(t *testing.T) {
 	}
 	e.must(t, 200, "POST", "/api/v1/chefs", "op", assurance.VillageChef{ID: "VC-1", Name: "陈德胜", Trainings: 2,
 		Cert: assurance.HealthCertificate{ValidUntil: day.AddDays(200)}}, nil)
-	var chefs []assure.ChefView
+	var chefs []engine.ChefView
 	e.must(t, 200, "GET", "/api/v1/chefs", "viewer", nil, &chefs)
 	if len(chefs) != 1 || !chefs[0].FitToday {
 		t.Errorf("chefs %+v", chefs)
 	}
-	var bs []assure.Banquet
+	var bs []engine.Banquet
 	e.must(t, 200, "GET", "/api/v1/banquets?date="+day.String(), "viewer", nil, &bs)
 	if len(bs) != 1 {
 		t.Errorf("%d banquets on %s", len(bs), day)
 	}
 	e.must(t, 200, "POST", "/api/v1/vendors/S-001/credit", "insp1", map[string]any{"reason": "minor_finding", "note": "台面不洁"}, nil)
-	var vendors []assure.Credit
+	var vendors []engine.Credit
 	e.must(t, 200, "GET", "/api/v1/vendors", "viewer", nil, &vendors)
 	if len(vendors) != 1 || vendors[0].Score != 98 || vendors[0].Name != "张记蔬菜" {
 		t.Errorf("vendors %+v", vendors)

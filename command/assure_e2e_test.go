@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command"
-	"github.com/shianfood/shian/command/assure"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/assurance"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -68,7 +68,7 @@ func TestPositiveFromKioskToSignOff(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("no notice reached the kiosk")
 	}
-	var inc assure.Incident
+	var inc engine.Incident
 	e.must(t, 200, "GET", "/api/v1/incidents/"+notice.IncidentNo, "viewer", nil, &inc)
 	if notice.ResultID != saved.ResultID || inc.Trigger.ResultID != saved.ResultID || inc.State != assurance.IncidentAssigned || inc.TeamID != "T-01" {
 		t.Fatalf("notice %+v, incident %s %s %s", notice, inc.ID, inc.State, inc.TeamID)
@@ -86,7 +86,7 @@ func TestPositiveFromKioskToSignOff(t *testing.T) {
 		if code != 201 {
 			t.Fatalf("upload %s: %d %s", name, code, b)
 		}
-		var ev assure.Evidence
+		var ev engine.Evidence
 		if err := json.Unmarshal(b, &ev); err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,7 @@ func TestPositiveFromKioskToSignOff(t *testing.T) {
 	t.Logf("KPIs: tests %d, detection %d/%d, disposal %d/%d, arrive %s, close %s", k.Tests, k.DetectionRate.Num, k.DetectionRate.Den,
 		k.DisposalRate.Num, k.DisposalRate.Den, k.TimeToArrive.Median, k.TimeToClose.Median)
 	// The stall's credit: −10 for the positive, −20 for the confirmation.
-	var c assure.Credit
+	var c engine.Credit
 	e.must(t, 200, "GET", "/api/v1/vendors/S-001", "viewer", nil, &c)
 	if c.Score != 70 || c.Grade != assurance.GradeD || len(c.History) != 2 {
 		t.Errorf("credit %d %s %+v", c.Score, c.Grade, c.History)

@@ -13,8 +13,8 @@ import (
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 )
 

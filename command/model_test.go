@@ -11,7 +11,7 @@ import (
 	"github.com/shianfood/shian/internal/aofsalvage"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/tidwall/buntdb"
 	"pgregory.net/rapid"

@@ -25,7 +25,7 @@ import (
 	"github.com/shianfood/shian/internal/faultproxy"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 	"go.uber.org/goleak"
 )

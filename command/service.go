@@ -24,13 +24,13 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/api"
-	"github.com/shianfood/shian/command/assure"
 	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/live"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/command/web"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -48,7 +48,7 @@ type Config struct {
 	RecentResults int
 	// Assure tunes the assurance engine (protocol configuration,
 	// deadline loop, cluster parameters); zero values take its defaults.
-	Assure assure.Config
+	Assure engine.Config
 }
 
 // Service is a running command service.
@@ -59,7 +59,7 @@ type Service struct {
 	hub     *live.Hub
 	ingest  *ingest.Server
 	api     *api.Server
-	assure  *assure.Engine
+	engine  *engine.Engine
 	handler http.Handler
 }
 
@@ -96,7 +96,7 @@ func Open(cfg Config) (*Service, error) {
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
 		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
 	})
-	s.assure, err = assure.New(assure.Deps{Store: st, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
+	s.engine, err = engine.New(engine.Deps{Store: st, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
 		Publish: s.hub.Publish, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
 	if err != nil {
 		s.hub.Close()
@@ -105,8 +105,8 @@ func Open(cfg Config) (*Service, error) {
 	}
 	s.api = &api.Server{Store: st, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
 	s.handler = s.api.Routes()
-	api.RegisterAssurance(s.api, s.assure)
-	api.RegisterUI(s.api, s.assure, nil) // the map page's config, QR labels (command/api/ui_support.go)
+	api.RegisterAssurance(s.api, s.engine)
+	api.RegisterUI(s.api, s.engine, nil) // the map page's config, QR labels (command/api/ui_support.go)
 	return s, nil
 }
 
@@ -125,7 +125,7 @@ func (s *Service) committed(cs []store.Committed) {
 		}
 		s.hub.Publish(wire.KindResult, c.Result)
 	}
-	s.assure.OnCommitted(cs)
+	s.engine.OnCommitted(cs)
 }
 
 // snapshot builds the live state for a browser that (re)connects.
@@ -153,7 +153,7 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 	for _, k := range kiosks {
 		ks = append(ks, k)
 	}
-	return wire.Snapshot{Seq: seq, Results: rs, Stalls: s.store.StallStates(), Kiosks: ks, Extra: s.assure.SnapshotExtra()}
+	return wire.Snapshot{Seq: seq, Results: rs, Stalls: s.store.StallStates(), Kiosks: ks, Extra: s.engine.SnapshotExtra()}
 }
 
 // Handler returns the HTTP handler (API, websockets, pages).
@@ -172,7 +172,7 @@ func (s *Service) Hub() *live.Hub { return s.hub }
 func (s *Service) API() *api.Server { return s.api }
 
 // Assure returns the assurance engine.
-func (s *Service) Assure() *assure.Engine { return s.assure }
+func (s *Service) Assure() *engine.Engine { return s.engine }
 
 // Ingest returns the kiosk ingest server.
 func (s *Service) Ingest() *ingest.Server { return s.ingest }
@@ -181,7 +181,7 @@ func (s *Service) Ingest() *ingest.Server { return s.ingest }
 // engine) until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	done := make(chan struct{})
-	go func() { s.assure.Run(ctx); close(done) }()
+	go func() { s.engine.Run(ctx); close(done) }()
 	s.ingest.Run(ctx)
 	<-done
 	return ctx.Err()
@@ -190,7 +190,7 @@ func (s *Service) Run(ctx context.Context) error {
 // Close stops the hub and closes the store. Call it after Run returned
 // and the HTTP server stopped.
 func (s *Service) Close() error {
-	s.assure.Close() // its loop writes to the store
+	s.engine.Close() // its loop writes to the store
 	s.hub.Close()
 	s.ingest.CloseAll()
 	return s.store.Close()

@@ -12,7 +12,7 @@ import (
 
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"go.yaml.in/yaml/v3"
 )
 

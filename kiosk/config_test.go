@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/shianfood/shian/kiosk/device"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 type nullInst struct{ id string }

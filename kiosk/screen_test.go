@@ -15,8 +15,8 @@ import (
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/ui"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 )

@@ -8,16 +8,16 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shianfood/shian/command/assure"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
-	"github.com/shianfood/shian/protocols/assurance"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 )
 
 // RegisterAssurance adds the assurance routes (events and readiness,
 // menus, teams and patrols, incidents and evidence, banquets and chefs,
 // vendors and credit, clusters, KPIs and exports) to s. Call it after
 // Routes. The table is in command/README.md.
-func RegisterAssurance(s *Server, e *assure.Engine) {
+func RegisterAssurance(s *Server, e *engine.Engine) {
 	a := &assureAPI{s: s, e: e}
 	h := func(pattern, min string, fn Handler) { s.Handle(pattern, min, a.mapErrors(fn)) }
 
@@ -52,8 +52,8 @@ func RegisterAssurance(s *Server, e *assure.Engine) {
 	h("POST /api/v1/incidents/{id}/transition", store.RoleInspector, a.incidentStep)
 	h("POST /api/v1/incidents/{id}/retest", store.RoleOperator, a.requestRetest)
 	h("POST /api/v1/incidents/{id}/waiver", store.RoleOperator, a.waiveRetest)
-	h("POST /api/v1/incidents/{id}/evidence", store.RoleOperator, a.uploadEvidence(assure.SubjectIncident))
-	h("GET /api/v1/incidents/{id}/evidence/{ref}", store.RoleViewer, a.serveEvidence(assure.SubjectIncident))
+	h("POST /api/v1/incidents/{id}/evidence", store.RoleOperator, a.uploadEvidence(engine.SubjectIncident))
+	h("GET /api/v1/incidents/{id}/evidence/{ref}", store.RoleViewer, a.serveEvidence(engine.SubjectIncident))
 	h("GET /api/v1/clusters", store.RoleViewer, a.listClusters)
 
 	h("GET /api/v1/banquets", store.RoleViewer, a.listBanquets)
@@ -62,8 +62,8 @@ func RegisterAssurance(s *Server, e *assure.Engine) {
 	h("POST /api/v1/banquets/{id}/transition", store.RoleInspector, a.banquetStep)
 	h("POST /api/v1/banquets/{id}/findings", store.RoleInspector, a.banquetFinding)
 	h("POST /api/v1/banquets/{id}/rectifications/{rid}/close", store.RoleInspector, a.closeRectification)
-	h("POST /api/v1/banquets/{id}/evidence", store.RoleOperator, a.uploadEvidence(assure.SubjectBanquet))
-	h("GET /api/v1/banquets/{id}/evidence/{ref}", store.RoleViewer, a.serveEvidence(assure.SubjectBanquet))
+	h("POST /api/v1/banquets/{id}/evidence", store.RoleOperator, a.uploadEvidence(engine.SubjectBanquet))
+	h("GET /api/v1/banquets/{id}/evidence/{ref}", store.RoleViewer, a.serveEvidence(engine.SubjectBanquet))
 	h("GET /api/v1/chefs", store.RoleViewer, a.listChefs)
 	h("POST /api/v1/chefs", store.RoleOperator, a.putChef)
 	h("POST /api/v1/chefs/{id}/training", store.RoleOperator, a.chefTraining)
@@ -78,7 +78,7 @@ func RegisterAssurance(s *Server, e *assure.Engine) {
 
 type assureAPI struct {
 	s *Server
-	e *assure.Engine
+	e *engine.Engine
 }
 
 // actorOf is the request's user as the protocol's actor.
@@ -95,9 +95,9 @@ func (a *assureAPI) mapErrors(h Handler) Handler {
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, assure.ErrTooLarge):
+		case errors.Is(err, engine.ErrTooLarge):
 			return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "%v", err)
-		case errors.Is(err, assure.ErrUnsupported):
+		case errors.Is(err, engine.ErrUnsupported):
 			return Errorf(http.StatusUnsupportedMediaType, CodeInvalid, "%v", err)
 		}
 		if writeAssuranceError(w, err) {
@@ -161,7 +161,7 @@ func nonNilStrings(s []string) []string {
 // inScope refuses a record outside the user's events.
 func inScope(r *http.Request, event string) error {
 	u := userOf(r)
-	if assure.InScope(u.Events, event) {
+	if engine.InScope(u.Events, event) {
 		return nil
 	}
 	return Errorf(http.StatusForbidden, CodeForbidden, "this record belongs to event %q, outside your events %v", event, u.Events)
@@ -273,7 +273,7 @@ func (a *assureAPI) getReadiness(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if recs == nil {
-		recs = []assure.KitchenRecord{}
+		recs = []engine.KitchenRecord{}
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"report": v.Readiness, "kitchens": recs})
 	return nil
@@ -284,7 +284,7 @@ func (a *assureAPI) recordReadiness(w http.ResponseWriter, r *http.Request) erro
 	if err := inScope(r, id); err != nil {
 		return err
 	}
-	var req assure.ReadinessInput
+	var req engine.ReadinessInput
 	if err := decodeJSON(r, 256<<10, &req); err != nil {
 		return err
 	}
@@ -300,9 +300,9 @@ func (a *assureAPI) listMenus(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := userOf(r)
-	out := []assure.MenuView{}
+	out := []engine.MenuView{}
 	for _, m := range ms {
-		if assure.InScope(u.Events, m.EventID) {
+		if engine.InScope(u.Events, m.EventID) {
 			out = append(out, m)
 		}
 	}
@@ -346,7 +346,7 @@ func (a *assureAPI) screenDishes(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *assureAPI) menu(r *http.Request) (assure.MenuView, error) {
+func (a *assureAPI) menu(r *http.Request) (engine.MenuView, error) {
 	m, err := a.e.Menu(r.PathValue("id"))
 	if err != nil {
 		return m, err
@@ -425,9 +425,9 @@ func (a *assureAPI) listTeams(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := userOf(r)
-	out := []assure.Team{}
+	out := []engine.Team{}
 	for _, t := range ts {
-		if t.EventID == "" || assure.InScope(u.Events, t.EventID) {
+		if t.EventID == "" || engine.InScope(u.Events, t.EventID) {
 			out = append(out, t)
 		}
 	}
@@ -436,7 +436,7 @@ func (a *assureAPI) listTeams(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *assureAPI) putTeam(w http.ResponseWriter, r *http.Request) error {
-	var t assure.Team
+	var t engine.Team
 	if err := decodeJSON(r, 64<<10, &t); err != nil {
 		return err
 	}
@@ -463,7 +463,7 @@ func (a *assureAPI) nearestTeams(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if all == nil {
-		all = []assure.TeamDistance{}
+		all = []engine.TeamDistance{}
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"target": assurance.Point{Lon: lon, Lat: lat}, "nearest_available": best, "teams": all})
 	return nil
@@ -501,7 +501,7 @@ func (a *assureAPI) patrolPlan(w http.ResponseWriter, r *http.Request) error {
 	if day.IsZero() {
 		day = assurance.DateOf(a.e.Now().In(assurance.ChinaStandardTime))
 	}
-	max, err := queryInt(r, "max", assure.MaxPlanStops, 500)
+	max, err := queryInt(r, "max", engine.MaxPlanStops, 500)
 	if err != nil {
 		return err
 	}
@@ -530,7 +530,7 @@ func (a *assureAPI) recordVisit(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, 64<<10, &req); err != nil {
 		return err
 	}
-	v, err := a.e.RecordVisit(assure.PatrolVisit{TargetID: req.TargetID, TeamID: req.TeamID, Findings: req.Findings,
+	v, err := a.e.RecordVisit(engine.PatrolVisit{TargetID: req.TargetID, TeamID: req.TeamID, Findings: req.Findings,
 		Act: assurance.Act{Actor: actorOf(r), Note: req.Note, Where: req.Where, Evidence: req.Evidence}})
 	return reply(w, http.StatusCreated, v, err)
 }
@@ -543,7 +543,7 @@ func (a *assureAPI) listIncidents(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	f := assure.IncidentFilter{EventID: q.Get("event"), TeamID: q.Get("team"), Subject: q.Get("subject"),
+	f := engine.IncidentFilter{EventID: q.Get("event"), TeamID: q.Get("team"), Subject: q.Get("subject"),
 		OpenOnly: q.Get("open") == "1" || q.Get("open") == "true", Events: userOf(r).Events, Limit: limit}
 	if s := q.Get("state"); s != "" {
 		if f.State, err = assurance.ParseIncidentState(s); err != nil {
@@ -557,7 +557,7 @@ func (a *assureAPI) listIncidents(w http.ResponseWriter, r *http.Request) error 
 	return replyList(w, incs, err)
 }
 
-func (a *assureAPI) incident(r *http.Request) (assure.Incident, error) {
+func (a *assureAPI) incident(r *http.Request) (engine.Incident, error) {
 	inc, err := a.e.Incident(r.PathValue("id"))
 	if err != nil {
 		return inc, err
@@ -613,7 +613,7 @@ func (a *assureAPI) incidentStep(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	inc, err := a.e.Transition(r.PathValue("id"), assure.Step{Origin: r.RemoteAddr, IncidentStep: assurance.IncidentStep{
+	inc, err := a.e.Transition(r.PathValue("id"), engine.Step{Origin: r.RemoteAddr, IncidentStep: assurance.IncidentStep{
 		To: to, TeamID: req.TeamID, Deadline: req.Deadline, Controls: req.Controls, Lab: req.Lab,
 		Act: assurance.Act{Actor: actorOf(r), Where: req.Where, Note: req.Note, Evidence: req.Evidence}}})
 	return reply(w, http.StatusOK, inc, err)
@@ -699,7 +699,7 @@ func (a *assureAPI) uploadEvidence(subject string) Handler {
 // subjectScope checks the event scope of an incident or banquet.
 func (a *assureAPI) subjectScope(r *http.Request, subject, id string) error {
 	switch subject {
-	case assure.SubjectIncident:
+	case engine.SubjectIncident:
 		_, err := a.incident(r)
 		return err
 	default:
@@ -767,10 +767,10 @@ func (a *assureAPI) listClusters(w http.ResponseWriter, r *http.Request) error {
 // Banquets belong to no event: users scoped to events do not see them.
 func (a *assureAPI) listBanquets(w http.ResponseWriter, r *http.Request) error {
 	if len(userOf(r).Events) > 0 {
-		WriteJSON(w, http.StatusOK, []assure.Banquet{})
+		WriteJSON(w, http.StatusOK, []engine.Banquet{})
 		return nil
 	}
-	f := assure.BanquetFilter{TeamID: r.URL.Query().Get("team")}
+	f := engine.BanquetFilter{TeamID: r.URL.Query().Get("team")}
 	var err error
 	if s := r.URL.Query().Get("state"); s != "" {
 		if f.State, err = assurance.ParseBanquetState(s); err != nil {
@@ -943,7 +943,7 @@ func (a *assureAPI) kpis(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := a.e.KPIs(assure.KPIQuery{EventID: event, Day: day, Scope: userOf(r).Events})
+	rep, err := a.e.KPIs(engine.KPIQuery{EventID: event, Day: day, Scope: userOf(r).Events})
 	if err != nil {
 		return err
 	}

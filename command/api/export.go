@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shianfood/shian/command/assure"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
-	"github.com/shianfood/shian/protocols/assurance"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/xuri/excelize/v2"
 )
@@ -218,7 +218,7 @@ func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 			f.EventID != "" && r.EventID != f.EventID,
 			!f.Since.IsZero() && r.MeasuredAt.Before(f.Since),
 			!f.Until.IsZero() && !r.MeasuredAt.Before(f.Until),
-			!assure.InScope(scope, r.EventID):
+			!engine.InScope(scope, r.EventID):
 			return false
 		}
 		return true
@@ -265,8 +265,8 @@ func (a *assureAPI) incidentsTable(r *http.Request) exportTable {
 	return exportTable{name: "incidents", sheet: "风险处置事件", header: header,
 		rows: func(emit func([]any) error) error {
 			var ferr error
-			err := store.List(a.s.Store, "incident", func(_ string, inc assure.Incident) bool {
-				if (event != "" && inc.Trigger.EventID != event) || !assure.InScope(scope, inc.Trigger.EventID) {
+			err := store.List(a.s.Store, "incident", func(_ string, inc engine.Incident) bool {
+				if (event != "" && inc.Trigger.EventID != event) || !engine.InScope(scope, inc.Trigger.EventID) {
 					return true
 				}
 				row := []any{inc.ID, inc.State.Label().ZH, string(inc.State), inc.Trigger.Kind.Label().ZH, inc.Trigger.SubjectID,
@@ -307,7 +307,7 @@ func (a *assureAPI) banquetsTable(r *http.Request) exportTable {
 				return nil
 			}
 			var ferr error
-			err := store.List(a.s.Store, "banquet", func(_ string, b assure.Banquet) bool {
+			err := store.List(a.s.Store, "banquet", func(_ string, b engine.Banquet) bool {
 				f := b.Filing
 				var sittings, cooks []string
 				for _, s := range f.Sittings {

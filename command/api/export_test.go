@@ -17,10 +17,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shianfood/shian/command/api"
-	"github.com/shianfood/shian/command/assure"
 	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/tidwall/buntdb"
 )
@@ -73,7 +73,7 @@ func TestExportStreamsInBoundedMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok, _ := au.NewAPIToken("admin", "test")
-	eng, err := assure.New(assure.Deps{Store: st, DataDir: t.TempDir(), Log: log}, assure.Config{})
+	eng, err := engine.New(engine.Deps{Store: st, DataDir: t.TempDir(), Log: log}, engine.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,9 +49,9 @@ import (
 	"strings"
 
 	qr "github.com/piglig/go-qr"
-	"github.com/shianfood/shian/command/assure"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
-	"github.com/shianfood/shian/protocols/assurance"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 )
 
 // Datums a tile layer may be drawn in.
@@ -144,7 +144,7 @@ func UISettingsFromEnv(getenv func(string) string) UISettings {
 
 type uiAPI struct {
 	s   *Server
-	e   *assure.Engine
+	e   *engine.Engine
 	env UISettings
 }
 
@@ -152,7 +152,7 @@ type uiAPI struct {
 // to s; call it after Routes. getenv reads the environment's defaults
 // (nil: os.Getenv). e may be nil (no incident machine is then described
 // beyond the protocol's).
-func RegisterUI(s *Server, e *assure.Engine, getenv func(string) string) {
+func RegisterUI(s *Server, e *engine.Engine, getenv func(string) string) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -236,8 +236,8 @@ func (u *uiAPI) getConfig(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The engine's own identifiers (team statuses and modes).
 	for id, l := range map[string]assurance.Label{
-		assure.TeamAvailable: {ZH: "待命", EN: "Available"}, assure.TeamBusy: {ZH: "处置中", EN: "Busy"},
-		assure.TeamOffDuty: {ZH: "休息", EN: "Off duty"},
+		engine.TeamAvailable: {ZH: "待命", EN: "Available"}, engine.TeamBusy: {ZH: "处置中", EN: "Busy"},
+		engine.TeamOffDuty: {ZH: "休息", EN: "Off duty"},
 	} {
 		labels[id] = l
 	}

@@ -33,7 +33,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/shianfood/shian/command/store"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 )
 

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/internal/aofsalvage"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 )
 

@@ -14,10 +14,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/shianfood/shian/command"
-	"github.com/shianfood/shian/command/assure"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/internal/browsertest"
-	"github.com/shianfood/shian/protocols/assurance"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 )
 
 // More test users: a commander at the wall screen and an inspector of
@@ -52,10 +52,10 @@ func addUser(t testing.TB, svc *command.Service, name, display, role, team strin
 func addTeams(t testing.TB, svc *command.Service) {
 	t.Helper()
 	admin := assurance.Actor{UserID: adminUser, Role: assurance.RoleAdmin}
-	for _, tm := range []assure.Team{
-		{ID: nearTeam, Name: nearTeamName, NameEN: "Patrol team 1", Mode: assure.ModePatrol, Members: []string{inspectorUser},
+	for _, tm := range []engine.Team{
+		{ID: nearTeam, Name: nearTeamName, NameEN: "Patrol team 1", Mode: engine.ModePatrol, Members: []string{inspectorUser},
 			Home: &assurance.Point{Lon: venueLon - 0.0010, Lat: venueLat - 0.0022}},
-		{ID: farTeam, Name: "第二巡查组", NameEN: "Patrol team 2", Mode: assure.ModePatrol,
+		{ID: farTeam, Name: "第二巡查组", NameEN: "Patrol team 2", Mode: engine.ModePatrol,
 			Home: &assurance.Point{Lon: venueLon + 0.0040, Lat: venueLat + 0.0024}},
 	} {
 		if _, err := svc.Assure().PutTeam(tm, admin); err != nil {
@@ -119,7 +119,7 @@ func TestIncidentFromMap(t *testing.T) {
 	v := makeVenue()
 	// Dispatch only from the map: the engine's loop would otherwise send
 	// a team as soon as one is on duty.
-	cmd := startCommand(t, t.TempDir(), "127.0.0.1:0", command.Config{Assure: assure.Config{Tick: time.Hour}})
+	cmd := startCommand(t, t.TempDir(), "127.0.0.1:0", command.Config{Assure: engine.Config{Tick: time.Hour}})
 	token := seed(t, cmd.svc, v)
 	addUser(t, cmd.svc, commanderUser, "王指挥", store.RoleCommander, "")
 	addUser(t, cmd.svc, inspectorUser, "李监督", store.RoleInspector, nearTeam)

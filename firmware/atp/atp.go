@@ -1,7 +1,7 @@
 // Package atp is the firmware of the SHIAN-ATP1 ATP bioluminescence
 // meter (ATP荧光检测仪): the operator swabs a surface, puts the swab in the
 // meter and presses MEASURE; the meter reads the light (RLU) and prints a
-// report (protocols/asciirpt) on its printer port, a serial line at 9600
+// report (protocols/device/asciirpt) on its printer port, a serial line at 9600
 // 8N1. It is written against an io.ReadWriter UART and a [Luminometer],
 // so the same code runs on a microcontroller or in the simulator.
 //
@@ -30,9 +30,9 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/firmware/internal/printer"
-	"github.com/shianfood/shian/protocols/asciirpt"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/device/asciirpt"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // ErrOffline is returned when a report is printed while the serial port

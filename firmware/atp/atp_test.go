@@ -10,15 +10,15 @@ import (
 
 	"github.com/shianfood/shian/firmware/atp"
 	"github.com/shianfood/shian/firmware/internal/printer/printertest"
-	"github.com/shianfood/shian/protocols/asciirpt"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/device/asciirpt"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestSharedVectors prints the ATP reports of
-// protocols/asciirpt/testdata/vectors.json byte for byte.
+// protocols/device/asciirpt/testdata/vectors.json byte for byte.
 func TestSharedVectors(t *testing.T) {
 	v := printertest.Vectors(t)
 	cst := time.FixedZone("CST", 8*3600)

@@ -5,7 +5,7 @@
 // an io.ReadWriter UART (9600 8N1) and the [Optics] that read the card —
 // so the same code runs on a microcontroller or inside the simulator
 // behind a pseudo-terminal. The register map is in README.md (and, as
-// code, in protocols/goldcard).
+// code, in protocols/device/goldcard).
 //
 // # Behaviour
 //
@@ -23,7 +23,7 @@
 //     changes nothing (the master's first acknowledgement was applied but
 //     its answer was lost).
 //   - The reader computes its own verdict with the default thresholds of
-//     protocols/assay for the item (shown on its screen, kept in the
+//     protocols/domain/assay for the item (shown on its screen, kept in the
 //     VERDICT register); the kiosk decides from C and T itself.
 //
 // # Modbus
@@ -46,10 +46,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/goldcard"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/modbus"
+	"github.com/shianfood/shian/protocols/device/goldcard"
+	"github.com/shianfood/shian/protocols/device/modbus"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // Optics reads the card slot.

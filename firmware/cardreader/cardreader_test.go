@@ -14,9 +14,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shianfood/shian/firmware/cardreader"
-	"github.com/shianfood/shian/protocols/goldcard"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/modbus"
+	"github.com/shianfood/shian/protocols/device/goldcard"
+	"github.com/shianfood/shian/protocols/device/modbus"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -29,7 +29,7 @@ type exchange struct {
 }
 
 func loadExchanges(t *testing.T) (int64, []exchange) {
-	b, err := os.ReadFile("../../protocols/modbus/testdata/vectors.json")
+	b, err := os.ReadFile("../../protocols/device/modbus/testdata/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ type pipeUART struct {
 }
 
 // TestSharedVectors runs the card reader scenario of
-// protocols/modbus/testdata/vectors.json through Serve, byte for byte:
+// protocols/device/modbus/testdata/vectors.json through Serve, byte for byte:
 // the protocols decoder tests read the same frames.
 func TestSharedVectors(t *testing.T) {
 	secs, ex := loadExchanges(t)

@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/shianfood/shian/firmware/cardreader"
-	"github.com/shianfood/shian/protocols/goldcard"
-	"github.com/shianfood/shian/protocols/modbus"
+	"github.com/shianfood/shian/protocols/device/goldcard"
+	"github.com/shianfood/shian/protocols/device/modbus"
 )
 
 // A card goes in, the master measures it, reads the result block and

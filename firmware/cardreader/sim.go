@@ -5,9 +5,9 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/goldcard"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/device/goldcard"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // Card is a developed test card: the intensities its C and T lines read

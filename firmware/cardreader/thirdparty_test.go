@@ -12,7 +12,7 @@ import (
 	"github.com/simonvetter/modbus"
 
 	"github.com/shianfood/shian/firmware/cardreader"
-	"github.com/shianfood/shian/protocols/goldcard"
+	"github.com/shianfood/shian/protocols/device/goldcard"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
 

@@ -38,9 +38,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/dyframe"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/device/dyframe"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // Clock is the firmware's time source.

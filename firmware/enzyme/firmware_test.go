@@ -13,12 +13,12 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/dyframe"
+	"github.com/shianfood/shian/protocols/device/dyframe"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
-// The vectors shared with protocols/dyframe (RELIABILITY.md Part C test 4).
-const vectorsPath = "../../protocols/dyframe/testdata/vectors.json"
+// The vectors shared with protocols/device/dyframe (RELIABILITY.md Part C test 4).
+const vectorsPath = "../../protocols/device/dyframe/testdata/vectors.json"
 
 type fwVectors struct {
 	Photometer []struct {

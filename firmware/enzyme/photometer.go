@@ -3,8 +3,8 @@ package enzyme
 import (
 	"math"
 
-	"github.com/shianfood/shian/protocols/dyframe"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/device/dyframe"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // Counts is one photometer reading of a channel, in raw AD counts, as the

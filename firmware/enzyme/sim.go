@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // Plan is the result the simulated optics will produce for one test: the

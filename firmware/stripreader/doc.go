@@ -12,7 +12,7 @@
 //
 // Three TCS34725 colour sensors behind a TCA9548A multiplexer look at the
 // background, the C line and the T line of a developed strip in a fixed
-// cassette slot (see protocols/strip for the wiring). [Fixture] drives
+// cassette slot (see protocols/device/strip for the wiring). [Fixture] drives
 // them: it selects a channel, checks the multiplexer's echo, checks each
 // sensor's ID, sets the integration time (ATIME 0xC0, 154 ms) and gain
 // (4×), and reads C, R, G, B.
@@ -32,7 +32,7 @@
 //
 // # UART protocol
 //
-// Line-oriented ASCII with NMEA checksums (protocols/strip documents the
+// Line-oriented ASCII with NMEA checksums (protocols/device/strip documents the
 // grammar):
 //
 //	← $STRIP,clenbuterol,42.125,9.000,0.214*2F   a strip was read

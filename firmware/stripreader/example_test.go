@@ -5,8 +5,8 @@ import (
 	"os"
 
 	"github.com/shianfood/shian/firmware/stripreader"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/strip/striptest"
+	"github.com/shianfood/shian/protocols/device/strip/striptest"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // A simulated reader: a strip goes into the slot, settles for one poll,

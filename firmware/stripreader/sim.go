@@ -4,7 +4,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/shianfood/shian/protocols/strip/striptest"
+	"github.com/shianfood/shian/protocols/device/strip/striptest"
 )
 
 // NewSimulated returns a reader on a fake fixture (register-level

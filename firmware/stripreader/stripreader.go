@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shianfood/shian/protocols/strip"
-	"github.com/shianfood/shian/protocols/tcs34725"
+	"github.com/shianfood/shian/protocols/device/strip"
+	"github.com/shianfood/shian/protocols/device/tcs34725"
 )
 
 // Bus is one I²C transaction: write w, then read len(r) bytes with a

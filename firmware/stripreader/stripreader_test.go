@@ -15,10 +15,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shianfood/shian/kiosk/i2cbus/i2cbustest"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/strip"
-	"github.com/shianfood/shian/protocols/strip/striptest"
-	"github.com/shianfood/shian/protocols/tcs34725"
+	"github.com/shianfood/shian/protocols/device/strip"
+	"github.com/shianfood/shian/protocols/device/strip/striptest"
+	"github.com/shianfood/shian/protocols/device/tcs34725"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -56,7 +56,7 @@ func TestGoldenTrace(t *testing.T) {
 	}
 }
 
-// vectors is the shape of protocols/strip/testdata/vectors.json.
+// vectors is the shape of protocols/device/strip/testdata/vectors.json.
 type vectors struct {
 	Lines []struct {
 		Name, Line, Kind, Item, Error string
@@ -79,7 +79,7 @@ func (c countsSensor) Counts(p strip.Position) (tcs34725.Counts, error) { return
 // TestSharedVectors: the firmware produces the vector lines and
 // intensities the protocols/ decoder tests check.
 func TestSharedVectors(t *testing.T) {
-	raw, err := os.ReadFile("../../protocols/strip/testdata/vectors.json")
+	raw, err := os.ReadFile("../../protocols/device/strip/testdata/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}

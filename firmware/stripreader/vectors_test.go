@@ -10,15 +10,15 @@ import (
 
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
-	"github.com/shianfood/shian/protocols/strip"
-	"github.com/shianfood/shian/protocols/tcs34725"
+	"github.com/shianfood/shian/protocols/device/strip"
+	"github.com/shianfood/shian/protocols/device/tcs34725"
 )
 
 // TestTCSVectors reads every count block of
-// protocols/tcs34725/testdata/vectors.json through the firmware's fixture
+// protocols/device/tcs34725/testdata/vectors.json through the firmware's fixture
 // code: same counts as the codec's tests, all-ones refused as saturated.
 func TestTCSVectors(t *testing.T) {
-	raw, err := os.ReadFile("../../protocols/tcs34725/testdata/vectors.json")
+	raw, err := os.ReadFile("../../protocols/device/tcs34725/testdata/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 // thermometer (中心温度计) with a serial port (USB-CDC, 9600 8N1): the
 // operator pushes the probe into the centre of the food, waits for the
 // reading to settle and presses HOLD; the thermometer prints a TEMP
-// report (protocols/asciirpt) with the temperature to 0.1 °C and the mode
+// report (protocols/device/asciirpt) with the temperature to 0.1 °C and the mode
 // selected on its keypad (COOK, HOT, COLD, FROZEN). It is written against
 // an io.ReadWriter UART and a [Probe].
 //
@@ -15,7 +15,7 @@
 //   - ?ID is answered with an ID report.
 //
 // Like every Shian instrument it measures and does not judge: the kiosk
-// applies the cooking and holding rules (protocols/assay).
+// applies the cooking and holding rules (protocols/domain/assay).
 package thermometer
 
 import (
@@ -27,9 +27,9 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/firmware/internal/printer"
-	"github.com/shianfood/shian/protocols/asciirpt"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/device/asciirpt"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // ErrOffline is returned when a report is printed while the serial port

@@ -7,7 +7,7 @@
 // A driver turns the bytes an instrument sends (over serial or I²C) into
 // [Reading] values: the raw measurements plus what the instrument said about
 // the sample. It does not decide verdicts; the kiosk applies
-// protocols/assay to every reading, and the command re-derives it.
+// protocols/domain/assay to every reading, and the command re-derives it.
 //
 // # Drivers
 //
@@ -32,7 +32,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // Reading is one measurement as an instrument reported it.

@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/shianfood/shian/kiosk/device"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // Addr returns spec.Addr, or def when it is 0, refusing addresses not in

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/shianfood/shian/kiosk"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/serialport"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/shianfood/shian/simulator/serialsim"
 	"periph.io/x/conn/v3/gpio"

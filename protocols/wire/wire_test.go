@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 func sampleResult() Result {

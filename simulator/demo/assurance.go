@@ -21,10 +21,10 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/shianfood/shian/command"
-	"github.com/shianfood/shian/command/assure"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
-	"github.com/shianfood/shian/protocols/assurance"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/simulator/venue"
 )
 
@@ -51,7 +51,7 @@ func demoProtocol() assurance.Config {
 // demoAssure is the engine configuration of the demo.
 func demoAssure() command.Config {
 	pc := demoProtocol()
-	return command.Config{Assure: assure.Config{Protocol: &pc, Tick: time.Second,
+	return command.Config{Assure: engine.Config{Protocol: &pc, Tick: time.Second,
 		Cluster: geo.ClusterParams{MinEvents: 4, Radius: 120, Window: 10 * time.Minute}}}
 }
 
@@ -163,11 +163,11 @@ func ptr(p orb.Point) *assurance.Point { return &assurance.Point{Lon: p[0], Lat:
 
 func (a *assuranceRun) setupTeams(ctx context.Context, cmd *apiClient) error {
 	for _, t := range a.v.Teams {
-		mode := assure.ModePatrol
+		mode := engine.ModePatrol
 		if t.Mode == venue.Stationed {
-			mode = assure.ModeStationed
+			mode = engine.ModeStationed
 		}
-		err := cmd.do(ctx, "POST", "/api/v1/teams", assure.Team{ID: t.ID, Name: t.Name, NameEN: t.NameEN, Mode: mode, KitchenID: t.KitchenID,
+		err := cmd.do(ctx, "POST", "/api/v1/teams", engine.Team{ID: t.ID, Name: t.Name, NameEN: t.NameEN, Mode: mode, KitchenID: t.KitchenID,
 			EventID: a.event, Leader: t.Leader, Members: []string{"insp-" + t.ID}, Home: ptr(t.Home), Position: ptr(t.Home), OnDuty: true}, nil)
 		if err != nil {
 			return err
@@ -190,7 +190,7 @@ func (a *assuranceRun) prepareEvent(ctx context.Context, cmd *apiClient) error {
 		f.Caterers = append(f.Caterers, assurance.Caterer{ID: cid, Name: k.Caterer})
 		f.Kitchens = append(f.Kitchens, assurance.Kitchen{ID: k.ID, Name: k.Name, CatererID: cid, VenueID: v.ID, Point: ptr(k.Point)})
 	}
-	var ev assure.EventView
+	var ev engine.EventView
 	err := cmd.do(ctx, "POST", "/api/v1/events", map[string]any{"id": a.event, "filing": f, "note": "主办方按期报备"}, &ev)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.Status == 409 {
@@ -233,7 +233,7 @@ func (a *assuranceRun) prepareEvent(ctx context.Context, cmd *apiClient) error {
 			{"item": "emergency_drill", "note": "食物中毒应急演练"},
 			{"item": "training", "note": "从业人员食品安全培训"},
 			{"item": "health_certificate", "staff": staff},
-			{"item": "sample_retention", "retention": assure.RetentionInput{FridgeID: "留样柜-" + k.ID, Responsible: "李秀英", MassG: 150, HoldHours: 48}},
+			{"item": "sample_retention", "retention": engine.RetentionInput{FridgeID: "留样柜-" + k.ID, Responsible: "李秀英", MassG: 150, HoldHours: 48}},
 			{"item": "kiosk_ready", "kiosk_id": kiosk, "instruments": calibrations(i%a.o.Kiosks, first)},
 		}
 		for _, it := range items {
@@ -291,7 +291,7 @@ func (a *assuranceRun) menus(ctx context.Context) error {
 	for i, k := range a.v.Kitchens {
 		insp := newClient(a.base, a.users.inspectors[a.teamFor(k.ID)])
 		dishes := kitchenDishes[i%len(kitchenDishes)]
-		var m assure.MenuView
+		var m engine.MenuView
 		if err := insp.do(ctx, "POST", "/api/v1/menus", map[string]any{"owner_id": k.ID, "dishes": dishes}, &m); err != nil {
 			return fmt.Errorf("menu %s: %w", k.ID, err)
 		}
@@ -409,7 +409,7 @@ func (a *assuranceRun) banquets(ctx context.Context) error {
 			ChefSource: chefSources[b.ChefSource], Cooks: []assurance.BanquetCook{cook, {Name: b.Host, Role: assurance.CookHelper, Cert: assurance.CertValid}},
 			Menu: []assurance.Dish{{Name: "红烧蹄髈"}, {Name: "清蒸白鱼"}, {Name: "凉拌海蜇", Category: assurance.CategoryColdDish}}}
 		var res struct {
-			Banquet assure.Banquet `json:"banquet"`
+			Banquet engine.Banquet `json:"banquet"`
 		}
 		err := op.do(ctx, "POST", "/api/v1/banquets", map[string]any{"id": b.ID, "filing": f}, &res)
 		var ae *apiError
@@ -466,7 +466,7 @@ func (a *assuranceRun) team(ctx context.Context, t venue.Team) {
 	c := newClient(a.base, a.users.inspectors[t.ID])
 	rnd := rand.New(rand.NewPCG(a.o.Seed, uint64(len(t.ID))*7919+uint64(t.ID[len(t.ID)-1])))
 	pos := t.Home
-	var plan []assure.PlanStop
+	var plan []engine.PlanStop
 	planned := false
 	tick := time.NewTicker(stepEvery)
 	defer tick.Stop()
@@ -488,11 +488,11 @@ func (a *assuranceRun) team(ctx context.Context, t venue.Team) {
 			return
 		case <-tick.C:
 		}
-		var incs []assure.Incident
+		var incs []engine.Incident
 		if err := c.do(ctx, "GET", "/api/v1/incidents?open=1&team="+t.ID, nil, &incs); err != nil {
 			continue
 		}
-		slices.SortFunc(incs, func(x, y assure.Incident) int { return x.OpenedAt.Compare(y.OpenedAt) })
+		slices.SortFunc(incs, func(x, y engine.Incident) int { return x.OpenedAt.Compare(y.OpenedAt) })
 		moving := false
 		for _, inc := range incs {
 			if inc.TeamID != t.ID {
@@ -507,7 +507,7 @@ func (a *assuranceRun) team(ctx context.Context, t venue.Team) {
 		}
 		// Idle: walk the patrol plan.
 		if !planned {
-			var p assure.PatrolPlan
+			var p engine.PatrolPlan
 			if err := c.do(ctx, "GET", "/api/v1/patrols/plan?team="+t.ID+"&max=8", nil, &p); err == nil {
 				plan, planned = p.Stops, true
 				a.say("%s patrol plan 巡查路线: %d stops, %.0f m", t.Name, len(p.Stops), p.Metres)
@@ -531,7 +531,7 @@ func (a *assuranceRun) team(ctx context.Context, t venue.Team) {
 
 // work does the next step of one incident if it is due, and reports
 // whether it used the tick.
-func (a *assuranceRun) work(ctx context.Context, c *apiClient, rnd *rand.Rand, inc assure.Incident, pos *orb.Point,
+func (a *assuranceRun) work(ctx context.Context, c *apiClient, rnd *rand.Rand, inc engine.Incident, pos *orb.Point,
 	moveTo func(orb.Point) bool, moving *bool) bool {
 	path := "/api/v1/incidents/" + inc.ID
 	since := time.Since(inc.StateSince)
@@ -629,7 +629,7 @@ func (a *assuranceRun) commandCentre(ctx context.Context) {
 				}
 			}
 		}
-		var incs []assure.Incident
+		var incs []engine.Incident
 		if err := cmd.do(ctx, "GET", "/api/v1/incidents?open=1", nil, &incs); err != nil {
 			continue
 		}
@@ -679,7 +679,7 @@ func (a *assuranceRun) once(key, format string, args ...any) {
 // summary prints the incidents by state and the KPIs.
 func (a *assuranceRun) summary(ctx context.Context) {
 	c := newClient(a.base, a.users.viewer)
-	var incs []assure.Incident
+	var incs []engine.Incident
 	if err := c.do(ctx, "GET", "/api/v1/incidents?limit=10000", nil, &incs); err != nil {
 		return
 	}

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shianfood/shian/command/assure"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/firmware/enzyme"
-	"github.com/shianfood/shian/protocols/assurance"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 )
 
 // TestDemoRunsTheProtocol runs the demo for a short while with more
@@ -43,7 +43,7 @@ func TestDemoRunsTheProtocol(t *testing.T) {
 	if len(events) != 1 || events[0].Phase != assurance.PhaseWholeProcess {
 		t.Fatalf("events %+v", events)
 	}
-	incs, _ := store.All[assure.Incident](st, "incident")
+	incs, _ := store.All[engine.Incident](st, "incident")
 	reached := map[assurance.IncidentState]bool{}
 	for _, inc := range incs {
 		for _, a := range inc.Audit {
@@ -55,7 +55,7 @@ func TestDemoRunsTheProtocol(t *testing.T) {
 			t.Errorf("no incident reached %s in %d incidents", s, len(incs))
 		}
 	}
-	teams, _ := store.All[assure.Team](st, "team")
+	teams, _ := store.All[engine.Team](st, "team")
 	moved := 0
 	for _, tm := range teams {
 		if !tm.PositionAt.IsZero() {
@@ -65,7 +65,7 @@ func TestDemoRunsTheProtocol(t *testing.T) {
 	if len(teams) != 5 || moved == 0 {
 		t.Errorf("%d teams, %d reported a position", len(teams), moved)
 	}
-	banquets, _ := store.All[assure.Banquet](st, "banquet")
+	banquets, _ := store.All[engine.Banquet](st, "banquet")
 	guided := 0
 	for _, b := range banquets {
 		if b.TeamID != "" {
@@ -75,7 +75,7 @@ func TestDemoRunsTheProtocol(t *testing.T) {
 	if len(banquets) == 0 || guided == 0 {
 		t.Errorf("%d banquets, %d with guidance", len(banquets), guided)
 	}
-	visits, _ := store.All[assure.PatrolVisit](st, "visit")
+	visits, _ := store.All[engine.PatrolVisit](st, "visit")
 	menus, _ := store.All[assurance.Menu](st, "menu")
 	if len(menus) != 4 {
 		t.Errorf("%d menus", len(menus))

@@ -35,10 +35,10 @@ import (
 	"github.com/shianfood/shian/firmware/enzyme"
 	"github.com/shianfood/shian/firmware/stripreader"
 	"github.com/shianfood/shian/firmware/thermometer"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/goldcard"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/strip/striptest"
+	"github.com/shianfood/shian/protocols/device/goldcard"
+	"github.com/shianfood/shian/protocols/device/strip/striptest"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	_ "github.com/shianfood/shian/kiosk/drivers"
 	"github.com/shianfood/shian/kiosk/serialport"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/simulator/instrument"
 	"github.com/shianfood/shian/simulator/serialsim"
 )

@@ -1,6 +1,6 @@
 // Package printer is what the ASCII instruments (firmware/atp,
 // firmware/thermometer) share: the printer port that sends their reports
-// (protocols/asciirpt) on the UART and reads the host's command lines.
+// (protocols/device/asciirpt) on the UART and reads the host's command lines.
 package printer
 
 import (
@@ -11,7 +11,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/shianfood/shian/protocols/asciirpt"
+	"github.com/shianfood/shian/protocols/device/asciirpt"
 )
 
 // ErrNoUART is returned by Print before Serve has a UART.

@@ -11,10 +11,10 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/i2cbus"
 	"github.com/shianfood/shian/kiosk/i2cbus/i2cbustest"
-	"github.com/shianfood/shian/protocols/ads1115"
-	"github.com/shianfood/shian/protocols/ads1115/ads1115test"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/device/ads1115"
+	"github.com/shianfood/shian/protocols/device/ads1115/ads1115test"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 var update = flag.Bool("update", false, "re-record testdata/*.json from the fake ADC")
@@ -64,7 +64,7 @@ func record(t *testing.T) {
 	for _, c := range session {
 		v = append(v, probe.VoltageAt(c))
 	}
-	recordTrace(t, "testdata/session.json", "PT100 under 1 kΩ from 3.3 V on AIN1 at ±0.512 V: 65, 72, 75 °C; recorded from protocols/ads1115/ads1115test", v)
+	recordTrace(t, "testdata/session.json", "PT100 under 1 kΩ from 3.3 V on AIN1 at ±0.512 V: 65, 72, 75 °C; recorded from protocols/device/ads1115/ads1115test", v)
 	recordTrace(t, "testdata/open.json", "probe unplugged: AIN1 pulled to the 3.3 V supply (saturates at ±0.512 V)", []measure.Voltage{3300 * measure.Millivolt})
 }
 

@@ -7,10 +7,10 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/capture/capturetest"
 	"github.com/shianfood/shian/kiosk/i2cbus/i2cbustest"
-	"github.com/shianfood/shian/protocols/ads1115"
-	"github.com/shianfood/shian/protocols/ads1115/ads1115test"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/device/ads1115"
+	"github.com/shianfood/shian/protocols/device/ads1115/ads1115test"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // TestGoldenSessionResults replays the golden trace (a chicken breast

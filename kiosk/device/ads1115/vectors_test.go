@@ -10,15 +10,15 @@ import (
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
 	"github.com/shianfood/shian/kiosk/i2cbus"
-	"github.com/shianfood/shian/protocols/ads1115"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/device/ads1115"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // TestSharedVectors reads the PT100 table of
-// protocols/ads1115/testdata/vectors.json through the driver: the ADC code
+// protocols/device/ads1115/testdata/vectors.json through the driver: the ADC code
 // the vector gives at ±0.512 V comes out as the vector's temperature.
 func TestSharedVectors(t *testing.T) {
-	raw, err := os.ReadFile("../../../protocols/ads1115/testdata/vectors.json")
+	raw, err := os.ReadFile("../../../protocols/device/ads1115/testdata/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Package atp is the kiosk driver for ATP bioluminescence meters that
-// print protocols/asciirpt reports on a serial port (the SHIAN-ATP1,
+// print protocols/device/asciirpt reports on a serial port (the SHIAN-ATP1,
 // firmware/atp), registered as "ascii-atp".
 //
 // # What it does
@@ -32,8 +32,8 @@ package atp
 import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/internal/rptlink"
-	"github.com/shianfood/shian/protocols/asciirpt"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/device/asciirpt"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // Protocol is the registered protocol name.

@@ -16,8 +16,8 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/atp"
 	"github.com/shianfood/shian/kiosk/serialport"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
 

@@ -46,7 +46,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // Gate decides which readings become results. Implementations are safe

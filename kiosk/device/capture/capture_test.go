@@ -9,8 +9,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shianfood/shian/kiosk/device"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

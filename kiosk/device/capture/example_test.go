@@ -6,8 +6,8 @@ import (
 
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/capture"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // A core probe read once a second: lying on the bench, pushed into a

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 func optErr(spec device.Spec, key, want string) error {

@@ -1,6 +1,6 @@
 // Package dyenzyme is the kiosk driver for pesticide-residue testers by the
 // enzyme-inhibition method (GB/T 5009.199) that speak the DY-3000-family
-// serial frames (protocols/dyframe). It registers as protocol "dy-enzyme".
+// serial frames (protocols/device/dyframe). It registers as protocol "dy-enzyme".
 //
 // # What it does
 //
@@ -64,8 +64,8 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/dyframe"
+	"github.com/shianfood/shian/protocols/device/dyframe"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // Protocol is the name the driver registers under.

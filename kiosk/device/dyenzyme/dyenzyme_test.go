@@ -19,8 +19,8 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/dyenzyme"
 	"github.com/shianfood/shian/kiosk/serialport"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/dyframe"
+	"github.com/shianfood/shian/protocols/device/dyframe"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
 
@@ -262,7 +262,7 @@ func (s *script) Read(ch int) (enzyme.Counts, error) {
 }
 
 func loadVectorTests(t *testing.T) []vectorTest {
-	b, err := os.ReadFile("../../../protocols/dyframe/testdata/vectors.json")
+	b, err := os.ReadFile("../../../protocols/device/dyframe/testdata/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}

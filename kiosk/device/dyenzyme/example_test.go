@@ -11,7 +11,7 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	_ "github.com/shianfood/shian/kiosk/device/dyenzyme" // registers "dy-enzyme"
 	"github.com/shianfood/shian/kiosk/serialport"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
 

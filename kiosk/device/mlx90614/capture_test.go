@@ -7,9 +7,9 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/capture/capturetest"
 	"github.com/shianfood/shian/kiosk/i2cbus/i2cbustest"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/mlx90614"
-	"github.com/shianfood/shian/protocols/mlx90614/mlx90614test"
+	"github.com/shianfood/shian/protocols/device/mlx90614"
+	"github.com/shianfood/shian/protocols/device/mlx90614/mlx90614test"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // TestGoldenSessionResults replays the golden trace through the

@@ -48,9 +48,9 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/capture"
 	"github.com/shianfood/shian/kiosk/i2cbus"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/mlx90614"
+	"github.com/shianfood/shian/protocols/device/mlx90614"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // Protocol is the registered protocol name.

@@ -11,10 +11,10 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/i2cbus"
 	"github.com/shianfood/shian/kiosk/i2cbus/i2cbustest"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/mlx90614"
-	"github.com/shianfood/shian/protocols/mlx90614/mlx90614test"
+	"github.com/shianfood/shian/protocols/device/mlx90614"
+	"github.com/shianfood/shian/protocols/device/mlx90614/mlx90614test"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 var update = flag.Bool("update", false, "re-record testdata/*.json from the fake sensor")
@@ -53,7 +53,7 @@ func record(t *testing.T) {
 		fake.Set(session[i], 25000)
 		return false
 	}, 100)
-	tr := i2cbustest.FromRecord("mlx90614", "surface 28.01, 95.0, 63.5 °C at emissivity 0.95; recorded from protocols/mlx90614/mlx90614test", rec.Ops)
+	tr := i2cbustest.FromRecord("mlx90614", "surface 28.01, 95.0, 63.5 °C at emissivity 0.95; recorded from protocols/device/mlx90614/mlx90614test", rec.Ops)
 	if err := tr.Save("testdata/session.json"); err != nil {
 		t.Fatal(err)
 	}

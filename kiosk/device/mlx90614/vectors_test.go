@@ -12,14 +12,14 @@ import (
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
 	"github.com/shianfood/shian/kiosk/i2cbus"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/mlx90614"
+	"github.com/shianfood/shian/protocols/device/mlx90614"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // TestSharedVectors runs the object-temperature frames of
-// protocols/mlx90614/testdata/vectors.json through the driver's read.
+// protocols/device/mlx90614/testdata/vectors.json through the driver's read.
 func TestSharedVectors(t *testing.T) {
-	raw, err := os.ReadFile("../../../protocols/mlx90614/testdata/vectors.json")
+	raw, err := os.ReadFile("../../../protocols/device/mlx90614/testdata/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}

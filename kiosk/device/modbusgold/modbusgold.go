@@ -47,7 +47,7 @@
 //     the same backoff; the Hub opens one fresh port for all its units.
 //   - Bytes that fail the CRC or the frame checks never produce a
 //     reading (Status.BadFrames counts them); the result block is also
-//     checked for consistency (protocols/goldcard).
+//     checked for consistency (protocols/device/goldcard).
 //
 // # kiosk.yaml
 //
@@ -70,9 +70,9 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/goldcard"
-	"github.com/shianfood/shian/protocols/modbus"
+	"github.com/shianfood/shian/protocols/device/goldcard"
+	"github.com/shianfood/shian/protocols/device/modbus"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // Protocol is the registered protocol name.
@@ -141,7 +141,7 @@ func ParseOptions(id string, m map[string]string) (Options, error) {
 	return o, nil
 }
 
-// Errors of a transaction, besides the protocols/modbus ones.
+// Errors of a transaction, besides the protocols/device/modbus ones.
 var (
 	// ErrNoAnswer: the unit did not answer within reply_timeout.
 	ErrNoAnswer = errors.New("modbus-gold: no answer")

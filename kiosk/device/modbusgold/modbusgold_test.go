@@ -16,9 +16,9 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/modbusgold"
 	"github.com/shianfood/shian/kiosk/serialport"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/goldcard"
-	"github.com/shianfood/shian/protocols/measure"
+	"github.com/shianfood/shian/protocols/device/goldcard"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/simulator/instrument"
 	"github.com/shianfood/shian/simulator/serialsim"
 )

@@ -7,9 +7,9 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/capture/capturetest"
 	"github.com/shianfood/shian/kiosk/i2cbus/i2cbustest"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/sht31/sht31test"
+	"github.com/shianfood/shian/protocols/device/sht31/sht31test"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 var t0 = time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC)

@@ -52,8 +52,8 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/capture"
 	"github.com/shianfood/shian/kiosk/i2cbus"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/sht31"
+	"github.com/shianfood/shian/protocols/device/sht31"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // Protocol is the registered protocol name.

@@ -10,9 +10,9 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/i2cbus"
 	"github.com/shianfood/shian/kiosk/i2cbus/i2cbustest"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/sht31/sht31test"
+	"github.com/shianfood/shian/protocols/device/sht31/sht31test"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 var update = flag.Bool("update", false, "re-record testdata/*.json from the fake sensor")
@@ -53,7 +53,7 @@ func record(t *testing.T) {
 		fake.Set(session[i].t, session[i].rh)
 		return false
 	}, 100)
-	tr := i2cbustest.FromRecord("sht31", "cold room: 4.0, 7.9, 9.5, -0.5 °C; recorded from protocols/sht31/sht31test", rec.Ops)
+	tr := i2cbustest.FromRecord("sht31", "cold room: 4.0, 7.9, 9.5, -0.5 °C; recorded from protocols/device/sht31/sht31test", rec.Ops)
 	if err := tr.Save("testdata/session.json"); err != nil {
 		t.Fatal(err)
 	}

@@ -13,15 +13,15 @@ import (
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
 	"github.com/shianfood/shian/kiosk/i2cbus"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/sht31"
+	"github.com/shianfood/shian/protocols/device/sht31"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
-// TestSharedVectors runs every frame of protocols/sht31/testdata/vectors.json
+// TestSharedVectors runs every frame of protocols/device/sht31/testdata/vectors.json
 // through the driver's read sequence: the driver and the codec agree on
 // every value and refuse every damaged frame.
 func TestSharedVectors(t *testing.T) {
-	raw, err := os.ReadFile("../../../protocols/sht31/testdata/vectors.json")
+	raw, err := os.ReadFile("../../../protocols/device/sht31/testdata/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}

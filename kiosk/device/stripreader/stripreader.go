@@ -17,7 +17,7 @@
 //
 // # Robustness
 //
-//   - A sentence that fails its checksum or grammar (protocols/strip) is
+//   - A sentence that fails its checksum or grammar (protocols/device/strip) is
 //     counted (Status.BadFrames), never produces a reading, and the
 //     port's input is flushed; the splitter resynchronises on the next '$'.
 //   - When the line has been quiet for probe_every the driver sends $INFO;
@@ -49,8 +49,8 @@ import (
 
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/internal/serialloop"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/strip"
+	"github.com/shianfood/shian/protocols/device/strip"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // Protocol is the registered protocol name.

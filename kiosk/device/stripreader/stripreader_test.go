@@ -16,9 +16,9 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/stripreader"
 	"github.com/shianfood/shian/kiosk/serialport"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/strip/striptest"
+	"github.com/shianfood/shian/protocols/device/strip/striptest"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
 

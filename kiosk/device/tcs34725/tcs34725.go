@@ -1,7 +1,7 @@
 // Package tcs34725 is the kiosk driver for the strip-reader fixture read
 // directly over the Pi's I²C bus — three TCS34725 colour sensors behind a
 // TCA9548A multiplexer looking at the background, C line and T line of a
-// colloidal-gold strip (see protocols/strip) — registered as
+// colloidal-gold strip (see protocols/device/strip) — registered as
 // "i2c-tcs34725-strip".
 //
 // # What it measures
@@ -50,9 +50,9 @@ import (
 
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/i2cbus"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/strip"
-	"github.com/shianfood/shian/protocols/tcs34725"
+	"github.com/shianfood/shian/protocols/device/strip"
+	"github.com/shianfood/shian/protocols/device/tcs34725"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // Protocol is the registered protocol name.

@@ -11,11 +11,11 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/i2cbus"
 	"github.com/shianfood/shian/kiosk/i2cbus/i2cbustest"
-	"github.com/shianfood/shian/protocols/assay"
-	"github.com/shianfood/shian/protocols/measure"
-	"github.com/shianfood/shian/protocols/strip"
-	"github.com/shianfood/shian/protocols/strip/striptest"
-	"github.com/shianfood/shian/protocols/tcs34725"
+	"github.com/shianfood/shian/protocols/device/strip"
+	"github.com/shianfood/shian/protocols/device/strip/striptest"
+	"github.com/shianfood/shian/protocols/device/tcs34725"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 var update = flag.Bool("update", false, "re-record testdata/*.json from the fake fixture")
@@ -63,7 +63,7 @@ func recordTrace(t *testing.T, fx *striptest.Fixture, path, note string, slot []
 
 func record(t *testing.T) {
 	recordTrace(t, &striptest.Fixture{}, "testdata/session.json",
-		"fixture: empty; negative strip (C 42, T 45) for 3 polls; empty; positive strip (C 40, T 9) for 2 polls; recorded from protocols/strip/striptest", session)
+		"fixture: empty; negative strip (C 42, T 45) for 3 polls; empty; positive strip (C 40, T 9) for 2 polls; recorded from protocols/device/strip/striptest", session)
 	fx := &striptest.Fixture{}
 	fx.Sensor(strip.DefaultChannels[strip.TestLine]).ID = 0x12
 	recordTrace(t, fx, "testdata/wrongid.json", "the T-line sensor answers with ID 0x12: not a TCS34725", []*striptest.Strip{nil})

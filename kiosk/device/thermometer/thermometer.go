@@ -1,5 +1,5 @@
 // Package thermometer is the kiosk driver for food probe thermometers
-// that print protocols/asciirpt reports on a serial port (the SHIAN-TP1,
+// that print protocols/device/asciirpt reports on a serial port (the SHIAN-TP1,
 // firmware/thermometer), registered as "ascii-thermometer".
 //
 // # What it does
@@ -31,8 +31,8 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/internal/rptlink"
 	"github.com/shianfood/shian/kiosk/i2cbus"
-	"github.com/shianfood/shian/protocols/asciirpt"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/device/asciirpt"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // Protocol is the registered protocol name.

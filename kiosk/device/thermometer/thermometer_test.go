@@ -17,8 +17,8 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/thermometer"
 	"github.com/shianfood/shian/kiosk/serialport"
-	"github.com/shianfood/shian/protocols/asciirpt"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/device/asciirpt"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/i2cbus"
-	"github.com/shianfood/shian/protocols/assay"
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // NewFunc builds the driver under test on an environment.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/simonvetter/modbus"
 
-	"github.com/shianfood/shian/protocols/goldcard"
+	"github.com/shianfood/shian/protocols/device/goldcard"
 	"github.com/shianfood/shian/simulator/instrument"
 )
 

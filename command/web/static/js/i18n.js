@@ -1,7 +1,7 @@
 // i18n: every on-screen string of the command centre, zh-CN first, English
 // second. Labels follow docs/glossary.md (阴性/可疑/阳性（疑似）/无效, 摊位,
 // 摊贩集中区, 快检终端, 指挥中心 …) and the verdict labels of
-// protocols/assay (合格/注意/不合格). Add new strings here, never in the
+// protocols/domain/assay (合格/注意/不合格). Add new strings here, never in the
 // code that shows them.
 //
 // Static markup names its string with data-i18n="key" (text),
@@ -48,7 +48,7 @@ const table = {
   "link.connecting": { zh: "连接中…", en: "Connecting…" },
   "counts.title": { zh: "按最新结果统计的摊位数", en: "Stalls by latest result" },
 
-  // Verdicts (glossary / protocols/assay labels).
+  // Verdicts (glossary / protocols/domain/assay labels).
   "verdict.negative": { zh: "阴性", en: "Negative" },
   "verdict.suspicious": { zh: "可疑", en: "Suspicious" },
   "verdict.positive": { zh: "阳性（疑似）", en: "Positive (suspected)" },
@@ -60,7 +60,7 @@ const table = {
   "verdict.none": { zh: "未检测", en: "Not tested" },
   "verdict.unknown": { zh: "未知", en: "Unknown" },
 
-  // Test methods (protocols/assay method identifiers).
+  // Test methods (protocols/domain/assay method identifiers).
   "method.enzyme_inhibition": { zh: "酶抑制率法", en: "Enzyme inhibition" },
   "method.gold_line": { zh: "胶体金（消线法）", en: "Colloidal gold (line)" },
   "method.gold_ratio": { zh: "胶体金（比色法）", en: "Colloidal gold (ratio)" },
@@ -444,7 +444,7 @@ export function setServerLabels(table) {
 /**
  * The label of a protocol identifier (an incident state, a trigger, a
  * role, a control measure, a team status …): the page's own table first,
- * then the protocol's (protocols/assurance labels.go), else the id.
+ * then the protocol's (protocols/domain/assurance labels.go), else the id.
  */
 export function label(id) {
   if (!id) return "";

@@ -14,14 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shianfood/shian/protocols/asciirpt"
+	"github.com/shianfood/shian/protocols/device/asciirpt"
 )
 
-// Vectors returns the texts of protocols/asciirpt/testdata/vectors.json by
+// Vectors returns the texts of protocols/device/asciirpt/testdata/vectors.json by
 // name. It reads the file relative to the test's directory, which must be
 // a package of firmware/ (firmware/atp).
 func Vectors(t testing.TB) map[string]string {
-	b, err := os.ReadFile("../../protocols/asciirpt/testdata/vectors.json")
+	b, err := os.ReadFile("../../protocols/device/asciirpt/testdata/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-// Package rptlink runs an instrument that prints protocols/asciirpt
+// Package rptlink runs an instrument that prints protocols/device/asciirpt
 // reports on a serial port (the ATP meter, the probe thermometer): the
 // session shared by kiosk/device/atp and kiosk/device/thermometer, on the
 // loop of kiosk/device/internal/serialloop.
@@ -27,7 +27,7 @@ import (
 
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/internal/serialloop"
-	"github.com/shianfood/shian/protocols/asciirpt"
+	"github.com/shianfood/shian/protocols/device/asciirpt"
 )
 
 // Options are the session's timing.

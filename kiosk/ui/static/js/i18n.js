@@ -1,7 +1,7 @@
 // i18n: every on-screen string of the kiosk screen, zh-CN first, English
 // second, in this one table. Labels follow docs/glossary.md: 阴性 / 可疑 /
 // 阳性（疑似）/ 无效, 摊位, 快检终端, 指挥中心, 封存, 复检 … and the labels of
-// protocols/assay (verdicts) and kiosk/device (instrument states). Add new
+// protocols/domain/assay (verdicts) and kiosk/device (instrument states). Add new
 // strings here, never in the code that shows them.
 //
 // Markup names its string with data-i18n="key" (text content),
@@ -98,7 +98,7 @@ export const table = {
   "wait.repeat": { zh: "复检", en: "Repeat" },
   "wait.cancel": { zh: "取消", en: "Cancel" },
 
-  // Verdicts (glossary / protocols/assay labels).
+  // Verdicts (glossary / protocols/domain/assay labels).
   "verdict.negative": { zh: "阴性", en: "Negative" },
   "verdict.suspicious": { zh: "可疑", en: "Suspicious" },
   "verdict.positive": { zh: "阳性（疑似）", en: "Positive (suspected)" },
@@ -184,7 +184,7 @@ export const table = {
   "next.invalidWhy": { zh: "无效原因：{why}", en: "Why: {why}" },
   "next.invalidHow": { zh: "如何重做：{how}", en: "How to redo it — {how}" },
 
-  // Invalid reasons: why and how to redo (reason codes of protocols/assay).
+  // Invalid reasons: why and how to redo (reason codes of protocols/domain/assay).
   "why.control_not_positive": {
     zh: "对照 ΔA0 ≤ 0，对照管没有显色变化，酶或底物可能已失效",
     en: "Control ΔA0 ≤ 0: the control did not change colour; the enzyme or substrate may be spent",

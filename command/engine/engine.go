@@ -1,0 +1,364 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assurance"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// Config holds the engine's tunables. Zero fields take the defaults.
+type Config struct {
+	// Protocol is the assurance protocol's configuration (deadlines,
+	// re-test window, rule tables); zero means assurance.DefaultConfig().
+	Protocol *assurance.Config
+	// Tick is how often the background loop looks for passed deadlines
+	// and undispatched incidents (default 5 s).
+	Tick time.Duration
+	// Cluster is what counts as a cluster of positives (default k 3,
+	// r 500 m, t 24 h).
+	Cluster geo.ClusterParams
+	// RecoverWindow is how far back Run looks, at start, for stored
+	// positives that have no incident yet (a crash between storing and
+	// opening): default 48 h.
+	RecoverWindow time.Duration
+	// MaxEvidence is the largest evidence upload in bytes (default 10 MiB).
+	MaxEvidence int64
+	// Queue is the length of the queue between the ingest committer and
+	// the engine (default 4096). A full queue slows the committer down
+	// rather than losing work.
+	Queue int
+}
+
+func (c *Config) defaults() {
+	if c.Protocol == nil {
+		p := assurance.DefaultConfig()
+		c.Protocol = &p
+	}
+	if c.Tick <= 0 {
+		c.Tick = 5 * time.Second
+	}
+	if c.Cluster == (geo.ClusterParams{}) {
+		c.Cluster = geo.DefaultClusterParams
+	}
+	if c.RecoverWindow <= 0 {
+		c.RecoverWindow = 48 * time.Hour
+	}
+	if c.MaxEvidence <= 0 {
+		c.MaxEvidence = 10 << 20
+	}
+	if c.Queue <= 0 {
+		c.Queue = 4096
+	}
+}
+
+// Deps are the engine's connections to the rest of the service. Store is
+// required; the functions are optional (nil: not wired).
+type Deps struct {
+	Store *store.Store
+	// DataDir is the command's data directory; evidence files go under
+	// DataDir/evidence.
+	DataDir string
+	Now     func() time.Time
+	Log     *slog.Logger
+	// Publish sends a live delta to browsers (live.Hub.Publish).
+	Publish func(kind string, data any) uint64
+	// Notify sends a notice to a kiosk now or when it reconnects
+	// (ingest.Server.Notify).
+	Notify func(kioskID string, n wire.Notice)
+	// KioskStates returns the live state of the kiosks
+	// (ingest.Server.KioskStates).
+	KioskStates func() []wire.KioskState
+}
+
+// Engine runs the assurance protocol over the store. It is safe for
+// concurrent use: the API's handlers, the ingest callback and the
+// background loop all call into it.
+type Engine struct {
+	cfg  Config
+	pc   assurance.Config
+	st   *store.Store
+	deps Deps
+	log  *slog.Logger
+	dir  string // evidence directory
+
+	queue   chan []store.Committed
+	stopped chan struct{} // closed when Run returns
+	stop    sync.Once
+	quit    chan struct{} // closed by Close
+	quitted sync.Once
+	runMu   sync.Mutex
+	closed  bool
+	runDone chan struct{} // closed when the running Run returns
+
+	// mu serialises every change to incidents, teams and the records the
+	// engine derives from them, so that dispatch sees a consistent set of
+	// busy teams. Deltas are published after it is released (the hub's
+	// snapshot reads the store, never this lock).
+	mu       sync.Mutex
+	byResult map[string]string              // result_id → incident id
+	open     map[string]*assurance.Incident // incidents not closed (audit dropped)
+	marks    map[string][]EscalationMark    // incident id → escalations raised
+	daySeq   map[string]int                 // "20261128" → last incident number
+
+	clusterMu sync.Mutex       // cluster detection and its records
+	recent    []recentPositive // positives within twice the cluster window
+}
+
+type recentPositive struct {
+	geo.Event
+	subject string
+}
+
+// New builds an engine and rebuilds its indexes from the store.
+func New(d Deps, cfg Config) (*Engine, error) {
+	if d.Store == nil {
+		return nil, errors.New("assure: a store is required")
+	}
+	cfg.defaults()
+	if err := cfg.Protocol.Validate(); err != nil {
+		return nil, fmt.Errorf("assure: protocol configuration: %w", err)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	e := &Engine{cfg: cfg, pc: *cfg.Protocol, st: d.Store, deps: d, log: d.Log,
+		queue: make(chan []store.Committed, cfg.Queue), stopped: make(chan struct{}), quit: make(chan struct{}),
+		byResult: map[string]string{}, open: map[string]*assurance.Incident{},
+		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}}
+	if d.DataDir != "" {
+		e.dir = filepath.Join(d.DataDir, "evidence")
+		if err := os.MkdirAll(e.dir, 0o755); err != nil {
+			return nil, fmt.Errorf("assure: evidence directory: %w", err)
+		}
+	}
+	if err := e.rebuild(); err != nil {
+		return nil, err
+	}
+	if err := e.rebuildRecent(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Protocol returns the protocol configuration in force.
+func (e *Engine) Protocol() assurance.Config { return e.pc }
+
+// MaxEvidence returns the largest evidence upload accepted, in bytes.
+func (e *Engine) MaxEvidence() int64 { return e.cfg.MaxEvidence }
+
+// Now returns the engine's clock.
+func (e *Engine) Now() time.Time { return e.deps.Now() }
+
+// rebuild derives the in-memory indexes from the incident records.
+func (e *Engine) rebuild() error {
+	return store.List(e.st, kindIncident, func(id string, inc Incident) bool {
+		e.index(&inc)
+		if day, n, ok := parseIncidentID(id); ok && n > e.daySeq[day] {
+			e.daySeq[day] = n
+		}
+		return true
+	})
+}
+
+// index updates the in-memory view of one incident. Caller holds mu (or
+// is rebuilding).
+func (e *Engine) index(inc *Incident) {
+	if r := inc.Trigger.ResultID; r != "" {
+		e.byResult[r] = inc.ID
+	}
+	if inc.State == assurance.IncidentClosed {
+		delete(e.open, inc.ID)
+		delete(e.marks, inc.ID)
+		return
+	}
+	light := inc.Incident
+	light.Audit = nil
+	e.open[inc.ID] = &light
+	e.marks[inc.ID] = slices.Clone(inc.Escalations)
+}
+
+// incidentID returns the next incident number of the day at t:
+// INC-YYYYMMDD-NNNN (China time). Caller holds mu.
+func (e *Engine) incidentID(t time.Time) string {
+	day := t.In(e.zone()).Format("20060102")
+	e.daySeq[day]++
+	return fmt.Sprintf("INC-%s-%04d", day, e.daySeq[day])
+}
+
+func parseIncidentID(id string) (day string, n int, ok bool) {
+	parts := strings.Split(id, "-")
+	if len(parts) != 3 || parts[0] != "INC" || len(parts[1]) != 8 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(parts[2])
+	return parts[1], n, err == nil
+}
+
+func (e *Engine) zone() *time.Location {
+	return time.FixedZone("", int(e.pc.KPI.UTCOffset/time.Second))
+}
+
+// publish sends a delta if a hub is wired.
+func (e *Engine) publish(kind string, data any) {
+	if e.deps.Publish != nil {
+		e.deps.Publish(kind, data)
+	}
+}
+
+// OnCommitted is the ingest callback: it queues newly committed results
+// for the engine's loop and returns at once (it blocks only when the queue
+// is full, which slows the committer instead of losing work).
+func (e *Engine) OnCommitted(cs []store.Committed) {
+	var keep []store.Committed
+	for _, c := range cs {
+		if c.Outcome == store.Conflict {
+			continue
+		}
+		if _, ok := triggerOf(&c.Result); ok {
+			keep = append(keep, c)
+		}
+	}
+	if len(keep) > 0 {
+		select {
+		case e.queue <- keep:
+		case <-e.stopped: // shutting down: Recover picks these up at the next start
+		case <-e.quit:
+		}
+	}
+}
+
+// Run recovers positives stored without an incident, then processes the
+// queue and runs the deadline loop until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	defer e.stop.Do(func() { close(e.stopped) })
+	e.runMu.Lock()
+	if e.closed {
+		e.runMu.Unlock()
+		return nil
+	}
+	done := make(chan struct{})
+	e.runDone = done
+	e.runMu.Unlock()
+	defer close(done)
+	if err := e.Recover(); err != nil {
+		e.log.Error("assure: recovering incidents failed", "err", err)
+	}
+	t := time.NewTicker(e.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.quit:
+			return nil
+		case cs := <-e.queue:
+			e.Process(cs)
+		case <-t.C:
+			e.Tick()
+		}
+	}
+}
+
+// Close stops Run and waits until it has returned, so that the store can
+// be closed after it. Results queued and not processed yet are picked up
+// by Recover at the next start.
+func (e *Engine) Close() {
+	e.quitted.Do(func() { close(e.quit) })
+	e.runMu.Lock()
+	e.closed = true
+	done := e.runDone
+	e.runMu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// Process opens an incident for every result in cs that calls for one
+// (positive, suspicious, temperature breach) and has none yet. It is
+// idempotent per result_id: a result seen twice (a duplicate resend, a
+// replay after a restart) opens one incident.
+func (e *Engine) Process(cs []store.Committed) {
+	for _, c := range cs {
+		if c.Outcome == store.Conflict {
+			continue
+		}
+		if _, err := e.OpenFromResult(c.Result); err != nil && !errors.Is(err, ErrNoTrigger) {
+			e.log.Error("assure: opening an incident failed", "result", c.Result.ResultID, "err", err)
+		}
+	}
+}
+
+// Recover opens incidents for stored results received within
+// RecoverWindow that call for one and have none.
+func (e *Engine) Recover() error {
+	cut := e.deps.Now().Add(-e.cfg.RecoverWindow)
+	// Collect first: nothing may wait on the engine's lock, or write,
+	// while the store's read transaction is open.
+	var found []wire.Result
+	err := e.st.EachResult(func(r *wire.Result) bool {
+		if r.ReceivedAt != nil && r.ReceivedAt.Before(cut) {
+			return false
+		}
+		if _, ok := triggerOf(r); ok {
+			found = append(found, *r)
+		}
+		return true
+	}, true)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	todo := slices.DeleteFunc(found, func(r wire.Result) bool { _, done := e.byResult[r.ResultID]; return done })
+	e.mu.Unlock()
+	// Oldest first, so that incident numbers follow the results' order.
+	for i := len(todo) - 1; i >= 0; i-- {
+		if _, err := e.OpenFromResult(todo[i]); err != nil && !errors.Is(err, ErrNoTrigger) {
+			e.log.Error("assure: recovering an incident failed", "result", todo[i].ResultID, "err", err)
+		}
+	}
+	if len(todo) > 0 {
+		e.log.Info("assure: opened incidents for stored results that had none", "n", len(todo))
+	}
+	return nil
+}
+
+// Tick raises escalations for passed deadlines and dispatches incidents
+// still waiting for a team. The background loop calls it every Tick;
+// tests call it with an injected clock.
+func (e *Engine) Tick() {
+	e.escalate()
+	e.redispatch()
+}
+
+// actorSystem is who the engine acts as when it opens and dispatches an
+// incident by itself.
+func actorSystem(role assurance.Role) assurance.Actor {
+	return assurance.Actor{UserID: "system", Role: role}
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

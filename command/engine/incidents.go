@@ -1,0 +1,650 @@
+package engine
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assurance"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// Errors of the engine besides the protocol's (which wrap the
+// assurance sentinels and map to HTTP with assurance.ErrorCode).
+var (
+	// ErrNoTrigger: the result does not call for an incident.
+	ErrNoTrigger = errors.New("assure: this result opens no incident (only positive, suspicious and temperature-breach results do)")
+	// ErrTooLarge: an evidence upload is over Config.MaxEvidence.
+	ErrTooLarge = errors.New("assure: evidence file too large")
+	// ErrNoTeam: no team can be dispatched now; the incident waits in
+	// warned and the background loop assigns it when a team is free.
+	ErrNoTeam = errors.New("所有可派保障组均在处置中或休息，空出后自动交办 / every team that may go is busy or off duty; the first to be free will be assigned")
+	// ErrUnsupported: an evidence upload is not a photo or a PDF.
+	ErrUnsupported = errors.New("assure: evidence file type not accepted")
+)
+
+// busyStates are the incident states in which the assigned team is tied
+// up in the field. From lab_sent on the team is free again (the lab takes
+// days); it still owns the incident and records its remaining steps.
+var busyStates = []assurance.IncidentState{assurance.IncidentAssigned, assurance.IncidentOnSite, assurance.IncidentControlled}
+
+func triggerOf(r *wire.Result) (assurance.TriggerKind, bool) {
+	return assurance.TriggerFor(assurance.Verdict(r.EffectiveVerdict()), string(r.Method))
+}
+
+// subject is what the engine knows about the place a sample came from.
+type subject struct {
+	id, name, business, eventID, kind string
+	point                             *assurance.Point
+}
+
+func (e *Engine) subjectOf(id string) subject {
+	s := subject{id: id, business: id}
+	var site store.Site
+	if id != "" && e.st.Get("site", id, &site) == nil {
+		s.name, s.eventID, s.kind = site.Name, site.EventID, site.Kind
+		if site.Business != "" {
+			s.business = site.Business
+		}
+		if len(site.Loc) == 2 {
+			s.point = &assurance.Point{Lon: site.Loc[0], Lat: site.Loc[1]}
+		}
+	}
+	return s
+}
+
+// OpenFromResult opens an incident for a stored result that calls for one
+// (and dispatches it): the ingest path. A result that already has an
+// incident returns that incident, unchanged.
+func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
+	kind, ok := triggerOf(&r)
+	if !ok {
+		return Incident{}, ErrNoTrigger
+	}
+	e.mu.Lock()
+	if id, ok := e.byResult[r.ResultID]; ok {
+		e.mu.Unlock()
+		return e.Incident(id)
+	}
+	// A repeat of a result that already opened an incident (the enzyme
+	// method's repeats ×2) belongs to that incident.
+	if id, ok := e.byResult[r.RepeatOf]; ok && r.RepeatOf != "" {
+		e.mu.Unlock()
+		return e.Incident(id)
+	}
+	now := e.deps.Now()
+	sub := e.subjectOf(r.StallID)
+	if sub.point == nil && r.KioskID != "" {
+		var k store.Kiosk
+		if e.st.Get("kiosk", r.KioskID, &k) == nil && len(k.Loc) == 2 {
+			sub.point = &assurance.Point{Lon: k.Loc[0], Lat: k.Loc[1]}
+		}
+	}
+	received := now
+	if r.ReceivedAt != nil && !r.ReceivedAt.After(now) {
+		received = *r.ReceivedAt
+	}
+	observed := r.MeasuredAt
+	if observed.IsZero() || observed.After(received) {
+		observed = received // a kiosk clock ahead of ours: the party cannot have it before we did
+	}
+	tr := assurance.Trigger{Kind: kind, EventID: cmp.Or(r.EventID, sub.eventID), SubjectID: cmp.Or(r.StallID, r.KioskID),
+		ResultID: r.ResultID, Item: cmp.Or(r.Item, r.Analyte), Method: string(r.Method),
+		ObservedAt: observed, ReceivedAt: received, Where: sub.point}
+	if kind.Rapid() {
+		tr.Verdict = assurance.Verdict(r.EffectiveVerdict())
+	}
+	if r.Sample.Name != "" {
+		tr.Description = r.Sample.Name
+	}
+	operator := cmp.Or(r.Operator, "kiosk:"+r.KioskID)
+	id := e.incidentID(now)
+	inc, err := assurance.OpenIncident(id, tr, assurance.Act{
+		Actor: assurance.Actor{UserID: operator, Role: assurance.RoleOperator}, At: now, Where: sub.point,
+		Note: fmt.Sprintf("快检终端 %s 结果自动预警 / opened automatically from kiosk %s result %s", r.KioskID, r.KioskID, r.ResultID)})
+	if err != nil {
+		e.mu.Unlock()
+		return Incident{}, fmt.Errorf("assure: open incident for result %s: %w", r.ResultID, err)
+	}
+	rec := Incident{Incident: inc, KioskID: r.KioskID, SubjectName: sub.name, Business: sub.business, Analyte: cmp.Or(r.Analyte, r.Item)}
+	derr := e.dispatchLocked(&rec, now, "")
+	if err := e.st.Create(kindIncident, id, rec); err != nil {
+		e.mu.Unlock()
+		return Incident{}, err
+	}
+	e.index(&rec)
+	e.mu.Unlock()
+
+	e.afterOpen(rec, derr)
+	// Credit: the result counts against the business (once per result).
+	reason := map[assurance.TriggerKind]assurance.CreditReason{
+		assurance.TriggerPositive: assurance.CreditPositive, assurance.TriggerSuspicious: assurance.CreditSuspicious,
+		assurance.TriggerTemperature: assurance.CreditTemperatureBreach}[kind]
+	e.bookCredit(sub, assurance.CreditEvent{Reason: reason, At: now, Ref: r.ResultID, Note: id})
+	if kind == assurance.TriggerPositive && sub.point != nil {
+		e.addPositive(rec, now)
+	}
+	return e.Incident(id)
+}
+
+// OpenIncident opens an incident by hand (a complaint, a breach seen on a
+// patrol) and dispatches it like an automatic one.
+func (e *Engine) OpenIncident(tr assurance.Trigger, act assurance.Act) (Incident, error) {
+	now := e.deps.Now()
+	act.At = now
+	sub := e.subjectOf(tr.SubjectID)
+	if tr.Where == nil {
+		tr.Where = sub.point
+	}
+	if tr.EventID == "" {
+		tr.EventID = sub.eventID
+	}
+	if tr.ObservedAt.IsZero() || tr.ObservedAt.After(now) {
+		tr.ObservedAt = now
+	}
+	if tr.ReceivedAt.IsZero() || tr.ReceivedAt.After(now) || tr.ReceivedAt.Before(tr.ObservedAt) {
+		tr.ReceivedAt = now
+	}
+	e.mu.Lock()
+	if tr.ResultID != "" {
+		if id, ok := e.byResult[tr.ResultID]; ok {
+			e.mu.Unlock()
+			return Incident{}, &assurance.PreconditionError{Action: "incident open", Rule: "result_has_incident",
+				Detail: fmt.Sprintf("result %s already opened incident %s", tr.ResultID, id)}
+		}
+	}
+	id := e.incidentID(now)
+	inc, err := assurance.OpenIncident(id, tr, act)
+	if err != nil {
+		e.daySeq[now.In(e.zone()).Format("20060102")]--
+		e.mu.Unlock()
+		return Incident{}, err
+	}
+	rec := Incident{Incident: inc, SubjectName: sub.name, Business: sub.business}
+	derr := e.dispatchLocked(&rec, now, "")
+	if err := e.st.Create(kindIncident, id, rec); err != nil {
+		e.mu.Unlock()
+		return Incident{}, err
+	}
+	e.index(&rec)
+	e.mu.Unlock()
+	e.afterOpen(rec, derr)
+	return e.Incident(id)
+}
+
+// afterOpen tells the kiosk, publishes the warning, the incident and the
+// team.
+func (e *Engine) afterOpen(rec Incident, dispatchErr error) {
+	tl := rec.Trigger.Kind.Label()
+	teamZH, teamEN := "尚无可派保障组，指挥中心将尽快派员", "no team is free yet; the command centre will send one"
+	if rec.TeamID != "" {
+		t, _ := e.team(rec.TeamID)
+		d := rec.Dispatches[len(rec.Dispatches)-1]
+		by := d.Deadline.In(e.zone()).Format("15:04")
+		teamZH = fmt.Sprintf("已交办%s（相距 %.0f 米，%s 前到场）", cmp.Or(t.Name, rec.TeamID), d.Metres, by)
+		teamEN = fmt.Sprintf("assigned to %s (%.0f m away, on site by %s)", cmp.Or(t.NameEN, t.Name, rec.TeamID), d.Metres, by)
+	}
+	if rec.KioskID != "" && e.deps.Notify != nil {
+		e.deps.Notify(rec.KioskID, wire.Notice{ResultID: rec.Trigger.ResultID, IncidentNo: rec.ID,
+			Message: fmt.Sprintf("%s：已立风险处置事件 %s，%s。请暂停销售、保留样品，当事人可在 4 小时内申请复检。 / %s: incident %s opened, %s. Stop the sale and keep the sample; the party may request a re-test within 4 hours.",
+				tl.ZH, rec.ID, teamZH, tl.EN, rec.ID, teamEN)})
+	}
+	a := store.Alarm{Code: "incident_warned", IncidentID: rec.ID, EventID: rec.Trigger.EventID, ResultID: rec.Trigger.ResultID,
+		KioskID: rec.KioskID, Loc: locOf(rec.Trigger.Where),
+		Message: fmt.Sprintf("预警 %s：%s %s（%s），%s / warning %s: %s at %s (%s), %s",
+			rec.ID, tl.ZH, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), rec.Trigger.Item, teamZH,
+			rec.ID, tl.EN, rec.Trigger.SubjectID, rec.Trigger.Item, teamEN)}
+	e.raise(a)
+	if dispatchErr != nil {
+		e.alert(store.Alarm{Code: "no_team_available", IncidentID: rec.ID, EventID: rec.Trigger.EventID, Loc: locOf(rec.Trigger.Where),
+			Message: fmt.Sprintf("风险处置事件 %s 暂未交办 / incident %s not dispatched yet: %v", rec.ID, rec.ID, dispatchErr)})
+	}
+	e.publish(wire.KindIncident, e.view(rec))
+	if rec.TeamID != "" {
+		e.publishTeam(rec.TeamID)
+	}
+}
+
+func locOf(p *assurance.Point) []float64 {
+	if p == nil {
+		return nil
+	}
+	return []float64{p.Lon, p.Lat}
+}
+
+// alert publishes a transient alert (seq 0, not stored): a passing
+// condition whose consequence is raised by the deadline loop if it lasts.
+func (e *Engine) alert(a store.Alarm) {
+	if a.At.IsZero() {
+		a.At = e.deps.Now()
+	}
+	e.publish(wire.KindAlert, a)
+}
+
+// raise stores an alarm and publishes it as an alert delta.
+func (e *Engine) raise(a store.Alarm) store.Alarm {
+	stored, err := e.st.RaiseAlarm(a)
+	if err != nil {
+		e.log.Error("assure: cannot store alarm", "code", a.Code, "err", err)
+		stored = a
+	}
+	e.publish(wire.KindAlert, stored)
+	return stored
+}
+
+// busyTeams returns team id → the incident keeping it busy. Caller holds
+// mu.
+func (e *Engine) busyTeams() map[string]string {
+	busy := map[string]string{}
+	for _, id := range sortedKeys(e.open) {
+		inc := e.open[id]
+		if inc.TeamID != "" && slices.Contains(busyStates, inc.State) {
+			if _, ok := busy[inc.TeamID]; !ok {
+				busy[inc.TeamID] = id
+			}
+		}
+	}
+	return busy
+}
+
+// Eligible reports whether a team may be sent to an incident at subject:
+// on duty, not busy, and a patrol team or the team stationed at that very
+// kitchen (a stationed team does not leave its post).
+func Eligible(t Team, subjectID string, busy bool) bool {
+	return t.OnDuty && !busy && (t.Mode == ModePatrol || (t.KitchenID != "" && t.KitchenID == subjectID))
+}
+
+// nearest picks the nearest eligible team for an incident. Caller holds mu.
+func (e *Engine) nearest(target *assurance.Point, subjectID string) (Team, float64, error) {
+	if target == nil {
+		return Team{}, 0, fmt.Errorf("the subject %q has no position on the map", subjectID)
+	}
+	teams, err := store.All[Team](e.st, kindTeam)
+	if err != nil {
+		return Team{}, 0, err
+	}
+	busy := e.busyTeams()
+	var cands []geo.Candidate
+	byID := map[string]Team{}
+	for _, t := range teams {
+		p := t.at()
+		if p == nil {
+			continue
+		}
+		_, isBusy := busy[t.ID]
+		cands = append(cands, geo.Candidate{ID: t.ID, Point: orb.Point{p.Lon, p.Lat}, Available: Eligible(t, subjectID, isBusy)})
+		byID[t.ID] = t
+	}
+	c, d, err := geo.NearestAvailable(orb.Point{target.Lon, target.Lat}, cands)
+	if errors.Is(err, geo.ErrNoneAvailable) {
+		return Team{}, 0, ErrNoTeam
+	}
+	if err != nil {
+		return Team{}, 0, err
+	}
+	return byID[c.ID], d, nil
+}
+
+// dispatchLocked assigns rec to teamID, or to the nearest eligible team
+// when teamID is "", as the system. Caller holds mu, and no store
+// transaction is open (it reads the teams). The incident is unchanged when
+// no team can be found.
+func (e *Engine) dispatchLocked(rec *Incident, now time.Time, teamID string) error {
+	t, metres, err := e.choose(rec, teamID)
+	if err != nil {
+		return err
+	}
+	return e.assign(rec, now, t, metres)
+}
+
+// choose returns the team to send: teamID, or the nearest eligible one.
+// Caller holds mu.
+func (e *Engine) choose(rec *Incident, teamID string) (Team, float64, error) {
+	if teamID == "" {
+		return e.nearest(rec.Trigger.Where, rec.Trigger.SubjectID)
+	}
+	t, err := e.team(teamID)
+	if err != nil {
+		return Team{}, 0, err
+	}
+	var metres float64
+	if p := t.at(); p != nil && rec.Trigger.Where != nil {
+		metres = geo.Distance(orb.Point{p.Lon, p.Lat}, orb.Point{rec.Trigger.Where.Lon, rec.Trigger.Where.Lat})
+	}
+	return t, metres, nil
+}
+
+// assign applies the automatic assignment of rec to t. It reads nothing
+// from the store, so it may run inside store.Modify.
+func (e *Engine) assign(rec *Incident, now time.Time, t Team, metres float64) error {
+	deadline := time.Time{}
+	if d := e.pc.Incident.Deadlines[assurance.IncidentAssigned]; d > 0 {
+		deadline = now.Add(d)
+	}
+	step := assurance.IncidentStep{To: assurance.IncidentAssigned, TeamID: t.ID, Deadline: deadline,
+		Act: assurance.Act{Actor: actorSystem(assurance.RoleCommander), At: now,
+			Note: fmt.Sprintf("自动交办最近的可派保障组 %s（%.0f 米）/ nearest available team %s (%.0f m)", t.Name, metres, t.ID, metres)}}
+	if err := rec.Apply(step, e.pc); err != nil {
+		return err
+	}
+	rec.Dispatches = append(rec.Dispatches, Dispatch{TeamID: t.ID, Metres: metres, At: now, Deadline: deadline, By: "system", Auto: true})
+	return nil
+}
+
+// Step is a transition requested through the API: the protocol's step
+// plus where the request came from.
+type Step struct {
+	assurance.IncidentStep
+	// Origin is the client's address, kept with the audit entry.
+	Origin string
+}
+
+// Transition applies one step to an incident. The engine sets the time
+// (its own clock), fills in where from the team's last position when the
+// request did not say, checks that cited evidence refs exist, and for an
+// assignment without a team picks the nearest available one. Refusals are
+// the protocol's errors.
+func (e *Engine) Transition(id string, s Step) (Incident, error) {
+	now := e.deps.Now()
+	s.At = now
+	if s.Where == nil {
+		s.Where = e.whereOf(s.Actor, now)
+	}
+	e.mu.Lock()
+	var cur Incident
+	if err := e.st.Get(kindIncident, id, &cur); err != nil {
+		e.mu.Unlock()
+		return Incident{}, err
+	}
+	oldTeam := cur.TeamID
+	// Choose the team outside the write transaction (it reads the teams).
+	var chosen Team
+	var metres float64
+	auto := false
+	if s.To == assurance.IncidentAssigned && cur.State.CanMoveTo(assurance.IncidentAssigned) {
+		var err error
+		chosen, metres, err = e.choose(&cur, s.TeamID)
+		switch {
+		case err != nil && s.TeamID == "":
+			e.mu.Unlock()
+			return Incident{}, &assurance.PreconditionError{Action: "incident " + id + " → assigned", Rule: "no_team_available",
+				Detail: fmt.Sprintf("no team can be sent automatically (%v); name one in team_id", err)}
+		case err != nil:
+			e.mu.Unlock()
+			return Incident{}, &assurance.ValidationError{Field: "team_id", Problem: err.Error()}
+		}
+		auto = s.TeamID == ""
+		s.TeamID = chosen.ID
+	}
+	rec, err := store.Modify(e.st, kindIncident, id, func(r *Incident) error {
+		if err := checkEvidence(r.Evidence, s.Evidence); err != nil {
+			return err
+		}
+		if err := r.Apply(s.IncidentStep, e.pc); err != nil {
+			return err
+		}
+		if s.To == assurance.IncidentAssigned {
+			due, _ := r.Due(e.pc)
+			r.Dispatches = append(r.Dispatches, Dispatch{TeamID: chosen.ID, Metres: metres, At: now, Deadline: due, By: s.Actor.UserID, Auto: auto})
+		}
+		r.Origins = append(r.Origins, Origin{Seq: len(r.Audit), Addr: s.Origin})
+		return nil
+	})
+	if err == nil {
+		e.index(&rec)
+	}
+	e.mu.Unlock()
+	if err != nil {
+		return Incident{}, err
+	}
+	e.afterTransition(rec, s.To, oldTeam)
+	return e.view(rec), nil
+}
+
+// afterTransition books credit and publishes.
+func (e *Engine) afterTransition(rec Incident, to assurance.IncidentState, oldTeam string) {
+	sub := subject{id: rec.Trigger.SubjectID, business: cmp.Or(rec.Business, rec.Trigger.SubjectID), name: rec.SubjectName}
+	now := rec.StateSince
+	switch {
+	case to == assurance.IncidentConfirmedPositive:
+		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditConfirmedPositive, At: now, Ref: rec.ID})
+	case to == assurance.IncidentCleared && rec.Trigger.Kind == assurance.TriggerPositive:
+		// The lab cleared a rapid positive: give its points back.
+		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditCleared, At: now, Ref: rec.ID})
+	case to == assurance.IncidentDisposed && rec.Trigger.Kind == assurance.TriggerComplaint:
+		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditComplaint, At: now, Ref: rec.ID})
+	}
+	e.publish(wire.KindIncident, e.view(rec))
+	if oldTeam != "" && oldTeam != rec.TeamID {
+		e.publishTeam(oldTeam)
+	}
+	if rec.TeamID != "" {
+		e.publishTeam(rec.TeamID)
+	}
+}
+
+// whereOf returns the actor's team's position when it is recent.
+func (e *Engine) whereOf(a assurance.Actor, now time.Time) *assurance.Point {
+	if a.TeamID == "" {
+		return nil
+	}
+	t, err := e.team(a.TeamID)
+	if err != nil || t.Position == nil || now.Sub(t.PositionAt) > 15*time.Minute {
+		return nil
+	}
+	p := *t.Position
+	return &p
+}
+
+// checkEvidence refuses a cited "ev-" ref that was not uploaded for this
+// record. Other refs (a lab report number, a seal number) are kept as
+// written.
+func checkEvidence(have []Evidence, cited []assurance.EvidenceRef) error {
+	for i, c := range cited {
+		if len(c.Ref) > 3 && c.Ref[:3] == "ev-" && !slices.ContainsFunc(have, func(h Evidence) bool { return h.Ref == c.Ref }) {
+			return &assurance.ValidationError{Field: fmt.Sprintf("evidence[%d].ref", i),
+				Problem: fmt.Sprintf("%s was not uploaded for this record; upload it first (POST …/evidence) and cite the ref it returns", c.Ref)}
+		}
+	}
+	return nil
+}
+
+// RequestRetest records a party's re-test request (复检).
+func (e *Engine) RequestRetest(id, party string, method assurance.TestMethod, act assurance.Act, origin string) (Incident, error) {
+	return e.modifyIncident(id, origin, func(r *Incident) error {
+		act.At = e.deps.Now()
+		return r.RequestRetest(party, method, act, e.pc)
+	})
+}
+
+// WaiveRetest records the party's written waiver of a re-test.
+func (e *Engine) WaiveRetest(id, party string, act assurance.Act, origin string) (Incident, error) {
+	return e.modifyIncident(id, origin, func(r *Incident) error {
+		act.At = e.deps.Now()
+		if err := checkEvidence(r.Evidence, act.Evidence); err != nil {
+			return err
+		}
+		return r.WaiveRetest(party, act)
+	})
+}
+
+func (e *Engine) modifyIncident(id, origin string, fn func(*Incident) error) (Incident, error) {
+	e.mu.Lock()
+	rec, err := store.Modify(e.st, kindIncident, id, func(r *Incident) error {
+		if err := fn(r); err != nil {
+			return err
+		}
+		r.Origins = append(r.Origins, Origin{Seq: len(r.Audit), Addr: origin})
+		return nil
+	})
+	if err == nil {
+		e.index(&rec)
+	}
+	e.mu.Unlock()
+	if err != nil {
+		return Incident{}, err
+	}
+	v := e.view(rec)
+	e.publish(wire.KindIncident, v)
+	return v, nil
+}
+
+// Incident returns one incident with its derived fields.
+func (e *Engine) Incident(id string) (Incident, error) {
+	var rec Incident
+	if err := e.st.Get(kindIncident, id, &rec); err != nil {
+		return Incident{}, err
+	}
+	return e.view(rec), nil
+}
+
+func (e *Engine) view(rec Incident) Incident {
+	rec.StateLabel = rec.State.Label()
+	rec.DueAt = time.Time{}
+	if due, ok := rec.Incident.Due(e.pc); ok {
+		rec.DueAt = due
+	}
+	return rec
+}
+
+// IncidentFilter selects incidents. Zero fields do not filter.
+type IncidentFilter struct {
+	State    assurance.IncidentState
+	EventID  string
+	TeamID   string
+	Subject  string
+	OpenOnly bool      // not closed
+	Since    time.Time // opened at or after
+	Events   []string  // the user's event scope (empty: all)
+	Limit    int       // default 200
+}
+
+// Incidents returns incidents, newest first.
+func (e *Engine) Incidents(f IncidentFilter) ([]Incident, error) {
+	if f.Limit <= 0 {
+		f.Limit = 200
+	}
+	var out []Incident
+	err := store.List(e.st, kindIncident, func(_ string, r Incident) bool {
+		switch {
+		case f.State != "" && r.State != f.State,
+			f.EventID != "" && r.Trigger.EventID != f.EventID,
+			f.TeamID != "" && r.TeamID != f.TeamID,
+			f.Subject != "" && r.Trigger.SubjectID != f.Subject,
+			f.OpenOnly && r.State == assurance.IncidentClosed,
+			!f.Since.IsZero() && r.OpenedAt.Before(f.Since),
+			!InScope(f.Events, r.Trigger.EventID):
+			return true
+		}
+		out = append(out, e.view(r))
+		return true
+	})
+	slices.SortFunc(out, func(a, b Incident) int {
+		return cmp.Or(b.OpenedAt.Compare(a.OpenedAt), cmp.Compare(b.ID, a.ID))
+	})
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, err
+}
+
+// InScope reports whether a record of event is visible to a user scoped
+// to events (empty scope: everything; a scoped user sees only records of
+// those events).
+func InScope(scope []string, event string) bool {
+	return len(scope) == 0 || (event != "" && slices.Contains(scope, event))
+}
+
+// escalate raises the escalations whose level has not been raised yet.
+func (e *Engine) escalate() {
+	now := e.deps.Now()
+	var alerts []store.Alarm
+	var changed []Incident
+	e.mu.Lock()
+	list := make([]assurance.Incident, 0, len(e.open))
+	for _, id := range sortedKeys(e.open) {
+		list = append(list, *e.open[id])
+	}
+	for _, x := range assurance.Escalations(list, now, e.pc) {
+		if slices.ContainsFunc(e.marks[x.IncidentID], func(m EscalationMark) bool {
+			return m.State == x.State && m.Since.Equal(x.Since) && m.Level >= x.Level
+		}) {
+			continue
+		}
+		sl, tl := x.State.Label(), x.EscalateTo.Label()
+		a, err := e.st.RaiseAlarm(store.Alarm{Code: "incident_overdue", IncidentID: x.IncidentID, EventID: x.EventID, Level: x.Level,
+			Loc: locOf(e.open[x.IncidentID].Trigger.Where),
+			Message: fmt.Sprintf("风险处置事件 %s 处于「%s」已超期 %s（第 %d 级，报%s）/ incident %s overdue in %s by %s (level %d, to the %s)",
+				x.IncidentID, sl.ZH, x.Overdue.Round(100*time.Millisecond), x.Level, tl.ZH,
+				x.IncidentID, sl.EN, x.Overdue.Round(100*time.Millisecond), x.Level, tl.EN)})
+		if err != nil {
+			e.log.Error("assure: cannot store escalation", "incident", x.IncidentID, "err", err)
+			continue
+		}
+		mark := EscalationMark{State: x.State, Since: x.Since, Level: x.Level, At: now, AlarmSeq: a.Seq}
+		rec, err := store.Modify(e.st, kindIncident, x.IncidentID, func(r *Incident) error {
+			r.Escalations = append(r.Escalations, mark)
+			return nil
+		})
+		if err != nil {
+			e.log.Error("assure: cannot record escalation", "incident", x.IncidentID, "err", err)
+			continue
+		}
+		e.index(&rec)
+		alerts = append(alerts, a)
+		changed = append(changed, rec)
+	}
+	e.mu.Unlock()
+	for _, a := range alerts {
+		e.publish(wire.KindAlert, a)
+	}
+	for _, rec := range changed {
+		e.publish(wire.KindIncident, e.view(rec))
+	}
+}
+
+// redispatch assigns incidents still waiting in warned, oldest first, as
+// teams become free.
+func (e *Engine) redispatch() {
+	now := e.deps.Now()
+	var done []Incident
+	e.mu.Lock()
+	var waiting []*assurance.Incident
+	for _, inc := range e.open {
+		if inc.State == assurance.IncidentWarned && inc.Trigger.Where != nil {
+			waiting = append(waiting, inc)
+		}
+	}
+	slices.SortFunc(waiting, func(a, b *assurance.Incident) int {
+		return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
+	})
+	for _, w := range waiting {
+		t, metres, err := e.nearest(w.Trigger.Where, w.Trigger.SubjectID)
+		if err != nil {
+			continue
+		}
+		rec, err := store.Modify(e.st, kindIncident, w.ID, func(r *Incident) error {
+			if r.State != assurance.IncidentWarned {
+				return errSkip
+			}
+			return e.assign(r, now, t, metres)
+		})
+		if err != nil {
+			continue
+		}
+		e.index(&rec)
+		done = append(done, rec)
+	}
+	e.mu.Unlock()
+	for _, rec := range done {
+		e.publish(wire.KindIncident, e.view(rec))
+		e.publishTeam(rec.TeamID)
+	}
+}
+
+var errSkip = errors.New("skip")

@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/domain/assurance"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// KPIQuery selects the figures of KPIs.
+type KPIQuery struct {
+	EventID string         // only this event's tests, incidents and readiness
+	Day     assurance.Date // Total becomes this day's figures
+	Scope   []string       // the user's events (empty: all)
+}
+
+// KPIs computes the protocol's figures (assurance.ComputeKPIs) over the
+// stored results, incidents, banquets and the events' readiness now.
+// Tests stream from the store; only the few fields the figures need are
+// kept.
+func (e *Engine) KPIs(q KPIQuery) (assurance.KPIReport, error) {
+	var in assurance.KPIInput
+	keep := func(event string) bool {
+		return (q.EventID == "" || event == q.EventID) && InScope(q.Scope, event)
+	}
+	err := e.st.EachResult(func(r *wire.Result) bool {
+		if keep(r.EventID) {
+			in.Tests = append(in.Tests, assurance.TestRecord{ResultID: r.ResultID, EventID: r.EventID, At: r.MeasuredAt,
+				Verdict: assurance.Verdict(r.EffectiveVerdict())})
+		}
+		return true
+	}, false)
+	if err != nil {
+		return assurance.KPIReport{}, err
+	}
+	err = store.List(e.st, kindIncident, func(_ string, r Incident) bool {
+		if keep(r.Trigger.EventID) {
+			in.Incidents = append(in.Incidents, r.Incident)
+		}
+		return true
+	})
+	if err != nil {
+		return assurance.KPIReport{}, err
+	}
+	if q.EventID == "" && len(q.Scope) == 0 {
+		err = store.List(e.st, kindBanquet, func(_ string, b Banquet) bool {
+			in.Banquets = append(in.Banquets, b.Banquet)
+			return true
+		})
+		if err != nil {
+			return assurance.KPIReport{}, err
+		}
+	}
+	evs, err := e.Events(q.Scope)
+	if err != nil {
+		return assurance.KPIReport{}, err
+	}
+	for _, ev := range evs {
+		if q.EventID == "" || ev.ID == q.EventID {
+			in.Readiness = append(in.Readiness, ev.Readiness)
+		}
+	}
+	rep := assurance.ComputeKPIs(in, e.pc)
+	if !q.Day.IsZero() {
+		rep.Total = assurance.KPI{}
+		for _, g := range rep.ByDay {
+			if g.Key == q.Day.String() {
+				rep.Total = g.KPI
+			}
+		}
+	}
+	return rep, nil
+}
+
+// SnapshotExtra returns the live collections a reconnecting browser needs
+// besides results, stalls and kiosks, as their REST representations:
+// incidents (open ones, and those closed in the last 24 h), teams, open
+// alerts, events and banquets. It reads the store only, so the live hub
+// may call it from its goroutine.
+func (e *Engine) SnapshotExtra() map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	put := func(name string, v any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			e.log.Error("assure: snapshot", "collection", name, "err", err)
+			return
+		}
+		out[name] = b
+	}
+	cut := e.deps.Now().Add(-24 * time.Hour)
+	incs, _ := e.Incidents(IncidentFilter{Limit: 1 << 20})
+	live := []Incident{}
+	for _, inc := range incs {
+		if inc.State != assurance.IncidentClosed || !inc.StateSince.Before(cut) {
+			live = append(live, inc)
+		}
+		if len(live) == 500 {
+			break
+		}
+	}
+	put("incidents", live)
+	teams, _ := e.Teams()
+	put("teams", nonNil(teams))
+	alerts, _ := e.st.Alarms(200, true)
+	put("alerts", nonNil(alerts))
+	events, _ := e.Events(nil)
+	put("events", nonNil(events))
+	banquets, _ := e.Banquets(BanquetFilter{})
+	put("banquets", nonNil(banquets))
+	return out
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

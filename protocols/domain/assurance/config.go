@@ -1,0 +1,236 @@
+package assurance
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/shianfood/shian/protocols/domain/measure"
+)
+
+// Config holds every configurable rule table and threshold of the
+// protocol. Start from [DefaultConfig] and override fields; call
+// [Config.Validate] after loading. Functions take it by value and never
+// modify it.
+type Config struct {
+	Filing    FilingConfig    `json:"filing" yaml:"filing"`
+	Readiness ReadinessConfig `json:"readiness" yaml:"readiness"`
+	Menu      MenuConfig      `json:"menu" yaml:"menu"`
+	Incident  IncidentConfig  `json:"incident" yaml:"incident"`
+	Credit    CreditConfig    `json:"credit" yaml:"credit"`
+	Grades    GradeTable      `json:"grades" yaml:"grades"`
+	Banquet   BanquetConfig   `json:"banquet" yaml:"banquet"`
+	KPI       KPIConfig       `json:"kpi" yaml:"kpi"`
+}
+
+// FilingConfig is the event notice rule.
+type FilingConfig struct {
+	// NoticeWorkingDays: the organiser notifies the regulator this many
+	// working days before the event (20, 重大活动餐饮服务食品安全监督管理规范
+	// Art. 9). Shorter notice is a warning.
+	NoticeWorkingDays int      `json:"notice_working_days" yaml:"notice_working_days"`
+	Calendar          Calendar `json:"calendar" yaml:"calendar"`
+}
+
+// ReadinessConfig is the kitchen readiness checklist.
+type ReadinessConfig struct {
+	// Items are the checklist items checked (default: all).
+	Items []ChecklistItem `json:"items" yaml:"items"`
+	// RetentionMinMass and RetentionMinHold are the sample retention
+	// minimums (125 g, 48 h; stricter local rules exist, e.g. 200 g).
+	RetentionMinMass measure.Mass  `json:"retention_min_mass" yaml:"retention_min_mass"`
+	RetentionMinHold time.Duration `json:"retention_min_hold" yaml:"retention_min_hold"`
+	// KioskOnlineWithin: a kiosk last seen longer ago than this is offline.
+	KioskOnlineWithin time.Duration `json:"kiosk_online_within" yaml:"kiosk_online_within"`
+}
+
+// MenuConfig is the menu assessment rule list.
+type MenuConfig struct {
+	Rules []HighRiskRule `json:"rules" yaml:"rules"`
+}
+
+// IncidentConfig is the closed-loop timing and rules.
+type IncidentConfig struct {
+	// Deadlines is how long an incident may stay in each state before it
+	// is escalated. A state missing (or 0) has no deadline. An
+	// assignment's explicit deadline overrides the assigned entry.
+	Deadlines map[IncidentState]time.Duration `json:"deadlines" yaml:"deadlines"`
+	// RetestWindow is how long after receiving a rapid-test result the
+	// party may request a re-test (4 h, Food Safety Law Art. 88).
+	RetestWindow time.Duration `json:"retest_window" yaml:"retest_window"`
+	// RequireLabConfirmation: a positive is disposed only after the lab
+	// confirms it (off by default: a rapid positive not contested within
+	// the window is disposed, as in market practice).
+	RequireLabConfirmation bool `json:"require_lab_confirmation" yaml:"require_lab_confirmation"`
+	// SeparateSignOff: whoever recorded the step before 销号 may not sign
+	// it off (on by default).
+	SeparateSignOff bool `json:"separate_sign_off" yaml:"separate_sign_off"`
+	// EscalateTo is the role notified at escalation level 1, 2, …; the
+	// last repeats for higher levels.
+	EscalateTo []Role `json:"escalate_to" yaml:"escalate_to"`
+}
+
+// CreditConfig is the points system (积分制).
+type CreditConfig struct {
+	Initial int          `json:"initial" yaml:"initial"`
+	Min     int          `json:"min" yaml:"min"`
+	Max     int          `json:"max" yaml:"max"`
+	Rules   []CreditRule `json:"rules" yaml:"rules"`
+}
+
+// BanquetConfig is the rural group-dining rules.
+type BanquetConfig struct {
+	// GuidanceMinHeadcount: banquets of this many diners or more need
+	// on-site guidance (50; some localities use 100). Inclusive: 50 diners
+	// need guidance, 49 do not.
+	GuidanceMinHeadcount int `json:"guidance_min_headcount" yaml:"guidance_min_headcount"`
+	// FilingLeadDays: filing should reach the regulator this many days
+	// before the first sitting ([ASSUMPTION]; no source gives a figure).
+	FilingLeadDays int `json:"filing_lead_days" yaml:"filing_lead_days"`
+	// RectificationDays: days allowed to fix a finding.
+	RectificationDays int `json:"rectification_days" yaml:"rectification_days"`
+	// MinChefTrainings: trainings a registered village chef needs to be
+	// fit to cook (helpers need none).
+	MinChefTrainings int `json:"min_chef_trainings" yaml:"min_chef_trainings"`
+}
+
+// KPIConfig is how KPIs are counted.
+type KPIConfig struct {
+	// CountSuspicious adds suspicious results to the detection rate's
+	// numerator (off: 疑似阳性 is the rapid positive itself).
+	CountSuspicious bool `json:"count_suspicious" yaml:"count_suspicious"`
+	// UTCOffset decides which civil day an instant belongs to (+8 h).
+	UTCOffset time.Duration `json:"utc_offset" yaml:"utc_offset"`
+}
+
+// DefaultConfig returns the defaults of DOMAIN.md, with the figures no
+// source gave marked [ASSUMPTION] in the field docs.
+func DefaultConfig() Config {
+	return Config{
+		Filing: FilingConfig{NoticeWorkingDays: 20},
+		Readiness: ReadinessConfig{
+			Items:             ChecklistItems(),
+			RetentionMinMass:  125 * measure.Gram,
+			RetentionMinHold:  48 * time.Hour,
+			KioskOnlineWithin: 10 * time.Minute,
+		},
+		Menu: MenuConfig{Rules: DefaultHighRiskRules()},
+		Incident: IncidentConfig{
+			// [ASSUMPTION] response times; set them by the local plan.
+			Deadlines: map[IncidentState]time.Duration{
+				IncidentWarned:            5 * time.Minute,  // to assign
+				IncidentAssigned:          30 * time.Minute, // to arrive
+				IncidentOnSite:            30 * time.Minute, // to control the batch
+				IncidentControlled:        24 * time.Hour,   // to send to the lab or dispose
+				IncidentLabSent:           72 * time.Hour,   // for the lab result
+				IncidentConfirmedPositive: 24 * time.Hour,   // to dispose
+				IncidentCleared:           24 * time.Hour,   // to sign off
+				IncidentDisposed:          24 * time.Hour,   // to sign off
+				IncidentSignedOff:         72 * time.Hour,   // to close
+			},
+			RetestWindow:    4 * time.Hour,
+			SeparateSignOff: true,
+			EscalateTo:      []Role{RoleCommander, RoleAdmin},
+		},
+		Credit: CreditConfig{Initial: 100, Min: 0, Max: 120, Rules: DefaultCreditRules()},
+		Grades: DefaultGradeTable(),
+		Banquet: BanquetConfig{
+			GuidanceMinHeadcount: 50,
+			FilingLeadDays:       3,
+			RectificationDays:    3,
+			MinChefTrainings:     1,
+		},
+		KPI: KPIConfig{UTCOffset: 8 * time.Hour},
+	}
+}
+
+// Validate checks the configuration and returns every problem, joined.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Filing.NoticeWorkingDays < 0 {
+		add(invalid("filing.notice_working_days", "cannot be negative"))
+	}
+	if len(c.Readiness.Items) == 0 {
+		add(invalid("readiness.items", "at least one checklist item is required"))
+	}
+	for i, it := range c.Readiness.Items {
+		if !slices.Contains(ChecklistItems(), it) {
+			add(invalid(fmt.Sprintf("readiness.items[%d]", i), "%q is not a checklist item", it))
+		}
+	}
+	if c.Readiness.RetentionMinMass <= 0 || c.Readiness.RetentionMinHold <= 0 || c.Readiness.KioskOnlineWithin <= 0 {
+		add(invalid("readiness", "retention minimums and the kiosk online window must be positive"))
+	}
+	reasons := map[RiskReason]bool{}
+	for i, r := range c.Menu.Rules {
+		f := fmt.Sprintf("menu.rules[%d]", i)
+		switch {
+		case r.Reason == "":
+			add(invalid(f+".reason", "required"))
+		case reasons[r.Reason]:
+			add(invalid(f+".reason", "duplicate rule %q", r.Reason))
+		}
+		reasons[r.Reason] = true
+		if _, ok := LabelOf(string(r.Reason)); !ok && (r.Label.ZH == "" || r.Label.EN == "") {
+			add(invalid(f+".label", "rule %q is not in the label table: give it a zh and en label", r.Reason))
+		}
+		if len(r.Keywords) == 0 && len(r.Categories) == 0 {
+			add(invalid(f, "rule %q matches nothing: give keywords or categories", r.Reason))
+		}
+		if !slices.Contains([]Severity{SeverityForbid, SeverityRestrict, SeverityAdvise}, r.Severity) {
+			add(invalid(f+".severity", "%q is not a severity; use forbid, restrict or advise", r.Severity))
+		}
+	}
+	for s, d := range c.Incident.Deadlines {
+		if !s.Valid() {
+			add(invalid("incident.deadlines", "%q is not an incident state", s))
+		}
+		if d < 0 {
+			add(invalid("incident.deadlines."+string(s), "cannot be negative"))
+		}
+	}
+	if c.Incident.RetestWindow <= 0 {
+		add(invalid("incident.retest_window", "must be positive (4h)"))
+	}
+	for i, r := range c.Incident.EscalateTo {
+		if !r.Valid() {
+			add(invalid(fmt.Sprintf("incident.escalate_to[%d]", i), "%q is not a role", r))
+		}
+	}
+	if c.Credit.Min > c.Credit.Max || c.Credit.Initial < c.Credit.Min || c.Credit.Initial > c.Credit.Max {
+		add(invalid("credit", "need min ≤ initial ≤ max (have %d, %d, %d)", c.Credit.Min, c.Credit.Initial, c.Credit.Max))
+	}
+	creditSeen := map[CreditReason]bool{}
+	for i, r := range c.Credit.Rules {
+		f := fmt.Sprintf("credit.rules[%d]", i)
+		if r.Reason == "" || creditSeen[r.Reason] {
+			add(invalid(f+".reason", "missing or duplicate reason %q", r.Reason))
+		}
+		creditSeen[r.Reason] = true
+		if r.ForceGrade != "" && !r.ForceGrade.Valid() {
+			add(invalid(f+".force_grade", "%q is not a grade", r.ForceGrade))
+		}
+	}
+	add(c.Grades.Validate())
+	if c.Banquet.GuidanceMinHeadcount <= 0 || c.Banquet.RectificationDays <= 0 || c.Banquet.FilingLeadDays < 0 || c.Banquet.MinChefTrainings < 0 {
+		add(invalid("banquet", "guidance headcount and rectification days must be positive, lead days and trainings not negative"))
+	}
+	if c.KPI.UTCOffset < -14*time.Hour || c.KPI.UTCOffset > 14*time.Hour {
+		add(invalid("kpi.utc_offset", "%s is not a UTC offset", c.KPI.UTCOffset))
+	}
+	return errors.Join(errs...)
+}
+
+// zone returns the fixed zone of Config.KPI.UTCOffset.
+func (c Config) zone() *time.Location {
+	if c.KPI.UTCOffset == 8*time.Hour {
+		return ChinaStandardTime
+	}
+	return time.FixedZone("", int(c.KPI.UTCOffset/time.Second))
+}
