@@ -114,8 +114,11 @@ func (k *Keeper) OnIssue(fn func(assay.Book)) {
 	k.mu.Unlock()
 }
 
-// Current returns the newest version.
-func (k *Keeper) Current() assay.Book {
+// Current returns the newest version (a copy: changing it changes nothing
+// here).
+func (k *Keeper) Current() assay.Book { return k.current().Clone() }
+
+func (k *Keeper) current() assay.Book {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	if len(k.versions) == 0 {
@@ -124,8 +127,13 @@ func (k *Keeper) Current() assay.Book {
 	return k.versions[len(k.versions)-1]
 }
 
-// Version returns version v (0 is the command's built-in rules).
+// Version returns version v (0 is the command's built-in rules), a copy.
 func (k *Keeper) Version(v uint64) (assay.Book, bool) {
+	b, ok := k.version(v)
+	return b.Clone(), ok
+}
+
+func (k *Keeper) version(v uint64) (assay.Book, bool) {
 	if v == 0 {
 		return k.builtin, true
 	}
@@ -147,8 +155,10 @@ func (k *Keeper) Version(v uint64) (assay.Book, bool) {
 }
 
 // InForce returns the version in force at t: the newest issued at or
-// before t (the built-in rules, version 0, before the first).
-func (k *Keeper) InForce(t time.Time) assay.Book {
+// before t (the built-in rules, version 0, before the first); a copy.
+func (k *Keeper) InForce(t time.Time) assay.Book { return k.inForce(t).Clone() }
+
+func (k *Keeper) inForce(t time.Time) assay.Book {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	for i := len(k.versions) - 1; i >= 0; i-- {
@@ -213,7 +223,7 @@ func (k *Keeper) Issue(e Edit) (assay.Book, error) {
 	if at.Before(last) {
 		at = last // a clock stepped back must not reorder the versions
 	}
-	b := assay.Book{Version: cur + 1, IssuedAt: at, IssuedBy: e.By, Note: strings.TrimSpace(e.Note), Rules: e.Rules, Lots: e.Lots}
+	b := assay.Book{Version: cur + 1, IssuedAt: at, IssuedBy: e.By, Note: strings.TrimSpace(e.Note), Rules: e.Rules, Lots: e.Lots}.Clone()
 	if err := b.Validate(); err != nil {
 		k.mu.Unlock()
 		return assay.Book{}, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -226,9 +236,9 @@ func (k *Keeper) Issue(e Edit) (assay.Book, error) {
 	listen := slices.Clone(k.listen)
 	k.mu.Unlock()
 	for _, fn := range listen {
-		fn(b)
+		fn(b.Clone())
 	}
-	return b, nil
+	return b.Clone(), nil
 }
 
 // Judgement is the command's view of one result.
@@ -246,8 +256,8 @@ type Judgement struct {
 // Judge re-derives a result's verdict (see the package doc).
 func (k *Keeper) Judge(r *wire.Result) Judgement {
 	var j Judgement
-	named, known := k.Version(r.RulesVersion)
-	inForce := k.InForce(r.MeasuredAt)
+	named, known := k.version(r.RulesVersion)
+	inForce := k.inForce(r.MeasuredAt)
 	trusted := known && r.RulesVersion >= inForce.Version
 	if known {
 		out, err := named.Decide(r.Method, r.Item, r.Model, r.Lot, r.Raw)

@@ -3,6 +3,8 @@ package assay
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -299,4 +301,45 @@ func clipText(s string) string {
 		return s[:40] + "…"
 	}
 	return s
+}
+
+// Clone returns a deep copy of b: changing the copy's tables or lots
+// (decoding an edit onto it, say) leaves b as it was.
+func (b Book) Clone() Book {
+	c := b
+	c.Rules = b.Rules.Clone()
+	c.Lots = make([]Lot, len(b.Lots))
+	for i, l := range b.Lots {
+		l.Methods = slices.Clone(l.Methods)
+		if l.Gold != nil {
+			g := *l.Gold
+			l.Gold = &g
+		}
+		if l.Enzyme != nil {
+			e := *l.Enzyme
+			l.Enzyme = &e
+		}
+		l.GoldModels = maps.Clone(l.GoldModels)
+		c.Lots[i] = l
+	}
+	if b.Lots == nil {
+		c.Lots = nil
+	}
+	return c
+}
+
+// Clone returns a deep copy of r (its per-item and per-model tables are
+// maps).
+func (r Rules) Clone() Rules {
+	c := r
+	c.ATP.Models = maps.Clone(r.ATP.Models)
+	c.Gold.Items = maps.Clone(r.Gold.Items)
+	if r.Gold.Models != nil {
+		c.Gold.Models = make(map[string]GoldTable, len(r.Gold.Models))
+		for k, t := range r.Gold.Models {
+			t.Items = maps.Clone(t.Items)
+			c.Gold.Models[k] = t
+		}
+	}
+	return c
 }

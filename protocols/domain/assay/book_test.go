@@ -156,3 +156,19 @@ func TestBookJSON(t *testing.T) {
 		t.Errorf("round trip:\n%s\n%s", j, j2)
 	}
 }
+
+func TestBookClone(t *testing.T) {
+	b := testBook()
+	c := b.Clone()
+	c.Rules.ATP.Models["SystemSURE II"] = ATPLimits{PassMax: 1, FailAbove: 2}
+	c.Rules.Gold.Models["LY-GR20"] = GoldTable{}
+	c.Rules.Gold.Items["clenbuterol"] = GoldThresholds{}
+	c.Lots[0].GoldModels["LY-GR20"] = GoldThresholds{}
+	c.Lots[0].Gold.TA = 1
+	c.Lots[2].Enzyme.PositiveAt = 1
+	if b.Rules.ATP.Models["SystemSURE II"].PassMax != 9 || b.Rules.Gold.Models["LY-GR20"].Default.TA != 30000 ||
+		b.Rules.Gold.Items["clenbuterol"].TA == 0 || b.Lots[0].GoldModels["LY-GR20"].TA != 40000 || b.Lots[0].Gold.TA != 20000 ||
+		b.Lots[2].Enzyme.PositiveAt != 45*measure.PercentUnit {
+		t.Error("changing a clone changed the book")
+	}
+}

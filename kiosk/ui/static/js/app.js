@@ -418,6 +418,7 @@ function startBlocker(s) {
   const inst = instrument(f.device_id);
   if (!inst) return t("test.needDevice");
   if (instState(inst) === "down") return t("test.deviceDown");
+  if (f.lot_other && !f.lot) return t("test.needLotId");
   if (lotsHere(s).some((l) => !l.expired) && !f.lot) return t("test.needLot");
   if (f.lot && !f.lot_expires) return t("test.needLotExpiry");
   return "";
@@ -589,6 +590,7 @@ function renderResult(s) {
   for (const part of [
     el("span", { class: "meta-main" }, t("result.meta", { stall: stallLabel(r.stall_id), sample: r.sample.name || "—", time: fmtTime(r.measured_at) })),
     r.item ? el("span", {}, t("result.item", { item: r.item })) : null,
+    r.lot ? el("span", { class: "meta-lot" }, t("result.lot", { lot: r.lot })) : null,
     isRepeat && ser && ser.original ? el("span", { class: "meta-repeat" }, t("result.isRepeat", { verdict: verdictLabel(ser.original.verdict) })) : null,
   ]) {
     if (part) meta.append(part);

@@ -89,6 +89,7 @@ export const table = {
   "test.pressStartHint": { zh: "在仪器上按 START 键启动", en: "Started with START on the instrument" },
   "test.triggerHint": { zh: "由本机启动读取", en: "Started by the kiosk" },
   "test.needLot": { zh: "请选择试剂/检测卡批号", en: "Choose the kit lot" },
+  "test.needLotId": { zh: "请填写包装盒上的批号", en: "Enter the lot number on the box" },
   "test.needLotExpiry": { zh: "请填写该批号的有效期", en: "Enter the lot's expiry date" },
 
   // Kit lots (试剂/检测卡批号).
@@ -167,6 +168,7 @@ export const table = {
   "saved.rejected": { zh: "已保存 · 被指挥中心拒收：{msg}", en: "Saved · rejected by the command centre: {msg}" },
   "result.meta": { zh: "{stall} · {sample} · {time}", en: "{stall} · {sample} · {time}" },
   "result.item": { zh: "检测项目：{item}", en: "Test item: {item}" },
+  "result.lot": { zh: "批号 {lot}", en: "Lot {lot}" },
   "result.isRepeat": { zh: "复检（原结果 {verdict}）", en: "Repeat (initial result {verdict})" },
 
   // Next steps.
