@@ -332,6 +332,15 @@ func (s *Server) OnSaved(sv Saved) {
 	} else {
 		s.saveErr = ""
 	}
+	if r.Verdict.Severity() == 2 {
+		// Raised before the result is shown, so that no state shows the
+		// positive without its alarm. The reason names the view: the
+		// result id, or unsaved-N for a result that has none because it
+		// was never written.
+		if err := s.cfg.Alarm.Raise(rv.Key); err != nil {
+			s.cfg.Log.Error("alarm outputs failed", "err", err)
+		}
+	}
 	s.latest = &rv
 	s.waiting = nil
 	armed := s.armed
@@ -346,13 +355,6 @@ func (s *Server) OnSaved(sv Saved) {
 		// One selection, one reading: the next test needs a new choice, so
 		// a later reading is never filed under this sample by mistake.
 		s.cfg.Backend.SetSession(Session{})
-	}
-	if r.Verdict.Severity() == 2 {
-		// The reason names the view: the result id, or unsaved-N for a
-		// result that has none because it was never written.
-		if err := s.cfg.Alarm.Raise(rv.Key); err != nil {
-			s.cfg.Log.Error("alarm outputs failed", "err", err)
-		}
 	}
 	s.notify()
 }
