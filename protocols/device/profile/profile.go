@@ -155,18 +155,17 @@ type Read struct {
 // Field says where one value is: a register (Modbus) or a named group of
 // the message's regular expression (text).
 type Field struct {
-	Table     Table
-	Register  uint16
-	Type      Type
-	Count     int  // registers of an ASCII field
-	WordLow   bool // word_order: little (low word first)
-	ByteLow   bool // byte_order: little (low byte first in each register)
-	Group     string
-	Hex       bool     // a text group in hexadecimal
-	Scale     *big.Rat // nil: 1
-	Offset    *big.Rat // nil: 0
-	Line      int
-	whereText string
+	Table    Table
+	Register uint16
+	Type     Type
+	Count    int  // registers of an ASCII field
+	WordLow  bool // word_order: little (low word first)
+	ByteLow  bool // byte_order: little (low byte first in each register)
+	Group    string
+	Hex      bool     // a text group in hexadecimal
+	Scale    *big.Rat // nil: 1
+	Offset   *big.Rat // nil: 0
+	Line     int
 }
 
 // Words returns how many registers the field spans.
