@@ -194,7 +194,7 @@ func (s *Server) State() State {
 	b := s.cfg.Backend
 	st := State{
 		Kiosk: KioskInfo{ID: s.cfg.KioskID, Name: s.cfg.Name, Operator: s.cfg.Operator, DefaultStall: s.cfg.DefaultStall},
-		Link:  b.Link(), Queue: b.Stats(), Alarm: s.cfg.Alarm.State(),
+		Link:  b.Link(), Queue: b.Stats(),
 	}
 	recs, rerr := s.recent(st.Queue)
 	st.Storage.OK = true
@@ -227,6 +227,9 @@ func (s *Server) State() State {
 		lv := *s.latest
 		latest = &lv
 	}
+	// Read with the latest result: OnSaved raises the alarm of a positive
+	// before it shows it, so a state never has the one without the other.
+	st.Alarm = s.cfg.Alarm.State()
 	notices := make(map[string]wire.Notice, len(s.notices))
 	for k, v := range s.notices {
 		notices[k] = v
