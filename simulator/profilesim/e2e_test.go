@@ -159,7 +159,7 @@ devices:
 		c, t        float64 // reader units, 0–1000
 		want        assay.Verdict
 	}{
-		{"S-101", "克伦特罗", 600, 330, assay.Positive},   // T/C 0.55 ≤ 0.60 (default table: positive too)
+		{"S-101", "克伦特罗", 600, 330, assay.Positive},    // T/C 0.55 ≤ 0.60 (default table: positive too)
 		{"S-102", "莱克多巴胺", 500, 350, assay.Suspicious}, // T/C 0.70: LY table suspicious, default positive (≤ 0.8)
 		{"S-103", "孔雀石绿", 400, 360, assay.Negative},    // T/C 0.90 ≥ 0.85: LY negative, default suspicious
 		{"S-104", "沙丁胺醇", 70, 60, assay.Invalid},       // C 7 ≤ 8: no control line

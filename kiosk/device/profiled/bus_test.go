@@ -120,7 +120,6 @@ func startBus(t *testing.T, specs ...device.Spec) *busKiosk {
 	return k
 }
 
-
 // spec names the built-in SHIAN-GC1 profile: these are the tests of the
 // hand-written modbus-gold driver, run on the profile driver.
 func spec(id, link string, addr uint16) device.Spec {
@@ -300,4 +299,3 @@ func TestConfirmed(t *testing.T) {
 		t.Errorf("a full disk is not the reader's failure: %+v", st)
 	}
 }
-
