@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -36,6 +37,7 @@ import (
 	"github.com/shianfood/shian/protocols/device/modbus"
 	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // Options configure a Device.
@@ -460,4 +462,46 @@ func (d *Device) serveConn(c net.Conn) {
 			return
 		}
 	}
+}
+
+// Random returns a result whose verdict by the default rules is v (an
+// item of the profile at random), for a simulated operator. It knows the
+// gold-strip, ATP and temperature methods.
+func (d *Device) Random(rng *rand.Rand, v assay.Verdict) (Result, error) {
+	r := Result{Method: d.p.Result.Method.Default}
+	var codes []string
+	for k := range d.p.Items {
+		if k != "" {
+			codes = append(codes, k)
+		}
+	}
+	slices.Sort(codes)
+	if len(codes) > 0 {
+		r.Item = codes[rng.IntN(len(codes))]
+	}
+	rules := assay.DefaultRules()
+	switch r.Method {
+	case assay.GoldLine, assay.GoldRatio:
+		th := rules.Gold.For(d.p.Items[r.Item].Analyte)
+		between := func(lo, hi measure.Intensity) measure.Intensity {
+			return lo + measure.Intensity(rng.Int64N(int64(hi-lo)+1))
+		}
+		for range 1000 {
+			c := between(th.CThr+10*measure.IntensityUnit, th.CThr+40*measure.IntensityUnit)
+			t := between(0, th.TB+30*measure.IntensityUnit)
+			if v == assay.Invalid {
+				c = between(0, th.CThr/2)
+			}
+			raw := assay.Raw{C: &c, T: &t}
+			if out, _ := rules.Decide(r.Method, d.p.Items[r.Item].Analyte, raw); out.Verdict == v {
+				r.Raw = raw
+				return r, nil
+			}
+		}
+	case assay.ATP:
+		rlu := map[assay.Verdict]measure.RLU{assay.Negative: 4, assay.Pass: 4, assay.Suspicious: 22, assay.Caution: 22, assay.Positive: 140, assay.Fail: 140}[v]
+		r.Raw.RLU = assay.Ptr(rlu + measure.RLU(rng.IntN(5)))
+		return r, nil
+	}
+	return r, fmt.Errorf("profilesim: no %s result for method %s", v, r.Method)
 }

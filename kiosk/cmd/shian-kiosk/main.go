@@ -6,6 +6,7 @@
 //
 //	shian-kiosk --config /etc/shian/kiosk.yaml
 //	shian-kiosk --config kiosk.yaml --check     # validate the config and exit
+//	shian-kiosk probe --profile SHIAN-GC1 --port /dev/ttyUSB1 --addr 2   # read an instrument once
 package main
 
 import (
@@ -17,12 +18,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/shianfood/shian/kiosk"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/drivers"
+	"github.com/shianfood/shian/protocols/device/profile"
 )
 
 const usage = `shian-kiosk — 食安快检终端 / the Shian test kiosk
@@ -30,6 +33,7 @@ const usage = `shian-kiosk — 食安快检终端 / the Shian test kiosk
 Usage:
   shian-kiosk --config kiosk.yaml [--check] [--log-level LEVEL]
   shian-kiosk --protocols
+  shian-kiosk probe --profile VENDOR-MODEL --port /dev/ttyUSB0 [--addr N]   (probe --help)
 
 kiosk.yaml names the kiosk, the command service and the instruments; see
 kiosk/README.md for a complete example. A bad line is refused at start with
@@ -68,6 +72,7 @@ func (m *Main) Run(ctx context.Context) error {
 		for _, p := range device.Protocols() {
 			fmt.Fprintln(m.Stdout, p)
 		}
+		fmt.Fprintln(m.Stdout, "profiles (profile: in kiosk.yaml):", strings.Join(profile.Builtin().Names(), ", "), "and those in", profile.DefaultDir)
 		return nil
 	}
 	var level slog.Level
@@ -97,6 +102,15 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "probe" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := runProbe(ctx, os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "shian-kiosk probe:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	m := &Main{Stdout: os.Stdout}
 	if err := m.ParseFlags(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
