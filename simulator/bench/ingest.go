@@ -111,6 +111,9 @@ func (b *Bench) measureIngest(ctx context.Context, c *command, ids []string, win
 		}
 	}
 	firstAck := time.Since(t)
+	if lr.acked.Load() == 0 && lr.failed.Load() == 0 {
+		return ingestFigure{}, fmt.Errorf("%w within %v of the links' start", errNoAcks, firstAck.Round(time.Second))
+	}
 	select {
 	case <-ctx.Done():
 		return ingestFigure{}, ctx.Err()
@@ -140,9 +143,6 @@ func (b *Bench) measureIngest(ctx context.Context, c *command, ids []string, win
 	}
 	if lr.failed.Load() > 0 {
 		return f, fmt.Errorf("%d load kiosk links failed; the first: %v", lr.failed.Load(), lr.firstErr)
-	}
-	if f.Acked == 0 {
-		return f, errNoAcks
 	}
 	return f, nil
 }

@@ -200,5 +200,5 @@ func (l *loadLink) run(ctx context.Context) {
 
 func stallID(i, n int) string { return fmt.Sprintf("S-%04d", 1+i%n) }
 
-// errNoAcks is returned when a measured window saw no acknowledgement.
-var errNoAcks = errors.New("no result was acknowledged in the measured window")
+// errNoAcks is returned when the links never saw an acknowledgement.
+var errNoAcks = errors.New("no result was acknowledged")
