@@ -15,10 +15,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/shianfood/shian/command"
 )
@@ -26,7 +30,7 @@ import (
 const usage = `shian-command — 食安指挥中心服务 / the Shian command service
 
 Usage:
-  shian-command [--data DIR] [--listen ADDR] [--admin NAME] [--log-level LEVEL]
+  shian-command [--data DIR] [--listen ADDR] [--admin NAME] [--log-level LEVEL] [--pprof ADDR]
 
 It serves, on one address:
   /                 the command centre's live map (log in with a user)
@@ -44,7 +48,11 @@ type Main struct {
 	Listen   string
 	Admin    string
 	LogLevel string
-	Stdout   io.Writer
+	// Pprof, when set, is a second address serving Go's profiler
+	// (net/http/pprof), for `make bench --profile` and for finding where
+	// a live service spends its time.
+	Pprof  string
+	Stdout io.Writer
 }
 
 // ParseFlags reads the command line.
@@ -59,6 +67,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Listen, "listen", "127.0.0.1:8080", "address to serve on")
 	fs.StringVar(&m.Admin, "admin", "admin", "name of the admin user created on first start")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&m.Pprof, "pprof", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (off when empty; it has no authentication: keep it on loopback)")
 	return fs.Parse(args)
 }
 
@@ -74,6 +83,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer svc.Close()
+	if m.Pprof != "" {
+		stop, err := servePprof(m.Pprof, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	pw, err := svc.Bootstrap(m.Admin)
 	if err != nil {
 		return fmt.Errorf("create the first admin: %w", err)
@@ -95,6 +111,24 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	return <-errc
+}
+
+// servePprof serves net/http/pprof on addr until stop is called.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Info("profiler serving", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close() }, nil
 }
 
 func main() {
