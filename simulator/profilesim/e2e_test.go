@@ -24,6 +24,7 @@ import (
 	"github.com/shianfood/shian/kiosk/drivers"
 	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/shianfood/shian/simulator/profilesim"
@@ -196,10 +197,12 @@ devices:
 	}
 	// And the same through the API a browser uses.
 	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/results?limit=10", nil)
-	tok, _ := svc.Auth().NewAPIToken("admin", "test")
-	if tok == "" {
-		svc.Auth().CreateUser("admin", "", store.RoleAdmin, "correct horse")
-		tok, _ = svc.Auth().NewAPIToken("admin", "test")
+	if err := svc.Auth().CreateUser("viewer", "", assurance.RoleViewer, "correct horse"); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := svc.Auth().NewAPIToken("viewer", "test")
+	if err != nil {
+		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
