@@ -81,6 +81,10 @@ func (s *Server) Routes() http.Handler {
 	return m
 }
 
+// Mount registers a route that needs no authentication (the monitoring
+// endpoints: /metrics, /readyz).
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
 // Handle registers an authenticated route that needs at least role min.
 func (s *Server) Handle(pattern, min string, h Handler) {
 	s.mux.Handle(pattern, s.Auth.Require(min, refuse, s.wrap(h)))
