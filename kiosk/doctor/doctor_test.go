@@ -25,12 +25,11 @@ import (
 // emulated instruments on pseudo-terminals: an enzyme tester on one port
 // and two Modbus card readers on another (one RS-485 bus).
 type world struct {
-	dir     string
-	url     string
-	token   string
-	enzyme  string
-	bus     string
-	cleanup []func()
+	dir    string
+	url    string
+	token  string
+	enzyme string
+	bus    string
 }
 
 func newWorld(t *testing.T) *world {

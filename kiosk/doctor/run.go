@@ -233,8 +233,8 @@ func (r *run) dataDir() (lock *dirlock.Lock, running string) {
 	case errors.Is(err, dirlock.ErrLocked):
 		b, _ := os.ReadFile(filepath.Join(dir, "LOCK"))
 		running = "pid " + strings.TrimSpace(string(b))
-		r.add(Check{Status: Warn, What: Text{"数据目录锁", "data directory lock"}, Found: fmt.Sprintf("%s is locked by a running shian-kiosk (%s): its devices are in use and are not probed", dir, running),
-			Fix: Text{"要检测仪器，先停止终端：sudo systemctl stop shian-kiosk，检查后再启动", "to probe the instruments, stop the kiosk first (sudo systemctl stop shian-kiosk) and start it again afterwards"}})
+		r.add(Check{Status: Warn, What: Text{"数据目录锁", "data directory lock"}, Found: fmt.Sprintf("%s is locked by a running shian-kiosk (%s): its devices are in use, so their state is read from the running kiosk instead of probed", dir, running),
+			Fix: Text{"要让 doctor 亲自探测仪器，先停止终端：sudo systemctl stop shian-kiosk，检查后再启动", "for doctor to probe the instruments itself, stop the kiosk first (sudo systemctl stop shian-kiosk) and start it again afterwards"}})
 	case err != nil:
 		r.add(Check{Status: Fail, What: Text{"数据目录锁", "data directory lock"}, Found: err.Error(),
 			Fix: Text{"让终端用户可写该目录", "make the directory writable by the kiosk's user"}})
@@ -343,11 +343,7 @@ func (r *run) devices(ctx context.Context, insts []device.Instrument, running st
 		}
 	}
 	if running != "" {
-		for i, spec := range r.cfg.Devices {
-			if ready[i] {
-				r.add(Check{Status: Skip, What: Text{"仪器 " + spec.ID, "device " + spec.ID}, Found: "not probed: the running kiosk (" + running + ") has it open"})
-			}
-		}
+		r.runningDevices(ctx, ready, running)
 		return
 	}
 	var probe []int
@@ -379,6 +375,55 @@ func (r *run) devices(ctx context.Context, insts []device.Instrument, running st
 		}
 		r.add(Check{Status: Fail, What: what, Found: fmt.Sprintf("%s: %s %s on %s did not answer: %s", where, spec.Protocol, model, conn(spec), why),
 			Fix: fixFor(spec)})
+	}
+}
+
+// runningDevices reports the devices of a running kiosk as it sees them
+// (its screen's GET /api/state): the kiosk has their ports open.
+func (r *run) runningDevices(ctx context.Context, ready []bool, running string) {
+	states := map[string]device.Status{}
+	asked := false
+	if addr := r.cfg.UI.Listen; addr != kiosk.UIOff {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/state", nil)
+		if resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req); err == nil {
+			var st struct {
+				Instruments []struct {
+					device.Status
+					State string `json:"state"`
+				} `json:"instruments"`
+			}
+			if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&st) == nil {
+				asked = true
+				for _, in := range st.Instruments {
+					s := in.Status
+					s.StateS = in.State
+					states[in.ID] = s
+				}
+			}
+			resp.Body.Close()
+		}
+	}
+	for i, spec := range r.cfg.Devices {
+		if !ready[i] {
+			continue
+		}
+		what := Text{"仪器 " + spec.ID, "device " + spec.ID}
+		where := fmt.Sprintf("%s:%d", r.cfg.File, spec.Line)
+		st, ok := states[spec.ID]
+		switch {
+		case !asked || !ok:
+			r.add(Check{Status: Skip, What: what, Found: where + ": not probed: the running kiosk (" + running + ") has it open"})
+		case st.StateS == "ready" || st.StateS == "measuring":
+			r.add(Check{Status: Pass, What: what, Found: fmt.Sprintf("%s: %s %s on %s is %s in the running kiosk (%s): %d frames, %d bad, %d timeouts",
+				where, spec.Protocol, st.Model, conn(spec), st.StateS, running, st.Frames, st.BadFrames, st.Timeouts)})
+		default:
+			why := st.LastErr
+			if why == "" {
+				why = "no answer yet"
+			}
+			r.add(Check{Status: Fail, What: what, Found: fmt.Sprintf("%s: %s on %s is %s in the running kiosk (%s): %s", where, spec.Protocol, conn(spec), st.StateS, running, why),
+				Fix: fixFor(spec)})
+		}
 	}
 }
 

@@ -25,8 +25,10 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/shianfood/shian/command"
+	"github.com/shianfood/shian/command/backup"
 	"github.com/shianfood/shian/internal/version"
 )
 
@@ -224,7 +226,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		fmt.Fprintf(m.Stdout, "created user %q with password %s (also in %s; change it)\n", cfg.Admin, pw, path)
 	}
-	ctl, err := serveControl(ctx, cfg.Data, svc, log)
+	ctl, err := backup.ServeControl(cfg.Data, svc.Store(), log)
 	if err != nil {
 		return err
 	}
@@ -257,4 +259,42 @@ func main() {
 		fmt.Fprintln(os.Stderr, "shian-command:", err)
 		os.Exit(1)
 	}
+}
+
+// backup is `shian-command backup --to FILE`.
+func (m *Main) backup(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	if m.To == "" {
+		return errors.New("backup: --to FILE.tar.gz is required")
+	}
+	man, how, err := backup.ToFile(ctx, cfg.Data, m.To, log)
+	if err != nil {
+		return err
+	}
+	fi, _ := os.Stat(m.To)
+	fmt.Fprintf(m.Stdout, "%s: %d results, %d evidence files, %s (%s)\n", m.To, man.Results, man.Evidence, sizeText(fi.Size()), how)
+	return nil
+}
+
+// restore is `shian-command restore --from FILE --data DIR`.
+func (m *Main) restore() error {
+	if m.From == "" || !m.set["data"] {
+		return errors.New("restore: --from FILE.tar.gz and --data DIR are required")
+	}
+	man, n, err := backup.Restore(m.From, m.Data, m.Force, m.Stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "restored %s (taken %s by %s) into %s: %d results, %d evidence files\n",
+		m.From, man.CreatedAt.Format(time.RFC3339), man.Version, m.Data, n, man.Evidence)
+	return nil
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

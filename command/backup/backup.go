@@ -1,4 +1,19 @@
-package main
+// Package backup takes and restores consistent copies of the command
+// service's data directory while the service runs.
+//
+// A backup is a .tar.gz of:
+//
+//	manifest.json   what it is: version, when, how many results
+//	command.db      a consistent snapshot of the store (store.Backup)
+//	evidence/…      the incidents' and banquets' evidence files
+//
+// While the service runs it holds the data directory's lock, so the copy
+// is taken by the service itself: [Take] asks it through DATA/control.sock
+// ([ServeControl]), a Unix socket only the service's user (and root) may
+// open. When no service runs, Take opens the data directory itself.
+// [Restore] writes a backup into a data directory no service holds and
+// opens the store in it as the service would, to be sure it serves.
+package backup
 
 import (
 	"archive/tar"
@@ -17,23 +32,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shianfood/shian/command"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/internal/dirlock"
 	"github.com/shianfood/shian/internal/version"
 )
-
-// A backup is a .tar.gz of:
-//
-//	manifest.json   what it is: version, when, how many results
-//	command.db      a consistent snapshot of the store (store.Backup)
-//	evidence/…      the incidents' and banquets' evidence files
-//
-// While the service runs it holds the data directory's lock, so the
-// backup is taken by the service itself: `shian-command backup` asks it
-// through DATA/control.sock, a Unix socket only the service's user (and
-// root) may open. When no service runs, backup opens the data directory
-// itself.
 
 // Manifest describes a backup.
 type Manifest struct {
@@ -65,8 +67,8 @@ func (c *control) Close() error {
 	return nil
 }
 
-// serveControl listens on DATA/control.sock for the backup command.
-func serveControl(ctx context.Context, data string, svc *command.Service, log *slog.Logger) (*control, error) {
+// ServeControl listens on DATA/control.sock for Take, until Close.
+func ServeControl(data string, st *store.Store, log *slog.Logger) (io.Closer, error) {
 	path := controlPath(data)
 	os.Remove(path) // a socket left by a killed service; we hold the lock
 	old := syscallUmask(0o177)
@@ -78,7 +80,7 @@ func serveControl(ctx context.Context, data string, svc *command.Service, log *s
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/gzip")
-		if err := writeBackup(w, svc.Store(), data, true); err != nil {
+		if err := Write(w, st, data, true); err != nil {
 			log.Error("backup failed", "err", err)
 			// The client sees a truncated gzip stream and reports it.
 			return
@@ -90,10 +92,10 @@ func serveControl(ctx context.Context, data string, svc *command.Service, log *s
 	return c, nil
 }
 
-// writeBackup writes the backup of st and data's evidence to w. The
+// Write writes the backup of st and data's evidence to w. The
 // store is snapshotted to a temporary file first, so the store's lock is
 // held only for a local disk write, not for the whole transfer.
-func writeBackup(w io.Writer, st *store.Store, data string, live bool) error {
+func Write(w io.Writer, st *store.Store, data string, live bool) error {
 	tmp, err := os.CreateTemp(data, ".backup-*.db")
 	if err != nil {
 		return err
@@ -160,18 +162,17 @@ func addFile(tw *tar.Writer, name string, f *os.File) error {
 	return err
 }
 
-// backup is `shian-command backup --to FILE`.
-func (m *Main) backup(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	if m.To == "" {
-		return errors.New("backup: --to FILE.tar.gz is required")
-	}
-	tmp := m.To + ".tmp"
+// ToFile writes a backup of the data directory to path (through a
+// temporary file, fsynced, read back before it is renamed into place) and
+// returns its manifest and how it was taken.
+func ToFile(ctx context.Context, data, path string, log *slog.Logger) (Manifest, string, error) {
+	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return Manifest{}, "", fmt.Errorf("backup: %w", err)
 	}
 	defer os.Remove(tmp)
-	how, err := m.takeBackup(ctx, cfg, f, log)
+	how, err := Take(ctx, data, f, log)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -179,43 +180,44 @@ func (m *Main) backup(ctx context.Context, cfg *Config, log *slog.Logger) error 
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return Manifest{}, "", fmt.Errorf("backup: %w", err)
 	}
-	man, err := checkBackup(tmp)
+	man, err := Check(tmp)
 	if err != nil {
-		return fmt.Errorf("backup: the copy does not read back: %w", err)
+		return Manifest{}, "", fmt.Errorf("backup: the copy does not read back: %w", err)
 	}
-	if err := os.Rename(tmp, m.To); err != nil {
-		return err
+	if err := os.Rename(tmp, path); err != nil {
+		return Manifest{}, "", err
 	}
-	fi, _ := os.Stat(m.To)
-	fmt.Fprintf(m.Stdout, "%s: %d results, %d evidence files, %s (%s)\n", m.To, man.Results, man.Evidence, sizeText(fi.Size()), how)
-	return nil
+	return man, how, nil
 }
 
-func (m *Main) takeBackup(ctx context.Context, cfg *Config, w io.Writer, log *slog.Logger) (string, error) {
-	lk, err := dirlock.Acquire(cfg.Data, "shian-command")
+// Take writes a backup of the data directory to w: through the running
+// service's control socket, or, when no service holds the directory, by
+// opening it. It says which.
+func Take(ctx context.Context, data string, w io.Writer, log *slog.Logger) (string, error) {
+	lk, err := dirlock.Acquire(data, "shian-command")
 	if err == nil {
 		// No service runs: open the store ourselves, under its lock.
 		lk.Release()
-		st, err := store.Open(cfg.Data, store.Options{Log: log})
+		st, err := store.Open(data, store.Options{Log: log})
 		if err != nil {
 			return "", err
 		}
 		defer st.Close()
-		return "taken from the data directory; no service was running", writeBackup(w, st, cfg.Data, false)
+		return "taken from the data directory; no service was running", Write(w, st, data, false)
 	}
 	if !errors.Is(err, dirlock.ErrLocked) {
 		return "", err
 	}
 	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "unix", controlPath(cfg.Data))
+		return d.DialContext(ctx, "unix", controlPath(data))
 	}}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://shian-command/backup", nil)
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("the service holds %s but its control socket does not answer (%w); run backup as the service's user or root", cfg.Data, err)
+		return "", fmt.Errorf("the service holds %s but its control socket does not answer (%w); run backup as the service's user or root", data, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -260,8 +262,8 @@ func readBackup(path string, fn func(name string, r io.Reader) error) error {
 	}
 }
 
-// checkBackup reads a backup through and returns its manifest.
-func checkBackup(path string) (Manifest, error) {
+// Check reads a backup through and returns its manifest.
+func Check(path string) (Manifest, error) {
 	var man Manifest
 	var haveDB bool
 	err := readBackup(path, func(name string, r io.Reader) error {
@@ -283,36 +285,36 @@ func checkBackup(path string) (Manifest, error) {
 	return man, nil
 }
 
-// restore is `shian-command restore --from FILE --data DIR`.
-func (m *Main) restore() error {
-	if m.From == "" || !m.set["data"] {
-		return errors.New("restore: --from FILE.tar.gz and --data DIR are required")
-	}
-	man, err := checkBackup(m.From)
+// Restore writes the backup at from into the data directory dir, which
+// no service may hold. A store already in dir is refused, or with force
+// moved aside (command.db.before-restore-<time>). The restored store is
+// opened as the service would open it; Restore returns the manifest and
+// the number of results it holds.
+func Restore(from, dir string, force bool, out io.Writer) (Manifest, int, error) {
+	man, err := Check(from)
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return man, 0, fmt.Errorf("restore: %w", err)
 	}
-	dir := m.Data
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
+		return man, 0, err
 	}
 	lk, err := dirlock.Acquire(dir, "shian-command")
 	if err != nil {
-		return fmt.Errorf("restore: %w (stop the service first: sudo systemctl stop shian-command)", err)
+		return man, 0, fmt.Errorf("restore: %w (stop the service first: sudo systemctl stop shian-command)", err)
 	}
 	defer lk.Release()
 	db := filepath.Join(dir, "command.db")
 	if _, err := os.Stat(db); err == nil {
-		if !m.Force {
-			return fmt.Errorf("restore: %s already holds a store (%s); restore into an empty directory, or add --force to move it aside", dir, db)
+		if !force {
+			return man, 0, fmt.Errorf("restore: %s already holds a store (%s); restore into an empty directory, or add --force to move it aside", dir, db)
 		}
 		aside := fmt.Sprintf("%s.before-restore-%s", db, time.Now().UTC().Format("20060102T150405Z"))
 		if err := os.Rename(db, aside); err != nil {
-			return err
+			return man, 0, err
 		}
-		fmt.Fprintf(m.Stdout, "moved the existing store aside to %s\n", aside)
+		fmt.Fprintf(out, "moved the existing store aside to %s\n", aside)
 	}
-	err = readBackup(m.From, func(name string, r io.Reader) error {
+	err = readBackup(from, func(name string, r io.Reader) error {
 		if name == "manifest.json" {
 			return nil
 		}
@@ -323,19 +325,15 @@ func (m *Main) restore() error {
 		return writeFileSynced(dst, r)
 	})
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return man, 0, fmt.Errorf("restore: %w", err)
 	}
 	lk.Release()
-	// Open it as the service would, to be sure it serves.
 	st, err := store.Open(dir, store.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
-		return fmt.Errorf("restore: the restored store does not open: %w", err)
+		return man, 0, fmt.Errorf("restore: the restored store does not open: %w", err)
 	}
 	n := st.ResultCount()
-	st.Close()
-	fmt.Fprintf(m.Stdout, "restored %s (taken %s by %s) into %s: %d results, %d evidence files\n",
-		m.From, man.CreatedAt.Format(time.RFC3339), man.Version, dir, n, man.Evidence)
-	return nil
+	return man, n, st.Close()
 }
 
 func writeFileSynced(path string, r io.Reader) error {
@@ -358,12 +356,3 @@ func writeFileSynced(path string, r io.Reader) error {
 	return os.Rename(tmp, path)
 }
 
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
