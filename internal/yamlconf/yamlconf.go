@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -103,8 +104,13 @@ func yamlErr(name string, err error) error {
 			msg = msg[i+2:]
 		}
 	}
+	if m := unknownField.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("unknown key %q (a typo? every key is in the commented example)", m[1])
+	}
 	return &Error{File: name, Line: line, Msg: msg}
 }
+
+var unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 
 // locate fills in the line of an error that has none by finding the
 // scalar holding the value it quotes.

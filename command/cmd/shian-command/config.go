@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -160,7 +161,13 @@ func (c *Config) validate() error {
 		for _, e := range unjoin(err) {
 			var ve *assurance.ValidationError
 			if errors.As(e, &ve) {
-				bad("assurance."+ve.Field, "assurance.%s: %s", ve.Field, ve.Problem)
+				path := "assurance." + ve.Field
+				// A problem naming a key of the field ("warnd" is not an
+				// incident state) is on that key's line.
+				if q := quoted.FindStringSubmatch(ve.Problem); q != nil && c.lines[path+"."+q[1]] > 0 {
+					path += "." + q[1]
+				}
+				bad(path, "assurance.%s: %s", ve.Field, ve.Problem)
 			} else {
 				bad("assurance", "assurance: %v", e)
 			}
@@ -168,6 +175,8 @@ func (c *Config) validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+var quoted = regexp.MustCompile(`"([^"]+)"`)
 
 func unjoin(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
