@@ -51,6 +51,11 @@ func (s *Server) Routes() http.Handler {
 	s.mux = http.NewServeMux()
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Store.Err(); err != nil {
+			// A write's fsync failed: nothing more is stored until a restart.
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "storage_failed", "error": err.Error()})
+			return
+		}
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	m.Handle("GET /ws/kiosk", s.Kiosks)

@@ -12,11 +12,8 @@ import (
 // failed state (an fsync failed), and answers a read. It is the store's
 // part of the service's GET /readyz.
 func (s *Store) Check() error {
-	s.mu.RLock()
-	failed := s.failed
-	s.mu.RUnlock()
-	if failed != nil {
-		return failed
+	if err := s.Err(); err != nil {
+		return err
 	}
 	if s.db == nil {
 		return errors.New("store: closed")

@@ -12,9 +12,18 @@
 // it, and an alarm is raised — the service never crash-loops
 // on its own file. buntdb's auto-shrink is off (it renames a temporary file
 // it never fsyncs); the file is compacted at open instead when it has grown
-// to more than twice its records. A result is acknowledged to its kiosk only
-// after the Update that stored it returned; results that arrive together
-// are stored in one Update (group commit). One logical record is one key:
+// to more than twice its records.
+//
+// Every write goes through [Store.Update] (results through [Store.Commit],
+// which keeps the same rules): it refuses once the store has failed, and
+// before it returns it fsyncs the file through our own descriptor, because
+// buntdb throws its fsync error away (tidwall/buntdb#122). A failed fsync
+// fails the store: every later write returns [ErrStorageFailed], /healthz
+// reports it, and the service must be restarted to read the file back. So
+// an incident's 销号, an alarm or a kiosk's new token is reported done only
+// once it is on disk, as a result is acknowledged to its kiosk only after
+// the Commit that stored it returned; results that arrive together are
+// stored in one Commit (group commit). One logical record is one key:
 // nothing is derived from a second key written beside it, because a torn
 // tail after a power cut can keep one and lose the other. Counters and
 // indexes (per-kiosk sequence high-water marks, the ingest order, the
@@ -66,13 +75,15 @@ type Options struct {
 	// non-durability paths may use Never.
 	Sync *buntdb.SyncPolicy
 	// Fault is a test seam: called before the fsync that follows every
-	// Commit (op "sync"); a non-nil error is taken as the fsync failing.
+	// Commit and every Update that wrote (op "sync"); a non-nil error is
+	// taken as the fsync failing.
 	Fault func(op string) error
 }
 
-// ErrStorageFailed means an fsync after a commit failed: what is on the
-// disk is unknown, so the store refuses every later Commit (nothing more is
-// acknowledged) until the service is restarted and reads the file back.
+// ErrStorageFailed means an fsync after a write failed: what is on the
+// disk is unknown, so the store refuses every later Commit and Update
+// (nothing more is acknowledged or reported done) until the service is
+// restarted and reads the file back.
 var ErrStorageFailed = errors.New("store: storage failure")
 
 // Store is the command's database. It is safe for concurrent use.
@@ -82,12 +93,15 @@ type Store struct {
 	lock *dirlock.Lock
 	db   *buntdb.DB
 	// file holds db and our own descriptor of it: buntdb discards fsync
-	// errors (#122), so Commit fsyncs through file before results are acked.
+	// errors (#122), so Commit and Update fsync through file before they
+	// return.
 	file   *durable.File
 	failed error
 
 	repairs []Alarm // what the salvage check did at open, raised once open
 
+	// mu serialises the writers (Commit, Update) with each other and
+	// guards failed and the in-memory indexes below.
 	mu       sync.RWMutex
 	rxSeq    uint64
 	nResults int
@@ -169,10 +183,19 @@ func (s *Store) sync() error {
 	}
 	if err != nil {
 		s.failed = fmt.Errorf("%w: fsync of %s failed (%v); nothing more is acknowledged until the service is restarted", ErrStorageFailed, s.Path(), err)
-		s.opts.Log.Error("store: fsync failed; refusing further commits", "err", err)
+		s.opts.Log.Error("store: fsync failed; refusing further writes", "err", err)
 		return s.failed
 	}
 	return nil
+}
+
+// Err returns nil while the store is healthy, and the ErrStorageFailed
+// error (with the failed fsync's cause) once a write's fsync failed: the
+// service must then be restarted. Health checks report it.
+func (s *Store) Err() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.failed
 }
 
 // siteRect extracts "loc":[lon,lat] from a site record for the spatial
@@ -214,92 +237,153 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Put stores v as JSON under kind:id.
-func (s *Store) Put(kind, id string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("store: encode %s %s: %w", kind, id, err)
-	}
-	return s.db.Update(func(tx *buntdb.Tx) error {
-		_, _, err := tx.Set(kind+":"+id, string(b), nil)
-		return err
-	})
-}
-
-// Create stores v under kind:id only if the key is new; else ErrConflict.
-func (s *Store) Create(kind, id string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("store: encode %s %s: %w", kind, id, err)
-	}
-	return s.db.Update(func(tx *buntdb.Tx) error {
-		if _, err := tx.Get(kind + ":" + id); err == nil {
-			return fmt.Errorf("%s %q: %w", kind, id, ErrConflict)
-		}
-		_, _, err := tx.Set(kind+":"+id, string(b), nil)
-		return err
-	})
+// Tx is one Update's (or View's) access to the records: reads see the
+// transaction's own writes. It is valid only inside the function it was
+// passed to.
+type Tx struct {
+	tx    *buntdb.Tx
+	wrote bool
 }
 
 // Get loads kind:id into v; ErrNotFound when absent.
-func (s *Store) Get(kind, id string, v any) error {
-	var raw string
-	err := s.db.View(func(tx *buntdb.Tx) error {
-		var err error
-		raw, err = tx.Get(kind + ":" + id)
-		return err
-	})
+func (t *Tx) Get(kind, id string, v any) error {
+	raw, err := t.tx.Get(kind + ":" + id)
 	if errors.Is(err, buntdb.ErrNotFound) {
 		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 	}
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal([]byte(raw), v)
+	if err := json.Unmarshal([]byte(raw), v); err != nil {
+		return fmt.Errorf("%s %q: stored record unreadable: %w", kind, id, err)
+	}
+	return nil
+}
+
+// Put stores v as JSON under kind:id.
+func (t *Tx) Put(kind, id string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode %s %s: %w", kind, id, err)
+	}
+	return t.set(kind+":"+id, string(b))
+}
+
+// Create stores v under kind:id only if the key is new; else ErrConflict.
+func (t *Tx) Create(kind, id string, v any) error {
+	if _, err := t.tx.Get(kind + ":" + id); err == nil {
+		return fmt.Errorf("%s %q: %w", kind, id, ErrConflict)
+	}
+	return t.Put(kind, id, v)
 }
 
 // Delete removes kind:id; deleting an absent key is not an error.
-func (s *Store) Delete(kind, id string) error {
-	err := s.db.Update(func(tx *buntdb.Tx) error {
-		_, err := tx.Delete(kind + ":" + id)
-		return err
-	})
+func (t *Tx) Delete(kind, id string) error {
+	_, err := t.tx.Delete(kind + ":" + id)
 	if errors.Is(err, buntdb.ErrNotFound) {
 		return nil
+	}
+	if err == nil {
+		t.wrote = true
 	}
 	return err
 }
 
-// Modify loads kind:id, calls fn on it and stores the result, atomically
-// with respect to other Modify calls on the store. fn's error aborts.
+func (t *Tx) set(key, val string) error {
+	if _, _, err := t.tx.Set(key, val, nil); err != nil {
+		return err
+	}
+	t.wrote = true
+	return nil
+}
+
+// Update runs fn in one read-write transaction and makes what it wrote
+// durable before returning: every write to the store goes through here
+// (Put, Create, Delete, Modify, PutMany, RaiseAlarm, RegisterKiosk, and
+// the sessions, tokens and login links of command/auth).
+//
+// When fn returns an error nothing it wrote is kept. When Update returns
+// nil the writes are on disk: buntdb wrote them, and they were fsynced
+// through our own descriptor, whose error — unlike buntdb's — is not
+// thrown away. A failed fsync puts the store in the failed state: that
+// Update and every later one (and every Commit) return ErrStorageFailed
+// until the service is restarted and reads the file back. A caller must
+// not report a write as done unless Update returned nil.
+//
+// Updates are serialised with each other and with Commit. fn must not call
+// other methods of the Store (they would wait on the transaction it is
+// in): read and write through tx.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.update(fn)
+}
+
+// update is Update for a caller that holds mu.
+func (s *Store) update(fn func(tx *Tx) error) error {
+	if s.failed != nil {
+		return s.failed
+	}
+	var wrote bool
+	err := s.db.Update(func(btx *buntdb.Tx) error {
+		t := &Tx{tx: btx}
+		err := fn(t)
+		wrote = t.wrote
+		return err
+	})
+	if err != nil || !wrote {
+		return err
+	}
+	return s.sync()
+}
+
+// View runs fn in a read-only transaction: a consistent view of the
+// records. Writes through tx fail. fn must not call other methods of the
+// Store.
+func (s *Store) View(fn func(tx *Tx) error) error {
+	return s.db.View(func(btx *buntdb.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+// Put stores v as JSON under kind:id, durably (see Update).
+func (s *Store) Put(kind, id string, v any) error {
+	return s.Update(func(tx *Tx) error { return tx.Put(kind, id, v) })
+}
+
+// Create stores v under kind:id only if the key is new; else ErrConflict.
+func (s *Store) Create(kind, id string, v any) error {
+	return s.Update(func(tx *Tx) error { return tx.Create(kind, id, v) })
+}
+
+// Get loads kind:id into v; ErrNotFound when absent.
+func (s *Store) Get(kind, id string, v any) error {
+	return s.View(func(tx *Tx) error { return tx.Get(kind, id, v) })
+}
+
+// Delete removes kind:id; deleting an absent key is not an error.
+func (s *Store) Delete(kind, id string) error {
+	return s.Update(func(tx *Tx) error { return tx.Delete(kind, id) })
+}
+
+// Modify loads kind:id, calls fn on it and stores the result in one
+// Update. fn's error aborts and keeps nothing; fn must not call the Store.
 func Modify[T any](s *Store, kind, id string, fn func(*T) error) (T, error) {
 	var v T
-	err := s.db.Update(func(tx *buntdb.Tx) error {
-		raw, err := tx.Get(kind + ":" + id)
-		if errors.Is(err, buntdb.ErrNotFound) {
-			return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
-		}
-		if err != nil {
+	err := s.Update(func(tx *Tx) error {
+		if err := tx.Get(kind, id, &v); err != nil {
 			return err
-		}
-		if err := json.Unmarshal([]byte(raw), &v); err != nil {
-			return fmt.Errorf("%s %q: stored record unreadable: %w", kind, id, err)
 		}
 		if err := fn(&v); err != nil {
 			return err
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, _, err = tx.Set(kind+":"+id, string(b), nil)
-		return err
+		return tx.Put(kind, id, v)
 	})
 	return v, err
 }
 
 // List calls fn for every record of kind in key order until fn returns
-// false. Records that do not decode are skipped and logged.
+// false. Records that do not decode are skipped and logged. fn runs inside
+// a read transaction: it must not call the Store (a writer waiting on the
+// transaction holds the lock the index reads need); collect, then act.
 func List[T any](s *Store, kind string, fn func(id string, v T) bool) error {
 	prefix := kind + ":"
 	return s.db.View(func(tx *buntdb.Tx) error {
