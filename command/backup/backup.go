@@ -355,4 +355,3 @@ func writeFileSynced(path string, r io.Reader) error {
 	}
 	return os.Rename(tmp, path)
 }
-

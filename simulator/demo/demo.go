@@ -71,8 +71,8 @@ type Options struct {
 	// in its kiosk.yaml); kiosk i takes the port after it plus i. Default
 	// 127.0.0.1:0: a free port each.
 	KioskUI string
-	Log  *slog.Logger
-	Out  io.Writer
+	Log     *slog.Logger
+	Out     io.Writer
 }
 
 func (o *Options) defaults() {

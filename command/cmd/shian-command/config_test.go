@@ -71,7 +71,11 @@ func TestReadmeExample(t *testing.T) {
 // the line it is on, and every mistake of a file is reported at once.
 func TestConfigErrorsNameTheLine(t *testing.T) {
 	base := "listen: 127.0.0.1:8080\ndata: /var/lib/shian-command\nassurance:\n  incident:\n    deadlines:\n      warned: 5m\n    retest_window: 4h\n  banquet:\n    guidance_min_headcount: 50\n"
-	cases := []struct{ edit, with string; line int; says string }{
+	cases := []struct {
+		edit, with string
+		line       int
+		says       string
+	}{
 		{"listen: 127.0.0.1:8080", "listen: 8080", 1, "host:port"},
 		{"listen: 127.0.0.1:8080", "lisen: 127.0.0.1:8080", 1, "lisen"},
 		{"warned: 5m", "warned: soon", 6, "soon"},
