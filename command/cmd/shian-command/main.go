@@ -110,10 +110,17 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.From, "from", "", "restore: the backup file")
 	fs.BoolVar(&m.Force, "force", false, "restore: move an existing command.db aside instead of refusing")
 	m.Import.flags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
+	// Flags may come after the file too (shian-command import f.geojson --kind zone).
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		m.Args = append(m.Args, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	m.Args = fs.Args()
 	if len(m.Args) > 0 && m.Command != "import" {
 		return fmt.Errorf("unexpected argument %q", m.Args[0])
 	}
