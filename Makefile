@@ -1,6 +1,7 @@
 # Shian (食安) — build, demo, test.
 #   make demo   builds everything and runs a simulated event against a local command service
 #   make test   runs every test (browser tests need Debian's chromium; CI requires them)
+#   make bench  measures ingest, growth, latency, the kiosk and the zone index; writes docs/BENCHMARKS.md
 
 GO          ?= go
 BIN         := bin
@@ -11,13 +12,17 @@ DEMO_DATA   ?= demo-data
 DEMO_KIOSKS ?= 3
 FUZZTIME    ?= 30s
 TESTFLAGS   ?= -race -count=1 -timeout 30m
+# A quick run (BENCH_QUICK=1, under a minute) writes beside the build
+# outputs; only a full run replaces docs/BENCHMARKS.md.
+BENCH_OUT   ?= $(if $(BENCH_QUICK),artifacts/BENCHMARKS-quick.md,docs/BENCHMARKS.md)
+BENCH_FLAGS ?=
 
 BINARIES := shian-command shian-kiosk shian-sim
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/shianfood/shian/internal/version.Version=$(VERSION)
 DIST     := dist
 
-.PHONY: all build web demo test lint fuzz cross dist clean
+.PHONY: all build web demo test lint fuzz cross bench dist clean
 
 all: build
 
@@ -76,6 +81,12 @@ dist: web
 	cp -r kiosk/deploy $(DIST)/kiosk-deploy
 	cp -r command/deploy $(DIST)/command-deploy
 	cd $(DIST) && sha256sum shian-* > SHA256SUMS && cat SHA256SUMS
+
+# Benchmarks: every figure beside a baseline measured in the same run (see
+# simulator/bench). BENCH_QUICK=1 runs smaller sizes in under a minute; its
+# last two lines are ingest_per_s=N and ingest_ratio=R.
+bench: build
+	$(BIN)/shian-sim bench --out $(BENCH_OUT) $(BENCH_FLAGS)
 
 # Kiosk binaries for Raspberry Pi models, into bin/ (dist builds the release set).
 cross:

@@ -32,6 +32,7 @@ import (
 	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/live"
 	"github.com/shianfood/shian/command/metrics"
+	"github.com/shianfood/shian/command/rulebook"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/command/web"
 	"github.com/shianfood/shian/protocols/domain/assay"
@@ -43,7 +44,9 @@ import (
 type Config struct {
 	// DataDir holds command.db and its lock.
 	DataDir string
-	// Rules re-derive verdicts; zero means assay.DefaultRules().
+	// Rules are the rules of the first rule book, issued at the first
+	// start (later versions are edited through the API); zero means
+	// assay.DefaultRules().
 	Rules *assay.Rules
 	Now   func() time.Time
 	Log   *slog.Logger
@@ -64,6 +67,7 @@ type Config struct {
 type Service struct {
 	cfg     Config
 	store   *store.Store
+	books   *rulebook.Keeper
 	auth    *auth.Authenticator
 	hub     *live.Hub
 	ingest  *ingest.Server
@@ -136,7 +140,12 @@ func Open(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, auth: auth.New(st, cfg.Now)}
+	books, err := rulebook.Open(st, *cfg.Rules, cfg.Now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Service{cfg: cfg, store: st, books: books, auth: auth.New(st, cfg.Now)}
 	s.life, s.stop = context.WithCancel(context.Background())
 	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log})
 	s.metrics = metrics.New(metrics.Sources{
@@ -147,7 +156,7 @@ func Open(cfg Config) (*Service, error) {
 		Files:     func() []string { return []string{st.Path()} },
 	})
 	s.ingest = ingest.New(ingest.Config{
-		Sink: timedSink{Store: st, on: s.metrics.ObserveCommit}, Kiosks: st, Rules: *cfg.Rules, Now: cfg.Now, Log: cfg.Log,
+		Sink: timedSink{Store: st, on: s.metrics.ObserveCommit}, Kiosks: st, Books: books, Now: cfg.Now, Log: cfg.Log,
 		OnCommitted: s.committed,
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
 		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
@@ -165,6 +174,11 @@ func Open(cfg Config) (*Service, error) {
 	s.api.Mount("GET /readyz", http.HandlerFunc(s.readyz))
 	api.RegisterAssurance(s.api, s.engine)
 	api.RegisterUI(s.api, s.engine, cfg.Getenv) // the map page's config, QR labels (command/api/ui_support.go)
+	api.RegisterRules(s.api, books)             // the rule book (command/api/rules.go)
+	books.OnIssue(func(b assay.Book) {
+		s.ingest.PushRules(b)
+		s.hub.Publish(wire.KindRules, rulebook.Summary{Version: b.Version, IssuedAt: b.IssuedAt, IssuedBy: b.IssuedBy, Note: b.Note, Lots: len(b.Lots)})
+	})
 	return s, nil
 }
 
@@ -241,6 +255,9 @@ func (s *Service) Hub() *live.Hub { return s.hub }
 
 // API returns the API server, to add routes with Handle.
 func (s *Service) API() *api.Server { return s.api }
+
+// Books returns the rule book.
+func (s *Service) Books() *rulebook.Keeper { return s.books }
 
 // Assure returns the assurance engine.
 func (s *Service) Assure() *engine.Engine { return s.engine }

@@ -57,6 +57,11 @@ type Session struct {
 	Sample   wire.Sample `json:"sample"`
 	// RepeatOf links the next result to the one it repeats.
 	RepeatOf string `json:"repeat_of,omitempty"`
+	// Lot is the reagent or card lot (批号) of the test, and LotExpires
+	// the expiry printed on its box (YYYY-MM-DD; the rule book's, when
+	// it lists the lot).
+	Lot        string `json:"lot,omitempty"`
+	LotExpires string `json:"lot_expires,omitempty"`
 }
 
 // Saved is one result as the kiosk saved it, for the screen.
@@ -96,7 +101,10 @@ type Kiosk struct {
 	out   *outbox.Outbox
 	up    *uplink.Uplink
 	insts []device.Instrument
-	rules assay.Rules
+	rules assay.Rules // the built-in rules (kiosk.yaml's rules over the defaults)
+
+	bookMu sync.RWMutex
+	book   assay.Book // the book in use: the command's, or version 0 with rules
 
 	mu      sync.Mutex
 	session Session
@@ -125,6 +133,16 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		return nil, err
 	}
 	k.out = out
+	k.book = assay.Book{Rules: k.rules}
+	switch b, ok, err := out.RuleBook(); {
+	case err != nil:
+		opts.Log.Error("the kept rule book cannot be read; deciding with the built-in rules until the command sends one", "err", err)
+	case ok && b.Validate() != nil:
+		opts.Log.Error("the kept rule book is not valid; deciding with the built-in rules until the command sends one", "version", b.Version, "err", b.Validate())
+	case ok:
+		k.book = b
+		opts.Log.Info("deciding with the kept rule book", "version", b.Version, "issued_at", b.IssuedAt)
+	}
 	env := device.Env{Serial: opts.Serial, I2C: opts.I2C, Now: opts.Now, Log: opts.Log, Rules: &k.rules}
 	k.insts, err = cfg.Instruments(env)
 	if err != nil {
@@ -139,7 +157,7 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		bmax = opts.UplinkBackoffMax
 	}
 	k.up, err = uplink.New(uplink.Config{URL: cfg.Command.URL, KioskID: cfg.KioskID, Token: cfg.Command.Token,
-		Source: out, Status: k.status, OnNotice: k.onNotice, Software: Version, Now: opts.Now, Log: opts.Log,
+		Source: out, Status: k.status, OnNotice: k.onNotice, OnRules: k.onRules, Software: Version, Now: opts.Now, Log: opts.Log,
 		BackoffMin: bmin, BackoffMax: bmax, PongWait: cfg.Command.PongWait})
 	if err != nil {
 		out.Close()
@@ -256,7 +274,12 @@ func (k *Kiosk) Record(rd device.Reading) Saved {
 		t := rd.DeviceTime
 		r.DeviceTime = &t
 	}
-	out, err := k.rules.ForModel(rd.Model).Decide(rd.Method, rd.Item, rd.Raw)
+	book := k.Book()
+	r.RulesVersion, r.Lot, r.LotExpires = book.Version, sess.Lot, sess.LotExpires
+	if l, ok := book.Lot(sess.Lot); ok {
+		r.LotExpires = l.Expires
+	}
+	out, err := book.Decide(rd.Method, rd.Item, rd.Model, r.Lot, rd.Raw)
 	if err != nil {
 		// The reading cannot be decided (missing raw value): keep it as an
 		// invalid result rather than losing what the instrument said.
@@ -333,10 +356,45 @@ func (k *Kiosk) saveReading(rd device.Reading) error {
 	return nil
 }
 
+// Book returns the rule book the kiosk decides with: the command's latest,
+// kept durably, or version 0 (the built-in rules) when it never had one.
+func (k *Kiosk) Book() assay.Book {
+	k.bookMu.RLock()
+	defer k.bookMu.RUnlock()
+	return k.book
+}
+
+// onRules takes a rule book from the command: it is checked, kept durably
+// and used for every later result. A book that does not validate is not
+// used (an alarm says why); one that cannot be kept is still used, and is
+// asked for again at the next connection.
+func (k *Kiosk) onRules(b assay.Book) {
+	cur := k.Book()
+	if b.Version == cur.Version && b.IssuedAt.Equal(cur.IssuedAt) {
+		return
+	}
+	if err := b.Validate(); err != nil {
+		k.opts.Log.Error("rule book from the command refused; deciding on with the current one", "version", b.Version, "current", cur.Version, "err", err)
+		k.up.Alarm(wire.Alarm{Code: "rules_refused", Message: fmt.Sprintf("快检终端无法使用规则书第 %d 版，仍按第 %d 版判定 / rule book version %d refused, deciding with version %d: %v", b.Version, cur.Version, b.Version, cur.Version, err)})
+		return
+	}
+	if err := k.out.SaveRuleBook(b); err != nil {
+		k.opts.Log.Error("rule book not kept on the card; using it until the kiosk restarts", "version", b.Version, "err", err)
+		k.storageAlarm(err)
+	}
+	k.bookMu.Lock()
+	k.book = b
+	k.bookMu.Unlock()
+	k.opts.Log.Info("rule book in use", "version", b.Version, "was", cur.Version, "lots", len(b.Lots), "note", b.Note)
+	if k.screen != nil {
+		k.screen.srv.Changed()
+	}
+}
+
 func (k *Kiosk) status() wire.Status {
 	st := k.out.Stats()
 	ws := wire.Status{Pending: st.Pending, OldestPending: st.OldestPending, Storage: "ok",
-		Lon: k.cfg.Site.Lon, Lat: k.cfg.Site.Lat, SiteID: k.cfg.Site.StallID, KioskTime: k.opts.Now()}
+		Lon: k.cfg.Site.Lon, Lat: k.cfg.Site.Lat, SiteID: k.cfg.Site.StallID, KioskTime: k.opts.Now(), RulesVersion: k.Book().Version}
 	if st.StorageErr != "" {
 		ws.Storage = st.StorageErr
 	}

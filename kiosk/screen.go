@@ -11,6 +11,7 @@ import (
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/kiosk/uplink"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -39,6 +40,16 @@ var defaultItems = map[string][]string{
 	"strip-reader": {"克伦特罗", "莱克多巴胺", "沙丁胺醇", "氯霉素", "孔雀石绿"},
 }
 
+// defaultMethods are the test methods of each protocol, so that the
+// screen offers the kit lots made for them.
+var defaultMethods = map[string][]assay.Method{
+	"dy-enzyme":    {assay.EnzymeInhibition},
+	"strip-reader": {assay.GoldLine, assay.GoldRatio},
+	"modbus-gold":  {assay.GoldLine, assay.GoldRatio},
+	"tcs34725":     {assay.GoldLine, assay.GoldRatio},
+	"ascii-atp":    {assay.ATP},
+}
+
 func (k *Kiosk) openScreen() error {
 	a, err := alarm.Open(k.cfg.Alarm, k.opts.GPIO, alarm.Options{Now: k.opts.Now, Log: k.opts.Log})
 	if err != nil {
@@ -52,7 +63,8 @@ func (k *Kiosk) openScreen() error {
 		if len(items) == 0 {
 			items = defaultItems[spec.Protocol]
 		}
-		devs = append(devs, ui.Device{ID: inst.ID(), Model: spec.Model, Protocol: spec.Protocol, Items: items, Triggerable: trig})
+		devs = append(devs, ui.Device{ID: inst.ID(), Model: spec.Model, Protocol: spec.Protocol, Items: items, Triggerable: trig,
+			Methods: defaultMethods[spec.Protocol]})
 	}
 	stalls := make([]ui.Stall, 0, len(k.cfg.Stalls))
 	for _, st := range k.cfg.Stalls {
@@ -161,10 +173,10 @@ func (b screenBackend) Link() uplink.LinkState                { return b.k.Link(
 func (b screenBackend) Stats() outbox.Stats                   { return b.k.out.Stats() }
 func (b screenBackend) Recent(n int) ([]outbox.Record, error) { return b.k.out.Recent(n) }
 func (b screenBackend) Trigger(id, item string) error         { return b.k.Trigger(id, item) }
+func (b screenBackend) Book() assay.Book                      { return b.k.Book() }
 func (b screenBackend) SetSession(s ui.Session) {
-	b.k.SetSession(Session{StallID: s.StallID, Operator: s.Operator, Sample: s.Sample, RepeatOf: s.RepeatOf})
+	b.k.SetSession(Session(s))
 }
 func (b screenBackend) CurrentSession() ui.Session {
-	s := b.k.CurrentSession()
-	return ui.Session{StallID: s.StallID, Operator: s.Operator, Sample: s.Sample, RepeatOf: s.RepeatOf}
+	return ui.Session(b.k.CurrentSession())
 }

@@ -176,7 +176,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := store.ResultFilter{Limit: limit, StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"),
-		Analyte: q.Get("analyte"), EventID: q.Get("event")}
+		Analyte: q.Get("analyte"), EventID: q.Get("event"), Lot: q.Get("lot")}
 	if f.Since, err = queryTime(r, "since"); err != nil {
 		return err
 	}

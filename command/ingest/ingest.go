@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/shianfood/shian/command/rulebook"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
@@ -53,16 +54,24 @@ type Kiosks interface {
 	RaiseAlarm(a store.Alarm) (store.Alarm, error)
 }
 
+// RuleBooks is the command's rule book (command/rulebook.Keeper): the
+// current version, sent to kiosks, and the judge of every result.
+type RuleBooks interface {
+	Current() assay.Book
+	Judge(r *wire.Result) rulebook.Judgement
+}
+
 var (
-	_ Sink   = (*store.Store)(nil)
-	_ Kiosks = (*store.Store)(nil)
+	_ Sink      = (*store.Store)(nil)
+	_ Kiosks    = (*store.Store)(nil)
+	_ RuleBooks = (*rulebook.Keeper)(nil)
 )
 
 // Flags the ingest adds besides the wire ones.
 const (
 	// FlagVerdictUnchecked: the command could not re-derive the verdict
 	// (a method or raw value it does not know).
-	FlagVerdictUnchecked = "verdict_unchecked"
+	FlagVerdictUnchecked = rulebook.FlagVerdictUnchecked
 )
 
 // MaxSkew is the kiosk clock offset above which results are flagged.
@@ -72,9 +81,11 @@ const MaxSkew = 5 * time.Minute
 type Config struct {
 	Sink   Sink
 	Kiosks Kiosks
-	Rules  assay.Rules
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Books re-derives every verdict and gives kiosks the current rule
+	// book; nil judges with assay.DefaultRules() and sends no book.
+	Books RuleBooks
+	Now   func() time.Time
+	Log   *slog.Logger
 
 	// Callbacks, all optional, called from the committer or connection
 	// goroutines; they must not block for long.
@@ -119,6 +130,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Books == nil {
+		cfg.Books = rulebook.Fixed(assay.DefaultRules())
 	}
 	if cfg.GroupWindow <= 0 {
 		cfg.GroupWindow = 5 * time.Millisecond
@@ -238,6 +252,20 @@ func (s *Server) Notify(kioskID string, n wire.Notice) {
 	s.mu.Unlock()
 	if c != nil {
 		c.send(&n)
+	}
+}
+
+// PushRules sends a new rule book to every connected kiosk (kiosks that
+// are offline get it in their next welcome).
+func (s *Server) PushRules(b assay.Book) {
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.send(&wire.RuleBook{Book: b})
 	}
 }
 

@@ -8,10 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/paulmach/orb"
+	"github.com/shianfood/shian/geo"
 	"github.com/tidwall/buntdb"
 )
 
@@ -230,7 +231,7 @@ func (s *Store) AckAlarm(seq uint64, user string) (Alarm, error) {
 // [minLon,minLat]–[maxLon,maxLat], from the spatial index.
 func (s *Store) SitesIn(minLon, minLat, maxLon, maxLat float64) ([]Site, error) {
 	var out []Site
-	rect := "[" + ftoa(minLon) + " " + ftoa(minLat) + "],[" + ftoa(maxLon) + " " + ftoa(maxLat) + "]"
+	rect := geo.RectString(orb.Bound{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}})
 	err := s.db.View(func(tx *buntdb.Tx) error {
 		return tx.Intersects("sites", rect, func(k, v string) bool {
 			var st Site
@@ -242,5 +243,3 @@ func (s *Store) SitesIn(minLon, minLat, maxLon, maxLat float64) ([]Site, error) 
 	})
 	return out, err
 }
-
-func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -272,6 +272,7 @@ type ResultFilter struct {
 	Verdict  string
 	Analyte  string
 	EventID  string
+	Lot      string    // kit lot (批号): every result that used it
 	Since    time.Time // measured at or after
 	Until    time.Time // measured before
 	BeforeRx uint64    // for paging: only rx_seq below this
@@ -306,6 +307,7 @@ func (f *ResultFilter) match(r *wire.Result) bool {
 		f.Verdict != "" && string(r.EffectiveVerdict()) != f.Verdict,
 		f.Analyte != "" && r.Analyte != f.Analyte,
 		f.EventID != "" && r.EventID != f.EventID,
+		f.Lot != "" && r.Lot != f.Lot,
 		!f.Since.IsZero() && r.MeasuredAt.Before(f.Since),
 		!f.Until.IsZero() && !r.MeasuredAt.Before(f.Until):
 		return false

@@ -81,7 +81,7 @@ func TestDamagedStoreOpens(t *testing.T) {
 	}
 }
 
-// TestRestartRebuildsIndexes is RELIABILITY test 23 (for the indexes the
+// TestRestartRebuildsIndexes is docs/reliability.md test 23 (for the indexes the
 // store owns): rx order, per-kiosk high-water marks and the latest verdict
 // per stall are the same after a reopen.
 func TestRestartRebuildsIndexes(t *testing.T) {

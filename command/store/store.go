@@ -40,6 +40,7 @@
 //	site:<id>            Site (stall, kitchen) with "loc":[lon,lat]
 //	zone:<id>            Zone (GeoJSON geometry)
 //	alarm:<20-digit seq> Alarm
+//	rulebook:<20-digit version> assay.Book, one key per version, never rewritten
 //	<kind>:<id>          other records through Put/Get/List
 package store
 
@@ -54,10 +55,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/internal/dirlock"
 	"github.com/shianfood/shian/internal/durable"
 	"github.com/tidwall/buntdb"
-	"github.com/tidwall/gjson"
 )
 
 // Errors.
@@ -99,6 +100,7 @@ type Store struct {
 	failed error
 
 	repairs []Alarm // what the salvage check did at open, raised once open
+	rects   geo.RectStats
 
 	// mu serialises the writers (Commit, Update) with each other and
 	// guards failed and the in-memory indexes below.
@@ -132,6 +134,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	opts.Log.Info("store opened", "path", s.Path(), "results", s.rxSeq, "kiosks", len(s.kiosks), "took", time.Since(start).Round(time.Millisecond))
+	if n := s.rects.Skipped(); n > 0 {
+		opts.Log.Warn("sites without a valid location are not on the spatial index", "sites", n)
+	}
 	for _, a := range s.repairs {
 		if _, err := s.RaiseAlarm(a); err != nil {
 			opts.Log.Error("cannot store the storage alarm", "code", a.Code, "err", err)
@@ -159,7 +164,9 @@ func (s *Store) open() error {
 		f.Close()
 		return err
 	}
-	if err := f.DB.CreateSpatialIndex("sites", "site:*", s.siteRect); err != nil {
+	// The sites' "loc":[lon,lat], through geo's rect function (it never
+	// panics; a record without a valid location is counted, not indexed).
+	if err := f.DB.CreateSpatialIndex("sites", "site:*", s.rects.Rect); err != nil {
 		f.Close()
 		return err
 	}
@@ -196,32 +203,6 @@ func (s *Store) Err() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.failed
-}
-
-// siteRect extracts "loc":[lon,lat] from a site record for the spatial
-// index. It runs inside Open during replay, so it never panics; a record
-// without a valid location is simply not indexed.
-//
-// buntdb also passes query bounds through this function, so the bracket
-// notation "[lon lat],[lon lat]" is handed to buntdb.IndexRect.
-func (s *Store) siteRect(v string) (min, max []float64) {
-	if strings.HasPrefix(v, "[") {
-		return buntdb.IndexRect(v)
-	}
-	loc := gjson.Get(v, "loc")
-	if !loc.IsArray() {
-		return nil, nil
-	}
-	a := loc.Array()
-	if len(a) != 2 || a[0].Type != gjson.Number || a[1].Type != gjson.Number {
-		return nil, nil
-	}
-	lon, lat := a[0].Float(), a[1].Float()
-	if !(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90) {
-		return nil, nil
-	}
-	p := []float64{lon, lat}
-	return p, p
 }
 
 // Close closes the database and releases the directory lock.

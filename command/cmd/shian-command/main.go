@@ -20,6 +20,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,7 +38,7 @@ import (
 const usage = `shian-command — 食安指挥中心服务 / the Shian command service
 
 Usage:
-  shian-command [--config command.yaml] [--data DIR] [--listen ADDR] [--admin NAME] [--log-level L] [--log-format text|json]
+  shian-command [--config command.yaml] [--data DIR] [--listen ADDR] [--admin NAME] [--log-level L] [--log-format text|json] [--pprof ADDR]
   shian-command check   [--config command.yaml]          validate the config (every problem with its line) and exit
   shian-command backup  [--config command.yaml] --to FILE.tar.gz
                         a consistent copy, taken while the service runs (or not)
@@ -71,8 +74,12 @@ type Main struct {
 	Force     bool
 	Import    ImportFlags
 	Args      []string
-	Stdout    io.Writer
-	Stderr    io.Writer
+	// Pprof, when set, is a second address serving Go's profiler
+	// (net/http/pprof), for `make bench --profile` and for finding where
+	// a live service spends its time.
+	Pprof  string
+	Stdout io.Writer
+	Stderr io.Writer
 
 	set map[string]bool // flags given explicitly
 }
@@ -109,6 +116,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.To, "to", "", "backup: the file to write (.tar.gz)")
 	fs.StringVar(&m.From, "from", "", "restore: the backup file")
 	fs.BoolVar(&m.Force, "force", false, "restore: move an existing command.db aside instead of refusing")
+	fs.StringVar(&m.Pprof, "pprof", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (off when empty; it has no authentication: keep it on loopback)")
 	m.Import.flags(fs)
 	// Flags may come after the file too (shian-command import f.geojson --kind zone).
 	for {
@@ -222,6 +230,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer svc.Close()
+	if m.Pprof != "" {
+		stop, err := servePprof(m.Pprof, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	pw, err := svc.Bootstrap(cfg.Admin)
 	if err != nil {
 		return fmt.Errorf("create the first admin: %w", err)
@@ -249,6 +264,24 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	return <-errc
+}
+
+// servePprof serves net/http/pprof on addr until stop is called.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Info("profiler serving", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close() }, nil
 }
 
 func main() {

@@ -34,6 +34,13 @@ export const table = {
   "status.neverSynced": { zh: "尚未同步", en: "Never synced" },
   "status.storageOk": { zh: "存储正常", en: "Storage OK" },
   "status.storageBad": { zh: "存储故障", en: "Storage FAILED" },
+  "status.rules": { zh: "规则书 第{v}版", en: "Rule book v{v}" },
+  "status.rulesBuiltin": { zh: "内置默认规则", en: "Built-in rules" },
+  "status.rulesBuiltinNote": {
+    zh: "尚未收到指挥中心的规则书，按本机内置默认规则判定；联网后自动更新",
+    en: "No rule book from the command yet: deciding with this kiosk's built-in rules until it connects",
+  },
+  "status.rulesNote": { zh: "规则书第{v}版，{time} 发布", en: "Rule book version {v}, issued {time}" },
   "status.offlineNote": { zh: "结果保存在本机，联网后自动上传", en: "Results are kept here and upload when the network is back" },
 
   // Steps.
@@ -81,6 +88,22 @@ export const table = {
   "test.noInstruments": { zh: "本机未配置检测仪器（kiosk.yaml 的 devices）", en: "No instruments configured (devices in kiosk.yaml)" },
   "test.pressStartHint": { zh: "在仪器上按 START 键启动", en: "Started with START on the instrument" },
   "test.triggerHint": { zh: "由本机启动读取", en: "Started by the kiosk" },
+  "test.needLot": { zh: "请选择试剂/检测卡批号", en: "Choose the kit lot" },
+  "test.needLotId": { zh: "请填写包装盒上的批号", en: "Enter the lot number on the box" },
+  "test.needLotExpiry": { zh: "请填写该批号的有效期", en: "Enter the lot's expiry date" },
+
+  // Kit lots (试剂/检测卡批号).
+  "lot.title": { zh: "试剂/检测卡批号", en: "Kit lot" },
+  "lot.scanHint": { zh: "（可扫描包装盒条码）", en: "(scan the box's barcode)" },
+  "lot.none": { zh: "不记录批号", en: "No lot" },
+  "lot.other": { zh: "其他批号…", en: "Other lot…" },
+  "lot.id": { zh: "批号", en: "Lot number" },
+  "lot.idPh": { zh: "包装盒上的批号", en: "Lot number on the box" },
+  "lot.expires": { zh: "有效期至", en: "Use by" },
+  "lot.until": { zh: "至 {date}", en: "to {date}" },
+  "lot.expired": { zh: "已过期 {date}", en: "expired {date}" },
+  "lot.scanned": { zh: "已扫描批号 {lot}（有效期至 {date}）", en: "Scanned lot {lot} (use by {date})" },
+  "lot.scannedNoDate": { zh: "已扫描批号 {lot}，请填写有效期", en: "Scanned lot {lot}: enter its expiry date" },
 
   // Instrument states (kiosk/device State.Label).
   "inst.ready": { zh: "就绪", en: "Ready" },
@@ -145,6 +168,7 @@ export const table = {
   "saved.rejected": { zh: "已保存 · 被指挥中心拒收：{msg}", en: "Saved · rejected by the command centre: {msg}" },
   "result.meta": { zh: "{stall} · {sample} · {time}", en: "{stall} · {sample} · {time}" },
   "result.item": { zh: "检测项目：{item}", en: "Test item: {item}" },
+  "result.lot": { zh: "批号 {lot}", en: "Lot {lot}" },
   "result.isRepeat": { zh: "复检（原结果 {verdict}）", en: "Repeat (initial result {verdict})" },
 
   // Next steps.
@@ -285,6 +309,11 @@ export const table = {
   "err.device_down": { zh: "仪器故障，无法检测", en: "The instrument is down" },
   "err.trigger_failed": { zh: "仪器没有响应，请检查连接后重试", en: "The instrument did not respond; check its cable and try again" },
   "err.other": { zh: "操作失败：{msg}", en: "Failed: {msg}" },
+  "err.lot_expired": { zh: "批号 {lot} 已于 {date} 过期，不能使用。请换用有效期内的试剂/检测卡。", en: "Lot {lot} expired on {date} and may not be used. Use a kit that is in date." },
+  "err.lot_mismatch": { zh: "批号 {lot} 是{kit}，不能用于本项检测。请核对检测项目和批号。", en: "Lot {lot} is {kit}, not for this test. Check the test item and the lot." },
+  "err.lot_no_expiry": { zh: "批号 {lot} 未填有效期：请按包装盒填写。", en: "Lot {lot} has no expiry date: enter the date printed on the box." },
+  "err.lot_bad_expiry": { zh: "有效期格式不对：请按 年-月-日 填写。", en: "The expiry date is not a date: enter it as year-month-day." },
+  "err.bad_lot": { zh: "批号只能包含字母、数字和 - _ . /，最多 32 位。", en: "A lot number may only contain letters, digits and - _ . / (at most 32)." },
 
   // Time.
   "time.ago.s": { zh: "{n} 秒前", en: "{n} s ago" },
