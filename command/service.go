@@ -327,7 +327,7 @@ func (s *Service) Bootstrap(admin string) (string, error) {
 	}
 	pw, _ := store.NewToken("")
 	pw = pw[:16]
-	if err := s.auth.CreateUser(admin, "管理员", store.RoleAdmin, pw); err != nil {
+	if err := s.auth.CreateUser(admin, "管理员", assurance.RoleAdmin, pw); err != nil {
 		return "", err
 	}
 	return pw, nil

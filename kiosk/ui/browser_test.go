@@ -390,7 +390,7 @@ func TestKioskPositiveFlow(t *testing.T) {
 		}
 	}
 	next := r.text("#v-next")
-	for _, want := range []string{"封存", "复检 2 次：已完成 0 次", "事件编号", "实验室", "4 小时内"} {
+	for _, want := range []string{"封存", "复测 2 次：已完成 0 次", "事件编号", "实验室", "4 小时内"} {
 		if !strings.Contains(next, want) {
 			t.Errorf("next steps %q lack %q", next, want)
 		}
