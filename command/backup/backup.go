@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/internal/aofsalvage"
 	"github.com/shianfood/shian/internal/dirlock"
 	"github.com/shianfood/shian/internal/version"
 )
@@ -113,7 +114,19 @@ func Write(w io.Writer, st *store.Store, data string, live bool) error {
 		}
 		return nil
 	})
-	man := Manifest{Kind: manifestKind, Version: version.String(), CreatedAt: time.Now().UTC(), Results: st.ResultCount(),
+	// Count the results in the snapshot itself: the store has moved on.
+	snap, err := os.ReadFile(tmp.Name())
+	if err != nil {
+		return err
+	}
+	recs, _ := aofsalvage.Salvage(snap)
+	results := 0
+	for _, r := range recs {
+		if strings.HasPrefix(r.Key, "result:") {
+			results++
+		}
+	}
+	man := Manifest{Kind: manifestKind, Version: version.String(), CreatedAt: time.Now().UTC(), Results: results,
 		Evidence: len(evidence), Live: live}
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)

@@ -20,11 +20,15 @@ import (
 // values the sources and the commits give.
 func TestMetricsExposed(t *testing.T) {
 	m := metrics.New(metrics.Sources{
-		Kiosks:    func() []wire.KioskState { return []wire.KioskState{{KioskID: "K-1", Online: true, Pending: 4}, {KioskID: "K-2"}} },
-		Browsers:  func() (int, uint64) { return 2, 1 },
-		Incidents: func() map[assurance.IncidentState]int { return map[assurance.IncidentState]int{assurance.IncidentAssigned: 3} },
-		Results:   func() int { return 7 },
-		Files:     func() []string { return []string{"dashboard_test.go"} },
+		Kiosks: func() []wire.KioskState {
+			return []wire.KioskState{{KioskID: "K-1", Online: true, Pending: 4}, {KioskID: "K-2"}}
+		},
+		Browsers: func() (int, uint64) { return 2, 1 },
+		Incidents: func() map[assurance.IncidentState]int {
+			return map[assurance.IncidentState]int{assurance.IncidentAssigned: 3}
+		},
+		Results: func() int { return 7 },
+		Files:   func() []string { return []string{"dashboard_test.go"} },
 	})
 	m.ObserveCommit(2*time.Millisecond, []store.Committed{{Outcome: store.Stored}, {Outcome: store.Stored}, {Outcome: store.Duplicate}, {Outcome: store.Conflict}}, nil)
 	m.ObserveCommit(time.Millisecond, nil, io.ErrUnexpectedEOF)
