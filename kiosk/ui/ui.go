@@ -87,14 +87,16 @@ func FS() fs.FS {
 	return sub
 }
 
-// Session is what the operator set up for the next test (the kiosk's
-// kiosk.Session, mirrored here so that this package does not import the
-// kiosk).
+// Session is what the operator selected on the touchscreen for the next
+// test: where the sample came from and what it is. It is the kiosk's one
+// type for it (kiosk.Kiosk.SetSession takes it); the next reading's result
+// takes these fields.
 type Session struct {
 	StallID  string      `json:"stall_id"`
 	Operator string      `json:"operator,omitempty"`
 	Sample   wire.Sample `json:"sample"`
-	RepeatOf string      `json:"repeat_of,omitempty"`
+	// RepeatOf links the next result to the one it repeats (复测).
+	RepeatOf string `json:"repeat_of,omitempty"`
 	// Lot is the kit lot (批号) the operator picked or scanned, with the
 	// expiry read off its box when the rule book does not list it.
 	Lot        string `json:"lot,omitempty"`
