@@ -31,35 +31,24 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/internal/version"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
+	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-// Version is reported to the command in hello.
-const Version = "shian-kiosk 0.1.0"
-
-// Session is what the operator selected on the touchscreen for the next
-// test: where the sample came from and what it is.
-type Session struct {
-	StallID  string      `json:"stall_id"`
-	Operator string      `json:"operator,omitempty"`
-	Sample   wire.Sample `json:"sample"`
-	// RepeatOf links the next result to the one it repeats.
-	RepeatOf string `json:"repeat_of,omitempty"`
-	// Lot is the reagent or card lot (批号) of the test, and LotExpires
-	// the expiry printed on its box (YYYY-MM-DD; the rule book's, when
-	// it lists the lot).
-	Lot        string `json:"lot,omitempty"`
-	LotExpires string `json:"lot_expires,omitempty"`
-}
+// Version is reported to the command in hello: the program and the release
+// it was built from (internal/version, stamped by make build and make dist).
+var Version = "shian-kiosk " + version.String()
 
 // Saved is one result as the kiosk saved it, for the screen.
 type Saved struct {
@@ -81,6 +70,10 @@ type Options struct {
 	OnNotice func(wire.Notice)
 	// Uplink timing overrides (tests); zero values take the defaults.
 	UplinkBackoffMin, UplinkBackoffMax time.Duration
+	// Monitor, if set, is called once the kiosk is built, for the handler
+	// of GET /metrics, /healthz and /readyz on the operator screen's
+	// address (kiosk/metrics.New).
+	Monitor func(*Kiosk) http.Handler
 	// GPIO opens the alarm pins named in the config (alarm.HostPins on a
 	// Pi; alarm.Pins of gpiotest pins in tests). Required only when the
 	// config names pins.
@@ -100,7 +93,7 @@ type Kiosk struct {
 	book   assay.Book // the book in use: the command's, or version 0 with rules
 
 	mu      sync.Mutex
-	session Session
+	session ui.Session
 	// the last storage alarm sent, to send the same one at most once a minute
 	lastStorageErr   string
 	lastStorageAlarm time.Time
@@ -137,13 +130,10 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		opts.Log.Info("deciding with the kept rule book", "version", b.Version, "issued_at", b.IssuedAt)
 	}
 	env := device.Env{Serial: opts.Serial, I2C: opts.I2C, Now: opts.Now, Log: opts.Log, Rules: &k.rules, Profiles: cfg.Library()}
-	for _, spec := range cfg.Devices {
-		inst, err := device.Open(spec, env)
-		if err != nil {
-			out.Close()
-			return nil, &ConfigError{File: "kiosk config", Line: spec.Line, Msg: err.Error()}
-		}
-		k.insts = append(k.insts, inst)
+	k.insts, err = cfg.Instruments(env)
+	if err != nil {
+		out.Close()
+		return nil, err
 	}
 	bmin, bmax := cfg.Command.BackoffMin, cfg.Command.BackoffMax
 	if opts.UplinkBackoffMin > 0 {
@@ -205,6 +195,9 @@ func (k *Kiosk) Close() error {
 	return k.out.Close()
 }
 
+// Config returns the configuration the kiosk was opened with.
+func (k *Kiosk) Config() *Config { return k.cfg }
+
 // Outbox returns the kiosk's outbox.
 func (k *Kiosk) Outbox() *outbox.Outbox { return k.out }
 
@@ -223,15 +216,16 @@ func (k *Kiosk) Instruments() []device.Status {
 	return out
 }
 
-// SetSession sets what the next test is about.
-func (k *Kiosk) SetSession(s Session) {
+// SetSession sets what the next test is about (the operator's selection
+// on the touchscreen, [ui.Session]).
+func (k *Kiosk) SetSession(s ui.Session) {
 	k.mu.Lock()
 	k.session = s
 	k.mu.Unlock()
 }
 
 // CurrentSession returns the operator's selection.
-func (k *Kiosk) CurrentSession() Session {
+func (k *Kiosk) CurrentSession() ui.Session {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.session

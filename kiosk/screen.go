@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
@@ -18,12 +19,6 @@ import (
 // ErrNoTrigger is returned by Trigger for an instrument that is started on
 // the instrument itself (the enzyme tester's START key).
 var ErrNoTrigger = ui.ErrNoTrigger
-
-// Triggerer is an instrument the kiosk can start (a strip reader's read
-// command).
-type Triggerer interface {
-	Trigger(item string) error
-}
 
 // screen is the operator touchscreen (kiosk/ui) and the alarm outputs
 // (kiosk/alarm).
@@ -53,12 +48,12 @@ var defaultMethods = map[string][]assay.Method{
 func (k *Kiosk) openScreen() error {
 	a, err := alarm.Open(k.cfg.Alarm, k.opts.GPIO, alarm.Options{Now: k.opts.Now, Log: k.opts.Log})
 	if err != nil {
-		return fmt.Errorf("kiosk config: %w", err)
+		return &ConfigError{File: k.cfg.File, Line: k.cfg.Line("alarm"), Msg: err.Error()}
 	}
 	devs := make([]ui.Device, 0, len(k.insts))
 	for i, inst := range k.insts {
 		spec := k.cfg.Devices[i]
-		_, trig := inst.(Triggerer)
+		_, trig := inst.(device.Triggerer)
 		items := spec.Items
 		if len(items) == 0 {
 			items = defaultItems[spec.Protocol]
@@ -86,7 +81,7 @@ func (k *Kiosk) openScreen() error {
 	}
 	srv, err := ui.New(ui.Config{KioskID: k.cfg.KioskID, Name: k.cfg.Name, Operator: k.cfg.Operator,
 		DefaultStall: k.cfg.Site.StallID, Stalls: stalls, Devices: devs, Rules: k.rules,
-		Backend: screenBackend{k}, Alarm: a, Now: k.opts.Now, Log: k.opts.Log})
+		Backend: screenBackend{k}, Alarm: a, Now: k.opts.Now, Log: k.opts.Log, Monitor: k.monitor()})
 	if err != nil {
 		a.Close()
 		return err
@@ -108,6 +103,13 @@ func (k *Kiosk) openScreen() error {
 	}
 	k.screen = sc
 	return nil
+}
+
+func (k *Kiosk) monitor() http.Handler {
+	if k.opts.Monitor == nil {
+		return nil
+	}
+	return k.opts.Monitor(k)
 }
 
 func (k *Kiosk) runScreen(ctx context.Context) {
@@ -162,7 +164,7 @@ func (k *Kiosk) Trigger(id, item string) error {
 		if inst.ID() != id {
 			continue
 		}
-		if t, ok := inst.(Triggerer); ok {
+		if t, ok := inst.(device.Triggerer); ok {
 			return t.Trigger(item)
 		}
 		return ErrNoTrigger
@@ -181,9 +183,5 @@ func (b screenBackend) Stats() outbox.Stats                   { return b.k.out.S
 func (b screenBackend) Recent(n int) ([]outbox.Record, error) { return b.k.out.Recent(n) }
 func (b screenBackend) Trigger(id, item string) error         { return b.k.Trigger(id, item) }
 func (b screenBackend) Book() assay.Book                      { return b.k.Book() }
-func (b screenBackend) SetSession(s ui.Session) {
-	b.k.SetSession(Session(s))
-}
-func (b screenBackend) CurrentSession() ui.Session {
-	return ui.Session(b.k.CurrentSession())
-}
+func (b screenBackend) SetSession(s ui.Session)               { b.k.SetSession(s) }
+func (b screenBackend) CurrentSession() ui.Session            { return b.k.CurrentSession() }

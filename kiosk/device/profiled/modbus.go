@@ -676,3 +676,8 @@ func (d *Modbus) trigger(itemName string) error {
 	}
 	return err
 }
+
+// SharesPort implements device.PortSharer: the units of one RS-485 bus
+// (or behind one Modbus TCP gateway) share its port, each at its own
+// address.
+func (d *Modbus) SharesPort() bool { return true }
