@@ -22,6 +22,7 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/device/profiled"
 	"github.com/shianfood/shian/kiosk/drivers"
+	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
@@ -166,7 +167,7 @@ devices:
 		{"S-104", "沙丁胺醇", 70, 60, assay.Invalid},       // C 7 ≤ 8: no control line
 	}
 	for _, c := range cards {
-		k.SetSession(kiosk.Session{StallID: c.stall, Sample: wire.Sample{Name: "猪肉"}})
+		k.SetSession(ui.Session{StallID: c.stall, Sample: wire.Sample{Name: "猪肉"}})
 		r := profilesim.Result{Item: c.item, Raw: assay.Raw{C: assay.Ptr(measure.Intensity(c.c * 100)), T: assay.Ptr(measure.Intensity(c.t * 100))}}
 		if err := dev.Measure(r); err != nil {
 			t.Fatal(err)
