@@ -149,7 +149,7 @@ devices:
 	}()
 	waitFor(t, "the kiosk on version 2 and the reader ready", func() bool {
 		st := k.Instruments()
-		return k.Book().Version == 2 && len(st) == 1 && st[0].StateS == "ready"
+		return k.Book().Version == 2 && len(st) == 1 && st[0].State == device.StateReady
 	})
 
 	// Four cards, each for its own stall, on the reader's 0–1000 scale

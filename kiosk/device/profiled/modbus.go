@@ -160,7 +160,7 @@ func buildModbus(spec device.Spec, env device.Env, p *profile.Profile) (*Modbus,
 	if d.env.Now == nil {
 		d.env.Now = time.Now
 	}
-	d.st = device.Status{ID: spec.ID, Model: d.modelName(), StateS: device.StateUnknown.String()}
+	d.st = device.Status{ID: spec.ID, Model: d.modelName()}
 	return d, nil
 }
 
@@ -186,7 +186,7 @@ func (d *Modbus) Status() device.Status {
 	return d.st
 }
 
-func (d *Modbus) setState(s device.State) { d.st.State, d.st.StateS = s, s.String() }
+func (d *Modbus) setState(s device.State) { d.st.State = s }
 
 func (d *Modbus) fail(err error) {
 	d.mu.Lock()
