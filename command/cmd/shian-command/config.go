@@ -104,6 +104,16 @@ func ParseConfig(name string, b []byte) (*Config, error) {
 		return nil, err
 	}
 	cfg.file, cfg.lines = name, lines
+	// An empty section ("assurance:" with nothing under it) is null in
+	// YAML: it keeps the defaults, as a missing one does.
+	if cfg.Rules == nil {
+		r := assay.DefaultRules()
+		cfg.Rules = &r
+	}
+	if cfg.Assurance == nil {
+		p := assurance.DefaultConfig()
+		cfg.Assurance = &p
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
