@@ -1,0 +1,185 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver ("sqlite")
+)
+
+// OpenSQLite opens (or creates) the history in the SQLite file at path.
+//
+// The file is in WAL mode with synchronous=FULL: COMMIT returns after the
+// WAL is fsynced, so a result acknowledged after Commit survives a power
+// cut; a torn WAL tail (a write cut short) is discarded by SQLite's frame
+// checksums at the next open. One connection writes; up to four read
+// (WAL readers never block the writer, nor it them).
+func OpenSQLite(path string, opts Options) (History, error) {
+	opts.defaults()
+	if path == "" {
+		return nil, fmt.Errorf("history: sqlite: a file path is required (sqlite:DIR/history.db)")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("history: create the directory of %s: %w", path, err)
+	}
+	sync := "FULL"
+	if opts.NoSync {
+		sync = "OFF"
+	}
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+sync+")")
+		q.Add("_pragma", "cache_size(-16000)")
+		for _, p := range extra {
+			q.Add("_pragma", p)
+		}
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn())
+	if err != nil {
+		return nil, fmt.Errorf("history: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	ctx := context.Background()
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("history: open %s: %w", path, err)
+	}
+	if mode != "wal" {
+		w.Close()
+		return nil, fmt.Errorf("history: %s: journal mode is %q, not wal (is the file on a file system without shared memory?)", path, mode)
+	}
+	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	h := &db{opts: opts, desc: path, w: w, r: r}
+	h.d = sqliteDialect(h)
+	if err := h.load(ctx); err != nil {
+		h.Close()
+		return nil, err
+	}
+	st := &sqliteStmts{}
+	if err := st.prepare(ctx, w); err != nil {
+		h.Close()
+		return nil, err
+	}
+	h.closeExtra = st.close
+	h.d = sqliteDialect(h)
+	h.d.held, h.d.insert, h.d.upsertMarks, h.d.upsertLatest, h.d.addTally = st.held, st.insert, st.upsertMarks, st.upsertLatest, st.addTally
+	return h, nil
+}
+
+func sqliteDialect(*db) dialect {
+	return dialect{name: "sqlite", intType: "INTEGER", blobType: "BLOB", rebind: func(q string) string { return q }}
+}
+
+// sqliteStmts are the writer's prepared statements: SQLite runs in
+// process, so one statement per row costs a function call, not a round
+// trip.
+type sqliteStmts struct {
+	qHeld, qInsert, qMarks, qLatest, qTally *sql.Stmt
+}
+
+func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
+	var err error
+	p := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = w.PrepareContext(ctx, q)
+		return st
+	}
+	s.qHeld = p(`SELECT ` + rowColumns + ` FROM results WHERE result_id = ?`)
+	s.qInsert = p(`INSERT INTO results (` + rowColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	s.qMarks = p(`INSERT INTO kiosk_marks (kiosk_id, contiguous, above) VALUES (?, ?, ?)
+		ON CONFLICT (kiosk_id) DO UPDATE SET contiguous = excluded.contiguous, above = excluded.above`)
+	s.qLatest = p(`INSERT INTO stall_latest (stall_id, rx_seq) VALUES (?, ?)
+		ON CONFLICT (stall_id) DO UPDATE SET rx_seq = excluded.rx_seq`)
+	s.qTally = p(`INSERT INTO tally (event_id, day, stall_id, analyte, verdict, n) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (event_id, day, stall_id, analyte, verdict) DO UPDATE SET n = tally.n + excluded.n`)
+	if err != nil {
+		s.close()
+		return fmt.Errorf("history: prepare statements: %w", err)
+	}
+	return nil
+}
+
+func (s *sqliteStmts) close() error {
+	for _, st := range []*sql.Stmt{s.qHeld, s.qInsert, s.qMarks, s.qLatest, s.qTally} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return nil
+}
+
+func (s *sqliteStmts) held(ctx context.Context, tx *sql.Tx, ids []string) (map[string]row, error) {
+	out := map[string]row{}
+	st := tx.StmtContext(ctx, s.qHeld)
+	for _, id := range ids {
+		var w row
+		err := st.QueryRowContext(ctx, id).Scan(w.dest()...)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[id] = w
+	}
+	return out, nil
+}
+
+func (s *sqliteStmts) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
+	st := tx.StmtContext(ctx, s.qInsert)
+	for i := range rows {
+		if _, err := st.ExecContext(ctx, rows[i].args()...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sqliteStmts) upsertMarks(ctx context.Context, tx *sql.Tx, kiosks []string, marks []*kioskSeqs) error {
+	st := tx.StmtContext(ctx, s.qMarks)
+	for i, k := range kiosks {
+		if _, err := st.ExecContext(ctx, k, int64(marks[i].hw), marks[i].encodeAbove()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sqliteStmts) upsertLatest(ctx context.Context, tx *sql.Tx, stalls []string, rx []int64) error {
+	st := tx.StmtContext(ctx, s.qLatest)
+	for i, id := range stalls {
+		if _, err := st.ExecContext(ctx, id, rx[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sqliteStmts) addTally(ctx context.Context, tx *sql.Tx, keys []tallyKey, n []int64) error {
+	st := tx.StmtContext(ctx, s.qTally)
+	for i, k := range keys {
+		if _, err := st.ExecContext(ctx, k.event, k.day, k.stall, k.analyte, k.verdict, n[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
