@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,19 +16,25 @@ import (
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-// groups makes n groups of size results from 100 kiosks, as the ingest
-// committer hands them over.
-func groups(n, size int) [][]wire.Result {
+// groups makes n groups of size results as the ingest committer hands
+// them over from 100 kiosks: each kiosk sends batches of up to batch
+// consecutive results (one stall per batch), and a group is the batches
+// that arrived within its window, from size/batch kiosks in turn.
+func groups(n, size, batch int) [][]wire.Result {
 	t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-	seq := map[string]uint64{}
+	seq := map[int]uint64{}
 	out := make([][]wire.Result, n)
+	k := 0
 	for g := range out {
-		for i := 0; i < size; i++ {
-			k := fmt.Sprintf("K-%03d", (g*size+i)%100)
-			seq[k]++
-			r := historytest.Result(k, seq[k], fmt.Sprintf("S-%04d", (g*size+i)%1000), assay.Negative, t0.Add(time.Duration(g*size+i)*time.Second))
-			r.EventID = "EV-1"
-			out[g] = append(out[g], r)
+		for len(out[g]) < size {
+			k = (k + 1) % 100
+			stall := fmt.Sprintf("S-%04d", k*10+int(seq[k]/uint64(batch))%10)
+			for i := 0; i < batch && len(out[g]) < size; i++ {
+				seq[k]++
+				r := historytest.Result(fmt.Sprintf("K-%03d", k), seq[k], stall, assay.Negative, t0.Add(time.Duration(seq[k])*time.Second))
+				r.EventID = "EV-1"
+				out[g] = append(out[g], r)
+			}
 		}
 	}
 	return out
@@ -38,16 +46,18 @@ func groups(n, size int) [][]wire.Result {
 // measured in the same run, appends the same JSON in the same groups to a
 // file fsynced after each group: results_per_s and ratio are reported.
 func BenchmarkCommit(b *testing.B) {
-	for _, size := range []int{64, 1024} {
-		b.Run(fmt.Sprintf("group=%d", size), func(b *testing.B) {
+	for _, c := range []struct{ size, batch int }{{64, 64}, {64, 1}, {1024, 64}} {
+		size := c.size
+		b.Run(fmt.Sprintf("group=%d/kiosks=%d", c.size, c.size/c.batch), func(b *testing.B) {
 			dir := b.TempDir()
-			gs := groups(b.N, size)
+			gs := groups(b.N, c.size, c.batch)
 			h, err := history.Open("sqlite:"+filepath.Join(dir, "history.db"), history.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer h.Close()
 			b.ResetTimer()
+			w0 := writeBytes()
 			start := time.Now()
 			for _, g := range gs {
 				if _, err := h.Commit(g); err != nil {
@@ -56,6 +66,7 @@ func BenchmarkCommit(b *testing.B) {
 			}
 			el := time.Since(start)
 			b.StopTimer()
+			b.ReportMetric(float64(writeBytes()-w0)/float64(b.N*size), "disk_B/result")
 			rate := float64(b.N*size) / el.Seconds()
 			base := appendBaseline(b, dir, gs)
 			b.ReportMetric(rate, "results/s")
@@ -88,4 +99,20 @@ func appendBaseline(b *testing.B, dir string, gs [][]wire.Result) float64 {
 		n += len(g)
 	}
 	return float64(n) / time.Since(start).Seconds()
+}
+
+// writeBytes is what this process has written to storage (Linux
+// /proc/self/io write_bytes; 0 where there is none).
+func writeBytes() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }

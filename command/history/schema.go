@@ -33,7 +33,6 @@ var migrations = []string{
 	CREATE INDEX results_verdict ON results (verdict, rx_seq);
 	CREATE INDEX results_analyte ON results (analyte, rx_seq);
 	CREATE INDEX results_measured ON results (measured_at);
-	CREATE INDEX results_received ON results (received_at);
 	CREATE TABLE kiosk_marks (
 		kiosk_id   TEXT PRIMARY KEY,
 		contiguous {int} NOT NULL,

@@ -3,10 +3,12 @@ package history
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver ("sqlite")
 )
@@ -36,6 +38,9 @@ func OpenSQLite(path string, opts Options) (History, error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous("+sync+")")
 		q.Add("_pragma", "cache_size(-16000)")
+		// Checkpoints run in the background (checkpointer), never inside
+		// a commit the kiosks wait for.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 		for _, p := range extra {
 			q.Add("_pragma", p)
 		}
@@ -76,7 +81,14 @@ func OpenSQLite(path string, opts Options) (History, error) {
 		h.Close()
 		return nil, err
 	}
-	h.closeExtra = st.close
+	ck, err := sql.Open("sqlite", dsn())
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	ck.SetMaxOpenConns(1)
+	stop := checkpointer(ck, opts)
+	h.closeExtra = func() error { stop(); ck.Close(); return st.close() }
 	h.d = sqliteDialect(h)
 	h.d.held, h.d.insert, h.d.upsertMarks, h.d.upsertLatest, h.d.addTally = st.held, st.insert, st.upsertMarks, st.upsertLatest, st.addTally
 	return h, nil
@@ -103,7 +115,7 @@ func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
 		st, err = w.PrepareContext(ctx, q)
 		return st
 	}
-	s.qHeld = p(`SELECT ` + rowColumns + ` FROM results WHERE result_id = ?`)
+	s.qHeld = p(`SELECT ` + rowColumns + ` FROM results WHERE result_id IN (SELECT value FROM json_each(?))`)
 	s.qInsert = p(`INSERT INTO results (` + rowColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	s.qMarks = p(`INSERT INTO kiosk_marks (kiosk_id, contiguous, above) VALUES (?, ?, ?)
 		ON CONFLICT (kiosk_id) DO UPDATE SET contiguous = excluded.contiguous, above = excluded.above`)
@@ -127,21 +139,28 @@ func (s *sqliteStmts) close() error {
 	return nil
 }
 
+// held looks all ids up in one statement (the ids as a JSON array): one
+// call however large the group, where a query per id cost more than the
+// insert.
 func (s *sqliteStmts) held(ctx context.Context, tx *sql.Tx, ids []string) (map[string]row, error) {
+	arr, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.StmtContext(ctx, s.qHeld).QueryContext(ctx, string(arr))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	out := map[string]row{}
-	st := tx.StmtContext(ctx, s.qHeld)
-	for _, id := range ids {
+	for rows.Next() {
 		var w row
-		err := st.QueryRowContext(ctx, id).Scan(w.dest()...)
-		if err == sql.ErrNoRows {
-			continue
-		}
-		if err != nil {
+		if err := rows.Scan(w.dest()...); err != nil {
 			return nil, err
 		}
-		out[id] = w
+		out[w.resultID] = w
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func (s *sqliteStmts) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
@@ -182,4 +201,28 @@ func (s *sqliteStmts) addTally(ctx context.Context, tx *sql.Tx, keys []tallyKey,
 		}
 	}
 	return nil
+}
+
+// checkpointer copies the WAL into the database file every quarter
+// second from its own connection (PRAGMA wal_checkpoint(PASSIVE): it
+// never blocks the writer nor readers), so commits append to the WAL only
+// and the WAL does not grow without bound. The returned func stops it.
+func checkpointer(ck *sql.DB, opts Options) func() {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if _, err := ck.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+					opts.Log.Warn("history: WAL checkpoint failed; retrying", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
