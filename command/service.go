@@ -4,7 +4,10 @@
 //
 // # Parts
 //
-//   - store: the buntdb file (results, kiosks, users, sites, zones, alarms).
+//   - history: the result history (SQLite in the data directory, or
+//     PostgreSQL): every result, queried by index.
+//   - store: the buntdb file of operational records (kiosks, users, sites,
+//     zones, alarms, the assurance records).
 //   - ingest: the /ws/kiosk endpoint and its group committer.
 //   - live: the /ws/live hub pushing snapshots and deltas to browsers.
 //   - auth: users, sessions, API tokens, one-time login links.
@@ -21,23 +24,31 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/shianfood/shian/command/api"
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/engine"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/live"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/command/web"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
 // Config configures the service.
 type Config struct {
-	// DataDir holds command.db and its lock.
+	// DataDir holds command.db (the operational records), its lock, the
+	// evidence files and, by default, history.db.
 	DataDir string
+	// DB names the result history: "sqlite:PATH" or "postgres://…"
+	// (default sqlite:DataDir/history.db).
+	DB string
 	// Rules re-derive verdicts; zero means assay.DefaultRules().
 	Rules *assay.Rules
 	Now   func() time.Time
@@ -55,6 +66,7 @@ type Config struct {
 type Service struct {
 	cfg     Config
 	store   *store.Store
+	history history.History
 	auth    *auth.Authenticator
 	hub     *live.Hub
 	ingest  *ingest.Server
@@ -84,42 +96,99 @@ func Open(cfg Config) (*Service, error) {
 	if cfg.RecentResults <= 0 {
 		cfg.RecentResults = 200
 	}
+	if cfg.DB == "" {
+		cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "history.db")
+	}
 	st, err := store.Open(cfg.DataDir, store.Options{Now: cfg.Now, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, store: st, auth: auth.New(st, cfg.Now)}
+	// The tally counts days as the KPIs do.
+	pc := assurance.DefaultConfig()
+	if cfg.Assure.Protocol != nil {
+		pc = *cfg.Assure.Protocol
+	}
+	day := pc.KPI.UTCOffset
+	s.history, err = history.Open(cfg.DB, history.Options{Now: cfg.Now, Log: cfg.Log, OnDamage: s.damaged, DayOffset: &day})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := s.carryOver(); err != nil {
+		s.history.Close()
+		st.Close()
+		return nil, err
+	}
 	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log})
 	s.ingest = ingest.New(ingest.Config{
-		Sink: st, Kiosks: st, Rules: *cfg.Rules, Now: cfg.Now, Log: cfg.Log,
+		Sink: s.history, Kiosks: st, Rules: *cfg.Rules, Now: cfg.Now, Log: cfg.Log,
 		OnCommitted: s.committed,
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
 		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
 	})
-	s.engine, err = engine.New(engine.Deps{Store: st, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
+	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
 		Publish: s.hub.Publish, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
 	if err != nil {
 		s.hub.Close()
+		s.history.Close()
 		st.Close()
 		return nil, err
 	}
-	s.api = &api.Server{Store: st, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
+	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
 	s.handler = s.api.Routes()
 	api.RegisterAssurance(s.api, s.engine)
 	api.RegisterUI(s.api, s.engine, nil) // the map page's config, QR labels (command/api/ui_support.go)
 	return s, nil
 }
 
+// carryOver moves the results of an earlier version (result:<id> keys in
+// command.db) into the history; what cannot be carried raises an alarm.
+func (s *Service) carryOver() error {
+	rep, err := history.CarryOver(s.store, s.history, history.CarryOptions{Log: s.cfg.Log})
+	if err != nil {
+		return err
+	}
+	alarm := func(code string, ids []string, zh, en string) {
+		if len(ids) == 0 {
+			return
+		}
+		show := strings.Join(ids[:min(len(ids), 5)], ", ")
+		if _, err := s.store.RaiseAlarm(store.Alarm{Code: code, Message: fmt.Sprintf("%s：%d 条（%s）/ %s: %d (%s)", zh, len(ids), show, en, len(ids), show)}); err != nil {
+			s.cfg.Log.Error("cannot store the alarm", "code", code, "err", err)
+		}
+	}
+	alarm("storage_damaged_record", rep.Unreadable, "旧版数据文件中有结果无法读取，未迁入结果库，仍保留在 command.db",
+		"stored results of the earlier version cannot be read; not carried into the history, kept in command.db")
+	alarm("result_conflict", rep.Conflicts, "旧版数据文件中有结果与结果库中同编号结果内容不一致，未迁入，仍保留在 command.db",
+		"results of the earlier version differ from the history's results with the same id; not carried over, kept in command.db")
+	return nil
+}
+
+// damaged raises an alarm for a stored result that failed its checks.
+func (s *Service) damaged(d history.Damage) {
+	a, err := s.store.RaiseAlarm(store.Alarm{Code: "storage_damaged_result", ResultID: d.ResultID,
+		Message: fmt.Sprintf("结果库中一条结果已损坏，不再提供（接收序号 %d）：%s；请运行 shian-command verify / a stored result is damaged and is not served (rx_seq %d): %s; run shian-command verify",
+			d.RxSeq, d.Problem, d.RxSeq, d.Problem)})
+	if err != nil {
+		s.cfg.Log.Error("cannot store the alarm", "code", "storage_damaged_result", "err", err)
+		return
+	}
+	if s.hub != nil {
+		s.hub.Publish(wire.KindAlert, a)
+	}
+}
+
 // committed publishes newly stored results to the live map: the stall's
 // new latest state first (so a replayed backlog never holds the map back),
 // then the result itself.
-func (s *Service) committed(cs []store.Committed) {
+func (s *Service) committed(cs []history.Committed) {
 	for _, c := range cs {
-		if c.Outcome != store.Stored {
+		if c.Outcome != history.Stored {
 			continue
 		}
 		if c.StallChanged {
-			if st, ok := s.store.StallState(c.Result.StallID); ok {
+			if st, ok := s.history.StallState(c.Result.StallID); ok {
 				s.hub.Publish(wire.KindStall, st)
 			}
 		}
@@ -130,7 +199,7 @@ func (s *Service) committed(cs []store.Committed) {
 
 // snapshot builds the live state for a browser that (re)connects.
 func (s *Service) snapshot(seq uint64) wire.Snapshot {
-	rs, err := s.store.Results(store.ResultFilter{Limit: s.cfg.RecentResults})
+	rs, err := s.history.Results(history.Filter{Limit: s.cfg.RecentResults})
 	if err != nil {
 		s.cfg.Log.Error("snapshot: results", "err", err)
 	}
@@ -153,14 +222,17 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 	for _, k := range kiosks {
 		ks = append(ks, k)
 	}
-	return wire.Snapshot{Seq: seq, Results: rs, Stalls: s.store.StallStates(), Kiosks: ks, Extra: s.engine.SnapshotExtra()}
+	return wire.Snapshot{Seq: seq, Results: rs, Stalls: s.history.StallStates(), Kiosks: ks, Extra: s.engine.SnapshotExtra()}
 }
 
 // Handler returns the HTTP handler (API, websockets, pages).
 func (s *Service) Handler() http.Handler { return s.handler }
 
-// Store returns the service's store.
+// Store returns the service's store of operational records.
 func (s *Service) Store() *store.Store { return s.store }
+
+// History returns the result history.
+func (s *Service) History() history.History { return s.history }
 
 // Auth returns the authenticator.
 func (s *Service) Auth() *auth.Authenticator { return s.auth }
@@ -187,13 +259,17 @@ func (s *Service) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Close stops the hub and closes the store. Call it after Run returned
-// and the HTTP server stopped.
+// Close stops the hub and closes the history and the store. Call it
+// after Run returned and the HTTP server stopped.
 func (s *Service) Close() error {
 	s.engine.Close() // its loop writes to the store
 	s.hub.Close()
 	s.ingest.CloseAll()
-	return s.store.Close()
+	err := s.history.Close()
+	if serr := s.store.Close(); err == nil {
+		err = serr
+	}
+	return err
 }
 
 // Bootstrap creates user admin with role admin and a random password if

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
 )
@@ -40,6 +41,7 @@ const (
 	CodeConflict     = "conflict"
 	CodeTooLarge     = "too_large"
 	CodeInternal     = "internal"
+	CodeDamaged      = "damaged" // a stored record failed its checksum
 )
 
 // Error is an error with an API code, returned by handlers.
@@ -84,7 +86,11 @@ func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
 		if ge.Code == geo.CodeTooLarge {
 			ae.Status, ae.Code = http.StatusRequestEntityTooLarge, CodeTooLarge
 		}
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, history.ErrDamaged):
+		log.Error("damaged result requested", "err", err)
+		ae = &Error{Status: http.StatusInternalServerError, Code: CodeDamaged,
+			Message: "此结果的存储已损坏，不予提供，已报警 / this result's stored copy is damaged and is not served; an alarm was raised (shian-command verify lists the damage)"}
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, history.ErrNotFound):
 		ae = &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
 	case errors.Is(err, store.ErrConflict):
 		ae = &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}

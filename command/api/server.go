@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/protocols/wire"
@@ -25,9 +26,19 @@ type KioskLinks interface {
 	KioskStates() []wire.KioskState
 }
 
+// Results is what the API reads of the result history
+// (history.History).
+type Results interface {
+	Result(id string) (wire.Result, error)
+	Results(f history.Filter) ([]wire.Result, error)
+	Each(f history.Filter, desc bool, fn func(*wire.Result) bool) error
+	StallState(id string) (wire.StallState, bool)
+}
+
 // Server holds the API's dependencies. Fill the fields, then call Routes.
 type Server struct {
-	Store  *store.Store
+	Store   *store.Store
+	History Results
 	Auth   *auth.Authenticator
 	Hub    LiveHub
 	Kiosks KioskLinks
@@ -165,7 +176,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	f := store.ResultFilter{Limit: limit, StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"),
+	f := history.Filter{Limit: limit, StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"),
 		Analyte: q.Get("analyte"), EventID: q.Get("event")}
 	if f.Since, err = queryTime(r, "since"); err != nil {
 		return err
@@ -180,7 +191,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.BeforeRx = n
 	}
-	rs, err := s.Store.Results(f)
+	rs, err := s.History.Results(f)
 	if err != nil {
 		return err
 	}
@@ -192,7 +203,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
-	res, err := s.Store.Result(r.PathValue("id"))
+	res, err := s.History.Result(r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,10 @@
-// Package store is the command service's durable state: results, kiosks,
+// Package store is the command service's operational records: kiosks,
 // users and sessions, sites (stalls, kitchens) and zones, alarms, and the
-// assurance records, in one buntdb file.
+// assurance records, in one buntdb file. The test results are not here:
+// they live in the result history (command/history, SQLite or
+// PostgreSQL); a data directory of an earlier version, whose results are
+// still result:<id> keys here, has them carried over at its first open
+// ([Store.LegacyResults]).
 //
 // # Durability
 //
@@ -12,18 +16,15 @@
 // it, and an alarm is raised — the service never crash-loops
 // on its own file. buntdb's auto-shrink is off (it renames a temporary file
 // it never fsyncs); the file is compacted at open instead when it has grown
-// to more than twice its records. A result is acknowledged to its kiosk only
-// after the Update that stored it returned; results that arrive together
-// are stored in one Update (group commit). One logical record is one key:
-// nothing is derived from a second key written beside it, because a torn
-// tail after a power cut can keep one and lose the other. Counters and
-// indexes (per-kiosk sequence high-water marks, the ingest order, the
-// latest verdict per stall) are rebuilt from the records at every open, and
-// so are buntdb's indexes, which it does not persist.
+// to more than twice its records. One logical record is one key: nothing is
+// derived from a second key written beside it, because a torn tail after a
+// power cut can keep one and lose the other. The alarm counter is rebuilt
+// from the records at every open, and so is buntdb's spatial index of the
+// sites, which it does not persist.
 //
 // # Keys
 //
-//	result:<result_id>   wire.Result (with received_at, rx_seq, flags)
+//	result:<result_id>   wire.Result of an earlier version, until carried over
 //	kiosk:<id>           Kiosk
 //	user:<name>          User
 //	session:<sha256>     Session            token:<sha256>   APIToken
@@ -65,14 +66,15 @@ type Options struct {
 	// Sync is buntdb's sync policy (default Always). Tests of
 	// non-durability paths may use Never.
 	Sync *buntdb.SyncPolicy
-	// Fault is a test seam: called before the fsync that follows every
-	// Commit (op "sync"); a non-nil error is taken as the fsync failing.
+	// Fault is a test seam: called before the fsync that follows a
+	// durable write (op "sync"); a non-nil error is taken as the fsync
+	// failing.
 	Fault func(op string) error
 }
 
-// ErrStorageFailed means an fsync after a commit failed: what is on the
-// disk is unknown, so the store refuses every later Commit (nothing more is
-// acknowledged) until the service is restarted and reads the file back.
+// ErrStorageFailed means an fsync after a write failed: what is on the
+// disk is unknown, so the store refuses the writes that check it until the
+// service is restarted and reads the file back.
 var ErrStorageFailed = errors.New("store: storage failure")
 
 // Store is the command's database. It is safe for concurrent use.
@@ -82,18 +84,15 @@ type Store struct {
 	lock *dirlock.Lock
 	db   *buntdb.DB
 	// file holds db and our own descriptor of it: buntdb discards fsync
-	// errors (#122), so Commit fsyncs through file before results are acked.
+	// errors (#122), so durable writes fsync through file.
 	file   *durable.File
 	failed error
 
 	repairs []Alarm // what the salvage check did at open, raised once open
 
 	mu       sync.RWMutex
-	rxSeq    uint64
-	nResults int
-	kiosks   map[string]*kioskSeqs
-	latest   map[string]latestAt // site id → latest result
 	alarmSeq uint64
+	legacy   int // result:<id> keys of an earlier version, not carried over yet
 }
 
 // Open opens or creates the store in dir.
@@ -111,13 +110,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{opts: opts, dir: dir, lock: lk, kiosks: map[string]*kioskSeqs{}, latest: map[string]latestAt{}}
+	s := &Store{opts: opts, dir: dir, lock: lk}
 	start := time.Now()
 	if err := s.open(); err != nil {
 		lk.Release()
 		return nil, err
 	}
-	opts.Log.Info("store opened", "path", s.Path(), "results", s.rxSeq, "kiosks", len(s.kiosks), "took", time.Since(start).Round(time.Millisecond))
+	opts.Log.Info("store opened", "path", s.Path(), "legacy_results", s.legacy, "took", time.Since(start).Round(time.Millisecond))
 	for _, a := range s.repairs {
 		if _, err := s.RaiseAlarm(a); err != nil {
 			opts.Log.Error("cannot store the storage alarm", "code", a.Code, "err", err)
@@ -141,10 +140,6 @@ func (s *Store) open() error {
 		return err
 	}
 	// buntdb does not persist indexes: create them at every open.
-	if err := f.DB.CreateIndex("rx", "result:*", buntdb.IndexJSON("rx_seq")); err != nil {
-		f.Close()
-		return err
-	}
 	if err := f.DB.CreateSpatialIndex("sites", "site:*", s.siteRect); err != nil {
 		f.Close()
 		return err

@@ -242,7 +242,7 @@ func Run(ctx context.Context, o Options) error {
 	scancel()
 	stopSrv()
 	<-srvErr
-	n := svc.Store().ResultCount()
+	n := svc.History().Count()
 	fmt.Fprintf(o.Out, "stopped: %d results stored in %s\n", n, filepath.Join(dir, "command"))
 	return nil
 }
