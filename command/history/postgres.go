@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -34,12 +35,20 @@ func OpenPostgres(dsn string, opts Options) (History, error) {
 	}
 	desc := fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
 	w := stdlib.OpenDB(*cfg.Copy(), stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
-		var ok bool
-		if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(pgLockKey)).Scan(&ok); err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("history: another shian-command is writing to %s (it holds advisory lock %d); stop it first", desc, pgLockKey)
+		// A predecessor's connection may still be closing (a restart):
+		// wait a little for its lock before refusing.
+		for wait := 10 * time.Millisecond; ; wait *= 2 {
+			var ok bool
+			if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(pgLockKey)).Scan(&ok); err != nil {
+				return err
+			}
+			if ok {
+				break
+			}
+			if wait > 5*time.Second {
+				return fmt.Errorf("history: another shian-command is writing to %s (it holds advisory lock %d); stop it first", desc, pgLockKey)
+			}
+			time.Sleep(wait)
 		}
 		if opts.NoSync {
 			if _, err := c.Exec(ctx, `SET synchronous_commit = off`); err != nil {
