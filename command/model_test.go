@@ -276,7 +276,7 @@ func (s *deliverySystem) quiesce(t *rapid.T) {
 	}
 }
 
-// TestDeliveryModel is RELIABILITY test 6: random interleavings of
+// TestDeliveryModel is docs/reliability.md test 6: random interleavings of
 // measure, send, deliver, ack, lost ack, duplicate send, disconnect and
 // restarts (with and without a write torn by a crash) on either side.
 // After quiescence the command holds exactly what the kiosk saved, each

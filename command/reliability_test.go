@@ -1,8 +1,8 @@
 package command_test
 
 // End-to-end reliability tests: real outboxes and uplinks, the real
-// command service, and internal/faultproxy between them (RELIABILITY.md
-// Part C tests 14, 16, 18 and 12). CI-sized by default; SHIAN_RELIABILITY=full
+// command service, and internal/faultproxy between them (docs/reliability.md
+// tests 14, 16, 18 and 12). CI-sized by default; SHIAN_RELIABILITY=full
 // runs the full sizes.
 
 import (
@@ -369,7 +369,7 @@ func nemesis(p *faultproxy.Proxy, seed uint64, stop <-chan struct{}, log func(st
 	}
 }
 
-// TestChaosThroughFaultProxy is RELIABILITY test 14 (CI-sized): kiosks
+// TestChaosThroughFaultProxy is docs/reliability.md test 14 (CI-sized): kiosks
 // measure while the link suffers latency, 1-byte fragments, mid-frame
 // cuts, resets, partitions, black holes and lost acks. After healing every
 // result is stored exactly once, the map got each once, every outbox
@@ -420,7 +420,7 @@ func TestChaosThroughFaultProxy(t *testing.T) {
 	}
 }
 
-// TestLostAcksAndReplays is RELIABILITY test 16: with half the acks
+// TestLostAcksAndReplays is docs/reliability.md test 16: with half the acks
 // dropped on the way back, the kiosk's whole outbox is sent three times
 // over (restored each time as it was before the first send); the store
 // counts each result once, the map shows each once, and the outbox drains
@@ -507,7 +507,7 @@ func TestConflictingResendThroughProxy(t *testing.T) {
 	}
 }
 
-// TestSeqRegressionStoresNewResults is RELIABILITY test 18: a kiosk
+// TestSeqRegressionStoresNewResults is docs/reliability.md test 18: a kiosk
 // restored from an old backup reuses sequence numbers with new result ids
 // — measured offline, so its hello already claims numbers the command
 // holds. Every new result is stored (flagged), none is dropped, and an
@@ -627,7 +627,7 @@ func TestLiveMapLeadsTheBacklog(t *testing.T) {
 	}
 }
 
-// TestClockJumpsAreFlagged is RELIABILITY test 12 at the command: a kiosk
+// TestClockJumpsAreFlagged is docs/reliability.md test 12 at the command: a kiosk
 // whose clock jumped a year ahead, and one fifty years back, still deliver
 // everything; their results carry the kiosk time and the receive time and
 // are flagged clock_skew, with an alarm.

@@ -14,7 +14,9 @@
 //   - api: the REST routes; web: the embedded map page.
 //
 // [Open] wires them together; [Service.Handler] is the HTTP handler;
-// [Service.Run] runs the background loops until its context ends.
+// [Service.Run] runs the background loops until its context ends;
+// [Service.ListenAndServe] does both on an address. [Service.Close] stops
+// both and waits for them before it closes the store.
 package command
 
 import (
@@ -26,6 +28,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shianfood/shian/command/api"
@@ -73,7 +76,21 @@ type Service struct {
 	api     *api.Server
 	engine  *engine.Engine
 	handler http.Handler
+
+	// The service owns the lifetime of its background loops: Run and
+	// ListenAndServe register in runs, and Close cancels life and waits
+	// for them before it closes the store under them.
+	life      context.Context
+	stop      context.CancelFunc
+	runMu     sync.Mutex
+	closed    bool
+	runs      sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
 }
+
+// ErrClosed is returned by Run and ListenAndServe on a closed service.
+var ErrClosed = errors.New("command: service closed")
 
 // Open opens the store and builds the service.
 func Open(cfg Config) (*Service, error) {
@@ -104,6 +121,7 @@ func Open(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, store: st, auth: auth.New(st, cfg.Now)}
+	s.life, s.stop = context.WithCancel(context.Background())
 	// The tally counts days as the KPIs do.
 	pc := assurance.DefaultConfig()
 	if cfg.Assure.Protocol != nil {
@@ -250,8 +268,19 @@ func (s *Service) Assure() *engine.Engine { return s.engine }
 func (s *Service) Ingest() *ingest.Server { return s.ingest }
 
 // Run runs the background loops (the ingest committer and the assurance
-// engine) until ctx ends.
+// engine) until ctx ends or the service is closed.
 func (s *Service) Run(ctx context.Context) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.runs.Done()
+	return s.run(ctx)
+}
+
+func (s *Service) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.life, cancel)()
 	done := make(chan struct{})
 	go func() { s.engine.Run(ctx); close(done) }()
 	s.ingest.Run(ctx)
@@ -259,17 +288,38 @@ func (s *Service) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Close stops the hub and closes the history and the store. Call it
-// after Run returned and the HTTP server stopped.
-func (s *Service) Close() error {
-	s.engine.Close() // its loop writes to the store
-	s.hub.Close()
-	s.ingest.CloseAll()
-	err := s.history.Close()
-	if serr := s.store.Close(); err == nil {
-		err = serr
+// enter registers a Run or ListenAndServe for Close to wait for; it fails
+// once the service is closed.
+func (s *Service) enter() error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.closed {
+		return ErrClosed
 	}
-	return err
+	s.runs.Add(1)
+	return nil
+}
+
+// Close stops Run and ListenAndServe if they are running, waits until they
+// have returned (the committer and the engine's loop write to the store),
+// then stops the hub and closes the history and the store. Later calls return the first
+// call's result.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		s.runMu.Lock()
+		s.closed = true
+		s.runMu.Unlock()
+		s.stop()
+		s.runs.Wait()
+		s.engine.Close() // its loop writes to the store
+		s.hub.Close()
+		s.ingest.CloseAll()
+		s.closeErr = s.history.Close()
+		if err := s.store.Close(); s.closeErr == nil {
+			s.closeErr = err
+		}
+	})
+	return s.closeErr
 }
 
 // Bootstrap creates user admin with role admin and a random password if
@@ -288,18 +338,24 @@ func (s *Service) Bootstrap(admin string) (string, error) {
 	return pw, nil
 }
 
-// ListenAndServe serves the service on addr until ctx ends, then shuts the
-// HTTP server down gracefully. ready, if not nil, receives the bound
-// address once listening.
+// ListenAndServe serves the service on addr, and runs its background loops
+// (see Run), until ctx ends or the service is closed, then shuts the HTTP
+// server down gracefully and returns once the loops have stopped. ready, if
+// not nil, receives the bound address once listening.
 func (s *Service) ListenAndServe(ctx context.Context, addr string, ready chan<- string) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.runs.Done()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("command: listen on %s: %w", addr, err)
 	}
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go s.Run(runCtx)
+	ran := make(chan struct{})
+	go func() { s.run(runCtx); close(ran) }()
+	defer func() { cancel(); <-ran }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {
@@ -307,6 +363,7 @@ func (s *Service) ListenAndServe(ctx context.Context, addr string, ready chan<- 
 	}
 	select {
 	case <-ctx.Done():
+	case <-s.life.Done():
 	case err := <-errc:
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 
 // TestBuntDBSpatialIndex drives RectFromJSON the way the command store
 // does: a real buntdb file, a spatial index over "loc", circle queries as
-// Intersects on SearchBounds re-ranked with Distance (RELIABILITY.md test
+// Intersects on SearchBounds re-ranked with Distance (docs/reliability.md test
 // 21), malformed records skipped and counted (test 22), and identical
 // answers after close and reopen (test 23).
 func TestBuntDBSpatialIndex(t *testing.T) {

@@ -134,7 +134,7 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 	})
 }
 
-// TestIndex10000 is RELIABILITY.md test 21 at full size: 10,000 random
+// TestIndex10000 is docs/reliability.md test 21 at full size: 10,000 random
 // results including antimeridian and polar points and invalid coordinates.
 func TestIndex10000(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 21))

@@ -10,9 +10,30 @@
 //	{"error": {"code": "invalid", "message": "…what went wrong and what to do…"}}
 //
 // with the HTTP status saying the class (400 invalid, 401 unauthenticated,
-// 403 forbidden, 404 not found, 409 conflict, 413 too large, 500 internal;
+// 403 forbidden, 404 not found, 409 conflict or a refusal of the protocol,
+// 413 too large, 415 wrong body type, 503 storage failed, 500 internal;
 // internal details go to the log, not to the client). The route table is
 // in command/README.md.
+//
+// # Errors: one type, one mapping
+//
+// A handler is a [Handler]: it returns an error and never writes one
+// itself. [Server.Handle] sends whatever it returns through [WriteError],
+// which maps it with [AsError] — the only place where an error becomes an
+// HTTP status and a code. So a handler
+//
+//   - returns the domain's error as it is: an assurance refusal
+//     (*assurance.TransitionError, …) becomes 409 with its code and
+//     details, store.ErrNotFound 404, store.ErrStorageFailed 503, and so on
+//     (the table is on [AsError]);
+//   - returns [Invalid] or [Errorf] (an [*Error]) for what only the API
+//     knows: a bad query parameter, a body of the wrong type, a record
+//     outside the user's events;
+//   - never maps errors per route: a new kind of domain error gets one
+//     line in [AsError].
+//
+// Handlers written directly against net/http (websocket upgrades, file
+// downloads) call [WriteError] with their error.
 package api
 
 import (
@@ -27,28 +48,39 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 )
 
-// Error codes in API responses.
+// Error codes in API responses. The assurance protocol's codes
+// (illegal_transition, precondition_failed, not_ready, retest_refused, and
+// its own invalid and forbidden) come through as they are: see
+// [assurance.Code].
 const (
-	CodeInvalid      = "invalid"
-	CodeUnauthorized = "unauthorized"
-	CodeForbidden    = "forbidden"
-	CodeNotFound     = "not_found"
-	CodeConflict     = "conflict"
-	CodeTooLarge     = "too_large"
-	CodeInternal     = "internal"
-	CodeDamaged      = "damaged" // a stored record failed its checksum
+	CodeInvalid       = "invalid"
+	CodeUnauthorized  = "unauthorized"
+	CodeForbidden     = "forbidden"
+	CodeNotFound      = "not_found"
+	CodeConflict      = "conflict"
+	CodeTooLarge      = "too_large"
+	CodeStorageFailed = "storage_failed"
+	CodeDamaged       = "damaged" // a stored result failed its checksum
+	CodeInternal      = "internal"
 )
 
-// Error is an error with an API code, returned by handlers.
+// Error is the one error type of the API: what a handler returns when it
+// wants a particular answer, and what [AsError] makes of every other
+// error. Details are extra members of the response's "error" object
+// (the allowed states of a refused transition, the field of a validation
+// error, …).
 type Error struct {
 	Status  int
 	Code    string
 	Message string
+	Details map[string]any
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -63,6 +95,101 @@ func Invalid(format string, args ...any) *Error {
 	return Errorf(http.StatusBadRequest, CodeInvalid, format, args...)
 }
 
+// assuranceStatus maps the protocol's error codes to HTTP.
+var assuranceStatus = map[assurance.Code]int{
+	assurance.CodeInvalid:           http.StatusBadRequest,
+	assurance.CodeForbidden:         http.StatusForbidden,
+	assurance.CodeIllegalTransition: http.StatusConflict,
+	assurance.CodePrecondition:      http.StatusConflict,
+	assurance.CodeNotReady:          http.StatusConflict,
+	assurance.CodeRetestRefused:     http.StatusConflict,
+}
+
+// AsError is the one mapping from errors to API answers:
+//
+//	*Error                          as it is
+//	*geo.Error                      400 invalid (413 too_large for an oversized layer)
+//	assurance errors                their code: 400 invalid, 403 forbidden, 409 illegal_transition,
+//	                                precondition_failed, not_ready, retest_refused — with details
+//	engine.ErrTooLarge              413 too_large
+//	engine.ErrUnsupported           415 invalid
+//	store.ErrNotFound               404 not_found
+//	store.ErrConflict               409 conflict
+//	store.ErrStorageFailed          503 storage_failed (the service must be restarted)
+//	history.ErrNotFound             404 not_found
+//	history.ErrStorageFailed        503 storage_failed (the service must be restarted)
+//	history.ErrDamaged              500 damaged (the stored result failed its checksum; alarmed)
+//	anything else                   500 internal; internal reports whether it was
+//
+// The message of a mapped error is the error's own text (written for the
+// person who sent the request); an internal error's is not shown.
+func AsError(err error) (ae *Error, internal bool) {
+	var ge *geo.Error
+	switch {
+	case errors.As(err, &ae):
+		return ae, false
+	case errors.As(err, &ge):
+		ae = &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Message: ge.Error()}
+		if ge.Code == geo.CodeTooLarge {
+			ae.Status, ae.Code = http.StatusRequestEntityTooLarge, CodeTooLarge
+		}
+		return ae, false
+	}
+	if code := assurance.ErrorCode(err); assuranceStatus[code] != 0 {
+		return &Error{Status: assuranceStatus[code], Code: string(code), Message: err.Error(), Details: assuranceDetails(err)}, false
+	}
+	switch {
+	case errors.Is(err, engine.ErrTooLarge):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: err.Error()}, false
+	case errors.Is(err, engine.ErrUnsupported):
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeInvalid, Message: err.Error()}, false
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, history.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}, false
+	case errors.Is(err, history.ErrDamaged):
+		return &Error{Status: http.StatusInternalServerError, Code: CodeDamaged,
+			Message: "此结果的存储已损坏，不予提供，已报警 / this result's stored copy is damaged and is not served; an alarm was raised (shian-command verify lists the damage)"}, true
+	case errors.Is(err, store.ErrConflict):
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}, false
+	case errors.Is(err, store.ErrStorageFailed), errors.Is(err, history.ErrStorageFailed):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeStorageFailed,
+			Message: "指挥中心无法保存数据，请联系管理员重启服务 / the command service cannot store anything until it is restarted; nothing was saved"}, true
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; the details are in the command service's log"}, true
+}
+
+// assuranceDetails are a protocol error's details: allowed states, open
+// readiness items, the allowed roles, the rule, the reason, the field.
+func assuranceDetails(err error) map[string]any {
+	var te *assurance.TransitionError
+	var nr *assurance.NotReadyError
+	var re *assurance.RoleError
+	var pe *assurance.PreconditionError
+	var rt *assurance.RetestError
+	var ve *assurance.ValidationError
+	switch {
+	case errors.As(err, &te):
+		return map[string]any{"from": te.From, "to": te.To, "allowed": nonNilStrings(te.Allowed)}
+	case errors.As(err, &nr):
+		return map[string]any{"to": nr.To, "open": nr.Open}
+	case errors.As(err, &re):
+		return map[string]any{"allowed_roles": re.Allowed}
+	case errors.As(err, &pe):
+		return map[string]any{"rule": pe.Rule}
+	case errors.As(err, &rt):
+		return map[string]any{"reason": rt.Reason, "reason_label": rt.Reason.Label()}
+	case errors.As(err, &ve):
+		return map[string]any{"field": ve.Field}
+	}
+	return nil
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
 // WriteJSON writes v as JSON with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -73,32 +200,23 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// WriteError writes err as an API error response. Errors that are not
-// *Error map by kind (store.ErrNotFound → 404, …) or become 500 with the
-// detail logged.
+// WriteError writes err as the API's error response, mapped by [AsError];
+// an internal error's detail goes to log, not to the client.
 func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
-	var ae *Error
-	var ge *geo.Error
-	switch {
-	case errors.As(err, &ae):
-	case errors.As(err, &ge):
-		ae = &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Message: ge.Error()}
-		if ge.Code == geo.CodeTooLarge {
-			ae.Status, ae.Code = http.StatusRequestEntityTooLarge, CodeTooLarge
-		}
-	case errors.Is(err, history.ErrDamaged):
-		log.Error("damaged result requested", "err", err)
-		ae = &Error{Status: http.StatusInternalServerError, Code: CodeDamaged,
-			Message: "此结果的存储已损坏，不予提供，已报警 / this result's stored copy is damaged and is not served; an alarm was raised (shian-command verify lists the damage)"}
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, history.ErrNotFound):
-		ae = &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
-	case errors.Is(err, store.ErrConflict):
-		ae = &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}
-	default:
-		log.Error("internal error", "err", err)
-		ae = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; the details are in the command service's log"}
+	ae, internal := AsError(err)
+	if internal {
+		log.Error("request failed", "err", err)
 	}
-	WriteJSON(w, ae.Status, map[string]any{"error": map[string]string{"code": ae.Code, "message": ae.Message}})
+	writeError(w, ae)
+}
+
+func writeError(w http.ResponseWriter, ae *Error) {
+	body := make(map[string]any, 2+len(ae.Details))
+	for k, v := range ae.Details {
+		body[k] = v
+	}
+	body["code"], body["message"] = ae.Code, ae.Message
+	WriteJSON(w, ae.Status, map[string]any{"error": body})
 }
 
 // refuse writes a 401/403 from the auth middleware.
@@ -107,7 +225,7 @@ func refuse(w http.ResponseWriter, status int, msg string) {
 	if status == http.StatusForbidden {
 		code = CodeForbidden
 	}
-	WriteJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	writeError(w, &Error{Status: status, Code: code, Message: msg})
 }
 
 // Handler is a handler that returns an error.

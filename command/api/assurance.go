@@ -19,7 +19,7 @@ import (
 // Routes. The table is in command/README.md.
 func RegisterAssurance(s *Server, e *engine.Engine) {
 	a := &assureAPI{s: s, e: e}
-	h := func(pattern, min string, fn Handler) { s.Handle(pattern, min, a.mapErrors(fn)) }
+	h := s.Handle
 
 	h("GET /api/v1/events", store.RoleViewer, a.listEvents)
 	h("POST /api/v1/events", store.RoleCommander, a.fileEvent)
@@ -85,77 +85,6 @@ type assureAPI struct {
 func actorOf(r *http.Request) assurance.Actor {
 	u := userOf(r)
 	return assurance.Actor{UserID: u.Name, Role: assurance.Role(u.Role), TeamID: u.TeamID}
-}
-
-// mapErrors turns the protocol's and the engine's errors into API
-// responses; everything else goes to WriteError.
-func (a *assureAPI) mapErrors(h Handler) Handler {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		err := h(w, r)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, engine.ErrTooLarge):
-			return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "%v", err)
-		case errors.Is(err, engine.ErrUnsupported):
-			return Errorf(http.StatusUnsupportedMediaType, CodeInvalid, "%v", err)
-		}
-		if writeAssuranceError(w, err) {
-			return nil
-		}
-		return err
-	}
-}
-
-// assuranceStatus maps the protocol's error codes to HTTP.
-var assuranceStatus = map[assurance.Code]int{
-	assurance.CodeInvalid:           http.StatusBadRequest,
-	assurance.CodeForbidden:         http.StatusForbidden,
-	assurance.CodeIllegalTransition: http.StatusConflict,
-	assurance.CodePrecondition:      http.StatusConflict,
-	assurance.CodeNotReady:          http.StatusConflict,
-	assurance.CodeRetestRefused:     http.StatusConflict,
-}
-
-// writeAssuranceError writes a protocol error with its details (allowed
-// states, open readiness items, the rule, the field) and reports whether
-// err was one.
-func writeAssuranceError(w http.ResponseWriter, err error) bool {
-	code := assurance.ErrorCode(err)
-	status, ok := assuranceStatus[code]
-	if !ok {
-		return false
-	}
-	body := map[string]any{"code": string(code), "message": err.Error()}
-	var te *assurance.TransitionError
-	var nr *assurance.NotReadyError
-	var re *assurance.RoleError
-	var pe *assurance.PreconditionError
-	var rt *assurance.RetestError
-	var ve *assurance.ValidationError
-	switch {
-	case errors.As(err, &te):
-		body["from"], body["to"], body["allowed"] = te.From, te.To, nonNilStrings(te.Allowed)
-	case errors.As(err, &nr):
-		body["to"], body["open"] = nr.To, nr.Open
-	case errors.As(err, &re):
-		body["allowed_roles"] = re.Allowed
-	case errors.As(err, &pe):
-		body["rule"] = pe.Rule
-	case errors.As(err, &rt):
-		body["reason"], body["reason_label"] = rt.Reason, rt.Reason.Label()
-	case errors.As(err, &ve):
-		body["field"] = ve.Field
-	}
-	WriteJSON(w, status, map[string]any{"error": body})
-	return true
-}
-
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // inScope refuses a record outside the user's events.

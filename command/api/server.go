@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -33,15 +34,16 @@ type Results interface {
 	Results(f history.Filter) ([]wire.Result, error)
 	Each(f history.Filter, desc bool, fn func(*wire.Result) bool) error
 	StallState(id string) (wire.StallState, bool)
+	Err() error
 }
 
 // Server holds the API's dependencies. Fill the fields, then call Routes.
 type Server struct {
 	Store   *store.Store
 	History Results
-	Auth   *auth.Authenticator
-	Hub    LiveHub
-	Kiosks KioskLinks
+	Auth    *auth.Authenticator
+	Hub     LiveHub
+	Kiosks  KioskLinks
 	// Web serves the map page and its assets at /.
 	Web http.Handler
 	Log *slog.Logger
@@ -62,6 +64,12 @@ func (s *Server) Routes() http.Handler {
 	s.mux = http.NewServeMux()
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := cmp.Or(s.Store.Err(), s.History.Err()); err != nil {
+			// A write's fsync (a commit) failed: nothing more is stored
+			// until a restart.
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "storage_failed", "error": err.Error()})
+			return
+		}
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	m.Handle("GET /ws/kiosk", s.Kiosks)

@@ -49,19 +49,26 @@ func SiteFeature(st store.Site, latest *wire.StallState) geo.Feature {
 func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 	kind := r.URL.Query().Get("kind")
 	zone := r.URL.Query().Get("zone")
-	var fc geo.FeatureCollection
+	// Collect, then look up the latest states: nothing may wait on the
+	// store's lock while its read transaction is open (a writer holding
+	// the lock waits for the transaction).
+	var sites []store.Site
 	err := store.List(s.Store, "site", func(_ string, st store.Site) bool {
 		if (kind == "" || st.Kind == kind) && (zone == "" || st.ZoneID == zone) {
-			var latest *wire.StallState
-			if l, ok := s.History.StallState(st.ID); ok {
-				latest = &l
-			}
-			fc.Features = append(fc.Features, SiteFeature(st, latest))
+			sites = append(sites, st)
 		}
 		return true
 	})
 	if err != nil {
 		return err
+	}
+	var fc geo.FeatureCollection
+	for _, st := range sites {
+		var latest *wire.StallState
+		if l, ok := s.History.StallState(st.ID); ok {
+			latest = &l
+		}
+		fc.Features = append(fc.Features, SiteFeature(st, latest))
 	}
 	return writeGeoJSON(w, fc)
 }

@@ -158,9 +158,11 @@ func (a *Authenticator) fail(name string) {
 // NewSession creates a session for user and returns its token.
 func (a *Authenticator) NewSession(user string) (string, error) {
 	tok, h := store.NewToken("s_")
-	now := a.Now()
-	err := a.Store.Put("session", h, store.Session{User: user, CreatedAt: now, ExpiresAt: now.Add(a.SessionTTL)})
-	return tok, err
+	return tok, a.Store.Put("session", h, a.session(user, a.Now()))
+}
+
+func (a *Authenticator) session(user string, now time.Time) store.Session {
+	return store.Session{User: user, CreatedAt: now, ExpiresAt: now.Add(a.SessionTTL)}
 }
 
 // EndSession deletes a session.
@@ -189,24 +191,38 @@ func (a *Authenticator) NewLoginLink(user string, ttl time.Duration) (string, er
 }
 
 // UseLoginLink consumes a one-time token and returns a new session token.
+// Reading the link, deleting it and storing the session are one store
+// Update, so of two uses of the same link at once exactly one logs in.
 func (a *Authenticator) UseLoginLink(token string) (string, store.User, error) {
 	h := store.HashToken(token)
-	var l store.LoginLink
-	if err := a.Store.Get("loginlink", h, &l); err != nil {
-		return "", store.User{}, ErrLinkUsed
-	}
-	if err := a.Store.Delete("loginlink", h); err != nil {
+	tok, sh := store.NewToken("s_")
+	now := a.Now()
+	var u store.User
+	ok := false
+	err := a.Store.Update(func(tx *store.Tx) error {
+		var l store.LoginLink
+		if err := tx.Get("loginlink", h, &l); err != nil {
+			return ErrLinkUsed
+		}
+		if err := tx.Delete("loginlink", h); err != nil {
+			return err
+		}
+		if now.After(l.ExpiresAt) {
+			return nil // spent: the deletion is kept
+		}
+		if err := tx.Get("user", l.User, &u); err != nil || u.Disabled {
+			return nil
+		}
+		ok = true
+		return tx.Put("session", sh, a.session(u.Name, now))
+	})
+	if err != nil {
 		return "", store.User{}, err
 	}
-	if a.Now().After(l.ExpiresAt) {
+	if !ok {
 		return "", store.User{}, ErrLinkUsed
 	}
-	var u store.User
-	if err := a.Store.Get("user", l.User, &u); err != nil || u.Disabled {
-		return "", store.User{}, ErrLinkUsed
-	}
-	tok, err := a.NewSession(u.Name)
-	return tok, u, err
+	return tok, u, nil
 }
 
 var dummyHash = sync.OnceValue(func() []byte {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,6 +102,8 @@ type fixture struct {
 	clk *clock
 	rec *recorder
 	dir string
+	// failSync, when set, makes the store's fsync fail (store.Options.Fault).
+	failSync atomic.Bool
 }
 
 var t0 = time.Date(2026, 5, 1, 9, 0, 0, 0, assurance.ChinaStandardTime)
@@ -115,7 +118,12 @@ func newFixture(t *testing.T, cfg engine.Config) *fixture {
 func (f *fixture) open(t *testing.T, cfg engine.Config) {
 	t.Helper()
 	never := buntdb.Never
-	st, err := store.Open(f.dir, store.Options{Now: f.clk.Now, Log: quiet, Sync: &never})
+	st, err := store.Open(f.dir, store.Options{Now: f.clk.Now, Log: quiet, Sync: &never, Fault: func(string) error {
+		if f.failSync.Load() {
+			return errors.New("input/output error")
+		}
+		return nil
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

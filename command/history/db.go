@@ -641,6 +641,13 @@ func (h *db) HighWater(kioskID string) (contiguous, highest uint64) {
 	return ks.hw, ks.max()
 }
 
+// Err returns the failed state, if any.
+func (h *db) Err() error {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.failed
+}
+
 // Count returns how many results are stored.
 func (h *db) Count() int {
 	h.mu.RLock()

@@ -98,6 +98,9 @@ type History interface {
 	Import(rs []wire.Result) (ImportReport, error)
 	// Verify checks every stored row and the working-set tables.
 	Verify() (VerifyReport, error)
+	// Err returns nil while the history takes commits, and the
+	// ErrStorageFailed error once a commit failed (health checks report it).
+	Err() error
 	// Close closes the database.
 	Close() error
 }

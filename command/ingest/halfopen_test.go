@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/history"
+	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -56,7 +56,7 @@ func (l *pipeListener) Accept() (net.Conn, error) {
 func (l *pipeListener) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
 func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1} }
 
-// TestHalfOpenKioskDropped is RELIABILITY test 15 on the command's side,
+// TestHalfOpenKioskDropped is docs/reliability.md test 15 on the command's side,
 // in virtual time: a kiosk says hello and then goes silent behind a black
 // hole (it neither reads nor answers pings). The command drops the link
 // and marks the kiosk offline within pong wait + ping period (114 s).

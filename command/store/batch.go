@@ -3,8 +3,6 @@ package store
 import (
 	"encoding/json"
 	"fmt"
-
-	"github.com/tidwall/buntdb"
 )
 
 // PutMany stores several records of one kind in one durable Update (one
@@ -24,9 +22,9 @@ func PutMany[T any](s *Store, kind string, ids []string, vs []T) error {
 		}
 		enc[i] = string(b)
 	}
-	return s.db.Update(func(tx *buntdb.Tx) error {
+	return s.Update(func(tx *Tx) error {
 		for i, id := range ids {
-			if _, _, err := tx.Set(kind+":"+id, enc[i], nil); err != nil {
+			if err := tx.set(kind+":"+id, enc[i]); err != nil {
 				return err
 			}
 		}

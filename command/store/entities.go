@@ -8,10 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/paulmach/orb"
+	"github.com/shianfood/shian/geo"
 	"github.com/tidwall/buntdb"
 )
 
@@ -138,19 +139,25 @@ func HashToken(token string) string {
 }
 
 // RegisterKiosk creates a kiosk (or replaces its token if it exists) and
-// returns its new token.
+// returns its new token, in one Update.
 func (s *Store) RegisterKiosk(k Kiosk) (token string, err error) {
 	if k.ID == "" {
 		return "", errors.New("store: kiosk id is required")
 	}
 	token, k.TokenHash = NewToken("kt_")
-	var old Kiosk
-	if err := s.Get("kiosk", k.ID, &old); err == nil {
-		k.CreatedAt = old.CreatedAt
-	} else {
-		k.CreatedAt = s.opts.Now()
+	err = s.Update(func(tx *Tx) error {
+		var old Kiosk
+		if err := tx.Get("kiosk", k.ID, &old); err == nil {
+			k.CreatedAt = old.CreatedAt
+		} else {
+			k.CreatedAt = s.opts.Now() // new, or a damaged record being replaced
+		}
+		return tx.Put("kiosk", k.ID, k)
+	})
+	if err != nil {
+		return "", err
 	}
-	return token, s.Put("kiosk", k.ID, k)
+	return token, nil
 }
 
 // KioskByToken returns the kiosk a token belongs to.
@@ -181,11 +188,7 @@ func (s *Store) RaiseAlarm(a Alarm) (Alarm, error) {
 	if a.At.IsZero() {
 		a.At = s.opts.Now()
 	}
-	b, _ := json.Marshal(a)
-	err := s.db.Update(func(tx *buntdb.Tx) error {
-		_, _, err := tx.Set(alarmKey(a.Seq), string(b), nil)
-		return err
-	})
+	err := s.update(func(tx *Tx) error { return tx.Put("alarm", alarmID(a.Seq), a) })
 	if err != nil {
 		return a, fmt.Errorf("store: raise alarm: %w", err)
 	}
@@ -193,7 +196,7 @@ func (s *Store) RaiseAlarm(a Alarm) (Alarm, error) {
 	return a, nil
 }
 
-func alarmKey(seq uint64) string { return fmt.Sprintf("alarm:%020d", seq) }
+func alarmID(seq uint64) string { return fmt.Sprintf("%020d", seq) }
 
 // Alarms returns up to limit alarms, newest first.
 func (s *Store) Alarms(limit int, unackedOnly bool) ([]Alarm, error) {
@@ -215,7 +218,7 @@ func (s *Store) Alarms(limit int, unackedOnly bool) ([]Alarm, error) {
 
 // AckAlarm marks an alarm as seen by user.
 func (s *Store) AckAlarm(seq uint64, user string) (Alarm, error) {
-	return Modify(s, "alarm", fmt.Sprintf("%020d", seq), func(a *Alarm) error {
+	return Modify(s, "alarm", alarmID(seq), func(a *Alarm) error {
 		if a.AckedAt == nil {
 			t := s.opts.Now()
 			a.AckedAt, a.AckedBy = &t, user
@@ -228,7 +231,7 @@ func (s *Store) AckAlarm(seq uint64, user string) (Alarm, error) {
 // [minLon,minLat]–[maxLon,maxLat], from the spatial index.
 func (s *Store) SitesIn(minLon, minLat, maxLon, maxLat float64) ([]Site, error) {
 	var out []Site
-	rect := "[" + ftoa(minLon) + " " + ftoa(minLat) + "],[" + ftoa(maxLon) + " " + ftoa(maxLat) + "]"
+	rect := geo.RectString(orb.Bound{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}})
 	err := s.db.View(func(tx *buntdb.Tx) error {
 		return tx.Intersects("sites", rect, func(k, v string) bool {
 			var st Site
@@ -240,5 +243,3 @@ func (s *Store) SitesIn(minLon, minLat, maxLon, maxLat float64) ([]Site, error) 
 	})
 	return out, err
 }
-
-func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -58,21 +58,19 @@ func (s *Store) LegacyResults(after string, n int) (ids, raws []string, err erro
 }
 
 // DropLegacyResults deletes carried-over results of an earlier version, in
-// one durable write.
+// one Update (durable, and refused once the store has failed).
 func (s *Store) DropLegacyResults(ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failed != nil {
-		return s.failed
-	}
 	n := 0
-	err := s.db.Update(func(tx *buntdb.Tx) error {
+	err := s.update(func(tx *Tx) error {
 		for _, id := range ids {
-			if _, err := tx.Delete("result:" + id); err == nil {
+			if _, err := tx.tx.Delete("result:" + id); err == nil {
 				n++
+				tx.wrote = true
 			} else if !errors.Is(err, buntdb.ErrNotFound) {
 				return err
 			}
@@ -81,9 +79,6 @@ func (s *Store) DropLegacyResults(ids []string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: drop %d carried-over results: %w", len(ids), err)
-	}
-	if err := s.sync(); err != nil {
-		return err
 	}
 	s.legacy -= n
 	return nil

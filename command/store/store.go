@@ -2,9 +2,9 @@
 // users and sessions, sites (stalls, kitchens) and zones, alarms, and the
 // assurance records, in one buntdb file. The test results are not here:
 // they live in the result history (command/history, SQLite or
-// PostgreSQL); a data directory of an earlier version, whose results are
+// PostgreSQL). A data directory of an earlier version, whose results are
 // still result:<id> keys here, has them carried over at its first open
-// ([Store.LegacyResults]).
+// ([Store.LegacyResults], history.CarryOver).
 //
 // # Durability
 //
@@ -16,10 +16,19 @@
 // it, and an alarm is raised — the service never crash-loops
 // on its own file. buntdb's auto-shrink is off (it renames a temporary file
 // it never fsyncs); the file is compacted at open instead when it has grown
-// to more than twice its records. One logical record is one key: nothing is
-// derived from a second key written beside it, because a torn tail after a
-// power cut can keep one and lose the other. The alarm counter is rebuilt
-// from the records at every open, and so is buntdb's spatial index of the
+// to more than twice its records.
+//
+// Every write goes through [Store.Update]: it refuses once the store has
+// failed, and
+// before it returns it fsyncs the file through our own descriptor, because
+// buntdb throws its fsync error away (tidwall/buntdb#122). A failed fsync
+// fails the store: every later write returns [ErrStorageFailed], /healthz
+// reports it, and the service must be restarted to read the file back. So
+// an incident's 销号, an alarm or a kiosk's new token is reported done only
+// once it is on disk. One logical record is one key: nothing is derived
+// from a second key written beside it, because a torn tail after a power
+// cut can keep one and lose the other. The alarm counter is rebuilt from
+// the records at every open, and so is buntdb's spatial index of the
 // sites, which it does not persist.
 //
 // # Keys
@@ -46,10 +55,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/internal/dirlock"
 	"github.com/shianfood/shian/internal/durable"
 	"github.com/tidwall/buntdb"
-	"github.com/tidwall/gjson"
 )
 
 // Errors.
@@ -66,15 +75,16 @@ type Options struct {
 	// Sync is buntdb's sync policy (default Always). Tests of
 	// non-durability paths may use Never.
 	Sync *buntdb.SyncPolicy
-	// Fault is a test seam: called before the fsync that follows a
-	// durable write (op "sync"); a non-nil error is taken as the fsync
-	// failing.
+	// Fault is a test seam: called before the fsync that follows every
+	// Update that wrote (op "sync"); a non-nil error is taken as the
+	// fsync failing.
 	Fault func(op string) error
 }
 
 // ErrStorageFailed means an fsync after a write failed: what is on the
-// disk is unknown, so the store refuses the writes that check it until the
-// service is restarted and reads the file back.
+// disk is unknown, so the store refuses every later Update (nothing more
+// is reported done) until the service is restarted and reads the file
+// back.
 var ErrStorageFailed = errors.New("store: storage failure")
 
 // Store is the command's database. It is safe for concurrent use.
@@ -84,12 +94,15 @@ type Store struct {
 	lock *dirlock.Lock
 	db   *buntdb.DB
 	// file holds db and our own descriptor of it: buntdb discards fsync
-	// errors (#122), so durable writes fsync through file.
+	// errors (#122), so Update fsyncs through file before it returns.
 	file   *durable.File
 	failed error
 
 	repairs []Alarm // what the salvage check did at open, raised once open
+	rects   geo.RectStats
 
+	// mu serialises the writers (Update) with each other and guards
+	// failed and the counters below.
 	mu       sync.RWMutex
 	alarmSeq uint64
 	legacy   int // result:<id> keys of an earlier version, not carried over yet
@@ -117,6 +130,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	opts.Log.Info("store opened", "path", s.Path(), "legacy_results", s.legacy, "took", time.Since(start).Round(time.Millisecond))
+	if n := s.rects.Skipped(); n > 0 {
+		opts.Log.Warn("sites without a valid location are not on the spatial index", "sites", n)
+	}
 	for _, a := range s.repairs {
 		if _, err := s.RaiseAlarm(a); err != nil {
 			opts.Log.Error("cannot store the storage alarm", "code", a.Code, "err", err)
@@ -140,7 +156,9 @@ func (s *Store) open() error {
 		return err
 	}
 	// buntdb does not persist indexes: create them at every open.
-	if err := f.DB.CreateSpatialIndex("sites", "site:*", s.siteRect); err != nil {
+	// The sites' "loc":[lon,lat], through geo's rect function (it never
+	// panics; a record without a valid location is counted, not indexed).
+	if err := f.DB.CreateSpatialIndex("sites", "site:*", s.rects.Rect); err != nil {
 		f.Close()
 		return err
 	}
@@ -164,36 +182,19 @@ func (s *Store) sync() error {
 	}
 	if err != nil {
 		s.failed = fmt.Errorf("%w: fsync of %s failed (%v); nothing more is acknowledged until the service is restarted", ErrStorageFailed, s.Path(), err)
-		s.opts.Log.Error("store: fsync failed; refusing further commits", "err", err)
+		s.opts.Log.Error("store: fsync failed; refusing further writes", "err", err)
 		return s.failed
 	}
 	return nil
 }
 
-// siteRect extracts "loc":[lon,lat] from a site record for the spatial
-// index. It runs inside Open during replay, so it never panics; a record
-// without a valid location is simply not indexed.
-//
-// buntdb also passes query bounds through this function, so the bracket
-// notation "[lon lat],[lon lat]" is handed to buntdb.IndexRect.
-func (s *Store) siteRect(v string) (min, max []float64) {
-	if strings.HasPrefix(v, "[") {
-		return buntdb.IndexRect(v)
-	}
-	loc := gjson.Get(v, "loc")
-	if !loc.IsArray() {
-		return nil, nil
-	}
-	a := loc.Array()
-	if len(a) != 2 || a[0].Type != gjson.Number || a[1].Type != gjson.Number {
-		return nil, nil
-	}
-	lon, lat := a[0].Float(), a[1].Float()
-	if !(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90) {
-		return nil, nil
-	}
-	p := []float64{lon, lat}
-	return p, p
+// Err returns nil while the store is healthy, and the ErrStorageFailed
+// error (with the failed fsync's cause) once a write's fsync failed: the
+// service must then be restarted. Health checks report it.
+func (s *Store) Err() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.failed
 }
 
 // Close closes the database and releases the directory lock.
@@ -209,92 +210,153 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Put stores v as JSON under kind:id.
-func (s *Store) Put(kind, id string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("store: encode %s %s: %w", kind, id, err)
-	}
-	return s.db.Update(func(tx *buntdb.Tx) error {
-		_, _, err := tx.Set(kind+":"+id, string(b), nil)
-		return err
-	})
-}
-
-// Create stores v under kind:id only if the key is new; else ErrConflict.
-func (s *Store) Create(kind, id string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("store: encode %s %s: %w", kind, id, err)
-	}
-	return s.db.Update(func(tx *buntdb.Tx) error {
-		if _, err := tx.Get(kind + ":" + id); err == nil {
-			return fmt.Errorf("%s %q: %w", kind, id, ErrConflict)
-		}
-		_, _, err := tx.Set(kind+":"+id, string(b), nil)
-		return err
-	})
+// Tx is one Update's (or View's) access to the records: reads see the
+// transaction's own writes. It is valid only inside the function it was
+// passed to.
+type Tx struct {
+	tx    *buntdb.Tx
+	wrote bool
 }
 
 // Get loads kind:id into v; ErrNotFound when absent.
-func (s *Store) Get(kind, id string, v any) error {
-	var raw string
-	err := s.db.View(func(tx *buntdb.Tx) error {
-		var err error
-		raw, err = tx.Get(kind + ":" + id)
-		return err
-	})
+func (t *Tx) Get(kind, id string, v any) error {
+	raw, err := t.tx.Get(kind + ":" + id)
 	if errors.Is(err, buntdb.ErrNotFound) {
 		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 	}
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal([]byte(raw), v)
+	if err := json.Unmarshal([]byte(raw), v); err != nil {
+		return fmt.Errorf("%s %q: stored record unreadable: %w", kind, id, err)
+	}
+	return nil
+}
+
+// Put stores v as JSON under kind:id.
+func (t *Tx) Put(kind, id string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode %s %s: %w", kind, id, err)
+	}
+	return t.set(kind+":"+id, string(b))
+}
+
+// Create stores v under kind:id only if the key is new; else ErrConflict.
+func (t *Tx) Create(kind, id string, v any) error {
+	if _, err := t.tx.Get(kind + ":" + id); err == nil {
+		return fmt.Errorf("%s %q: %w", kind, id, ErrConflict)
+	}
+	return t.Put(kind, id, v)
 }
 
 // Delete removes kind:id; deleting an absent key is not an error.
-func (s *Store) Delete(kind, id string) error {
-	err := s.db.Update(func(tx *buntdb.Tx) error {
-		_, err := tx.Delete(kind + ":" + id)
-		return err
-	})
+func (t *Tx) Delete(kind, id string) error {
+	_, err := t.tx.Delete(kind + ":" + id)
 	if errors.Is(err, buntdb.ErrNotFound) {
 		return nil
+	}
+	if err == nil {
+		t.wrote = true
 	}
 	return err
 }
 
-// Modify loads kind:id, calls fn on it and stores the result, atomically
-// with respect to other Modify calls on the store. fn's error aborts.
+func (t *Tx) set(key, val string) error {
+	if _, _, err := t.tx.Set(key, val, nil); err != nil {
+		return err
+	}
+	t.wrote = true
+	return nil
+}
+
+// Update runs fn in one read-write transaction and makes what it wrote
+// durable before returning: every write to the store goes through here
+// (Put, Create, Delete, Modify, PutMany, RaiseAlarm, RegisterKiosk, and
+// the sessions, tokens and login links of command/auth).
+//
+// When fn returns an error nothing it wrote is kept. When Update returns
+// nil the writes are on disk: buntdb wrote them, and they were fsynced
+// through our own descriptor, whose error — unlike buntdb's — is not
+// thrown away. A failed fsync puts the store in the failed state: that
+// Update and every later one return ErrStorageFailed
+// until the service is restarted and reads the file back. A caller must
+// not report a write as done unless Update returned nil.
+//
+// Updates are serialised with each other. fn must not call
+// other methods of the Store (they would wait on the transaction it is
+// in): read and write through tx.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.update(fn)
+}
+
+// update is Update for a caller that holds mu.
+func (s *Store) update(fn func(tx *Tx) error) error {
+	if s.failed != nil {
+		return s.failed
+	}
+	var wrote bool
+	err := s.db.Update(func(btx *buntdb.Tx) error {
+		t := &Tx{tx: btx}
+		err := fn(t)
+		wrote = t.wrote
+		return err
+	})
+	if err != nil || !wrote {
+		return err
+	}
+	return s.sync()
+}
+
+// View runs fn in a read-only transaction: a consistent view of the
+// records. Writes through tx fail. fn must not call other methods of the
+// Store.
+func (s *Store) View(fn func(tx *Tx) error) error {
+	return s.db.View(func(btx *buntdb.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+// Put stores v as JSON under kind:id, durably (see Update).
+func (s *Store) Put(kind, id string, v any) error {
+	return s.Update(func(tx *Tx) error { return tx.Put(kind, id, v) })
+}
+
+// Create stores v under kind:id only if the key is new; else ErrConflict.
+func (s *Store) Create(kind, id string, v any) error {
+	return s.Update(func(tx *Tx) error { return tx.Create(kind, id, v) })
+}
+
+// Get loads kind:id into v; ErrNotFound when absent.
+func (s *Store) Get(kind, id string, v any) error {
+	return s.View(func(tx *Tx) error { return tx.Get(kind, id, v) })
+}
+
+// Delete removes kind:id; deleting an absent key is not an error.
+func (s *Store) Delete(kind, id string) error {
+	return s.Update(func(tx *Tx) error { return tx.Delete(kind, id) })
+}
+
+// Modify loads kind:id, calls fn on it and stores the result in one
+// Update. fn's error aborts and keeps nothing; fn must not call the Store.
 func Modify[T any](s *Store, kind, id string, fn func(*T) error) (T, error) {
 	var v T
-	err := s.db.Update(func(tx *buntdb.Tx) error {
-		raw, err := tx.Get(kind + ":" + id)
-		if errors.Is(err, buntdb.ErrNotFound) {
-			return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
-		}
-		if err != nil {
+	err := s.Update(func(tx *Tx) error {
+		if err := tx.Get(kind, id, &v); err != nil {
 			return err
-		}
-		if err := json.Unmarshal([]byte(raw), &v); err != nil {
-			return fmt.Errorf("%s %q: stored record unreadable: %w", kind, id, err)
 		}
 		if err := fn(&v); err != nil {
 			return err
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, _, err = tx.Set(kind+":"+id, string(b), nil)
-		return err
+		return tx.Put(kind, id, v)
 	})
 	return v, err
 }
 
 // List calls fn for every record of kind in key order until fn returns
-// false. Records that do not decode are skipped and logged.
+// false. Records that do not decode are skipped and logged. fn runs inside
+// a read transaction: it must not call the Store (a writer waiting on the
+// transaction holds the lock the index reads need); collect, then act.
 func List[T any](s *Store, kind string, fn func(id string, v T) bool) error {
 	prefix := kind + ":"
 	return s.db.View(func(tx *buntdb.Tx) error {

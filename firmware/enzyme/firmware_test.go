@@ -17,7 +17,7 @@ import (
 	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
-// The vectors shared with protocols/device/dyframe (RELIABILITY.md Part C test 4).
+// The vectors shared with protocols/device/dyframe (docs/reliability.md test 4).
 const vectorsPath = "../../protocols/device/dyframe/testdata/vectors.json"
 
 type fwVectors struct {

@@ -35,7 +35,7 @@ type TestBeginner interface {
 }
 
 // Absorbance computes the absorbance of one reading with the DY-3500
-// algorithm (DOMAIN.md §1.1, Caculate.cs):
+// algorithm (docs/domain.md §1.1, Caculate.cs):
 //
 //   - subtract the dark count from Light and Full, clamping at 0;
 //   - Full = 0 → invalid (dyframe.AbsInvalid);

@@ -39,7 +39,7 @@ func (a Action) String() string {
 type Options struct {
 	// CompactOver, when positive, rewrites a clean file larger than this
 	// many bytes and more than twice the size of its records: buntdb's
-	// own Shrink renames a temporary file it never fsyncs (RELIABILITY.md
+	// own Shrink renames a temporary file it never fsyncs (docs/reliability.md
 	// B1), so we shrink here, before buntdb opens the file, with the
 	// temporary file and the directory fsynced.
 	CompactOver int64

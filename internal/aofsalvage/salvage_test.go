@@ -154,7 +154,7 @@ func diff(got, want map[string]string) string {
 	return b.String()
 }
 
-// TestTruncatedEverywhere is RELIABILITY test 9(a): the file cut at every
+// TestTruncatedEverywhere is docs/reliability.md test 9(a): the file cut at every
 // byte offset holds exactly the records of the complete commands before
 // the cut, and buntdb agrees.
 func TestTruncatedEverywhere(t *testing.T) {
@@ -186,7 +186,7 @@ func TestTruncatedEverywhere(t *testing.T) {
 	}
 }
 
-// TestNULPadding is RELIABILITY test 9(b).
+// TestNULPadding is docs/reliability.md test 9(b).
 func TestNULPadding(t *testing.T) {
 	c := makeCorpus(t)
 	nul := make([]byte, 4096)
@@ -207,7 +207,7 @@ func TestNULPadding(t *testing.T) {
 	}
 }
 
-// TestGarbageEverywhere is RELIABILITY test 9(c): one garbage byte
+// TestGarbageEverywhere is docs/reliability.md test 9(c): one garbage byte
 // written over, or inserted at, every offset. The reader never panics;
 // either the file still parses (the byte landed inside a value, which only
 // a checksum could catch: the record layer checks its JSON), or every
@@ -273,7 +273,7 @@ func btoi(b bool) int {
 	return 0
 }
 
-// TestInterleaved is RELIABILITY test 9(d): two writers' commands mixed.
+// TestInterleaved is docs/reliability.md test 9(d): two writers' commands mixed.
 func TestInterleaved(t *testing.T) {
 	c := makeCorpus(t)
 	for j := 0; j+1 < len(c.cmds); j += 5 {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Schedule is a random fault schedule in the spirit of RELIABILITY.md test
+// Schedule is a random fault schedule in the spirit of docs/reliability.md test
 // 14: latency 2 s ± 1 s, 1 KB/s, 1-byte fragments, a cut mid-frame, a
 // reset, a black hole, half the acks dropped, and a flapping partition,
 // each held for a random time up to MaxHold, with healthy gaps between.

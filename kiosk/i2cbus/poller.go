@@ -13,7 +13,7 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 )
 
-// Typed errors of I²C drivers (RELIABILITY: EINVALID / EDEVICE).
+// Typed errors of I²C drivers (docs/reliability.md test 2: EINVALID / EDEVICE).
 var (
 	// ErrInvalid: bytes arrived but fail their check (CRC, PEC, error
 	// flag, wrong ID, impossible value). Nothing is made of them.

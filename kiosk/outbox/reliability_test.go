@@ -76,7 +76,7 @@ func seqsOf(t *testing.T, o *Outbox) []uint64 {
 }
 
 // TestFailedWriteIsNotSaved fails the N-th write for N = 1…8 (SQLite's
-// I/O error loop, RELIABILITY test 11): the failing Save returns a storage
+// I/O error loop, docs/reliability.md test 11): the failing Save returns a storage
 // error, the result is neither pending nor on disk, its seq is not used,
 // and the next Save works without a restart.
 func TestFailedWriteIsNotSaved(t *testing.T) {
@@ -232,7 +232,7 @@ func TestSaveOnce(t *testing.T) {
 	}
 }
 
-// TestRebuildIsTheSame is RELIABILITY test 10: counters and indexes are
+// TestRebuildIsTheSame is docs/reliability.md test 10: counters and indexes are
 // derived from the records, and every record is one whole key: each set
 // of a result key in the file is a complete record whose seq is its key's.
 func TestRebuildIsTheSame(t *testing.T) {
@@ -288,7 +288,7 @@ func mustRecent(t *testing.T, o *Outbox, seq uint64) Record {
 	return rec
 }
 
-// TestClockJumps is RELIABILITY test 12: a Pi without a battery clock
+// TestClockJumps is docs/reliability.md test 12: a Pi without a battery clock
 // jumps a year ahead, then fifty years back. Nothing expires, nothing is
 // lost, seq order holds, and pruning never touches a pending result.
 func TestClockJumps(t *testing.T) {
@@ -369,7 +369,7 @@ func buildOutbox(t *testing.T) ([]byte, map[uint64]Record) {
 	return data, recs
 }
 
-// TestDamagedOutboxNeverCrashLoops is RELIABILITY test 9 at the kiosk:
+// TestDamagedOutboxNeverCrashLoops is docs/reliability.md test 9 at the kiosk:
 // a file cut or with garbage at (a sample of) every offset, NUL padded,
 // or with two commands interleaved always opens; every record written
 // completely before the damage is there with its content; an alarm says

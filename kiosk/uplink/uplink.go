@@ -21,7 +21,7 @@
 // high-water mark) is logged, not applied: a kiosk restored from an old
 // backup reuses sequence numbers, and a high-water mark on seq alone would
 // mark its new results as delivered without sending them
-// (RELIABILITY.md B2, docs/decisions/0002). The cost is resending at most
+// (docs/reliability.md B2, docs/decisions/0002). The cost is resending at most
 // the window that was in flight when a link died.
 //
 // # Live results first
@@ -29,7 +29,7 @@
 // Results saved while the link is up go ahead of the backlog that was
 // pending when it came up: after a day offline the map shows the newest
 // test at once instead of after the replay (the Traccar client's lag,
-// ANCHORS.md §0.3). The backlog follows in seq order.
+// docs/design.md, spine rule 3). The backlog follows in seq order.
 //
 // # Connection discipline
 //

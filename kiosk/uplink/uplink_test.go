@@ -284,7 +284,7 @@ func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) 
 	}
 }
 
-// TestHalfOpenLinkNoticed is RELIABILITY test 15 on the kiosk side, in
+// TestHalfOpenLinkNoticed is docs/reliability.md test 15 on the kiosk side, in
 // virtual time: the command answers the hello and then goes silent — it
 // neither reads nor writes, as behind a black hole. The kiosk notices
 // within pong wait + ping period (114 s with the defaults): by the pong

@@ -16,7 +16,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestChaos is RELIABILITY tests 7 and 17 at CI size, with the real
+// TestChaos is docs/reliability.md tests 7 and 17 at CI size, with the real
 // binaries: 2 kiosks × 250 tests, 20 kiosk kills, 5 command kills, and the
 // fault schedule; every test is stored exactly once. SHIAN_RELIABILITY=full
 // runs 10 kiosks × 1,000 tests with 200 kiosk kills and 50 command kills.

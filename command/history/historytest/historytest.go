@@ -219,7 +219,7 @@ func testGroup(t *testing.T, b Backend) {
 	}
 }
 
-// testRestart is RELIABILITY test 23 for the history: ingest order,
+// testRestart is docs/reliability.md test 23 for the history: ingest order,
 // per-kiosk marks (with a gap) and the latest verdict per stall are the
 // same after a reopen, loaded from their tables.
 func testRestart(t *testing.T, b Backend) {

@@ -498,7 +498,7 @@ func TestSpecErrors(t *testing.T) {
 }
 
 // noisyPlug writes a megabyte of random bytes on the line before the
-// firmware starts talking (RELIABILITY.md Part C test 5).
+// firmware starts talking (docs/reliability.md test 5).
 type noisyPlug struct {
 	serialsim.Device
 	n int

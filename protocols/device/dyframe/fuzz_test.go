@@ -10,7 +10,7 @@ import (
 // FuzzSerialFrame feeds arbitrary bytes, in chunks of arbitrary size, to the
 // Scanner. It must never panic, never hold more than one partial frame, and
 // every message it accepts must re-encode to bytes that decode to the same
-// message (RELIABILITY.md Part C test 3). Seeds: testdata/fuzz/FuzzSerialFrame
+// message (docs/reliability.md test 3). Seeds: testdata/fuzz/FuzzSerialFrame
 // and every vector frame.
 func FuzzSerialFrame(f *testing.F) {
 	v := loadVectors(f)
@@ -81,7 +81,7 @@ func FuzzSerialFrame(f *testing.F) {
 }
 
 // TestDecodeAllocations: decoding a maximum-size frame allocates well under
-// 64 KiB (RELIABILITY.md Part C test 3).
+// 64 KiB (docs/reliability.md test 3).
 func TestDecodeAllocations(t *testing.T) {
 	fr := Frame{Cmd: 0x45, Data: make([]byte, MaxData)}
 	b, err := fr.Bytes()

@@ -60,7 +60,7 @@ func TestScannerSplitAtEveryByte(t *testing.T) {
 // TestScannerGarbage: 1 MB of random bytes, then the vector frames, each
 // followed by more noise and by damaged copies of itself. Every valid frame
 // is decoded, none is invented, and each is returned within one maximum
-// frame length of its last byte (RELIABILITY.md Part C test 5).
+// frame length of its last byte (docs/reliability.md test 5).
 func TestScannerGarbage(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	noise := func(n int) []byte {

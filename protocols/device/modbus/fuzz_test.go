@@ -82,7 +82,7 @@ func FuzzParseResponse(f *testing.F) {
 // framer of either side, with or without an expected request. It must
 // never panic, never hold MaxADU bytes, report only typed errors, and
 // every frame it returns must parse and re-encode to the same bytes
-// (RELIABILITY Part C tests 3 and 5).
+// (docs/reliability.md tests 3 and 5).
 func FuzzFramer(f *testing.F) {
 	seedFrames(f, func(b []byte) {
 		f.Add(b, uint8(0), uint8(0))

@@ -212,7 +212,7 @@ func TestFramerGap(t *testing.T) {
 
 // TestFramerMegabyteOfNoise: 1 MB of random bytes then valid frames:
 // the frames are all found, nothing is invented, and the framer never
-// holds a frame's worth of bytes (RELIABILITY Part C test 5).
+// holds a frame's worth of bytes (docs/reliability.md test 5).
 func TestFramerMegabyteOfNoise(t *testing.T) {
 	noise := make([]byte, 1<<20)
 	x := uint64(0x9E3779B97F4A7C15)

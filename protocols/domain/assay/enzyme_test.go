@@ -7,7 +7,7 @@ import (
 )
 
 func TestInhibitionWorkedExample(t *testing.T) {
-	// DOMAIN.md §1.1: ΔA0 = 0.303, ΔAt = 0.131 → 56.77 %.
+	// docs/domain.md §1.1: ΔA0 = 0.303, ΔAt = 0.131 → 56.77 %.
 	rate, ok := Inhibition(303*measure.MilliAU, 131*measure.MilliAU)
 	if !ok {
 		t.Fatal("not ok")

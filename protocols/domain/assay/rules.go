@@ -22,7 +22,7 @@ type Rules struct {
 }
 
 // DefaultRules returns the rules with the defaults of the standards and
-// vendor practice recorded in the domain notes (DOMAIN.md §1 and §6).
+// vendor practice recorded in the domain notes (docs/domain.md §1 and §6).
 func DefaultRules() Rules {
 	return Rules{
 		Enzyme:      DefaultEnzymeRule(),

@@ -19,7 +19,7 @@ func degC(v float64) *measure.Temperature {
 	return Ptr(measure.Temperature(math.Round(v * float64(measure.Celsius))))
 }
 
-// decideCase is one row of the boundary tables: DOMAIN.md §1 and §6 rules
+// decideCase is one row of the boundary tables: docs/domain.md §1 and §6 rules
 // at each edge, with the default thresholds.
 type decideCase struct {
 	name    string

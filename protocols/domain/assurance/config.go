@@ -104,7 +104,7 @@ type KPIConfig struct {
 	UTCOffset time.Duration `json:"utc_offset" yaml:"utc_offset"`
 }
 
-// DefaultConfig returns the defaults of DOMAIN.md, with the figures no
+// DefaultConfig returns the defaults of docs/domain.md, with the figures no
 // source gave marked [ASSUMPTION] in the field docs.
 func DefaultConfig() Config {
 	return Config{

@@ -21,7 +21,7 @@
 // 4-hour re-test window compares the two.
 //
 // Every configurable figure (deadlines, windows, thresholds, rule tables)
-// lives in [Config]; [DefaultConfig] carries the defaults of DOMAIN.md, and
+// lives in [Config]; [DefaultConfig] carries the defaults of docs/domain.md, and
 // the fields say which defaults are sourced and which are assumptions.
 //
 // # Errors
