@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver ("sqlite")
@@ -102,7 +103,7 @@ func sqliteDialect(*db) dialect {
 // process, so one statement per row costs a function call, not a round
 // trip.
 type sqliteStmts struct {
-	qHeld, qInsert, qMarks, qLatest, qTally *sql.Stmt
+	qHeld, qInsert, qInsertN, qMarks, qLatest, qTally *sql.Stmt
 }
 
 func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
@@ -117,6 +118,7 @@ func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
 	}
 	s.qHeld = p(`SELECT ` + rowColumns + ` FROM results WHERE result_id IN (SELECT value FROM json_each(?))`)
 	s.qInsert = p(`INSERT INTO results (` + rowColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	s.qInsertN = p(`INSERT INTO results (` + rowColumns + `) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", insertRows), ", "))
 	s.qMarks = p(`INSERT INTO kiosk_marks (kiosk_id, contiguous, above) VALUES (?, ?, ?)
 		ON CONFLICT (kiosk_id) DO UPDATE SET contiguous = excluded.contiguous, above = excluded.above`)
 	s.qLatest = p(`INSERT INTO stall_latest (stall_id, rx_seq) VALUES (?, ?)
@@ -131,7 +133,7 @@ func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
 }
 
 func (s *sqliteStmts) close() error {
-	for _, st := range []*sql.Stmt{s.qHeld, s.qInsert, s.qMarks, s.qLatest, s.qTally} {
+	for _, st := range []*sql.Stmt{s.qHeld, s.qInsert, s.qInsertN, s.qMarks, s.qLatest, s.qTally} {
 		if st != nil {
 			st.Close()
 		}
@@ -163,10 +165,26 @@ func (s *sqliteStmts) held(ctx context.Context, tx *sql.Tx, ids []string) (map[s
 	return out, rows.Err()
 }
 
+// insertRows is how many rows one multi-row INSERT carries: fewer
+// statements, so less binding and stepping per row.
+const insertRows = 32
+
 func (s *sqliteStmts) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
-	st := tx.StmtContext(ctx, s.qInsert)
+	many := tx.StmtContext(ctx, s.qInsertN)
+	args := make([]any, 0, 12*insertRows)
+	for len(rows) >= insertRows {
+		args = args[:0]
+		for i := range rows[:insertRows] {
+			args = append(args, rows[i].args()...)
+		}
+		if _, err := many.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		rows = rows[insertRows:]
+	}
+	one := tx.StmtContext(ctx, s.qInsert)
 	for i := range rows {
-		if _, err := st.ExecContext(ctx, rows[i].args()...); err != nil {
+		if _, err := one.ExecContext(ctx, rows[i].args()...); err != nil {
 			return err
 		}
 	}
