@@ -37,6 +37,8 @@ import (
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/live"
+	"github.com/shianfood/shian/command/metrics"
+	"github.com/shianfood/shian/command/rulebook"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/command/web"
 	"github.com/shianfood/shian/protocols/domain/assay"
@@ -52,7 +54,9 @@ type Config struct {
 	// DB names the result history: "sqlite:PATH" or "postgres://…"
 	// (default sqlite:DataDir/history.db).
 	DB string
-	// Rules re-derive verdicts; zero means assay.DefaultRules().
+	// Rules are the rules of the first rule book, issued at the first
+	// start (later versions are edited through the API); zero means
+	// assay.DefaultRules().
 	Rules *assay.Rules
 	Now   func() time.Time
 	Log   *slog.Logger
@@ -63,6 +67,10 @@ type Config struct {
 	// Assure tunes the assurance engine (protocol configuration,
 	// deadline loop, cluster parameters); zero values take its defaults.
 	Assure engine.Config
+	// Getenv reads the map page's tile and label settings (SHIAN_TILE_*,
+	// SHIAN_LABEL_BASE_URL; see command/api/ui_support.go); default
+	// os.Getenv. command.yaml's tiles: section is passed through it.
+	Getenv func(string) string
 }
 
 // Service is a running command service.
@@ -70,11 +78,13 @@ type Service struct {
 	cfg     Config
 	store   *store.Store
 	history history.History
+	books   *rulebook.Keeper
 	auth    *auth.Authenticator
 	hub     *live.Hub
 	ingest  *ingest.Server
 	api     *api.Server
 	engine  *engine.Engine
+	metrics *metrics.Metrics
 	handler http.Handler
 
 	// The service owns the lifetime of its background loops: Run and
@@ -88,6 +98,30 @@ type Service struct {
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// Ready reports whether the service can do its work: the store answers
+// a read and is not in the failed state, and the assurance engine's loop
+// runs. It is GET /readyz; GET /healthz only says the process serves.
+func (s *Service) Ready() error {
+	if err := s.store.Check(); err != nil {
+		return err
+	}
+	if !s.engine.Running() {
+		return errors.New("the assurance engine is not running")
+	}
+	return nil
+}
+
+func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.Ready(); err != nil {
+		api.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Metrics returns the service's Prometheus registry and counters.
+func (s *Service) Metrics() *metrics.Metrics { return s.metrics }
 
 // ErrClosed is returned by Run and ListenAndServe on a closed service.
 var ErrClosed = errors.New("command: service closed")
@@ -120,7 +154,12 @@ func Open(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, auth: auth.New(st, cfg.Now)}
+	books, err := rulebook.Open(st, *cfg.Rules, cfg.Now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Service{cfg: cfg, store: st, books: books, auth: auth.New(st, cfg.Now)}
 	s.life, s.stop = context.WithCancel(context.Background())
 	// The tally counts days as the KPIs do.
 	pc := assurance.DefaultConfig()
@@ -139,8 +178,15 @@ func Open(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log})
+	s.metrics = metrics.New(metrics.Sources{
+		Kiosks:    func() []wire.KioskState { return s.ingest.KioskStates() },
+		Browsers:  func() (int, uint64) { st := s.hub.Stats(); return st.Clients, st.Dropped },
+		Incidents: func() map[assurance.IncidentState]int { return s.engine.OpenByState() },
+		Results:   s.history.Count,
+		Files:     func() []string { return []string{st.Path()} },
+	})
 	s.ingest = ingest.New(ingest.Config{
-		Sink: s.history, Kiosks: st, Rules: *cfg.Rules, Now: cfg.Now, Log: cfg.Log,
+		Sink: timedSink{History: s.history, on: s.metrics.ObserveCommit}, Kiosks: st, Books: books, Now: cfg.Now, Log: cfg.Log,
 		OnCommitted: s.committed,
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
 		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
@@ -155,8 +201,15 @@ func Open(cfg Config) (*Service, error) {
 	}
 	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
 	s.handler = s.api.Routes()
+	s.api.Mount("GET /metrics", s.metrics)
+	s.api.Mount("GET /readyz", http.HandlerFunc(s.readyz))
 	api.RegisterAssurance(s.api, s.engine)
-	api.RegisterUI(s.api, s.engine, nil) // the map page's config, QR labels (command/api/ui_support.go)
+	api.RegisterUI(s.api, s.engine, cfg.Getenv) // the map page's config, QR labels (command/api/ui_support.go)
+	api.RegisterRules(s.api, books)             // the rule book (command/api/rules.go)
+	books.OnIssue(func(b assay.Book) {
+		s.ingest.PushRules(b)
+		s.hub.Publish(wire.KindRules, rulebook.Summary{Version: b.Version, IssuedAt: b.IssuedAt, IssuedBy: b.IssuedBy, Note: b.Note, Lots: len(b.Lots)})
+	})
 	return s, nil
 }
 
@@ -195,6 +248,19 @@ func (s *Service) damaged(d history.Damage) {
 	if s.hub != nil {
 		s.hub.Publish(wire.KindAlert, a)
 	}
+}
+
+// timedSink times the history's group commits for the metrics.
+type timedSink struct {
+	history.History
+	on func(time.Duration, []history.Committed, error)
+}
+
+func (t timedSink) Commit(rs []wire.Result) ([]history.Committed, error) {
+	start := time.Now()
+	out, err := t.History.Commit(rs)
+	t.on(time.Since(start), out, err)
+	return out, err
 }
 
 // committed publishes newly stored results to the live map: the stall's
@@ -260,6 +326,9 @@ func (s *Service) Hub() *live.Hub { return s.hub }
 
 // API returns the API server, to add routes with Handle.
 func (s *Service) API() *api.Server { return s.api }
+
+// Books returns the rule book.
+func (s *Service) Books() *rulebook.Keeper { return s.books }
 
 // Assure returns the assurance engine.
 func (s *Service) Assure() *engine.Engine { return s.engine }
@@ -332,7 +401,7 @@ func (s *Service) Bootstrap(admin string) (string, error) {
 	}
 	pw, _ := store.NewToken("")
 	pw = pw[:16]
-	if err := s.auth.CreateUser(admin, "管理员", store.RoleAdmin, pw); err != nil {
+	if err := s.auth.CreateUser(admin, "管理员", assurance.RoleAdmin, pw); err != nil {
 		return "", err
 	}
 	return pw, nil

@@ -31,30 +31,24 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/internal/version"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
+	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-// Version is reported to the command in hello.
-const Version = "shian-kiosk 0.1.0"
-
-// Session is what the operator selected on the touchscreen for the next
-// test: where the sample came from and what it is.
-type Session struct {
-	StallID  string      `json:"stall_id"`
-	Operator string      `json:"operator,omitempty"`
-	Sample   wire.Sample `json:"sample"`
-	// RepeatOf links the next result to the one it repeats.
-	RepeatOf string `json:"repeat_of,omitempty"`
-}
+// Version is reported to the command in hello: the program and the release
+// it was built from (internal/version, stamped by make build and make dist).
+var Version = "shian-kiosk " + version.String()
 
 // Saved is one result as the kiosk saved it, for the screen.
 type Saved struct {
@@ -76,6 +70,10 @@ type Options struct {
 	OnNotice func(wire.Notice)
 	// Uplink timing overrides (tests); zero values take the defaults.
 	UplinkBackoffMin, UplinkBackoffMax time.Duration
+	// Monitor, if set, is called once the kiosk is built, for the handler
+	// of GET /metrics, /healthz and /readyz on the operator screen's
+	// address (kiosk/metrics.New).
+	Monitor func(*Kiosk) http.Handler
 	// GPIO opens the alarm pins named in the config (alarm.HostPins on a
 	// Pi; alarm.Pins of gpiotest pins in tests). Required only when the
 	// config names pins.
@@ -89,10 +87,13 @@ type Kiosk struct {
 	out   *outbox.Outbox
 	up    *uplink.Uplink
 	insts []device.Instrument
-	rules assay.Rules
+	rules assay.Rules // the built-in rules (kiosk.yaml's rules over the defaults)
+
+	bookMu sync.RWMutex
+	book   assay.Book // the book in use: the command's, or version 0 with rules
 
 	mu      sync.Mutex
-	session Session
+	session ui.Session
 	// the last storage alarm sent, to send the same one at most once a minute
 	lastStorageErr   string
 	lastStorageAlarm time.Time
@@ -118,14 +119,21 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		return nil, err
 	}
 	k.out = out
+	k.book = assay.Book{Rules: k.rules}
+	switch b, ok, err := out.RuleBook(); {
+	case err != nil:
+		opts.Log.Error("the kept rule book cannot be read; deciding with the built-in rules until the command sends one", "err", err)
+	case ok && b.Validate() != nil:
+		opts.Log.Error("the kept rule book is not valid; deciding with the built-in rules until the command sends one", "version", b.Version, "err", b.Validate())
+	case ok:
+		k.book = b
+		opts.Log.Info("deciding with the kept rule book", "version", b.Version, "issued_at", b.IssuedAt)
+	}
 	env := device.Env{Serial: opts.Serial, I2C: opts.I2C, Now: opts.Now, Log: opts.Log, Rules: &k.rules}
-	for _, spec := range cfg.Devices {
-		inst, err := device.Open(spec, env)
-		if err != nil {
-			out.Close()
-			return nil, &ConfigError{File: "kiosk config", Line: spec.Line, Msg: err.Error()}
-		}
-		k.insts = append(k.insts, inst)
+	k.insts, err = cfg.Instruments(env)
+	if err != nil {
+		out.Close()
+		return nil, err
 	}
 	bmin, bmax := cfg.Command.BackoffMin, cfg.Command.BackoffMax
 	if opts.UplinkBackoffMin > 0 {
@@ -135,7 +143,7 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		bmax = opts.UplinkBackoffMax
 	}
 	k.up, err = uplink.New(uplink.Config{URL: cfg.Command.URL, KioskID: cfg.KioskID, Token: cfg.Command.Token,
-		Source: out, Status: k.status, OnNotice: k.onNotice, Software: Version, Now: opts.Now, Log: opts.Log,
+		Source: out, Status: k.status, OnNotice: k.onNotice, OnRules: k.onRules, Software: Version, Now: opts.Now, Log: opts.Log,
 		BackoffMin: bmin, BackoffMax: bmax, PongWait: cfg.Command.PongWait})
 	if err != nil {
 		out.Close()
@@ -187,6 +195,9 @@ func (k *Kiosk) Close() error {
 	return k.out.Close()
 }
 
+// Config returns the configuration the kiosk was opened with.
+func (k *Kiosk) Config() *Config { return k.cfg }
+
 // Outbox returns the kiosk's outbox.
 func (k *Kiosk) Outbox() *outbox.Outbox { return k.out }
 
@@ -205,15 +216,16 @@ func (k *Kiosk) Instruments() []device.Status {
 	return out
 }
 
-// SetSession sets what the next test is about.
-func (k *Kiosk) SetSession(s Session) {
+// SetSession sets what the next test is about (the operator's selection
+// on the touchscreen, [ui.Session]).
+func (k *Kiosk) SetSession(s ui.Session) {
 	k.mu.Lock()
 	k.session = s
 	k.mu.Unlock()
 }
 
 // CurrentSession returns the operator's selection.
-func (k *Kiosk) CurrentSession() Session {
+func (k *Kiosk) CurrentSession() ui.Session {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.session
@@ -249,7 +261,12 @@ func (k *Kiosk) Record(rd device.Reading) Saved {
 		t := rd.DeviceTime
 		r.DeviceTime = &t
 	}
-	out, err := k.rules.ForModel(rd.Model).Decide(rd.Method, rd.Item, rd.Raw)
+	book := k.Book()
+	r.RulesVersion, r.Lot, r.LotExpires = book.Version, sess.Lot, sess.LotExpires
+	if l, ok := book.Lot(sess.Lot); ok {
+		r.LotExpires = l.Expires
+	}
+	out, err := book.Decide(rd.Method, rd.Item, rd.Model, r.Lot, rd.Raw)
 	if err != nil {
 		// The reading cannot be decided (missing raw value): keep it as an
 		// invalid result rather than losing what the instrument said.
@@ -326,10 +343,45 @@ func (k *Kiosk) saveReading(rd device.Reading) error {
 	return nil
 }
 
+// Book returns the rule book the kiosk decides with: the command's latest,
+// kept durably, or version 0 (the built-in rules) when it never had one.
+func (k *Kiosk) Book() assay.Book {
+	k.bookMu.RLock()
+	defer k.bookMu.RUnlock()
+	return k.book
+}
+
+// onRules takes a rule book from the command: it is checked, kept durably
+// and used for every later result. A book that does not validate is not
+// used (an alarm says why); one that cannot be kept is still used, and is
+// asked for again at the next connection.
+func (k *Kiosk) onRules(b assay.Book) {
+	cur := k.Book()
+	if b.Version == cur.Version && b.IssuedAt.Equal(cur.IssuedAt) {
+		return
+	}
+	if err := b.Validate(); err != nil {
+		k.opts.Log.Error("rule book from the command refused; deciding on with the current one", "version", b.Version, "current", cur.Version, "err", err)
+		k.up.Alarm(wire.Alarm{Code: "rules_refused", Message: fmt.Sprintf("快检终端无法使用规则书第 %d 版，仍按第 %d 版判定 / rule book version %d refused, deciding with version %d: %v", b.Version, cur.Version, b.Version, cur.Version, err)})
+		return
+	}
+	if err := k.out.SaveRuleBook(b); err != nil {
+		k.opts.Log.Error("rule book not kept on the card; using it until the kiosk restarts", "version", b.Version, "err", err)
+		k.storageAlarm(err)
+	}
+	k.bookMu.Lock()
+	k.book = b
+	k.bookMu.Unlock()
+	k.opts.Log.Info("rule book in use", "version", b.Version, "was", cur.Version, "lots", len(b.Lots), "note", b.Note)
+	if k.screen != nil {
+		k.screen.srv.Changed()
+	}
+}
+
 func (k *Kiosk) status() wire.Status {
 	st := k.out.Stats()
 	ws := wire.Status{Pending: st.Pending, OldestPending: st.OldestPending, Storage: "ok",
-		Lon: k.cfg.Site.Lon, Lat: k.cfg.Site.Lat, SiteID: k.cfg.Site.StallID, KioskTime: k.opts.Now()}
+		Lon: k.cfg.Site.Lon, Lat: k.cfg.Site.Lat, SiteID: k.cfg.Site.StallID, KioskTime: k.opts.Now(), RulesVersion: k.Book().Version}
 	if st.StorageErr != "" {
 		ws.Storage = st.StorageErr
 	}

@@ -4,24 +4,20 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/kiosk/uplink"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
 // ErrNoTrigger is returned by Trigger for an instrument that is started on
 // the instrument itself (the enzyme tester's START key).
 var ErrNoTrigger = ui.ErrNoTrigger
-
-// Triggerer is an instrument the kiosk can start (a strip reader's read
-// command).
-type Triggerer interface {
-	Trigger(item string) error
-}
 
 // screen is the operator touchscreen (kiosk/ui) and the alarm outputs
 // (kiosk/alarm).
@@ -38,20 +34,31 @@ var defaultItems = map[string][]string{
 	"strip-reader": {"克伦特罗", "莱克多巴胺", "沙丁胺醇", "氯霉素", "孔雀石绿"},
 }
 
+// defaultMethods are the test methods of each protocol, so that the
+// screen offers the kit lots made for them.
+var defaultMethods = map[string][]assay.Method{
+	"dy-enzyme":    {assay.EnzymeInhibition},
+	"strip-reader": {assay.GoldLine, assay.GoldRatio},
+	"modbus-gold":  {assay.GoldLine, assay.GoldRatio},
+	"tcs34725":     {assay.GoldLine, assay.GoldRatio},
+	"ascii-atp":    {assay.ATP},
+}
+
 func (k *Kiosk) openScreen() error {
 	a, err := alarm.Open(k.cfg.Alarm, k.opts.GPIO, alarm.Options{Now: k.opts.Now, Log: k.opts.Log})
 	if err != nil {
-		return fmt.Errorf("kiosk config: %w", err)
+		return &ConfigError{File: k.cfg.File, Line: k.cfg.Line("alarm"), Msg: err.Error()}
 	}
 	devs := make([]ui.Device, 0, len(k.insts))
 	for i, inst := range k.insts {
 		spec := k.cfg.Devices[i]
-		_, trig := inst.(Triggerer)
+		_, trig := inst.(device.Triggerer)
 		items := spec.Items
 		if len(items) == 0 {
 			items = defaultItems[spec.Protocol]
 		}
-		devs = append(devs, ui.Device{ID: inst.ID(), Model: spec.Model, Protocol: spec.Protocol, Items: items, Triggerable: trig})
+		devs = append(devs, ui.Device{ID: inst.ID(), Model: spec.Model, Protocol: spec.Protocol, Items: items, Triggerable: trig,
+			Methods: defaultMethods[spec.Protocol]})
 	}
 	stalls := make([]ui.Stall, 0, len(k.cfg.Stalls))
 	for _, st := range k.cfg.Stalls {
@@ -59,7 +66,7 @@ func (k *Kiosk) openScreen() error {
 	}
 	srv, err := ui.New(ui.Config{KioskID: k.cfg.KioskID, Name: k.cfg.Name, Operator: k.cfg.Operator,
 		DefaultStall: k.cfg.Site.StallID, Stalls: stalls, Devices: devs, Rules: k.rules,
-		Backend: screenBackend{k}, Alarm: a, Now: k.opts.Now, Log: k.opts.Log})
+		Backend: screenBackend{k}, Alarm: a, Now: k.opts.Now, Log: k.opts.Log, Monitor: k.monitor()})
 	if err != nil {
 		a.Close()
 		return err
@@ -81,6 +88,13 @@ func (k *Kiosk) openScreen() error {
 	}
 	k.screen = sc
 	return nil
+}
+
+func (k *Kiosk) monitor() http.Handler {
+	if k.opts.Monitor == nil {
+		return nil
+	}
+	return k.opts.Monitor(k)
 }
 
 func (k *Kiosk) runScreen(ctx context.Context) {
@@ -135,7 +149,7 @@ func (k *Kiosk) Trigger(id, item string) error {
 		if inst.ID() != id {
 			continue
 		}
-		if t, ok := inst.(Triggerer); ok {
+		if t, ok := inst.(device.Triggerer); ok {
 			return t.Trigger(item)
 		}
 		return ErrNoTrigger
@@ -153,10 +167,6 @@ func (b screenBackend) Link() uplink.LinkState                { return b.k.Link(
 func (b screenBackend) Stats() outbox.Stats                   { return b.k.out.Stats() }
 func (b screenBackend) Recent(n int) ([]outbox.Record, error) { return b.k.out.Recent(n) }
 func (b screenBackend) Trigger(id, item string) error         { return b.k.Trigger(id, item) }
-func (b screenBackend) SetSession(s ui.Session) {
-	b.k.SetSession(Session{StallID: s.StallID, Operator: s.Operator, Sample: s.Sample, RepeatOf: s.RepeatOf})
-}
-func (b screenBackend) CurrentSession() ui.Session {
-	s := b.k.CurrentSession()
-	return ui.Session{StallID: s.StallID, Operator: s.Operator, Sample: s.Sample, RepeatOf: s.RepeatOf}
-}
+func (b screenBackend) Book() assay.Book                      { return b.k.Book() }
+func (b screenBackend) SetSession(s ui.Session)               { b.k.SetSession(s) }
+func (b screenBackend) CurrentSession() ui.Session            { return b.k.CurrentSession() }

@@ -17,6 +17,7 @@ import (
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/xuri/excelize/v2"
@@ -192,13 +193,13 @@ func writeXLSX(w http.ResponseWriter, t exportTable, name string) error {
 }
 
 // resultsTable exports test results, oldest first, filtered like
-// GET /api/v1/results (event, stall, kiosk, verdict, analyte, since,
+// GET /api/v1/results (event, stall, kiosk, verdict, analyte, lot, since,
 // until) and by the user's events: the history selects them by its
 // indexes and streams them in pages.
 func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 	q := r.URL.Query()
 	f := history.Filter{StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"), Analyte: q.Get("analyte"),
-		EventID: q.Get("event"), Events: userOf(r).Events}
+		EventID: q.Get("event"), Lot: q.Get("lot"), Events: userOf(r).Events}
 	var err error
 	if f.Since, err = queryTime(r, "since"); err != nil {
 		return exportTable{}, err
@@ -215,7 +216,7 @@ func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 		header: []string{"结果编号 result_id", "快检终端 kiosk_id", "序号 seq", "摊位/厨房 stall_id", "名称 name", "重大活动 event_id",
 			"检测员 operator", "样品 sample", "样品种类 category", "批次 batch", "供应商 supplier", "方法 method", "检测项目 item",
 			"检测值 value", "单位 unit", "结论 verdict", "结论标识 verdict_id", "终端结论 kiosk_verdict", "检测时间 measured_at",
-			"接收时间 received_at", "标记 flags"},
+			"接收时间 received_at", "标记 flags", "试剂批号 lot", "批号有效期 lot_expires", "规则书版本 rules_version"},
 		rows: func(emit func([]any) error) error {
 			var ferr error
 			err := a.s.History.Each(f, false, func(r *wire.Result) bool {
@@ -226,8 +227,8 @@ func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 				}
 				ferr = emit([]any{r.ResultID, r.KioskID, r.Seq, r.StallID, names[r.StallID], r.EventID,
 					r.Operator, r.Sample.Name, r.Sample.Category, r.Sample.Batch, r.Sample.Supplier, string(r.Method), r.Item,
-					r.Value, r.Unit, assurance.Verdict(v).Label().ZH, string(v), string(r.Verdict), exportTime(r.MeasuredAt),
-					exportTime(rx), strings.Join(r.Flags, " ")})
+					r.Value, r.Unit, zhLabel(v), string(v), string(r.Verdict), exportTime(r.MeasuredAt),
+					exportTime(rx), strings.Join(r.Flags, " "), r.Lot, r.LotExpires, r.RulesVersion})
 				return ferr == nil
 			})
 			return cmp.Or(ferr, err)
@@ -314,4 +315,10 @@ func (a *assureAPI) banquetsTable(r *http.Request) exportTable {
 			})
 			return cmp.Or(ferr, err)
 		}}
+}
+
+// zhLabel is a verdict's zh-CN label, for the export's 结论 column.
+func zhLabel(v assay.Verdict) string {
+	zh, _ := v.Label()
+	return zh
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -166,6 +167,34 @@ func New(d Deps, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// Running reports whether Run's loop is running (for /readyz).
+func (e *Engine) Running() bool {
+	e.runMu.Lock()
+	done := e.runDone
+	closed := e.closed
+	e.runMu.Unlock()
+	if done == nil || closed {
+		return false
+	}
+	select {
+	case <-done:
+		return false
+	default:
+		return true
+	}
+}
+
+// OpenByState counts the incidents not closed, by state (for /metrics).
+func (e *Engine) OpenByState() map[assurance.IncidentState]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[assurance.IncidentState]int{}
+	for _, inc := range e.open {
+		out[inc.State]++
+	}
+	return out
 }
 
 // Protocol returns the protocol configuration in force.
@@ -325,7 +354,7 @@ func (e *Engine) Recover() error {
 	// Collect first: nothing may wait on the engine's lock, or write,
 	// while a read of the history is going on.
 	var found []wire.Result
-	for _, v := range []assurance.Verdict{assurance.VerdictPositive, assurance.VerdictSuspicious, assurance.VerdictFail} {
+	for _, v := range []assay.Verdict{assay.Positive, assay.Suspicious, assay.Fail} {
 		err := e.res.Each(history.Filter{Verdict: string(v)}, true, func(r *wire.Result) bool {
 			if r.ReceivedAt != nil && r.ReceivedAt.Before(cut) {
 				return false

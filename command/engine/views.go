@@ -6,6 +6,7 @@ import (
 
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -46,12 +47,12 @@ func (e *Engine) KPIs(q KPIQuery) (assurance.KPIReport, error) {
 			if d.by == history.ByStall {
 				key = zoneOf[t.Key]
 			}
-			in.Counts = append(in.Counts, assurance.TestCount{Dim: d.dim, Key: key, Verdict: assurance.Verdict(t.Verdict), N: t.N})
+			in.Counts = append(in.Counts, assurance.TestCount{Dim: d.dim, Key: key, Verdict: assay.Verdict(t.Verdict), N: t.N})
 		}
 	}
-	err := e.res.Each(history.Filter{Verdict: string(assurance.VerdictPositive), EventID: q.EventID, Events: q.Scope}, false, func(r *wire.Result) bool {
+	err := e.res.Each(history.Filter{Verdict: string(assay.Positive), EventID: q.EventID, Events: q.Scope}, false, func(r *wire.Result) bool {
 		in.Positives = append(in.Positives, assurance.TestRecord{ResultID: r.ResultID, EventID: r.EventID, At: r.MeasuredAt,
-			Verdict: assurance.Verdict(r.EffectiveVerdict()), ZoneID: zoneOf[r.StallID], Analyte: r.Analyte})
+			Verdict: r.EffectiveVerdict(), ZoneID: zoneOf[r.StallID], Analyte: r.Analyte})
 		return true
 	})
 	if err != nil {

@@ -49,8 +49,10 @@ type db struct {
 	d    dialect
 	opts Options
 	desc string // for messages: the file or the server
-	w    *sql.DB
-	r    *sql.DB
+	// snapDSN opens a connection for Snapshot (SQLite).
+	snapDSN string
+	w       *sql.DB
+	r       *sql.DB
 	// closeExtra releases what the dialect holds besides w and r.
 	closeExtra func() error
 
@@ -512,8 +514,8 @@ func (h *db) commit(tx *sql.Tx) error {
 // replace rewrites a damaged row in place (same rx_seq).
 func (h *db) replace(ctx context.Context, tx *sql.Tx, w row) error {
 	_, err := tx.ExecContext(ctx, h.d.rebind(`UPDATE results SET result_id = ?, kiosk_id = ?, seq = ?, stall_id = ?, event_id = ?,
-		analyte = ?, verdict = ?, measured_at = ?, received_at = ?, body = ?, sum = ? WHERE rx_seq = ?`),
-		w.resultID, w.kioskID, w.seq, w.stallID, w.eventID, w.analyte, w.verdict, w.measuredAt, w.receivedAt, w.body, w.sum, w.rx)
+		analyte = ?, lot = ?, verdict = ?, measured_at = ?, received_at = ?, body = ?, sum = ? WHERE rx_seq = ?`),
+		w.resultID, w.kioskID, w.seq, w.stallID, w.eventID, w.analyte, w.lot, w.verdict, w.measuredAt, w.receivedAt, w.body, w.sum, w.rx)
 	return err
 }
 
@@ -641,6 +643,14 @@ func (h *db) HighWater(kioskID string) (contiguous, highest uint64) {
 	return ks.hw, ks.max()
 }
 
+// Snapshot writes a consistent copy of the history to path.
+func (h *db) Snapshot(path string) (int, error) {
+	if h.d.name != "sqlite" {
+		return 0, ErrNoSnapshot
+	}
+	return h.snapshotSQLite(path)
+}
+
 // Err returns the failed state, if any.
 func (h *db) Err() error {
 	h.mu.RLock()
@@ -707,6 +717,7 @@ func (f *Filter) where() (string, []any) {
 	eq("verdict", f.Verdict)
 	eq("analyte", f.Analyte)
 	eq("event_id", f.EventID)
+	eq("lot", f.Lot)
 	in := func(col string, vs []string) {
 		conds = append(conds, col+" IN ("+marks(len(vs))+")")
 		for _, v := range vs {

@@ -8,7 +8,7 @@
 // One row per stored result in table results: the result as JSON (the
 // wire.Result the API serves, with received_at, rx_seq, flags and the
 // derived verdict), the columns the queries filter on (kiosk, stall, event,
-// analyte, effective verdict, measured and received time, each indexed
+// analyte, kit lot, effective verdict, measured and received time, each indexed
 // with the ingest order rx_seq), and a CRC-32C of the JSON. Beside it, in
 // the same transaction as the results they describe, three small tables
 // make the working set cheap to load at start:
@@ -98,6 +98,11 @@ type History interface {
 	Import(rs []wire.Result) (ImportReport, error)
 	// Verify checks every stored row and the working-set tables.
 	Verify() (VerifyReport, error)
+	// Snapshot writes a consistent copy of the whole history, as one
+	// SQLite file, to path (which must not exist) and returns how many
+	// results it holds; ErrNoSnapshot for PostgreSQL (back it up with
+	// pg_dump).
+	Snapshot(path string) (int, error)
 	// Err returns nil while the history takes commits, and the
 	// ErrStorageFailed error once a commit failed (health checks report it).
 	Err() error
@@ -115,6 +120,9 @@ var (
 	// ErrStorageFailed: a commit failed and what is on disk is unknown;
 	// nothing more is stored or acknowledged until the service restarts.
 	ErrStorageFailed = errors.New("history: storage failure")
+	// ErrNoSnapshot: the history lives in PostgreSQL; back it up with
+	// PostgreSQL's own tools (pg_dump, base backups).
+	ErrNoSnapshot = errors.New("history: a PostgreSQL history is backed up with pg_dump, not by shian-command")
 )
 
 // Outcome says what Commit did with one incoming result.
@@ -159,6 +167,7 @@ type Filter struct {
 	Verdicts []string // any of these effective verdicts
 	Analyte  string
 	EventID  string
+	Lot      string // kit lot (批号): every result that used it
 	// Events, when not empty, keeps only results of these events (a
 	// user's scope: results outside any event are then left out too).
 	Events        []string

@@ -119,16 +119,16 @@ func pgHeld(ctx context.Context, tx *sql.Tx, ids []string) (map[string]row, erro
 func pgInsert(ctx context.Context, tx *sql.Tx, rows []row) error {
 	n := len(rows)
 	rx, seq, mt, rt, sum := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	id, kiosk, stall, event, analyte, verdict := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	id, kiosk, stall, event, analyte, lot, verdict := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	body := make([][]byte, n)
 	for i, w := range rows {
-		rx[i], id[i], kiosk[i], seq[i], stall[i], event[i], analyte[i], verdict[i] = w.rx, w.resultID, w.kioskID, w.seq, w.stallID, w.eventID, w.analyte, w.verdict
+		rx[i], id[i], kiosk[i], seq[i], stall[i], event[i], analyte[i], lot[i], verdict[i] = w.rx, w.resultID, w.kioskID, w.seq, w.stallID, w.eventID, w.analyte, w.lot, w.verdict
 		mt[i], rt[i], body[i], sum[i] = w.measuredAt, w.receivedAt, w.body, w.sum
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO results (`+rowColumns+`)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
-			$9::bigint[], $10::bigint[], $11::bytea[], $12::bigint[])`,
-		rx, id, kiosk, seq, stall, event, analyte, verdict, mt, rt, body, sum)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+			$10::bigint[], $11::bigint[], $12::bytea[], $13::bigint[])`,
+		rx, id, kiosk, seq, stall, event, analyte, lot, verdict, mt, rt, body, sum)
 	return err
 }
 

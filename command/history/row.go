@@ -23,6 +23,7 @@ type row struct {
 	stallID    string
 	eventID    string
 	analyte    string
+	lot        string // kit lot (批号)
 	verdict    string
 	measuredAt int64 // unix ns
 	receivedAt int64 // unix ns
@@ -31,15 +32,18 @@ type row struct {
 }
 
 // rowColumns is the column list every read selects, in row order.
-const rowColumns = "rx_seq, result_id, kiosk_id, seq, stall_id, event_id, analyte, verdict, measured_at, received_at, body, sum"
+const rowColumns = "rx_seq, result_id, kiosk_id, seq, stall_id, event_id, analyte, lot, verdict, measured_at, received_at, body, sum"
+
+// rowParams is the placeholders of one row.
+const rowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 func (r *row) dest() []any {
-	return []any{&r.rx, &r.resultID, &r.kioskID, &r.seq, &r.stallID, &r.eventID, &r.analyte, &r.verdict,
+	return []any{&r.rx, &r.resultID, &r.kioskID, &r.seq, &r.stallID, &r.eventID, &r.analyte, &r.lot, &r.verdict,
 		&r.measuredAt, &r.receivedAt, &r.body, &r.sum}
 }
 
 func (r *row) args() []any {
-	return []any{r.rx, r.resultID, r.kioskID, r.seq, r.stallID, r.eventID, r.analyte, r.verdict,
+	return []any{r.rx, r.resultID, r.kioskID, r.seq, r.stallID, r.eventID, r.analyte, r.lot, r.verdict,
 		r.measuredAt, r.receivedAt, r.body, r.sum}
 }
 
@@ -72,7 +76,7 @@ func encodeRow(r *wire.Result) (row, error) {
 		rx = unixNano(*r.ReceivedAt)
 	}
 	return row{rx: int64(r.RxSeq), resultID: r.ResultID, kioskID: r.KioskID, seq: int64(r.Seq), stallID: r.StallID,
-		eventID: r.EventID, analyte: r.Analyte, verdict: string(r.EffectiveVerdict()),
+		eventID: r.EventID, analyte: r.Analyte, lot: r.Lot, verdict: string(r.EffectiveVerdict()),
 		measuredAt: unixNano(r.MeasuredAt), receivedAt: rx, body: body, sum: checksum(body)}, nil
 }
 
@@ -99,7 +103,7 @@ func decodeRow(w *row) (wire.Result, error) {
 		return wire.Result{}, fmt.Errorf("result_id %q in the JSON, %q in the row", r.ResultID, w.resultID)
 	case r.KioskID != w.kioskID || int64(r.Seq) != w.seq:
 		return wire.Result{}, fmt.Errorf("kiosk %q seq %d in the JSON, %q seq %d in the row", r.KioskID, r.Seq, w.kioskID, w.seq)
-	case r.StallID != w.stallID || r.EventID != w.eventID || r.Analyte != w.analyte:
+	case r.StallID != w.stallID || r.EventID != w.eventID || r.Analyte != w.analyte || r.Lot != w.lot:
 		return wire.Result{}, fmt.Errorf("stall/event/analyte %q/%q/%q in the JSON, %q/%q/%q in the row",
 			r.StallID, r.EventID, r.Analyte, w.stallID, w.eventID, w.analyte)
 	case string(r.EffectiveVerdict()) != w.verdict:

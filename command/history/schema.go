@@ -21,6 +21,7 @@ var migrations = []string{
 		stall_id    TEXT NOT NULL,
 		event_id    TEXT NOT NULL,
 		analyte     TEXT NOT NULL,
+		lot         TEXT NOT NULL,
 		verdict     TEXT NOT NULL,
 		measured_at {int} NOT NULL,
 		received_at {int} NOT NULL,
@@ -32,6 +33,7 @@ var migrations = []string{
 	CREATE INDEX results_event ON results (event_id, rx_seq);
 	CREATE INDEX results_verdict ON results (verdict, rx_seq);
 	CREATE INDEX results_analyte ON results (analyte, rx_seq);
+	CREATE INDEX results_lot ON results (lot, rx_seq);
 	CREATE INDEX results_measured ON results (measured_at);
 	CREATE TABLE kiosk_marks (
 		kiosk_id   TEXT PRIMARY KEY,

@@ -71,7 +71,7 @@ func OpenSQLite(path string, opts Options) (History, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	h := &db{opts: opts, desc: path, w: w, r: r}
+	h := &db{opts: opts, desc: path, w: w, r: r, snapDSN: dsn()}
 	h.d = sqliteDialect(h)
 	if err := h.load(ctx); err != nil {
 		h.Close()
@@ -93,6 +93,35 @@ func OpenSQLite(path string, opts Options) (History, error) {
 	h.d = sqliteDialect(h)
 	h.d.held, h.d.insert, h.d.upsertMarks, h.d.upsertLatest, h.d.addTally = st.held, st.insert, st.upsertMarks, st.upsertLatest, st.addTally
 	return h, nil
+}
+
+// snapshotSQLite copies the database with VACUUM INTO (one read
+// transaction: a consistent instant, while commits go on) and counts the
+// results in the copy.
+func (h *db) snapshotSQLite(path string) (int, error) {
+	if _, err := os.Stat(path); err == nil {
+		return 0, fmt.Errorf("history: snapshot: %s exists", path)
+	}
+	// Its own connection: VACUUM INTO reads in one transaction (WAL: the
+	// writer goes on meanwhile) and writes only the new file.
+	src, err := sql.Open("sqlite", h.snapDSN)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	if _, err := src.Exec(`VACUUM INTO ?`, path); err != nil {
+		return 0, fmt.Errorf("history: snapshot to %s: %w", path, err)
+	}
+	c, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=query_only(1)")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	var n int64
+	if err := c.QueryRow(`SELECT v FROM meta WHERE k = 'results'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("history: the snapshot %s does not read back: %w", path, err)
+	}
+	return int(n), nil
 }
 
 func sqliteDialect(*db) dialect {
@@ -117,8 +146,8 @@ func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
 		return st
 	}
 	s.qHeld = p(`SELECT ` + rowColumns + ` FROM results WHERE result_id IN (SELECT value FROM json_each(?))`)
-	s.qInsert = p(`INSERT INTO results (` + rowColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	s.qInsertN = p(`INSERT INTO results (` + rowColumns + `) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", insertRows), ", "))
+	s.qInsert = p(`INSERT INTO results (` + rowColumns + `) VALUES ` + rowParams)
+	s.qInsertN = p(`INSERT INTO results (` + rowColumns + `) VALUES ` + strings.TrimSuffix(strings.Repeat(rowParams+", ", insertRows), ", "))
 	s.qMarks = p(`INSERT INTO kiosk_marks (kiosk_id, contiguous, above) VALUES (?, ?, ?)
 		ON CONFLICT (kiosk_id) DO UPDATE SET contiguous = excluded.contiguous, above = excluded.above`)
 	s.qLatest = p(`INSERT INTO stall_latest (stall_id, rx_seq) VALUES (?, ?)
@@ -171,7 +200,7 @@ const insertRows = 32
 
 func (s *sqliteStmts) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
 	many := tx.StmtContext(ctx, s.qInsertN)
-	args := make([]any, 0, 12*insertRows)
+	args := make([]any, 0, 13*insertRows)
 	for len(rows) >= insertRows {
 		args = args[:0]
 		for i := range rows[:insertRows] {

@@ -161,7 +161,11 @@ func (c *conn) serve() {
 			s.alarm(alarmRegression(c.kiosk, hello.LastSeq, highest))
 		}
 	}
-	c.send(&wire.Welcome{KioskID: c.kiosk, AckedUpTo: min(hw, hello.LastSeq), ServerTime: now, MaxInFlight: s.cfg.MaxInFlight})
+	welcome := &wire.Welcome{KioskID: c.kiosk, AckedUpTo: min(hw, hello.LastSeq), ServerTime: now, MaxInFlight: s.cfg.MaxInFlight}
+	if b := s.cfg.Books.Current(); b.Version > 0 {
+		welcome.Rules = &b
+	}
+	c.send(welcome)
 	for i := range queued {
 		c.send(&queued[i])
 	}
@@ -198,6 +202,7 @@ func (c *conn) serve() {
 			now := s.cfg.Now()
 			s.updateState(c.kiosk, func(st *wire.KioskState) {
 				st.Online, st.LastSeen, st.Pending, st.Storage, st.Instruments = true, &now, m.Pending, m.Storage, m.Instruments
+				st.RulesVersion = m.RulesVersion
 				if m.Lon != 0 || m.Lat != 0 {
 					st.Lon, st.Lat = m.Lon, m.Lat
 				}
@@ -221,18 +226,13 @@ func (c *conn) serve() {
 	}
 }
 
-// derive re-derives the verdict from the raw values and sets the command's
-// flags.
+// derive re-derives the verdict from the raw values with the rule book
+// the result names, for its instrument model and kit lot (command/rulebook,
+// Keeper.Judge), and sets the command's flags.
 func (c *conn) derive(r *wire.Result) {
-	out, err := c.srv.cfg.Rules.Decide(r.Method, r.Item, r.Raw)
-	switch {
-	case err != nil:
-		r.Flags = append(r.Flags, FlagVerdictUnchecked)
-	case out.Verdict != r.Verdict:
-		o := out
-		r.Derived = &o
-		r.Flags = append(r.Flags, wire.FlagVerdictMismatch)
-	}
+	j := c.srv.cfg.Books.Judge(r)
+	r.Derived = j.Derived
+	r.Flags = append(r.Flags, j.Flags...)
 	if c.skewed {
 		r.Flags = append(r.Flags, wire.FlagClockSkew)
 	}

@@ -25,6 +25,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -34,6 +35,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/shianfood/shian/command/history"
+	"github.com/shianfood/shian/command/rulebook"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
@@ -54,16 +56,24 @@ type Kiosks interface {
 	RaiseAlarm(a store.Alarm) (store.Alarm, error)
 }
 
+// RuleBooks is the command's rule book (command/rulebook.Keeper): the
+// current version, sent to kiosks, and the judge of every result.
+type RuleBooks interface {
+	Current() assay.Book
+	Judge(r *wire.Result) rulebook.Judgement
+}
+
 var (
-	_ Sink   = history.History(nil)
-	_ Kiosks = (*store.Store)(nil)
+	_ Sink      = history.History(nil)
+	_ Kiosks    = (*store.Store)(nil)
+	_ RuleBooks = (*rulebook.Keeper)(nil)
 )
 
 // Flags the ingest adds besides the wire ones.
 const (
 	// FlagVerdictUnchecked: the command could not re-derive the verdict
 	// (a method or raw value it does not know).
-	FlagVerdictUnchecked = "verdict_unchecked"
+	FlagVerdictUnchecked = rulebook.FlagVerdictUnchecked
 )
 
 // MaxSkew is the kiosk clock offset above which results are flagged.
@@ -73,9 +83,11 @@ const MaxSkew = 5 * time.Minute
 type Config struct {
 	Sink   Sink
 	Kiosks Kiosks
-	Rules  assay.Rules
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Books re-derives every verdict and gives kiosks the current rule
+	// book; nil judges with assay.DefaultRules() and sends no book.
+	Books RuleBooks
+	Now   func() time.Time
+	Log   *slog.Logger
 
 	// Callbacks, all optional, called from the committer or connection
 	// goroutines; they must not block for long.
@@ -120,6 +132,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Books == nil {
+		cfg.Books = rulebook.Fixed(assay.DefaultRules())
 	}
 	if cfg.GroupWindow <= 0 {
 		cfg.GroupWindow = 5 * time.Millisecond
@@ -242,6 +257,20 @@ func (s *Server) Notify(kioskID string, n wire.Notice) {
 	}
 }
 
+// PushRules sends a new rule book to every connected kiosk (kiosks that
+// are offline get it in their next welcome).
+func (s *Server) PushRules(b assay.Book) {
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.send(&wire.RuleBook{Book: b})
+	}
+}
+
 // KioskStates returns what is known of every kiosk that has connected
 // since the service started.
 func (s *Server) KioskStates() []wire.KioskState {
@@ -275,7 +304,17 @@ func (s *Server) updateState(id string, fn func(*wire.KioskState)) {
 	}
 }
 
+// CheckAnswer is the answer to a GET of /ws/kiosk that is not a websocket
+// handshake: the kiosk the token belongs to and the command's clock.
+type CheckAnswer struct {
+	KioskID    string    `json:"kiosk_id"`
+	Name       string    `json:"name,omitempty"`
+	ServerTime time.Time `json:"server_time"`
+}
+
 // ServeHTTP authenticates a kiosk by its bearer token and serves its link.
+// A request that is not a websocket handshake, with a valid token, is
+// answered with a [CheckAnswer] and changes nothing.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" {
@@ -285,6 +324,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	k, err := s.cfg.Kiosks.KioskByToken(strings.TrimSpace(tok))
 	if err != nil {
 		http.Error(w, "kiosk token refused; check the token in kiosk.yaml against the command's kiosk registry", http.StatusUnauthorized)
+		return
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		// A plain GET with the kiosk's token is `shian-kiosk doctor`
+		// checking its way here (proxy, TLS, token, clock) without
+		// opening a link.
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(CheckAnswer{KioskID: k.ID, Name: k.Name, ServerTime: s.cfg.Now().UTC()})
 		return
 	}
 	up := websocket.Upgrader{ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10}

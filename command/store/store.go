@@ -41,6 +41,7 @@
 //	site:<id>            Site (stall, kitchen) with "loc":[lon,lat]
 //	zone:<id>            Zone (GeoJSON geometry)
 //	alarm:<20-digit seq> Alarm
+//	rulebook:<20-digit version> assay.Book, one key per version, never rewritten
 //	<kind>:<id>          other records through Put/Get/List
 package store
 

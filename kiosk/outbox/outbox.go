@@ -193,6 +193,7 @@ type Outbox struct {
 
 const (
 	keyBootEpoch = "meta:boot_epoch"
+	keyRuleBook  = "meta:rule_book"
 	resultPrefix = "result:"
 )
 
@@ -336,7 +337,7 @@ func (o *Outbox) rebuild() error {
 	err := o.db.View(func(tx *buntdb.Tx) error {
 		return tx.Ascend("", func(k, v string) bool {
 			if !strings.HasPrefix(k, resultPrefix) {
-				if k != keyBootEpoch {
+				if k != keyBootEpoch && k != keyRuleBook {
 					bad = append(bad, k) // a key we never write: a damaged key
 				}
 				return true

@@ -15,12 +15,14 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/shianfood/shian/command"
+	"github.com/shianfood/shian/command/rulebook"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/firmware/enzyme"
 	"github.com/shianfood/shian/internal/browsertest"
 	"github.com/shianfood/shian/kiosk"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/serialport"
+	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/shianfood/shian/simulator/serialsim"
@@ -389,7 +391,7 @@ func TestKioskPositiveFlow(t *testing.T) {
 		}
 	}
 	next := r.text("#v-next")
-	for _, want := range []string{"封存", "复检 2 次：已完成 0 次", "事件编号", "实验室", "4 小时内"} {
+	for _, want := range []string{"封存", "复测 2 次：已完成 0 次", "事件编号", "实验室", "4 小时内"} {
 		if !strings.Contains(next, want) {
 			t.Errorf("next steps %q lack %q", next, want)
 		}
@@ -582,7 +584,7 @@ func TestKioskOfflineInvalid(t *testing.T) {
 	r.measure(assay.Negative, "")
 	p.WaitFor("negative", `shian.state.latest.result.verdict === "negative" && shian.view === "result"`, waitLong)
 	p.WaitFor("two waiting to upload", `document.querySelector("#st-pending").innerText.includes("2")`, waitShort)
-	if s := r.k.CurrentSession(); s != (kiosk.Session{}) {
+	if s := r.k.CurrentSession(); s != (ui.Session{}) {
 		t.Errorf("after a reading the session is used up: %+v", s)
 	}
 	recs, _ := r.k.Outbox().Recent(2)
@@ -655,4 +657,110 @@ func TestKioskStorageError(t *testing.T) {
 		t.Error("shown as saved after the note")
 	}
 	p.Screenshot("storage-error-noted")
+}
+
+// TestKioskRuleBookAndLots: the status bar names the command's rule book
+// (and changes when an admin issues a new one); the test view offers the
+// book's kit lots for the instrument, greys out an expired one, refuses an
+// expired lot typed in by hand with a clear message, and takes a lot
+// scanned off the kit box's GS1 barcode; the result names its lot and
+// book version.
+func TestKioskRuleBookAndLots(t *testing.T) {
+	r := startRig(t, rigOptions{command: true})
+	p := r.p
+	p.WaitFor("online on version 1", `shian.state.link.online && shian.state.rules.version === 1`, waitLong)
+	if got := r.text("#st-rules"); got != "规则书 第1版" {
+		t.Errorf("rules pill %q", got)
+	}
+	cur := r.cmd.Books().Current()
+	_, err := r.cmd.Books().Issue(rulebook.Edit{Base: cur.Version, Rules: cur.Rules, By: "admin", Note: "新到农残试剂",
+		Lots: []assay.Lot{
+			{ID: "EZ-2611", Name: "农残速测酶试剂", Methods: []assay.Method{assay.EnzymeInhibition}, Expires: "2099-12-31"},
+			{ID: "EZ-2405", Name: "农残速测酶试剂", Methods: []assay.Method{assay.EnzymeInhibition}, Expires: "2025-05-31"},
+			{ID: "GC2611A", Name: "克伦特罗胶体金检测卡", Analyte: "clenbuterol", Expires: "2099-03-31"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.WaitFor("the new book reached the screen", `shian.state.rules.version === 2 && document.querySelector("#st-rules").innerText === "规则书 第2版"`, waitLong)
+
+	r.tap(`.stall[data-stall="S-012"]`)
+	p.Do(chromedp.SendKeys(chromedp.CSS("#s-name"), "菠菜"))
+	p.WaitFor("name typed", `shian.form.sample.name === "菠菜"`, waitShort)
+	r.tap("#to-test")
+	p.WaitFor("the test view with the tester's lots", `shian.view === "test" && document.querySelectorAll("#lot-chips .chip").length === 3`, waitShort)
+	lots := r.text("#lot-chips")
+	for _, want := range []string{"EZ-2611", "至 2099-12-31", "EZ-2405", "已过期 2025-05-31", "其他批号"} {
+		if !strings.Contains(lots, want) {
+			t.Errorf("lot list %q lacks %q", lots, want)
+		}
+	}
+	if strings.Contains(lots, "GC2611A") {
+		t.Errorf("a gold-card lot offered for the enzyme tester: %q", lots)
+	}
+	if !browsertest.Eval[bool](p, `document.querySelector('#lot-chips .chip[data-lot="EZ-2405"]').disabled`) {
+		t.Error("the expired lot can be chosen")
+	}
+	if !browsertest.Eval[bool](p, `document.querySelector("#start").disabled`) || !strings.Contains(r.text("#start-why"), "请选择试剂/检测卡批号") {
+		t.Errorf("start without a lot: %q", r.text("#start-why"))
+	}
+	r.checkLayout("test view with lots")
+	p.Screenshot("lots-test-view")
+
+	// A lot typed in by hand, expired: refused with its date.
+	r.tap(`#lot-chips .chip[data-lot="other"]`)
+	p.WaitFor("the lot form", `!document.querySelector("#lot-other").hidden`, waitShort)
+	p.Do(chromedp.SendKeys(chromedp.CSS("#lot-id"), "EZ-1903"))
+	browsertest.Eval[bool](p, `(() => { const e = document.querySelector("#lot-exp"); e.value = "2020-05-01"; e.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`)
+	p.WaitFor("lot and expiry in the form", `shian.form.lot === "EZ-1903" && shian.form.lot_expires === "2020-05-01" && !document.querySelector("#start").disabled`, waitShort)
+	r.tap("#start")
+	p.WaitFor("refused", `!document.querySelector("#toast").hidden && document.querySelector("#toast").innerText.includes("已于 2020-05-01 过期")`, waitShort)
+	if got := r.text("#toast"); !strings.Contains(got, "批号 EZ-1903") || !strings.Contains(got, "不能使用") {
+		t.Errorf("refusal %q", got)
+	}
+	if browsertest.Eval[string](p, `shian.view`) != "test" || r.k.CurrentSession().StallID != "" {
+		t.Error("an expired lot armed a test")
+	}
+	r.checkLayout("expired lot refused")
+	p.Screenshot("lots-expired-refused")
+	r.inEnglish("lots-expired-refused")
+
+	// The kit box's barcode: GS1 with expiry (17) and lot (10), scanned
+	// with nothing focused (as after a tap on the screen's background).
+	browsertest.Eval[bool](p, `(document.activeElement.blur(), true)`)
+	r.scan("(01)06912345678905(17)991231(10)EZ-2611")
+	p.WaitFor("the scanned lot is chosen", `shian.form.lot === "EZ-2611" && shian.form.lot_expires === "2099-12-31" && !shian.form.lot_other`, waitShort)
+	p.WaitFor("chip on", `document.querySelector('#lot-chips .chip[data-lot="EZ-2611"]').classList.contains("on")`, waitShort)
+	r.tap("#start")
+	p.WaitFor("waiting", `shian.view === "waiting"`, waitShort)
+	if s := r.k.CurrentSession(); s.Lot != "EZ-2611" || s.LotExpires != "2099-12-31" {
+		t.Fatalf("session lot: %+v", s)
+	}
+	r.measure(assay.Negative, "")
+	p.WaitFor("the verdict with its lot", `shian.view === "result" && shian.state.latest.result.lot === "EZ-2611"`, waitLong)
+	if got := r.text("#v-meta"); !strings.Contains(got, "批号 EZ-2611") {
+		t.Errorf("result meta %q", got)
+	}
+	recs, _ := r.k.Outbox().Recent(1)
+	if res := recs[0].Result; res.Lot != "EZ-2611" || res.LotExpires != "2099-12-31" || res.RulesVersion != 2 {
+		t.Errorf("saved result: lot %q %q book %d", res.Lot, res.LotExpires, res.RulesVersion)
+	}
+	r.checkLayout("result with lot")
+	p.Screenshot("lots-result")
+
+	// The same screens on the small panel.
+	r.tap("#act-next")
+	p.Do(chromedp.EmulateViewport(800, 480, chromedp.EmulateTouch))
+	p.Do(chromedp.SendKeys(chromedp.CSS("#s-name"), "韭菜"))
+	r.tap("#to-test")
+	p.WaitFor("test view 800×480", `shian.view === "test" && document.querySelectorAll("#lot-chips .chip").length === 3`, waitShort)
+	r.checkLayout("test view with lots 800×480")
+	p.Screenshot("lots-test-view-800x480")
+	r.tap(`#lot-chips .chip[data-lot="other"]`)
+	p.WaitFor("the lot form", `!document.querySelector("#lot-other").hidden`, waitShort)
+	r.checkLayout("lot form 800×480")
+	p.Screenshot("lots-other-800x480")
+	if ex := p.Exceptions(); len(ex) > 0 {
+		t.Errorf("page exceptions: %v", ex)
+	}
 }

@@ -30,6 +30,34 @@ type State struct {
 	Stalls      []Stall  `json:"stalls"`
 	// RecentStalls are the stall ids of recent results, newest first.
 	RecentStalls []string `json:"recent_stalls"`
+	// Rules is the rule book the kiosk decides with; Lots its kit lots,
+	// for the lot pick list.
+	Rules RulesInfo `json:"rules"`
+	Lots  []LotView `json:"lots"`
+}
+
+// RulesInfo says which rules decide: the command's rule book (Version ≥ 1)
+// or the kiosk's built-in rules (Builtin, version 0: it never received a
+// book).
+type RulesInfo struct {
+	Version  uint64     `json:"version"`
+	Builtin  bool       `json:"builtin"`
+	IssuedAt *time.Time `json:"issued_at,omitempty"`
+	Note     string     `json:"note,omitempty"`
+}
+
+// LotView is one kit lot of the rule book as the pick list shows it.
+type LotView struct {
+	ID      string         `json:"id"`
+	Name    string         `json:"name,omitempty"`
+	Analyte string         `json:"analyte,omitempty"`
+	Methods []assay.Method `json:"methods,omitempty"`
+	Expires string         `json:"expires"`
+	// Expired is true once the lot may no longer be used (today, China
+	// Standard Time, is after Expires).
+	Expired bool `json:"expired"`
+	// Own is true when the lot has cut-offs of its own.
+	Own bool `json:"own"`
 }
 
 // KioskInfo names the kiosk.
@@ -52,6 +80,10 @@ type Instrument struct {
 	Protocol    string   `json:"protocol,omitempty"`
 	Items       []string `json:"items,omitempty"`
 	Triggerable bool     `json:"triggerable"`
+	// Lots are, per test item ("" when it has none), the ids of the rule
+	// book's lots made for this instrument's methods and that item,
+	// in-date and expired alike.
+	Lots map[string][]string `json:"lots,omitempty"`
 }
 
 // Field is one displayed value: a raw measurement or a derived figure.
@@ -162,7 +194,7 @@ func (s *Server) State() State {
 	b := s.cfg.Backend
 	st := State{
 		Kiosk: KioskInfo{ID: s.cfg.KioskID, Name: s.cfg.Name, Operator: s.cfg.Operator, DefaultStall: s.cfg.DefaultStall},
-		Link:  b.Link(), Queue: b.Stats(), Alarm: s.cfg.Alarm.State(),
+		Link:  b.Link(), Queue: b.Stats(),
 	}
 	recs, rerr := s.recent(st.Queue)
 	st.Storage.OK = true
@@ -172,12 +204,14 @@ func (s *Server) State() State {
 	case rerr != nil:
 		st.Storage = Storage{Error: rerr.Error()}
 	}
+	book := s.book()
 	for _, is := range b.Instruments() {
 		d := s.devices[is.ID]
 		if is.StateS == "" {
 			is.StateS = is.State.String()
 		}
-		st.Instruments = append(st.Instruments, Instrument{Status: is, Protocol: d.Protocol, Items: d.Items, Triggerable: d.Triggerable})
+		st.Instruments = append(st.Instruments, Instrument{Status: is, Protocol: d.Protocol, Items: d.Items, Triggerable: d.Triggerable,
+			Lots: lotsFor(book, d)})
 	}
 
 	s.mu.Lock()
@@ -193,6 +227,9 @@ func (s *Server) State() State {
 		lv := *s.latest
 		latest = &lv
 	}
+	// Read with the latest result: OnSaved raises the alarm of a positive
+	// before it shows it, so a state never has the one without the other.
+	st.Alarm = s.cfg.Alarm.State()
 	notices := make(map[string]wire.Notice, len(s.notices))
 	for k, v := range s.notices {
 		notices[k] = v
@@ -275,7 +312,44 @@ func (s *Server) State() State {
 	if st.RecentStalls == nil {
 		st.RecentStalls = []string{}
 	}
+	st.Rules = RulesInfo{Version: book.Version, Builtin: book.Version == 0, Note: book.Note}
+	if book.Version > 0 {
+		at := book.IssuedAt
+		st.Rules.IssuedAt = &at
+	}
+	now := s.cfg.Now()
+	st.Lots = make([]LotView, 0, len(book.Lots))
+	for _, l := range book.Lots {
+		st.Lots = append(st.Lots, LotView{ID: l.ID, Name: l.Name, Analyte: l.Analyte, Methods: l.Methods, Expires: l.Expires,
+			Expired: l.Expired(now), Own: l.Gold != nil || len(l.GoldModels) > 0 || l.Enzyme != nil})
+	}
 	return st
+}
+
+// lotsFor lists, per item of d, the book's lots that may be used with it.
+func lotsFor(b assay.Book, d Device) map[string][]string {
+	if len(b.Lots) == 0 {
+		return nil
+	}
+	items := d.Items
+	if len(items) == 0 {
+		items = []string{""}
+	}
+	out := map[string][]string{}
+	for _, it := range items {
+		ids := []string{}
+		for _, l := range b.Lots {
+			ok := len(d.Methods) == 0 || len(l.Methods) == 0
+			for _, m := range d.Methods {
+				ok = ok || l.For(m, "")
+			}
+			if ok && l.For("", it) {
+				ids = append(ids, l.ID)
+			}
+		}
+		out[it] = ids
+	}
+	return out
 }
 
 func (s *Server) summary(rec outbox.Record, incident func(wire.Result) string) Summary {
@@ -324,7 +398,7 @@ func (s *Server) series(r wire.Result, recs []outbox.Record, incident func(wire.
 			for _, rp := range ser.Repeats {
 				outs = append(outs, assay.Outcome{Verdict: rp.Verdict, Value: rp.Value, Unit: rp.Unit})
 			}
-			rs := s.cfg.Rules.Enzyme.Retest(assay.Outcome{Verdict: orig.Verdict, Value: orig.Value}, outs, "")
+			rs := s.book().For(orig.Model, orig.Lot).Enzyme.Retest(assay.Outcome{Verdict: orig.Verdict, Value: orig.Value}, outs, "")
 			ser.Retest = &rs
 		}
 	}

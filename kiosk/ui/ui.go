@@ -66,6 +66,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/internal/jsvocab"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
@@ -86,14 +87,28 @@ func FS() fs.FS {
 	return sub
 }
 
-// Session is what the operator set up for the next test (the kiosk's
-// kiosk.Session, mirrored here so that this package does not import the
-// kiosk).
+// Session is what the operator selected on the touchscreen for the next
+// test: where the sample came from and what it is. It is the kiosk's one
+// type for it (kiosk.Kiosk.SetSession takes it); the next reading's result
+// takes these fields.
 type Session struct {
 	StallID  string      `json:"stall_id"`
 	Operator string      `json:"operator,omitempty"`
 	Sample   wire.Sample `json:"sample"`
-	RepeatOf string      `json:"repeat_of,omitempty"`
+	// RepeatOf links the next result to the one it repeats (复测).
+	RepeatOf string `json:"repeat_of,omitempty"`
+	// Lot is the kit lot (批号) the operator picked or scanned, with the
+	// expiry read off its box when the rule book does not list it.
+	Lot        string `json:"lot,omitempty"`
+	LotExpires string `json:"lot_expires,omitempty"`
+}
+
+// BookSource is the optional capability of a Backend that decides with
+// the command's rule book (the kiosk): the screen shows its version and
+// offers its lots. Without it the screen shows Config.Rules as the
+// built-in rules.
+type BookSource interface {
+	Book() assay.Book
 }
 
 // Saved is one result as the kiosk saved it, or failed to (Err set).
@@ -144,6 +159,10 @@ type Device struct {
 	// Triggerable: the kiosk starts the reading; otherwise the operator
 	// presses START on the instrument.
 	Triggerable bool `json:"triggerable"`
+	// Methods are the test methods the instrument runs, when known (its
+	// profile says; a strip reader runs gold_line or gold_ratio), so that
+	// the screen offers the kit lots made for them.
+	Methods []assay.Method `json:"methods,omitempty"`
 }
 
 // Config configures a Server. Backend is required.
@@ -162,6 +181,9 @@ type Config struct {
 	Alarm Alarm
 	Now   func() time.Time
 	Log   *slog.Logger
+	// Monitor, if set, serves GET /metrics, /healthz and /readyz
+	// (kiosk/metrics).
+	Monitor http.Handler
 	// Poll is how often the live state is re-read for open screens (1 s).
 	Poll time.Duration
 	// WriteWait bounds each write to a screen (10 s).
@@ -262,9 +284,16 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/cancel", s.handleCancel)
 	mux.HandleFunc("POST /api/alarm/ack", s.handleAlarmAck)
 	mux.HandleFunc("POST /api/storage/ack", s.handleStorageAck)
+	if s.cfg.Monitor != nil {
+		// Prometheus and the health checks, on the same loopback port.
+		mux.Handle("GET /metrics", s.cfg.Monitor)
+		mux.Handle("GET /healthz", s.cfg.Monitor)
+		mux.Handle("GET /readyz", s.cfg.Monitor)
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "no such API: "+r.Method+" "+r.URL.Path)
 	})
+	mux.Handle("GET "+jsvocab.Path, jsvocab.Handler()) // the verdicts' labels, from Go
 	mux.Handle("/", s.files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
@@ -316,6 +345,15 @@ func (s *Server) OnSaved(sv Saved) {
 	} else {
 		s.saveErr = ""
 	}
+	if r.Verdict.Severity() == 2 {
+		// Raised before the result is shown, so that no state shows the
+		// positive without its alarm. The reason names the view: the
+		// result id, or unsaved-N for a result that has none because it
+		// was never written.
+		if err := s.cfg.Alarm.Raise(rv.Key); err != nil {
+			s.cfg.Log.Error("alarm outputs failed", "err", err)
+		}
+	}
 	s.latest = &rv
 	s.waiting = nil
 	armed := s.armed
@@ -330,13 +368,6 @@ func (s *Server) OnSaved(sv Saved) {
 		// One selection, one reading: the next test needs a new choice, so
 		// a later reading is never filed under this sample by mistake.
 		s.cfg.Backend.SetSession(Session{})
-	}
-	if r.Verdict.Severity() == 2 {
-		// The reason names the view: the result id, or unsaved-N for a
-		// result that has none because it was never written.
-		if err := s.cfg.Alarm.Raise(rv.Key); err != nil {
-			s.cfg.Log.Error("alarm outputs failed", "err", err)
-		}
 	}
 	s.notify()
 }
@@ -362,6 +393,10 @@ func (s *Server) OnNotice(n wire.Notice) {
 	s.mu.Unlock()
 	s.notify()
 }
+
+// Changed tells open screens that something they show changed (the rule
+// book).
+func (s *Server) Changed() { s.notify() }
 
 func (s *Server) notify() {
 	s.mu.Lock()
@@ -396,17 +431,76 @@ type StartRequest struct {
 	Item     string  `json:"item,omitempty"`
 }
 
-// APIError is the body of an error answer: a code the page translates and
-// an English message for logs.
+// APIError is the body of an error answer: a code the page translates
+// (with its params), and a message for logs.
 type APIError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Params  map[string]string `json:"params,omitempty"`
 }
 
 func writeErr(w http.ResponseWriter, status int, code, msg string) {
+	writeErrParams(w, status, code, msg, nil)
+}
+
+func writeErrParams(w http.ResponseWriter, status int, code, msg string, params map[string]string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(APIError{Code: code, Message: msg})
+	json.NewEncoder(w).Encode(APIError{Code: code, Message: msg, Params: params})
+}
+
+// book returns the rule book the kiosk decides with.
+func (s *Server) book() assay.Book {
+	if bs, ok := s.cfg.Backend.(BookSource); ok {
+		return bs.Book()
+	}
+	return assay.Book{Rules: s.cfg.Rules}
+}
+
+// checkLot refuses a kit lot that is expired, not for this test, or not a
+// lot number; a lot the book lists takes the book's expiry.
+func (s *Server) checkLot(sess *Session, dev Device, item string) (code, msg string, params map[string]string) {
+	sess.Lot = strings.TrimSpace(sess.Lot)
+	sess.LotExpires = strings.TrimSpace(sess.LotExpires)
+	if sess.Lot == "" {
+		sess.LotExpires = ""
+		return "", "", nil
+	}
+	if err := assay.CheckLotID(sess.Lot); err != nil {
+		return "bad_lot", err.Error(), map[string]string{"lot": sess.Lot}
+	}
+	b := s.book()
+	if l, ok := b.Lot(sess.Lot); ok {
+		sess.LotExpires = l.Expires
+	}
+	var m assay.Method
+	if len(dev.Methods) == 1 {
+		m = dev.Methods[0]
+	}
+	if item == "" && len(dev.Items) > 0 {
+		item = dev.Items[0]
+	}
+	err := b.CheckLot(sess.Lot, sess.LotExpires, m, item, s.cfg.Now())
+	params = map[string]string{"lot": sess.Lot, "date": sess.LotExpires}
+	switch {
+	case err == nil:
+		return "", "", nil
+	case errors.Is(err, assay.ErrLotMismatch):
+		l, _ := b.Lot(sess.Lot)
+		params["kit"] = l.Name
+		if params["kit"] == "" {
+			params["kit"] = l.Analyte
+		}
+		return "lot_mismatch", err.Error(), params
+	case sess.LotExpires == "":
+		return "lot_no_expiry", err.Error(), params
+	case errors.Is(err, assay.ErrLotExpired):
+		if _, perr := assay.ParseExpiry(sess.LotExpires); perr != nil {
+			return "lot_bad_expiry", err.Error(), params
+		}
+		return "lot_expired", err.Error(), params
+	}
+	return "bad_lot", err.Error(), params
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -442,6 +536,10 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	dev, ok := s.devices[req.DeviceID]
 	if !ok {
 		writeErr(w, http.StatusBadRequest, "no_device", fmt.Sprintf("no instrument %q on this kiosk", req.DeviceID))
+		return
+	}
+	if code, msg, params := s.checkLot(&sess, dev, req.Item); code != "" {
+		writeErrParams(w, http.StatusBadRequest, code, msg, params)
 		return
 	}
 	for _, st := range s.cfg.Backend.Instruments() {

@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -77,6 +78,10 @@ type Config struct {
 	Status func() wire.Status
 	// OnNotice receives notices from the command (incident numbers).
 	OnNotice func(wire.Notice)
+	// OnRules receives the command's rule book: from welcome, and from a
+	// rules message whenever an admin changes it. It is called from the
+	// link's reader before anything else is read.
+	OnRules  func(assay.Book)
 	Software string
 	Now      func() time.Time
 	Log      *slog.Logger
@@ -266,6 +271,9 @@ func (u *Uplink) session(ctx context.Context) (healthy bool, err error) {
 	welcome, err := readWelcome(conn)
 	if err != nil {
 		return false, err
+	}
+	if welcome.Rules != nil && u.cfg.OnRules != nil {
+		u.cfg.OnRules(*welcome.Rules)
 	}
 	maxInFlight := u.cfg.MaxInFlight
 	if maxInFlight <= 0 {
@@ -551,6 +559,10 @@ func (u *Uplink) readLoop(conn *websocket.Conn, snd *Sender) error {
 		case *wire.Notice:
 			if u.cfg.OnNotice != nil {
 				u.cfg.OnNotice(*m)
+			}
+		case *wire.RuleBook:
+			if u.cfg.OnRules != nil {
+				u.cfg.OnRules(m.Book)
 			}
 		case *wire.Error:
 			return fmt.Errorf("command closed the link: %s: %s", m.Code, m.Message)

@@ -58,6 +58,14 @@ type Result struct {
 
 	Raw assay.Raw `json:"raw"` // the measurements the verdict derives from
 
+	// RulesVersion is the version of the command's rule book the kiosk
+	// decided with (0: its built-in rules, it never had a book). Lot is
+	// the reagent or card lot (批号) the test used and LotExpires its
+	// expiry date (YYYY-MM-DD) as the operator read it off the box.
+	RulesVersion uint64 `json:"rules_version,omitempty"`
+	Lot          string `json:"lot,omitempty"`
+	LotExpires   string `json:"lot_expires,omitempty"`
+
 	MeasuredAt time.Time  `json:"measured_at"`           // kiosk clock
 	DeviceTime *time.Time `json:"device_time,omitempty"` // instrument clock, if it has one
 
@@ -84,6 +92,15 @@ const (
 	FlagVerdictMismatch = "verdict_mismatch" // kiosk verdict differs from the re-derived one
 	FlagClockSkew       = "clock_skew"       // kiosk clock more than 5 min from the command's
 	FlagSeqRegression   = "seq_regression"   // seq reused by a kiosk restored from an old backup
+	// FlagRulesOutdated: the kiosk decided with a rule book older than the
+	// one in force when it measured (it was offline when the book
+	// changed); the command decides with the book in force instead.
+	FlagRulesOutdated = "rules_outdated"
+	// FlagRulesUnknown: the result names a rule-book version the command
+	// never issued; it is decided with the book in force.
+	FlagRulesUnknown = "rules_unknown"
+	// FlagLotExpired: the kit lot had expired when the result was measured.
+	FlagLotExpired = "lot_expired"
 )
 
 // Field limits enforced by Validate.
@@ -122,6 +139,16 @@ func (r *Result) Validate() error {
 	}
 	if r.MeasuredAt.IsZero() {
 		return errors.New("measured_at is missing")
+	}
+	if r.Lot != "" {
+		if err := assay.CheckLotID(r.Lot); err != nil {
+			return err
+		}
+	}
+	if r.LotExpires != "" {
+		if _, err := assay.ParseExpiry(r.LotExpires); err != nil {
+			return fmt.Errorf("lot_expires: %w", err)
+		}
 	}
 	if r.RepeatOf != "" {
 		if _, err := uuid.Parse(r.RepeatOf); err != nil {
@@ -210,6 +237,19 @@ type Welcome struct {
 	ServerTime time.Time `json:"server_time"`
 	// MaxInFlight is the most results the kiosk may send before an ack.
 	MaxInFlight int `json:"max_in_flight"`
+	// Rules is the command's current rule book; the kiosk keeps it and
+	// decides with it from now on (absent from an older command).
+	Rules *assay.Book `json:"rules,omitempty"`
+}
+
+// RuleBook carries a new rule book to a connected kiosk when an admin
+// changed it (command → kiosk). The kiosk keeps it durably and decides
+// every later result with it. Decode does not validate the book: a kiosk
+// checks it (assay.Book.Validate) and keeps its current one if it cannot
+// use it, without dropping the link.
+type RuleBook struct {
+	Header
+	Book assay.Book `json:"book"`
 }
 
 // Results carries 1 to MaxBatch results in ascending seq order
@@ -265,6 +305,9 @@ type Status struct {
 	Lat           float64            `json:"lat,omitempty"`
 	SiteID        string             `json:"site_id,omitempty"`
 	KioskTime     time.Time          `json:"kiosk_time"`
+	// RulesVersion is the rule book the kiosk decides with (0: its
+	// built-in rules).
+	RulesVersion uint64 `json:"rules_version,omitempty"`
 }
 
 // Alarm reports a condition a person must look at (kiosk → command), such
@@ -328,6 +371,9 @@ type KioskState struct {
 	SiteID      string             `json:"site_id,omitempty"`
 	Storage     string             `json:"storage,omitempty"`
 	Instruments []InstrumentStatus `json:"instruments,omitempty"`
+	// RulesVersion is the rule book the kiosk last reported deciding
+	// with.
+	RulesVersion uint64 `json:"rules_version,omitempty"`
 }
 
 // Snapshot is the complete live state (command → browser). Seq is the
@@ -356,6 +402,7 @@ const (
 	KindTeam     = "team"
 	KindEvent    = "event"
 	KindBanquet  = "banquet"
+	KindRules    = "rules" // a new rule-book version (its summary)
 )
 
 // Delta is one change to the live state (command → browser). Seq increases
@@ -371,6 +418,7 @@ type Delta struct {
 
 func (m *Hello) header() *Header     { return &m.Header }
 func (m *Welcome) header() *Header   { return &m.Header }
+func (m *RuleBook) header() *Header  { return &m.Header }
 func (m *Results) header() *Header   { return &m.Header }
 func (m *Ack) header() *Header       { return &m.Header }
 func (m *Reject) header() *Header    { return &m.Header }
@@ -385,6 +433,7 @@ func (m *Delta) header() *Header     { return &m.Header }
 // MessageType implementations.
 func (*Hello) MessageType() string     { return TypeHello }
 func (*Welcome) MessageType() string   { return TypeWelcome }
+func (*RuleBook) MessageType() string  { return TypeRules }
 func (*Results) MessageType() string   { return TypeResults }
 func (*Ack) MessageType() string       { return TypeAck }
 func (*Reject) MessageType() string    { return TypeReject }

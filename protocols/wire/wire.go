@@ -52,6 +52,7 @@ const Version = 1
 const (
 	TypeHello     = "hello"
 	TypeWelcome   = "welcome"
+	TypeRules     = "rules"
 	TypeResults   = "results"
 	TypeAck       = "ack"
 	TypeReject    = "reject"
@@ -160,6 +161,8 @@ func Decode(b []byte, limit int) (Message, error) {
 		m = new(Hello)
 	case TypeWelcome:
 		m = new(Welcome)
+	case TypeRules:
+		m = new(RuleBook)
 	case TypeResults:
 		m = new(Results)
 	case TypeAck:

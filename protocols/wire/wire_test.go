@@ -167,7 +167,7 @@ func TestReadmeExamples(t *testing.T) {
 		}
 		seen[msg.MessageType()] = true
 	}
-	for _, typ := range []string{TypeHello, TypeWelcome, TypeResults, TypeAck, TypeReject, TypeStatus, TypeAlarm, TypeNotice, TypeError, TypeSubscribe, TypeSnapshot, TypeDelta} {
+	for _, typ := range []string{TypeHello, TypeWelcome, TypeRules, TypeResults, TypeAck, TypeReject, TypeStatus, TypeAlarm, TypeNotice, TypeError, TypeSubscribe, TypeSnapshot, TypeDelta} {
 		if !seen[typ] {
 			t.Errorf("README has no example of %q", typ)
 		}
@@ -204,4 +204,37 @@ func FuzzWireMessage(f *testing.F) {
 			t.Fatalf("not stable:\n%s\n%s", b1, b2)
 		}
 	})
+}
+
+// TestReadmeRuleBooks: the rule books in the README's examples are books
+// a kiosk would use.
+func TestReadmeRuleBooks(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(string(b), -1) {
+		msg, err := Decode([]byte(m[1]), 0)
+		if err != nil {
+			continue
+		}
+		var book *assay.Book
+		switch x := msg.(type) {
+		case *Welcome:
+			book = x.Rules
+		case *RuleBook:
+			book = &x.Book
+		}
+		if book == nil {
+			continue
+		}
+		n++
+		if err := book.Validate(); err != nil {
+			t.Errorf("the rule book of the README's %s example does not validate: %v", msg.MessageType(), err)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d rule books in the README, want the welcome's and the rules message's", n)
+	}
 }

@@ -1,11 +1,13 @@
 // Command shian-command runs the Shian command service: the kiosk ingest
 // endpoint, the REST API, the live map and the assurance engine, on one
-// data directory (operational records in DATA/command.db) and a result
-// history (SQLite in DATA/history.db by default, or PostgreSQL).
+// data directory; and the operator's tools around it.
 //
-//	shian-command --data /var/lib/shian-command --listen :8080
-//	shian-command --data /var/lib/shian-command --db postgres://shian@db.example/shian
-//	shian-command verify --data /var/lib/shian-command   # check every stored result
+//	shian-command --config /etc/shian/command.yaml           # serve
+//	shian-command check --config /etc/shian/command.yaml     # validate the config and exit
+//	shian-command backup --config … --to /var/backups/shian/command-$(date +%F).tar.gz
+//	shian-command restore --from FILE --data DIR
+//	shian-command import --url http://127.0.0.1:8080 --token T venue.geojson
+//	shian-command --version
 //
 // On first start (no users yet) it creates the user "admin" with a random
 // password, prints it once and writes it to DATA/initial-admin-password.
@@ -18,23 +20,39 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/shianfood/shian/command"
+	"github.com/shianfood/shian/command/backup"
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/internal/version"
 )
 
 const usage = `shian-command — 食安指挥中心服务 / the Shian command service
 
 Usage:
-  shian-command [--data DIR] [--db SPEC] [--listen ADDR] [--admin NAME] [--log-level LEVEL]
-  shian-command verify [--data DIR] [--db SPEC]   check every stored result; exit 1 on damage
+  shian-command [--config command.yaml] [--data DIR] [--listen ADDR] [--admin NAME] [--log-level L] [--log-format text|json] [--pprof ADDR]
+  shian-command check   [--config command.yaml]          validate the config (every problem with its line) and exit
+  shian-command backup  [--config command.yaml] --to FILE.tar.gz
+                        a consistent copy, taken while the service runs (or not)
+  shian-command restore --from FILE.tar.gz --data DIR [--force]
+                        bring a backup back into a data directory no service uses
+  shian-command import  [--url URL] [--token T] [--skip-invalid] [--id P] [--name P] [--kind K] FILE.geojson
+                        import a venue file into the running service, with a progress bar
+  shian-command verify  [--config command.yaml] [--data DIR] [--db SPEC]
+                        check every stored result and the history's tables; exit 1 on damage
+  shian-command --version
 
---db names the result history:
+--db (or db: in command.yaml) names the result history:
   sqlite:PATH         an SQLite file (default: sqlite:DATA/history.db)
   postgres://…        a PostgreSQL database (user:password@host:port/dbname?sslmode=…)
 
@@ -43,97 +61,282 @@ It serves, on one address:
   /api/v1/...       the REST API (session cookie or Authorization: Bearer <api token>)
   /ws/kiosk         the kiosks' result stream (per-kiosk token)
   /ws/live          the live map's updates
-  /healthz          health check, no auth
+  /healthz /readyz  liveness and readiness, no auth
+  /metrics          Prometheus metrics, no auth (keep it off the public side of a proxy)
 
 Flags:
 `
 
 // Main is the program, separated from main for tests.
 type Main struct {
-	Verify   bool // the verify subcommand
-	Data     string
-	DB       string
-	Listen   string
-	Admin    string
-	LogLevel string
-	Stdout   io.Writer
+	Command   string // "", "check", "backup", "restore", "import"
+	Config    string
+	Data      string
+	DB        string
+	Listen    string
+	Admin     string
+	LogLevel  string
+	LogFormat string
+	Version   bool
+	To        string
+	From      string
+	Force     bool
+	Import    ImportFlags
+	Args      []string
+	// Pprof, when set, is a second address serving Go's profiler
+	// (net/http/pprof), for `make bench --profile` and for finding where
+	// a live service spends its time.
+	Pprof  string
+	Stdout io.Writer
+	Stderr io.Writer
+
+	set map[string]bool // flags given explicitly
 }
 
 // ParseFlags reads the command line.
 func (m *Main) ParseFlags(args []string) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "check", "backup", "restore", "import", "verify", "serve":
+			m.Command, args = args[0], args[1:]
+			if m.Command == "serve" {
+				m.Command = ""
+			}
+		case "version":
+			m.Version, args = true, args[1:]
+		default:
+			return fmt.Errorf("unknown command %q (check, backup, restore, import or serve; see shian-command --help)", args[0])
+		}
+	}
 	fs := flag.NewFlagSet("shian-command", flag.ContinueOnError)
 	fs.SetOutput(m.Stdout)
 	fs.Usage = func() {
 		fmt.Fprint(m.Stdout, usage)
 		fs.PrintDefaults()
 	}
-	if len(args) > 0 && args[0] == "verify" {
-		m.Verify, args = true, args[1:]
+	def := DefaultConfig()
+	fs.StringVar(&m.Config, "config", "", "command.yaml (see command/README.md); flags given explicitly override it")
+	fs.StringVar(&m.Data, "data", def.Data, "data directory (command.db, its lock, evidence, and history.db by default)")
+	fs.StringVar(&m.DB, "db", def.DB, "result history: sqlite:PATH or postgres://… (default sqlite:DATA/history.db)")
+	fs.StringVar(&m.Listen, "listen", def.Listen, "address to serve on")
+	fs.StringVar(&m.Admin, "admin", def.Admin, "name of the admin user created on first start")
+	fs.StringVar(&m.LogLevel, "log-level", def.Log.Level, "debug, info, warn or error")
+	fs.StringVar(&m.LogFormat, "log-format", def.Log.Format, "text or json (one JSON object per line)")
+	fs.BoolVar(&m.Version, "version", false, "print the version and exit")
+	fs.StringVar(&m.To, "to", "", "backup: the file to write (.tar.gz)")
+	fs.StringVar(&m.From, "from", "", "restore: the backup file")
+	fs.BoolVar(&m.Force, "force", false, "restore: move an existing command.db aside instead of refusing")
+	fs.StringVar(&m.Pprof, "pprof", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (off when empty; it has no authentication: keep it on loopback)")
+	m.Import.flags(fs)
+	// Flags may come after the file too (shian-command import f.geojson --kind zone).
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		m.Args = append(m.Args, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	fs.StringVar(&m.Data, "data", "./shian-data", "data directory (command.db, its lock, evidence, and history.db by default)")
-	fs.StringVar(&m.DB, "db", "", "result history: sqlite:PATH or postgres://… (default sqlite:DATA/history.db)")
-	fs.StringVar(&m.Listen, "listen", "127.0.0.1:8080", "address to serve on")
-	fs.StringVar(&m.Admin, "admin", "admin", "name of the admin user created on first start")
-	fs.StringVar(&m.LogLevel, "log-level", "info", "debug, info, warn or error")
-	return fs.Parse(args)
+	if len(m.Args) > 0 && m.Command != "import" {
+		return fmt.Errorf("unexpected argument %q", m.Args[0])
+	}
+	m.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { m.set[f.Name] = true })
+	return nil
 }
 
-// Run runs the service until ctx ends.
+// config returns the configuration: the file (if any) with the flags
+// given explicitly over it.
+func (m *Main) config() (*Config, error) {
+	cfg := DefaultConfig()
+	if m.Config != "" {
+		c, err := LoadConfig(m.Config)
+		if err != nil {
+			return nil, err
+		}
+		cfg = *c
+	}
+	over := func(name string, dst *string, v string) {
+		if m.set[name] || m.Config == "" {
+			*dst = v
+		}
+	}
+	over("data", &cfg.Data, m.Data)
+	over("db", &cfg.DB, m.DB)
+	over("listen", &cfg.Listen, m.Listen)
+	over("admin", &cfg.Admin, m.Admin)
+	over("log-level", &cfg.Log.Level, m.LogLevel)
+	over("log-format", &cfg.Log.Format, m.LogFormat)
+	return &cfg, nil
+}
+
+// NewLogger returns the slog logger for a level and a format.
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slogLevel
+	if err := l.set(level); err != nil {
+		return nil, err
+	}
+	o := &slog.HandlerOptions{Level: slog.Level(l)}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+type slogLevel slog.Level
+
+func (l *slogLevel) set(s string) error {
+	var v slog.Level
+	if err := v.UnmarshalText([]byte(s)); err != nil {
+		return fmt.Errorf("log level %q: want debug, info, warn or error", s)
+	}
+	*l = slogLevel(v)
+	return nil
+}
+
+// Run runs the service (or the chosen command) until ctx ends.
 func (m *Main) Run(ctx context.Context) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(m.LogLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", m.LogLevel)
+	if m.Stderr == nil {
+		m.Stderr = os.Stderr
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if m.Verify {
-		return m.verify(log)
+	if m.Version {
+		fmt.Fprintln(m.Stdout, version.Line("shian-command"))
+		return nil
 	}
-	svc, err := command.Open(command.Config{DataDir: m.Data, DB: m.DB, Log: log})
+	switch m.Command {
+	case "restore":
+		return m.restore()
+	case "import":
+		return m.importVenue(ctx)
+	}
+	cfg, err := m.config()
+	if err != nil {
+		return err
+	}
+	log, err := NewLogger(m.Stderr, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return err
+	}
+	switch m.Command {
+	case "check":
+		src := "defaults"
+		if m.Config != "" {
+			src = m.Config
+		}
+		fmt.Fprintf(m.Stdout, "%s: ok (listen %s, data %s, %d incident deadlines, %d high-risk dish rules, %d credit rules)\n", src,
+			cfg.Listen, cfg.Data, len(cfg.Assurance.Incident.Deadlines), len(cfg.Assurance.Menu.Rules), len(cfg.Assurance.Credit.Rules))
+		return nil
+	case "backup":
+		return m.backup(ctx, cfg, log)
+	case "verify":
+		return m.verify(cfg, log)
+	}
+	sc := cfg.Service()
+	sc.Log = log
+	svc, err := command.Open(sc)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	pw, err := svc.Bootstrap(m.Admin)
+	if m.Pprof != "" {
+		stop, err := servePprof(m.Pprof, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	pw, err := svc.Bootstrap(cfg.Admin)
 	if err != nil {
 		return fmt.Errorf("create the first admin: %w", err)
 	}
 	if pw != "" {
-		path := filepath.Join(m.Data, "initial-admin-password")
+		path := filepath.Join(cfg.Data, "initial-admin-password")
 		if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "created user %q with password %s (also in %s; change it)\n", m.Admin, pw, path)
+		fmt.Fprintf(m.Stdout, "created user %q with password %s (also in %s; change it)\n", cfg.Admin, pw, path)
 	}
+	ctl, err := backup.ServeControl(cfg.Data, svc.Store(), svc.History(), log)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- svc.ListenAndServe(ctx, m.Listen, ready) }()
+	go func() { errc <- svc.ListenAndServe(ctx, cfg.Listen, ready) }()
 	select {
 	case addr := <-ready:
-		fmt.Fprintf(m.Stdout, "shian-command serving on http://%s/ (data in %s)\n", addr, m.Data)
+		log.Info("shian-command serving", "version", version.String(), "addr", addr, "data", cfg.Data)
+		fmt.Fprintf(m.Stdout, "shian-command %s serving on http://%s/ (data in %s)\n", version.String(), addr, cfg.Data)
 	case err := <-errc:
 		return err
 	}
 	return <-errc
 }
 
+// servePprof serves net/http/pprof on addr until stop is called.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Info("profiler serving", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close() }, nil
+}
+
+func main() {
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
+	if err := m.ParseFlags(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "shian-command:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := m.Run(ctx); err != nil {
+		if !errors.Is(err, errDamaged) {
+			fmt.Fprintln(os.Stderr, "shian-command:", err)
+		}
+		os.Exit(1)
+	}
+}
+
 // errDamaged makes verify exit 1.
 var errDamaged = errors.New("damage found")
 
-// verify checks every stored result and the history's working-set tables.
-// With the service stopped it opens the data directory, so that the
-// damage is also raised as alarms in the command centre; while the
-// service runs (the directory is locked) it reads the history alone and
-// the service raises the alarms when it meets the rows.
-func (m *Main) verify(log *slog.Logger) error {
-	spec := m.DB
-	if spec == "" {
-		spec = "sqlite:" + filepath.Join(m.Data, "history.db")
-		if _, err := os.Stat(filepath.Join(m.Data, "history.db")); err != nil {
-			return fmt.Errorf("verify: no result history at %s (%v); give --data or --db", spec, err)
+// verify is `shian-command verify`: it checks every stored result and the
+// history's working-set tables. With the service stopped it opens the
+// data directory, so that the damage is also raised as alarms in the
+// command centre; while the service runs (the directory is locked) it
+// reads the history alone, and the service raises the alarms when it
+// meets the rows.
+func (m *Main) verify(cfg *Config, log *slog.Logger) error {
+	sc := cfg.Service()
+	sc.Log = log
+	if sc.DB == "" {
+		path := filepath.Join(cfg.Data, "history.db")
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("verify: no result history at %s (%v); give --data or --db", path, err)
 		}
+		sc.DB = "sqlite:" + path
 	}
 	var rep history.VerifyReport
-	svc, err := command.Open(command.Config{DataDir: m.Data, DB: spec, Log: log})
+	svc, err := command.Open(sc)
 	switch {
 	case err == nil:
 		defer svc.Close()
@@ -142,7 +345,7 @@ func (m *Main) verify(log *slog.Logger) error {
 		}
 	case errors.Is(err, store.ErrLocked):
 		fmt.Fprintln(m.Stdout, "the command service is running: checking the history read-only; it raises the alarms itself when it reads a damaged row")
-		h, err := history.Open(spec, history.Options{Log: log})
+		h, err := history.Open(sc.DB, history.Options{Log: log})
 		if err != nil {
 			return err
 		}
@@ -166,20 +369,40 @@ func (m *Main) verify(log *slog.Logger) error {
 	return nil
 }
 
-func main() {
-	m := &Main{Stdout: os.Stdout}
-	if err := m.ParseFlags(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
+// backup is `shian-command backup --to FILE`.
+func (m *Main) backup(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	if m.To == "" {
+		return errors.New("backup: --to FILE.tar.gz is required")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := m.Run(ctx); err != nil {
-		if !errors.Is(err, errDamaged) {
-			fmt.Fprintln(os.Stderr, "shian-command:", err)
-		}
-		os.Exit(1)
+	man, how, err := backup.ToFile(ctx, cfg.Data, m.To, log)
+	if err != nil {
+		return err
 	}
+	fi, _ := os.Stat(m.To)
+	fmt.Fprintf(m.Stdout, "%s: %d results, %d evidence files, %s (%s)\n", m.To, man.Results, man.Evidence, sizeText(fi.Size()), how)
+	return nil
+}
+
+// restore is `shian-command restore --from FILE --data DIR`.
+func (m *Main) restore() error {
+	if m.From == "" || !m.set["data"] {
+		return errors.New("restore: --from FILE.tar.gz and --data DIR are required")
+	}
+	man, n, err := backup.Restore(m.From, m.Data, m.Force, m.Stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "restored %s (taken %s by %s) into %s: %d results, %d evidence files\n",
+		m.From, man.CreatedAt.Format(time.RFC3339), man.Version, m.Data, n, man.Evidence)
+	return nil
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -311,6 +311,7 @@ func corpus(t *testing.T, h history.History, n int) []wire.Result {
 		seq[k]++
 		r := Result(k, seq[k], fmt.Sprintf("S-%02d", i%9), verdicts[i%len(verdicts)], t0.Add(time.Duration(i*37)*time.Minute))
 		r.Analyte = analytes[i%len(analytes)]
+		r.Lot = fmt.Sprintf("LOT-%d", i%5)
 		if i%3 != 0 {
 			r.EventID = fmt.Sprintf("EV-%d", i%2)
 		}
@@ -343,7 +344,7 @@ func testFilters(t *testing.T, b Backend) {
 		{Verdicts: []string{"positive", "suspicious"}}, {Events: []string{"EV-0"}},
 		{Since: t0.Add(40 * time.Hour), Until: t0.Add(90 * time.Hour)},
 		{KioskID: "K-1", Verdict: "negative", Since: t0.Add(10 * time.Hour)},
-		{StallID: "S-04", EventID: "EV-0", Analyte: "aflatoxin_b1"},
+		{StallID: "S-04", EventID: "EV-0", Analyte: "aflatoxin_b1"}, {Lot: "LOT-3"},
 		{ReceivedSince: *all[0].ReceivedAt}, {AfterRx: 100, BeforeRx: 140},
 	}
 	for _, f := range filters {
@@ -392,6 +393,7 @@ func match(f *history.Filter, r *wire.Result) bool {
 		len(f.Events) > 0 && !contains(f.Events, r.EventID),
 		f.Analyte != "" && r.Analyte != f.Analyte,
 		f.EventID != "" && r.EventID != f.EventID,
+		f.Lot != "" && r.Lot != f.Lot,
 		!f.Since.IsZero() && r.MeasuredAt.Before(f.Since),
 		!f.Until.IsZero() && !r.MeasuredAt.Before(f.Until),
 		!f.ReceivedSince.IsZero() && r.ReceivedAt.Before(f.ReceivedSince),

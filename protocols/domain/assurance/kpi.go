@@ -5,17 +5,18 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // TestRecord is the part of a test result the KPIs need.
 type TestRecord struct {
-	ResultID string    `json:"result_id"`
-	EventID  string    `json:"event_id,omitempty"`
-	At       time.Time `json:"at"`
-	Verdict  Verdict   `json:"verdict"`
-	ZoneID   string    `json:"zone_id,omitempty"` // the vendor zone of the test's stall, if known
-	Analyte  string    `json:"analyte,omitempty"`
+	ResultID string        `json:"result_id"`
+	EventID  string        `json:"event_id,omitempty"`
+	At       time.Time     `json:"at"`
+	Verdict  assay.Verdict `json:"verdict"`
+	ZoneID   string        `json:"zone_id,omitempty"` // the vendor zone of the test's stall, if known
+	Analyte  string        `json:"analyte,omitempty"`
 }
 
 // Dimensions a TestCount can be grouped by.
@@ -31,10 +32,10 @@ const (
 // counted by a database rather than listed: it adds to that group's test
 // figures only (and to the total when Dim is DimTotal).
 type TestCount struct {
-	Dim     string  `json:"dim"`
-	Key     string  `json:"key"`
-	Verdict Verdict `json:"verdict"`
-	N       int     `json:"n"`
+	Dim     string        `json:"dim"`
+	Key     string        `json:"key"`
+	Verdict assay.Verdict `json:"verdict"`
+	N       int           `json:"n"`
 }
 
 // KPIInput is the records the KPIs are computed over. Tests are listed
@@ -196,17 +197,17 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 			byResult[id] = inc
 		}
 	}
-	count := func(a *kpiAcc, v Verdict, n int) {
+	count := func(a *kpiAcc, v assay.Verdict, n int) {
 		switch v {
-		case VerdictNegative:
+		case assay.Negative:
 			a.Tests += n
-		case VerdictSuspicious:
+		case assay.Suspicious:
 			a.Tests += n
 			a.Suspicious += n
-		case VerdictPositive:
+		case assay.Positive:
 			a.Tests += n
 			a.Positives += n
-		case VerdictInvalid:
+		case assay.Invalid:
 			a.Invalid += n
 		}
 	}
@@ -239,7 +240,7 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 		for _, a := range accs {
 			count(a, t.Verdict, 1)
 		}
-		if t.Verdict == VerdictPositive {
+		if t.Verdict == assay.Positive {
 			disposal(t, accs)
 		}
 	}

@@ -1,7 +1,8 @@
 // Command shian-sim simulates Shian's world for demos, tests and chaos
 // runs: a whole event (demo), a single instrument on a pseudo-terminal for
-// any serial program to talk to (instrument), and the real binaries
-// against each other under faults (chaos).
+// any serial program to talk to (instrument), the real binaries against
+// each other under faults (chaos), and the benchmarks behind
+// docs/BENCHMARKS.md (bench).
 package main
 
 import (
@@ -25,6 +26,7 @@ Usage:
   shian-sim demo [flags]        run a simulated event against an in-process command service
   shian-sim instrument [flags]  serve one emulated instrument on a pseudo-terminal (--list for the models)
   shian-sim chaos --data DIR    the real binaries under kills and network faults; prints the ledger
+  shian-sim bench [flags]       measure ingest, growth, latency, the kiosk and the zone index; one table
   shian-sim help [command]
 
 Run "shian-sim <command> --help" for a command's flags.
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runInstrument(ctx, args[1:], stdout, stderr)
 	case "chaos":
 		return runChaos(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 {
 			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
@@ -72,6 +76,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Every, "every", 1500*time.Millisecond, "mean pause between tests at one kiosk")
 	fs.DurationVar(&o.Measure, "measure", time.Second, "how long the emulated tester measures (the real one: 3.5m)")
 	fs.Uint64Var(&o.Seed, "seed", 20261128, "seed for the venue and the operators")
+	fs.StringVar(&o.KioskUI, "kiosk-ui", "127.0.0.1:0", "where the first kiosk's touchscreen listens; kiosk i takes the port plus i (port 0: free ports)")
 	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "Usage: shian-sim demo [flags]\n\nRuns the command service, a venue near Nantong, and kiosks reading emulated\nenzyme-inhibition testers over pseudo-terminals. Writes DATA/demo.json with the\nURL, a one-time login URL, the user and password, an API token and each kiosk's\nid and token.\n\nFlags:")

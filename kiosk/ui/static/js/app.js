@@ -8,7 +8,7 @@
 // screen when a result could not be saved.
 
 import { t, setLang, currentLang, applyI18n, commonSamples, table } from "./i18n.js";
-import { installScanner, parseStallCode } from "./scan.js";
+import { installScanner, parseStallCode, parseLotCode } from "./scan.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -38,7 +38,7 @@ const ui = {
   connected: false,
   view: "stall",
   seenKey: null,
-  form: { stall_id: "", sample: { name: "", category: "", batch: "", supplier: "" }, device_id: "", item: "", repeat_of: "" },
+  form: { stall_id: "", sample: { name: "", category: "", batch: "", supplier: "" }, device_id: "", item: "", repeat_of: "", lot: "", lot_expires: "", lot_other: false },
   toastTimer: 0,
   shown: "",
   scans: 0,
@@ -65,6 +65,7 @@ window.shian = {
     return ui.scans;
   },
   parseStallCode,
+  parseLotCode,
   lang: currentLang,
   missingKeys: () => Object.entries(table).filter(([, v]) => !v.zh || !v.en).map(([k]) => k),
 };
@@ -122,13 +123,14 @@ async function post(path, body) {
   if (!r.ok) {
     const e = new Error(j.message || r.statusText);
     e.code = j.code;
+    e.params = j.params || {};
     throw e;
   }
   return j;
 }
 
 function errText(e) {
-  return e.code && table["err." + e.code] ? t("err." + e.code) : t("err.other", { msg: e.message });
+  return e.code && table["err." + e.code] ? t("err." + e.code, e.params) : t("err.other", { msg: e.message });
 }
 
 function toast(msg, kind) {
@@ -170,6 +172,12 @@ function onScan(code, parsed) {
     toast(t("scan.busy"), "warn");
     return;
   }
+  const lot = parseLotCode(code);
+  if (lot) {
+    chooseLot(lot.lot, lot.expires || "");
+    toast(lot.expires ? t("lot.scanned", { lot: lot.lot, date: lot.expires }) : t("lot.scannedNoDate", { lot: lot.lot }), "ok");
+    return;
+  }
   if (!parsed.id) {
     toast(t("scan.bad", { code: code.slice(0, 60) }), "error");
     return;
@@ -179,9 +187,27 @@ function onScan(code, parsed) {
   toast(known ? t("stall.scanned", { id: stallLabel(parsed.id) }) : t("stall.unlisted", { id: parsed.id }), "ok");
 }
 
+/** chooseLot takes a lot from the list, a scan or the form; a lot the book lists takes the book's expiry. */
+function chooseLot(id, expires) {
+  const f = ui.form;
+  const known = ui.state && (ui.state.lots || []).find((l) => l.id === id);
+  f.lot = id;
+  f.lot_expires = known ? known.expires : expires;
+  f.lot_other = !known && !!id;
+  $("lot-id").value = f.lot_other ? id : "";
+  $("lot-exp").value = f.lot_other ? f.lot_expires : "";
+  if (ui.view === "test") render();
+}
+
 function startBody(form) {
   return {
-    session: { stall_id: form.stall_id, sample: { ...form.sample }, repeat_of: form.repeat_of || undefined },
+    session: {
+      stall_id: form.stall_id,
+      sample: { ...form.sample },
+      repeat_of: form.repeat_of || undefined,
+      lot: form.lot || undefined,
+      lot_expires: form.lot_expires || undefined,
+    },
     device_id: form.device_id,
     item: form.item,
   };
@@ -199,6 +225,8 @@ function again(r, original) {
   f.device_id = r.device_id;
   f.item = r.item || "";
   f.repeat_of = original;
+  f.lot = r.lot || "";
+  f.lot_expires = r.lot_expires || "";
   act("/api/start", startBody(f));
 }
 
@@ -293,6 +321,9 @@ function renderStatus(s) {
   setPill("st-sync", s.link.last_sync ? t("status.lastSync", { time: fmtTime(s.link.last_sync) }) : t("status.neverSynced"), "plain");
   setPill("st-storage", t(s.storage.ok ? "status.storageOk" : "status.storageBad"), s.storage.ok ? "ok" : "bad");
   $("st-storage").title = s.storage.error || "";
+  const rules = s.rules || { builtin: true };
+  setPill("st-rules", rules.builtin ? t("status.rulesBuiltin") : t("status.rules", { v: rules.version }), rules.builtin ? "warn" : "plain");
+  $("st-rules").title = rules.builtin ? t("status.rulesBuiltinNote") : t("status.rulesNote", { v: rules.version, time: fmtTime(rules.issued_at) });
   $("lang").textContent = t("lang.switch");
 }
 
@@ -387,7 +418,56 @@ function startBlocker(s) {
   const inst = instrument(f.device_id);
   if (!inst) return t("test.needDevice");
   if (instState(inst) === "down") return t("test.deviceDown");
+  if (f.lot_other && !f.lot) return t("test.needLotId");
+  if (lotsHere(s).some((l) => !l.expired) && !f.lot) return t("test.needLot");
+  if (f.lot && !f.lot_expires) return t("test.needLotExpiry");
   return "";
+}
+
+/** lotsHere: the rule book's lots for the chosen instrument and item. */
+function lotsHere(s) {
+  const inst = instrument(ui.form.device_id);
+  if (!inst || !inst.lots) return [];
+  const ids = inst.lots[ui.form.item || ""] || inst.lots[""] || [];
+  return (s.lots || []).filter((l) => ids.includes(l.id));
+}
+
+function renderLots(s) {
+  const f = ui.form;
+  const lots = lotsHere(s);
+  const box = $("lot-chips");
+  box.textContent = "";
+  if (f.lot && !f.lot_other && !lots.some((l) => l.id === f.lot)) {
+    // The lot chosen belongs to another instrument or item.
+    f.lot = "";
+    f.lot_expires = "";
+  }
+  const chip = (label, on, onclick, extra) =>
+    el("button", { type: "button", class: "chip" + (on ? " on" : ""), onclick, ...extra }, label);
+  if (!lots.some((l) => !l.expired)) {
+    box.append(chip(t("lot.none"), !f.lot && !f.lot_other, () => {
+      f.lot_other = false;
+      chooseLot("", "");
+    }, { dataset: { lot: "" } }));
+  }
+  for (const l of lots) {
+    const when = l.expired ? t("lot.expired", { date: l.expires }) : t("lot.until", { date: l.expires });
+    box.append(
+      chip([l.id, el("small", { class: "lot-date" }, " " + when)], f.lot === l.id && !f.lot_other, () => chooseLot(l.id, l.expires), {
+        dataset: { lot: l.id, expired: l.expired ? "1" : "" },
+        disabled: l.expired,
+        title: l.name || l.analyte || "",
+      }),
+    );
+  }
+  box.append(chip(t("lot.other"), f.lot_other, () => {
+    f.lot_other = true;
+    f.lot = $("lot-id").value.trim();
+    f.lot_expires = $("lot-exp").value;
+    render();
+    $("lot-id").focus();
+  }, { dataset: { lot: "other" } }));
+  $("lot-other").hidden = !f.lot_other;
 }
 
 function renderTest(s) {
@@ -428,6 +508,7 @@ function renderTest(s) {
       render();
     } }, it));
   }
+  renderLots(s);
   const why = startBlocker(s);
   $("start").disabled = !!why;
   $("start-why").textContent = why;
@@ -509,6 +590,7 @@ function renderResult(s) {
   for (const part of [
     el("span", { class: "meta-main" }, t("result.meta", { stall: stallLabel(r.stall_id), sample: r.sample.name || "—", time: fmtTime(r.measured_at) })),
     r.item ? el("span", {}, t("result.item", { item: r.item })) : null,
+    r.lot ? el("span", { class: "meta-lot" }, t("result.lot", { lot: r.lot })) : null,
     isRepeat && ser && ser.original ? el("span", { class: "meta-repeat" }, t("result.isRepeat", { verdict: verdictLabel(ser.original.verdict) })) : null,
   ]) {
     if (part) meta.append(part);
@@ -652,6 +734,14 @@ function bind() {
   $("s-batch").addEventListener("input", (e) => (ui.form.sample.batch = e.target.value));
   $("s-supplier").addEventListener("input", (e) => (ui.form.sample.supplier = e.target.value));
   $("to-test").addEventListener("click", () => go("test"));
+  $("lot-id").addEventListener("input", (e) => {
+    ui.form.lot = e.target.value.trim();
+    render();
+  });
+  $("lot-exp").addEventListener("input", (e) => {
+    ui.form.lot_expires = e.target.value;
+    render();
+  });
   $("hist-back").addEventListener("click", () => go(ui.state && ui.state.latest ? "result" : "stall"));
   $("start").addEventListener("click", start);
   $("cancel").addEventListener("click", () => act("/api/cancel"));

@@ -1,8 +1,13 @@
 // i18n: every on-screen string of the kiosk screen, zh-CN first, English
-// second, in this one table. Labels follow docs/glossary.md: 阴性 / 可疑 /
-// 阳性（疑似）/ 无效, 摊位, 快检终端, 指挥中心, 封存, 复检 … and the labels of
-// protocols/domain/assay (verdicts) and kiosk/device (instrument states). Add new
-// strings here, never in the code that shows them.
+// second, in this one table. Labels follow docs/glossary.md: 摊位, 快检终端,
+// 指挥中心, 封存, 复测 (a repeat of the same rapid test) and 复检 (the party's
+// statutory re-test, never by a rapid method) …, and kiosk/device (instrument
+// states). The verdicts' labels are not kept here: the kiosk generates
+// vocab.js from their one home, protocols/domain/assay (internal/jsvocab),
+// and they are merged into the table as verdict.<id>. Add new strings here,
+// never in the code that shows them.
+
+import { verdicts } from "./vocab.js";
 //
 // Markup names its string with data-i18n="key" (text content),
 // data-i18n-placeholder or data-i18n-aria-label; applyI18n() fills them.
@@ -34,6 +39,13 @@ export const table = {
   "status.neverSynced": { zh: "尚未同步", en: "Never synced" },
   "status.storageOk": { zh: "存储正常", en: "Storage OK" },
   "status.storageBad": { zh: "存储故障", en: "Storage FAILED" },
+  "status.rules": { zh: "规则书 第{v}版", en: "Rule book v{v}" },
+  "status.rulesBuiltin": { zh: "内置默认规则", en: "Built-in rules" },
+  "status.rulesBuiltinNote": {
+    zh: "尚未收到指挥中心的规则书，按本机内置默认规则判定；联网后自动更新",
+    en: "No rule book from the command yet: deciding with this kiosk's built-in rules until it connects",
+  },
+  "status.rulesNote": { zh: "规则书第{v}版，{time} 发布", en: "Rule book version {v}, issued {time}" },
   "status.offlineNote": { zh: "结果保存在本机，联网后自动上传", en: "Results are kept here and upload when the network is back" },
 
   // Steps.
@@ -81,6 +93,22 @@ export const table = {
   "test.noInstruments": { zh: "本机未配置检测仪器（kiosk.yaml 的 devices）", en: "No instruments configured (devices in kiosk.yaml)" },
   "test.pressStartHint": { zh: "在仪器上按 START 键启动", en: "Started with START on the instrument" },
   "test.triggerHint": { zh: "由本机启动读取", en: "Started by the kiosk" },
+  "test.needLot": { zh: "请选择试剂/检测卡批号", en: "Choose the kit lot" },
+  "test.needLotId": { zh: "请填写包装盒上的批号", en: "Enter the lot number on the box" },
+  "test.needLotExpiry": { zh: "请填写该批号的有效期", en: "Enter the lot's expiry date" },
+
+  // Kit lots (试剂/检测卡批号).
+  "lot.title": { zh: "试剂/检测卡批号", en: "Kit lot" },
+  "lot.scanHint": { zh: "（可扫描包装盒条码）", en: "(scan the box's barcode)" },
+  "lot.none": { zh: "不记录批号", en: "No lot" },
+  "lot.other": { zh: "其他批号…", en: "Other lot…" },
+  "lot.id": { zh: "批号", en: "Lot number" },
+  "lot.idPh": { zh: "包装盒上的批号", en: "Lot number on the box" },
+  "lot.expires": { zh: "有效期至", en: "Use by" },
+  "lot.until": { zh: "至 {date}", en: "to {date}" },
+  "lot.expired": { zh: "已过期 {date}", en: "expired {date}" },
+  "lot.scanned": { zh: "已扫描批号 {lot}（有效期至 {date}）", en: "Scanned lot {lot} (use by {date})" },
+  "lot.scannedNoDate": { zh: "已扫描批号 {lot}，请填写有效期", en: "Scanned lot {lot}: enter its expiry date" },
 
   // Instrument states (kiosk/device State.Label).
   "inst.ready": { zh: "就绪", en: "Ready" },
@@ -95,18 +123,10 @@ export const table = {
   "wait.for": { zh: "等待仪器结果", en: "Waiting for the instrument" },
   "wait.elapsed": { zh: "已等待 {t}", en: "Waiting for {t}" },
   "wait.down": { zh: "仪器故障：{err}", en: "Instrument down: {err}" },
-  "wait.repeat": { zh: "复检", en: "Repeat" },
+  "wait.repeat": { zh: "复测", en: "Repeat" },
   "wait.cancel": { zh: "取消", en: "Cancel" },
 
   // Verdicts (glossary / protocols/domain/assay labels).
-  "verdict.negative": { zh: "阴性", en: "Negative" },
-  "verdict.suspicious": { zh: "可疑", en: "Suspicious" },
-  "verdict.positive": { zh: "阳性（疑似）", en: "Positive (suspected)" },
-  "verdict.invalid": { zh: "无效", en: "Invalid" },
-  "verdict.pass": { zh: "合格", en: "Pass" },
-  "verdict.caution": { zh: "注意", en: "Caution" },
-  "verdict.fail": { zh: "不合格", en: "Fail" },
-  "verdict.na": { zh: "仅记录", en: "Recorded only" },
 
   // Main figure by unit.
   "main.%": { zh: "抑制率", en: "Inhibition rate" },
@@ -145,23 +165,24 @@ export const table = {
   "saved.rejected": { zh: "已保存 · 被指挥中心拒收：{msg}", en: "Saved · rejected by the command centre: {msg}" },
   "result.meta": { zh: "{stall} · {sample} · {time}", en: "{stall} · {sample} · {time}" },
   "result.item": { zh: "检测项目：{item}", en: "Test item: {item}" },
-  "result.isRepeat": { zh: "复检（原结果 {verdict}）", en: "Repeat (initial result {verdict})" },
+  "result.lot": { zh: "批号 {lot}", en: "Lot {lot}" },
+  "result.isRepeat": { zh: "复测（原结果 {verdict}）", en: "Repeat (initial result {verdict})" },
 
   // Next steps.
   "next.title": { zh: "下一步", en: "What to do next" },
   "next.seal": { zh: "立即封存该批次，停止使用和销售", en: "Seal this batch now (封存); stop using and selling it" },
-  "next.repeats": { zh: "同一样品复检 {req} 次：已完成 {done} 次", en: "Repeat the test on the same sample {req} times: {done} done" },
-  "next.repeatsDone": { zh: "复检已完成 {done} 次", en: "{done} repeats done" },
+  "next.repeats": { zh: "同一样品复测 {req} 次：已完成 {done} 次", en: "Repeat the test on the same sample {req} times: {done} done" },
+  "next.repeatsDone": { zh: "复测已完成 {done} 次", en: "{done} repeats done" },
   "next.stands": {
-    zh: "复检仍为阳性：阳性成立，保持封存并送实验室检验",
+    zh: "复测仍为阳性：阳性成立，保持封存并送实验室检验",
     en: "The repeats are positive again: the positive stands; keep it sealed, send it to the lab",
   },
   "next.notReproduced": {
-    zh: "复检未再现阳性：初检阳性不成立，按复检结果处理",
+    zh: "复测未再现阳性：初检阳性不成立，按复测结果处理",
     en: "The repeats did not reproduce the positive: the initial positive does not stand; follow the repeat results",
   },
   "next.incident": { zh: "事件编号：{no}", en: "Incident no.: {no}" },
-  "next.incidentRepeat": { zh: "事件编号：{no}（本次复检：{own}）", en: "Incident no.: {no} (this repeat: {own})" },
+  "next.incidentRepeat": { zh: "事件编号：{no}（本次复测：{own}）", en: "Incident no.: {no} (this repeat: {own})" },
   "next.incidentWait": { zh: "事件编号：等待指挥中心下发…", en: "Incident no.: waiting for the command centre…" },
   "next.incidentOffline": {
     zh: "事件编号：离线，联网上传后由指挥中心下发",
@@ -173,7 +194,7 @@ export const table = {
     en: "The business may ask for a re-test by {time} (within 4 hours); it may not use a rapid method",
   },
   "next.suspicious": {
-    zh: "可疑：结果介于阴性与阳性之间，请用同一样品复检",
+    zh: "可疑：结果介于阴性与阳性之间，请用同一样品复测",
     en: "Suspicious: between negative and positive; repeat the test on the same sample",
   },
   "next.negative": { zh: "未检出问题，结果已记录", en: "Nothing found; the result is recorded" },
@@ -220,7 +241,7 @@ export const table = {
   "how.other": { zh: "按试剂说明书重新检测", en: "Test again following the kit's instructions" },
 
   // Reasons of compliance verdicts.
-  "reason.reclean_and_retest": { zh: "请重新清洁后复测", en: "clean again and re-test" },
+  "reason.reclean_and_retest": { zh: "请重新清洁后复测", en: "clean again and repeat the test" },
   "reason.tpc_over_limit": { zh: "极性组分超过限值", en: "polar compounds over the limit" },
   "reason.acid_value_over_limit": { zh: "酸价超过限值", en: "acid value over the limit" },
   "reason.core_below_minimum": { zh: "中心温度未达到要求，请继续加热", en: "core temperature too low; keep cooking" },
@@ -234,7 +255,7 @@ export const table = {
   "reason.none": { zh: "—", en: "—" },
 
   // Actions on the result.
-  "act.repeat": { zh: "复检（第 {n} 次）", en: "Repeat (no. {n})" },
+  "act.repeat": { zh: "复测（第 {n} 次）", en: "Repeat (no. {n})" },
   "act.redo": { zh: "重新检测", en: "Test again" },
   "act.next": { zh: "下一个样品", en: "Next sample" },
   "act.otherStall": { zh: "换摊位", en: "Other stall" },
@@ -285,12 +306,18 @@ export const table = {
   "err.device_down": { zh: "仪器故障，无法检测", en: "The instrument is down" },
   "err.trigger_failed": { zh: "仪器没有响应，请检查连接后重试", en: "The instrument did not respond; check its cable and try again" },
   "err.other": { zh: "操作失败：{msg}", en: "Failed: {msg}" },
+  "err.lot_expired": { zh: "批号 {lot} 已于 {date} 过期，不能使用。请换用有效期内的试剂/检测卡。", en: "Lot {lot} expired on {date} and may not be used. Use a kit that is in date." },
+  "err.lot_mismatch": { zh: "批号 {lot} 是{kit}，不能用于本项检测。请核对检测项目和批号。", en: "Lot {lot} is {kit}, not for this test. Check the test item and the lot." },
+  "err.lot_no_expiry": { zh: "批号 {lot} 未填有效期：请按包装盒填写。", en: "Lot {lot} has no expiry date: enter the date printed on the box." },
+  "err.lot_bad_expiry": { zh: "有效期格式不对：请按 年-月-日 填写。", en: "The expiry date is not a date: enter it as year-month-day." },
+  "err.bad_lot": { zh: "批号只能包含字母、数字和 - _ . /，最多 32 位。", en: "A lot number may only contain letters, digits and - _ . / (at most 32)." },
 
   // Time.
   "time.ago.s": { zh: "{n} 秒前", en: "{n} s ago" },
   "time.ago.m": { zh: "{n} 分钟前", en: "{n} min ago" },
   "time.ago.h": { zh: "{n} 小时前", en: "{n} h ago" },
 };
+for (const [id, label] of Object.entries(verdicts)) table[`verdict.${id}`] = label;
 
 /** Common vegetables offered as one-tap sample names (zh names, as keyed on instruments). */
 export const commonSamples = ["菠菜", "小白菜", "青菜", "韭菜", "芹菜", "生菜", "油麦菜", "豇豆", "黄瓜", "番茄"];

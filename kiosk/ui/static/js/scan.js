@@ -47,6 +47,58 @@ export function parseStallCode(raw) {
   return { error: "bad_id" };
 }
 
+/**
+ * Parse a kit box's barcode: GS1 element strings as a scanner types them,
+ * with the lot (AI 10) and the expiry (AI 17, YYMMDD) — in the
+ * human-readable form "(01)06912345678905(17)270331(10)GC2611A", or raw
+ * ("]d2" / "]C1" prefix optional, FNC1 typed as the GS character or as
+ * "|") — or "LOT:GC2611A;EXP:2027-03-31". Returns {lot, expires} (expires
+ * YYYY-MM-DD or "") or null when the code is not a lot code.
+ */
+export function parseLotCode(raw) {
+  let code = String(raw || "").trim();
+  const date = (yymmdd) => {
+    if (!/^\d{6}$/.test(yymmdd)) return "";
+    let dd = yymmdd.slice(4, 6);
+    const mm = yymmdd.slice(2, 4);
+    const yyyy = "20" + yymmdd.slice(0, 2);
+    if (dd === "00") dd = String(new Date(Date.UTC(+yyyy, +mm, 0)).getUTCDate()).padStart(2, "0"); // GS1: day 00 = end of month
+    const d = new Date(yyyy + "-" + mm + "-" + dd + "T00:00:00Z");
+    return isNaN(d) || d.toISOString().slice(0, 10) !== yyyy + "-" + mm + "-" + dd ? "" : yyyy + "-" + mm + "-" + dd;
+  };
+  const lotOK = (s) => /^[A-Za-z0-9_./-]{1,32}$/.test(s);
+  let m = /^LOT:([^;]+)(?:;EXP:(\d{4}-\d{2}-\d{2}))?$/i.exec(code);
+  if (m) return lotOK(m[1]) ? { lot: m[1], expires: m[2] || "" } : null;
+  if (code.startsWith("(")) {
+    const ais = {};
+    const re = /\((\d{2,4})\)([^()]*)/g;
+    let x;
+    let seen = 0;
+    while ((x = re.exec(code))) {
+      ais[x[1]] = x[2];
+      seen += x[0].length;
+    }
+    if (seen !== code.length || !ais["10"] || !lotOK(ais["10"])) return null;
+    return { lot: ais["10"], expires: ais["17"] ? date(ais["17"]) : "" };
+  }
+  code = code.replace(/^\](d2|C1|Q3)/, "");
+  if (!/^(01\d{14}|17\d{6}|10)/.test(code)) return null;
+  const out = { lot: "", expires: "" };
+  while (code) {
+    if (/^01\d{14}/.test(code)) code = code.slice(16);
+    else if (/^17\d{6}/.test(code)) {
+      out.expires = date(code.slice(2, 8));
+      code = code.slice(8);
+    } else if (code.startsWith("10")) {
+      const end = code.slice(2).search(/[\x1d|]/);
+      out.lot = end < 0 ? code.slice(2) : code.slice(2, 2 + end);
+      code = end < 0 ? "" : code.slice(3 + end);
+    } else return out.lot && lotOK(out.lot) ? out : null; // another AI: stop here
+    code = code.replace(/^[\x1d|]/, "");
+  }
+  return out.lot && lotOK(out.lot) ? out : null;
+}
+
 function editable(el) {
   if (!el) return false;
   if (el.isContentEditable) return true;

@@ -1,0 +1,56 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/tidwall/buntdb"
+)
+
+// ruleBookKey is the key of one rule-book version.
+func ruleBookKey(v uint64) string { return fmt.Sprintf("rulebook:%020d", v) }
+
+// PutRuleBook stores a new rule-book version durably (fsynced through the
+// store's own descriptor before it returns). A version is written once:
+// storing one that exists is ErrConflict.
+func (s *Store) PutRuleBook(b assay.Book) error {
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("store: encode rule book %d: %w", b.Version, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return s.failed
+	}
+	err = s.db.Update(func(tx *buntdb.Tx) error {
+		if _, err := tx.Get(ruleBookKey(b.Version)); err == nil {
+			return fmt.Errorf("rule book version %d: %w", b.Version, ErrConflict)
+		}
+		_, _, err := tx.Set(ruleBookKey(b.Version), string(raw), nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.sync()
+}
+
+// RuleBooks returns every stored rule-book version, oldest first. A
+// version that does not decode is skipped and logged.
+func (s *Store) RuleBooks() ([]assay.Book, error) {
+	var out []assay.Book
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendKeys("rulebook:*", func(k, v string) bool {
+			var b assay.Book
+			if err := json.Unmarshal([]byte(v), &b); err != nil || ruleBookKey(b.Version) != k {
+				s.opts.Log.Error("skipping unreadable rule book", "key", k, "err", err)
+				return true
+			}
+			out = append(out, b)
+			return true
+		})
+	})
+	return out, err
+}

@@ -1,0 +1,129 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/history"
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/domain/assurance"
+	"github.com/shianfood/shian/protocols/wire"
+	"github.com/tidwall/buntdb"
+)
+
+// Everything the bench knows about the command's result store is in this
+// file: how to register kiosks and an API token in a stopped command's
+// data directory, and how to fill it with results through the store's own
+// bulk path.
+
+// storeName names the store the command keeps its results in.
+const storeName = "buntdb (command/store: every result in memory, indexes rebuilt at open)"
+
+// dataDir is the command's --data for a run directory.
+func dataDir(run string) string { return filepath.Join(run, "command") }
+
+// commandArgs are the command-line flags that point shian-command at a
+// run's data.
+func commandArgs(run string) []string { return []string{"--data", dataDir(run)} }
+
+// fillKiosks is how many kiosks the fill spreads results over.
+const fillKiosks = 500
+
+// maxFill is the largest store the bench fills: buntdb keeps every result
+// in memory (~1.8 KB each) and rebuilds its indexes from all of them at
+// every open, so 10 million would take ~18 GB and many minutes per start.
+const maxFill = 2_000_000
+
+// prepared is what prepare did.
+type prepared struct {
+	tokens map[string]string // kiosk id → token
+	api    string            // an admin's API token
+	added  int               // results added by the fill
+	took   time.Duration     // the fill's time
+	total  int               // results stored after it
+}
+
+// prepare works on a stopped command's data directory: it registers the
+// kiosks ids, creates an admin with an API token, and fills the store with
+// result history until it holds fillTo, in groups of 4096 through
+// history.Commit (one durable transaction per group): results of
+// fillKiosks kiosks F-0001…, over 2,000 stalls and the month before
+// start, 90 % negative, 7 % suspicious, 3 % positive, all of enc's event.
+func prepare(run string, ids []string, fillTo int, enc *Encoder, start time.Time) (prepared, error) {
+	var p prepared
+	// Registrations are not what is measured: without a fill, no fsync
+	// per kiosk (the file is read back by the command from the page
+	// cache). A fill keeps the store's durable path, one fsync per group.
+	opts := store.Options{Log: quiet()}
+	if fillTo == 0 {
+		never := buntdb.Never
+		opts.Sync = &never
+	}
+	st, err := store.Open(dataDir(run), opts)
+	if err != nil {
+		return p, err
+	}
+	defer st.Close()
+	p.tokens = make(map[string]string, len(ids))
+	for _, id := range ids {
+		tok, err := st.RegisterKiosk(store.Kiosk{ID: id, Name: "基准测试终端 " + id})
+		if err != nil {
+			return p, err
+		}
+		p.tokens[id] = tok
+	}
+	a := auth.New(st, time.Now)
+	if err := a.CreateUser("bench", "基准测试", assurance.RoleAdmin, "bench-password-not-secret"); err != nil && !errors.Is(err, store.ErrConflict) {
+		return p, err
+	}
+	if p.api, err = a.NewAPIToken("bench", "bench"); err != nil {
+		return p, err
+	}
+	hist, err := history.Open("sqlite:"+filepath.Join(dataDir(run), "history.db"), history.Options{Log: quiet(), NoSync: fillTo == 0})
+	if err != nil {
+		return p, err
+	}
+	defer hist.Close()
+	have := hist.Count()
+	t0 := time.Now()
+	const group = 4096
+	batch := make([]wire.Result, 0, group)
+	span := 30 * 24 * time.Hour
+	for i := have; i < fillTo; i++ {
+		s := fillSpec(i, fillTo, start, span)
+		r, err := enc.Result(&s)
+		if err != nil {
+			return p, err
+		}
+		batch = append(batch, r)
+		if len(batch) == group || i == fillTo-1 {
+			if _, err := hist.Commit(batch); err != nil {
+				return p, err
+			}
+			batch = batch[:0]
+		}
+	}
+	p.added, p.took, p.total = max(0, fillTo-have), time.Since(t0), hist.Count()
+	return p, nil
+}
+
+// fillSpec is the i-th of total prefilled results: kiosk i mod fillKiosks,
+// measured at an even spacing over span before start.
+func fillSpec(i, total int, start time.Time, span time.Duration) Spec {
+	kind := 0
+	switch x := (i * 7919) % 100; {
+	case x < 3:
+		kind = 2
+	case x < 10:
+		kind = 1
+	}
+	return Spec{Kind: kind, KioskID: fmt.Sprintf("F-%04d", i%fillKiosks+1), Seq: uint64(i/fillKiosks + 1),
+		StallID: stallID(i*31, 2000), Tag: "样品", MeasuredAt: start.Add(-span + time.Duration(i)*(span/time.Duration(max(total, 1))))}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
