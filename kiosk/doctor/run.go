@@ -387,17 +387,12 @@ func (r *run) runningDevices(ctx context.Context, ready []bool, running string) 
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/state", nil)
 		if resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req); err == nil {
 			var st struct {
-				Instruments []struct {
-					device.Status
-					State string `json:"state"`
-				} `json:"instruments"`
+				Instruments []device.Status `json:"instruments"`
 			}
 			if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&st) == nil {
 				asked = true
 				for _, in := range st.Instruments {
-					s := in.Status
-					s.StateS = in.State
-					states[in.ID] = s
+					states[in.ID] = in
 				}
 			}
 			resp.Body.Close()
@@ -413,15 +408,15 @@ func (r *run) runningDevices(ctx context.Context, ready []bool, running string) 
 		switch {
 		case !asked || !ok:
 			r.add(Check{Status: Skip, What: what, Found: where + ": not probed: the running kiosk (" + running + ") has it open"})
-		case st.StateS == "ready" || st.StateS == "measuring":
+		case st.State == device.StateReady || st.State == device.StateMeasuring:
 			r.add(Check{Status: Pass, What: what, Found: fmt.Sprintf("%s: %s %s on %s is %s in the running kiosk (%s): %d frames, %d bad, %d timeouts",
-				where, spec.Protocol, st.Model, conn(spec), st.StateS, running, st.Frames, st.BadFrames, st.Timeouts)})
+				where, spec.Protocol, st.Model, conn(spec), st.State, running, st.Frames, st.BadFrames, st.Timeouts)})
 		default:
 			why := st.LastErr
 			if why == "" {
 				why = "no answer yet"
 			}
-			r.add(Check{Status: Fail, What: what, Found: fmt.Sprintf("%s: %s on %s is %s in the running kiosk (%s): %s", where, spec.Protocol, conn(spec), st.StateS, running, why),
+			r.add(Check{Status: Fail, What: what, Found: fmt.Sprintf("%s: %s on %s is %s in the running kiosk (%s): %s", where, spec.Protocol, conn(spec), st.State, running, why),
 				Fix: fixFor(spec)})
 		}
 	}
