@@ -23,8 +23,12 @@ import (
 type Config struct {
 	// Listen is the address to serve on (127.0.0.1:8080).
 	Listen string `yaml:"listen"`
-	// Data is the data directory: command.db, its LOCK, evidence files.
+	// Data is the data directory: command.db, its LOCK, evidence files,
+	// and the result history history.db unless DB names another.
 	Data string `yaml:"data"`
+	// DB is the result history: sqlite:PATH or postgres://… (default
+	// sqlite:DATA/history.db).
+	DB string `yaml:"db"`
 	// Admin is the user created with a random password on first start.
 	Admin string    `yaml:"admin"`
 	Log   LogConfig `yaml:"log"`
@@ -212,7 +216,7 @@ func (c *Config) Service() command.Config {
 		}
 		ec.Cluster = p
 	}
-	return command.Config{DataDir: c.Data, Rules: c.Rules, Assure: ec, Getenv: c.getenv}
+	return command.Config{DataDir: c.Data, DB: c.DB, Rules: c.Rules, Assure: ec, Getenv: c.getenv}
 }
 
 // getenv gives the map page the file's tile and label settings, falling
