@@ -37,10 +37,14 @@ type assureEnv struct {
 
 // The users: two commanders, an inspector on each of two teams, an
 // operator, a viewer, and a viewer scoped to another event.
-var assureUsers = []struct{ name, role, team string }{
-	{"cmd1", store.RoleCommander, ""}, {"cmd2", store.RoleCommander, ""},
-	{"insp1", store.RoleInspector, "T-01"}, {"insp2", store.RoleInspector, "T-02"},
-	{"op", store.RoleOperator, ""}, {"viewer", store.RoleViewer, ""}, {"scoped", store.RoleViewer, ""},
+var assureUsers = []struct {
+	name string
+	role assurance.Role
+	team string
+}{
+	{"cmd1", assurance.RoleCommander, ""}, {"cmd2", assurance.RoleCommander, ""},
+	{"insp1", assurance.RoleInspector, "T-01"}, {"insp2", assurance.RoleInspector, "T-02"},
+	{"op", assurance.RoleOperator, ""}, {"viewer", assurance.RoleViewer, ""}, {"scoped", assurance.RoleViewer, ""},
 }
 
 // Stall S-001 and kitchen K-01 near the Nantong venue; the teams' homes.

@@ -25,6 +25,7 @@ import (
 	"github.com/shianfood/shian/internal/faultproxy"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 	"go.uber.org/goleak"
@@ -66,7 +67,7 @@ func newRig(t *testing.T) *rig {
 	ran := make(chan struct{})
 	go func() { svc.Run(ctx); close(ran) }()
 	srv := httptest.NewServer(svc.Handler())
-	if err := svc.Auth().CreateUser("admin", "", store.RoleAdmin, "correct horse"); err != nil {
+	if err := svc.Auth().CreateUser("admin", "", assurance.RoleAdmin, "correct horse"); err != nil {
 		t.Fatal(err)
 	}
 	tok, _ := svc.Auth().NewAPIToken("admin", "test")

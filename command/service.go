@@ -35,6 +35,7 @@ import (
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/command/web"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -274,7 +275,7 @@ func (s *Service) Bootstrap(admin string) (string, error) {
 	}
 	pw, _ := store.NewToken("")
 	pw = pw[:16]
-	if err := s.auth.CreateUser(admin, "管理员", store.RoleAdmin, pw); err != nil {
+	if err := s.auth.CreateUser(admin, "管理员", assurance.RoleAdmin, pw); err != nil {
 		return "", err
 	}
 	return pw, nil

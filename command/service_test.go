@@ -18,6 +18,7 @@ import (
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -40,7 +41,7 @@ func start(t *testing.T) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	go svc.Run(ctx)
 	srv := httptest.NewServer(svc.Handler())
-	if err := svc.Auth().CreateUser("admin", "", store.RoleAdmin, "correct horse"); err != nil {
+	if err := svc.Auth().CreateUser("admin", "", assurance.RoleAdmin, "correct horse"); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := svc.Auth().NewAPIToken("admin", "test")

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/engine"
-	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 )
 
@@ -21,59 +20,59 @@ func RegisterAssurance(s *Server, e *engine.Engine) {
 	a := &assureAPI{s: s, e: e}
 	h := s.Handle
 
-	h("GET /api/v1/events", store.RoleViewer, a.listEvents)
-	h("POST /api/v1/events", store.RoleCommander, a.fileEvent)
-	h("GET /api/v1/events/{id}", store.RoleViewer, a.getEvent)
-	h("POST /api/v1/events/{id}/phase", store.RoleCommander, a.eventPhase)
-	h("GET /api/v1/events/{id}/readiness", store.RoleViewer, a.getReadiness)
-	h("POST /api/v1/events/{id}/kitchens/{kitchen}/readiness", store.RoleInspector, a.recordReadiness)
+	h("GET /api/v1/events", assurance.RoleViewer, a.listEvents)
+	h("POST /api/v1/events", assurance.RoleCommander, a.fileEvent)
+	h("GET /api/v1/events/{id}", assurance.RoleViewer, a.getEvent)
+	h("POST /api/v1/events/{id}/phase", assurance.RoleCommander, a.eventPhase)
+	h("GET /api/v1/events/{id}/readiness", assurance.RoleViewer, a.getReadiness)
+	h("POST /api/v1/events/{id}/kitchens/{kitchen}/readiness", assurance.RoleInspector, a.recordReadiness)
 
-	h("GET /api/v1/menus", store.RoleViewer, a.listMenus)
-	h("POST /api/v1/menus", store.RoleInspector, a.createMenu)
-	h("POST /api/v1/menus/screen", store.RoleViewer, a.screenDishes)
-	h("GET /api/v1/menus/{id}", store.RoleViewer, a.getMenu)
-	h("PUT /api/v1/menus/{id}/dishes", store.RoleInspector, a.setDishes)
-	h("POST /api/v1/menus/{id}/transition", store.RoleInspector, a.menuStep)
-	h("POST /api/v1/menus/{id}/decisions", store.RoleInspector, a.decideDish)
+	h("GET /api/v1/menus", assurance.RoleViewer, a.listMenus)
+	h("POST /api/v1/menus", assurance.RoleInspector, a.createMenu)
+	h("POST /api/v1/menus/screen", assurance.RoleViewer, a.screenDishes)
+	h("GET /api/v1/menus/{id}", assurance.RoleViewer, a.getMenu)
+	h("PUT /api/v1/menus/{id}/dishes", assurance.RoleInspector, a.setDishes)
+	h("POST /api/v1/menus/{id}/transition", assurance.RoleInspector, a.menuStep)
+	h("POST /api/v1/menus/{id}/decisions", assurance.RoleInspector, a.decideDish)
 
-	h("GET /api/v1/teams", store.RoleViewer, a.listTeams)
-	h("POST /api/v1/teams", store.RoleCommander, a.putTeam)
-	h("GET /api/v1/teams/nearest", store.RoleViewer, a.nearestTeams)
-	h("GET /api/v1/teams/{id}", store.RoleViewer, a.getTeam)
-	h("POST /api/v1/teams/{id}/position", store.RoleInspector, a.teamPosition)
-	h("POST /api/v1/teams/{id}/duty", store.RoleInspector, a.teamDuty)
-	h("GET /api/v1/patrols/plan", store.RoleViewer, a.patrolPlan)
-	h("GET /api/v1/patrols/visits", store.RoleViewer, a.listVisits)
-	h("POST /api/v1/patrols/visits", store.RoleInspector, a.recordVisit)
+	h("GET /api/v1/teams", assurance.RoleViewer, a.listTeams)
+	h("POST /api/v1/teams", assurance.RoleCommander, a.putTeam)
+	h("GET /api/v1/teams/nearest", assurance.RoleViewer, a.nearestTeams)
+	h("GET /api/v1/teams/{id}", assurance.RoleViewer, a.getTeam)
+	h("POST /api/v1/teams/{id}/position", assurance.RoleInspector, a.teamPosition)
+	h("POST /api/v1/teams/{id}/duty", assurance.RoleInspector, a.teamDuty)
+	h("GET /api/v1/patrols/plan", assurance.RoleViewer, a.patrolPlan)
+	h("GET /api/v1/patrols/visits", assurance.RoleViewer, a.listVisits)
+	h("POST /api/v1/patrols/visits", assurance.RoleInspector, a.recordVisit)
 
-	h("GET /api/v1/incidents", store.RoleViewer, a.listIncidents)
-	h("POST /api/v1/incidents", store.RoleOperator, a.openIncident)
-	h("GET /api/v1/incidents/{id}", store.RoleViewer, a.getIncident)
-	h("POST /api/v1/incidents/{id}/transition", store.RoleInspector, a.incidentStep)
-	h("POST /api/v1/incidents/{id}/retest", store.RoleOperator, a.requestRetest)
-	h("POST /api/v1/incidents/{id}/waiver", store.RoleOperator, a.waiveRetest)
-	h("POST /api/v1/incidents/{id}/evidence", store.RoleOperator, a.uploadEvidence(engine.SubjectIncident))
-	h("GET /api/v1/incidents/{id}/evidence/{ref}", store.RoleViewer, a.serveEvidence(engine.SubjectIncident))
-	h("GET /api/v1/clusters", store.RoleViewer, a.listClusters)
+	h("GET /api/v1/incidents", assurance.RoleViewer, a.listIncidents)
+	h("POST /api/v1/incidents", assurance.RoleOperator, a.openIncident)
+	h("GET /api/v1/incidents/{id}", assurance.RoleViewer, a.getIncident)
+	h("POST /api/v1/incidents/{id}/transition", assurance.RoleInspector, a.incidentStep)
+	h("POST /api/v1/incidents/{id}/retest", assurance.RoleOperator, a.requestRetest)
+	h("POST /api/v1/incidents/{id}/waiver", assurance.RoleOperator, a.waiveRetest)
+	h("POST /api/v1/incidents/{id}/evidence", assurance.RoleOperator, a.uploadEvidence(engine.SubjectIncident))
+	h("GET /api/v1/incidents/{id}/evidence/{ref}", assurance.RoleViewer, a.serveEvidence(engine.SubjectIncident))
+	h("GET /api/v1/clusters", assurance.RoleViewer, a.listClusters)
 
-	h("GET /api/v1/banquets", store.RoleViewer, a.listBanquets)
-	h("POST /api/v1/banquets", store.RoleOperator, a.fileBanquet)
-	h("GET /api/v1/banquets/{id}", store.RoleViewer, a.getBanquet)
-	h("POST /api/v1/banquets/{id}/transition", store.RoleInspector, a.banquetStep)
-	h("POST /api/v1/banquets/{id}/findings", store.RoleInspector, a.banquetFinding)
-	h("POST /api/v1/banquets/{id}/rectifications/{rid}/close", store.RoleInspector, a.closeRectification)
-	h("POST /api/v1/banquets/{id}/evidence", store.RoleOperator, a.uploadEvidence(engine.SubjectBanquet))
-	h("GET /api/v1/banquets/{id}/evidence/{ref}", store.RoleViewer, a.serveEvidence(engine.SubjectBanquet))
-	h("GET /api/v1/chefs", store.RoleViewer, a.listChefs)
-	h("POST /api/v1/chefs", store.RoleOperator, a.putChef)
-	h("POST /api/v1/chefs/{id}/training", store.RoleOperator, a.chefTraining)
+	h("GET /api/v1/banquets", assurance.RoleViewer, a.listBanquets)
+	h("POST /api/v1/banquets", assurance.RoleOperator, a.fileBanquet)
+	h("GET /api/v1/banquets/{id}", assurance.RoleViewer, a.getBanquet)
+	h("POST /api/v1/banquets/{id}/transition", assurance.RoleInspector, a.banquetStep)
+	h("POST /api/v1/banquets/{id}/findings", assurance.RoleInspector, a.banquetFinding)
+	h("POST /api/v1/banquets/{id}/rectifications/{rid}/close", assurance.RoleInspector, a.closeRectification)
+	h("POST /api/v1/banquets/{id}/evidence", assurance.RoleOperator, a.uploadEvidence(engine.SubjectBanquet))
+	h("GET /api/v1/banquets/{id}/evidence/{ref}", assurance.RoleViewer, a.serveEvidence(engine.SubjectBanquet))
+	h("GET /api/v1/chefs", assurance.RoleViewer, a.listChefs)
+	h("POST /api/v1/chefs", assurance.RoleOperator, a.putChef)
+	h("POST /api/v1/chefs/{id}/training", assurance.RoleOperator, a.chefTraining)
 
-	h("GET /api/v1/vendors", store.RoleViewer, a.listVendors)
-	h("GET /api/v1/vendors/{id}", store.RoleViewer, a.getVendor)
-	h("POST /api/v1/vendors/{id}/credit", store.RoleInspector, a.recordCredit)
+	h("GET /api/v1/vendors", assurance.RoleViewer, a.listVendors)
+	h("GET /api/v1/vendors/{id}", assurance.RoleViewer, a.getVendor)
+	h("POST /api/v1/vendors/{id}/credit", assurance.RoleInspector, a.recordCredit)
 
-	h("GET /api/v1/kpis", store.RoleViewer, a.kpis)
-	h("GET /api/v1/export/{file}", store.RoleViewer, a.export)
+	h("GET /api/v1/kpis", assurance.RoleViewer, a.kpis)
+	h("GET /api/v1/export/{file}", assurance.RoleViewer, a.export)
 }
 
 type assureAPI struct {
@@ -84,7 +83,7 @@ type assureAPI struct {
 // actorOf is the request's user as the protocol's actor.
 func actorOf(r *http.Request) assurance.Actor {
 	u := userOf(r)
-	return assurance.Actor{UserID: u.Name, Role: assurance.Role(u.Role), TeamID: u.TeamID}
+	return assurance.Actor{UserID: u.Name, Role: u.Role, TeamID: u.TeamID}
 }
 
 // inScope refuses a record outside the user's events.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/xuri/excelize/v2"
@@ -242,7 +243,7 @@ func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 				}
 				ferr = emit([]any{r.ResultID, r.KioskID, r.Seq, r.StallID, names[r.StallID], r.EventID,
 					r.Operator, r.Sample.Name, r.Sample.Category, r.Sample.Batch, r.Sample.Supplier, string(r.Method), r.Item,
-					r.Value, r.Unit, assurance.Verdict(v).Label().ZH, string(v), string(r.Verdict), exportTime(r.MeasuredAt),
+					r.Value, r.Unit, zhLabel(v), string(v), string(r.Verdict), exportTime(r.MeasuredAt),
 					exportTime(rx), strings.Join(r.Flags, " "), r.Lot, r.LotExpires, r.RulesVersion})
 				return ferr == nil
 			}, false)
@@ -330,4 +331,10 @@ func (a *assureAPI) banquetsTable(r *http.Request) exportTable {
 			})
 			return cmp.Or(ferr, err)
 		}}
+}
+
+// zhLabel is a verdict's zh-CN label, for the export's 结论 column.
+func zhLabel(v assay.Verdict) string {
+	zh, _ := v.Label()
+	return zh
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/tidwall/buntdb"
 )
@@ -69,7 +70,7 @@ func TestExportStreamsInBoundedMemory(t *testing.T) {
 	}
 	defer st.Close()
 	au := auth.New(st, nil)
-	if err := au.CreateUser("admin", "", store.RoleAdmin, "correct horse"); err != nil {
+	if err := au.CreateUser("admin", "", assurance.RoleAdmin, "correct horse"); err != nil {
 		t.Fatal(err)
 	}
 	tok, _ := au.NewAPIToken("admin", "test")

@@ -11,8 +11,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/shianfood/shian/command/rulebook"
-	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 )
 
 // RuleBooks is what the rule-book routes need (command/rulebook.Keeper).
@@ -40,12 +40,12 @@ var _ RuleBooks = (*rulebook.Keeper)(nil)
 // (base_version); an edit of a version that is no longer current is 409.
 func RegisterRules(s *Server, books RuleBooks) {
 	r := &rulesAPI{s: s, books: books}
-	s.Handle("GET /api/v1/rules", store.RoleViewer, r.current)
-	s.Handle("GET /api/v1/rules/versions", store.RoleViewer, r.versions)
-	s.Handle("GET /api/v1/rules/versions/{version}", store.RoleViewer, r.version)
-	s.Handle("PUT /api/v1/rules", store.RoleAdmin, r.put)
-	s.Handle("PUT /api/v1/rules/lots/{id}", store.RoleAdmin, r.putLot)
-	s.Handle("DELETE /api/v1/rules/lots/{id}", store.RoleAdmin, r.deleteLot)
+	s.Handle("GET /api/v1/rules", assurance.RoleViewer, r.current)
+	s.Handle("GET /api/v1/rules/versions", assurance.RoleViewer, r.versions)
+	s.Handle("GET /api/v1/rules/versions/{version}", assurance.RoleViewer, r.version)
+	s.Handle("PUT /api/v1/rules", assurance.RoleAdmin, r.put)
+	s.Handle("PUT /api/v1/rules/lots/{id}", assurance.RoleAdmin, r.putLot)
+	s.Handle("DELETE /api/v1/rules/lots/{id}", assurance.RoleAdmin, r.deleteLot)
 }
 
 type rulesAPI struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -59,27 +60,27 @@ func (s *Server) Routes() http.Handler {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	m.Handle("GET /ws/kiosk", s.Kiosks)
-	m.Handle("GET /ws/live", s.Auth.Require(store.RoleViewer, refuse, http.HandlerFunc(s.Hub.ServeWS)))
+	m.Handle("GET /ws/live", s.Auth.Require(assurance.RoleViewer, refuse, http.HandlerFunc(s.Hub.ServeWS)))
 
 	m.Handle("POST /api/v1/login", s.wrap(s.login))
 	m.Handle("POST /api/v1/logout", s.wrap(s.logout))
 	m.Handle("GET /login", s.wrap(s.loginLink))
 
-	s.Handle("GET /api/v1/me", store.RoleViewer, s.me)
-	s.Handle("GET /api/v1/results", store.RoleViewer, s.listResults)
-	s.Handle("GET /api/v1/results/{id}", store.RoleViewer, s.getResult)
-	s.Handle("GET /api/v1/stalls", store.RoleViewer, s.listSites)
-	s.Handle("POST /api/v1/stalls", store.RoleAdmin, s.importSites)
-	s.Handle("GET /api/v1/stalls/{id}", store.RoleViewer, s.getSite)
-	s.Handle("GET /api/v1/zones", store.RoleViewer, s.listZones)
-	s.Handle("POST /api/v1/zones", store.RoleAdmin, s.importZones)
-	s.Handle("GET /api/v1/kiosks", store.RoleViewer, s.listKiosks)
-	s.Handle("POST /api/v1/kiosks", store.RoleAdmin, s.registerKiosk)
-	s.Handle("GET /api/v1/alarms", store.RoleViewer, s.listAlarms)
-	s.Handle("POST /api/v1/alarms/{seq}/ack", store.RoleCommander, s.ackAlarm)
-	s.Handle("POST /api/v1/users", store.RoleAdmin, s.createUser)
-	s.Handle("POST /api/v1/tokens", store.RoleAdmin, s.createToken)
-	s.Handle("POST /api/v1/login-links", store.RoleAdmin, s.createLoginLink)
+	s.Handle("GET /api/v1/me", assurance.RoleViewer, s.me)
+	s.Handle("GET /api/v1/results", assurance.RoleViewer, s.listResults)
+	s.Handle("GET /api/v1/results/{id}", assurance.RoleViewer, s.getResult)
+	s.Handle("GET /api/v1/stalls", assurance.RoleViewer, s.listSites)
+	s.Handle("POST /api/v1/stalls", assurance.RoleAdmin, s.importSites)
+	s.Handle("GET /api/v1/stalls/{id}", assurance.RoleViewer, s.getSite)
+	s.Handle("GET /api/v1/zones", assurance.RoleViewer, s.listZones)
+	s.Handle("POST /api/v1/zones", assurance.RoleAdmin, s.importZones)
+	s.Handle("GET /api/v1/kiosks", assurance.RoleViewer, s.listKiosks)
+	s.Handle("POST /api/v1/kiosks", assurance.RoleAdmin, s.registerKiosk)
+	s.Handle("GET /api/v1/alarms", assurance.RoleViewer, s.listAlarms)
+	s.Handle("POST /api/v1/alarms/{seq}/ack", assurance.RoleCommander, s.ackAlarm)
+	s.Handle("POST /api/v1/users", assurance.RoleAdmin, s.createUser)
+	s.Handle("POST /api/v1/tokens", assurance.RoleAdmin, s.createToken)
+	s.Handle("POST /api/v1/login-links", assurance.RoleAdmin, s.createLoginLink)
 	if s.Web != nil {
 		m.Handle("GET /", s.Web)
 	}
@@ -87,7 +88,7 @@ func (s *Server) Routes() http.Handler {
 }
 
 // Handle registers an authenticated route that needs at least role min.
-func (s *Server) Handle(pattern, min string, h Handler) {
+func (s *Server) Handle(pattern string, min assurance.Role, h Handler) {
 	s.mux.Handle(pattern, s.Auth.Require(min, refuse, s.wrap(h)))
 }
 
@@ -105,11 +106,11 @@ type loginReq struct {
 }
 
 type userView struct {
-	Name        string   `json:"name"`
-	DisplayName string   `json:"display_name,omitempty"`
-	Role        string   `json:"role"`
-	Events      []string `json:"events,omitempty"`
-	TeamID      string   `json:"team_id,omitempty"`
+	Name        string         `json:"name"`
+	DisplayName string         `json:"display_name,omitempty"`
+	Role        assurance.Role `json:"role"`
+	Events      []string       `json:"events,omitempty"`
+	TeamID      string         `json:"team_id,omitempty"`
 }
 
 func viewOf(u store.User) userView {

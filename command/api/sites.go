@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -308,12 +309,12 @@ func (s *Server) ackAlarm(w http.ResponseWriter, r *http.Request) error {
 }
 
 type userReq struct {
-	Name        string   `json:"name"`
-	DisplayName string   `json:"display_name"`
-	Role        string   `json:"role"`
-	Password    string   `json:"password"`
-	Events      []string `json:"events,omitempty"`
-	TeamID      string   `json:"team_id,omitempty"`
+	Name        string         `json:"name"`
+	DisplayName string         `json:"display_name"`
+	Role        assurance.Role `json:"role"`
+	Password    string         `json:"password"`
+	Events      []string       `json:"events,omitempty"`
+	TeamID      string         `json:"team_id,omitempty"`
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
@@ -335,7 +336,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	WriteJSON(w, http.StatusCreated, map[string]string{"name": req.Name, "role": req.Role})
+	WriteJSON(w, http.StatusCreated, map[string]string{"name": req.Name, "role": string(req.Role)})
 	return nil
 }
 

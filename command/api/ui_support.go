@@ -161,11 +161,11 @@ func RegisterUI(s *Server, e *engine.Engine, getenv func(string) string) {
 		s.Log.Warn("ignoring the base map set in the environment", "err", err)
 		u.env.Tiles = nil
 	}
-	s.Handle("GET /api/v1/ui-config", store.RoleViewer, u.getConfig)
-	s.Handle("PUT /api/v1/ui-config", store.RoleAdmin, u.putConfig)
-	s.Handle("DELETE /api/v1/ui-config", store.RoleAdmin, u.deleteConfig)
-	s.Handle("GET /api/v1/labels", store.RoleViewer, u.labels)
-	s.Handle("GET /api/v1/stalls/{id}/qr.png", store.RoleViewer, u.qrPNG)
+	s.Handle("GET /api/v1/ui-config", assurance.RoleViewer, u.getConfig)
+	s.Handle("PUT /api/v1/ui-config", assurance.RoleAdmin, u.putConfig)
+	s.Handle("DELETE /api/v1/ui-config", assurance.RoleAdmin, u.deleteConfig)
+	s.Handle("GET /api/v1/labels", assurance.RoleViewer, u.labels)
+	s.Handle("GET /api/v1/stalls/{id}/qr.png", assurance.RoleViewer, u.qrPNG)
 	s.mux.HandleFunc("GET /s/{id}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/#site="+url.QueryEscape(r.PathValue("id")), http.StatusSeeOther)
 	})

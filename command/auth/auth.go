@@ -15,8 +15,10 @@
 //
 // # Roles
 //
-// admin > commander > inspector > operator > viewer. A handler states the
-// least role it needs; [Authenticator.Require] refuses others with 403
+// A user's role is the protocol's [assurance.Role] (one vocabulary for the
+// API, the users and the state machines): admin > commander > inspector >
+// operator > viewer ([assurance.Role.Rank]). A handler states the least
+// role it needs; [Authenticator.Require] refuses others with 403
 // (and unauthenticated requests with 401).
 package auth
 
@@ -30,6 +32,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -63,29 +66,12 @@ func New(s *store.Store, now func() time.Time) *Authenticator {
 	return &Authenticator{Store: s, Now: now, SessionTTL: 12 * time.Hour, fails: map[string][]time.Time{}}
 }
 
-// Rank orders roles: a higher rank may do everything a lower one may.
-func Rank(role string) int {
-	switch role {
-	case store.RoleAdmin:
-		return 5
-	case store.RoleCommander:
-		return 4
-	case store.RoleInspector:
-		return 3
-	case store.RoleOperator:
-		return 2
-	case store.RoleViewer:
-		return 1
-	}
-	return 0
-}
-
 // CreateUser adds a user with a bcrypt-hashed password.
-func (a *Authenticator) CreateUser(name, display, role, password string) error {
+func (a *Authenticator) CreateUser(name, display string, role assurance.Role, password string) error {
 	if name == "" || strings.ContainsAny(name, " :*?/") || len(name) > 64 {
 		return fmt.Errorf("auth: user name %q must be 1–64 characters without spaces or : * ? /", name)
 	}
-	if !store.ValidRole(role) {
+	if !role.Valid() {
 		return fmt.Errorf("auth: role %q is not one of admin, commander, inspector, operator, viewer", role)
 	}
 	if len(password) < 8 {
@@ -278,14 +264,14 @@ func (a *Authenticator) Identify(r *http.Request) (store.User, error) {
 
 // Require wraps h so that it runs only for users with at least role min.
 // onErr writes the refusal (401 or 403 with a message).
-func (a *Authenticator) Require(min string, onErr func(w http.ResponseWriter, status int, msg string), h http.Handler) http.Handler {
+func (a *Authenticator) Require(min assurance.Role, onErr func(w http.ResponseWriter, status int, msg string), h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := a.Identify(r)
 		if err != nil {
 			onErr(w, http.StatusUnauthorized, err.Error())
 			return
 		}
-		if Rank(u.Role) < Rank(min) {
+		if !u.Role.AtLeast(min) {
 			onErr(w, http.StatusForbidden, fmt.Sprintf("auth: this needs the %s role or above; you are %s", min, u.Role))
 			return
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 )
 
 // TestLoginLinkUsedOnce: of many uses of one login link at the same time
@@ -23,7 +24,7 @@ func TestLoginLinkUsedOnce(t *testing.T) {
 	defer st.Close()
 	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	a := auth.New(st, func() time.Time { return now })
-	if err := a.CreateUser("li", "李", store.RoleInspector, "long enough"); err != nil {
+	if err := a.CreateUser("li", "李", assurance.RoleInspector, "long enough"); err != nil {
 		t.Fatal(err)
 	}
 	for round := range 20 {

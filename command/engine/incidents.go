@@ -34,7 +34,7 @@ var (
 var busyStates = []assurance.IncidentState{assurance.IncidentAssigned, assurance.IncidentOnSite, assurance.IncidentControlled}
 
 func triggerOf(r *wire.Result) (assurance.TriggerKind, bool) {
-	return assurance.TriggerFor(assurance.Verdict(r.EffectiveVerdict()), string(r.Method))
+	return assurance.TriggerFor(r.EffectiveVerdict(), r.Method)
 }
 
 // subject is what the engine knows about the place a sample came from.
@@ -94,10 +94,10 @@ func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
 		observed = received // a kiosk clock ahead of ours: the party cannot have it before we did
 	}
 	tr := assurance.Trigger{Kind: kind, EventID: cmp.Or(r.EventID, sub.eventID), SubjectID: cmp.Or(r.StallID, r.KioskID),
-		ResultID: r.ResultID, Item: cmp.Or(r.Item, r.Analyte), Method: string(r.Method),
+		ResultID: r.ResultID, Item: cmp.Or(r.Item, r.Analyte), Method: r.Method,
 		ObservedAt: observed, ReceivedAt: received, Where: sub.point}
 	if kind.Rapid() {
-		tr.Verdict = assurance.Verdict(r.EffectiveVerdict())
+		tr.Verdict = r.EffectiveVerdict()
 	}
 	if r.Sample.Name != "" {
 		tr.Description = r.Sample.Name

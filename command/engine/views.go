@@ -28,7 +28,7 @@ func (e *Engine) KPIs(q KPIQuery) (assurance.KPIReport, error) {
 	err := e.st.EachResult(func(r *wire.Result) bool {
 		if keep(r.EventID) {
 			in.Tests = append(in.Tests, assurance.TestRecord{ResultID: r.ResultID, EventID: r.EventID, At: r.MeasuredAt,
-				Verdict: assurance.Verdict(r.EffectiveVerdict())})
+				Verdict: r.EffectiveVerdict()})
 		}
 		return true
 	}, false)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/tidwall/buntdb"
 )
 
@@ -27,34 +28,16 @@ type Kiosk struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Roles, from most to least powerful.
-const (
-	RoleAdmin     = "admin"
-	RoleCommander = "commander"
-	RoleInspector = "inspector"
-	RoleOperator  = "operator"
-	RoleViewer    = "viewer"
-)
-
-// ValidRole reports whether r is a defined role.
-func ValidRole(r string) bool {
-	switch r {
-	case RoleAdmin, RoleCommander, RoleInspector, RoleOperator, RoleViewer:
-		return true
-	}
-	return false
-}
-
 // User is a person who logs in to the command centre.
 type User struct {
-	Name         string    `json:"name"`
-	DisplayName  string    `json:"display_name,omitempty"`
-	Role         string    `json:"role"`
-	PasswordHash string    `json:"password_hash"`
-	Events       []string  `json:"events,omitempty"` // event scope; empty = all events
-	TeamID       string    `json:"team_id,omitempty"`
-	Disabled     bool      `json:"disabled,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
+	Name         string         `json:"name"`
+	DisplayName  string         `json:"display_name,omitempty"`
+	Role         assurance.Role `json:"role"` // the protocol's roles are the users' roles
+	PasswordHash string         `json:"password_hash"`
+	Events       []string       `json:"events,omitempty"` // event scope; empty = all events
+	TeamID       string         `json:"team_id,omitempty"`
+	Disabled     bool           `json:"disabled,omitempty"`
+	CreatedAt    time.Time      `json:"created_at"`
 }
 
 // Session is a logged-in browser.

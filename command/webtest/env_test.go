@@ -23,6 +23,7 @@ import (
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -198,7 +199,7 @@ func makeVenue() venue {
 // it returns the kiosk's token.
 func seed(t testing.TB, svc *command.Service, v venue) (kioskToken string) {
 	t.Helper()
-	if err := svc.Auth().CreateUser(adminUser, "值班指挥员", store.RoleAdmin, adminPassword); err != nil {
+	if err := svc.Auth().CreateUser(adminUser, "值班指挥员", assurance.RoleAdmin, adminPassword); err != nil {
 		t.Fatalf("create admin: %v", err)
 	}
 	if _, err := api.ImportZones(svc.Store(), v.zones); err != nil {

@@ -35,7 +35,7 @@ const (
 )
 
 // addUser creates a user with a role and, for an inspector, a team.
-func addUser(t testing.TB, svc *command.Service, name, display, role, team string) {
+func addUser(t testing.TB, svc *command.Service, name, display string, role assurance.Role, team string) {
 	t.Helper()
 	if err := svc.Auth().CreateUser(name, display, role, peoplePassword); err != nil {
 		t.Fatalf("create %s: %v", name, err)
@@ -121,8 +121,8 @@ func TestIncidentFromMap(t *testing.T) {
 	// a team as soon as one is on duty.
 	cmd := startCommand(t, t.TempDir(), "127.0.0.1:0", command.Config{Assure: engine.Config{Tick: time.Hour}})
 	token := seed(t, cmd.svc, v)
-	addUser(t, cmd.svc, commanderUser, "王指挥", store.RoleCommander, "")
-	addUser(t, cmd.svc, inspectorUser, "李监督", store.RoleInspector, nearTeam)
+	addUser(t, cmd.svc, commanderUser, "王指挥", assurance.RoleCommander, "")
+	addUser(t, cmd.svc, inspectorUser, "李监督", assurance.RoleInspector, nearTeam)
 	addTeams(t, cmd.svc)
 	k := startKiosk(t, cmd.addr, "K-T-01", token)
 

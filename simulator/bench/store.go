@@ -10,6 +10,7 @@ import (
 
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/tidwall/buntdb"
 )
@@ -76,7 +77,7 @@ func prepare(run string, ids []string, fillTo int, enc *Encoder, start time.Time
 		p.tokens[id] = tok
 	}
 	a := auth.New(st, time.Now)
-	if err := a.CreateUser("bench", "基准测试", store.RoleAdmin, "bench-password-not-secret"); err != nil && !errors.Is(err, store.ErrConflict) {
+	if err := a.CreateUser("bench", "基准测试", assurance.RoleAdmin, "bench-password-not-secret"); err != nil && !errors.Is(err, store.ErrConflict) {
 		return p, err
 	}
 	if p.api, err = a.NewAPIToken("bench", "bench"); err != nil {

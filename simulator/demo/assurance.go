@@ -80,7 +80,7 @@ func eventID(v *venue.Venue) string { return eventIDPrefix + v.Start.Format("200
 func makeUsers(svc *command.Service, v *venue.Venue) (demoUsers, error) {
 	u := demoUsers{inspectors: map[string]string{}}
 	pw, _ := store.NewToken("")
-	mk := func(name, display, role, team string) (string, error) {
+	mk := func(name, display string, role assurance.Role, team string) (string, error) {
 		err := svc.Auth().CreateUser(name, display, role, pw[:16])
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			return "", err
@@ -91,20 +91,20 @@ func makeUsers(svc *command.Service, v *venue.Venue) (demoUsers, error) {
 		return svc.Auth().NewAPIToken(name, "demo")
 	}
 	var err error
-	if u.commander, err = mk("cmd-zhou", "周指挥", store.RoleCommander, ""); err != nil {
+	if u.commander, err = mk("cmd-zhou", "周指挥", assurance.RoleCommander, ""); err != nil {
 		return u, err
 	}
-	if u.duty, err = mk("cmd-duty", "值班指挥员", store.RoleCommander, ""); err != nil {
+	if u.duty, err = mk("cmd-duty", "值班指挥员", assurance.RoleCommander, ""); err != nil {
 		return u, err
 	}
-	if u.operator, err = mk("op-01", "检测员", store.RoleOperator, ""); err != nil {
+	if u.operator, err = mk("op-01", "检测员", assurance.RoleOperator, ""); err != nil {
 		return u, err
 	}
-	if u.viewer, err = mk("viewer", "观察员", store.RoleViewer, ""); err != nil {
+	if u.viewer, err = mk("viewer", "观察员", assurance.RoleViewer, ""); err != nil {
 		return u, err
 	}
 	for _, t := range v.Teams {
-		if u.inspectors[t.ID], err = mk("insp-"+t.ID, t.Leader, store.RoleInspector, t.ID); err != nil {
+		if u.inspectors[t.ID], err = mk("insp-"+t.ID, t.Leader, assurance.RoleInspector, t.ID); err != nil {
 			return u, err
 		}
 	}

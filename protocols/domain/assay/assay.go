@@ -1,5 +1,7 @@
 package assay
 
+import "slices"
+
 import "errors"
 
 // Method names a test method family. The zero value is not a method.
@@ -69,14 +71,13 @@ func (v Verdict) Severity() int {
 	}
 }
 
-// Valid reports whether v is one of the defined verdicts.
-func (v Verdict) Valid() bool {
-	switch v {
-	case Negative, Suspicious, Positive, Invalid, Pass, Caution, Fail, NotDecided:
-		return true
-	}
-	return false
+// Verdicts returns every verdict, in the order above.
+func Verdicts() []Verdict {
+	return []Verdict{Negative, Suspicious, Positive, Invalid, Pass, Caution, Fail, NotDecided}
 }
+
+// Valid reports whether v is one of the defined verdicts.
+func (v Verdict) Valid() bool { return slices.Contains(Verdicts(), v) }
 
 // Label returns the on-screen label in zh-CN and en.
 func (v Verdict) Label() (zh, en string) {

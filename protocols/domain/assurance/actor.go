@@ -40,6 +40,20 @@ func Roles() []Role {
 // Valid reports whether r is a defined role.
 func (r Role) Valid() bool { return slices.Contains(Roles(), r) }
 
+// Rank orders roles: admin 5 > commander 4 > inspector 3 > operator 2 >
+// viewer 1; an undefined role ranks 0. A higher rank may use every route a
+// lower one may (the state machines' tables still decide each action).
+func (r Role) Rank() int {
+	if i := slices.Index(Roles(), r); i >= 0 {
+		return len(Roles()) - i
+	}
+	return 0
+}
+
+// AtLeast reports whether r ranks at least as high as min (and is a
+// defined role).
+func (r Role) AtLeast(min Role) bool { return r.Valid() && r.Rank() >= min.Rank() }
+
 // Label returns the zh-CN and en label.
 func (r Role) Label() Label { return labelOf(string(r)) }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 )
 
@@ -25,7 +26,7 @@ func Example() {
 	// 09:12 the kiosk reports a positive (enzyme inhibition 56.77 %).
 	inc, err := assurance.OpenIncident("INC-0001", assurance.Trigger{
 		Kind: assurance.TriggerPositive, EventID: "EV1", SubjectID: "stall-B12",
-		ResultID: "01J9ZQ3V8K", Verdict: assurance.VerdictPositive, Method: "enzyme_inhibition",
+		ResultID: "01J9ZQ3V8K", Verdict: assay.Positive, Method: "enzyme_inhibition",
 		Item: "有机磷和氨基甲酸酯类农药", ObservedAt: day(1, 9, 12), Where: stall,
 	}, assurance.Act{Actor: operator, At: day(1, 9, 12)})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // IncidentState is a stage of the closed loop (风险处置事件).
@@ -107,40 +109,22 @@ func (k TriggerKind) Label() Label { return labelOf(string(k)) }
 // 4-hour re-test rule applies.
 func (k TriggerKind) Rapid() bool { return k == TriggerPositive || k == TriggerSuspicious }
 
-// Verdict is a rapid-test or compliance verdict identifier, the same
-// strings as protocols/assay's Verdict ("negative", "suspicious",
-// "positive", "invalid", "pass", "caution", "fail"); convert with
-// assurance.Verdict(v). Kept as its own type so that this package depends
-// on no other protocol package.
-type Verdict string
-
-// Verdicts used by the protocol.
-const (
-	VerdictNegative   Verdict = "negative"
-	VerdictSuspicious Verdict = "suspicious"
-	VerdictPositive   Verdict = "positive"
-	VerdictInvalid    Verdict = "invalid"
-	VerdictPass       Verdict = "pass"
-	VerdictCaution    Verdict = "caution"
-	VerdictFail       Verdict = "fail"
-)
-
-// temperatureMethods are the assay method identifiers whose fail verdict is
-// a temperature breach.
-var temperatureMethods = []string{"core_temperature", "hot_holding", "cold_holding", "frozen"}
+// temperatureMethods are the methods whose fail verdict is a temperature
+// breach.
+var temperatureMethods = []assay.Method{assay.CoreTemperature, assay.HotHolding, assay.ColdHolding, assay.Frozen}
 
 // TriggerFor says whether a test result opens an incident and of which
 // kind: positive → positive_result, suspicious → suspicious_result, fail of
 // a temperature method (core_temperature, hot_holding, cold_holding, frozen)
 // → temperature_breach. Anything else (negative, invalid, an ATP or frying
 // oil fail, which have their own re-clean / discard steps) opens none.
-func TriggerFor(v Verdict, method string) (TriggerKind, bool) {
+func TriggerFor(v assay.Verdict, method assay.Method) (TriggerKind, bool) {
 	switch {
-	case v == VerdictPositive:
+	case v == assay.Positive:
 		return TriggerPositive, true
-	case v == VerdictSuspicious:
+	case v == assay.Suspicious:
 		return TriggerSuspicious, true
-	case v == VerdictFail && slices.Contains(temperatureMethods, method):
+	case v == assay.Fail && slices.Contains(temperatureMethods, method):
 		return TriggerTemperature, true
 	}
 	return "", false
@@ -152,10 +136,10 @@ type Trigger struct {
 	EventID   string      `json:"event_id,omitempty"`
 	SubjectID string      `json:"subject_id"` // the kitchen, stall, business or banquet concerned
 	// ResultID is the test result (required for rapid-test triggers).
-	ResultID string  `json:"result_id,omitempty"`
-	Item     string  `json:"item,omitempty"` // test item / analyte, e.g. 有机磷和氨基甲酸酯类农药
-	Verdict  Verdict `json:"verdict,omitempty"`
-	Method   string  `json:"method,omitempty"` // the rapid method (assay.Method) that gave the result
+	ResultID string        `json:"result_id,omitempty"`
+	Item     string        `json:"item,omitempty"` // test item / analyte, e.g. 有机磷和氨基甲酸酯类农药
+	Verdict  assay.Verdict `json:"verdict,omitempty"`
+	Method   assay.Method  `json:"method,omitempty"` // the rapid method that gave the result
 	// ObservedAt is when the result was measured, the breach observed or
 	// the complaint received.
 	ObservedAt time.Time `json:"observed_at"`
@@ -192,9 +176,9 @@ func (t Trigger) validate() error {
 		if t.ResultID == "" {
 			return invalid("trigger.result_id", "required for a rapid-test trigger")
 		}
-		want := VerdictPositive
+		want := assay.Positive
 		if t.Kind == TriggerSuspicious {
-			want = VerdictSuspicious
+			want = assay.Suspicious
 		}
 		if t.Verdict != want {
 			return invalid("trigger.verdict", "a %s trigger needs verdict %q, not %q", t.Kind, want, t.Verdict)

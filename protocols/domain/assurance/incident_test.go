@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // The incident table as the issue and the package doc state it. The
@@ -42,9 +44,9 @@ func trigger(kind TriggerKind) Trigger {
 	tr := Trigger{Kind: kind, EventID: "EV1", SubjectID: "stall-7", ObservedAt: t0, Where: &Point{Lon: 120.89, Lat: 31.98}}
 	switch kind {
 	case TriggerPositive:
-		tr.ResultID, tr.Verdict, tr.Item, tr.Method = "R1", VerdictPositive, "有机磷和氨基甲酸酯类农药", "enzyme_inhibition"
+		tr.ResultID, tr.Verdict, tr.Item, tr.Method = "R1", assay.Positive, "有机磷和氨基甲酸酯类农药", "enzyme_inhibition"
 	case TriggerSuspicious:
-		tr.ResultID, tr.Verdict, tr.Method = "R1", VerdictSuspicious, "enzyme_inhibition"
+		tr.ResultID, tr.Verdict, tr.Method = "R1", assay.Suspicious, "enzyme_inhibition"
 	case TriggerComplaint:
 		tr.Description = "顾客反映凉菜有异味"
 	}
@@ -496,7 +498,7 @@ func TestOpenIncidentValidation(t *testing.T) {
 		"subject":         func(tr *Trigger, _ *Act) { tr.SubjectID = "" },
 		"observed":        func(tr *Trigger, _ *Act) { tr.ObservedAt = time.Time{} },
 		"result id":       func(tr *Trigger, _ *Act) { tr.ResultID = "" },
-		"verdict":         func(tr *Trigger, _ *Act) { tr.Verdict = VerdictNegative },
+		"verdict":         func(tr *Trigger, _ *Act) { tr.Verdict = assay.Negative },
 		"received early":  func(tr *Trigger, _ *Act) { tr.ReceivedAt = t0.Add(-time.Minute) },
 		"where":           func(tr *Trigger, _ *Act) { tr.Where = &Point{Lon: 0, Lat: 91} },
 		"complaint text":  func(tr *Trigger, _ *Act) { *tr = trigger(TriggerComplaint); tr.Description = "" },
@@ -529,20 +531,20 @@ func TestOpenIncidentValidation(t *testing.T) {
 
 func TestTriggerFor(t *testing.T) {
 	cases := []struct {
-		v      Verdict
-		method string
+		v      assay.Verdict
+		method assay.Method
 		want   TriggerKind
 		ok     bool
 	}{
-		{VerdictPositive, "enzyme_inhibition", TriggerPositive, true},
-		{VerdictSuspicious, "gold_line", TriggerSuspicious, true},
-		{VerdictFail, "cold_holding", TriggerTemperature, true},
-		{VerdictFail, "core_temperature", TriggerTemperature, true},
-		{VerdictFail, "atp", "", false},
-		{VerdictFail, "frying_oil", "", false},
-		{VerdictNegative, "enzyme_inhibition", "", false},
-		{VerdictInvalid, "enzyme_inhibition", "", false},
-		{VerdictCaution, "atp", "", false},
+		{assay.Positive, "enzyme_inhibition", TriggerPositive, true},
+		{assay.Suspicious, "gold_line", TriggerSuspicious, true},
+		{assay.Fail, "cold_holding", TriggerTemperature, true},
+		{assay.Fail, "core_temperature", TriggerTemperature, true},
+		{assay.Fail, "atp", "", false},
+		{assay.Fail, "frying_oil", "", false},
+		{assay.Negative, "enzyme_inhibition", "", false},
+		{assay.Invalid, "enzyme_inhibition", "", false},
+		{assay.Caution, "atp", "", false},
 	}
 	for _, c := range cases {
 		got, ok := TriggerFor(c.v, c.method)

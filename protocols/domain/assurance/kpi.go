@@ -5,15 +5,16 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // TestRecord is the part of a test result the KPIs need.
 type TestRecord struct {
-	ResultID string    `json:"result_id"`
-	EventID  string    `json:"event_id,omitempty"`
-	At       time.Time `json:"at"`
-	Verdict  Verdict   `json:"verdict"`
+	ResultID string        `json:"result_id"`
+	EventID  string        `json:"event_id,omitempty"`
+	At       time.Time     `json:"at"`
+	Verdict  assay.Verdict `json:"verdict"`
 }
 
 // KPIInput is the records the KPIs are computed over.
@@ -172,19 +173,19 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 		accs := []*kpiAcc{total, get(events, t.EventID), get(days, day(t.At))}
 		for _, a := range accs {
 			switch t.Verdict {
-			case VerdictNegative:
+			case assay.Negative:
 				a.Tests++
-			case VerdictSuspicious:
+			case assay.Suspicious:
 				a.Tests++
 				a.Suspicious++
-			case VerdictPositive:
+			case assay.Positive:
 				a.Tests++
 				a.Positives++
-			case VerdictInvalid:
+			case assay.Invalid:
 				a.Invalid++
 			}
 		}
-		if t.Verdict != VerdictPositive {
+		if t.Verdict != assay.Positive {
 			continue
 		}
 		inc, ok := byResult[t.ResultID]

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
@@ -38,7 +39,7 @@ func openAt(t testing.TB, id string, tr Trigger) Incident {
 }
 
 func rapidTrigger(result, event string, when time.Time) Trigger {
-	return Trigger{Kind: TriggerPositive, EventID: event, SubjectID: "stall", ResultID: result, Verdict: VerdictPositive, ObservedAt: when}
+	return Trigger{Kind: TriggerPositive, EventID: event, SubjectID: "stall", ResultID: result, Verdict: assay.Positive, ObservedAt: when}
 }
 
 // kpiExample is the worked example of the package doc, computed by hand in
@@ -46,18 +47,18 @@ func rapidTrigger(result, event string, when time.Time) Trigger {
 func kpiExample(t testing.TB) KPIInput {
 	cfg := DefaultConfig()
 	tests := []TestRecord{
-		{"R1", "EV1", day1(9 * h), VerdictNegative},
-		{"R2", "EV1", day1(9*h + 5*m), VerdictNegative},
-		{"R2", "EV1", day1(9*h + 5*m), VerdictNegative}, // a resend: counted once
-		{"R3", "EV1", day1(10 * h), VerdictPositive},
-		{"R4", "EV1", day1(10*h + 30*m), VerdictSuspicious},
-		{"R5", "EV1", day1(10*h + 40*m), VerdictInvalid},
-		{"R6", "EV1", day1(11 * h), VerdictPositive},
-		{"R7", "EV1", day2(9 * h), VerdictPositive},
-		{"R8", "EV1", day2(9*h + 10*m), VerdictNegative},
-		{"R9", "EV1", day2(9*h + 20*m), VerdictPositive}, // no incident was opened
-		{"R10", "EV1", day2(9*h + 30*m), VerdictPass},    // a compliance measurement
-		{"R11", "", day2(10 * h), VerdictNegative},
+		{"R1", "EV1", day1(9 * h), assay.Negative},
+		{"R2", "EV1", day1(9*h + 5*m), assay.Negative},
+		{"R2", "EV1", day1(9*h + 5*m), assay.Negative}, // a resend: counted once
+		{"R3", "EV1", day1(10 * h), assay.Positive},
+		{"R4", "EV1", day1(10*h + 30*m), assay.Suspicious},
+		{"R5", "EV1", day1(10*h + 40*m), assay.Invalid},
+		{"R6", "EV1", day1(11 * h), assay.Positive},
+		{"R7", "EV1", day2(9 * h), assay.Positive},
+		{"R8", "EV1", day2(9*h + 10*m), assay.Negative},
+		{"R9", "EV1", day2(9*h + 20*m), assay.Positive}, // no incident was opened
+		{"R10", "EV1", day2(9*h + 30*m), assay.Pass},    // a compliance measurement
+		{"R11", "", day2(10 * h), assay.Negative},
 	}
 	// INC-3: R3 disposed after the 4-hour window, signed off, closed 48 h
 	// after opening. Arrived after 20 min.
@@ -197,8 +198,8 @@ func TestKPIEdgeCases(t *testing.T) {
 	}
 	// Late near midnight: 23:59:59 CST on 10-01 is 10-01, 00:00 CST 10-02 is 10-02.
 	in := KPIInput{Tests: []TestRecord{
-		{"A", "", day1(24*h - time.Second), VerdictNegative},
-		{"B", "", day2(0), VerdictNegative},
+		{"A", "", day1(24*h - time.Second), assay.Negative},
+		{"B", "", day2(0), assay.Negative},
 	}}
 	rep = ComputeKPIs(in, cfg)
 	if len(rep.ByDay) != 2 || rep.ByDay[0].Key != "2026-10-01" || rep.ByDay[1].Key != "2026-10-02" {
@@ -216,7 +217,7 @@ func TestKPIEdgeCases(t *testing.T) {
 	walk(t, &first, cfgd, step(IncidentAssigned, cmdr, day1(10*h+m)), step(IncidentOnSite, insp, day1(10*h+2*m)),
 		step(IncidentControlled, insp, day1(10*h+3*m)), step(IncidentDisposed, insp, day1(15*h)), step(IncidentSignedOff, cmdr2, day1(16*h)))
 	second := openAt(t, "I2", rapidTrigger("R", "", day1(10*h+30*m)))
-	r := ComputeKPIs(KPIInput{Tests: []TestRecord{{"R", "", day1(10 * h), VerdictPositive}}, Incidents: []Incident{second, first}}, cfgd)
+	r := ComputeKPIs(KPIInput{Tests: []TestRecord{{"R", "", day1(10 * h), assay.Positive}}, Incidents: []Incident{second, first}}, cfgd)
 	if r.Total.DisposalRate != (Rate{1, 1, measure.Whole}) {
 		t.Errorf("duplicate incidents: %+v", r.Total.DisposalRate)
 	}

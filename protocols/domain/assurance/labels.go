@@ -1,6 +1,10 @@
 package assurance
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/shianfood/shian/protocols/domain/assay"
+)
 
 // Label is the on-screen text of an identifier: zh-CN first, en second.
 type Label struct {
@@ -19,7 +23,9 @@ type LabelEntry struct {
 // glossary terms it uses. An identifier means the same thing wherever it
 // appears (the incident state "closed" and the event phase "closed" share
 // a label), and the labels agree with docs/glossary.md (a test checks it).
-var labelTable = []LabelEntry{
+var labelTable = slices.Concat(glossaryLabels, verdictLabels(), protocolLabels)
+
+var glossaryLabels = []LabelEntry{
 	// Glossary terms.
 	{"event", Label{"重大活动", "Major event"}},
 	{"kitchen", Label{"供餐点 / 厨房", "Kitchen"}},
@@ -39,16 +45,20 @@ var labelTable = []LabelEntry{
 	{"risk_grade", Label{"风险等级", "Risk grade"}},
 	{"credit_points", Label{"信用积分", "Credit points"}},
 	{"command_centre", Label{"指挥中心", "Command centre"}},
+}
 
-	// Verdicts (the same identifiers as protocols/domain/assay).
-	{"negative", Label{"阴性", "Negative"}},
-	{"suspicious", Label{"可疑", "Suspicious"}},
-	{"positive", Label{"阳性（疑似）", "Positive (suspected)"}},
-	{"invalid", Label{"无效", "Invalid"}},
-	{"pass", Label{"合格", "Pass"}},
-	{"caution", Label{"注意", "Caution"}},
-	{"fail", Label{"不合格", "Fail"}},
+// verdictLabels are the verdicts' rows, from their one home,
+// protocols/domain/assay.
+func verdictLabels() []LabelEntry {
+	var out []LabelEntry
+	for _, v := range assay.Verdicts() {
+		zh, en := v.Label()
+		out = append(out, LabelEntry{string(v), Label{zh, en}})
+	}
+	return out
+}
 
+var protocolLabels = []LabelEntry{
 	// Roles.
 	{"admin", Label{"管理员", "Administrator"}},
 	{"commander", Label{"指挥员", "Commander"}},
@@ -221,9 +231,6 @@ func labelOf(id string) Label {
 	}
 	return Label{ZH: id, EN: id}
 }
-
-// Label returns the zh-CN and en label of a verdict.
-func (v Verdict) Label() Label { return labelOf(string(v)) }
 
 // Label returns the zh-CN and en label of a patrol mode.
 func (m PatrolMode) Label() Label { return labelOf(string(m)) }

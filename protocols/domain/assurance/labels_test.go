@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 func ids[S ~string](ss ...S) []string {
@@ -36,7 +38,7 @@ func everyIdentifier() map[string][]string {
 		"controls":           ids(ControlMeasures()...),
 		"method kinds":       ids(MethodRapid, MethodLab),
 		"retest refusals":    ids(RetestWindowClosed, RetestRapidMethod, RetestNotRapid, RetestDuplicate, RetestWaived, RetestTooLate),
-		"verdicts":           ids(VerdictNegative, VerdictSuspicious, VerdictPositive, VerdictInvalid, VerdictPass, VerdictCaution, VerdictFail),
+		"verdicts":           ids(assay.Negative, assay.Suspicious, assay.Positive, assay.Invalid, assay.Pass, assay.Caution, assay.Fail),
 		"event phases":       ids(EventPhases()...),
 		"supervision modes":  ids(SupervisionFull, SupervisionKeyPoint),
 		"warnings":           {"late_notification", "guidance_required", "late_filing", "cook_certificate", "high_risk_dish"},
@@ -82,7 +84,7 @@ func TestEveryIdentifierHasALabel(t *testing.T) {
 		"forbid": SeverityForbid.Label(), "approved": MenuApproved.Label(), "reject": DishReject.Label(),
 		"seriously_dishonest": CreditSeriouslyDishonest.Label(), "routine_patrol": PatrolRoutine.Label(), "wedding": BanquetWedding.Label(),
 		"hired_chef": ChefHired.Label(), "helper": CookHelper.Label(), "rectifying": BanquetRectifying.Label(),
-		"major_finding": FindingMajor.Label(), "positive": VerdictPositive.Label(), "early_intervention": PhaseEarlyIntervention.Label(),
+		"major_finding": FindingMajor.Label(), "early_intervention": PhaseEarlyIntervention.Label(),
 		"cert_none": CertNone.Label(), "kiosk_ready": ItemKiosk.Label(), "viewer": RoleViewer.Label(), "warned": IncidentWarned.Label(),
 	}
 	for id, l := range typed {
@@ -121,7 +123,7 @@ func TestLabelTableIsConsistent(t *testing.T) {
 // identifier it defines that the table also has: same zh-CN, same en (or
 // one of the alternatives the glossary lists with " / ").
 func TestLabelsAgreeWithGlossary(t *testing.T) {
-	b, err := os.ReadFile("../../docs/glossary.md")
+	b, err := os.ReadFile("../../../docs/glossary.md")
 	if err != nil {
 		t.Skip("docs/glossary.md not found:", err)
 	}
