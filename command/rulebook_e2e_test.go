@@ -15,6 +15,7 @@ import (
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/kiosk"
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
@@ -219,7 +220,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 func record(k *kiosk.Kiosk, i int, p probe) kiosk.Saved {
-	k.SetSession(kiosk.Session{StallID: fmt.Sprintf("S-%04d", i), Sample: wire.Sample{Name: "样品"}, Lot: p.lot})
+	k.SetSession(ui.Session{StallID: fmt.Sprintf("S-%04d", i), Sample: wire.Sample{Name: "样品"}, Lot: p.lot})
 	return k.Record(device.Reading{DeviceID: "manual", Model: p.model, Method: p.method, Item: p.item, Raw: p.raw})
 }
 
@@ -342,7 +343,7 @@ func TestOfflineKioskOnAnOlderBookIsFlagged(t *testing.T) {
 		t.Fatalf("after a restart offline the kiosk decides with version %d, want the kept 2", v)
 	}
 	stop = runKiosk(k)
-	k.SetSession(kiosk.Session{StallID: "S-OLD", Sample: wire.Sample{Name: "砧板"}})
+	k.SetSession(ui.Session{StallID: "S-OLD", Sample: wire.Sample{Name: "砧板"}})
 	s := k.Record(device.Reading{DeviceID: "atp-1", Model: "SHIAN-ATP1", Method: assay.ATP, Item: "ATP表面洁净度", Raw: assay.Raw{RLU: assay.Ptr(measure.RLU(18))}})
 	if s.Err != "" || s.Result.Verdict != assay.Pass || s.Result.RulesVersion != 2 {
 		t.Fatalf("offline result: %+v %s", s.Result, s.Err)
@@ -371,7 +372,7 @@ func TestOfflineKioskOnAnOlderBookIsFlagged(t *testing.T) {
 		t.Errorf("the map shows %+v, want caution", st)
 	}
 	// And the next result, decided with version 3, is trusted.
-	k.SetSession(kiosk.Session{StallID: "S-NEW", Sample: wire.Sample{Name: "砧板"}})
+	k.SetSession(ui.Session{StallID: "S-NEW", Sample: wire.Sample{Name: "砧板"}})
 	s = k.Record(device.Reading{DeviceID: "atp-1", Model: "SHIAN-ATP1", Method: assay.ATP, Item: "ATP表面洁净度", Raw: assay.Raw{RLU: assay.Ptr(measure.RLU(18))}})
 	if s.Result.Verdict != assay.Caution || s.Result.RulesVersion != 3 {
 		t.Fatalf("online result: %s v%d", s.Result.Verdict, s.Result.RulesVersion)

@@ -38,6 +38,7 @@ import (
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
+	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
@@ -45,21 +46,6 @@ import (
 
 // Version is reported to the command in hello.
 const Version = "shian-kiosk 0.1.0"
-
-// Session is what the operator selected on the touchscreen for the next
-// test: where the sample came from and what it is.
-type Session struct {
-	StallID  string      `json:"stall_id"`
-	Operator string      `json:"operator,omitempty"`
-	Sample   wire.Sample `json:"sample"`
-	// RepeatOf links the next result to the one it repeats.
-	RepeatOf string `json:"repeat_of,omitempty"`
-	// Lot is the reagent or card lot (批号) of the test, and LotExpires
-	// the expiry printed on its box (YYYY-MM-DD; the rule book's, when
-	// it lists the lot).
-	Lot        string `json:"lot,omitempty"`
-	LotExpires string `json:"lot_expires,omitempty"`
-}
 
 // Saved is one result as the kiosk saved it, for the screen.
 type Saved struct {
@@ -100,7 +86,7 @@ type Kiosk struct {
 	book   assay.Book // the book in use: the command's, or version 0 with rules
 
 	mu      sync.Mutex
-	session Session
+	session ui.Session
 	// the last storage alarm sent, to send the same one at most once a minute
 	lastStorageErr   string
 	lastStorageAlarm time.Time
@@ -223,15 +209,16 @@ func (k *Kiosk) Instruments() []device.Status {
 	return out
 }
 
-// SetSession sets what the next test is about.
-func (k *Kiosk) SetSession(s Session) {
+// SetSession sets what the next test is about (the operator's selection
+// on the touchscreen, [ui.Session]).
+func (k *Kiosk) SetSession(s ui.Session) {
 	k.mu.Lock()
 	k.session = s
 	k.mu.Unlock()
 }
 
 // CurrentSession returns the operator's selection.
-func (k *Kiosk) CurrentSession() Session {
+func (k *Kiosk) CurrentSession() ui.Session {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.session

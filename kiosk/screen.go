@@ -18,12 +18,6 @@ import (
 // the instrument itself (the enzyme tester's START key).
 var ErrNoTrigger = ui.ErrNoTrigger
 
-// Triggerer is an instrument the kiosk can start (a strip reader's read
-// command).
-type Triggerer interface {
-	Trigger(item string) error
-}
-
 // screen is the operator touchscreen (kiosk/ui) and the alarm outputs
 // (kiosk/alarm).
 type screen struct {
@@ -57,7 +51,7 @@ func (k *Kiosk) openScreen() error {
 	devs := make([]ui.Device, 0, len(k.insts))
 	for i, inst := range k.insts {
 		spec := k.cfg.Devices[i]
-		_, trig := inst.(Triggerer)
+		_, trig := inst.(device.Triggerer)
 		items := spec.Items
 		if len(items) == 0 {
 			items = defaultItems[spec.Protocol]
@@ -147,7 +141,7 @@ func (k *Kiosk) Trigger(id, item string) error {
 		if inst.ID() != id {
 			continue
 		}
-		if t, ok := inst.(Triggerer); ok {
+		if t, ok := inst.(device.Triggerer); ok {
 			return t.Trigger(item)
 		}
 		return ErrNoTrigger
@@ -166,9 +160,5 @@ func (b screenBackend) Stats() outbox.Stats                   { return b.k.out.S
 func (b screenBackend) Recent(n int) ([]outbox.Record, error) { return b.k.out.Recent(n) }
 func (b screenBackend) Trigger(id, item string) error         { return b.k.Trigger(id, item) }
 func (b screenBackend) Book() assay.Book                      { return b.k.Book() }
-func (b screenBackend) SetSession(s ui.Session) {
-	b.k.SetSession(Session(s))
-}
-func (b screenBackend) CurrentSession() ui.Session {
-	return ui.Session(b.k.CurrentSession())
-}
+func (b screenBackend) SetSession(s ui.Session)               { b.k.SetSession(s) }
+func (b screenBackend) CurrentSession() ui.Session            { return b.k.CurrentSession() }

@@ -14,6 +14,8 @@
 //	                    incident (one incident and its next steps), filters,
 //	                    sound (the alert tone), labels, api (REST),
 //	                    i18n (every string, zh-CN first)
+//	/js/vocab.js        not a file: the verdicts' labels, generated from
+//	                    protocols/domain/assay by internal/jsvocab
 //	static/lib/         built by `make web` from node_modules (gitignored)
 //
 // A binary built without `make web` still serves the page; it shows a
@@ -25,6 +27,8 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/shianfood/shian/internal/jsvocab"
 )
 
 //go:embed static
@@ -56,10 +60,15 @@ func Built() bool {
 // a message saying to run `make web`.
 func Handler() http.Handler {
 	files := http.FileServerFS(FS())
+	vocab := jsvocab.Handler()
 	built := Built()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if r.URL.Path == jsvocab.Path {
+			vocab.ServeHTTP(w, r)
+			return
+		}
 		if !built && strings.HasPrefix(r.URL.Path, "/lib/") {
 			http.Error(w, "网页组件未构建：请运行 make web 后重新编译。/ Web assets not built: run `make web`, then rebuild.", http.StatusNotFound)
 			return

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/shianfood/shian/internal/jsvocab"
 )
 
 func get(t *testing.T, h http.Handler, path string) *http.Response {
@@ -108,13 +110,22 @@ func TestI18nKeys(t *testing.T) {
 }
 
 // TestModuleImports checks that every relative import of the modules
-// resolves to an embedded file.
+// resolves to an embedded file, or to the vocabulary module the handler
+// generates (and serves).
 func TestModuleImports(t *testing.T) {
 	imp := regexp.MustCompile(`(?m)^import .* from "(\./[^"]+)";`)
 	entries, _ := fs.ReadDir(FS(), "js")
 	for _, e := range entries {
 		b, _ := fs.ReadFile(FS(), "js/"+e.Name())
 		for _, m := range imp.FindAllStringSubmatch(string(b), -1) {
+			if "/js/"+strings.TrimPrefix(m[1], "./") == jsvocab.Path {
+				rec := httptest.NewRecorder()
+				Handler().ServeHTTP(rec, httptest.NewRequest("GET", jsvocab.Path, nil))
+				if rec.Code != 200 || !strings.Contains(rec.Body.String(), "export const verdicts") {
+					t.Errorf("GET %s: %d %q", jsvocab.Path, rec.Code, rec.Body.String())
+				}
+				continue
+			}
 			if _, err := fs.Stat(FS(), "js/"+strings.TrimPrefix(m[1], "./")); err != nil {
 				t.Errorf("js/%s imports %s, which is not embedded", e.Name(), m[1])
 			}

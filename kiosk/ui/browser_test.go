@@ -22,6 +22,7 @@ import (
 	"github.com/shianfood/shian/kiosk"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/serialport"
+	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/shianfood/shian/simulator/serialsim"
@@ -390,7 +391,7 @@ func TestKioskPositiveFlow(t *testing.T) {
 		}
 	}
 	next := r.text("#v-next")
-	for _, want := range []string{"封存", "复检 2 次：已完成 0 次", "事件编号", "实验室", "4 小时内"} {
+	for _, want := range []string{"封存", "复测 2 次：已完成 0 次", "事件编号", "实验室", "4 小时内"} {
 		if !strings.Contains(next, want) {
 			t.Errorf("next steps %q lack %q", next, want)
 		}
@@ -583,7 +584,7 @@ func TestKioskOfflineInvalid(t *testing.T) {
 	r.measure(assay.Negative, "")
 	p.WaitFor("negative", `shian.state.latest.result.verdict === "negative" && shian.view === "result"`, waitLong)
 	p.WaitFor("two waiting to upload", `document.querySelector("#st-pending").innerText.includes("2")`, waitShort)
-	if s := r.k.CurrentSession(); s != (kiosk.Session{}) {
+	if s := r.k.CurrentSession(); s != (ui.Session{}) {
 		t.Errorf("after a reading the session is used up: %+v", s)
 	}
 	recs, _ := r.k.Outbox().Recent(2)

@@ -66,6 +66,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/internal/jsvocab"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
@@ -86,14 +87,16 @@ func FS() fs.FS {
 	return sub
 }
 
-// Session is what the operator set up for the next test (the kiosk's
-// kiosk.Session, mirrored here so that this package does not import the
-// kiosk).
+// Session is what the operator selected on the touchscreen for the next
+// test: where the sample came from and what it is. It is the kiosk's one
+// type for it (kiosk.Kiosk.SetSession takes it); the next reading's result
+// takes these fields.
 type Session struct {
 	StallID  string      `json:"stall_id"`
 	Operator string      `json:"operator,omitempty"`
 	Sample   wire.Sample `json:"sample"`
-	RepeatOf string      `json:"repeat_of,omitempty"`
+	// RepeatOf links the next result to the one it repeats (复测).
+	RepeatOf string `json:"repeat_of,omitempty"`
 	// Lot is the kit lot (批号) the operator picked or scanned, with the
 	// expiry read off its box when the rule book does not list it.
 	Lot        string `json:"lot,omitempty"`
@@ -281,6 +284,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "no such API: "+r.Method+" "+r.URL.Path)
 	})
+	mux.Handle("GET "+jsvocab.Path, jsvocab.Handler()) // the verdicts' labels, from Go
 	mux.Handle("/", s.files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")

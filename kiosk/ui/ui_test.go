@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"fmt"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -449,6 +451,7 @@ func TestPageIsServed(t *testing.T) {
 		{"/app.css", "text/css", "--bad"},
 		{"/js/app.js", "text/javascript", "EventSource"},
 		{"/js/scan.js", "text/javascript", "parseStallCode"},
+		{"/js/vocab.js", "text/javascript", `"positive": {`},
 	} {
 		req := httptest.NewRequest("GET", c.path, nil)
 		req.Host = "localhost"
@@ -495,10 +498,25 @@ func TestI18nKeys(t *testing.T) {
 			t.Errorf("key %q is used but not in i18n.js", k)
 		}
 	}
-	for _, v := range []assay.Verdict{assay.Negative, assay.Suspicious, assay.Positive, assay.Invalid, assay.Pass, assay.Caution, assay.Fail, assay.NotDecided} {
+	// The verdicts' labels have one home, assay: the page imports them
+	// from the generated vocab.js and keeps no copy.
+	if !strings.Contains(string(tableSrc), `import { verdicts } from "./vocab.js";`) {
+		t.Error("i18n.js does not import the verdicts' labels from vocab.js")
+	}
+	req := httptest.NewRequest("GET", "/js/vocab.js", nil)
+	req.Host = "localhost"
+	rec := httptest.NewRecorder()
+	newEnv(t).h.ServeHTTP(rec, req)
+	for _, v := range assay.Verdicts() {
 		zh, en := v.Label()
-		if got := keys["verdict."+string(v)]; got != [2]string{zh, en} {
-			t.Errorf("verdict.%s = %v, want the assay label %s / %s", v, got, zh, en)
+		if _, copied := keys["verdict."+string(v)]; copied {
+			t.Errorf("i18n.js keeps its own copy of verdict.%s", v)
+		}
+		if want := fmt.Sprintf(`%q: {
+    "zh": %q,
+    "en": %q
+  }`, v, zh, en); !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("vocab.js lacks %s = %s / %s:\n%s", v, zh, en, rec.Body.String())
 		}
 	}
 	for _, s := range []device.State{device.StateReady, device.StateMeasuring, device.StateDown} {

@@ -30,6 +30,7 @@ import (
 	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/kiosk"
 	"github.com/shianfood/shian/kiosk/serialport"
+	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
@@ -538,10 +539,10 @@ func operate(ctx context.Context, sk *simKiosk, stalls []venue.Stall, o Options,
 		// instrument on kiosks that have one.
 		if len(sk.extras) > 0 && rnd.IntN(3) == 0 {
 			ex := sk.extras[rnd.IntN(len(sk.extras))]
-			sk.k.SetSession(kiosk.Session{StallID: st.ID, Sample: wire.Sample{Name: ex.sample[rnd.IntN(len(ex.sample))]}})
+			sk.k.SetSession(ui.Session{StallID: st.ID, Sample: wire.Sample{Name: ex.sample[rnd.IntN(len(ex.sample))]}})
 			if err := ex.in.Test(ctx, v); err != nil {
 				o.Log.Debug("instrument busy", "model", ex.in.Model.Name, "err", err)
-				sk.k.SetSession(kiosk.Session{})
+				sk.k.SetSession(ui.Session{})
 				continue
 			}
 		} else {
@@ -549,11 +550,11 @@ func operate(ctx context.Context, sk *simKiosk, stalls []venue.Stall, o Options,
 				continue
 			}
 			name := samples[rnd.IntN(len(samples))]
-			sk.k.SetSession(kiosk.Session{StallID: st.ID, Sample: wire.Sample{Code: st.ID, Name: name, Category: "蔬菜"}})
+			sk.k.SetSession(ui.Session{StallID: st.ID, Sample: wire.Sample{Code: st.ID, Name: name, Category: "蔬菜"}})
 			sk.sim.NextVerdict(v)
 			if _, err := sk.fw.Start(1, st.ID, name); err != nil {
 				o.Log.Debug("tester busy", "err", err)
-				sk.k.SetSession(kiosk.Session{})
+				sk.k.SetSession(ui.Session{})
 				continue
 			}
 		}
@@ -563,7 +564,7 @@ func operate(ctx context.Context, sk *simKiosk, stalls []venue.Stall, o Options,
 		case <-sk.saved:
 		case <-time.After(o.Measure + 10*time.Second):
 			o.Log.Warn("no reading from the instrument; the operator moves on", "stall", st.ID)
-			sk.k.SetSession(kiosk.Session{})
+			sk.k.SetSession(ui.Session{})
 		}
 	}
 }

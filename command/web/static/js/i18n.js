@@ -1,8 +1,12 @@
 // i18n: every on-screen string of the command centre, zh-CN first, English
-// second. Labels follow docs/glossary.md (阴性/可疑/阳性（疑似）/无效, 摊位,
-// 摊贩集中区, 快检终端, 指挥中心 …) and the verdict labels of
-// protocols/domain/assay (合格/注意/不合格). Add new strings here, never in the
-// code that shows them.
+// second. Labels follow docs/glossary.md (摊位, 摊贩集中区, 快检终端, 指挥中心 …).
+// The verdicts' labels (阴性/可疑/阳性（疑似）/无效/合格/注意/不合格) are not kept
+// here: the server generates vocab.js from their one home,
+// protocols/domain/assay (internal/jsvocab), and they are merged into the
+// table as verdict.<id>. Add new strings here, never in the code that shows
+// them.
+
+import { verdicts } from "./vocab.js";
 //
 // Static markup names its string with data-i18n="key" (text),
 // data-i18n-placeholder, data-i18n-title or data-i18n-aria-label;
@@ -48,15 +52,7 @@ const table = {
   "link.connecting": { zh: "连接中…", en: "Connecting…" },
   "counts.title": { zh: "按最新结果统计的摊位数", en: "Stalls by latest result" },
 
-  // Verdicts (glossary / protocols/domain/assay labels).
-  "verdict.negative": { zh: "阴性", en: "Negative" },
-  "verdict.suspicious": { zh: "可疑", en: "Suspicious" },
-  "verdict.positive": { zh: "阳性（疑似）", en: "Positive (suspected)" },
-  "verdict.invalid": { zh: "无效", en: "Invalid" },
-  "verdict.pass": { zh: "合格", en: "Pass" },
-  "verdict.caution": { zh: "注意", en: "Caution" },
-  "verdict.fail": { zh: "不合格", en: "Fail" },
-  "verdict.na": { zh: "仅记录", en: "Recorded only" },
+  // Verdicts: verdict.<id> comes from vocab.js (below); these two are the page's own.
   "verdict.none": { zh: "未检测", en: "Not tested" },
   "verdict.unknown": { zh: "未知", en: "Unknown" },
 
@@ -340,6 +336,7 @@ const table = {
   "rule.lab_method_not_rapid": { zh: "送检须采用实验室法定检验方法，不得用快检方法", en: "The lab must use a statutory laboratory method, not a rapid one" },
   "rule.no_team_available": { zh: "没有可自动派出的保障组，请指定一个保障组", en: "No team can be sent automatically; name one" },
 };
+for (const [id, label] of Object.entries(verdicts)) table[`verdict.${id}`] = label;
 
 /** @returns {"zh"|"en"} the current language. */
 export function getLang() {

@@ -1,8 +1,13 @@
 // i18n: every on-screen string of the kiosk screen, zh-CN first, English
-// second, in this one table. Labels follow docs/glossary.md: 阴性 / 可疑 /
-// 阳性（疑似）/ 无效, 摊位, 快检终端, 指挥中心, 封存, 复检 … and the labels of
-// protocols/domain/assay (verdicts) and kiosk/device (instrument states). Add new
-// strings here, never in the code that shows them.
+// second, in this one table. Labels follow docs/glossary.md: 摊位, 快检终端,
+// 指挥中心, 封存, 复测 (a repeat of the same rapid test) and 复检 (the party's
+// statutory re-test, never by a rapid method) …, and kiosk/device (instrument
+// states). The verdicts' labels are not kept here: the kiosk generates
+// vocab.js from their one home, protocols/domain/assay (internal/jsvocab),
+// and they are merged into the table as verdict.<id>. Add new strings here,
+// never in the code that shows them.
+
+import { verdicts } from "./vocab.js";
 //
 // Markup names its string with data-i18n="key" (text content),
 // data-i18n-placeholder or data-i18n-aria-label; applyI18n() fills them.
@@ -118,18 +123,10 @@ export const table = {
   "wait.for": { zh: "等待仪器结果", en: "Waiting for the instrument" },
   "wait.elapsed": { zh: "已等待 {t}", en: "Waiting for {t}" },
   "wait.down": { zh: "仪器故障：{err}", en: "Instrument down: {err}" },
-  "wait.repeat": { zh: "复检", en: "Repeat" },
+  "wait.repeat": { zh: "复测", en: "Repeat" },
   "wait.cancel": { zh: "取消", en: "Cancel" },
 
   // Verdicts (glossary / protocols/domain/assay labels).
-  "verdict.negative": { zh: "阴性", en: "Negative" },
-  "verdict.suspicious": { zh: "可疑", en: "Suspicious" },
-  "verdict.positive": { zh: "阳性（疑似）", en: "Positive (suspected)" },
-  "verdict.invalid": { zh: "无效", en: "Invalid" },
-  "verdict.pass": { zh: "合格", en: "Pass" },
-  "verdict.caution": { zh: "注意", en: "Caution" },
-  "verdict.fail": { zh: "不合格", en: "Fail" },
-  "verdict.na": { zh: "仅记录", en: "Recorded only" },
 
   // Main figure by unit.
   "main.%": { zh: "抑制率", en: "Inhibition rate" },
@@ -169,23 +166,23 @@ export const table = {
   "result.meta": { zh: "{stall} · {sample} · {time}", en: "{stall} · {sample} · {time}" },
   "result.item": { zh: "检测项目：{item}", en: "Test item: {item}" },
   "result.lot": { zh: "批号 {lot}", en: "Lot {lot}" },
-  "result.isRepeat": { zh: "复检（原结果 {verdict}）", en: "Repeat (initial result {verdict})" },
+  "result.isRepeat": { zh: "复测（原结果 {verdict}）", en: "Repeat (initial result {verdict})" },
 
   // Next steps.
   "next.title": { zh: "下一步", en: "What to do next" },
   "next.seal": { zh: "立即封存该批次，停止使用和销售", en: "Seal this batch now (封存); stop using and selling it" },
-  "next.repeats": { zh: "同一样品复检 {req} 次：已完成 {done} 次", en: "Repeat the test on the same sample {req} times: {done} done" },
-  "next.repeatsDone": { zh: "复检已完成 {done} 次", en: "{done} repeats done" },
+  "next.repeats": { zh: "同一样品复测 {req} 次：已完成 {done} 次", en: "Repeat the test on the same sample {req} times: {done} done" },
+  "next.repeatsDone": { zh: "复测已完成 {done} 次", en: "{done} repeats done" },
   "next.stands": {
-    zh: "复检仍为阳性：阳性成立，保持封存并送实验室检验",
+    zh: "复测仍为阳性：阳性成立，保持封存并送实验室检验",
     en: "The repeats are positive again: the positive stands; keep it sealed, send it to the lab",
   },
   "next.notReproduced": {
-    zh: "复检未再现阳性：初检阳性不成立，按复检结果处理",
+    zh: "复测未再现阳性：初检阳性不成立，按复测结果处理",
     en: "The repeats did not reproduce the positive: the initial positive does not stand; follow the repeat results",
   },
   "next.incident": { zh: "事件编号：{no}", en: "Incident no.: {no}" },
-  "next.incidentRepeat": { zh: "事件编号：{no}（本次复检：{own}）", en: "Incident no.: {no} (this repeat: {own})" },
+  "next.incidentRepeat": { zh: "事件编号：{no}（本次复测：{own}）", en: "Incident no.: {no} (this repeat: {own})" },
   "next.incidentWait": { zh: "事件编号：等待指挥中心下发…", en: "Incident no.: waiting for the command centre…" },
   "next.incidentOffline": {
     zh: "事件编号：离线，联网上传后由指挥中心下发",
@@ -197,7 +194,7 @@ export const table = {
     en: "The business may ask for a re-test by {time} (within 4 hours); it may not use a rapid method",
   },
   "next.suspicious": {
-    zh: "可疑：结果介于阴性与阳性之间，请用同一样品复检",
+    zh: "可疑：结果介于阴性与阳性之间，请用同一样品复测",
     en: "Suspicious: between negative and positive; repeat the test on the same sample",
   },
   "next.negative": { zh: "未检出问题，结果已记录", en: "Nothing found; the result is recorded" },
@@ -244,7 +241,7 @@ export const table = {
   "how.other": { zh: "按试剂说明书重新检测", en: "Test again following the kit's instructions" },
 
   // Reasons of compliance verdicts.
-  "reason.reclean_and_retest": { zh: "请重新清洁后复测", en: "clean again and re-test" },
+  "reason.reclean_and_retest": { zh: "请重新清洁后复测", en: "clean again and repeat the test" },
   "reason.tpc_over_limit": { zh: "极性组分超过限值", en: "polar compounds over the limit" },
   "reason.acid_value_over_limit": { zh: "酸价超过限值", en: "acid value over the limit" },
   "reason.core_below_minimum": { zh: "中心温度未达到要求，请继续加热", en: "core temperature too low; keep cooking" },
@@ -258,7 +255,7 @@ export const table = {
   "reason.none": { zh: "—", en: "—" },
 
   // Actions on the result.
-  "act.repeat": { zh: "复检（第 {n} 次）", en: "Repeat (no. {n})" },
+  "act.repeat": { zh: "复测（第 {n} 次）", en: "Repeat (no. {n})" },
   "act.redo": { zh: "重新检测", en: "Test again" },
   "act.next": { zh: "下一个样品", en: "Next sample" },
   "act.otherStall": { zh: "换摊位", en: "Other stall" },
@@ -320,6 +317,7 @@ export const table = {
   "time.ago.m": { zh: "{n} 分钟前", en: "{n} min ago" },
   "time.ago.h": { zh: "{n} 小时前", en: "{n} h ago" },
 };
+for (const [id, label] of Object.entries(verdicts)) table[`verdict.${id}`] = label;
 
 /** Common vegetables offered as one-tap sample names (zh names, as keyed on instruments). */
 export const commonSamples = ["菠菜", "小白菜", "青菜", "韭菜", "芹菜", "生菜", "油麦菜", "豇豆", "黄瓜", "番茄"];
