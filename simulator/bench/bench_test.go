@@ -108,7 +108,7 @@ func TestPostgresStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.stop()
-	out, err := p.command(context.Background(), "psql", "-h", p.dir, "-U", "shian", "-d", "bench", "-Atc", "show fsync; show synchronous_commit").CombinedOutput()
+	out, err := p.command(context.Background(), "psql", p.dsn(), "-Atc", "show fsync; show synchronous_commit").CombinedOutput()
 	if err != nil || strings.Fields(string(out))[0] != "on" || strings.Fields(string(out))[1] != "on" {
 		t.Fatalf("psql: %v %q", err, out)
 	}
