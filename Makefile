@@ -18,8 +18,11 @@ BENCH_OUT   ?= $(if $(BENCH_QUICK),artifacts/BENCHMARKS-quick.md,docs/BENCHMARKS
 BENCH_FLAGS ?=
 
 BINARIES := shian-command shian-kiosk shian-sim
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/shianfood/shian/internal/version.Version=$(VERSION)
+DIST     := dist
 
-.PHONY: all build web demo test lint fuzz cross bench clean
+.PHONY: all build web demo test lint fuzz cross bench dist clean
 
 all: build
 
@@ -29,9 +32,9 @@ web:
 
 build: web
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/shian-command ./command/cmd/shian-command
-	$(GO) build -o $(BIN)/shian-kiosk ./kiosk/cmd/shian-kiosk
-	$(GO) build -o $(BIN)/shian-sim ./simulator/cmd/shian-sim
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/shian-command ./command/cmd/shian-command
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/shian-kiosk ./kiosk/cmd/shian-kiosk
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/shian-sim ./simulator/cmd/shian-sim
 
 demo: build
 	$(BIN)/shian-sim demo --addr $(DEMO_ADDR) --kiosks $(DEMO_KIOSKS) --data $(DEMO_DATA)
@@ -53,18 +56,44 @@ fuzz:
 	  done; \
 	done
 
+# Release binaries, static (CGO_ENABLED=0), stamped with VERSION, into dist/
+# with SHA256SUMS: the kiosk for every Raspberry Pi (arm64: Pi 3/4/5 and Zero 2
+# on a 64-bit OS; armv7: Pi 2/3/4 on 32-bit; armv6: Pi 1 and Zero), the command
+# for amd64 and arm64 servers. `sha256sum -c SHA256SUMS` checks a copy.
+DIST_KIOSK   := linux/arm64 linux/arm/7 linux/arm/6 linux/amd64
+DIST_COMMAND := linux/amd64 linux/arm64
+
+dist: web
+	@rm -rf $(DIST) && mkdir -p $(DIST)
+	@set -e; for t in $(DIST_KIOSK); do \
+	  os=$${t%%/*}; rest=$${t#*/}; arch=$${rest%%/*}; arm=; suf=$$arch; \
+	  case $$rest in */*) arm=$${rest#*/}; suf=armv$$arm;; esac; \
+	  echo "  shian-kiosk-$(VERSION)-$$os-$$suf"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=$$arm $(GO) build -trimpath -ldflags "$(LDFLAGS)" \
+	    -o $(DIST)/shian-kiosk-$(VERSION)-$$os-$$suf ./kiosk/cmd/shian-kiosk; \
+	done
+	@set -e; for t in $(DIST_COMMAND); do \
+	  os=$${t%%/*}; arch=$${t#*/}; \
+	  echo "  shian-command-$(VERSION)-$$os-$$arch"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" \
+	    -o $(DIST)/shian-command-$(VERSION)-$$os-$$arch ./command/cmd/shian-command; \
+	done
+	cp -r kiosk/deploy $(DIST)/kiosk-deploy
+	cp -r command/deploy $(DIST)/command-deploy
+	cd $(DIST) && sha256sum shian-* > SHA256SUMS && cat SHA256SUMS
+
 # Benchmarks: every figure beside a baseline measured in the same run (see
 # simulator/bench). BENCH_QUICK=1 runs smaller sizes in under a minute; its
 # last two lines are ingest_per_s=N and ingest_ratio=R.
 bench: build
 	$(BIN)/shian-sim bench --out $(BENCH_OUT) $(BENCH_FLAGS)
 
-# Kiosk binaries for Raspberry Pi models.
+# Kiosk binaries for Raspberry Pi models, into bin/ (dist builds the release set).
 cross:
 	@mkdir -p $(BIN)
-	GOOS=linux GOARCH=arm64 $(GO) build -o $(BIN)/shian-kiosk-linux-arm64 ./kiosk/cmd/shian-kiosk
-	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -o $(BIN)/shian-kiosk-linux-armv7 ./kiosk/cmd/shian-kiosk
-	GOOS=linux GOARCH=arm GOARM=6 $(GO) build -o $(BIN)/shian-kiosk-linux-armv6 ./kiosk/cmd/shian-kiosk
+	GOOS=linux GOARCH=arm64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/shian-kiosk-linux-arm64 ./kiosk/cmd/shian-kiosk
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/shian-kiosk-linux-armv7 ./kiosk/cmd/shian-kiosk
+	GOOS=linux GOARCH=arm GOARM=6 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/shian-kiosk-linux-armv6 ./kiosk/cmd/shian-kiosk
 
 clean:
-	rm -rf $(BIN) command/web/static/lib artifacts
+	rm -rf $(BIN) $(DIST) command/web/static/lib artifacts

@@ -31,6 +31,7 @@ import (
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/live"
+	"github.com/shianfood/shian/command/metrics"
 	"github.com/shianfood/shian/command/rulebook"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/command/web"
@@ -56,6 +57,10 @@ type Config struct {
 	// Assure tunes the assurance engine (protocol configuration,
 	// deadline loop, cluster parameters); zero values take its defaults.
 	Assure engine.Config
+	// Getenv reads the map page's tile and label settings (SHIAN_TILE_*,
+	// SHIAN_LABEL_BASE_URL; see command/api/ui_support.go); default
+	// os.Getenv. command.yaml's tiles: section is passed through it.
+	Getenv func(string) string
 }
 
 // Service is a running command service.
@@ -68,6 +73,7 @@ type Service struct {
 	ingest  *ingest.Server
 	api     *api.Server
 	engine  *engine.Engine
+	metrics *metrics.Metrics
 	handler http.Handler
 
 	// The service owns the lifetime of its background loops: Run and
@@ -81,6 +87,30 @@ type Service struct {
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// Ready reports whether the service can do its work: the store answers
+// a read and is not in the failed state, and the assurance engine's loop
+// runs. It is GET /readyz; GET /healthz only says the process serves.
+func (s *Service) Ready() error {
+	if err := s.store.Check(); err != nil {
+		return err
+	}
+	if !s.engine.Running() {
+		return errors.New("the assurance engine is not running")
+	}
+	return nil
+}
+
+func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.Ready(); err != nil {
+		api.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Metrics returns the service's Prometheus registry and counters.
+func (s *Service) Metrics() *metrics.Metrics { return s.metrics }
 
 // ErrClosed is returned by Run and ListenAndServe on a closed service.
 var ErrClosed = errors.New("command: service closed")
@@ -118,8 +148,15 @@ func Open(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, store: st, books: books, auth: auth.New(st, cfg.Now)}
 	s.life, s.stop = context.WithCancel(context.Background())
 	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log})
+	s.metrics = metrics.New(metrics.Sources{
+		Kiosks:    func() []wire.KioskState { return s.ingest.KioskStates() },
+		Browsers:  func() (int, uint64) { st := s.hub.Stats(); return st.Clients, st.Dropped },
+		Incidents: func() map[assurance.IncidentState]int { return s.engine.OpenByState() },
+		Results:   st.ResultCount,
+		Files:     func() []string { return []string{st.Path()} },
+	})
 	s.ingest = ingest.New(ingest.Config{
-		Sink: st, Kiosks: st, Books: books, Now: cfg.Now, Log: cfg.Log,
+		Sink: timedSink{Store: st, on: s.metrics.ObserveCommit}, Kiosks: st, Books: books, Now: cfg.Now, Log: cfg.Log,
 		OnCommitted: s.committed,
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
 		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
@@ -133,14 +170,29 @@ func Open(cfg Config) (*Service, error) {
 	}
 	s.api = &api.Server{Store: st, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
 	s.handler = s.api.Routes()
+	s.api.Mount("GET /metrics", s.metrics)
+	s.api.Mount("GET /readyz", http.HandlerFunc(s.readyz))
 	api.RegisterAssurance(s.api, s.engine)
-	api.RegisterUI(s.api, s.engine, nil) // the map page's config, QR labels (command/api/ui_support.go)
-	api.RegisterRules(s.api, books)      // the rule book (command/api/rules.go)
+	api.RegisterUI(s.api, s.engine, cfg.Getenv) // the map page's config, QR labels (command/api/ui_support.go)
+	api.RegisterRules(s.api, books)             // the rule book (command/api/rules.go)
 	books.OnIssue(func(b assay.Book) {
 		s.ingest.PushRules(b)
 		s.hub.Publish(wire.KindRules, rulebook.Summary{Version: b.Version, IssuedAt: b.IssuedAt, IssuedBy: b.IssuedBy, Note: b.Note, Lots: len(b.Lots)})
 	})
 	return s, nil
+}
+
+// timedSink times the store's group commits for Config.OnCommit.
+type timedSink struct {
+	*store.Store
+	on func(time.Duration, []store.Committed, error)
+}
+
+func (t timedSink) Commit(rs []wire.Result) ([]store.Committed, error) {
+	start := time.Now()
+	out, err := t.Store.Commit(rs)
+	t.on(time.Since(start), out, err)
+	return out, err
 }
 
 // committed publishes newly stored results to the live map: the stall's

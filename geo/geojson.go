@@ -224,16 +224,71 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // the decoder keeps them as given ([FeatureCollection.Encode] rewinds them).
 // Foreign members and "bbox" are ignored; altitude is dropped.
 func DecodeFeatureCollection(r io.Reader, lim Limits) (FeatureCollection, error) {
+	fc, _, err := decodeWith(r, lim, Mapping{}, false)
+	return fc, err
+}
+
+// Mapping says which properties of a file made elsewhere (a QGIS export,
+// geojson.io) hold what Shian needs. The zero Mapping reads Shian's own
+// names: the "id" member, properties "name" and "kind".
+type Mapping struct {
+	// ID names a property holding each feature's id (e.g. "fid",
+	// "OBJECTID", "iso_a3"); it is used instead of the "id" member.
+	ID string
+	// Name names the property holding the display name (e.g. "NAME",
+	// "name_zh"); it is used instead of "name".
+	Name string
+	// Kind is the kind of every feature that has no "kind" property
+	// (a zone file from QGIS has none).
+	Kind Kind
+}
+
+// Decoded is what [DecodeAll] read: the valid features, and every
+// problem with the others.
+type Decoded struct {
+	FeatureCollection
+	// Problems lists every feature that could not be taken, in file
+	// order, each naming the feature by index and id and what is wrong.
+	Problems []*Error
+	// Total is the number of features in the file.
+	Total int
+}
+
+// DecodeAll reads a FeatureCollection as DecodeFeatureCollection does,
+// with property mapping, but a bad feature does not end the read: every
+// feature is checked, and each bad one (bad geometry, missing id or name,
+// an id used twice — the later ones) is listed in Problems while the
+// others are kept. Only a problem with the document as a whole (not
+// JSON, not a FeatureCollection, over the limits) is an error.
+func DecodeAll(r io.Reader, lim Limits, m Mapping) (Decoded, error) {
+	fc, probs, err := decodeWith(r, lim, m, true)
+	if err != nil {
+		return Decoded{}, err
+	}
+	return Decoded{FeatureCollection: fc, Problems: probs, Total: len(fc.Features) + len(probs)}, nil
+}
+
+func decodeWith(r io.Reader, lim Limits, m Mapping, all bool) (FeatureCollection, []*Error, error) {
 	lim = lim.withDefaults()
+	if m.Kind != "" {
+		if _, ok := kindRules[m.Kind]; !ok {
+			return FeatureCollection{}, nil, errorf(CodeInvalidArgument, -1, "", "kind", "kind %q is not known; use one of %s", m.Kind, kindList())
+		}
+	}
 	cr := &countingReader{r: io.LimitReader(r, lim.MaxBytes+1)}
-	fc, err := decodeFC(cr, lim)
+	var probs []*Error
+	var collect func(*Error)
+	if all {
+		collect = func(e *Error) { probs = append(probs, e) }
+	}
+	fc, err := decodeFC(cr, lim, m, collect)
 	if cr.n > lim.MaxBytes {
-		return FeatureCollection{}, errorf(CodeTooLarge, -1, "", "", "document is over the limit of %d bytes; split it", lim.MaxBytes)
+		return FeatureCollection{}, nil, errorf(CodeTooLarge, -1, "", "", "document is over the limit of %d bytes; split it", lim.MaxBytes)
 	}
 	if err != nil {
-		return FeatureCollection{}, err
+		return FeatureCollection{}, nil, err
 	}
-	return fc, nil
+	return fc, probs, nil
 }
 
 func syntaxErr(feature int, id, path string, err error) *Error {
@@ -245,7 +300,9 @@ func syntaxErr(feature int, id, path string, err error) *Error {
 	return &Error{Code: CodeSyntax, Feature: feature, ID: id, Path: path, Msg: msg, Err: err}
 }
 
-func decodeFC(r io.Reader, lim Limits) (FeatureCollection, *Error) {
+// decodeFC reads the collection. With collect nil the first bad feature
+// ends it; else every bad feature goes to collect and the read goes on.
+func decodeFC(r io.Reader, lim Limits, m Mapping, collect func(*Error)) (FeatureCollection, *Error) {
 	dec := json.NewDecoder(r)
 	tok, err := dec.Token()
 	if err != nil {
@@ -283,8 +340,9 @@ func decodeFC(r io.Reader, lim Limits) (FeatureCollection, *Error) {
 			if d, ok := tok.(json.Delim); !ok || d != '[' {
 				return FeatureCollection{}, errorf(CodeSyntax, -1, "", "features", "\"features\" must be an array of Feature objects")
 			}
+			index := 0
 			for dec.More() {
-				i := len(fc.Features)
+				i := index
 				if i >= lim.MaxFeatures {
 					return FeatureCollection{}, errorf(CodeTooLarge, i, "", "", "more than %d features; split the collection", lim.MaxFeatures)
 				}
@@ -292,19 +350,30 @@ func decodeFC(r io.Reader, lim Limits) (FeatureCollection, *Error) {
 				if err := dec.Decode(&raw); err != nil {
 					return FeatureCollection{}, syntaxErr(i, "", "", err)
 				}
-				f, n, e := decodeFeature(raw, lim)
-				if e != nil {
-					return FeatureCollection{}, e.at(i, f.ID, "")
-				}
+				f, n, e := decodeFeature(raw, lim, m)
+				// Positions count whether the feature is valid or not:
+				// the caps bound the work, not the result.
 				positions += n
 				if positions > lim.MaxPositions {
 					return FeatureCollection{}, errorf(CodeTooLarge, i, f.ID, "", "more than %d positions in the collection; simplify or split it", lim.MaxPositions)
 				}
-				if j, dup := seen[f.ID]; dup {
-					return FeatureCollection{}, errorf(CodeDuplicateID, i, f.ID, "id", "id %q is already used by feature %d; ids must be unique", f.ID, j)
+				if e == nil {
+					if j, dup := seen[f.ID]; dup {
+						e = errorf(CodeDuplicateID, i, f.ID, "id", "id %q is already used by feature %d; ids must be unique", f.ID, j)
+					}
+				}
+				if e != nil {
+					e = e.at(i, f.ID, "")
+					if collect == nil {
+						return FeatureCollection{}, e
+					}
+					collect(e)
+					index++
+					continue
 				}
 				seen[f.ID] = i
 				fc.Features = append(fc.Features, f)
+				index++
 			}
 			if _, err := dec.Token(); err != nil { // ']'
 				return FeatureCollection{}, syntaxErr(-1, "", "features", err)
@@ -348,13 +417,19 @@ type rawGeometry struct {
 
 // decodeFeature parses and validates one feature; it returns the number of
 // positions it holds.
-func decodeFeature(raw []byte, lim Limits) (Feature, int, *Error) {
+func decodeFeature(raw []byte, lim Limits, m Mapping) (Feature, int, *Error) {
 	var f Feature
 	var rf rawFeature
 	if err := json.Unmarshal(raw, &rf); err != nil {
 		return f, 0, syntaxErr(-1, "", "", err)
 	}
-	if id, e := decodeID(rf.ID); e != nil {
+	if m.ID != "" {
+		id, e := mappedID(rf.Properties, m.ID)
+		if e != nil {
+			return f, 0, e
+		}
+		f.ID = id
+	} else if id, e := decodeID(rf.ID); e != nil {
 		return f, 0, e
 	} else {
 		f.ID = id
@@ -374,11 +449,22 @@ func decodeFeature(raw []byte, lim Limits) (Feature, int, *Error) {
 		f.Kind = Kind(k)
 	} else if _, present := props[PropKind]; present {
 		return f, 0, errorf(CodeProperty, -1, f.ID, "properties.kind", "property \"kind\" must be a string, one of %s", kindList())
+	} else if m.Kind != "" {
+		f.Kind = m.Kind
 	}
-	if n, ok := props[PropName].(string); ok {
+	nameProp := PropName
+	if m.Name != "" {
+		nameProp = m.Name
+	}
+	if n, ok := props[nameProp].(string); ok {
 		f.Name = n
-	} else if _, present := props[PropName]; present {
-		return f, 0, errorf(CodeProperty, -1, f.ID, "properties.name", "property \"name\" must be a string")
+	} else if _, present := props[nameProp]; present {
+		return f, 0, errorf(CodeProperty, -1, f.ID, "properties."+nameProp, "property %q must be a string", nameProp)
+	} else if m.Name != "" {
+		return f, 0, errorf(CodeProperty, -1, f.ID, "properties."+nameProp, "property %q (the name, as mapped) is missing; every feature needs a display name", nameProp)
+	}
+	if m.Name != "" && m.Name != PropName {
+		delete(props, m.Name)
 	}
 	if n, ok := props[PropNameEN].(string); ok {
 		f.NameEN = n
@@ -400,6 +486,23 @@ func decodeFeature(raw []byte, lim Limits) (Feature, int, *Error) {
 		return f, 0, e
 	}
 	return f, n, nil
+}
+
+// mappedID reads the id from the property key.
+func mappedID(rawProps json.RawMessage, key string) (string, *Error) {
+	props, e := decodeProps(rawProps)
+	if e != nil {
+		return "", e
+	}
+	switch v := props[key].(type) {
+	case string:
+		if strings.TrimSpace(v) != "" {
+			return v, nil
+		}
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
+	}
+	return "", errorf(CodeProperty, -1, "", "properties."+key, "property %q (the id, as mapped) is missing or empty; every feature needs a unique id", key)
 }
 
 func decodeID(raw json.RawMessage) (string, *Error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -41,7 +42,40 @@ type Config struct {
 	Stalls []StallConfig `yaml:"stalls"`
 	// Alarm names the GPIO pins of the alarm LED and buzzer (optional).
 	Alarm alarm.Config `yaml:"alarm"`
+	// Metrics serves /metrics, /healthz and /readyz on an address of its
+	// own (optional; they are always on the screen's ui.listen too).
+	Metrics MetricsConfig `yaml:"metrics"`
+
+	// File is the file the config was read from, for messages.
+	File string `yaml:"-"`
+	// lines are the lines of the top-level keys; devKeys those of each
+	// device's keys ("port", "options", "options.mode").
+	lines   map[string]int
+	devKeys []map[string]int
 }
+
+// MetricsConfig is the kiosk's monitoring endpoint.
+type MetricsConfig struct {
+	// Listen is an address for Prometheus to scrape, e.g. 0.0.0.0:9464
+	// on the event network; empty serves the endpoints only on ui.listen.
+	Listen string `yaml:"listen"`
+}
+
+// Line returns the line of a key of the file ("command", "command.url",
+// "alarm"), or of its parent when the key itself is absent, or 0.
+func (c *Config) Line(key string) int {
+	if l := c.lines[key]; l > 0 {
+		return l
+	}
+	if parent, _, ok := strings.Cut(key, "."); ok {
+		return c.lines[parent]
+	}
+	return 0
+}
+
+// DeviceLine returns the line of a key of devices[i] ("port", "addr",
+// "options.mode"), or the entry's first line.
+func (c *Config) DeviceLine(i int, key string) int { return c.keyLine(i, key) }
 
 // StallConfig is one entry of the stall list.
 type StallConfig struct {
@@ -94,10 +128,14 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	file := e.File
+	if file == "" {
+		file = "kiosk.yaml" // a Config built in code, not read from a file
 	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", file, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", file, e.Msg)
 }
 
 // LoadConfig reads and checks a kiosk configuration file. Every problem is
@@ -127,12 +165,13 @@ func ParseConfig(name string, b []byte) (*Config, error) {
 		return nil, locate(yamlErr(name, err), &root)
 	}
 	lines := keyLines(root.Content[0])
-	devLines := deviceLines(root.Content[0])
+	devLines, devKeys := deviceLines(root.Content[0])
 	for i := range cfg.Devices {
 		if i < len(devLines) {
 			cfg.Devices[i].Line = devLines[i]
 		}
 	}
+	cfg.File, cfg.lines, cfg.devKeys = name, lines, devKeys
 	if cfg.Data == "" {
 		cfg.Data = "/var/lib/shian-kiosk"
 	}
@@ -212,6 +251,16 @@ func (c *Config) validate(name string, lines map[string]int) error {
 			return bad("stalls", "stalls[%d]: id %q may only contain letters, digits and - _ . : (at most 64)", i, st.ID)
 		}
 		stalls[st.ID] = true
+	}
+	if c.UI.Listen != UIOff {
+		if _, _, err := net.SplitHostPort(c.UI.Listen); err != nil {
+			return bad("ui", "ui.listen %q: want host:port (127.0.0.1:8090) or off", c.UI.Listen)
+		}
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			return bad("metrics", "metrics.listen %q: want host:port, e.g. 0.0.0.0:9464 (or leave it out: /metrics is on ui.listen too)", c.Metrics.Listen)
+		}
 	}
 	if c.Alarm.LED != "" && c.Alarm.LED == c.Alarm.Buzzer {
 		return bad("alarm", "alarm.led and alarm.buzzer are both %s; give each its own pin", c.Alarm.LED)
@@ -316,24 +365,45 @@ func keyLines(m *yaml.Node) map[string]int {
 		return out
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		out[m.Content[i].Value] = m.Content[i].Line
+		key := m.Content[i].Value
+		out[key] = m.Content[i].Line
+		if v := m.Content[i+1]; v.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				out[key+"."+v.Content[j].Value] = v.Content[j].Line
+			}
+		}
 	}
 	return out
 }
 
-// deviceLines returns the line of each entry of the devices list.
-func deviceLines(m *yaml.Node) []int {
+// deviceLines returns the line of each entry of the devices list, and of
+// each entry's keys ("port", "options", "options.mode").
+func deviceLines(m *yaml.Node) ([]int, []map[string]int) {
 	if m.Kind != yaml.MappingNode {
-		return nil
+		return nil, nil
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == "devices" && m.Content[i+1].Kind == yaml.SequenceNode {
 			var out []int
+			var keys []map[string]int
 			for _, d := range m.Content[i+1].Content {
 				out = append(out, d.Line)
+				k := map[string]int{}
+				if d.Kind == yaml.MappingNode {
+					for j := 0; j+1 < len(d.Content); j += 2 {
+						name := d.Content[j].Value
+						k[name] = d.Content[j].Line
+						if v := d.Content[j+1]; name == "options" && v.Kind == yaml.MappingNode {
+							for o := 0; o+1 < len(v.Content); o += 2 {
+								k["options."+v.Content[o].Value] = v.Content[o].Line
+							}
+						}
+					}
+				}
+				keys = append(keys, k)
 			}
-			return out
+			return out, keys
 		}
 	}
-	return nil
+	return nil, nil
 }

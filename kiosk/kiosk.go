@@ -31,10 +31,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/internal/version"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
@@ -44,8 +46,9 @@ import (
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-// Version is reported to the command in hello.
-const Version = "shian-kiosk 0.1.0"
+// Version is reported to the command in hello: the program and the release
+// it was built from (internal/version, stamped by make build and make dist).
+var Version = "shian-kiosk " + version.String()
 
 // Saved is one result as the kiosk saved it, for the screen.
 type Saved struct {
@@ -67,6 +70,10 @@ type Options struct {
 	OnNotice func(wire.Notice)
 	// Uplink timing overrides (tests); zero values take the defaults.
 	UplinkBackoffMin, UplinkBackoffMax time.Duration
+	// Monitor, if set, is called once the kiosk is built, for the handler
+	// of GET /metrics, /healthz and /readyz on the operator screen's
+	// address (kiosk/metrics.New).
+	Monitor func(*Kiosk) http.Handler
 	// GPIO opens the alarm pins named in the config (alarm.HostPins on a
 	// Pi; alarm.Pins of gpiotest pins in tests). Required only when the
 	// config names pins.
@@ -123,13 +130,10 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		opts.Log.Info("deciding with the kept rule book", "version", b.Version, "issued_at", b.IssuedAt)
 	}
 	env := device.Env{Serial: opts.Serial, I2C: opts.I2C, Now: opts.Now, Log: opts.Log, Rules: &k.rules}
-	for _, spec := range cfg.Devices {
-		inst, err := device.Open(spec, env)
-		if err != nil {
-			out.Close()
-			return nil, &ConfigError{File: "kiosk config", Line: spec.Line, Msg: err.Error()}
-		}
-		k.insts = append(k.insts, inst)
+	k.insts, err = cfg.Instruments(env)
+	if err != nil {
+		out.Close()
+		return nil, err
 	}
 	bmin, bmax := cfg.Command.BackoffMin, cfg.Command.BackoffMax
 	if opts.UplinkBackoffMin > 0 {
@@ -190,6 +194,9 @@ func (k *Kiosk) Close() error {
 	k.closeScreen()
 	return k.out.Close()
 }
+
+// Config returns the configuration the kiosk was opened with.
+func (k *Kiosk) Config() *Config { return k.cfg }
 
 // Outbox returns the kiosk's outbox.
 func (k *Kiosk) Outbox() *outbox.Outbox { return k.out }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
@@ -46,7 +47,7 @@ var defaultMethods = map[string][]assay.Method{
 func (k *Kiosk) openScreen() error {
 	a, err := alarm.Open(k.cfg.Alarm, k.opts.GPIO, alarm.Options{Now: k.opts.Now, Log: k.opts.Log})
 	if err != nil {
-		return fmt.Errorf("kiosk config: %w", err)
+		return &ConfigError{File: k.cfg.File, Line: k.cfg.Line("alarm"), Msg: err.Error()}
 	}
 	devs := make([]ui.Device, 0, len(k.insts))
 	for i, inst := range k.insts {
@@ -65,7 +66,7 @@ func (k *Kiosk) openScreen() error {
 	}
 	srv, err := ui.New(ui.Config{KioskID: k.cfg.KioskID, Name: k.cfg.Name, Operator: k.cfg.Operator,
 		DefaultStall: k.cfg.Site.StallID, Stalls: stalls, Devices: devs, Rules: k.rules,
-		Backend: screenBackend{k}, Alarm: a, Now: k.opts.Now, Log: k.opts.Log})
+		Backend: screenBackend{k}, Alarm: a, Now: k.opts.Now, Log: k.opts.Log, Monitor: k.monitor()})
 	if err != nil {
 		a.Close()
 		return err
@@ -87,6 +88,13 @@ func (k *Kiosk) openScreen() error {
 	}
 	k.screen = sc
 	return nil
+}
+
+func (k *Kiosk) monitor() http.Handler {
+	if k.opts.Monitor == nil {
+		return nil
+	}
+	return k.opts.Monitor(k)
 }
 
 func (k *Kiosk) runScreen(ctx context.Context) {

@@ -81,7 +81,7 @@ devices:
     port: /dev/null
   - id: enzyme-1
     protocol: test-null
-    port: /dev/null
+    port: /dev/zero
 `
 
 func TestScreenConfig(t *testing.T) {

@@ -70,10 +70,11 @@ func (s *Server) Routes() http.Handler {
 	s.Handle("GET /api/v1/results", assurance.RoleViewer, s.listResults)
 	s.Handle("GET /api/v1/results/{id}", assurance.RoleViewer, s.getResult)
 	s.Handle("GET /api/v1/stalls", assurance.RoleViewer, s.listSites)
-	s.Handle("POST /api/v1/stalls", assurance.RoleAdmin, s.importSites)
+	s.Handle("POST /api/v1/stalls", assurance.RoleAdmin, s.importRoute(takePoints))
 	s.Handle("GET /api/v1/stalls/{id}", assurance.RoleViewer, s.getSite)
 	s.Handle("GET /api/v1/zones", assurance.RoleViewer, s.listZones)
-	s.Handle("POST /api/v1/zones", assurance.RoleAdmin, s.importZones)
+	s.Handle("POST /api/v1/zones", assurance.RoleAdmin, s.importRoute(takeAreas))
+	s.Handle("POST /api/v1/venue", assurance.RoleAdmin, s.importRoute(takeAll))
 	s.Handle("GET /api/v1/kiosks", assurance.RoleViewer, s.listKiosks)
 	s.Handle("POST /api/v1/kiosks", assurance.RoleAdmin, s.registerKiosk)
 	s.Handle("GET /api/v1/alarms", assurance.RoleViewer, s.listAlarms)
@@ -86,6 +87,10 @@ func (s *Server) Routes() http.Handler {
 	}
 	return m
 }
+
+// Mount registers a route that needs no authentication (the monitoring
+// endpoints: /metrics, /readyz).
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Handle registers an authenticated route that needs at least role min.
 func (s *Server) Handle(pattern string, min assurance.Role, h Handler) {

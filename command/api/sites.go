@@ -1,8 +1,6 @@
 package api
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -90,115 +88,6 @@ func (s *Server) getSite(w http.ResponseWriter, r *http.Request) error {
 		rs = []wire.Result{}
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"site": st, "latest": latest, "results": rs})
-	return nil
-}
-
-// ImportResult is the answer to a GeoJSON import.
-type ImportResult struct {
-	Imported int      `json:"imported"`
-	Warnings []string `json:"warnings"`
-}
-
-// ImportSites stores the point features of fc as sites. A stall must name
-// a zone that exists; a stall outside its zone is imported with a warning.
-func ImportSites(st *store.Store, fc geo.FeatureCollection) (ImportResult, error) {
-	res := ImportResult{Warnings: []string{}}
-	zones := map[string]orb.Geometry{}
-	err := store.List(st, "zone", func(id string, z store.Zone) bool {
-		if g, err := geojson.UnmarshalGeometry(z.Geometry); err == nil {
-			zones[id] = g.Geometry()
-		}
-		return true
-	})
-	if err != nil {
-		return res, err
-	}
-	var sites []store.Site
-	for i, f := range fc.Features {
-		if !pointKinds[f.Kind] {
-			return res, Invalid("feature %d (id %q): kind %q cannot be imported here; send stalls, kitchens and banquets (zones go to POST /api/v1/zones)", i, f.ID, f.Kind)
-		}
-		p, _ := f.Point()
-		site := store.Site{ID: f.ID, Kind: string(f.Kind), Name: f.Name, NameEn: f.NameEN, Loc: []float64{p[0], p[1]},
-			ZoneID: f.Prop("zone"), Category: f.Prop("category"), Grade: f.Prop("grade"), Business: f.Prop("business"),
-			EventID: f.Prop("event_id")}
-		if site.ZoneID != "" {
-			g, ok := zones[site.ZoneID]
-			if !ok {
-				return res, Invalid("feature %d (id %q): zone %q is not imported; import the zones first (POST /api/v1/zones)", i, f.ID, site.ZoneID)
-			}
-			if !geo.GeometryContains(g, p) {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s %s lies outside its zone %s", f.Kind, f.ID, site.ZoneID))
-			}
-		}
-		if site.Grade != "" && (len(site.Grade) != 1 || site.Grade[0] < 'A' || site.Grade[0] > 'D') {
-			return res, Invalid("feature %d (id %q): grade %q must be A, B, C or D", i, f.ID, site.Grade)
-		}
-		sites = append(sites, site)
-	}
-	ids := make([]string, len(sites))
-	for i, site := range sites {
-		ids[i] = site.ID
-	}
-	if err := store.PutMany(st, "site", ids, sites); err != nil {
-		return res, err
-	}
-	res.Imported = len(sites)
-	return res, nil
-}
-
-// ImportZones stores the area features of fc as zones.
-func ImportZones(st *store.Store, fc geo.FeatureCollection) (ImportResult, error) {
-	res := ImportResult{Warnings: []string{}}
-	var zones []store.Zone
-	for i, f := range fc.Features {
-		if f.Kind != geo.KindZone && f.Kind != geo.KindVenue {
-			return res, Invalid("feature %d (id %q): kind %q is not an area; send zones and venues (points go to POST /api/v1/stalls)", i, f.ID, f.Kind)
-		}
-		g, err := json.Marshal(geojson.NewGeometry(f.Geometry))
-		if err != nil {
-			return res, err
-		}
-		zones = append(zones, store.Zone{ID: f.ID, Kind: string(f.Kind), Name: f.Name, NameEn: f.NameEN, EventID: f.Prop("event_id"), Geometry: g})
-	}
-	ids := make([]string, len(zones))
-	for i, z := range zones {
-		ids[i] = z.ID
-	}
-	if err := store.PutMany(st, "zone", ids, zones); err != nil {
-		return res, err
-	}
-	res.Imported = len(zones)
-	return res, nil
-}
-
-func (s *Server) decodeFC(r *http.Request) (geo.FeatureCollection, error) {
-	return geo.DecodeFeatureCollection(r.Body, geo.Limits{})
-}
-
-func (s *Server) importSites(w http.ResponseWriter, r *http.Request) error {
-	fc, err := s.decodeFC(r)
-	if err != nil {
-		return err
-	}
-	res, err := ImportSites(s.Store, fc)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, res)
-	return nil
-}
-
-func (s *Server) importZones(w http.ResponseWriter, r *http.Request) error {
-	fc, err := s.decodeFC(r)
-	if err != nil {
-		return err
-	}
-	res, err := ImportZones(s.Store, fc)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, res)
 	return nil
 }
 

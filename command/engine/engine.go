@@ -157,6 +157,34 @@ func New(d Deps, cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+// Running reports whether Run's loop is running (for /readyz).
+func (e *Engine) Running() bool {
+	e.runMu.Lock()
+	done := e.runDone
+	closed := e.closed
+	e.runMu.Unlock()
+	if done == nil || closed {
+		return false
+	}
+	select {
+	case <-done:
+		return false
+	default:
+		return true
+	}
+}
+
+// OpenByState counts the incidents not closed, by state (for /metrics).
+func (e *Engine) OpenByState() map[assurance.IncidentState]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[assurance.IncidentState]int{}
+	for _, inc := range e.open {
+		out[inc.State]++
+	}
+	return out
+}
+
 // Protocol returns the protocol configuration in force.
 func (e *Engine) Protocol() assurance.Config { return e.pc }
 

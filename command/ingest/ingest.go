@@ -24,6 +24,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -301,7 +302,17 @@ func (s *Server) updateState(id string, fn func(*wire.KioskState)) {
 	}
 }
 
+// CheckAnswer is the answer to a GET of /ws/kiosk that is not a websocket
+// handshake: the kiosk the token belongs to and the command's clock.
+type CheckAnswer struct {
+	KioskID    string    `json:"kiosk_id"`
+	Name       string    `json:"name,omitempty"`
+	ServerTime time.Time `json:"server_time"`
+}
+
 // ServeHTTP authenticates a kiosk by its bearer token and serves its link.
+// A request that is not a websocket handshake, with a valid token, is
+// answered with a [CheckAnswer] and changes nothing.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" {
@@ -311,6 +322,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	k, err := s.cfg.Kiosks.KioskByToken(strings.TrimSpace(tok))
 	if err != nil {
 		http.Error(w, "kiosk token refused; check the token in kiosk.yaml against the command's kiosk registry", http.StatusUnauthorized)
+		return
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		// A plain GET with the kiosk's token is `shian-kiosk doctor`
+		// checking its way here (proxy, TLS, token, clock) without
+		// opening a link.
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(CheckAnswer{KioskID: k.ID, Name: k.Name, ServerTime: s.cfg.Now().UTC()})
 		return
 	}
 	up := websocket.Upgrader{ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10}

@@ -28,7 +28,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,6 +118,9 @@ type Status struct {
 	Frames    uint64 `json:"frames"`
 	BadFrames uint64 `json:"bad_frames"`
 	Reopens   uint64 `json:"reopens"`
+	// Timeouts counts requests and probes the instrument did not answer
+	// in time.
+	Timeouts uint64 `json:"timeouts"`
 }
 
 // Instrument is a running driver for one device.
@@ -176,7 +181,44 @@ type Factory func(spec Spec, env Env) (Instrument, error)
 var (
 	regMu     sync.Mutex
 	factories = map[string]Factory{}
+	knownOpts = map[string][]string{}
 )
+
+// RegisterOptions declares the option keys a driver reads, for drivers
+// whose factory does not refuse unknown keys itself: [Open] then refuses a
+// spec naming any other key, with the list of known ones, so a typo in
+// kiosk.yaml is caught by --check and doctor instead of being ignored.
+func RegisterOptions(protocol string, keys ...string) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	knownOpts[protocol] = append(knownOpts[protocol], keys...)
+}
+
+// Bauds are the serial speeds a spec may name (0 takes the driver's
+// default, 9600 for every driver here).
+var Bauds = []int{1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400, 460800, 921600}
+
+// checkSpec makes the checks every driver needs: a serial speed that
+// exists, and only the option keys the driver declared.
+func checkSpec(spec Spec, known []string) error {
+	if spec.Baud != 0 && !slices.Contains(Bauds, spec.Baud) {
+		return fmt.Errorf("device %q: baud %d is not a serial speed; use one of %v (the instrument's manual or menu names it; most use 9600)", spec.ID, spec.Baud, Bauds)
+	}
+	if spec.Baud != 0 && spec.Port == "" {
+		return fmt.Errorf("device %q: baud is set but the device has no port; baud applies to serial devices only", spec.ID)
+	}
+	if len(known) == 0 {
+		return nil
+	}
+	for k := range spec.Options {
+		if !slices.Contains(known, k) {
+			sorted := slices.Clone(known)
+			sort.Strings(sorted)
+			return fmt.Errorf("device %q: unknown option %q (known: %s)", spec.ID, k, strings.Join(sorted, ", "))
+		}
+	}
+	return nil
+}
 
 // Register makes a driver available under a protocol name. It panics if the
 // name is taken, like database/sql.Register.
@@ -205,9 +247,13 @@ func Protocols() []string {
 func Open(spec Spec, env Env) (Instrument, error) {
 	regMu.Lock()
 	f := factories[spec.Protocol]
+	known := knownOpts[spec.Protocol]
 	regMu.Unlock()
 	if f == nil {
 		return nil, fmt.Errorf("device %q: unknown protocol %q (known: %v)", spec.ID, spec.Protocol, Protocols())
+	}
+	if err := checkSpec(spec, known); err != nil {
+		return nil, err
 	}
 	if env.Now == nil {
 		env.Now = time.Now
@@ -216,4 +262,13 @@ func Open(spec Spec, env Env) (Instrument, error) {
 		env.Log = slog.Default()
 	}
 	return f(spec, env)
+}
+
+// PortSharer is implemented by drivers whose instruments share one serial
+// port as a bus (RS-485 Modbus): several devices of a kiosk.yaml may name
+// the same port, each with its own address, at one speed. Any other
+// driver holds its port alone, and a config giving its port to a second
+// device is refused.
+type PortSharer interface {
+	SharesPort() bool
 }

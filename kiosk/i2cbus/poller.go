@@ -67,6 +67,10 @@ type Config struct {
 	Backoff     time.Duration
 }
 
+// PollerOptions are the option keys ParseConfig reads, for
+// device.RegisterOptions.
+var PollerOptions = []string{"interval", "backoff", "max_failures"}
+
 // ParseConfig reads interval, max_failures and backoff from spec.Options,
 // with the given default interval (max_failures 3, backoff 30 s).
 func ParseConfig(spec device.Spec, interval time.Duration) (Config, error) {

@@ -181,6 +181,9 @@ type Config struct {
 	Alarm Alarm
 	Now   func() time.Time
 	Log   *slog.Logger
+	// Monitor, if set, serves GET /metrics, /healthz and /readyz
+	// (kiosk/metrics).
+	Monitor http.Handler
 	// Poll is how often the live state is re-read for open screens (1 s).
 	Poll time.Duration
 	// WriteWait bounds each write to a screen (10 s).
@@ -281,6 +284,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/cancel", s.handleCancel)
 	mux.HandleFunc("POST /api/alarm/ack", s.handleAlarmAck)
 	mux.HandleFunc("POST /api/storage/ack", s.handleStorageAck)
+	if s.cfg.Monitor != nil {
+		// Prometheus and the health checks, on the same loopback port.
+		mux.Handle("GET /metrics", s.cfg.Monitor)
+		mux.Handle("GET /healthz", s.cfg.Monitor)
+		mux.Handle("GET /readyz", s.cfg.Monitor)
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "no such API: "+r.Method+" "+r.URL.Path)
 	})

@@ -18,17 +18,22 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/shianfood/shian/command"
 	"github.com/shianfood/shian/command/api"
+	"github.com/shianfood/shian/command/backup"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/firmware/enzyme"
 	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/kiosk"
+	kmetrics "github.com/shianfood/shian/kiosk/metrics"
 	"github.com/shianfood/shian/kiosk/serialport"
 	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/protocols/domain/assay"
@@ -65,8 +70,12 @@ type Options struct {
 	Mix enzyme.Mix
 	// Seed makes the venue and the operators' choices repeatable.
 	Seed uint64
-	Log  *slog.Logger
-	Out  io.Writer
+	// KioskUI is where the first kiosk's touchscreen listens (ui.listen
+	// in its kiosk.yaml); kiosk i takes the port after it plus i. Default
+	// 127.0.0.1:0: a free port each.
+	KioskUI string
+	Log     *slog.Logger
+	Out     io.Writer
 }
 
 func (o *Options) defaults() {
@@ -87,6 +96,9 @@ func (o *Options) defaults() {
 	}
 	if o.Seed == 0 {
 		o.Seed = 20261128
+	}
+	if o.KioskUI == "" {
+		o.KioskUI = "127.0.0.1:0"
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -122,6 +134,14 @@ func Run(ctx context.Context, o Options) error {
 	if o.DataDir == "" {
 		return errors.New("demo: a data directory is required (--data)")
 	}
+	uiHost, uiPort, err := net.SplitHostPort(o.KioskUI)
+	if err != nil {
+		return fmt.Errorf("demo: --kiosk-ui %q: want host:port, e.g. 127.0.0.1:8090", o.KioskUI)
+	}
+	uiBase, err := strconv.Atoi(uiPort)
+	if err != nil {
+		return fmt.Errorf("demo: --kiosk-ui %q: the port is not a number", o.KioskUI)
+	}
 	dir, err := filepath.Abs(o.DataDir)
 	if err != nil {
 		return err
@@ -141,6 +161,12 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer svc.Close()
+	// shian-command backup --data DIR/command takes a copy while the demo runs.
+	ctl, err := backup.ServeControl(ccfg.DataDir, svc.Store(), o.Log)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
 	info, err := setup(svc, v, o)
 	if err != nil {
 		return err
@@ -186,7 +212,11 @@ func Run(ctx context.Context, o Options) error {
 		if len(stalls) == 0 {
 			stalls = v.Stalls
 		}
-		sk, err := startKiosk(kctx, dir, addr, ki, o, i)
+		ui := net.JoinHostPort(uiHost, "0")
+		if uiBase != 0 {
+			ui = net.JoinHostPort(uiHost, strconv.Itoa(uiBase+i))
+		}
+		sk, err := startKiosk(kctx, dir, addr, ui, ki, o, i)
 		if err != nil {
 			return err
 		}
@@ -223,8 +253,9 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "  user / 用户:       %s   password / 密码: %s\n", info.User, info.Password)
 	fmt.Fprintf(o.Out, "  kiosks / 快检终端: %d, stalls / 摊位: %d, zones / 摊贩集中区: %d\n", o.Kiosks, len(v.Stalls), len(v.Zones))
 	for _, ki := range info.Kiosks {
-		fmt.Fprintf(o.Out, "  kiosk %s screen / 快检终端屏幕: %s\n", ki.ID, ki.Screen)
+		fmt.Fprintf(o.Out, "  kiosk %s screen / 快检终端屏幕: %s (metrics: %smetrics)\n", ki.ID, ki.Screen, ki.Screen)
 	}
+	fmt.Fprintf(o.Out, "  command metrics:   %smetrics  (readiness: %sreadyz)\n", info.URL, info.URL)
 	fmt.Fprintf(o.Out, "  details:           %s\n", filepath.Join(dir, "demo.json"))
 	fmt.Fprintf(o.Out, "  event / 重大活动:   %s (GET /api/v1/events, /incidents, /teams, /banquets, /kpis, /export/results.xlsx)\n", eventID(v))
 	fmt.Fprintln(o.Out, "Ctrl-C stops everything.")
@@ -379,7 +410,7 @@ func calibrations(i int, first assurance.Date) []assurance.InstrumentStatus {
 
 // startKiosk creates the instruments' ptys, writes the kiosk's config and
 // opens the kiosk on it.
-func startKiosk(ctx context.Context, dir, addr string, ki *KioskInfo, o Options, i int) (*simKiosk, error) {
+func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Options, i int) (*simKiosk, error) {
 	kdir := filepath.Join(dir, "kiosks", ki.ID)
 	if err := os.MkdirAll(kdir, 0o755); err != nil {
 		return nil, err
@@ -480,9 +511,9 @@ operator: op-%02d
 site:
   event_id: %s
 ui:
-  listen: 127.0.0.1:0
+  listen: %s             # the touchscreen; /metrics, /healthz and /readyz too
 devices:
-%s`, ki.ID, i+1, filepath.Join(kdir, "data"), addr, ki.Token, i+1, ki.Event, devices)
+%s`, ki.ID, i+1, filepath.Join(kdir, "data"), addr, ki.Token, i+1, ki.Event, ui, devices)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return fail(err)
 	}
@@ -493,6 +524,7 @@ devices:
 	}
 	sk.k, err = kiosk.Open(cfg, kiosk.Options{Serial: &serialport.Hub{}, Log: o.Log.With("kiosk", ki.ID),
 		UplinkBackoffMin: 200 * time.Millisecond, UplinkBackoffMax: 5 * time.Second,
+		Monitor: func(k *kiosk.Kiosk) http.Handler { return kmetrics.New(k) },
 		OnSaved: func(kiosk.Saved) {
 			select {
 			case sk.saved <- struct{}{}:

@@ -1,8 +1,13 @@
 // Command shian-command runs the Shian command service: the kiosk ingest
 // endpoint, the REST API, the live map and the assurance engine, on one
-// embedded buntdb data directory.
+// data directory; and the operator's tools around it.
 //
-//	shian-command --data /var/lib/shian-command --listen :8080
+//	shian-command --config /etc/shian/command.yaml           # serve
+//	shian-command check --config /etc/shian/command.yaml     # validate the config and exit
+//	shian-command backup --config … --to /var/backups/shian/command-$(date +%F).tar.gz
+//	shian-command restore --from FILE --data DIR
+//	shian-command import --url http://127.0.0.1:8080 --token T venue.geojson
+//	shian-command --version
 //
 // On first start (no users yet) it creates the user "admin" with a random
 // password, prints it once and writes it to DATA/initial-admin-password.
@@ -21,64 +26,206 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/shianfood/shian/command"
+	"github.com/shianfood/shian/command/backup"
+	"github.com/shianfood/shian/internal/version"
 )
 
 const usage = `shian-command — 食安指挥中心服务 / the Shian command service
 
 Usage:
-  shian-command [--data DIR] [--listen ADDR] [--admin NAME] [--log-level LEVEL] [--pprof ADDR]
+  shian-command [--config command.yaml] [--data DIR] [--listen ADDR] [--admin NAME] [--log-level L] [--log-format text|json] [--pprof ADDR]
+  shian-command check   [--config command.yaml]          validate the config (every problem with its line) and exit
+  shian-command backup  [--config command.yaml] --to FILE.tar.gz
+                        a consistent copy, taken while the service runs (or not)
+  shian-command restore --from FILE.tar.gz --data DIR [--force]
+                        bring a backup back into a data directory no service uses
+  shian-command import  [--url URL] [--token T] [--skip-invalid] [--id P] [--name P] [--kind K] FILE.geojson
+                        import a venue file into the running service, with a progress bar
+  shian-command --version
 
 It serves, on one address:
   /                 the command centre's live map (log in with a user)
   /api/v1/...       the REST API (session cookie or Authorization: Bearer <api token>)
   /ws/kiosk         the kiosks' result stream (per-kiosk token)
   /ws/live          the live map's updates
-  /healthz          health check, no auth
+  /healthz /readyz  liveness and readiness, no auth
+  /metrics          Prometheus metrics, no auth (keep it off the public side of a proxy)
 
 Flags:
 `
 
 // Main is the program, separated from main for tests.
 type Main struct {
-	Data     string
-	Listen   string
-	Admin    string
-	LogLevel string
+	Command   string // "", "check", "backup", "restore", "import"
+	Config    string
+	Data      string
+	Listen    string
+	Admin     string
+	LogLevel  string
+	LogFormat string
+	Version   bool
+	To        string
+	From      string
+	Force     bool
+	Import    ImportFlags
+	Args      []string
 	// Pprof, when set, is a second address serving Go's profiler
 	// (net/http/pprof), for `make bench --profile` and for finding where
 	// a live service spends its time.
 	Pprof  string
 	Stdout io.Writer
+	Stderr io.Writer
+
+	set map[string]bool // flags given explicitly
 }
 
 // ParseFlags reads the command line.
 func (m *Main) ParseFlags(args []string) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "check", "backup", "restore", "import", "serve":
+			m.Command, args = args[0], args[1:]
+			if m.Command == "serve" {
+				m.Command = ""
+			}
+		case "version":
+			m.Version, args = true, args[1:]
+		default:
+			return fmt.Errorf("unknown command %q (check, backup, restore, import or serve; see shian-command --help)", args[0])
+		}
+	}
 	fs := flag.NewFlagSet("shian-command", flag.ContinueOnError)
 	fs.SetOutput(m.Stdout)
 	fs.Usage = func() {
 		fmt.Fprint(m.Stdout, usage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&m.Data, "data", "./shian-data", "data directory (command.db and its lock)")
-	fs.StringVar(&m.Listen, "listen", "127.0.0.1:8080", "address to serve on")
-	fs.StringVar(&m.Admin, "admin", "admin", "name of the admin user created on first start")
-	fs.StringVar(&m.LogLevel, "log-level", "info", "debug, info, warn or error")
+	def := DefaultConfig()
+	fs.StringVar(&m.Config, "config", "", "command.yaml (see command/README.md); flags given explicitly override it")
+	fs.StringVar(&m.Data, "data", def.Data, "data directory (command.db and its lock)")
+	fs.StringVar(&m.Listen, "listen", def.Listen, "address to serve on")
+	fs.StringVar(&m.Admin, "admin", def.Admin, "name of the admin user created on first start")
+	fs.StringVar(&m.LogLevel, "log-level", def.Log.Level, "debug, info, warn or error")
+	fs.StringVar(&m.LogFormat, "log-format", def.Log.Format, "text or json (one JSON object per line)")
+	fs.BoolVar(&m.Version, "version", false, "print the version and exit")
+	fs.StringVar(&m.To, "to", "", "backup: the file to write (.tar.gz)")
+	fs.StringVar(&m.From, "from", "", "restore: the backup file")
+	fs.BoolVar(&m.Force, "force", false, "restore: move an existing command.db aside instead of refusing")
 	fs.StringVar(&m.Pprof, "pprof", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (off when empty; it has no authentication: keep it on loopback)")
-	return fs.Parse(args)
+	m.Import.flags(fs)
+	// Flags may come after the file too (shian-command import f.geojson --kind zone).
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		m.Args = append(m.Args, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(m.Args) > 0 && m.Command != "import" {
+		return fmt.Errorf("unexpected argument %q", m.Args[0])
+	}
+	m.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { m.set[f.Name] = true })
+	return nil
 }
 
-// Run runs the service until ctx ends.
-func (m *Main) Run(ctx context.Context) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(m.LogLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", m.LogLevel)
+// config returns the configuration: the file (if any) with the flags
+// given explicitly over it.
+func (m *Main) config() (*Config, error) {
+	cfg := DefaultConfig()
+	if m.Config != "" {
+		c, err := LoadConfig(m.Config)
+		if err != nil {
+			return nil, err
+		}
+		cfg = *c
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	svc, err := command.Open(command.Config{DataDir: m.Data, Log: log})
+	over := func(name string, dst *string, v string) {
+		if m.set[name] || m.Config == "" {
+			*dst = v
+		}
+	}
+	over("data", &cfg.Data, m.Data)
+	over("listen", &cfg.Listen, m.Listen)
+	over("admin", &cfg.Admin, m.Admin)
+	over("log-level", &cfg.Log.Level, m.LogLevel)
+	over("log-format", &cfg.Log.Format, m.LogFormat)
+	return &cfg, nil
+}
+
+// NewLogger returns the slog logger for a level and a format.
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slogLevel
+	if err := l.set(level); err != nil {
+		return nil, err
+	}
+	o := &slog.HandlerOptions{Level: slog.Level(l)}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+type slogLevel slog.Level
+
+func (l *slogLevel) set(s string) error {
+	var v slog.Level
+	if err := v.UnmarshalText([]byte(s)); err != nil {
+		return fmt.Errorf("log level %q: want debug, info, warn or error", s)
+	}
+	*l = slogLevel(v)
+	return nil
+}
+
+// Run runs the service (or the chosen command) until ctx ends.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Stderr == nil {
+		m.Stderr = os.Stderr
+	}
+	if m.Version {
+		fmt.Fprintln(m.Stdout, version.Line("shian-command"))
+		return nil
+	}
+	switch m.Command {
+	case "restore":
+		return m.restore()
+	case "import":
+		return m.importVenue(ctx)
+	}
+	cfg, err := m.config()
+	if err != nil {
+		return err
+	}
+	log, err := NewLogger(m.Stderr, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return err
+	}
+	switch m.Command {
+	case "check":
+		src := "defaults"
+		if m.Config != "" {
+			src = m.Config
+		}
+		fmt.Fprintf(m.Stdout, "%s: ok (listen %s, data %s, %d incident deadlines, %d high-risk dish rules, %d credit rules)\n", src,
+			cfg.Listen, cfg.Data, len(cfg.Assurance.Incident.Deadlines), len(cfg.Assurance.Menu.Rules), len(cfg.Assurance.Credit.Rules))
+		return nil
+	case "backup":
+		return m.backup(ctx, cfg, log)
+	}
+	sc := cfg.Service()
+	sc.Log = log
+	svc, err := command.Open(sc)
 	if err != nil {
 		return err
 	}
@@ -90,23 +237,29 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		defer stop()
 	}
-	pw, err := svc.Bootstrap(m.Admin)
+	pw, err := svc.Bootstrap(cfg.Admin)
 	if err != nil {
 		return fmt.Errorf("create the first admin: %w", err)
 	}
 	if pw != "" {
-		path := filepath.Join(m.Data, "initial-admin-password")
+		path := filepath.Join(cfg.Data, "initial-admin-password")
 		if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "created user %q with password %s (also in %s; change it)\n", m.Admin, pw, path)
+		fmt.Fprintf(m.Stdout, "created user %q with password %s (also in %s; change it)\n", cfg.Admin, pw, path)
 	}
+	ctl, err := backup.ServeControl(cfg.Data, svc.Store(), log)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- svc.ListenAndServe(ctx, m.Listen, ready) }()
+	go func() { errc <- svc.ListenAndServe(ctx, cfg.Listen, ready) }()
 	select {
 	case addr := <-ready:
-		fmt.Fprintf(m.Stdout, "shian-command serving on http://%s/ (data in %s)\n", addr, m.Data)
+		log.Info("shian-command serving", "version", version.String(), "addr", addr, "data", cfg.Data)
+		fmt.Fprintf(m.Stdout, "shian-command %s serving on http://%s/ (data in %s)\n", version.String(), addr, cfg.Data)
 	case err := <-errc:
 		return err
 	}
@@ -132,11 +285,12 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 }
 
 func main() {
-	m := &Main{Stdout: os.Stdout}
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
 	if err := m.ParseFlags(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
+		fmt.Fprintln(os.Stderr, "shian-command:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -145,4 +299,42 @@ func main() {
 		fmt.Fprintln(os.Stderr, "shian-command:", err)
 		os.Exit(1)
 	}
+}
+
+// backup is `shian-command backup --to FILE`.
+func (m *Main) backup(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	if m.To == "" {
+		return errors.New("backup: --to FILE.tar.gz is required")
+	}
+	man, how, err := backup.ToFile(ctx, cfg.Data, m.To, log)
+	if err != nil {
+		return err
+	}
+	fi, _ := os.Stat(m.To)
+	fmt.Fprintf(m.Stdout, "%s: %d results, %d evidence files, %s (%s)\n", m.To, man.Results, man.Evidence, sizeText(fi.Size()), how)
+	return nil
+}
+
+// restore is `shian-command restore --from FILE --data DIR`.
+func (m *Main) restore() error {
+	if m.From == "" || !m.set["data"] {
+		return errors.New("restore: --from FILE.tar.gz and --data DIR are required")
+	}
+	man, n, err := backup.Restore(m.From, m.Data, m.Force, m.Stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "restored %s (taken %s by %s) into %s: %d results, %d evidence files\n",
+		m.From, man.CreatedAt.Format(time.RFC3339), man.Version, m.Data, n, man.Evidence)
+	return nil
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

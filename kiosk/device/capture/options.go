@@ -13,6 +13,13 @@ func optErr(spec device.Spec, key, want string) error {
 	return fmt.Errorf("%w: device %q: options.%s %q: %s", ErrOption, spec.ID, key, spec.Options[key], want)
 }
 
+// SettleOptions and LogOptions are the option keys SettleFromSpec and
+// LogFromSpec read, for device.RegisterOptions.
+var (
+	SettleOptions = []string{"capture", "settle_reads", "settle_band", "ambient_min", "ambient_max", "insert_delta"}
+	LogOptions    = []string{"log_every", "confirm"}
+)
+
 // SettleFromSpec reads a Settle rule from the device's options over
 // DefaultSettle:
 //

@@ -432,6 +432,9 @@ func (s *sess) tick() error {
 		}
 	}
 	if !s.probedAt.IsZero() && now.Sub(s.probedAt) > s.d.opt.ReplyTimeout {
+		s.d.mu.Lock()
+		s.d.st.Timeouts++
+		s.d.mu.Unlock()
 		s.d.fail(fmt.Errorf("%s: no answer to the communication test within %v", s.d.spec.Port, s.d.opt.ReplyTimeout))
 		s.d.mu.Lock()
 		down := s.d.failures >= s.d.opt.FailAfter

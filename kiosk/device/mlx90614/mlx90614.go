@@ -61,6 +61,7 @@ const DefaultInterval = time.Second
 
 func init() {
 	device.Register(Protocol, func(s device.Spec, e device.Env) (device.Instrument, error) { return New(s, e) })
+	device.RegisterOptions(Protocol, append([]string{"zone"}, append(capture.SettleOptions, i2cbus.PollerOptions...)...)...)
 }
 
 // New builds the instrument the kiosk runs: the poll loop behind the

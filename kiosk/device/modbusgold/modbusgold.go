@@ -173,7 +173,12 @@ var (
 	_ device.Instrument = (*Driver)(nil)
 	_ device.Confirming = (*Driver)(nil)
 	_ device.Triggerer  = (*Driver)(nil)
+	_ device.PortSharer = (*Driver)(nil)
 )
+
+// SharesPort implements device.PortSharer: the units of one RS-485 bus
+// share its port.
+func (d *Driver) SharesPort() bool { return true }
 
 // New builds the driver from its spec (it does not open the port).
 func New(spec device.Spec, env device.Env) (device.Instrument, error) {
@@ -261,6 +266,9 @@ func (d *Driver) fail(err error) {
 	d.st.LastErr = err.Error()
 	if errors.Is(err, goldcard.ErrValue) { // damaged frames are counted by transact
 		d.st.BadFrames++
+	}
+	if errors.Is(err, ErrNoAnswer) {
+		d.st.Timeouts++
 	}
 	if d.failures >= d.opt.FailAfter && d.st.State != device.StateDown {
 		d.setState(device.StateDown)

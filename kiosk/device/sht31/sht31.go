@@ -64,6 +64,7 @@ const DefaultInterval = 60 * time.Second
 
 func init() {
 	device.Register(Protocol, func(s device.Spec, e device.Env) (device.Instrument, error) { return New(s, e) })
+	device.RegisterOptions(Protocol, append([]string{"repeatability", "method"}, append(capture.LogOptions, i2cbus.PollerOptions...)...)...)
 }
 
 // New builds the instrument the kiosk runs: the poll loop behind the

@@ -63,6 +63,7 @@ const DefaultInterval = time.Second
 
 func init() {
 	device.Register(Protocol, func(s device.Spec, e device.Env) (device.Instrument, error) { return New(s, e) })
+	device.RegisterOptions(Protocol, append([]string{"channels", "atime", "gain", "mode", "settle"}, i2cbus.PollerOptions...)...)
 }
 
 // Sensor reads the fixture.

@@ -153,12 +153,12 @@ func (r CreditReason) Label() Label { return labelOf(string(r)) }
 
 // CreditRule is one row of the points table.
 type CreditRule struct {
-	Reason CreditReason `json:"reason"`
-	Points int          `json:"points"`
+	Reason CreditReason `json:"reason" yaml:"reason"`
+	Points int          `json:"points" yaml:"points"`
 	// ForceGrade, when set, lowers the score to at most the top of that
 	// grade's band after the points are applied (a listing as seriously
 	// dishonest puts a business in D directly).
-	ForceGrade Grade `json:"force_grade,omitempty"`
+	ForceGrade Grade `json:"force_grade,omitempty" yaml:"force_grade,omitempty"`
 }
 
 // DefaultCreditRules returns the default points table ([ASSUMPTION]: the
@@ -183,7 +183,7 @@ func DefaultCreditRules() []CreditRule {
 
 // CreditEvent is something that earns or costs points.
 type CreditEvent struct {
-	Reason CreditReason `json:"reason"`
+	Reason CreditReason `json:"reason" yaml:"reason"`
 	At     time.Time    `json:"at"`
 	Ref    string       `json:"ref,omitempty"` // the result, incident, patrol or finding
 	Note   string       `json:"note,omitempty"`
@@ -203,7 +203,7 @@ type GradeChange struct {
 	From   Grade        `json:"from,omitempty"` // "" for the initial grade
 	To     Grade        `json:"to"`
 	Score  int          `json:"score"`
-	Reason CreditReason `json:"reason"`
+	Reason CreditReason `json:"reason" yaml:"reason"`
 	Ref    string       `json:"ref,omitempty"`
 }
 

@@ -83,18 +83,18 @@ func (s Severity) Label() Label { return labelOf(string(s)) }
 // HighRiskRule flags dishes by keyword (in the name or an ingredient) or by
 // category.
 type HighRiskRule struct {
-	Reason RiskReason `json:"reason"`
+	Reason RiskReason `json:"reason" yaml:"reason"`
 	// Label is used when the reason is not in the label table (a rule
 	// added by configuration).
-	Label    Label    `json:"label,omitzero"`
-	Why      Label    `json:"why"` // the hazard
-	Keywords []string `json:"keywords,omitempty"`
+	Label    Label    `json:"label,omitzero" yaml:"label,omitempty"`
+	Why      Label    `json:"why" yaml:"why"` // the hazard
+	Keywords []string `json:"keywords,omitempty" yaml:"keywords,omitempty"`
 	// Except lists keywords that exempt a dish the keywords matched (e.g.
 	// 干黄花菜, dried day-lily, is safe). Category matches are not exempted.
-	Except     []string       `json:"except,omitempty"`
-	Categories []DishCategory `json:"categories,omitempty"`
-	Severity   Severity       `json:"severity"`
-	Controls   Label          `json:"controls,omitzero"` // the controls to require
+	Except     []string       `json:"except,omitempty" yaml:"except,omitempty"`
+	Categories []DishCategory `json:"categories,omitempty" yaml:"categories,omitempty"`
+	Severity   Severity       `json:"severity" yaml:"severity"`
+	Controls   Label          `json:"controls,omitzero" yaml:"controls,omitempty"` // the controls to require
 }
 
 // label returns the rule's label: the table's, else its own.

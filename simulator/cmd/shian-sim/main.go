@@ -76,6 +76,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Every, "every", 1500*time.Millisecond, "mean pause between tests at one kiosk")
 	fs.DurationVar(&o.Measure, "measure", time.Second, "how long the emulated tester measures (the real one: 3.5m)")
 	fs.Uint64Var(&o.Seed, "seed", 20261128, "seed for the venue and the operators")
+	fs.StringVar(&o.KioskUI, "kiosk-ui", "127.0.0.1:0", "where the first kiosk's touchscreen listens; kiosk i takes the port plus i (port 0: free ports)")
 	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "Usage: shian-sim demo [flags]\n\nRuns the command service, a venue near Nantong, and kiosks reading emulated\nenzyme-inhibition testers over pseudo-terminals. Writes DATA/demo.json with the\nURL, a one-time login URL, the user and password, an API token and each kiosk's\nid and token.\n\nFlags:")

@@ -277,6 +277,7 @@ func (l *Loop) session(ctx context.Context, begin func(device.Port) Session, reo
 		}
 		switch {
 		case waiting && now.Sub(probedAt) >= l.t.ReplyTimeout:
+			l.Update(func(st *device.Status) { st.Timeouts++ })
 			l.Fail(s.NoAnswer)
 			if l.down() {
 				return healthy, nil // reopen on the backoff

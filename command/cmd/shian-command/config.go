@@ -1,0 +1,221 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/shianfood/shian/command"
+	"github.com/shianfood/shian/command/engine"
+	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/internal/yamlconf"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
+)
+
+// Config is command.yaml. Every key is optional; a key the file leaves
+// out keeps its default, and a command-line flag given explicitly wins
+// over the file. command/README.md has a complete, commented example.
+type Config struct {
+	// Listen is the address to serve on (127.0.0.1:8080).
+	Listen string `yaml:"listen"`
+	// Data is the data directory: command.db, its LOCK, evidence files.
+	Data string `yaml:"data"`
+	// Admin is the user created with a random password on first start.
+	Admin string    `yaml:"admin"`
+	Log   LogConfig `yaml:"log"`
+	// Tiles is the map's street layer (instead of SHIAN_TILE_*).
+	Tiles TileConfig `yaml:"tiles"`
+	// LabelBaseURL is the URL printed into QR labels (SHIAN_LABEL_BASE_URL).
+	LabelBaseURL string `yaml:"label_base_url"`
+	// Rules are the decision thresholds the command re-derives verdicts
+	// with (only the keys named change).
+	Rules  *assay.Rules `yaml:"rules"`
+	Engine EngineConfig `yaml:"engine"`
+	// Assurance is the 三结合三强化 protocol's configuration: incident
+	// deadlines, the re-test window, credit points, grades, the high-risk
+	// dish rules, banquet rules (only the keys named change; a list
+	// replaces the default list).
+	Assurance *assurance.Config `yaml:"assurance"`
+
+	file  string
+	lines yamlconf.Lines
+}
+
+// LogConfig is the log output.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// TileConfig is the street tile layer (command/api/ui_support.go).
+type TileConfig struct {
+	URL         string `yaml:"url"`
+	Datum       string `yaml:"datum"` // wgs84, gcj02 or bd09
+	Name        string `yaml:"name"`
+	Attribution string `yaml:"attribution"`
+	Subdomains  string `yaml:"subdomains"`
+	MaxZoom     int    `yaml:"max_zoom"`
+}
+
+// EngineConfig tunes the assurance engine.
+type EngineConfig struct {
+	Tick          time.Duration `yaml:"tick"`
+	RecoverWindow time.Duration `yaml:"recover_window"`
+	MaxEvidenceMB int           `yaml:"max_evidence_mb"`
+	Cluster       ClusterConfig `yaml:"cluster"`
+}
+
+// ClusterConfig is what counts as a cluster of positives (聚集性预警).
+type ClusterConfig struct {
+	MinEvents int           `yaml:"min_events"`
+	RadiusM   float64       `yaml:"radius_m"`
+	Window    time.Duration `yaml:"window"`
+}
+
+// DefaultConfig is the configuration with no file.
+func DefaultConfig() Config {
+	rules := assay.DefaultRules()
+	proto := assurance.DefaultConfig()
+	return Config{Listen: "127.0.0.1:8080", Data: "./shian-data", Admin: "admin", Log: LogConfig{Level: "info", Format: "text"},
+		Rules: &rules, Assurance: &proto}
+}
+
+// LoadConfig reads command.yaml over the defaults and checks it. Every
+// problem is a *yamlconf.Error naming the file and line; all of them are
+// reported, joined.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(path, b)
+}
+
+// ParseConfig parses command.yaml text; name is used in messages.
+func ParseConfig(name string, b []byte) (*Config, error) {
+	cfg := DefaultConfig()
+	lines, err := yamlconf.Decode(name, b, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.file, cfg.lines = name, lines
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &yamlconf.Error{File: c.file, Line: c.lines.Of(path), Msg: fmt.Sprintf(format, args...)})
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "listen %q: want host:port, e.g. 0.0.0.0:8080 (or 127.0.0.1:8080 behind a proxy)", c.Listen)
+	}
+	if c.Data == "" {
+		bad("data", "data is required: the data directory, e.g. /var/lib/shian-command")
+	}
+	if c.Admin == "" {
+		bad("admin", "admin must not be empty (the first user's name)")
+	}
+	var l slogLevel
+	if l.set(c.Log.Level) != nil {
+		bad("log.level", "log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "log.format %q: want text or json", c.Log.Format)
+	}
+	if c.Tiles.URL != "" {
+		if !strings.Contains(c.Tiles.URL, "{x}") || !strings.Contains(c.Tiles.URL, "{y}") || !strings.Contains(c.Tiles.URL, "{z}") {
+			bad("tiles.url", "tiles.url %q must contain {x}, {y} and {z}", c.Tiles.URL)
+		}
+		switch strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(c.Tiles.Datum)) {
+		case "", "wgs84", "gcj02", "bd09":
+		default:
+			bad("tiles.datum", "tiles.datum %q: use wgs84, gcj02 (高德, 腾讯) or bd09 (百度)", c.Tiles.Datum)
+		}
+		if c.Tiles.MaxZoom < 0 || c.Tiles.MaxZoom > 22 {
+			bad("tiles.max_zoom", "tiles.max_zoom %d: want 1…22", c.Tiles.MaxZoom)
+		}
+	}
+	e := c.Engine
+	if e.Tick < 0 || e.RecoverWindow < 0 || e.Cluster.Window < 0 {
+		bad("engine", "engine durations must be positive (e.g. tick: 5s, recover_window: 48h, cluster.window: 24h)")
+	}
+	if e.MaxEvidenceMB < 0 || e.MaxEvidenceMB > 1024 {
+		bad("engine.max_evidence_mb", "engine.max_evidence_mb %d: want 1…1024 (MiB)", e.MaxEvidenceMB)
+	}
+	if e.Cluster.MinEvents < 0 || e.Cluster.RadiusM < 0 {
+		bad("engine.cluster", "engine.cluster.min_events and radius_m must be positive")
+	}
+	if err := c.Rules.Validate(); err != nil {
+		bad("rules", "rules: %v", err)
+	}
+	if err := c.Assurance.Validate(); err != nil {
+		for _, e := range unjoin(err) {
+			var ve *assurance.ValidationError
+			if errors.As(e, &ve) {
+				path := "assurance." + ve.Field
+				// A problem naming a key of the field ("warnd" is not an
+				// incident state) is on that key's line.
+				if q := quoted.FindStringSubmatch(ve.Problem); q != nil && c.lines[path+"."+q[1]] > 0 {
+					path += "." + q[1]
+				}
+				bad(path, "assurance.%s: %s", ve.Field, ve.Problem)
+			} else {
+				bad("assurance", "assurance: %v", e)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var quoted = regexp.MustCompile(`"([^"]+)"`)
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// Service returns the command.Config the file describes.
+func (c *Config) Service() command.Config {
+	ec := engine.Config{Protocol: c.Assurance, Tick: c.Engine.Tick, RecoverWindow: c.Engine.RecoverWindow,
+		MaxEvidence: int64(c.Engine.MaxEvidenceMB) << 20}
+	if cl := c.Engine.Cluster; cl != (ClusterConfig{}) {
+		p := geo.DefaultClusterParams
+		if cl.MinEvents > 0 {
+			p.MinEvents = cl.MinEvents
+		}
+		if cl.RadiusM > 0 {
+			p.Radius = cl.RadiusM
+		}
+		if cl.Window > 0 {
+			p.Window = cl.Window
+		}
+		ec.Cluster = p
+	}
+	return command.Config{DataDir: c.Data, Rules: c.Rules, Assure: ec, Getenv: c.getenv}
+}
+
+// getenv gives the map page the file's tile and label settings, falling
+// back to the environment.
+func (c *Config) getenv(key string) string {
+	t := c.Tiles
+	v := map[string]string{"SHIAN_TILE_URL": t.URL, "SHIAN_TILE_DATUM": t.Datum, "SHIAN_TILE_NAME": t.Name,
+		"SHIAN_TILE_ATTRIBUTION": t.Attribution, "SHIAN_TILE_SUBDOMAINS": t.Subdomains, "SHIAN_LABEL_BASE_URL": c.LabelBaseURL}[key]
+	if key == "SHIAN_TILE_MAX_ZOOM" && t.MaxZoom > 0 {
+		v = fmt.Sprint(t.MaxZoom)
+	}
+	if v == "" && (t.URL == "" || !strings.HasPrefix(key, "SHIAN_TILE_")) {
+		return os.Getenv(key)
+	}
+	return v
+}
