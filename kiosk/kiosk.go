@@ -208,9 +208,7 @@ func (k *Kiosk) Link() uplink.LinkState { return k.up.State() }
 func (k *Kiosk) Instruments() []device.Status {
 	out := make([]device.Status, 0, len(k.insts))
 	for _, inst := range k.insts {
-		st := inst.Status()
-		st.StateS = st.State.String()
-		out = append(out, st)
+		out = append(out, inst.Status())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

@@ -91,6 +91,20 @@ func (s State) String() string {
 	return "unknown"
 }
 
+// MarshalText encodes s as its name (so Status marshals "state": "ready").
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a name String returns.
+func (s *State) UnmarshalText(b []byte) error {
+	for _, c := range []State{StateUnknown, StateReady, StateMeasuring, StateDown} {
+		if string(b) == c.String() {
+			*s = c
+			return nil
+		}
+	}
+	return fmt.Errorf("device: instrument state %q is not one of unknown, ready, measuring, down", b)
+}
+
 // Label returns the on-screen label in zh-CN and en.
 func (s State) Label() (zh, en string) {
 	switch s {
@@ -108,8 +122,7 @@ func (s State) Label() (zh, en string) {
 type Status struct {
 	ID       string    `json:"id"`
 	Model    string    `json:"model"`
-	State    State     `json:"-"`
-	StateS   string    `json:"state"`
+	State    State     `json:"state"` // marshals as its name
 	LastErr  string    `json:"last_error,omitempty"`
 	LastSeen time.Time `json:"last_seen,omitempty"`
 	// Frames is the number of valid frames decoded; BadFrames those

@@ -387,17 +387,12 @@ func (r *run) runningDevices(ctx context.Context, ready []bool, running string) 
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/state", nil)
 		if resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req); err == nil {
 			var st struct {
-				Instruments []struct {
-					device.Status
-					State string `json:"state"`
-				} `json:"instruments"`
+				Instruments []device.Status `json:"instruments"`
 			}
 			if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&st) == nil {
 				asked = true
 				for _, in := range st.Instruments {
-					s := in.Status
-					s.StateS = in.State
-					states[in.ID] = s
+					states[in.ID] = in
 				}
 			}
 			resp.Body.Close()
@@ -413,15 +408,15 @@ func (r *run) runningDevices(ctx context.Context, ready []bool, running string) 
 		switch {
 		case !asked || !ok:
 			r.add(Check{Status: Skip, What: what, Found: where + ": not probed: the running kiosk (" + running + ") has it open"})
-		case st.StateS == "ready" || st.StateS == "measuring":
+		case st.State == device.StateReady || st.State == device.StateMeasuring:
 			r.add(Check{Status: Pass, What: what, Found: fmt.Sprintf("%s: %s %s on %s is %s in the running kiosk (%s): %d frames, %d bad, %d timeouts",
-				where, spec.Protocol, st.Model, conn(spec), st.StateS, running, st.Frames, st.BadFrames, st.Timeouts)})
+				where, spec.Protocol, st.Model, conn(spec), st.State, running, st.Frames, st.BadFrames, st.Timeouts)})
 		default:
 			why := st.LastErr
 			if why == "" {
 				why = "no answer yet"
 			}
-			r.add(Check{Status: Fail, What: what, Found: fmt.Sprintf("%s: %s on %s is %s in the running kiosk (%s): %s", where, spec.Protocol, conn(spec), st.StateS, running, why),
+			r.add(Check{Status: Fail, What: what, Found: fmt.Sprintf("%s: %s on %s is %s in the running kiosk (%s): %s", where, spec.Protocol, conn(spec), st.State, running, why),
 				Fix: fixFor(spec)})
 		}
 	}
@@ -705,7 +700,20 @@ func (r *run) certificate(cs *tls.ConnectionState, u *url.URL, where string) {
 	}
 	leaf := cs.PeerCertificates[0]
 	left := leaf.NotAfter.Sub(r.o.Now())
-	found := fmt.Sprintf("%s: %s, issued by %s, valid until %s (%d days)", where, leaf.Subject.CommonName, leaf.Issuer.CommonName,
+	subject := leaf.Subject.CommonName
+	if subject == "" {
+		var names []string
+		names = append(names, leaf.DNSNames...)
+		for _, ip := range leaf.IPAddresses {
+			names = append(names, ip.String())
+		}
+		subject = strings.Join(names, ", ")
+	}
+	issuer := leaf.Issuer.CommonName
+	if issuer == "" {
+		issuer = leaf.Issuer.String()
+	}
+	found := fmt.Sprintf("%s: certificate for %s, issued by %s, valid until %s (%d days)", where, subject, issuer,
 		leaf.NotAfter.Format("2006-01-02"), int(left.Hours()/24))
 	if left < 14*24*time.Hour {
 		r.add(Check{Status: Warn, What: what, Found: found, Fix: Text{"证书两周内到期：活动前续期", "the certificate expires within two weeks: renew it before the event"}})

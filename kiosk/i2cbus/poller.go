@@ -139,7 +139,7 @@ func NewPoller(spec device.Spec, env device.Env, s Sensor, cfg Config) (*Poller,
 	}
 	return &Poller{
 		spec: spec, env: env, sensor: s, cfg: cfg, Sleep: SleepContext, Wait: SleepContext,
-		st: device.Status{ID: spec.ID, Model: spec.Model, StateS: device.StateUnknown.String()},
+		st: device.Status{ID: spec.ID, Model: spec.Model},
 	}, nil
 }
 
@@ -195,7 +195,7 @@ func (p *Poller) FirstErr() string {
 func (p *Poller) Config() Config { return p.cfg }
 
 func (p *Poller) setState(s device.State) {
-	p.st.State, p.st.StateS = s, s.String()
+	p.st.State = s
 }
 
 // fail records a failure; it reports whether the device just went DOWN.

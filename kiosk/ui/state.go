@@ -207,9 +207,6 @@ func (s *Server) State() State {
 	book := s.book()
 	for _, is := range b.Instruments() {
 		d := s.devices[is.ID]
-		if is.StateS == "" {
-			is.StateS = is.State.String()
-		}
 		st.Instruments = append(st.Instruments, Instrument{Status: is, Protocol: d.Protocol, Items: d.Items, Triggerable: d.Triggerable,
 			Lots: lotsFor(book, d)})
 	}

@@ -543,7 +543,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, st := range s.cfg.Backend.Instruments() {
-		if st.ID == dev.ID && st.StateS == device.StateDown.String() {
+		if st.ID == dev.ID && st.State == device.StateDown {
 			writeErr(w, http.StatusConflict, "device_down", fmt.Sprintf("instrument %s is down: %s", dev.ID, st.LastErr))
 			return
 		}

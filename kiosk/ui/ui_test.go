@@ -110,9 +110,9 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { out.Close() })
 	k := &fakeKiosk{out: out, insts: []device.Status{
-		{ID: "enzyme-1", Model: "DY-3000E", StateS: "ready"},
-		{ID: "strip-1", Model: "SHIAN-SR1", StateS: "ready"},
-		{ID: "strip-2", Model: "SHIAN-SR1", StateS: "down", LastErr: "no answer"},
+		{ID: "enzyme-1", Model: "DY-3000E", State: device.StateReady},
+		{ID: "strip-1", Model: "SHIAN-SR1", State: device.StateReady},
+		{ID: "strip-2", Model: "SHIAN-SR1", State: device.StateDown, LastErr: "no answer"},
 	}}
 	led := &gpiotest.Pin{N: "GPIO17"}
 	buzz := &gpiotest.Pin{N: "GPIO27"}

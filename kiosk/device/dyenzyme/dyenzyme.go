@@ -215,9 +215,7 @@ func (d *Driver) ID() string { return d.spec.ID }
 func (d *Driver) Status() device.Status {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := d.st
-	s.StateS = s.State.String()
-	return s
+	return d.st
 }
 
 // Run reads the tester until ctx ends.

@@ -327,7 +327,7 @@ func TestEndToEndVectors(t *testing.T) {
 		}
 	}
 	st := k.inst.Status()
-	if st.BadFrames != 0 || st.Frames == 0 || st.StateS != "ready" || st.Reopens != 0 {
+	if st.BadFrames != 0 || st.Frames == 0 || st.State != device.StateReady || st.Reopens != 0 {
 		t.Fatalf("status %+v", st)
 	}
 }

@@ -222,7 +222,7 @@ func New(spec device.Spec, env device.Env) (device.Instrument, error) {
 	if spec.Model == "" {
 		d.spec.Model = "SHIAN-GC1"
 	}
-	d.st = device.Status{ID: spec.ID, Model: d.spec.Model, StateS: device.StateUnknown.String()}
+	d.st = device.Status{ID: spec.ID, Model: d.spec.Model}
 	return d, nil
 }
 
@@ -256,7 +256,7 @@ func (d *Driver) Status() device.Status {
 	return d.st
 }
 
-func (d *Driver) setState(s device.State) { d.st.State, d.st.StateS = s, s.String() }
+func (d *Driver) setState(s device.State) { d.st.State = s }
 
 // fail records a failed poll or probe.
 func (d *Driver) fail(err error) {

@@ -124,7 +124,7 @@ func New(spec device.Spec, env device.Env, t Timing, what string) *Loop {
 		env.Now = time.Now
 	}
 	return &Loop{spec: spec, env: env, t: t, what: what,
-		st: device.Status{ID: spec.ID, Model: spec.Model, StateS: device.StateUnknown.String()}}
+		st: device.Status{ID: spec.ID, Model: spec.Model}}
 }
 
 // ID is the device's id.
@@ -159,7 +159,7 @@ func (l *Loop) Write(p device.Port, b []byte) error {
 	return err
 }
 
-func (l *Loop) setState(s device.State) { l.st.State, l.st.StateS = s, s.String() }
+func (l *Loop) setState(s device.State) { l.st.State = s }
 
 // Fail records a failure; after FailAfter in a row the device is down.
 func (l *Loop) Fail(err error) {
