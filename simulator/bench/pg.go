@@ -20,11 +20,12 @@ import (
 // there only, with the durability settings of a real deployment (fsync
 // and synchronous_commit on: the history's COMMIT waits for the WAL).
 type postgres struct {
-	dir  string
-	bin  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	as   *syscall.Credential // the postgres user when the bench runs as root
+	dir     string
+	bin     string
+	version string // the server's major version
+	cmd     *exec.Cmd
+	done    chan struct{}
+	as      *syscall.Credential // the postgres user when the bench runs as root
 }
 
 // pgBin finds Debian's PostgreSQL binaries ($SHIAN_PG_BIN, else the newest
@@ -56,7 +57,7 @@ func startPostgres(ctx context.Context, dir string) (*postgres, error) {
 	if bin == "" {
 		return nil, errNoPostgres
 	}
-	p := &postgres{dir: dir, bin: bin, done: make(chan struct{})}
+	p := &postgres{dir: dir, bin: bin, done: make(chan struct{}), version: filepath.Base(filepath.Dir(bin))}
 	if os.Geteuid() == 0 {
 		// PostgreSQL refuses to run as root; Debian's package has a user.
 		u, err := user.Lookup("postgres")
@@ -131,8 +132,20 @@ func (p *postgres) command(ctx context.Context, name string, args ...string) *ex
 }
 
 // dsn is the connection string of the bench database.
-func (p *postgres) dsn() string {
-	return "postgres://shian@/bench?host=" + p.dir + "&sslmode=disable"
+func (p *postgres) dsn() string { return p.dsnFor("bench") }
+
+// dsnFor is the connection string of database name.
+func (p *postgres) dsnFor(name string) string {
+	return "postgres://shian@/" + name + "?host=" + p.dir + "&sslmode=disable"
+}
+
+// createDB creates database name unless it exists.
+func (p *postgres) createDB(name string) error {
+	out, err := p.command(context.Background(), "createdb", "-h", p.dir, "-U", "shian", name).CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "already exists") {
+		return fmt.Errorf("createdb %s: %v: %s", name, err, out)
+	}
+	return nil
 }
 
 // stop shuts the server down (fast shutdown) and waits.
