@@ -341,7 +341,7 @@ func Restore(from, dir string, force bool, out io.Writer) (Manifest, int, error)
 		return man, 0, fmt.Errorf("restore: %w", err)
 	}
 	lk.Release()
-	st, err := store.Open(dir, store.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st, err := store.Open(dir, store.Options{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return man, 0, fmt.Errorf("restore: the restored store does not open: %w", err)
 	}
