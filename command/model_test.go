@@ -5,28 +5,28 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
-	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/internal/aofsalvage"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
-	"github.com/tidwall/buntdb"
 	"pgregory.net/rapid"
 )
 
 // deliverySystem is the whole delivery path without sockets: a real
 // outbox, the uplink's real send/ack bookkeeping (uplink.Sender), a real
-// command store, and a link modelled as two queues, so that rapid can
+// command result history (SQLite), and a link modelled as two queues, so that rapid can
 // interleave every step: measure, send, deliver, ack, lose an ack,
 // duplicate a message, disconnect, restart either side, crash mid-write.
 type deliverySystem struct {
 	t          *rapid.T
 	dir        string
 	ob         *outbox.Outbox
-	st         *store.Store
+	st         history.History
 	snd        *uplink.Sender // nil while disconnected
 	window     int
 	up         [][]wire.Result // kiosk → command, in flight
@@ -68,10 +68,9 @@ func (s *deliverySystem) openKiosk() {
 }
 
 func (s *deliverySystem) openCommand() {
-	never := storeNever
-	st, err := store.Open(filepath.Join(s.dir, "command"), store.Options{Log: quiet, Sync: &never})
+	st, err := history.Open("sqlite:"+filepath.Join(s.dir, "command", "history.db"), history.Options{Log: quiet, NoSync: true})
 	if err != nil {
-		s.t.Fatalf("store: %v", err)
+		s.t.Fatalf("history: %v", err)
 	}
 	s.st = st
 }
@@ -82,10 +81,14 @@ func (s *deliverySystem) disconnect() {
 }
 
 // tornTail appends the first n bytes of a write that never finished (a
-// crash inside write()).
+// crash inside write()): a buntdb record for the outbox, a WAL frame's
+// start for the history.
 func tornTail(t *rapid.T, path string, n int) {
 	rec := aofsalvage.AppendSet(nil, "result:00000000000000009999", `{"state":"pending"}`)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if strings.HasSuffix(path, "-wal") {
+		rec = append([]byte{0x37, 0x7f, 0x06, 0x82, 0, 0x2d, 0xe2, 0x18, 0, 0, 0x10, 0}, rec...)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,9 +137,9 @@ func (s *deliverySystem) actions() map[string]func(*rapid.T) {
 			}
 			for _, c := range out {
 				switch c.Outcome {
-				case store.Stored:
+				case history.Stored:
 					s.publish(t, c.Result.ResultID)
-				case store.Conflict:
+				case history.Conflict:
 					t.Fatalf("conflict on %s", c.Result.ResultID)
 				}
 			}
@@ -175,7 +178,7 @@ func (s *deliverySystem) actions() map[string]func(*rapid.T) {
 				t.Fatal(err)
 			}
 			for _, c := range out {
-				if c.Outcome == store.Stored {
+				if c.Outcome == history.Stored {
 					s.publish(t, c.Result.ResultID)
 				}
 			}
@@ -195,7 +198,7 @@ func (s *deliverySystem) actions() map[string]func(*rapid.T) {
 			s.disconnect()
 			s.st.Close()
 			if rapid.Bool().Draw(t, "crash mid-write") {
-				tornTail(t, filepath.Join(s.dir, "command", "command.db"), rapid.IntRange(1, 60).Draw(t, "torn bytes"))
+				tornTail(t, filepath.Join(s.dir, "command", "history.db-wal"), rapid.IntRange(1, 60).Draw(t, "torn bytes"))
 			}
 			s.openCommand()
 		},
@@ -265,15 +268,13 @@ func (s *deliverySystem) quiesce(t *rapid.T) {
 			t.Fatal(err)
 		}
 		for _, c := range out {
-			if c.Outcome == store.Stored {
+			if c.Outcome == history.Stored {
 				s.publish(t, c.Result.ResultID)
 			}
 		}
 		s.ob.AckSeqs(s.snd.Acked(batch[len(batch)-1].Seq))
 	}
 }
-
-var storeNever = storeSyncNever()
 
 // TestDeliveryModel is docs/reliability.md test 6: random interleavings of
 // measure, send, deliver, ack, lost ack, duplicate send, disconnect and
@@ -312,7 +313,7 @@ func TestDeliveryModel(t *testing.T) {
 		s.fullCheck(t)
 		s.quiesce(t)
 		s.fullCheck(t)
-		if n := s.st.ResultCount(); n != len(s.measured) {
+		if n := s.st.Count(); n != len(s.measured) {
 			t.Fatalf("the command holds %d results, the kiosk saved %d", n, len(s.measured))
 		}
 		for id, r := range s.measured {
@@ -329,5 +330,3 @@ func TestDeliveryModel(t *testing.T) {
 		}
 	})
 }
-
-func storeSyncNever() buntdb.SyncPolicy { return buntdb.Never }

@@ -168,7 +168,7 @@ func (r *rig) waitDrained(want int, within time.Duration) {
 		for _, k := range r.kiosks {
 			pending += k.ob.Stats().Pending
 		}
-		if pending == 0 && r.svc.Store().ResultCount() >= want {
+		if pending == 0 && r.svc.History().Count() >= want {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -176,7 +176,7 @@ func (r *rig) waitDrained(want int, within time.Duration) {
 	for _, k := range r.kiosks {
 		r.t.Logf("%s: %+v, link %+v", k.id, k.ob.Stats(), k.up.State())
 	}
-	r.t.Fatalf("not drained within %v: store holds %d of %d", within, r.svc.Store().ResultCount(), want)
+	r.t.Fatalf("not drained within %v: store holds %d of %d", within, r.svc.History().Count(), want)
 }
 
 // checkExactlyOnce: every saved result is stored, with its content, and
@@ -186,7 +186,7 @@ func (r *rig) checkExactlyOnce() int {
 	total := 0
 	for _, k := range r.kiosks {
 		for _, s := range k.saved {
-			got, err := r.svc.Store().Result(s.ResultID)
+			got, err := r.svc.History().Result(s.ResultID)
 			if err != nil {
 				r.t.Fatalf("%s seq %d (%s) lost: %v", k.id, s.Seq, s.ResultID, err)
 			}
@@ -196,7 +196,7 @@ func (r *rig) checkExactlyOnce() int {
 			total++
 		}
 	}
-	if n := r.svc.Store().ResultCount(); n != total {
+	if n := r.svc.History().Count(); n != total {
 		r.t.Fatalf("store holds %d results, kiosks saved %d", n, total)
 	}
 	return total
@@ -499,7 +499,7 @@ func TestConflictingResendThroughProxy(t *testing.T) {
 	if st := k.ob.Stats(); st.Rejected != 1 || st.Pending != 0 {
 		t.Fatalf("kiosk %+v", st)
 	}
-	if got, _ := r.svc.Store().Result(first.ResultID); got.Fingerprint() != first.Fingerprint() || r.svc.Store().ResultCount() != 1 {
+	if got, _ := r.svc.History().Result(first.ResultID); got.Fingerprint() != first.Fingerprint() || r.svc.History().Count() != 1 {
 		t.Fatal("the conflicting resend replaced the stored result")
 	}
 	alarms, _ := r.svc.Store().Alarms(10, false)
@@ -547,7 +547,7 @@ func TestSeqRegressionStoresNewResults(t *testing.T) {
 	r.startLink(k, 64)
 	r.waitDrained(18, 20*time.Second)
 	for _, f := range fresh {
-		got, err := r.svc.Store().Result(f.ResultID)
+		got, err := r.svc.History().Result(f.ResultID)
 		if err != nil {
 			t.Fatalf("new result with reused seq %d dropped: %v", f.Seq, err)
 		}
@@ -599,14 +599,14 @@ func TestLiveMapLeadsTheBacklog(t *testing.T) {
 	clk.Unlock()
 	r.proxy.Set(faultproxy.Faults{Latency: 20 * time.Millisecond})
 	r.startLink(k, 16)
-	for r.svc.Store().ResultCount() == 0 {
+	for r.svc.History().Count() == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
 	pos := k.save(t, "S-001", 303*measure.MilliAU, 131*measure.MilliAU) // positive, now
 	var when int
 	for {
-		if st, ok := r.svc.Store().StallState("S-001"); ok && st.ResultID == pos.ResultID {
-			when = r.svc.Store().ResultCount()
+		if st, ok := r.svc.History().StallState("S-001"); ok && st.ResultID == pos.ResultID {
+			when = r.svc.History().Count()
 			break
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -617,7 +617,7 @@ func TestLiveMapLeadsTheBacklog(t *testing.T) {
 	if when > 100 {
 		t.Fatalf("the new result waited behind the backlog (%d of 301 stored first)", when)
 	}
-	if st, _ := r.svc.Store().StallState("S-001"); st.ResultID != pos.ResultID {
+	if st, _ := r.svc.History().StallState("S-001"); st.ResultID != pos.ResultID {
 		t.Fatalf("the backlog took the stall back: %+v", st)
 	}
 	live.checkOnce(t, 301)
@@ -642,7 +642,7 @@ func TestClockJumpsAreFlagged(t *testing.T) {
 	}
 	r.waitDrained(2, 20*time.Second)
 	for _, k := range r.kiosks {
-		got, err := r.svc.Store().Result(k.saved[0].ResultID)
+		got, err := r.svc.History().Result(k.saved[0].ResultID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/shianfood/shian/command/history"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -265,7 +266,7 @@ func TestKioskAndCommandAgreeOnEveryRule(t *testing.T) {
 		}
 	}
 	waitUntil(t, "every result stored", func() bool { return k.Outbox().Stats().Pending == 0 })
-	rs, err := e.svc.Store().Results(store.ResultFilter{Limit: 10000})
+	rs, err := e.svc.History().Results(history.Filter{Limit: 10000})
 	if err != nil || len(rs) != len(ps) {
 		t.Fatalf("stored %d of %d: %v", len(rs), len(ps), err)
 	}
@@ -358,7 +359,7 @@ func TestOfflineKioskOnAnOlderBookIsFlagged(t *testing.T) {
 	stop = runKiosk(k)
 	defer stop()
 	waitUntil(t, "the result uploaded and version 3 taken", func() bool { return k.Outbox().Stats().Pending == 0 && k.Book().Version == 3 })
-	got, err := e.svc.Store().Result(s.Result.ResultID)
+	got, err := e.svc.History().Result(s.Result.ResultID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +369,7 @@ func TestOfflineKioskOnAnOlderBookIsFlagged(t *testing.T) {
 	if got.Derived == nil || got.Derived.Verdict != assay.Caution || got.EffectiveVerdict() != assay.Caution {
 		t.Errorf("the command stands by %v, want version 3's caution", got.Derived)
 	}
-	if st, ok := e.svc.Store().StallState("S-OLD"); !ok || st.Verdict != assay.Caution {
+	if st, ok := e.svc.History().StallState("S-OLD"); !ok || st.Verdict != assay.Caution {
 		t.Errorf("the map shows %+v, want caution", st)
 	}
 	// And the next result, decided with version 3, is trusted.
@@ -378,7 +379,7 @@ func TestOfflineKioskOnAnOlderBookIsFlagged(t *testing.T) {
 		t.Fatalf("online result: %s v%d", s.Result.Verdict, s.Result.RulesVersion)
 	}
 	waitUntil(t, "uploaded", func() bool { return k.Outbox().Stats().Pending == 0 })
-	got, _ = e.svc.Store().Result(s.Result.ResultID)
+	got, _ = e.svc.History().Result(s.Result.ResultID)
 	if len(got.Flags) != 0 || got.Derived != nil {
 		t.Errorf("a result on the current book: flags %v derived %v", got.Flags, got.Derived)
 	}

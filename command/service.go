@@ -4,7 +4,10 @@
 //
 // # Parts
 //
-//   - store: the buntdb file (results, kiosks, users, sites, zones, alarms).
+//   - history: the result history (SQLite in the data directory, or
+//     PostgreSQL): every result, queried by index.
+//   - store: the buntdb file of operational records (kiosks, users, sites,
+//     zones, alarms, the assurance records).
 //   - ingest: the /ws/kiosk endpoint and its group committer.
 //   - live: the /ws/live hub pushing snapshots and deltas to browsers.
 //   - auth: users, sessions, API tokens, one-time login links.
@@ -23,12 +26,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/shianfood/shian/command/api"
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/engine"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/live"
 	"github.com/shianfood/shian/command/metrics"
@@ -42,8 +48,12 @@ import (
 
 // Config configures the service.
 type Config struct {
-	// DataDir holds command.db and its lock.
+	// DataDir holds command.db (the operational records), its lock, the
+	// evidence files and, by default, history.db.
 	DataDir string
+	// DB names the result history: "sqlite:PATH" or "postgres://…"
+	// (default sqlite:DataDir/history.db).
+	DB string
 	// Rules are the rules of the first rule book, issued at the first
 	// start (later versions are edited through the API); zero means
 	// assay.DefaultRules().
@@ -67,6 +77,7 @@ type Config struct {
 type Service struct {
 	cfg     Config
 	store   *store.Store
+	history history.History
 	books   *rulebook.Keeper
 	auth    *auth.Authenticator
 	hub     *live.Hub
@@ -136,6 +147,9 @@ func Open(cfg Config) (*Service, error) {
 	if cfg.RecentResults <= 0 {
 		cfg.RecentResults = 200
 	}
+	if cfg.DB == "" {
+		cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "history.db")
+	}
 	st, err := store.Open(cfg.DataDir, store.Options{Now: cfg.Now, Log: cfg.Log})
 	if err != nil {
 		return nil, err
@@ -147,28 +161,45 @@ func Open(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, store: st, books: books, auth: auth.New(st, cfg.Now)}
 	s.life, s.stop = context.WithCancel(context.Background())
+	// The tally counts days as the KPIs do.
+	pc := assurance.DefaultConfig()
+	if cfg.Assure.Protocol != nil {
+		pc = *cfg.Assure.Protocol
+	}
+	day := pc.KPI.UTCOffset
+	s.history, err = history.Open(cfg.DB, history.Options{Now: cfg.Now, Log: cfg.Log, OnDamage: s.damaged, DayOffset: &day})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := s.carryOver(); err != nil {
+		s.history.Close()
+		st.Close()
+		return nil, err
+	}
 	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log})
 	s.metrics = metrics.New(metrics.Sources{
 		Kiosks:    func() []wire.KioskState { return s.ingest.KioskStates() },
 		Browsers:  func() (int, uint64) { st := s.hub.Stats(); return st.Clients, st.Dropped },
 		Incidents: func() map[assurance.IncidentState]int { return s.engine.OpenByState() },
-		Results:   st.ResultCount,
+		Results:   s.history.Count,
 		Files:     func() []string { return []string{st.Path()} },
 	})
 	s.ingest = ingest.New(ingest.Config{
-		Sink: timedSink{Store: st, on: s.metrics.ObserveCommit}, Kiosks: st, Books: books, Now: cfg.Now, Log: cfg.Log,
+		Sink: timedSink{History: s.history, on: s.metrics.ObserveCommit}, Kiosks: st, Books: books, Now: cfg.Now, Log: cfg.Log,
 		OnCommitted: s.committed,
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
 		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
 	})
-	s.engine, err = engine.New(engine.Deps{Store: st, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
+	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
 		Publish: s.hub.Publish, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
 	if err != nil {
 		s.hub.Close()
+		s.history.Close()
 		st.Close()
 		return nil, err
 	}
-	s.api = &api.Server{Store: st, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
+	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
 	s.handler = s.api.Routes()
 	s.api.Mount("GET /metrics", s.metrics)
 	s.api.Mount("GET /readyz", http.HandlerFunc(s.readyz))
@@ -182,15 +213,52 @@ func Open(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// timedSink times the store's group commits for Config.OnCommit.
-type timedSink struct {
-	*store.Store
-	on func(time.Duration, []store.Committed, error)
+// carryOver moves the results of an earlier version (result:<id> keys in
+// command.db) into the history; what cannot be carried raises an alarm.
+func (s *Service) carryOver() error {
+	rep, err := history.CarryOver(s.store, s.history, history.CarryOptions{Log: s.cfg.Log})
+	if err != nil {
+		return err
+	}
+	alarm := func(code string, ids []string, zh, en string) {
+		if len(ids) == 0 {
+			return
+		}
+		show := strings.Join(ids[:min(len(ids), 5)], ", ")
+		if _, err := s.store.RaiseAlarm(store.Alarm{Code: code, Message: fmt.Sprintf("%s：%d 条（%s）/ %s: %d (%s)", zh, len(ids), show, en, len(ids), show)}); err != nil {
+			s.cfg.Log.Error("cannot store the alarm", "code", code, "err", err)
+		}
+	}
+	alarm("storage_damaged_record", rep.Unreadable, "旧版数据文件中有结果无法读取，未迁入结果库，仍保留在 command.db",
+		"stored results of the earlier version cannot be read; not carried into the history, kept in command.db")
+	alarm("result_conflict", rep.Conflicts, "旧版数据文件中有结果与结果库中同编号结果内容不一致，未迁入，仍保留在 command.db",
+		"results of the earlier version differ from the history's results with the same id; not carried over, kept in command.db")
+	return nil
 }
 
-func (t timedSink) Commit(rs []wire.Result) ([]store.Committed, error) {
+// damaged raises an alarm for a stored result that failed its checks.
+func (s *Service) damaged(d history.Damage) {
+	a, err := s.store.RaiseAlarm(store.Alarm{Code: "storage_damaged_result", ResultID: d.ResultID,
+		Message: fmt.Sprintf("结果库中一条结果已损坏，不再提供（接收序号 %d）：%s；请运行 shian-command verify / a stored result is damaged and is not served (rx_seq %d): %s; run shian-command verify",
+			d.RxSeq, d.Problem, d.RxSeq, d.Problem)})
+	if err != nil {
+		s.cfg.Log.Error("cannot store the alarm", "code", "storage_damaged_result", "err", err)
+		return
+	}
+	if s.hub != nil {
+		s.hub.Publish(wire.KindAlert, a)
+	}
+}
+
+// timedSink times the history's group commits for the metrics.
+type timedSink struct {
+	history.History
+	on func(time.Duration, []history.Committed, error)
+}
+
+func (t timedSink) Commit(rs []wire.Result) ([]history.Committed, error) {
 	start := time.Now()
-	out, err := t.Store.Commit(rs)
+	out, err := t.History.Commit(rs)
 	t.on(time.Since(start), out, err)
 	return out, err
 }
@@ -198,13 +266,13 @@ func (t timedSink) Commit(rs []wire.Result) ([]store.Committed, error) {
 // committed publishes newly stored results to the live map: the stall's
 // new latest state first (so a replayed backlog never holds the map back),
 // then the result itself.
-func (s *Service) committed(cs []store.Committed) {
+func (s *Service) committed(cs []history.Committed) {
 	for _, c := range cs {
-		if c.Outcome != store.Stored {
+		if c.Outcome != history.Stored {
 			continue
 		}
 		if c.StallChanged {
-			if st, ok := s.store.StallState(c.Result.StallID); ok {
+			if st, ok := s.history.StallState(c.Result.StallID); ok {
 				s.hub.Publish(wire.KindStall, st)
 			}
 		}
@@ -215,7 +283,7 @@ func (s *Service) committed(cs []store.Committed) {
 
 // snapshot builds the live state for a browser that (re)connects.
 func (s *Service) snapshot(seq uint64) wire.Snapshot {
-	rs, err := s.store.Results(store.ResultFilter{Limit: s.cfg.RecentResults})
+	rs, err := s.history.Results(history.Filter{Limit: s.cfg.RecentResults})
 	if err != nil {
 		s.cfg.Log.Error("snapshot: results", "err", err)
 	}
@@ -238,14 +306,17 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 	for _, k := range kiosks {
 		ks = append(ks, k)
 	}
-	return wire.Snapshot{Seq: seq, Results: rs, Stalls: s.store.StallStates(), Kiosks: ks, Extra: s.engine.SnapshotExtra()}
+	return wire.Snapshot{Seq: seq, Results: rs, Stalls: s.history.StallStates(), Kiosks: ks, Extra: s.engine.SnapshotExtra()}
 }
 
 // Handler returns the HTTP handler (API, websockets, pages).
 func (s *Service) Handler() http.Handler { return s.handler }
 
-// Store returns the service's store.
+// Store returns the service's store of operational records.
 func (s *Service) Store() *store.Store { return s.store }
+
+// History returns the result history.
+func (s *Service) History() history.History { return s.history }
 
 // Auth returns the authenticator.
 func (s *Service) Auth() *auth.Authenticator { return s.auth }
@@ -300,7 +371,7 @@ func (s *Service) enter() error {
 
 // Close stops Run and ListenAndServe if they are running, waits until they
 // have returned (the committer and the engine's loop write to the store),
-// then stops the hub and closes the store. Later calls return the first
+// then stops the hub and closes the history and the store. Later calls return the first
 // call's result.
 func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
@@ -312,7 +383,10 @@ func (s *Service) Close() error {
 		s.engine.Close() // its loop writes to the store
 		s.hub.Close()
 		s.ingest.CloseAll()
-		s.closeErr = s.store.Close()
+		s.closeErr = s.history.Close()
+		if err := s.store.Close(); s.closeErr == nil {
+			s.closeErr = err
+		}
 	})
 	return s.closeErr
 }

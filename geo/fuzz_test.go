@@ -75,3 +75,41 @@ func FuzzRectFromJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeAll: the collecting decoder never panics, every problem names
+// a feature of the file, the valid features validate as a collection, and
+// with no problems it agrees with DecodeFeatureCollection.
+func FuzzDecodeAll(f *testing.F) {
+	f.Add([]byte(fc(zoneJSON("Z-01", square), stallJSON)), "", "", "")
+	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"fid":1,"NAME":"A"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}},{"type":"Feature","properties":{"fid":1,"NAME":"B"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]}`), "fid", "NAME", "zone")
+	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","id":"x","properties":{"name":"n"},"geometry":null}]}`), "", "", "kitchen")
+	f.Fuzz(func(t *testing.T, data []byte, id, name, kind string) {
+		lim := Limits{MaxBytes: 1 << 16, MaxRingPositions: 256}
+		d, err := DecodeAll(bytes.NewReader(data), lim, Mapping{ID: id, Name: name, Kind: Kind(kind)})
+		if err != nil {
+			var ge *Error
+			if !errors.As(err, &ge) {
+				t.Fatalf("error %v (%T) is not a *geo.Error", err, err)
+			}
+			return
+		}
+		if d.Total != len(d.Features)+len(d.Problems) {
+			t.Fatalf("total %d ≠ %d features + %d problems", d.Total, len(d.Features), len(d.Problems))
+		}
+		seen := map[int]bool{}
+		for _, p := range d.Problems {
+			if p.Feature < 0 || p.Feature >= d.Total || seen[p.Feature] {
+				t.Fatalf("problem at feature %d of %d (twice: %v): %v", p.Feature, d.Total, seen[p.Feature], p)
+			}
+			seen[p.Feature] = true
+		}
+		if err := d.FeatureCollection.Validate(); err != nil {
+			t.Fatalf("the valid features do not validate: %v", err)
+		}
+		if id == "" && name == "" && kind == "" && len(d.Problems) == 0 {
+			if _, err := DecodeFeatureCollection(bytes.NewReader(data), lim); err != nil {
+				t.Fatalf("no problems collected, but the strict decoder refuses: %v", err)
+			}
+		}
+	})
+}

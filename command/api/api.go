@@ -49,6 +49,7 @@ import (
 
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/engine"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/protocols/domain/assurance"
@@ -66,6 +67,7 @@ const (
 	CodeConflict      = "conflict"
 	CodeTooLarge      = "too_large"
 	CodeStorageFailed = "storage_failed"
+	CodeDamaged       = "damaged" // a stored result failed its checksum
 	CodeInternal      = "internal"
 )
 
@@ -114,6 +116,9 @@ var assuranceStatus = map[assurance.Code]int{
 //	store.ErrNotFound               404 not_found
 //	store.ErrConflict               409 conflict
 //	store.ErrStorageFailed          503 storage_failed (the service must be restarted)
+//	history.ErrNotFound             404 not_found
+//	history.ErrStorageFailed        503 storage_failed (the service must be restarted)
+//	history.ErrDamaged              500 damaged (the stored result failed its checksum; alarmed)
 //	anything else                   500 internal; internal reports whether it was
 //
 // The message of a mapped error is the error's own text (written for the
@@ -138,11 +143,14 @@ func AsError(err error) (ae *Error, internal bool) {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: err.Error()}, false
 	case errors.Is(err, engine.ErrUnsupported):
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeInvalid, Message: err.Error()}, false
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, history.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}, false
+	case errors.Is(err, history.ErrDamaged):
+		return &Error{Status: http.StatusInternalServerError, Code: CodeDamaged,
+			Message: "此结果的存储已损坏，不予提供，已报警 / this result's stored copy is damaged and is not served; an alarm was raised (shian-command verify lists the damage)"}, true
 	case errors.Is(err, store.ErrConflict):
 		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}, false
-	case errors.Is(err, store.ErrStorageFailed):
+	case errors.Is(err, store.ErrStorageFailed), errors.Is(err, history.ErrStorageFailed):
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeStorageFailed,
 			Message: "指挥中心无法保存数据，请联系管理员重启服务 / the command service cannot store anything until it is restarted; nothing was saved"}, true
 	}

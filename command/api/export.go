@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/engine"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
@@ -193,10 +194,12 @@ func writeXLSX(w http.ResponseWriter, t exportTable, name string) error {
 
 // resultsTable exports test results, oldest first, filtered like
 // GET /api/v1/results (event, stall, kiosk, verdict, analyte, lot, since,
-// until) and by the user's events.
+// until) and by the user's events: the history selects them by its
+// indexes and streams them in pages.
 func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 	q := r.URL.Query()
-	f := store.ResultFilter{StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"), Analyte: q.Get("analyte"), EventID: q.Get("event"), Lot: q.Get("lot")}
+	f := history.Filter{StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"), Analyte: q.Get("analyte"),
+		EventID: q.Get("event"), Lot: q.Get("lot"), Events: userOf(r).Events}
 	var err error
 	if f.Since, err = queryTime(r, "since"); err != nil {
 		return exportTable{}, err
@@ -204,27 +207,11 @@ func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 	if f.Until, err = queryTime(r, "until"); err != nil {
 		return exportTable{}, err
 	}
-	scope := userOf(r).Events
 	names := map[string]string{}
 	store.List(a.s.Store, "site", func(id string, s store.Site) bool {
 		names[id] = s.Name
 		return true
 	})
-	match := func(r *wire.Result) bool {
-		switch {
-		case f.StallID != "" && r.StallID != f.StallID,
-			f.KioskID != "" && r.KioskID != f.KioskID,
-			f.Verdict != "" && string(r.EffectiveVerdict()) != f.Verdict,
-			f.Analyte != "" && r.Analyte != f.Analyte,
-			f.EventID != "" && r.EventID != f.EventID,
-			f.Lot != "" && r.Lot != f.Lot,
-			!f.Since.IsZero() && r.MeasuredAt.Before(f.Since),
-			!f.Until.IsZero() && !r.MeasuredAt.Before(f.Until),
-			!engine.InScope(scope, r.EventID):
-			return false
-		}
-		return true
-	}
 	return exportTable{name: "results", sheet: "检测结果",
 		header: []string{"结果编号 result_id", "快检终端 kiosk_id", "序号 seq", "摊位/厨房 stall_id", "名称 name", "重大活动 event_id",
 			"检测员 operator", "样品 sample", "样品种类 category", "批次 batch", "供应商 supplier", "方法 method", "检测项目 item",
@@ -232,10 +219,7 @@ func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 			"接收时间 received_at", "标记 flags", "试剂批号 lot", "批号有效期 lot_expires", "规则书版本 rules_version"},
 		rows: func(emit func([]any) error) error {
 			var ferr error
-			err := a.s.Store.EachResult(func(r *wire.Result) bool {
-				if !match(r) {
-					return true
-				}
+			err := a.s.History.Each(f, false, func(r *wire.Result) bool {
 				v := r.EffectiveVerdict()
 				var rx time.Time
 				if r.ReceivedAt != nil {
@@ -246,7 +230,7 @@ func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 					r.Value, r.Unit, zhLabel(v), string(v), string(r.Verdict), exportTime(r.MeasuredAt),
 					exportTime(rx), strings.Join(r.Flags, " "), r.Lot, r.LotExpires, r.RulesVersion})
 				return ferr == nil
-			}, false)
+			})
 			return cmp.Or(ferr, err)
 		}}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -18,6 +19,7 @@ import (
 	"github.com/shianfood/shian/command/api"
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/engine"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
@@ -68,16 +70,21 @@ func TestExportStreamsInBoundedMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	hist, err := history.Open("sqlite:"+filepath.Join(t.TempDir(), "history.db"), history.Options{Log: log, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hist.Close()
 	au := auth.New(st, nil)
 	if err := au.CreateUser("admin", "", assurance.RoleAdmin, "correct horse"); err != nil {
 		t.Fatal(err)
 	}
 	tok, _ := au.NewAPIToken("admin", "test")
-	eng, err := engine.New(engine.Deps{Store: st, DataDir: t.TempDir(), Log: log}, engine.Config{})
+	eng, err := engine.New(engine.Deps{Store: st, Results: hist, DataDir: t.TempDir(), Log: log}, engine.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &api.Server{Store: st, Auth: au, Hub: noHub{}, Kiosks: noKiosks{http.NotFoundHandler()}, Log: log}
+	srv := &api.Server{Store: st, History: hist, Auth: au, Hub: noHub{}, Kiosks: noKiosks{http.NotFoundHandler()}, Log: log}
 	h := srv.Routes()
 	api.RegisterAssurance(srv, eng)
 
@@ -91,7 +98,7 @@ func TestExportStreamsInBoundedMemory(t *testing.T) {
 			Method: assay.EnzymeInhibition, Item: "有机磷和氨基甲酸酯类农药", Analyte: "organophosphate_carbamate",
 			Value: float64(i%9000) / 100, Unit: "%", Verdict: verdicts[i%len(verdicts)], MeasuredAt: t0.Add(time.Duration(i) * time.Second)})
 		if len(batch) == cap(batch) {
-			if _, err := st.Commit(batch); err != nil {
+			if _, err := hist.Commit(batch); err != nil {
 				t.Fatal(err)
 			}
 			batch = batch[:0]

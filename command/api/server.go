@@ -2,12 +2,14 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/protocols/domain/assurance"
@@ -26,12 +28,23 @@ type KioskLinks interface {
 	KioskStates() []wire.KioskState
 }
 
+// Results is what the API reads of the result history
+// (history.History).
+type Results interface {
+	Result(id string) (wire.Result, error)
+	Results(f history.Filter) ([]wire.Result, error)
+	Each(f history.Filter, desc bool, fn func(*wire.Result) bool) error
+	StallState(id string) (wire.StallState, bool)
+	Err() error
+}
+
 // Server holds the API's dependencies. Fill the fields, then call Routes.
 type Server struct {
-	Store  *store.Store
-	Auth   *auth.Authenticator
-	Hub    LiveHub
-	Kiosks KioskLinks
+	Store   *store.Store
+	History Results
+	Auth    *auth.Authenticator
+	Hub     LiveHub
+	Kiosks  KioskLinks
 	// Web serves the map page and its assets at /.
 	Web http.Handler
 	Log *slog.Logger
@@ -52,8 +65,9 @@ func (s *Server) Routes() http.Handler {
 	s.mux = http.NewServeMux()
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.Store.Err(); err != nil {
-			// A write's fsync failed: nothing more is stored until a restart.
+		if err := cmp.Or(s.Store.Err(), s.History.Err()); err != nil {
+			// A write's fsync (a commit) failed: nothing more is stored
+			// until a restart.
 			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "storage_failed", "error": err.Error()})
 			return
 		}
@@ -176,7 +190,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	f := store.ResultFilter{Limit: limit, StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"),
+	f := history.Filter{Limit: limit, StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"),
 		Analyte: q.Get("analyte"), EventID: q.Get("event"), Lot: q.Get("lot")}
 	if f.Since, err = queryTime(r, "since"); err != nil {
 		return err
@@ -191,7 +205,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.BeforeRx = n
 	}
-	rs, err := s.Store.Results(f)
+	rs, err := s.History.Results(f)
 	if err != nil {
 		return err
 	}
@@ -203,7 +217,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
-	res, err := s.Store.Result(r.PathValue("id"))
+	res, err := s.History.Result(r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/protocols/domain/assurance"
@@ -63,7 +64,7 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 	var fc geo.FeatureCollection
 	for _, st := range sites {
 		var latest *wire.StallState
-		if l, ok := s.Store.StallState(st.ID); ok {
+		if l, ok := s.History.StallState(st.ID); ok {
 			latest = &l
 		}
 		fc.Features = append(fc.Features, SiteFeature(st, latest))
@@ -77,10 +78,10 @@ func (s *Server) getSite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var latest *wire.StallState
-	if l, ok := s.Store.StallState(st.ID); ok {
+	if l, ok := s.History.StallState(st.ID); ok {
 		latest = &l
 	}
-	rs, err := s.Store.Results(store.ResultFilter{StallID: st.ID, Limit: 50})
+	rs, err := s.History.Results(history.Filter{StallID: st.ID, Limit: 50})
 	if err != nil {
 		return err
 	}

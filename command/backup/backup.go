@@ -5,6 +5,8 @@
 //
 //	manifest.json   what it is: version, when, how many results
 //	command.db      a consistent snapshot of the store (store.Backup)
+//	history.db      a consistent snapshot of the result history (history.Snapshot;
+//	                not when the history is in PostgreSQL: back that up with pg_dump)
 //	evidence/…      the incidents' and banquets' evidence files
 //
 // While the service runs it holds the data directory's lock, so the copy
@@ -32,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/internal/aofsalvage"
 	"github.com/shianfood/shian/internal/dirlock"
@@ -69,7 +72,7 @@ func (c *control) Close() error {
 }
 
 // ServeControl listens on DATA/control.sock for Take, until Close.
-func ServeControl(data string, st *store.Store, log *slog.Logger) (io.Closer, error) {
+func ServeControl(data string, st *store.Store, hist history.History, log *slog.Logger) (io.Closer, error) {
 	path := controlPath(data)
 	os.Remove(path) // a socket left by a killed service; we hold the lock
 	old := syscallUmask(0o177)
@@ -81,7 +84,7 @@ func ServeControl(data string, st *store.Store, log *slog.Logger) (io.Closer, er
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/gzip")
-		if err := Write(w, st, data, true); err != nil {
+		if err := Write(w, st, hist, data, true); err != nil {
 			log.Error("backup failed", "err", err)
 			// The client sees a truncated gzip stream and reports it.
 			return
@@ -93,10 +96,11 @@ func ServeControl(data string, st *store.Store, log *slog.Logger) (io.Closer, er
 	return c, nil
 }
 
-// Write writes the backup of st and data's evidence to w. The
-// store is snapshotted to a temporary file first, so the store's lock is
-// held only for a local disk write, not for the whole transfer.
-func Write(w io.Writer, st *store.Store, data string, live bool) error {
+// Write writes the backup of st, hist and data's evidence to w. The
+// store and the history are snapshotted to temporary files first, so the
+// store's lock is held only for a local disk write, not for the whole
+// transfer, and the history's writer never waits.
+func Write(w io.Writer, st *store.Store, hist history.History, data string, live bool) error {
 	tmp, err := os.CreateTemp(data, ".backup-*.db")
 	if err != nil {
 		return err
@@ -105,6 +109,23 @@ func Write(w io.Writer, st *store.Store, data string, live bool) error {
 	defer tmp.Close()
 	if err := st.Backup(tmp); err != nil {
 		return err
+	}
+	hdir, err := os.MkdirTemp(data, ".backup-history-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(hdir)
+	hpath := filepath.Join(hdir, "history.db")
+	inHistory := 0
+	haveHistory := false
+	if hist != nil {
+		n, err := hist.Snapshot(hpath)
+		switch {
+		case err == nil:
+			inHistory, haveHistory = n, true
+		case !errors.Is(err, history.ErrNoSnapshot):
+			return err
+		}
 	}
 	var evidence []string
 	evDir := filepath.Join(data, "evidence")
@@ -126,7 +147,7 @@ func Write(w io.Writer, st *store.Store, data string, live bool) error {
 			results++
 		}
 	}
-	man := Manifest{Kind: manifestKind, Version: version.String(), CreatedAt: time.Now().UTC(), Results: results,
+	man := Manifest{Kind: manifestKind, Version: version.String(), CreatedAt: time.Now().UTC(), Results: results + inHistory,
 		Evidence: len(evidence), Live: live}
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)
@@ -139,6 +160,17 @@ func Write(w io.Writer, st *store.Store, data string, live bool) error {
 	}
 	if err := addFile(tw, "command.db", tmp); err != nil {
 		return err
+	}
+	if haveHistory {
+		hf, err := os.Open(hpath)
+		if err != nil {
+			return err
+		}
+		err = addFile(tw, "history.db", hf)
+		hf.Close()
+		if err != nil {
+			return err
+		}
 	}
 	for _, p := range evidence {
 		rel, _ := filepath.Rel(data, p)
@@ -218,7 +250,14 @@ func Take(ctx context.Context, data string, w io.Writer, log *slog.Logger) (stri
 			return "", err
 		}
 		defer st.Close()
-		return "taken from the data directory; no service was running", Write(w, st, data, false)
+		var hist history.History
+		if _, err := os.Stat(filepath.Join(data, "history.db")); err == nil {
+			if hist, err = history.Open("sqlite:"+filepath.Join(data, "history.db"), history.Options{Log: log}); err != nil {
+				return "", err
+			}
+			defer hist.Close()
+		}
+		return "taken from the data directory; no service was running", Write(w, st, hist, data, false)
 	}
 	if !errors.Is(err, dirlock.ErrLocked) {
 		return "", err
@@ -321,11 +360,22 @@ func Restore(from, dir string, force bool, out io.Writer) (Manifest, int, error)
 		if !force {
 			return man, 0, fmt.Errorf("restore: %s already holds a store (%s); restore into an empty directory, or add --force to move it aside", dir, db)
 		}
-		aside := fmt.Sprintf("%s.before-restore-%s", db, time.Now().UTC().Format("20060102T150405Z"))
+		stamp := time.Now().UTC().Format("20060102T150405Z")
+		aside := fmt.Sprintf("%s.before-restore-%s", db, stamp)
 		if err := os.Rename(db, aside); err != nil {
 			return man, 0, err
 		}
 		fmt.Fprintf(out, "moved the existing store aside to %s\n", aside)
+		// The history with its WAL: an old WAL beside a restored file
+		// would be replayed into it.
+		for _, f := range []string{"history.db", "history.db-wal", "history.db-shm"} {
+			p := filepath.Join(dir, f)
+			if _, err := os.Stat(p); err == nil {
+				if err := os.Rename(p, p+".before-restore-"+stamp); err != nil {
+					return man, 0, err
+				}
+			}
+		}
 	}
 	err = readBackup(from, func(name string, r io.Reader) error {
 		if name == "manifest.json" {
@@ -345,8 +395,21 @@ func Restore(from, dir string, force bool, out io.Writer) (Manifest, int, error)
 	if err != nil {
 		return man, 0, fmt.Errorf("restore: the restored store does not open: %w", err)
 	}
-	n := st.ResultCount()
-	return man, n, st.Close()
+	n := st.LegacyCount()
+	if err := st.Close(); err != nil {
+		return man, 0, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "history.db")); err == nil {
+		h, err := history.Open("sqlite:"+filepath.Join(dir, "history.db"), history.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			return man, 0, fmt.Errorf("restore: the restored result history does not open: %w", err)
+		}
+		n += h.Count()
+		if err := h.Close(); err != nil {
+			return man, 0, err
+		}
+	}
+	return man, n, nil
 }
 
 func writeFileSynced(path string, r io.Reader) error {

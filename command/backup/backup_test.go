@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shianfood/shian/command/backup"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
@@ -42,7 +43,12 @@ func TestBackupWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ctl, err := backup.ServeControl(data, st, quiet())
+	hist, err := history.Open("sqlite:"+filepath.Join(data, "history.db"), history.Options{Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hist.Close()
+	ctl, err := backup.ServeControl(data, st, hist, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +59,7 @@ func TestBackupWhileRunning(t *testing.T) {
 	os.MkdirAll(filepath.Join(data, "evidence", "INC-1"), 0o755)
 	os.WriteFile(filepath.Join(data, "evidence", "INC-1", "ev-1.png"), []byte("\x89PNG photo"), 0o600)
 	for seq := uint64(1); seq <= 50; seq++ {
-		if _, err := st.Commit([]wire.Result{result(seq)}); err != nil {
+		if _, err := hist.Commit([]wire.Result{result(seq)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,7 +70,7 @@ func TestBackupWhileRunning(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for seq := uint64(51); ctx.Err() == nil && seq < 5000; seq++ {
-			st.Commit([]wire.Result{result(seq)})
+			hist.Commit([]wire.Result{result(seq)})
 		}
 	}()
 	path := filepath.Join(t.TempDir(), "b.tar.gz")
@@ -91,13 +97,18 @@ func TestBackupWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rs.Close()
-	got, err := rs.Results(store.ResultFilter{Limit: 10000})
+	rh, err := history.Open("sqlite:"+filepath.Join(restored, "history.db"), history.Options{Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rh.Close()
+	got, err := rh.Results(history.Filter{Limit: 10000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	seqs := map[uint64]bool{}
 	for _, r := range got {
-		orig, err := st.Result(r.ResultID)
+		orig, err := hist.Result(r.ResultID)
 		if err != nil || orig.Fingerprint() != r.Fingerprint() {
 			t.Fatalf("restored result %s differs from the stored one: %v", r.ResultID, err)
 		}
@@ -134,8 +145,13 @@ func TestBackupStopped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Commit([]wire.Result{result(1), result(2)})
 	st.Close()
+	hist, err := history.Open("sqlite:"+filepath.Join(data, "history.db"), history.Options{Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist.Commit([]wire.Result{result(1), result(2)})
+	hist.Close()
 	path := filepath.Join(t.TempDir(), "b.tar.gz")
 	man, how, err := backup.ToFile(context.Background(), data, path, quiet())
 	if err != nil || man.Results != 2 || man.Live || !strings.Contains(how, "no service") {

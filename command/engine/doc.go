@@ -42,9 +42,13 @@
 // twice (the callback given a duplicate resend, a replay after a restart)
 // opens one incident, and so does a repeat of the same sample (a result
 // whose repeat_of names one that opened an incident). The index is
-// derived from the records, never a second key written beside them. A crash between storing a result and
-// opening its incident is repaired by [Engine.Recover] at the next start,
-// which looks back Config.RecoverWindow (48 h) for results with none.
+// derived from the records, never a second key written beside them. A
+// crash between storing a result (in the result history, command/history)
+// and opening its incident (in the store) is repaired by [Engine.Recover]
+// at the next start, which reads the history's positives, suspicious
+// results and temperature failures of the last Config.RecoverWindow
+// (48 h) by its verdict index and opens what has no incident
+// (docs/decisions/0010-result-history.md).
 //
 // # Deadlines and escalations
 //

@@ -14,8 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -65,10 +67,19 @@ func (c *Config) defaults() {
 	}
 }
 
-// Deps are the engine's connections to the rest of the service. Store is
-// required; the functions are optional (nil: not wired).
+// Results is what the engine reads of the result history
+// (history.History): positives to recover incidents for, and the tallies
+// and positives the KPIs are computed from.
+type Results interface {
+	Each(f history.Filter, desc bool, fn func(*wire.Result) bool) error
+	Tally(q history.TallyQuery) ([]history.Tally, error)
+}
+
+// Deps are the engine's connections to the rest of the service. Store and
+// Results are required; the functions are optional (nil: not wired).
 type Deps struct {
-	Store *store.Store
+	Store   *store.Store
+	Results Results
 	// DataDir is the command's data directory; evidence files go under
 	// DataDir/evidence.
 	DataDir string
@@ -91,11 +102,12 @@ type Engine struct {
 	cfg  Config
 	pc   assurance.Config
 	st   *store.Store
+	res  Results
 	deps Deps
 	log  *slog.Logger
 	dir  string // evidence directory
 
-	queue   chan []store.Committed
+	queue   chan []history.Committed
 	stopped chan struct{} // closed when Run returns
 	stop    sync.Once
 	quit    chan struct{} // closed by Close
@@ -125,8 +137,8 @@ type recentPositive struct {
 
 // New builds an engine and rebuilds its indexes from the store.
 func New(d Deps, cfg Config) (*Engine, error) {
-	if d.Store == nil {
-		return nil, errors.New("assure: a store is required")
+	if d.Store == nil || d.Results == nil {
+		return nil, errors.New("assure: a store and a result history are required")
 	}
 	cfg.defaults()
 	if err := cfg.Protocol.Validate(); err != nil {
@@ -138,8 +150,8 @@ func New(d Deps, cfg Config) (*Engine, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	e := &Engine{cfg: cfg, pc: *cfg.Protocol, st: d.Store, deps: d, log: d.Log,
-		queue: make(chan []store.Committed, cfg.Queue), stopped: make(chan struct{}), quit: make(chan struct{}),
+	e := &Engine{cfg: cfg, pc: *cfg.Protocol, st: d.Store, res: d.Results, deps: d, log: d.Log,
+		queue: make(chan []history.Committed, cfg.Queue), stopped: make(chan struct{}), quit: make(chan struct{}),
 		byResult: map[string]string{}, open: map[string]*assurance.Incident{},
 		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}}
 	if d.DataDir != "" {
@@ -253,10 +265,10 @@ func (e *Engine) publish(kind string, data any) {
 // OnCommitted is the ingest callback: it queues newly committed results
 // for the engine's loop and returns at once (it blocks only when the queue
 // is full, which slows the committer instead of losing work).
-func (e *Engine) OnCommitted(cs []store.Committed) {
-	var keep []store.Committed
+func (e *Engine) OnCommitted(cs []history.Committed) {
+	var keep []history.Committed
 	for _, c := range cs {
-		if c.Outcome == store.Conflict {
+		if c.Outcome == history.Conflict {
 			continue
 		}
 		if _, ok := triggerOf(&c.Result); ok {
@@ -322,9 +334,9 @@ func (e *Engine) Close() {
 // (positive, suspicious, temperature breach) and has none yet. It is
 // idempotent per result_id: a result seen twice (a duplicate resend, a
 // replay after a restart) opens one incident.
-func (e *Engine) Process(cs []store.Committed) {
+func (e *Engine) Process(cs []history.Committed) {
 	for _, c := range cs {
-		if c.Outcome == store.Conflict {
+		if c.Outcome == history.Conflict {
 			continue
 		}
 		if _, err := e.OpenFromResult(c.Result); err != nil && !errors.Is(err, ErrNoTrigger) {
@@ -334,24 +346,30 @@ func (e *Engine) Process(cs []store.Committed) {
 }
 
 // Recover opens incidents for stored results received within
-// RecoverWindow that call for one and have none.
+// RecoverWindow that call for one and have none. It reads the history by
+// its verdict index, newest first, and stops at the window's start: the
+// cost is the window's positives, not the history's size.
 func (e *Engine) Recover() error {
 	cut := e.deps.Now().Add(-e.cfg.RecoverWindow)
 	// Collect first: nothing may wait on the engine's lock, or write,
-	// while the store's read transaction is open.
+	// while a read of the history is going on.
 	var found []wire.Result
-	err := e.st.EachResult(func(r *wire.Result) bool {
-		if r.ReceivedAt != nil && r.ReceivedAt.Before(cut) {
-			return false
+	for _, v := range []assay.Verdict{assay.Positive, assay.Suspicious, assay.Fail} {
+		err := e.res.Each(history.Filter{Verdict: string(v)}, true, func(r *wire.Result) bool {
+			if r.ReceivedAt != nil && r.ReceivedAt.Before(cut) {
+				return false
+			}
+			if _, ok := triggerOf(r); ok {
+				found = append(found, *r)
+			}
+			return true
+		})
+		if err != nil {
+			return err
 		}
-		if _, ok := triggerOf(r); ok {
-			found = append(found, *r)
-		}
-		return true
-	}, true)
-	if err != nil {
-		return err
 	}
+	// Newest first, as one list.
+	sort.Slice(found, func(i, j int) bool { return found[i].RxSeq > found[j].RxSeq })
 	e.mu.Lock()
 	todo := slices.DeleteFunc(found, func(r wire.Result) bool { _, done := e.byResult[r.ResultID]; return done })
 	e.mu.Unlock()

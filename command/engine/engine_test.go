@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/paulmach/orb"
 	"github.com/shianfood/shian/command/engine"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/protocols/domain/assay"
@@ -95,6 +97,7 @@ func (r *recorder) alarms(code string) []store.Alarm {
 type fixture struct {
 	e   *engine.Engine
 	st  *store.Store
+	h   history.History
 	clk *clock
 	rec *recorder
 	dir string
@@ -124,12 +127,17 @@ func (f *fixture) open(t *testing.T, cfg engine.Config) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e, err := engine.New(engine.Deps{Store: st, DataDir: f.dir, Now: f.clk.Now, Log: quiet, Publish: f.rec.Publish, Notify: f.rec.Notify,
+	h, err := history.Open("sqlite:"+filepath.Join(f.dir, "history.db"), history.Options{Now: f.clk.Now, Log: quiet, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	e, err := engine.New(engine.Deps{Store: st, Results: h, DataDir: f.dir, Now: f.clk.Now, Log: quiet, Publish: f.rec.Publish, Notify: f.rec.Notify,
 		KioskStates: func() []wire.KioskState { f.rec.mu.Lock(); defer f.rec.mu.Unlock(); return f.rec.kiosks }}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.e, f.st = e, st
+	f.e, f.st, f.h = e, st, h
 }
 
 // metres east/north of a centre near the Nantong venue.
@@ -163,12 +171,12 @@ func positive(stall, analyte string) wire.Result {
 }
 
 // commit stores results as the ingest would and returns what Commit said.
-func (f *fixture) commit(t *testing.T, rs ...wire.Result) []store.Committed {
+func (f *fixture) commit(t *testing.T, rs ...wire.Result) []history.Committed {
 	t.Helper()
 	for i := range rs {
 		rs[i].MeasuredAt = f.clk.Now()
 	}
-	cs, err := f.st.Commit(rs)
+	cs, err := f.h.Commit(rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,8 +346,8 @@ func TestOneIncidentPerResult(t *testing.T) {
 	cs := f.commit(t, r)
 	f.e.Process(cs)
 	f.e.Process(cs)
-	dup, err := f.st.Commit([]wire.Result{cs[0].Result.Content()})
-	if err != nil || dup[0].Outcome != store.Duplicate {
+	dup, err := f.h.Commit([]wire.Result{cs[0].Result.Content()})
+	if err != nil || dup[0].Outcome != history.Duplicate {
 		t.Fatalf("resend: %v %v", dup, err)
 	}
 	f.e.Process(dup)

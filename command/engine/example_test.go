@@ -3,10 +3,12 @@ package engine_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/shianfood/shian/command/engine"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
@@ -22,7 +24,9 @@ func Example() {
 	clock := func() time.Time { return now }
 	st, _ := store.Open(dir, store.Options{Now: clock, Log: quiet})
 	defer st.Close()
-	e, _ := engine.New(engine.Deps{Store: st, DataDir: dir, Now: clock, Log: quiet}, engine.Config{})
+	results, _ := history.Open("sqlite:"+filepath.Join(dir, "history.db"), history.Options{Now: clock, Log: quiet})
+	defer results.Close()
+	e, _ := engine.New(engine.Deps{Store: st, Results: results, DataDir: dir, Now: clock, Log: quiet}, engine.Config{})
 
 	st.Put("site", "S-012", store.Site{ID: "S-012", Kind: "stall", Name: "张记蔬菜", Loc: []float64{120.9390, 31.9890}})
 	commander := assurance.Actor{UserID: "cmd-1", Role: assurance.RoleCommander}
@@ -34,7 +38,7 @@ func Example() {
 	}
 
 	// What the ingest committer hands over after storing the result.
-	stored, _ := st.Commit([]wire.Result{{ResultID: uuid.Must(uuid.NewV7()).String(), KioskID: "K-NT-01", Seq: 1, StallID: "S-012",
+	stored, _ := results.Commit([]wire.Result{{ResultID: uuid.Must(uuid.NewV7()).String(), KioskID: "K-NT-01", Seq: 1, StallID: "S-012",
 		Method: assay.EnzymeInhibition, Item: "有机磷和氨基甲酸酯类农药", Value: 56.77, Unit: "%", Verdict: assay.Positive, MeasuredAt: now}})
 	e.Process(stored)
 	e.Process(stored) // seen again: still one incident

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -17,21 +19,42 @@ type KPIQuery struct {
 }
 
 // KPIs computes the protocol's figures (assurance.ComputeKPIs) over the
-// stored results, incidents, banquets and the events' readiness now.
-// Tests stream from the store; only the few fields the figures need are
-// kept.
+// stored results, incidents, banquets and the events' readiness now. The
+// tests are never read one by one: their numbers per event, day, stall
+// (→ its zone) and analyte come from the history's tally (SQL aggregates),
+// and only the positives are read, for the disposal rate.
 func (e *Engine) KPIs(q KPIQuery) (assurance.KPIReport, error) {
 	var in assurance.KPIInput
 	keep := func(event string) bool {
 		return (q.EventID == "" || event == q.EventID) && InScope(q.Scope, event)
 	}
-	err := e.st.EachResult(func(r *wire.Result) bool {
-		if keep(r.EventID) {
-			in.Tests = append(in.Tests, assurance.TestRecord{ResultID: r.ResultID, EventID: r.EventID, At: r.MeasuredAt,
-				Verdict: r.EffectiveVerdict()})
+	zoneOf := map[string]string{}
+	if err := store.List(e.st, "site", func(id string, s store.Site) bool { zoneOf[id] = s.ZoneID; return true }); err != nil {
+		return assurance.KPIReport{}, err
+	}
+	dims := []struct {
+		by  history.Dim
+		dim string
+	}{{history.ByTotal, assurance.DimTotal}, {history.ByEvent, assurance.DimEvent}, {history.ByDay, assurance.DimDay},
+		{history.ByStall, assurance.DimZone}, {history.ByAnalyte, assurance.DimAnalyte}}
+	for _, d := range dims {
+		ts, err := e.res.Tally(history.TallyQuery{By: d.by, EventID: q.EventID, Events: q.Scope})
+		if err != nil {
+			return assurance.KPIReport{}, err
 		}
+		for _, t := range ts {
+			key := t.Key
+			if d.by == history.ByStall {
+				key = zoneOf[t.Key]
+			}
+			in.Counts = append(in.Counts, assurance.TestCount{Dim: d.dim, Key: key, Verdict: assay.Verdict(t.Verdict), N: t.N})
+		}
+	}
+	err := e.res.Each(history.Filter{Verdict: string(assay.Positive), EventID: q.EventID, Events: q.Scope}, false, func(r *wire.Result) bool {
+		in.Positives = append(in.Positives, assurance.TestRecord{ResultID: r.ResultID, EventID: r.EventID, At: r.MeasuredAt,
+			Verdict: r.EffectiveVerdict(), ZoneID: zoneOf[r.StallID], Analyte: r.Analyte})
 		return true
-	}, false)
+	})
 	if err != nil {
 		return assurance.KPIReport{}, err
 	}

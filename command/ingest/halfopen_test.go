@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/wire"
@@ -28,10 +29,10 @@ func (memKiosks) RaiseAlarm(a store.Alarm) (store.Alarm, error) { return a, nil 
 
 type memSink struct{}
 
-func (memSink) Commit(rs []wire.Result) ([]store.Committed, error) {
-	out := make([]store.Committed, len(rs))
+func (memSink) Commit(rs []wire.Result) ([]history.Committed, error) {
+	out := make([]history.Committed, len(rs))
 	for i, r := range rs {
-		out[i] = store.Committed{Result: r, Outcome: store.Stored}
+		out[i] = history.Committed{Result: r, Outcome: history.Stored}
 	}
 	return out, nil
 }

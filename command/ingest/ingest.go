@@ -16,10 +16,11 @@
 //
 // # The sink
 //
-// The committer writes through the small [Sink] interface. Today it is the
-// buntdb store; the planned scale-out path (NATS JetStream as the ingest
-// log between stateless gateways and command replicas) is another Sink,
-// not a rewrite.
+// The committer writes through the small [Sink] interface: the result
+// history (command/history, SQLite or PostgreSQL), which dedupes on
+// result_id in the database. The planned scale-out path (NATS JetStream as
+// the ingest log between stateless gateways and command replicas) is
+// another Sink, not a rewrite.
 package ingest
 
 import (
@@ -33,6 +34,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/rulebook"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assay"
@@ -43,7 +45,7 @@ import (
 type Sink interface {
 	// Commit stores a group of results; when it returns nil, every result
 	// it reports as Stored is durable and may be acknowledged.
-	Commit(rs []wire.Result) ([]store.Committed, error)
+	Commit(rs []wire.Result) ([]history.Committed, error)
 	// HighWater reports the kiosk's contiguous and highest stored seq.
 	HighWater(kioskID string) (contiguous, highest uint64)
 }
@@ -62,7 +64,7 @@ type RuleBooks interface {
 }
 
 var (
-	_ Sink      = (*store.Store)(nil)
+	_ Sink      = history.History(nil)
 	_ Kiosks    = (*store.Store)(nil)
 	_ RuleBooks = (*rulebook.Keeper)(nil)
 )
@@ -89,7 +91,7 @@ type Config struct {
 
 	// Callbacks, all optional, called from the committer or connection
 	// goroutines; they must not block for long.
-	OnCommitted func([]store.Committed)
+	OnCommitted func([]history.Committed)
 	OnAlarm     func(store.Alarm)
 	OnKiosk     func(wire.KioskState)
 
@@ -201,15 +203,15 @@ func (s *Server) commit(group []*submission) {
 		dups := 0
 		for _, c := range part {
 			switch c.Outcome {
-			case store.Duplicate:
+			case history.Duplicate:
 				dups++
-			case store.Conflict:
+			case history.Conflict:
 				sub.c.send(&wire.Reject{ResultID: c.Result.ResultID, Seq: c.Result.Seq, Code: wire.RejectConflict,
 					Message: "result_id already stored with other content; kept aside, not counted"})
 				s.alarm(store.Alarm{Code: "result_conflict", KioskID: c.Result.KioskID, ResultID: c.Result.ResultID,
 					Message: fmt.Sprintf("快检终端 %s 重发的结果 %s（序号 %d）与已存结果内容不一致，已拒收 / kiosk resent result %s (seq %d) with different content; refused",
 						c.Result.KioskID, c.Result.ResultID, c.Result.Seq, c.Result.ResultID, c.Result.Seq)})
-			case store.Stored:
+			case history.Stored:
 				// One alarm per connection: a restored kiosk reuses a whole
 				// run of numbers.
 				if c.SeqRegression && sub.c.regressed.CompareAndSwap(false, true) {

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"encoding/json"
+	"github.com/shianfood/shian/command/history"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/metrics"
-	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -30,7 +30,7 @@ func TestMetricsExposed(t *testing.T) {
 		Results: func() int { return 7 },
 		Files:   func() []string { return []string{"dashboard_test.go"} },
 	})
-	m.ObserveCommit(2*time.Millisecond, []store.Committed{{Outcome: store.Stored}, {Outcome: store.Stored}, {Outcome: store.Duplicate}, {Outcome: store.Conflict}}, nil)
+	m.ObserveCommit(2*time.Millisecond, []history.Committed{{Outcome: history.Stored}, {Outcome: history.Stored}, {Outcome: history.Duplicate}, {Outcome: history.Conflict}}, nil)
 	m.ObserveCommit(time.Millisecond, nil, io.ErrUnexpectedEOF)
 	rec := httptest.NewRecorder()
 	m.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

@@ -34,7 +34,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/internal/version"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
@@ -90,7 +90,7 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.handler.
 
 // ObserveCommit counts one group commit: its time, and each result's
 // outcome when it succeeded.
-func (m *Metrics) ObserveCommit(took time.Duration, out []store.Committed, err error) {
+func (m *Metrics) ObserveCommit(took time.Duration, out []history.Committed, err error) {
 	m.commit.Observe(took.Seconds())
 	if err != nil {
 		m.failures.Inc()
@@ -99,13 +99,13 @@ func (m *Metrics) ObserveCommit(took time.Duration, out []store.Committed, err e
 	m.batch.Observe(float64(len(out)))
 	for _, c := range out {
 		switch c.Outcome {
-		case store.Stored:
+		case history.Stored:
 			m.ingested.Inc()
 			m.acked.Inc()
-		case store.Duplicate:
+		case history.Duplicate:
 			m.duplicate.Inc()
 			m.acked.Inc()
-		case store.Conflict:
+		case history.Conflict:
 			m.conflict.Inc()
 		}
 	}

@@ -27,16 +27,16 @@ func rec(kiosk string, seq uint64) wire.Result {
 }
 
 // TestDamagedStoreOpens: a command.db with garbage in the middle opens
-// (no crash loop), keeps every result written before the damage, says so
-// in a stored alarm, keeps the damaged file, and takes new results.
+// (no crash loop), keeps every record written before the damage, says so
+// in a stored alarm, keeps the damaged file, and takes new records.
 func TestDamagedStoreOpens(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, Options{Log: quietLog})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := uint64(1); i <= 40; i++ {
-		if _, err := s.Commit([]wire.Result{rec("K-1", i)}); err != nil {
+	for i := 1; i <= 40; i++ {
+		if err := s.Put("site", fmt.Sprintf("S-%03d", i), site(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -55,14 +55,14 @@ func TestDamagedStoreOpens(t *testing.T) {
 	}
 	defer s.Close()
 	for _, c := range cmds[:25] {
-		if len(c.Key) > 7 && c.Key[:7] == "result:" {
-			if _, err := s.Result(c.Key[7:]); err != nil {
-				t.Fatalf("%s before the damage is gone: %v", c.Key, err)
-			}
+		var st Site
+		if err := s.Get("site", c.Key[len("site:"):], &st); err != nil {
+			t.Fatalf("%s before the damage is gone: %v", c.Key, err)
 		}
 	}
-	if n := s.ResultCount(); n != 39 {
-		t.Fatalf("%d results, want all 39 undamaged ones (salvage continues past the damage)", n)
+	sites, _ := All[Site](s, "site")
+	if n := len(sites); n != 39 {
+		t.Fatalf("%d sites, want all 39 undamaged ones (salvage continues past the damage)", n)
 	}
 	alarms, _ := s.Alarms(10, false)
 	if len(alarms) != 1 || alarms[0].Code != "storage_salvaged" {
@@ -72,51 +72,19 @@ func TestDamagedStoreOpens(t *testing.T) {
 	if len(matches) != 1 {
 		t.Fatalf("damaged file kept: %v", matches)
 	}
-	if _, err := s.Commit([]wire.Result{rec("K-1", 41)}); err != nil {
+	if err := s.Put("site", "S-041", site(41)); err != nil {
 		t.Fatal(err)
-	}
-	if hw, _ := s.HighWater("K-1"); hw != 25 {
-		t.Fatalf("high-water %d: rebuilt from what is there", hw)
 	}
 }
 
-// TestRestartRebuildsIndexes is docs/reliability.md test 23 (for the indexes the
-// store owns): rx order, per-kiosk high-water marks and the latest verdict
-// per stall are the same after a reopen.
-func TestRestartRebuildsIndexes(t *testing.T) {
-	dir := t.TempDir()
-	s, _ := Open(dir, Options{Log: quietLog})
-	var batch []wire.Result
-	for i := uint64(1); i <= 30; i++ {
-		if i != 17 {
-			batch = append(batch, rec("K-1", i), rec("K-2", i))
-		}
-	}
-	if _, err := s.Commit(batch); err != nil {
-		t.Fatal(err)
-	}
-	hw1, hi1 := s.HighWater("K-1")
-	stalls := fmt.Sprint(s.StallStates())
-	rs, _ := s.Results(ResultFilter{Limit: 1000})
-	s.Close()
-	s, _ = Open(dir, Options{Log: quietLog})
-	defer s.Close()
-	hw2, hi2 := s.HighWater("K-1")
-	rs2, _ := s.Results(ResultFilter{Limit: 1000})
-	if hw1 != 16 || hw1 != hw2 || hi1 != hi2 || stalls != fmt.Sprint(s.StallStates()) || len(rs) != len(rs2) {
-		t.Fatalf("before hw %d/%d, after %d/%d", hw1, hi1, hw2, hi2)
-	}
-	for i := range rs {
-		if rs[i].ResultID != rs2[i].ResultID || rs[i].RxSeq != rs2[i].RxSeq {
-			t.Fatalf("ingest order differs at %d", i)
-		}
-	}
+func site(i int) Site {
+	return Site{ID: fmt.Sprintf("S-%03d", i), Kind: "stall", Name: "摊位", Loc: []float64{120.9 + float64(i)*0.001, 32}}
 }
 
-// TestFailedFsyncStopsAcks: after an fsync failure the store refuses every
-// commit (so the ingest acks nothing, and a resend is not acked as a
-// duplicate of what may not be on disk) until it is reopened.
-func TestFailedFsyncStopsAcks(t *testing.T) {
+// TestFailedFsyncStopsDrops: after an fsync failure the store refuses the
+// writes that check it (dropping carried-over results: they must stay
+// until their removal is known to be on disk) until it is reopened.
+func TestFailedFsyncStopsDrops(t *testing.T) {
 	dir := t.TempDir()
 	fail := false
 	s, err := Open(dir, Options{Log: quietLog, Fault: func(op string) error {
@@ -128,16 +96,20 @@ func TestFailedFsyncStopsAcks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Commit([]wire.Result{rec("K-1", 1)}); err != nil {
+	for i := uint64(1); i <= 3; i++ {
+		r := rec("K-1", i)
+		s.Put("result", r.ResultID, r)
+	}
+	if err := s.DropLegacyResults([]string{rec("K-1", 1).ResultID}); err != nil {
 		t.Fatal(err)
 	}
 	fail = true
-	if _, err := s.Commit([]wire.Result{rec("K-1", 2)}); !errors.Is(err, ErrStorageFailed) {
-		t.Fatalf("commit with a failing fsync: %v", err)
+	if err := s.DropLegacyResults([]string{rec("K-1", 2).ResultID}); !errors.Is(err, ErrStorageFailed) {
+		t.Fatalf("drop with a failing fsync: %v", err)
 	}
 	fail = false
-	if _, err := s.Commit([]wire.Result{rec("K-1", 2)}); !errors.Is(err, ErrStorageFailed) {
-		t.Fatalf("the resend was accepted after the failure: %v", err)
+	if err := s.DropLegacyResults([]string{rec("K-1", 3).ResultID}); !errors.Is(err, ErrStorageFailed) {
+		t.Fatalf("a drop was accepted after the failure: %v", err)
 	}
 	s.Close()
 	s, err = Open(dir, Options{Log: quietLog})
@@ -145,8 +117,7 @@ func TestFailedFsyncStopsAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	out, err := s.Commit([]wire.Result{rec("K-1", 2)})
-	if err != nil || len(out) != 1 {
+	if err := s.DropLegacyResults([]string{rec("K-1", 3).ResultID}); err != nil {
 		t.Fatalf("after reopening: %v", err)
 	}
 }

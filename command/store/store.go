@@ -1,6 +1,10 @@
-// Package store is the command service's durable state: results, kiosks,
+// Package store is the command service's operational records: kiosks,
 // users and sessions, sites (stalls, kitchens) and zones, alarms, and the
-// assurance records, in one buntdb file.
+// assurance records, in one buntdb file. The test results are not here:
+// they live in the result history (command/history, SQLite or
+// PostgreSQL). A data directory of an earlier version, whose results are
+// still result:<id> keys here, has them carried over at its first open
+// ([Store.LegacyResults], history.CarryOver).
 //
 // # Durability
 //
@@ -14,25 +18,22 @@
 // it never fsyncs); the file is compacted at open instead when it has grown
 // to more than twice its records.
 //
-// Every write goes through [Store.Update] (results through [Store.Commit],
-// which keeps the same rules): it refuses once the store has failed, and
+// Every write goes through [Store.Update]: it refuses once the store has
+// failed, and
 // before it returns it fsyncs the file through our own descriptor, because
 // buntdb throws its fsync error away (tidwall/buntdb#122). A failed fsync
 // fails the store: every later write returns [ErrStorageFailed], /healthz
 // reports it, and the service must be restarted to read the file back. So
 // an incident's 销号, an alarm or a kiosk's new token is reported done only
-// once it is on disk, as a result is acknowledged to its kiosk only after
-// the Commit that stored it returned; results that arrive together are
-// stored in one Commit (group commit). One logical record is one key:
-// nothing is derived from a second key written beside it, because a torn
-// tail after a power cut can keep one and lose the other. Counters and
-// indexes (per-kiosk sequence high-water marks, the ingest order, the
-// latest verdict per stall) are rebuilt from the records at every open, and
-// so are buntdb's indexes, which it does not persist.
+// once it is on disk. One logical record is one key: nothing is derived
+// from a second key written beside it, because a torn tail after a power
+// cut can keep one and lose the other. The alarm counter is rebuilt from
+// the records at every open, and so is buntdb's spatial index of the
+// sites, which it does not persist.
 //
 // # Keys
 //
-//	result:<result_id>   wire.Result (with received_at, rx_seq, flags)
+//	result:<result_id>   wire.Result of an earlier version, until carried over
 //	kiosk:<id>           Kiosk
 //	user:<name>          User
 //	session:<sha256>     Session            token:<sha256>   APIToken
@@ -76,15 +77,15 @@ type Options struct {
 	// non-durability paths may use Never.
 	Sync *buntdb.SyncPolicy
 	// Fault is a test seam: called before the fsync that follows every
-	// Commit and every Update that wrote (op "sync"); a non-nil error is
-	// taken as the fsync failing.
+	// Update that wrote (op "sync"); a non-nil error is taken as the
+	// fsync failing.
 	Fault func(op string) error
 }
 
 // ErrStorageFailed means an fsync after a write failed: what is on the
-// disk is unknown, so the store refuses every later Commit and Update
-// (nothing more is acknowledged or reported done) until the service is
-// restarted and reads the file back.
+// disk is unknown, so the store refuses every later Update (nothing more
+// is reported done) until the service is restarted and reads the file
+// back.
 var ErrStorageFailed = errors.New("store: storage failure")
 
 // Store is the command's database. It is safe for concurrent use.
@@ -94,22 +95,18 @@ type Store struct {
 	lock *dirlock.Lock
 	db   *buntdb.DB
 	// file holds db and our own descriptor of it: buntdb discards fsync
-	// errors (#122), so Commit and Update fsync through file before they
-	// return.
+	// errors (#122), so Update fsyncs through file before it returns.
 	file   *durable.File
 	failed error
 
 	repairs []Alarm // what the salvage check did at open, raised once open
 	rects   geo.RectStats
 
-	// mu serialises the writers (Commit, Update) with each other and
-	// guards failed and the in-memory indexes below.
+	// mu serialises the writers (Update) with each other and guards
+	// failed and the counters below.
 	mu       sync.RWMutex
-	rxSeq    uint64
-	nResults int
-	kiosks   map[string]*kioskSeqs
-	latest   map[string]latestAt // site id → latest result
 	alarmSeq uint64
+	legacy   int // result:<id> keys of an earlier version, not carried over yet
 }
 
 // Open opens or creates the store in dir.
@@ -127,13 +124,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{opts: opts, dir: dir, lock: lk, kiosks: map[string]*kioskSeqs{}, latest: map[string]latestAt{}}
+	s := &Store{opts: opts, dir: dir, lock: lk}
 	start := time.Now()
 	if err := s.open(); err != nil {
 		lk.Release()
 		return nil, err
 	}
-	opts.Log.Info("store opened", "path", s.Path(), "results", s.rxSeq, "kiosks", len(s.kiosks), "took", time.Since(start).Round(time.Millisecond))
+	opts.Log.Info("store opened", "path", s.Path(), "legacy_results", s.legacy, "took", time.Since(start).Round(time.Millisecond))
 	if n := s.rects.Skipped(); n > 0 {
 		opts.Log.Warn("sites without a valid location are not on the spatial index", "sites", n)
 	}
@@ -160,10 +157,6 @@ func (s *Store) open() error {
 		return err
 	}
 	// buntdb does not persist indexes: create them at every open.
-	if err := f.DB.CreateIndex("rx", "result:*", buntdb.IndexJSON("rx_seq")); err != nil {
-		f.Close()
-		return err
-	}
 	// The sites' "loc":[lon,lat], through geo's rect function (it never
 	// panics; a record without a valid location is counted, not indexed).
 	if err := f.DB.CreateSpatialIndex("sites", "site:*", s.rects.Rect); err != nil {
@@ -287,11 +280,11 @@ func (t *Tx) set(key, val string) error {
 // nil the writes are on disk: buntdb wrote them, and they were fsynced
 // through our own descriptor, whose error — unlike buntdb's — is not
 // thrown away. A failed fsync puts the store in the failed state: that
-// Update and every later one (and every Commit) return ErrStorageFailed
+// Update and every later one return ErrStorageFailed
 // until the service is restarted and reads the file back. A caller must
 // not report a write as done unless Update returned nil.
 //
-// Updates are serialised with each other and with Commit. fn must not call
+// Updates are serialised with each other. fn must not call
 // other methods of the Store (they would wait on the transaction it is
 // in): read and write through tx.
 func (s *Store) Update(fn func(tx *Tx) error) error {

@@ -27,78 +27,58 @@ func openT(t *testing.T, dir string) *Store {
 	return s
 }
 
-func TestCommitDedupeConflictRegression(t *testing.T) {
+// TestLegacyResults: results an earlier version stored as result:<id>
+// keys are counted at open, read in pages and dropped once carried over.
+func TestLegacyResults(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir)
 	t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-	a := result("K-1", 1, "S-1", assay.Negative, t0)
-	b := result("K-1", 2, "S-1", assay.Positive, t0.Add(time.Minute))
-	c := result("K-1", 4, "S-2", assay.Negative, t0)
-	out, err := s.Commit([]wire.Result{a, b, c, a})
-	if err != nil {
-		t.Fatal(err)
+	var want []string
+	for i := uint64(1); i <= 25; i++ {
+		r := result("K-1", i, "S-1", assay.Negative, t0)
+		if err := s.Put("result", r.ResultID, r); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r.ResultID)
 	}
-	if out[0].Outcome != Stored || out[1].Outcome != Stored || out[2].Outcome != Stored || out[3].Outcome != Duplicate {
-		t.Fatalf("outcomes %v %v %v %v", out[0].Outcome, out[1].Outcome, out[2].Outcome, out[3].Outcome)
-	}
-	if out[0].Result.RxSeq != 1 || out[2].Result.RxSeq != 3 || out[0].Result.ReceivedAt == nil {
-		t.Fatalf("rx seqs %d %d", out[0].Result.RxSeq, out[2].Result.RxSeq)
-	}
-	if hw, max := s.HighWater("K-1"); hw != 2 || max != 4 {
-		t.Fatalf("high water %d %d", hw, max)
-	}
-	// Identical resend in a later group.
-	out, _ = s.Commit([]wire.Result{b})
-	if out[0].Outcome != Duplicate {
-		t.Fatalf("resend: %v", out[0].Outcome)
-	}
-	// Same id, other content.
-	b2 := b
-	b2.Value = 99
-	out, _ = s.Commit([]wire.Result{b2})
-	if out[0].Outcome != Conflict {
-		t.Fatalf("conflict: %v", out[0].Outcome)
-	}
-	// New result reusing seq 2 (kiosk restored from backup): stored, flagged.
-	d := result("K-1", 2, "S-3", assay.Negative, t0)
-	out, _ = s.Commit([]wire.Result{d})
-	if out[0].Outcome != Stored || !out[0].SeqRegression || out[0].Result.Flags[0] != wire.FlagSeqRegression {
-		t.Fatalf("regression: %+v", out[0])
-	}
-	if st, ok := s.StallState("S-1"); !ok || st.Verdict != assay.Positive {
-		t.Fatalf("latest S-1: %+v", st)
-	}
-	// An older result arriving later does not replace the stall's latest.
-	old := result("K-2", 1, "S-1", assay.Negative, t0.Add(-time.Hour))
-	out, _ = s.Commit([]wire.Result{old})
-	if out[0].StallChanged {
-		t.Fatal("older backlog result replaced the latest")
-	}
-	if st, _ := s.StallState("S-1"); st.Verdict != assay.Positive {
-		t.Fatalf("latest S-1 after backlog: %+v", st)
-	}
-	if s.ResultCount() != 5 {
-		t.Fatalf("count %d", s.ResultCount())
-	}
+	s.Put("site", "S-1", Site{ID: "S-1", Loc: []float64{120, 32}})
 	s.Close()
-
-	// Reopen: indexes and counters rebuilt.
 	s = openT(t, dir)
 	defer s.Close()
-	if hw, max := s.HighWater("K-1"); hw != 2 || max != 4 {
-		t.Fatalf("high water after reopen %d %d", hw, max)
+	if n := s.LegacyCount(); n != 25 {
+		t.Fatalf("legacy count %d", n)
 	}
-	if st, _ := s.StallState("S-1"); st.Verdict != assay.Positive {
-		t.Fatalf("latest S-1 after reopen: %+v", st)
+	var got []string
+	after := ""
+	for {
+		ids, raws, err := s.LegacyResults(after, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != len(raws) {
+			t.Fatal("ids and records differ in number")
+		}
+		if len(ids) == 0 {
+			break
+		}
+		got = append(got, ids...)
+		after = ids[len(ids)-1]
 	}
-	rs, err := s.Results(ResultFilter{Limit: 2})
-	if err != nil || len(rs) != 2 || rs[0].RxSeq != 5 || rs[1].RxSeq != 4 {
-		t.Fatalf("newest first: %v %v", rs, err)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("pages:\n%v\n%v", got, want)
 	}
-	e := result("K-1", 5, "S-1", assay.Negative, t0.Add(2*time.Minute))
-	out, _ = s.Commit([]wire.Result{e})
-	if out[0].Result.RxSeq != 6 {
-		t.Fatalf("rx seq after reopen %d", out[0].Result.RxSeq)
+	if err := s.DropLegacyResults(got[:20]); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.LegacyCount(); n != 5 {
+		t.Fatalf("after the drop %d", n)
+	}
+	if ids, _, _ := s.LegacyResults("", 100); len(ids) != 5 || ids[0] != want[20] {
+		t.Fatalf("left %v", ids)
+	}
+	var site Site
+	if err := s.Get("site", "S-1", &site); err != nil {
+		t.Fatalf("other records kept: %v", err)
 	}
 }
 

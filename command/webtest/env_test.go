@@ -342,7 +342,7 @@ func waitStored(t testing.TB, svc *command.Service, r wire.Result) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := svc.Store().Result(r.ResultID); err == nil {
+		if _, err := svc.History().Result(r.ResultID); err == nil {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -65,7 +65,12 @@ func Decode(name string, b []byte, v any) (Lines, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
-		return lines, locate(yamlErr(name, err), &root)
+		err = locate(yamlErr(name, err), &root)
+		var ye *Error
+		if errors.As(err, &ye) && strings.HasSuffix(ye.Msg, " into "+strings.TrimPrefix(fmt.Sprintf("%T", v), "*")) {
+			ye.Msg = "the file is not a mapping of keys (key: value); see the commented example"
+		}
+		return lines, err
 	}
 	return lines, nil
 }
@@ -104,6 +109,9 @@ func yamlErr(name string, err error) error {
 			msg = msg[i+2:]
 		}
 	}
+	// A value quoted in the message may hold line breaks: one problem is
+	// one line.
+	msg = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(msg)
 	if m := unknownField.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("unknown key %q (a typo? every key is in the commented example)", m[1])
 	}

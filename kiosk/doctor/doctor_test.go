@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -26,9 +27,12 @@ import (
 type world struct {
 	dir    string
 	url    string
-	token  string
-	enzyme string
-	bus    string
+	tlsURL string // the same service behind a certificate no system trusts
+	// tlsClient trusts it (as a kiosk with the CA installed would)
+	tlsClient *http.Client
+	token     string
+	enzyme    string
+	bus       string
 }
 
 func newWorld(t *testing.T) *world {
@@ -46,9 +50,13 @@ func newWorld(t *testing.T) *world {
 	w.token = tok
 	srv := httptest.NewServer(svc.Handler())
 	w.url = "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws/kiosk"
+	tsrv := httptest.NewTLSServer(svc.Handler())
+	w.tlsURL = "wss" + strings.TrimPrefix(tsrv.URL, "https") + "/ws/kiosk"
+	w.tlsClient = tsrv.Client()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() {
 		cancel()
+		tsrv.Close()
 		srv.Close()
 		svc.Close()
 	})
@@ -204,6 +212,8 @@ func TestDoctorFails(t *testing.T) {
 			"command reachable", 4, []string{deadAddr, "firewall"}},
 		{"wrong token", func(s string) string { return strings.Replace(s, w.token, "kt_wrong", 1) },
 			"kiosk token", 5, []string{"refused the token", "POST /api/v1/kiosks"}},
+		{"untrusted certificate", func(s string) string { return strings.Replace(s, w.url, w.tlsURL, 1) },
+			"certificate", 4, []string{"certificate", "update-ca-certificates"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -235,5 +245,24 @@ func TestDoctorFails(t *testing.T) {
 				t.Errorf("no fix in zh and en: %s", line)
 			}
 		})
+	}
+}
+
+// TestDoctorTrustedCertificate: over wss:// with a certificate the kiosk
+// trusts, the certificate passes with its expiry, and so do the token and
+// the clock.
+func TestDoctorTrustedCertificate(t *testing.T) {
+	w := newWorld(t)
+	path := w.config(t, func(s string) string { return strings.Replace(s, w.url, w.tlsURL, 1) })
+	rep := doctor.Run(context.Background(), doctor.Options{Config: path, Serial: drivers.Serial(), I2C: drivers.I2C(), Client: w.tlsClient,
+		ProbeTimeout: 8 * time.Second, Ports: func() []doctor.Port { return nil }, Buses: func() []string { return nil }})
+	for _, c := range rep.Checks {
+		t.Log(c)
+	}
+	if c := find(rep, "certificate"); len(c) != 1 || c[0].Status != doctor.Pass || !strings.Contains(c[0].Found, "valid until") {
+		t.Fatalf("certificate: %+v", c)
+	}
+	if rep.Failed() {
+		t.Fatal("doctor failed over wss:// with a trusted certificate")
 	}
 }

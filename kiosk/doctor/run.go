@@ -700,7 +700,20 @@ func (r *run) certificate(cs *tls.ConnectionState, u *url.URL, where string) {
 	}
 	leaf := cs.PeerCertificates[0]
 	left := leaf.NotAfter.Sub(r.o.Now())
-	found := fmt.Sprintf("%s: %s, issued by %s, valid until %s (%d days)", where, leaf.Subject.CommonName, leaf.Issuer.CommonName,
+	subject := leaf.Subject.CommonName
+	if subject == "" {
+		var names []string
+		names = append(names, leaf.DNSNames...)
+		for _, ip := range leaf.IPAddresses {
+			names = append(names, ip.String())
+		}
+		subject = strings.Join(names, ", ")
+	}
+	issuer := leaf.Issuer.CommonName
+	if issuer == "" {
+		issuer = leaf.Issuer.String()
+	}
+	found := fmt.Sprintf("%s: certificate for %s, issued by %s, valid until %s (%d days)", where, subject, issuer,
 		leaf.NotAfter.Format("2006-01-02"), int(left.Hours()/24))
 	if left < 14*24*time.Hour {
 		r.add(Check{Status: Warn, What: what, Found: found, Fix: Text{"证书两周内到期：活动前续期", "the certificate expires within two weeks: renew it before the event"}})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
@@ -48,8 +49,8 @@ type prepared struct {
 
 // prepare works on a stopped command's data directory: it registers the
 // kiosks ids, creates an admin with an API token, and fills the store with
-// results until it holds fillTo, in groups of 4096 through Store.Commit
-// (the store's bulk path: one durable write per group): results of
+// result history until it holds fillTo, in groups of 4096 through
+// history.Commit (one durable transaction per group): results of
 // fillKiosks kiosks F-0001…, over 2,000 stalls and the month before
 // start, 90 % negative, 7 % suspicious, 3 % positive, all of enc's event.
 func prepare(run string, ids []string, fillTo int, enc *Encoder, start time.Time) (prepared, error) {
@@ -82,7 +83,12 @@ func prepare(run string, ids []string, fillTo int, enc *Encoder, start time.Time
 	if p.api, err = a.NewAPIToken("bench", "bench"); err != nil {
 		return p, err
 	}
-	have := st.ResultCount()
+	hist, err := history.Open("sqlite:"+filepath.Join(dataDir(run), "history.db"), history.Options{Log: quiet(), NoSync: fillTo == 0})
+	if err != nil {
+		return p, err
+	}
+	defer hist.Close()
+	have := hist.Count()
 	t0 := time.Now()
 	const group = 4096
 	batch := make([]wire.Result, 0, group)
@@ -95,13 +101,13 @@ func prepare(run string, ids []string, fillTo int, enc *Encoder, start time.Time
 		}
 		batch = append(batch, r)
 		if len(batch) == group || i == fillTo-1 {
-			if _, err := st.Commit(batch); err != nil {
+			if _, err := hist.Commit(batch); err != nil {
 				return p, err
 			}
 			batch = batch[:0]
 		}
 	}
-	p.added, p.took, p.total = max(0, fillTo-have), time.Since(t0), st.ResultCount()
+	p.added, p.took, p.total = max(0, fillTo-have), time.Since(t0), hist.Count()
 	return p, nil
 }
 

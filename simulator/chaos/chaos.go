@@ -23,7 +23,7 @@
 //     outboxes at the end (read from the files), together with every
 //     "result saved" line the kiosks logged (a logged result missing from
 //     its outbox is a loss);
-//   - stored: results of these kiosks in the command's store;
+//   - stored: results of these kiosks in the command's result history;
 //   - lost: tests finished on an instrument (the kiosk acknowledged the
 //     report) with no stored result, plus saved results not stored;
 //   - duplicated: stored results beyond one per test.
@@ -56,6 +56,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/firmware/enzyme"
 	"github.com/shianfood/shian/internal/aofsalvage"
@@ -782,7 +783,7 @@ func (r *run) stopAll() {
 	}
 }
 
-// books reads the outboxes and the command's store and fills the ledger.
+// books reads the outboxes and the command's result history and store and fills the ledger.
 func (r *run) books() error {
 	l := &r.ledger
 	produced := map[string]wire.Result{} // result_id → result
@@ -817,13 +818,18 @@ func (r *run) books() error {
 	}
 	byTag := map[string][]string{}
 	stored := map[string]bool{}
-	err = st.EachResult(func(res *wire.Result) bool {
+	hist, err := history.Open("sqlite:"+filepath.Join(r.dir, "command", "history.db"), history.Options{Log: r.o.Log})
+	if err != nil {
+		return fmt.Errorf("chaos: open the command's result history for the books: %w", err)
+	}
+	defer hist.Close()
+	err = hist.Each(history.Filter{}, false, func(res *wire.Result) bool {
 		if ours[res.KioskID] {
 			stored[res.ResultID] = true
 			byTag[res.Sample.Name] = append(byTag[res.Sample.Name], res.ResultID)
 		}
 		return true
-	}, false)
+	})
 	if err != nil {
 		return err
 	}

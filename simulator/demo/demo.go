@@ -162,7 +162,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer svc.Close()
 	// shian-command backup --data DIR/command takes a copy while the demo runs.
-	ctl, err := backup.ServeControl(ccfg.DataDir, svc.Store(), o.Log)
+	ctl, err := backup.ServeControl(ccfg.DataDir, svc.Store(), svc.History(), o.Log)
 	if err != nil {
 		return err
 	}
@@ -280,7 +280,7 @@ func Run(ctx context.Context, o Options) error {
 	scancel()
 	stopSrv()
 	<-srvErr
-	n := svc.Store().ResultCount()
+	n := svc.History().Count()
 	fmt.Fprintf(o.Out, "stopped: %d results stored in %s\n", n, filepath.Join(dir, "command"))
 	return nil
 }

@@ -23,8 +23,12 @@ import (
 type Config struct {
 	// Listen is the address to serve on (127.0.0.1:8080).
 	Listen string `yaml:"listen"`
-	// Data is the data directory: command.db, its LOCK, evidence files.
+	// Data is the data directory: command.db, its LOCK, evidence files,
+	// and the result history history.db unless DB names another.
 	Data string `yaml:"data"`
+	// DB is the result history: sqlite:PATH or postgres://… (default
+	// sqlite:DATA/history.db).
+	DB string `yaml:"db"`
 	// Admin is the user created with a random password on first start.
 	Admin string    `yaml:"admin"`
 	Log   LogConfig `yaml:"log"`
@@ -104,6 +108,16 @@ func ParseConfig(name string, b []byte) (*Config, error) {
 		return nil, err
 	}
 	cfg.file, cfg.lines = name, lines
+	// An empty section ("assurance:" with nothing under it) is null in
+	// YAML: it keeps the defaults, as a missing one does.
+	if cfg.Rules == nil {
+		r := assay.DefaultRules()
+		cfg.Rules = &r
+	}
+	if cfg.Assurance == nil {
+		p := assurance.DefaultConfig()
+		cfg.Assurance = &p
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -202,7 +216,7 @@ func (c *Config) Service() command.Config {
 		}
 		ec.Cluster = p
 	}
-	return command.Config{DataDir: c.Data, Rules: c.Rules, Assure: ec, Getenv: c.getenv}
+	return command.Config{DataDir: c.Data, DB: c.DB, Rules: c.Rules, Assure: ec, Getenv: c.getenv}
 }
 
 // getenv gives the map page the file's tile and label settings, falling

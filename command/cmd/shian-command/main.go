@@ -32,6 +32,8 @@ import (
 
 	"github.com/shianfood/shian/command"
 	"github.com/shianfood/shian/command/backup"
+	"github.com/shianfood/shian/command/history"
+	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/internal/version"
 )
 
@@ -46,7 +48,13 @@ Usage:
                         bring a backup back into a data directory no service uses
   shian-command import  [--url URL] [--token T] [--skip-invalid] [--id P] [--name P] [--kind K] FILE.geojson
                         import a venue file into the running service, with a progress bar
+  shian-command verify  [--config command.yaml] [--data DIR] [--db SPEC]
+                        check every stored result and the history's tables; exit 1 on damage
   shian-command --version
+
+--db (or db: in command.yaml) names the result history:
+  sqlite:PATH         an SQLite file (default: sqlite:DATA/history.db)
+  postgres://…        a PostgreSQL database (user:password@host:port/dbname?sslmode=…)
 
 It serves, on one address:
   /                 the command centre's live map (log in with a user)
@@ -64,6 +72,7 @@ type Main struct {
 	Command   string // "", "check", "backup", "restore", "import"
 	Config    string
 	Data      string
+	DB        string
 	Listen    string
 	Admin     string
 	LogLevel  string
@@ -88,7 +97,7 @@ type Main struct {
 func (m *Main) ParseFlags(args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		switch args[0] {
-		case "check", "backup", "restore", "import", "serve":
+		case "check", "backup", "restore", "import", "verify", "serve":
 			m.Command, args = args[0], args[1:]
 			if m.Command == "serve" {
 				m.Command = ""
@@ -107,7 +116,8 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	def := DefaultConfig()
 	fs.StringVar(&m.Config, "config", "", "command.yaml (see command/README.md); flags given explicitly override it")
-	fs.StringVar(&m.Data, "data", def.Data, "data directory (command.db and its lock)")
+	fs.StringVar(&m.Data, "data", def.Data, "data directory (command.db, its lock, evidence, and history.db by default)")
+	fs.StringVar(&m.DB, "db", def.DB, "result history: sqlite:PATH or postgres://… (default sqlite:DATA/history.db)")
 	fs.StringVar(&m.Listen, "listen", def.Listen, "address to serve on")
 	fs.StringVar(&m.Admin, "admin", def.Admin, "name of the admin user created on first start")
 	fs.StringVar(&m.LogLevel, "log-level", def.Log.Level, "debug, info, warn or error")
@@ -154,6 +164,7 @@ func (m *Main) config() (*Config, error) {
 		}
 	}
 	over("data", &cfg.Data, m.Data)
+	over("db", &cfg.DB, m.DB)
 	over("listen", &cfg.Listen, m.Listen)
 	over("admin", &cfg.Admin, m.Admin)
 	over("log-level", &cfg.Log.Level, m.LogLevel)
@@ -222,6 +233,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	case "backup":
 		return m.backup(ctx, cfg, log)
+	case "verify":
+		return m.verify(cfg, log)
 	}
 	sc := cfg.Service()
 	sc.Log = log
@@ -248,7 +261,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		fmt.Fprintf(m.Stdout, "created user %q with password %s (also in %s; change it)\n", cfg.Admin, pw, path)
 	}
-	ctl, err := backup.ServeControl(cfg.Data, svc.Store(), log)
+	ctl, err := backup.ServeControl(cfg.Data, svc.Store(), svc.History(), log)
 	if err != nil {
 		return err
 	}
@@ -296,9 +309,64 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := m.Run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "shian-command:", err)
+		if !errors.Is(err, errDamaged) {
+			fmt.Fprintln(os.Stderr, "shian-command:", err)
+		}
 		os.Exit(1)
 	}
+}
+
+// errDamaged makes verify exit 1.
+var errDamaged = errors.New("damage found")
+
+// verify is `shian-command verify`: it checks every stored result and the
+// history's working-set tables. With the service stopped it opens the
+// data directory, so that the damage is also raised as alarms in the
+// command centre; while the service runs (the directory is locked) it
+// reads the history alone, and the service raises the alarms when it
+// meets the rows.
+func (m *Main) verify(cfg *Config, log *slog.Logger) error {
+	sc := cfg.Service()
+	sc.Log = log
+	if sc.DB == "" {
+		path := filepath.Join(cfg.Data, "history.db")
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("verify: no result history at %s (%v); give --data or --db", path, err)
+		}
+		sc.DB = "sqlite:" + path
+	}
+	var rep history.VerifyReport
+	svc, err := command.Open(sc)
+	switch {
+	case err == nil:
+		defer svc.Close()
+		if rep, err = svc.History().Verify(); err != nil {
+			return err
+		}
+	case errors.Is(err, store.ErrLocked):
+		fmt.Fprintln(m.Stdout, "the command service is running: checking the history read-only; it raises the alarms itself when it reads a damaged row")
+		h, err := history.Open(sc.DB, history.Options{Log: log})
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		if rep, err = h.Verify(); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+	for _, d := range rep.Damaged {
+		fmt.Fprintln(m.Stdout, "damaged:", d)
+	}
+	for _, t := range rep.Tables {
+		fmt.Fprintln(m.Stdout, "table:", t)
+	}
+	fmt.Fprintf(m.Stdout, "verify: %d results checked, %d damaged, %d table disagreements\n", rep.Rows, len(rep.Damaged), len(rep.Tables))
+	if !rep.OK() {
+		return errDamaged
+	}
+	return nil
 }
 
 // backup is `shian-command backup --to FILE`.

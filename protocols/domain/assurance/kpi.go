@@ -15,11 +15,38 @@ type TestRecord struct {
 	EventID  string        `json:"event_id,omitempty"`
 	At       time.Time     `json:"at"`
 	Verdict  assay.Verdict `json:"verdict"`
+	ZoneID   string        `json:"zone_id,omitempty"` // the vendor zone of the test's stall, if known
+	Analyte  string        `json:"analyte,omitempty"`
 }
 
-// KPIInput is the records the KPIs are computed over.
+// Dimensions a TestCount can be grouped by.
+const (
+	DimTotal   = ""
+	DimEvent   = "event"
+	DimDay     = "day" // Key YYYY-MM-DD in Config.KPI.UTCOffset
+	DimZone    = "zone"
+	DimAnalyte = "analyte"
+)
+
+// TestCount is N tests with one verdict in one group of one dimension,
+// counted by a database rather than listed: it adds to that group's test
+// figures only (and to the total when Dim is DimTotal).
+type TestCount struct {
+	Dim     string        `json:"dim"`
+	Key     string        `json:"key"`
+	Verdict assay.Verdict `json:"verdict"`
+	N       int           `json:"n"`
+}
+
+// KPIInput is the records the KPIs are computed over. Tests are listed
+// one by one and counted in every group they belong to. A history too
+// large to list gives Counts instead (per dimension, from the database's
+// aggregates) and, in Positives, only its positive tests, which the
+// disposal rate follows one by one to their incidents.
 type KPIInput struct {
 	Tests     []TestRecord      `json:"tests"`
+	Counts    []TestCount       `json:"counts,omitempty"`
+	Positives []TestRecord      `json:"positives,omitempty"`
 	Incidents []Incident        `json:"incidents"`
 	Banquets  []Banquet         `json:"banquets"`
 	Readiness []ReadinessReport `json:"readiness"` // one per event (the latest)
@@ -92,7 +119,8 @@ type KPI struct {
 }
 
 // KPIGroup is the figures of one event (Key = event id, "" for results
-// outside any event) or one day (Key = YYYY-MM-DD).
+// outside any event), one day (Key = YYYY-MM-DD), one vendor zone (Key =
+// zone id, "" for stalls in none) or one analyte.
 type KPIGroup struct {
 	Key string `json:"key"`
 	KPI
@@ -103,6 +131,11 @@ type KPIReport struct {
 	Total   KPI        `json:"total"`
 	ByEvent []KPIGroup `json:"by_event"`
 	ByDay   []KPIGroup `json:"by_day"`
+	// ByZone and ByAnalyte carry the test figures (tests, detection and
+	// disposal rates); incidents, readiness and banquets are not split
+	// by zone or analyte.
+	ByZone    []KPIGroup `json:"by_zone"`
+	ByAnalyte []KPIGroup `json:"by_analyte"`
 }
 
 // kpiAcc accumulates the parts of a KPI.
@@ -130,7 +163,7 @@ func (a *kpiAcc) finish(cfg Config) KPI {
 // ComputeKPIs computes the figures over the records. Days are civil days
 // in Config.KPI.UTCOffset (China Standard Time by default). What is
 // grouped by what:
-//   - tests and disposal: by the test's event and the test's day;
+//   - tests and disposal: by the test's event, day, zone and analyte;
 //   - incidents and their times: by the trigger's event and the day the
 //     incident was opened;
 //   - readiness: by event only;
@@ -141,6 +174,8 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 	total := &kpiAcc{}
 	events := map[string]*kpiAcc{}
 	days := map[string]*kpiAcc{}
+	zones := map[string]*kpiAcc{}
+	analytes := map[string]*kpiAcc{}
 	get := func(m map[string]*kpiAcc, k string) *kpiAcc {
 		if a, ok := m[k]; ok {
 			return a
@@ -162,35 +197,24 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 			byResult[id] = inc
 		}
 	}
-	seen := map[string]bool{}
-	for _, t := range in.Tests {
-		if t.ResultID != "" {
-			if seen[t.ResultID] {
-				continue // a resend of the same result
-			}
-			seen[t.ResultID] = true
+	count := func(a *kpiAcc, v assay.Verdict, n int) {
+		switch v {
+		case assay.Negative:
+			a.Tests += n
+		case assay.Suspicious:
+			a.Tests += n
+			a.Suspicious += n
+		case assay.Positive:
+			a.Tests += n
+			a.Positives += n
+		case assay.Invalid:
+			a.Invalid += n
 		}
-		accs := []*kpiAcc{total, get(events, t.EventID), get(days, day(t.At))}
-		for _, a := range accs {
-			switch t.Verdict {
-			case assay.Negative:
-				a.Tests++
-			case assay.Suspicious:
-				a.Tests++
-				a.Suspicious++
-			case assay.Positive:
-				a.Tests++
-				a.Positives++
-			case assay.Invalid:
-				a.Invalid++
-			}
-		}
-		if t.Verdict != assay.Positive {
-			continue
-		}
+	}
+	disposal := func(t TestRecord, accs []*kpiAcc) {
 		inc, ok := byResult[t.ResultID]
 		if _, cleared := inc.reached(IncidentCleared); ok && cleared {
-			continue
+			return
 		}
 		_, disposed := inc.reached(IncidentDisposed)
 		_, signed := inc.reached(IncidentSignedOff)
@@ -200,6 +224,48 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 				a.dispNum++
 			}
 		}
+	}
+	groupsOf := func(t TestRecord) []*kpiAcc {
+		return []*kpiAcc{total, get(events, t.EventID), get(days, day(t.At)), get(zones, t.ZoneID), get(analytes, t.Analyte)}
+	}
+	seen := map[string]bool{}
+	for _, t := range in.Tests {
+		if t.ResultID != "" {
+			if seen[t.ResultID] {
+				continue // a resend of the same result
+			}
+			seen[t.ResultID] = true
+		}
+		accs := groupsOf(t)
+		for _, a := range accs {
+			count(a, t.Verdict, 1)
+		}
+		if t.Verdict == assay.Positive {
+			disposal(t, accs)
+		}
+	}
+	for _, c := range in.Counts {
+		switch c.Dim {
+		case DimTotal:
+			count(total, c.Verdict, c.N)
+		case DimEvent:
+			count(get(events, c.Key), c.Verdict, c.N)
+		case DimDay:
+			count(get(days, c.Key), c.Verdict, c.N)
+		case DimZone:
+			count(get(zones, c.Key), c.Verdict, c.N)
+		case DimAnalyte:
+			count(get(analytes, c.Key), c.Verdict, c.N)
+		}
+	}
+	for _, t := range in.Positives {
+		if t.ResultID != "" {
+			if seen[t.ResultID] {
+				continue
+			}
+			seen[t.ResultID] = true
+		}
+		disposal(t, groupsOf(t))
 	}
 	for _, inc := range in.Incidents {
 		accs := []*kpiAcc{total, get(events, inc.Trigger.EventID), get(days, day(inc.OpenedAt))}
@@ -242,5 +308,5 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 		slices.SortFunc(out, func(a, b KPIGroup) int { return cmp.Compare(a.Key, b.Key) })
 		return out
 	}
-	return KPIReport{Total: total.finish(cfg), ByEvent: groups(events), ByDay: groups(days)}
+	return KPIReport{Total: total.finish(cfg), ByEvent: groups(events), ByDay: groups(days), ByZone: groups(zones), ByAnalyte: groups(analytes)}
 }

@@ -1,6 +1,7 @@
 package assurance
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -47,18 +48,18 @@ func rapidTrigger(result, event string, when time.Time) Trigger {
 func kpiExample(t testing.TB) KPIInput {
 	cfg := DefaultConfig()
 	tests := []TestRecord{
-		{"R1", "EV1", day1(9 * h), assay.Negative},
-		{"R2", "EV1", day1(9*h + 5*m), assay.Negative},
-		{"R2", "EV1", day1(9*h + 5*m), assay.Negative}, // a resend: counted once
-		{"R3", "EV1", day1(10 * h), assay.Positive},
-		{"R4", "EV1", day1(10*h + 30*m), assay.Suspicious},
-		{"R5", "EV1", day1(10*h + 40*m), assay.Invalid},
-		{"R6", "EV1", day1(11 * h), assay.Positive},
-		{"R7", "EV1", day2(9 * h), assay.Positive},
-		{"R8", "EV1", day2(9*h + 10*m), assay.Negative},
-		{"R9", "EV1", day2(9*h + 20*m), assay.Positive}, // no incident was opened
-		{"R10", "EV1", day2(9*h + 30*m), assay.Pass},    // a compliance measurement
-		{"R11", "", day2(10 * h), assay.Negative},
+		{"R1", "EV1", day1(9 * h), assay.Negative, "", ""},
+		{"R2", "EV1", day1(9*h + 5*m), assay.Negative, "", ""},
+		{"R2", "EV1", day1(9*h + 5*m), assay.Negative, "", ""}, // a resend: counted once
+		{"R3", "EV1", day1(10 * h), assay.Positive, "", ""},
+		{"R4", "EV1", day1(10*h + 30*m), assay.Suspicious, "", ""},
+		{"R5", "EV1", day1(10*h + 40*m), assay.Invalid, "", ""},
+		{"R6", "EV1", day1(11 * h), assay.Positive, "", ""},
+		{"R7", "EV1", day2(9 * h), assay.Positive, "", ""},
+		{"R8", "EV1", day2(9*h + 10*m), assay.Negative, "", ""},
+		{"R9", "EV1", day2(9*h + 20*m), assay.Positive, "", ""}, // no incident was opened
+		{"R10", "EV1", day2(9*h + 30*m), assay.Pass, "", ""},    // a compliance measurement
+		{"R11", "", day2(10 * h), assay.Negative, "", ""},
 	}
 	// INC-3: R3 disposed after the 4-hour window, signed off, closed 48 h
 	// after opening. Arrived after 20 min.
@@ -198,8 +199,8 @@ func TestKPIEdgeCases(t *testing.T) {
 	}
 	// Late near midnight: 23:59:59 CST on 10-01 is 10-01, 00:00 CST 10-02 is 10-02.
 	in := KPIInput{Tests: []TestRecord{
-		{"A", "", day1(24*h - time.Second), assay.Negative},
-		{"B", "", day2(0), assay.Negative},
+		{"A", "", day1(24*h - time.Second), assay.Negative, "", ""},
+		{"B", "", day2(0), assay.Negative, "", ""},
 	}}
 	rep = ComputeKPIs(in, cfg)
 	if len(rep.ByDay) != 2 || rep.ByDay[0].Key != "2026-10-01" || rep.ByDay[1].Key != "2026-10-02" {
@@ -217,8 +218,54 @@ func TestKPIEdgeCases(t *testing.T) {
 	walk(t, &first, cfgd, step(IncidentAssigned, cmdr, day1(10*h+m)), step(IncidentOnSite, insp, day1(10*h+2*m)),
 		step(IncidentControlled, insp, day1(10*h+3*m)), step(IncidentDisposed, insp, day1(15*h)), step(IncidentSignedOff, cmdr2, day1(16*h)))
 	second := openAt(t, "I2", rapidTrigger("R", "", day1(10*h+30*m)))
-	r := ComputeKPIs(KPIInput{Tests: []TestRecord{{"R", "", day1(10 * h), assay.Positive}}, Incidents: []Incident{second, first}}, cfgd)
+	r := ComputeKPIs(KPIInput{Tests: []TestRecord{{"R", "", day1(10 * h), assay.Positive, "", ""}}, Incidents: []Incident{second, first}}, cfgd)
 	if r.Total.DisposalRate != (Rate{1, 1, measure.Whole}) {
 		t.Errorf("duplicate incidents: %+v", r.Total.DisposalRate)
+	}
+}
+
+// TestKPICountsMatchTests: the figures from a database's counts per
+// dimension plus the positives alone are the figures from the listed
+// tests, in every group.
+func TestKPICountsMatchTests(t *testing.T) {
+	cfg := DefaultConfig()
+	in := kpiExample(t)
+	for i := range in.Tests {
+		in.Tests[i].ZoneID = []string{"Z1", "Z2", ""}[i%3]
+		in.Tests[i].Analyte = []string{"op", "clen"}[i%2]
+	}
+	want := ComputeKPIs(in, cfg)
+	counted := in
+	counted.Tests = nil
+	seen := map[string]bool{}
+	add := func(dim, key string, v assay.Verdict) {
+		for i := range counted.Counts {
+			if c := &counted.Counts[i]; c.Dim == dim && c.Key == key && c.Verdict == v {
+				c.N++
+				return
+			}
+		}
+		counted.Counts = append(counted.Counts, TestCount{Dim: dim, Key: key, Verdict: v, N: 1})
+	}
+	for _, r := range in.Tests {
+		if seen[r.ResultID] {
+			continue // the database holds each result once
+		}
+		seen[r.ResultID] = true
+		add(DimTotal, "", r.Verdict)
+		add(DimEvent, r.EventID, r.Verdict)
+		add(DimDay, DateOf(r.At.In(cfg.zone())).String(), r.Verdict)
+		add(DimZone, r.ZoneID, r.Verdict)
+		add(DimAnalyte, r.Analyte, r.Verdict)
+		if r.Verdict == assay.Positive {
+			counted.Positives = append(counted.Positives, r)
+		}
+	}
+	got := ComputeKPIs(counted, cfg)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("from counts:\n%+v\nfrom tests:\n%+v", got, want)
+	}
+	if len(want.ByZone) != 3 || len(want.ByAnalyte) != 2 || want.ByZone[1].Key != "Z1" {
+		t.Fatalf("zones %+v analytes %+v", want.ByZone, want.ByAnalyte)
 	}
 }

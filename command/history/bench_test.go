@@ -1,0 +1,118 @@
+package history_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shianfood/shian/command/history"
+	"github.com/shianfood/shian/command/history/historytest"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// groups makes n groups of size results as the ingest committer hands
+// them over from 100 kiosks: each kiosk sends batches of up to batch
+// consecutive results (one stall per batch), and a group is the batches
+// that arrived within its window, from size/batch kiosks in turn.
+func groups(n, size, batch int) [][]wire.Result {
+	t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	seq := map[int]uint64{}
+	out := make([][]wire.Result, n)
+	k := 0
+	for g := range out {
+		for len(out[g]) < size {
+			k = (k + 1) % 100
+			stall := fmt.Sprintf("S-%04d", k*10+int(seq[k]/uint64(batch))%10)
+			for i := 0; i < batch && len(out[g]) < size; i++ {
+				seq[k]++
+				r := historytest.Result(fmt.Sprintf("K-%03d", k), seq[k], stall, assay.Negative, t0.Add(time.Duration(seq[k])*time.Second))
+				r.EventID = "EV-1"
+				out[g] = append(out[g], r)
+			}
+		}
+	}
+	return out
+}
+
+// BenchmarkCommit is the history's write path at the ingest committer's
+// group size: 64 results from 100 kiosks per Commit, fsynced (SQLite
+// synchronous=FULL) in the benchmark's temporary directory. The baseline,
+// measured in the same run, appends the same JSON in the same groups to a
+// file fsynced after each group: results_per_s and ratio are reported.
+func BenchmarkCommit(b *testing.B) {
+	for _, c := range []struct{ size, batch int }{{64, 64}, {64, 1}, {1024, 64}} {
+		size := c.size
+		b.Run(fmt.Sprintf("group=%d/kiosks=%d", c.size, c.size/c.batch), func(b *testing.B) {
+			dir := b.TempDir()
+			gs := groups(b.N, c.size, c.batch)
+			h, err := history.Open("sqlite:"+filepath.Join(dir, "history.db"), history.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close()
+			b.ResetTimer()
+			w0 := writeBytes()
+			start := time.Now()
+			for _, g := range gs {
+				if _, err := h.Commit(g); err != nil {
+					b.Fatal(err)
+				}
+			}
+			el := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(writeBytes()-w0)/float64(b.N*size), "disk_B/result")
+			rate := float64(b.N*size) / el.Seconds()
+			base := appendBaseline(b, dir, gs)
+			b.ReportMetric(rate, "results/s")
+			b.ReportMetric(base, "baseline_results/s")
+			b.ReportMetric(rate/base, "ratio")
+		})
+	}
+}
+
+func appendBaseline(b *testing.B, dir string, gs [][]wire.Result) float64 {
+	f, err := os.Create(filepath.Join(dir, "append.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	start := time.Now()
+	for _, g := range gs {
+		var buf []byte
+		for i := range g {
+			j, _ := json.Marshal(&g[i])
+			buf = append(append(buf, j...), '\n')
+		}
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		n += len(g)
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// writeBytes is what this process has written to storage (Linux
+// /proc/self/io write_bytes; 0 where there is none).
+func writeBytes() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}

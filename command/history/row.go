@@ -1,0 +1,115 @@
+package history
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// checksum is the CRC-32C a row's JSON is stored with.
+func checksum(body []byte) int64 { return int64(crc32.Checksum(body, castagnoli)) }
+
+// row is one results row, as stored.
+type row struct {
+	rx         int64
+	resultID   string
+	kioskID    string
+	seq        int64
+	stallID    string
+	eventID    string
+	analyte    string
+	lot        string // kit lot (批号)
+	verdict    string
+	measuredAt int64 // unix ns
+	receivedAt int64 // unix ns
+	body       []byte
+	sum        int64
+}
+
+// rowColumns is the column list every read selects, in row order.
+const rowColumns = "rx_seq, result_id, kiosk_id, seq, stall_id, event_id, analyte, lot, verdict, measured_at, received_at, body, sum"
+
+// rowParams is the placeholders of one row.
+const rowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+func (r *row) dest() []any {
+	return []any{&r.rx, &r.resultID, &r.kioskID, &r.seq, &r.stallID, &r.eventID, &r.analyte, &r.lot, &r.verdict,
+		&r.measuredAt, &r.receivedAt, &r.body, &r.sum}
+}
+
+func (r *row) args() []any {
+	return []any{r.rx, r.resultID, r.kioskID, r.seq, r.stallID, r.eventID, r.analyte, r.lot, r.verdict,
+		r.measuredAt, r.receivedAt, r.body, r.sum}
+}
+
+// unixNano is t in ns since the epoch; times outside int64's range (years
+// before 1678 or after 2262, which Validate lets through) are clamped.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return minTime.UnixNano()
+	case t.After(maxTime):
+		return maxTime.UnixNano()
+	}
+	return t.UnixNano()
+}
+
+var (
+	minTime = time.Unix(0, -1<<63+1)
+	maxTime = time.Unix(0, 1<<63-1)
+)
+
+// encodeRow makes the row that stores r (whose RxSeq and ReceivedAt are
+// set).
+func encodeRow(r *wire.Result) (row, error) {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return row{}, fmt.Errorf("history: encode result %s: %w", r.ResultID, err)
+	}
+	var rx int64
+	if r.ReceivedAt != nil {
+		rx = unixNano(*r.ReceivedAt)
+	}
+	return row{rx: int64(r.RxSeq), resultID: r.ResultID, kioskID: r.KioskID, seq: int64(r.Seq), stallID: r.StallID,
+		eventID: r.EventID, analyte: r.Analyte, lot: r.Lot, verdict: string(r.EffectiveVerdict()),
+		measuredAt: unixNano(r.MeasuredAt), receivedAt: rx, body: body, sum: checksum(body)}, nil
+}
+
+// decodeRow checks a stored row and returns its result: the checksum must
+// match the JSON, and the JSON must agree with every column (a flipped
+// byte in either is caught, so a result is never served with, say, an
+// empty kiosk).
+func decodeRow(w *row) (wire.Result, error) {
+	var r wire.Result
+	if checksum(w.body) != w.sum {
+		return r, fmt.Errorf("checksum mismatch (stored %08x, computed %08x)", uint32(w.sum), uint32(checksum(w.body)))
+	}
+	if err := json.Unmarshal(w.body, &r); err != nil {
+		return wire.Result{}, fmt.Errorf("unreadable JSON: %v", err)
+	}
+	var rx int64
+	if r.ReceivedAt != nil {
+		rx = unixNano(*r.ReceivedAt)
+	}
+	switch {
+	case int64(r.RxSeq) != w.rx || w.rx <= 0:
+		return wire.Result{}, fmt.Errorf("rx_seq %d in the JSON, %d in the row", r.RxSeq, w.rx)
+	case r.ResultID != w.resultID:
+		return wire.Result{}, fmt.Errorf("result_id %q in the JSON, %q in the row", r.ResultID, w.resultID)
+	case r.KioskID != w.kioskID || int64(r.Seq) != w.seq:
+		return wire.Result{}, fmt.Errorf("kiosk %q seq %d in the JSON, %q seq %d in the row", r.KioskID, r.Seq, w.kioskID, w.seq)
+	case r.StallID != w.stallID || r.EventID != w.eventID || r.Analyte != w.analyte || r.Lot != w.lot:
+		return wire.Result{}, fmt.Errorf("stall/event/analyte %q/%q/%q in the JSON, %q/%q/%q in the row",
+			r.StallID, r.EventID, r.Analyte, w.stallID, w.eventID, w.analyte)
+	case string(r.EffectiveVerdict()) != w.verdict:
+		return wire.Result{}, fmt.Errorf("verdict %q in the JSON, %q in the row", r.EffectiveVerdict(), w.verdict)
+	case unixNano(r.MeasuredAt) != w.measuredAt || rx != w.receivedAt:
+		return wire.Result{}, fmt.Errorf("measured/received time in the JSON differ from the row's")
+	}
+	return r, nil
+}
