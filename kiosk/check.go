@@ -32,6 +32,9 @@ func (p Problems) Error() string {
 // that is wrong, each with the file, its line and what to do. It is the
 // configuration part of `shian-kiosk --check` and `shian-kiosk doctor`.
 func (c *Config) Instruments(env device.Env) ([]device.Instrument, error) {
+	if env.Profiles == nil {
+		env.Profiles = c.Library() // the profiles its devices name
+	}
 	var probs Problems
 	insts := make([]device.Instrument, len(c.Devices))
 	for i, spec := range c.Devices {

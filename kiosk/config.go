@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"go.yaml.in/yaml/v3"
 )
@@ -33,8 +35,13 @@ type Config struct {
 	UI       UIConfig `yaml:"ui"`
 	// HistoryHours is how long acknowledged results stay on the kiosk
 	// for the operator's history screen (default 72).
-	HistoryHours int           `yaml:"history_hours"`
-	Devices      []device.Spec `yaml:"devices"`
+	HistoryHours int `yaml:"history_hours"`
+	// Profiles is the directory of the instrument profiles an installer
+	// added (default /etc/shian/profiles; a missing default directory is
+	// not an error). Its profiles and the built-in ones are what a
+	// device's profile: names.
+	Profiles string        `yaml:"profiles"`
+	Devices  []device.Spec `yaml:"devices"`
 	// Rules override the default decision thresholds.
 	Rules *assay.Rules `yaml:"rules"`
 	// Stalls are the stalls and kitchens offered on the screen's pick
@@ -52,6 +59,17 @@ type Config struct {
 	// device's keys ("port", "options", "options.mode").
 	lines   map[string]int
 	devKeys []map[string]int
+
+	library *profile.Library // the profiles, loaded by validate
+}
+
+// Library returns the instrument profiles the configuration's devices
+// name: the built-in ones and those of the profiles directory.
+func (c *Config) Library() *profile.Library {
+	if c.library == nil {
+		return profile.Builtin()
+	}
+	return c.library
 }
 
 // MetricsConfig is the kiosk's monitoring endpoint.
@@ -220,16 +238,25 @@ func (c *Config) validate(name string, lines map[string]int) error {
 	if c.Site.Lon < -180 || c.Site.Lon > 180 || c.Site.Lat < -90 || c.Site.Lat > 90 {
 		return bad("site", "site.lon/lat must be WGS-84 degrees")
 	}
+	if err := c.loadProfiles(name, lines); err != nil {
+		return err
+	}
 	ids := map[string]bool{}
 	for i, d := range c.Devices {
 		where := &ConfigError{File: name, Line: d.Line}
+		_, perr := c.Library().Lookup(d.Profile)
 		switch {
 		case d.ID == "":
 			where.Msg = fmt.Sprintf("devices[%d]: id is required", i)
 		case ids[d.ID]:
 			where.Msg = fmt.Sprintf("devices[%d]: id %q is used twice", i, d.ID)
+		case d.Profile != "" && d.Protocol != "" && d.Protocol != device.ProfileProtocol:
+			where.Msg = fmt.Sprintf("device %q: give protocol (%s) or profile (%s), not both", d.ID, d.Protocol, d.Profile)
+		case d.Profile != "" && perr != nil:
+			where.Msg = fmt.Sprintf("device %q: %v", d.ID, perr)
+		case d.Profile != "":
 		case d.Protocol == "":
-			where.Msg = fmt.Sprintf("device %q: protocol is required (one of %v)", d.ID, device.Protocols())
+			where.Msg = fmt.Sprintf("device %q: protocol or profile is required (a protocol of %v, or a profile of %v)", d.ID, device.Protocols(), c.Library().Names())
 		case !contains(device.Protocols(), d.Protocol):
 			where.Msg = fmt.Sprintf("device %q: unknown protocol %q (one of %v)", d.ID, d.Protocol, device.Protocols())
 		case d.Port == "" && d.Bus == "":
@@ -275,6 +302,26 @@ func (c *Config) validate(name string, lines map[string]int) error {
 	if err := c.Rules.Validate(); err != nil {
 		return bad("rules", "rules: %v", err)
 	}
+	return nil
+}
+
+// loadProfiles reads the profiles directory over the built-in profiles.
+func (c *Config) loadProfiles(name string, lines map[string]int) error {
+	dir := c.Profiles
+	if dir == "" {
+		dir = profile.DefaultDir
+	}
+	if _, err := os.Stat(dir); err != nil {
+		if c.Profiles == "" && errors.Is(err, fs.ErrNotExist) {
+			return nil // no profiles added: the built-in ones
+		}
+		return &ConfigError{File: name, Line: lines["profiles"], Msg: fmt.Sprintf("profiles: %v", err)}
+	}
+	lib, err := profile.Load(os.DirFS(dir), dir)
+	if err != nil {
+		return &ConfigError{File: name, Line: lines["profiles"], Msg: fmt.Sprintf("instrument profiles in %s are not valid:\n%v", dir, err)}
+	}
+	c.library = lib
 	return nil
 }
 

@@ -129,7 +129,7 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		k.book = b
 		opts.Log.Info("deciding with the kept rule book", "version", b.Version, "issued_at", b.IssuedAt)
 	}
-	env := device.Env{Serial: opts.Serial, I2C: opts.I2C, Now: opts.Now, Log: opts.Log, Rules: &k.rules}
+	env := device.Env{Serial: opts.Serial, I2C: opts.I2C, Now: opts.Now, Log: opts.Log, Rules: &k.rules, Profiles: cfg.Library()}
 	k.insts, err = cfg.Instruments(env)
 	if err != nil {
 		out.Close()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/device/profiled"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/kiosk/uplink"
@@ -57,8 +58,22 @@ func (k *Kiosk) openScreen() error {
 		if len(items) == 0 {
 			items = defaultItems[spec.Protocol]
 		}
-		devs = append(devs, ui.Device{ID: inst.ID(), Model: spec.Model, Protocol: spec.Protocol, Items: items, Triggerable: trig,
-			Methods: defaultMethods[spec.Protocol]})
+		d := ui.Device{ID: inst.ID(), Model: spec.Model, Protocol: spec.Protocol, Items: items, Triggerable: trig,
+			Methods: defaultMethods[spec.Protocol]}
+		if p, ok := profiled.Profile(inst); ok {
+			// A profile says what the instrument tests and how it decides.
+			d.Protocol, d.Methods = "profile "+p.Name, p.Result.Method.Methods()
+			if d.Model == "" {
+				d.Model = p.Model
+			}
+			if len(spec.Items) == 0 && p.Result.Item != nil && p.Result.Item.Field != nil {
+				d.Items = nil
+				for _, k := range profiled.ItemCodes(p) {
+					d.Items = append(d.Items, p.Items[k].Name)
+				}
+			}
+		}
+		devs = append(devs, d)
 	}
 	stalls := make([]ui.Stall, 0, len(k.cfg.Stalls))
 	for _, st := range k.cfg.Stalls {

@@ -48,7 +48,7 @@
 // at the next start, which reads the history's positives, suspicious
 // results and temperature failures of the last Config.RecoverWindow
 // (48 h) by its verdict index and opens what has no incident
-// (docs/decisions/0010-result-history.md).
+// (docs/decisions/0011-result-history.md).
 //
 // # Deadlines and escalations
 //

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shianfood/shian/protocols/wire"
@@ -64,6 +65,8 @@ type db struct {
 	count  int
 	kiosks map[string]*kioskSeqs
 	latest map[string]latestAt
+
+	commits atomic.Uint64 // transactions committed, for the checkpointer
 
 	dmu      sync.Mutex
 	reported map[int64]bool // damaged rows already told to OnDamage
@@ -500,6 +503,7 @@ func (h *db) commit(tx *sql.Tx) error {
 	}
 	if err == nil {
 		err = tx.Commit()
+		h.commits.Add(1)
 	} else {
 		tx.Rollback()
 	}

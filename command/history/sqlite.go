@@ -88,7 +88,7 @@ func OpenSQLite(path string, opts Options) (History, error) {
 		return nil, err
 	}
 	ck.SetMaxOpenConns(1)
-	stop := checkpointer(ck, opts)
+	stop := checkpointer(ck, opts, h.commits.Load)
 	h.closeExtra = func() error { stop(); ck.Close(); return st.close() }
 	h.d = sqliteDialect(h)
 	h.d.held, h.d.insert, h.d.upsertMarks, h.d.upsertLatest, h.d.addTally = st.held, st.insert, st.upsertMarks, st.upsertLatest, st.addTally
@@ -253,18 +253,26 @@ func (s *sqliteStmts) addTally(ctx context.Context, tx *sql.Tx, keys []tallyKey,
 // checkpointer copies the WAL into the database file every quarter
 // second from its own connection (PRAGMA wal_checkpoint(PASSIVE): it
 // never blocks the writer nor readers), so commits append to the WAL only
-// and the WAL does not grow without bound. The returned func stops it.
-func checkpointer(ck *sql.DB, opts Options) func() {
+// and the WAL does not grow without bound. It does nothing while nothing
+// was committed since its last run (an idle command, a Pi, costs no CPU).
+// The returned func stops it.
+func checkpointer(ck *sql.DB, opts Options, commits func() uint64) func() {
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
+		var done0 uint64
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
+				n := commits()
+				if n == done0 {
+					continue
+				}
+				done0 = n
 				if _, err := ck.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
 					opts.Log.Warn("history: WAL checkpoint failed; retrying", "err", err)
 				}

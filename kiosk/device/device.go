@@ -22,18 +22,31 @@
 // Drivers register a [Factory] under a protocol name ("dy-enzyme",
 // "modbus-gold", …) from their package's init function; the kiosk
 // configuration names the protocol of each device and [Open] builds it.
+//
+// # Profiles
+//
+// A device of a make no driver knows is described by an instrument
+// profile (protocols/device/profile): the configuration names it
+// (profile: VENDOR-MODEL) instead of a protocol, [Open] finds it in
+// [Env.Profiles] and builds it with the profile driver
+// (kiosk/device/profiled, registered as [ProfileProtocol]). Every path
+// that builds devices — the kiosk, `shian-kiosk probe`, the checks of the
+// configuration — goes through Open, so a profile is checked as a
+// protocol is.
 package device
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
@@ -160,16 +173,19 @@ type Confirming interface {
 
 // Spec is one device entry of the kiosk configuration.
 type Spec struct {
-	ID       string            `yaml:"id"`
-	Protocol string            `yaml:"protocol"` // registered driver name
-	Model    string            `yaml:"model"`
-	Port     string            `yaml:"port,omitempty"`  // serial device path
-	Baud     int               `yaml:"baud,omitempty"`  // serial speed
-	Bus      string            `yaml:"bus,omitempty"`   // I²C bus name ("1" on a Pi)
-	Addr     uint16            `yaml:"addr,omitempty"`  // I²C or Modbus address
-	Items    []string          `yaml:"items,omitempty"` // test items it runs
-	Options  map[string]string `yaml:"options,omitempty"`
-	Line     int               `yaml:"-"` // line in the config file, for errors
+	ID       string `yaml:"id"`
+	Protocol string `yaml:"protocol"` // registered driver name
+	// Profile names an instrument profile (VENDOR-MODEL) instead of a
+	// protocol: the device is read from its profile (kiosk/device/profiled).
+	Profile string            `yaml:"profile,omitempty"`
+	Model   string            `yaml:"model"`
+	Port    string            `yaml:"port,omitempty"`  // serial device path
+	Baud    int               `yaml:"baud,omitempty"`  // serial speed
+	Bus     string            `yaml:"bus,omitempty"`   // I²C bus name ("1" on a Pi)
+	Addr    uint16            `yaml:"addr,omitempty"`  // I²C or Modbus address
+	Items   []string          `yaml:"items,omitempty"` // test items it runs
+	Options map[string]string `yaml:"options,omitempty"`
+	Line    int               `yaml:"-"` // line in the config file, for errors
 }
 
 // Env is what a driver is given by the kiosk: how to open ports and buses,
@@ -179,6 +195,12 @@ type Env struct {
 	I2C    BusOpener
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Profiles are the instrument profiles a spec's profile names (nil:
+	// the built-in ones, protocols/device/profile.Builtin).
+	Profiles *profile.Library
+	// Dial opens a TCP connection (Modbus TCP devices); nil uses a
+	// net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Rules are the kiosk's decision rules, for drivers that must know a
 	// verdict to decide when to report (the cold-room logger reports at
 	// once when its room breaches or recovers). Nil means
@@ -256,13 +278,27 @@ func Protocols() []string {
 	return names
 }
 
-// Open builds the instrument for spec with the registered factory.
+// ProfileProtocol is the protocol under which the driver of profiled
+// instruments registers; a spec that names a profile is built by it.
+const ProfileProtocol = "profile"
+
+// Open builds the instrument for spec with the registered factory (for a
+// spec that names a profile, the profile driver's).
 func Open(spec Spec, env Env) (Instrument, error) {
+	if spec.Profile != "" {
+		if spec.Protocol != "" && spec.Protocol != ProfileProtocol {
+			return nil, fmt.Errorf("device %q: give protocol (%s) or profile (%s), not both", spec.ID, spec.Protocol, spec.Profile)
+		}
+		spec.Protocol = ProfileProtocol
+	}
 	regMu.Lock()
 	f := factories[spec.Protocol]
 	known := knownOpts[spec.Protocol]
 	regMu.Unlock()
 	if f == nil {
+		if spec.Protocol == ProfileProtocol {
+			return nil, fmt.Errorf("device %q: profile %q: this kiosk has no profile driver (import kiosk/drivers)", spec.ID, spec.Profile)
+		}
 		return nil, fmt.Errorf("device %q: unknown protocol %q (known: %v)", spec.ID, spec.Protocol, Protocols())
 	}
 	if err := checkSpec(spec, known); err != nil {

@@ -14,6 +14,7 @@ import (
 	_ "github.com/shianfood/shian/kiosk/device/dyenzyme"    // DY-3000-family enzyme-inhibition tester (serial)
 	_ "github.com/shianfood/shian/kiosk/device/mlx90614"    // MLX90614 infrared surface thermometer (I²C)
 	_ "github.com/shianfood/shian/kiosk/device/modbusgold"  // colloidal-gold card readers on RS-485 Modbus RTU
+	_ "github.com/shianfood/shian/kiosk/device/profiled"    // any instrument with a profile (Modbus RTU/TCP, text lines)
 	_ "github.com/shianfood/shian/kiosk/device/sht31"       // SHT31 cold-room temperature/humidity (I²C)
 	_ "github.com/shianfood/shian/kiosk/device/stripreader" // reference strip reader, $STRIP lines (serial)
 	_ "github.com/shianfood/shian/kiosk/device/tcs34725"    // TCS34725 strip reader on the Pi (I²C)

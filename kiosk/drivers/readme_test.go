@@ -38,6 +38,9 @@ func TestREADMEConfig(t *testing.T) {
 		if _, err := device.Open(spec, env); err != nil {
 			t.Errorf("README.md:%d: %v", spec.Line, err)
 		}
+		if spec.Profile != "" {
+			protocols[device.ProfileProtocol] = true // a device named by its profile
+		}
 		protocols[spec.Protocol] = true
 	}
 	for _, p := range device.Protocols() {

@@ -238,3 +238,90 @@ func TestReadmeRuleBooks(t *testing.T) {
 		t.Errorf("%d rule books in the README, want the welcome's and the rules message's", n)
 	}
 }
+
+// The quick header path and the general one decode alike: messages with
+// the header first, last, spaced, repeated, or malformed after it.
+func TestDecodeHeaderPaths(t *testing.T) {
+	r := sampleResult()
+	canon, _ := Encode(&Results{Results: []Result{r}})
+	body := string(canon[len(`{"v":1,"type":"results",`):])
+	for _, c := range []struct {
+		name, msg string
+		want      string // the type decoded, or "" for an error
+		err       error
+	}{
+		{"canonical", string(canon), TypeResults, nil},
+		{"header last", `{` + body[:len(body)-1] + `,"v":1,"type":"results"}`, TypeResults, nil},
+		{"spaces", `{ "v" : 1 , "type" : "results" , ` + body, TypeResults, nil},
+		{"type again later", `{"v":1,"type":"results","type":"ack","up_to_seq":3}`, TypeAck, nil},
+		{"v again later", `{"v":1,"type":"ack","up_to_seq":3,"v":2}`, "", ErrVersion},
+		{"trailing garbage", string(canon) + ` x`, "", ErrMalformed},
+		{"broken after the header", `{"v":1,"type":"ack","up_to_seq":}`, "", ErrMalformed},
+		{"leading zero", `{"v":01,"type":"ack","up_to_seq":3}`, "", ErrMalformed},
+		{"unknown type", `{"v":1,"type":"nope"}`, "", ErrUnknownType},
+		{"newer", `{"v":2,"type":"ack"}`, "", ErrVersion},
+		{"no type", `{"v":1}`, "", ErrMalformed},
+		{"upper-case key", `{"v":1,"type":"ack","UP_TO_SEQ":4}`, TypeAck, nil},
+	} {
+		m, err := Decode([]byte(c.msg), 0)
+		switch {
+		case c.err != nil:
+			if !errors.Is(err, c.err) || m != nil {
+				t.Errorf("%s: got %v, %v; want %v", c.name, m, err, c.err)
+			}
+		case err != nil || m.MessageType() != c.want:
+			t.Errorf("%s: got %v, %v; want a %s", c.name, m, err, c.want)
+		}
+	}
+	// The fast path gives what the general one gives.
+	m1, err := Decode(canon, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Decode([]byte(`{`+body[:len(body)-1]+`,"v":1,"type":"results"}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, _ := Encode(m1)
+	b2, _ := Encode(m2)
+	if string(b1) != string(b2) {
+		t.Fatalf("the two paths differ:\n%s\n%s", b1, b2)
+	}
+}
+
+// FuzzDecodePaths: the quick header path decides every input as the
+// general path does (the same message, or an error of the same kind).
+func FuzzDecodePaths(f *testing.F) {
+	r := sampleResult()
+	for _, m := range []Message{&Hello{KioskID: "K"}, &Results{Results: []Result{r}}, &Ack{UpToSeq: 3}, &Delta{Seq: 1, Kind: "x", Data: []byte("{}")}} {
+		b, _ := Encode(m)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"v":1,"type":"results","type":"ack","up_to_seq":3}`))
+	f.Add([]byte(`{"v":1,"type":"ack","up_to_seq":3,"v":2}`))
+	f.Add([]byte(`{"v":1,"type":"ack"} {}`))
+	kinds := []error{ErrMalformed, ErrUnknownType, ErrVersion, ErrTooLarge, ErrInvalid}
+	kindOf := func(err error) error {
+		for _, k := range kinds {
+			if errors.Is(err, k) {
+				return k
+			}
+		}
+		return err
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m1, err1 := decode(b, MaxKioskMessage, true)
+		m2, err2 := decode(b, MaxKioskMessage, false)
+		if (err1 == nil) != (err2 == nil) || kindOf(err1) != kindOf(err2) {
+			t.Fatalf("quick: %v; general: %v", err1, err2)
+		}
+		if err1 != nil {
+			return
+		}
+		b1, _ := Encode(m1)
+		b2, _ := Encode(m2)
+		if string(b1) != string(b2) {
+			t.Fatalf("quick gives\n%s\ngeneral gives\n%s", b1, b2)
+		}
+	})
+}

@@ -67,9 +67,12 @@ type Options struct {
 	// PortBase, when set, makes every server listen on 127.0.0.1 ports
 	// from PortBase to PortBase+99 (else any free port).
 	PortBase int
-	// Profile, when set, is a directory for CPU and allocation profiles
-	// of the command under the 100-kiosk ingest load.
+	// Profile, when set, is a directory for CPU, allocation and goroutine
+	// profiles of the command under each ingest load.
 	Profile string
+	// IngestWindow, when set, replaces the measured time of each ingest
+	// figure (a longer one for a profile with more samples).
+	IngestWindow time.Duration
 	// Command is the command line shown in the report.
 	Command string
 	Log     *slog.Logger
@@ -150,6 +153,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	b := &Bench{o: o, sz: SizesFor(o.Quick), ports: ports{Base: o.PortBase}}
+	if o.IngestWindow > 0 {
+		b.sz.IngestWindow = o.IngestWindow
+	}
 	b.rep = newReport(o)
 	start := time.Now()
 	var err error

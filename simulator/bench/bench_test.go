@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,21 @@ func TestGeoPart(t *testing.T) {
 	}
 	if len(b.rep.Rows) != 1 || !strings.Contains(b.rep.Rows[0].Value, "lookups/s") || !strings.HasSuffix(b.rep.Rows[0].Ratio, "×") {
 		t.Fatalf("rows %+v", b.rep.Rows)
+	}
+}
+
+// The bench's own PostgreSQL starts with the durability settings on.
+func TestPostgresStarts(t *testing.T) {
+	if pgBin() == "" {
+		t.Skip(errNoPostgres)
+	}
+	p, err := startPostgres(context.Background(), filepath.Join(t.TempDir(), "pg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.stop()
+	out, err := p.command(context.Background(), "psql", p.dsn(), "-Atc", "show fsync; show synchronous_commit").CombinedOutput()
+	if err != nil || strings.Fields(string(out))[0] != "on" || strings.Fields(string(out))[1] != "on" {
+		t.Fatalf("psql: %v %q", err, out)
 	}
 }

@@ -122,9 +122,11 @@ devices:
 	}
 	p, err := start("shian-kiosk "+id, b.bins.Kiosk, []string{"--config", cfgPath, "--log-level", "warn"}, filepath.Join(k.dir, "kiosk.log"), nil,
 		func(line string) {
-			if a, ok := strings.CutPrefix(line, "operator screen / 操作界面: http://"); ok {
+			// "operator screen / 操作界面: http://127.0.0.1:PORT/ (metrics: …)"
+			if _, rest, ok := strings.Cut(line, "操作界面: http://"); ok {
+				addr, _, _ := strings.Cut(rest, "/")
 				k.uiMu.Lock()
-				k.ui = strings.TrimSuffix(a, "/")
+				k.ui = addr
 				k.uiMu.Unlock()
 			}
 		})
@@ -238,11 +240,11 @@ func (b *Bench) e2ePart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	prep, err := prepare(run, ids, 0, enc, time.Now())
+	prep, err := prepare(sqlite, run, ids, 0, enc, time.Now())
 	if err != nil {
 		return err
 	}
-	c := &command{b: b, run: run, tokens: prep.tokens, api: prep.api}
+	c := &command{b: b, bk: sqlite, run: run, tokens: prep.tokens, api: prep.api}
 	if err := b.startCommand(ctx, c); err != nil {
 		return err
 	}

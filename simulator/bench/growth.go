@@ -6,17 +6,46 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
-// growthPart measures the command at each Growth size: the store filled
-// through its bulk path, the command restarted on it.
+// growthPart measures the command at each Growth size on SQLite, and on
+// PostgreSQL where it is installed (full runs only: initdb alone takes
+// seconds): the history filled through its bulk path, the command
+// restarted on it.
 func (b *Bench) growthPart(ctx context.Context) error {
+	if err := b.growthOn(ctx, sqlite); err != nil {
+		return err
+	}
+	switch {
+	case pgBin() == "":
+		b.rep.Notes = append(b.rep.Notes, "growth on PostgreSQL not measured: "+errNoPostgres.Error())
+	case b.o.Quick:
+		b.rep.Notes = append(b.rep.Notes, "growth on PostgreSQL is measured in full runs only (quick runs: SQLite)")
+	default:
+		pg, err := startPostgres(ctx, filepath.Join(b.o.Work, "postgres"))
+		if err != nil {
+			return fmt.Errorf("PostgreSQL: %w", err)
+		}
+		defer pg.stop()
+		bk := backend{name: "PostgreSQL", pg: pg}
+		b.rep.Store += "; growth also on " + bk.describe()
+		if err := b.growthOn(ctx, bk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// growthOn measures the Growth sizes on one backend.
+func (b *Bench) growthOn(ctx context.Context, bk backend) error {
 	hello, err := b.measureHello(ctx)
 	if err != nil {
 		return fmt.Errorf("baseline server: %w", err)
 	}
-	run, err := b.dir("growth")
+	run, err := b.dir("growth-" + strings.ToLower(bk.name))
 	if err != nil {
 		return err
 	}
@@ -27,27 +56,22 @@ func (b *Bench) growthPart(ctx context.Context) error {
 	start := time.Now()
 	var rate0 float64
 	for _, n := range b.sz.Growth {
-		if n > maxFill {
-			b.rep.Notes = append(b.rep.Notes, fmt.Sprintf("growth at %s results not measured: the store is %s; filling it would take ~%.0f GB of memory",
-				count(n), storeName, float64(n)*1.8e3/1e9))
-			continue
-		}
 		ids := kioskIDs(fmt.Sprintf("G%d", n), 100)
-		prep, err := prepare(run, ids, n, enc, start)
+		prep, err := prepare(bk, run, ids, n, enc, start)
 		if err != nil {
-			return fmt.Errorf("fill to %d: %w", n, err)
+			return fmt.Errorf("%s: fill to %d: %w", bk.name, n, err)
 		}
 		if prep.added > 0 {
-			b.say("growth: filled %d results in %v (%.0f/s)", prep.added, prep.took.Round(time.Millisecond), float64(prep.added)/prep.took.Seconds())
+			b.say("growth on %s: filled %d results in %v (%.0f/s)", bk.name, prep.added, prep.took.Round(time.Millisecond), float64(prep.added)/prep.took.Seconds())
 		}
-		c := &command{b: b, run: run, tokens: prep.tokens, api: prep.api}
+		c := &command{b: b, bk: bk, run: run, tokens: prep.tokens, api: prep.api}
 		if err := b.startCommand(ctx, c); err != nil {
 			return err
 		}
 		err = b.growthAt(ctx, c, n, prep.total, hello, &rate0)
 		c.stop()
 		if err != nil {
-			return fmt.Errorf("at %d stored: %w", n, err)
+			return fmt.Errorf("%s at %d stored: %w", bk.name, n, err)
 		}
 	}
 	return nil
@@ -70,6 +94,7 @@ const goalAt10M = 10_000_000
 // (holding stored: the earlier sizes' ingest windows add to it).
 func (b *Bench) growthAt(ctx context.Context, c *command, target, stored int, hello helloFigures, rate0 *float64) error {
 	n := target
+	part := "growth, " + c.bk.name
 	at := "at " + num(float64(stored)) + " stored"
 	final := n == goalAt10M
 	goal := func(g string, v, lim float64, higher bool) (string, string) {
@@ -80,7 +105,7 @@ func (b *Bench) growthAt(ctx context.Context, c *command, target, stored int, he
 		return g + " at 10 M", st
 	}
 	g, st := goal("≤ 5 s", c.ready.Seconds(), 5, false)
-	b.rep.add(Row{Part: "growth", Measure: "restart to /healthz " + at, Value: fmt.Sprintf("%.2f s", c.ready.Seconds()),
+	b.rep.add(Row{Part: part, Measure: "restart to /healthz " + at, Value: fmt.Sprintf("%.2f s", c.ready.Seconds()),
 		Baseline: fmt.Sprintf("%s minimal Go HTTP server", ms(hello.Start)), Ratio: fmt.Sprintf("%.0f×", c.ready.Seconds()/hello.Start.Seconds()), Goal: g, Status: st})
 	time.Sleep(b.sz.Settle)
 	idle := rss(c.p.pid())
@@ -102,7 +127,7 @@ func (b *Bench) growthAt(ctx context.Context, c *command, target, stored int, he
 			return err
 		}
 		g, st := goal("p99 ≤ 50 ms", float64(p99.Milliseconds()), 50, false)
-		b.rep.add(Row{Part: "growth", Measure: fmt.Sprintf("query p99 %s: %s (%d requests)", at, q.name, k), Value: ms(p99),
+		b.rep.add(Row{Part: part, Measure: fmt.Sprintf("query p99 %s: %s (%d requests)", at, q.name, k), Value: ms(p99),
 			Baseline: "/healthz p99 " + ms(health), Goal: g, Status: st})
 	}
 	p99, k, err := b.queryP99(ctx, c, "/api/v1/kpis?event="+benchEvent)
@@ -110,7 +135,7 @@ func (b *Bench) growthAt(ctx context.Context, c *command, target, stored int, he
 		return err
 	}
 	g, st = goal("≤ 200 ms", float64(p99.Milliseconds()), 200, false)
-	b.rep.add(Row{Part: "growth", Measure: fmt.Sprintf("event KPIs p99 %s (%d requests)", at, k), Value: ms(p99),
+	b.rep.add(Row{Part: part, Measure: fmt.Sprintf("event KPIs p99 %s (%d requests)", at, k), Value: ms(p99),
 		Baseline: "/healthz p99 " + ms(health), Goal: g, Status: st})
 
 	f, err := b.measureIngest(ctx, c, kioskIDs(fmt.Sprintf("G%d", n), 100), b.sz.GrowthWindow, "")
@@ -120,7 +145,7 @@ func (b *Bench) growthAt(ctx context.Context, c *command, target, stored int, he
 	if n == 0 {
 		*rate0 = f.PerS
 	}
-	row := Row{Part: "growth", Measure: "ingest, 100 kiosks, " + at, Value: fmt.Sprintf("%s results/s (cmd %.2f cores)", num(f.PerS), f.CmdCores)}
+	row := Row{Part: part, Measure: "ingest, 100 kiosks, " + at, Value: fmt.Sprintf("%s results/s (cmd %.2f cores)", num(f.PerS), f.CmdCores)}
 	if *rate0 > 0 && n > 0 {
 		row.Baseline = fmt.Sprintf("%s results/s at 0", num(*rate0))
 		row.Ratio = fmt.Sprintf("%.2f×", f.PerS / *rate0)
@@ -128,9 +153,9 @@ func (b *Bench) growthAt(ctx context.Context, c *command, target, stored int, he
 	}
 	b.rep.add(row)
 	g, st = goal("≤ 300 MB", float64(max(idle, f.RSS))/(1<<20), 300, false)
-	b.rep.add(Row{Part: "growth", Measure: "command RSS " + at + ": idle / after the ingest window", Value: mb(idle) + " / " + mb(f.RSS),
+	b.rep.add(Row{Part: part, Measure: "command RSS " + at + ": idle / after the ingest window", Value: mb(idle) + " / " + mb(f.RSS),
 		Baseline: mb(hello.RSS) + " minimal Go HTTP server", Goal: g, Status: st})
-	b.say("growth at %d: restart %v, RSS %s, ingest %.0f/s", n, c.ready.Round(time.Millisecond), mb(idle), f.PerS)
+	b.say("growth on %s at %d: restart %v, RSS %s, ingest %.0f/s", c.bk.name, n, c.ready.Round(time.Millisecond), mb(idle), f.PerS)
 	return nil
 }
 

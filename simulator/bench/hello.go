@@ -29,7 +29,7 @@ func main() {
 
 // helloBinary builds the baseline server for GOOS/GOARCH env (nil: this
 // machine) and returns its path.
-func (b *Bench) helloBinary(ctx context.Context, name string, env []string) (string, error) {
+func (b *Bench) helloBinary(ctx context.Context, name string, env []string, flags ...string) (string, error) {
 	dir := filepath.Join(b.cacheDir(), "hello-src")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -47,7 +47,7 @@ func (b *Bench) helloBinary(ctx context.Context, name string, env []string) (str
 	}
 	out := filepath.Join(b.cacheDir(), name)
 	cmd := []string{"GOWORK=off", "GOFLAGS=-mod=mod"}
-	if err := goBuildIn(ctx, dir, out, ".", append(cmd, env...)); err != nil {
+	if err := goBuildIn(ctx, dir, out, ".", append(cmd, env...), flags...); err != nil {
 		return "", err
 	}
 	return out, nil

@@ -19,6 +19,7 @@ const benchEvent = "EV-BENCH"
 // command is one shian-command process on a run directory.
 type command struct {
 	b      *Bench
+	bk     backend // the result history it runs on
 	run    string
 	addr   string
 	pprof  string
@@ -38,7 +39,7 @@ func (b *Bench) startCommand(ctx context.Context, c *command) error {
 		}
 		c.addr = a
 	}
-	args := append(commandArgs(c.run), "--listen", c.addr, "--log-level", "warn")
+	args := append(c.bk.commandArgs(c.run), "--listen", c.addr, "--log-level", "warn")
 	if b.o.Profile != "" && c.pprof == "" {
 		a, err := b.ports.addr()
 		if err != nil {
@@ -247,11 +248,11 @@ func (b *Bench) ingestPart(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		prep, err := prepare(run, ids, 0, enc, time.Now())
+		prep, err := prepare(sqlite, run, ids, 0, enc, time.Now())
 		if err != nil {
 			return err
 		}
-		c := &command{b: b, run: run, tokens: prep.tokens, api: prep.api}
+		c := &command{b: b, bk: sqlite, run: run, tokens: prep.tokens, api: prep.api}
 		if err := b.startCommand(ctx, c); err != nil {
 			return err
 		}

@@ -88,11 +88,11 @@ func (b *Bench) kioskPart(ctx context.Context) error {
 		return err
 	}
 	ids := []string{"Q-IDLE", "Q-BACKLOG"}
-	prep, err := prepare(run, ids, 0, enc, time.Now())
+	prep, err := prepare(sqlite, run, ids, 0, enc, time.Now())
 	if err != nil {
 		return err
 	}
-	c := &command{b: b, run: run, tokens: prep.tokens, api: prep.api}
+	c := &command{b: b, bk: sqlite, run: run, tokens: prep.tokens, api: prep.api}
 	if err := b.startCommand(ctx, c); err != nil {
 		return err
 	}
@@ -268,8 +268,12 @@ func fsyncBaselineN(dir string, batch, n int) (time.Duration, error) {
 	return time.Since(t0), nil
 }
 
-// kioskSizes builds shian-kiosk for the Pis and compares its size with the
-// minimal server's for the same target.
+// releaseFlags are the go build flags of make cross and make dist.
+var releaseFlags = []string{"-trimpath", "-ldflags", "-s -w"}
+
+// kioskSizes builds shian-kiosk for the Pis as make cross and make dist do
+// (-trimpath, -s -w: no symbol table or DWARF) and compares its size with
+// the minimal server's built the same way for the same target.
 func (b *Bench) kioskSizes(ctx context.Context) error {
 	for _, t := range []struct{ name, arch, arm string }{{"linux/arm64", "arm64", ""}, {"linux/arm (GOARM=7)", "arm", "7"}} {
 		env := []string{"GOOS=linux", "GOARCH=" + t.arch, "CGO_ENABLED=0"}
@@ -277,10 +281,10 @@ func (b *Bench) kioskSizes(ctx context.Context) error {
 			env = append(env, "GOARM="+t.arm)
 		}
 		out := filepath.Join(b.cacheDir(), "shian-kiosk-"+t.arch)
-		if err := goBuild(ctx, out, "github.com/shianfood/shian/kiosk/cmd/shian-kiosk", env); err != nil {
+		if err := goBuild(ctx, out, "github.com/shianfood/shian/kiosk/cmd/shian-kiosk", env, releaseFlags...); err != nil {
 			return err
 		}
-		hello, err := b.helloBinary(ctx, "hello-"+t.arch, env)
+		hello, err := b.helloBinary(ctx, "hello-"+t.arch, env, releaseFlags...)
 		if err != nil {
 			return err
 		}

@@ -230,13 +230,14 @@ func findBinaries(ctx context.Context, dir, work string) (binaries, error) {
 	return b, nil
 }
 
-func goBuild(ctx context.Context, out, pkg string, env []string) error {
-	return goBuildIn(ctx, "", out, pkg, env)
+func goBuild(ctx context.Context, out, pkg string, env []string, flags ...string) error {
+	return goBuildIn(ctx, "", out, pkg, env, flags...)
 }
 
 // goBuildIn runs go build in dir ("" for the current directory).
-func goBuildIn(ctx context.Context, dir, out, pkg string, env []string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+func goBuildIn(ctx context.Context, dir, out, pkg string, env []string, flags ...string) error {
+	args := append(append([]string{"build"}, flags...), "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -53,7 +53,7 @@ type Machine struct {
 }
 
 func newReport(o Options) *Report {
-	return &Report{Quick: o.Quick, Command: o.Command, Machine: thisMachine(), Store: storeName}
+	return &Report{Quick: o.Quick, Command: o.Command, Machine: thisMachine(), Store: sqlite.describe()}
 }
 
 func thisMachine() Machine {
@@ -189,8 +189,9 @@ const methods = `
   group commit's fsync. The baseline writes the same messages, 64 results each, to a file and fsyncs
   after every message, one writer, on the same disk, just before. "cmd cores" is the command's CPU
   time over the window ÷ the window (2.0 = both cores).
-- **growth**: the store is filled through its own bulk path (not through websockets) to the size
-  shown, the command restarted: "restart" is exec to the first 200 from /healthz; RSS is VmRSS after
+- **growth**: the result history (SQLite, and PostgreSQL where installed, on a server the bench
+  starts with fsync on) is filled through its own bulk path — history.Commit in 4,096-result
+  transactions, not through websockets — to the size shown, and the command restarted: "restart" is exec to the first 200 from /healthz; RSS is VmRSS after
   start and after the ingest window; the ingest rate is measured as above with 100 kiosks; the
   query p99 is over sequential ` + "`GET /api/v1/results?kiosk=…&limit=100`" + ` and ` + "`…?verdict=positive&limit=100`" + `
   requests with an API token, and the KPI p99 over ` + "`GET /api/v1/kpis?event=…`" + `. The baselines: a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/shianfood/shian/command/auth"
@@ -15,28 +16,52 @@ import (
 	"github.com/tidwall/buntdb"
 )
 
-// Everything the bench knows about the command's result store is in this
-// file: how to register kiosks and an API token in a stopped command's
-// data directory, and how to fill it with results through the store's own
-// bulk path.
+// Everything the bench knows about where the command keeps its data is in
+// this file: the operational records in DATA/command.db (buntdb: kiosks,
+// users, tokens), and the result history behind --db (SQLite by default,
+// PostgreSQL where installed), filled through its own bulk path.
 
-// storeName names the store the command keeps its results in.
-const storeName = "buntdb (command/store: every result in memory, indexes rebuilt at open)"
+// backend is one result history the command can run on.
+type backend struct {
+	name string    // "SQLite", "PostgreSQL"
+	pg   *postgres // the server, for PostgreSQL
+}
+
+// spec is the --db value of a run directory on this backend.
+func (bk backend) spec(run string) string {
+	if bk.pg != nil {
+		return bk.pg.dsnFor(dbName(run))
+	}
+	return "sqlite:" + filepath.Join(dataDir(run), "history.db")
+}
+
+// describe names the backend for the report.
+func (bk backend) describe() string {
+	if bk.pg != nil {
+		return "PostgreSQL " + bk.pg.version + " (command/history; fsync and synchronous_commit on; the server on the same machine)"
+	}
+	return "SQLite (command/history, modernc.org/sqlite: WAL, synchronous=FULL)"
+}
+
+// sqlite is the default backend.
+var sqlite = backend{name: "SQLite"}
 
 // dataDir is the command's --data for a run directory.
 func dataDir(run string) string { return filepath.Join(run, "command") }
 
 // commandArgs are the command-line flags that point shian-command at a
 // run's data.
-func commandArgs(run string) []string { return []string{"--data", dataDir(run)} }
+func (bk backend) commandArgs(run string) []string {
+	return []string{"--data", dataDir(run), "--db", bk.spec(run)}
+}
+
+// dbName is the PostgreSQL database of a run directory.
+func dbName(run string) string {
+	return "bench_" + strings.NewReplacer("-", "_", ".", "_").Replace(filepath.Base(run))
+}
 
 // fillKiosks is how many kiosks the fill spreads results over.
 const fillKiosks = 500
-
-// maxFill is the largest store the bench fills: buntdb keeps every result
-// in memory (~1.8 KB each) and rebuilds its indexes from all of them at
-// every open, so 10 million would take ~18 GB and many minutes per start.
-const maxFill = 2_000_000
 
 // prepared is what prepare did.
 type prepared struct {
@@ -48,12 +73,15 @@ type prepared struct {
 }
 
 // prepare works on a stopped command's data directory: it registers the
-// kiosks ids, creates an admin with an API token, and fills the store with
-// result history until it holds fillTo, in groups of 4096 through
-// history.Commit (one durable transaction per group): results of
-// fillKiosks kiosks F-0001…, over 2,000 stalls and the month before
-// start, 90 % negative, 7 % suspicious, 3 % positive, all of enc's event.
-func prepare(run string, ids []string, fillTo int, enc *Encoder, start time.Time) (prepared, error) {
+// kiosks ids, creates an admin with an API token, and fills the result
+// history until it holds fillTo, in groups of 4096 through history.Commit
+// (one transaction per group, the bulk path): results of fillKiosks
+// kiosks F-0001…, over 2,000 stalls and the month before start, 90 %
+// negative, 7 % suspicious, 3 % positive, all of enc's event. The fill is
+// not what is measured: it runs with the history's NoSync (no fsync per
+// transaction); the command then opens the history with its durability
+// on.
+func prepare(bk backend, run string, ids []string, fillTo int, enc *Encoder, start time.Time) (prepared, error) {
 	var p prepared
 	// Registrations are not what is measured: without a fill, no fsync
 	// per kiosk (the file is read back by the command from the page
@@ -83,7 +111,12 @@ func prepare(run string, ids []string, fillTo int, enc *Encoder, start time.Time
 	if p.api, err = a.NewAPIToken("bench", "bench"); err != nil {
 		return p, err
 	}
-	hist, err := history.Open("sqlite:"+filepath.Join(dataDir(run), "history.db"), history.Options{Log: quiet(), NoSync: fillTo == 0})
+	if bk.pg != nil {
+		if err := bk.pg.createDB(dbName(run)); err != nil {
+			return p, err
+		}
+	}
+	hist, err := history.Open(bk.spec(run), history.Options{Log: quiet(), NoSync: true})
 	if err != nil {
 		return p, err
 	}

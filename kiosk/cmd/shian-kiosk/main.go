@@ -8,6 +8,7 @@
 //	shian-kiosk --config kiosk.yaml --check                 # check the config as the kiosk would, and exit
 //	shian-kiosk doctor --config /etc/shian/kiosk.yaml       # check config, devices, storage, command, clock
 //	shian-kiosk export --config /etc/shian/kiosk.yaml --to support.tar.gz
+//	shian-kiosk probe --profile SHIAN-GC1 --port /dev/ttyUSB1 --addr 2   # read an instrument once with its profile
 //	shian-kiosk --version
 package main
 
@@ -32,6 +33,7 @@ import (
 	"github.com/shianfood/shian/kiosk/doctor"
 	"github.com/shianfood/shian/kiosk/drivers"
 	kmetrics "github.com/shianfood/shian/kiosk/metrics"
+	"github.com/shianfood/shian/protocols/device/profile"
 )
 
 const usage = `shian-kiosk — 食安快检终端 / the Shian test kiosk
@@ -43,7 +45,9 @@ Usage:
                                               check config, ports, devices, storage, command, token, clock
   shian-kiosk export [--config kiosk.yaml] --to FILE.tar.gz
                                               the outbox and config (token removed) for support
-  shian-kiosk --protocols                     the instrument protocols this build reads
+  shian-kiosk probe --profile VENDOR-MODEL --port /dev/ttyUSB0 [--addr N]
+                                              read an instrument once with its profile (probe --help)
+  shian-kiosk --protocols                     the instrument protocols and built-in profiles of this build
   shian-kiosk --version
 
 kiosk.yaml names the kiosk, the command service and the instruments; see
@@ -80,7 +84,7 @@ func (m *Main) ParseFlags(args []string) error {
 		case "version":
 			m.Version, args = true, args[1:]
 		default:
-			return fmt.Errorf("unknown command %q (doctor, export or run; see shian-kiosk --help)", args[0])
+			return fmt.Errorf("unknown command %q (doctor, export, probe or run; see shian-kiosk --help)", args[0])
 		}
 	}
 	fs := flag.NewFlagSet("shian-kiosk", flag.ContinueOnError)
@@ -139,6 +143,7 @@ func (m *Main) Run(ctx context.Context) error {
 		for _, p := range device.Protocols() {
 			fmt.Fprintln(m.Stdout, p)
 		}
+		fmt.Fprintln(m.Stdout, "profiles (profile: in kiosk.yaml):", strings.Join(profile.Builtin().Names(), ", "), "and those in", profile.DefaultDir)
 		return nil
 	}
 	log, err := NewLogger(m.Stderr, m.LogLevel, m.LogFormat)
@@ -202,6 +207,15 @@ func (m *Main) doctor(ctx context.Context, log *slog.Logger) error {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "probe" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := runProbe(ctx, os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "shian-kiosk probe:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
 	if err := m.ParseFlags(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -105,7 +105,8 @@ func (r Registers) putCond(c *Cond, on bool) {
 
 // EncodeResult writes d into regs as a device described by the profile
 // holds it: the status bits, the sequence and, when d is Ready, the item
-// and method codes, the values and the time. Values the profile's types
+// and method codes, the values d carries (the registers of the others
+// keep what they hold) and the time. Values the profile's types
 // cannot hold are an error matching ErrValue.
 func (p *Profile) EncodeResult(d Decoded, regs Registers) error {
 	if !p.Transport.Kind.Modbus() {
@@ -163,7 +164,7 @@ func (p *Profile) EncodeResult(d Decoded, regs Registers) error {
 		f := r.Values[name]
 		u, ok := quantities[name].get(d.Raw)
 		if !ok {
-			return valueErr("the result has no %s", name)
+			continue // not carried: the registers keep what they hold
 		}
 		v := new(big.Rat).SetFrac64(u, quantities[name].per)
 		if err := regs.putNumber(&f, f.unapply(v)); err != nil {

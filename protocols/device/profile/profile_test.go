@@ -327,3 +327,16 @@ func TestLoadDir(t *testing.T) {
 		t.Errorf("broken directory: %v", err)
 	}
 }
+
+// TestDocsExample: the worked example in docs/profiles.md is the file the
+// tests read, word for word.
+func TestDocsExample(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/profiles.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, _ := os.ReadFile("testdata/lanyu-gr20.yaml")
+	if !strings.Contains(string(doc), "```yaml\n"+string(file)+"```") {
+		t.Error("docs/profiles.md's worked example differs from testdata/lanyu-gr20.yaml; copy the file into the document")
+	}
+}

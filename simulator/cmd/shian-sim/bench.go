@@ -28,7 +28,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&o.Work, "work", "", "scratch directory (default: a new temporary one, removed at the end)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the scratch directory (data, logs) for a look afterwards")
 	fs.IntVar(&o.PortBase, "port-base", 0, "listen on 127.0.0.1 ports from this one to +99 (default: any free port)")
-	fs.StringVar(&o.Profile, "profile", "", "save CPU and allocation profiles of the command under the 100-kiosk ingest load in this directory")
+	fs.StringVar(&o.Profile, "profile", "", "save CPU, allocation and goroutine profiles of the command under each ingest load in this directory")
+	fs.DurationVar(&o.IngestWindow, "ingest-window", 0, "measure each ingest figure for this long (default 10s, 2s with --quick)")
 	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, `Usage: shian-sim bench [flags]

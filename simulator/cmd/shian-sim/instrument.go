@@ -6,14 +6,111 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shianfood/shian/protocols/device/profile"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/simulator/instrument"
+	"github.com/shianfood/shian/simulator/profilesim"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
+
+// runProfile serves a Modbus instrument emulated from its profile alone
+// (simulator/profilesim) on a pseudo-terminal or on Modbus TCP.
+func runProfile(ctx context.Context, file, link, tcp, addrs, serial string, every time.Duration, seed uint64, stdout, stderr io.Writer) int {
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(stderr, "shian-sim instrument: "+format+"\n", a...)
+		return code
+	}
+	var p *profile.Profile
+	if b, err := os.ReadFile(file); err == nil {
+		if p, err = profile.Parse(file, b); err != nil {
+			return fail(2, "%v", err)
+		}
+	} else if p, err = profile.Builtin().Lookup(file); err != nil {
+		return fail(2, "--profile %s: not a file (%v), nor a built-in profile", file, err)
+	}
+	if (link == "") == (tcp == "") {
+		return fail(2, "--profile needs --link PATH (Modbus RTU on a pseudo-terminal) or --tcp ADDR (Modbus TCP)")
+	}
+	unit, err := strconv.Atoi(strings.Split(addrs, ",")[0])
+	if err != nil || unit < 1 || unit > 247 {
+		return fail(2, "--addr %q: a Modbus address 1…247", addrs)
+	}
+	if serial == "" {
+		serial = "SIM-0001"
+	}
+	// A cabinet at 23.4 °C and 61.2 %, for profiles that read one.
+	cabinet := func() assay.Raw {
+		return assay.Raw{AirTemp: assay.Ptr(23400 * measure.MilliCelsius), Humidity: assay.Ptr(measure.Percent(612000))}
+	}
+	dev, err := profilesim.New(p, profilesim.Options{Unit: byte(unit), Ident: profile.Ident{Serial: serial, Model: p.Model}, Cabinet: cabinet})
+	if err != nil {
+		return fail(2, "%v", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if every <= 0 {
+			return
+		}
+		rng := rand.New(rand.NewPCG(seed, 0x9f))
+		verdicts := []assay.Verdict{assay.Negative, assay.Negative, assay.Negative, assay.Suspicious, assay.Positive, assay.Invalid}
+		for {
+			t := time.NewTimer(time.Duration(float64(every) * (0.5 + rng.Float64())))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			if r, err := dev.Random(rng, verdicts[rng.IntN(len(verdicts))]); err == nil {
+				dev.Measure(r)
+			}
+		}
+	}()
+	fmt.Fprintf(stdout, "%s (%s %s) emulated from %s, unit %d, serial %s\n", p.Name, p.Vendor, p.Model, p.File, unit, serial)
+	if tcp != "" {
+		ln, err := net.Listen("tcp", tcp)
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		fmt.Fprintf(stdout, "  Modbus TCP on %s\n  kiosk.yaml: profile: %s, port: %s, addr: %d\nCtrl-C stops it.\n", ln.Addr(), p.Name, ln.Addr(), unit)
+		err = dev.ServeTCP(ctx, ln)
+		cancel()
+		<-done
+		if err != nil && ctx.Err() == nil {
+			return fail(1, "%v", err)
+		}
+		return 0
+	}
+	abs, err := filepath.Abs(link)
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	port, err := serialsim.Open(serialsim.Options{Link: abs})
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	defer port.Close()
+	fmt.Fprintf(stdout, "  Modbus RTU on %s -> %s (%d baud)\n  kiosk.yaml: profile: %s, port: %s, addr: %d\nCtrl-C stops it.\n", abs, port.SlavePath(), p.Transport.Baud, p.Name, abs, unit)
+	err = port.Serve(ctx, dev)
+	cancel()
+	<-done
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	return 0
+}
 
 // runInstrument serves one emulated instrument (or one RS-485 bus of card
 // readers) on a pseudo-terminal whose slave side is symlinked at --link,
@@ -23,6 +120,7 @@ func runInstrument(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.SetOutput(stdout)
 	var (
 		model, link, addrs, serial string
+		profileFile, tcp           string
 		list                       bool
 		every                      time.Duration
 		seed                       uint64
@@ -30,6 +128,8 @@ func runInstrument(ctx context.Context, args []string, stdout, stderr io.Writer)
 		split                      bool
 	)
 	fs.StringVar(&model, "model", "", "instrument model (see --list)")
+	fs.StringVar(&profileFile, "profile", "", "emulate a Modbus instrument from its profile (a .yaml file, or a built-in profile's name) instead of a model")
+	fs.StringVar(&tcp, "tcp", "", "with --profile: serve Modbus TCP on this address (127.0.0.1:1502) instead of a pseudo-terminal")
 	fs.StringVar(&link, "link", "", "path at which to symlink the pseudo-terminal's slave side, e.g. /tmp/ttyGC0")
 	fs.BoolVar(&list, "list", false, "list the models and exit")
 	fs.StringVar(&addrs, "addr", "1", "card-reader: Modbus addresses of the readers on the bus, comma-separated (1,2,3)")
@@ -41,6 +141,7 @@ func runInstrument(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.BoolVar(&split, "split", false, "send every write in small pieces")
 	fs.Usage = func() {
 		fmt.Fprint(stdout, `Usage: shian-sim instrument --model NAME --link PATH [flags]
+       shian-sim instrument --profile FILE.yaml (--link PATH | --tcp ADDR) [flags]
        shian-sim instrument --list
 
 Creates a pseudo-terminal, symlinks its slave side at PATH and serves the
@@ -64,6 +165,9 @@ Flags:
 			fmt.Fprintf(stdout, "%-13s %-21s %s\n%35s%s\n", m.Name, m.Protocol, m.Title, "", m.Transport)
 		}
 		return 0
+	}
+	if profileFile != "" {
+		return runProfile(ctx, profileFile, link, tcp, addrs, serial, every, seed, stdout, stderr)
 	}
 	if model == "" || link == "" {
 		fmt.Fprintln(stderr, "shian-sim instrument: --model and --link are required (--list shows the models)")

@@ -108,6 +108,12 @@ const table = {
   "result.kiosk": { zh: "快检终端", en: "Test kiosk" },
   "result.operator": { zh: "检测员", en: "Test operator" },
   "result.derived": { zh: "指挥中心复核结论与终端不一致", en: "The command centre's re-check differs from the kiosk's verdict" },
+  "result.rulesOutdated": {
+    zh: "终端按已更新的旧版规则书（第{v}版）判定，已按检测时现行的规则书复核",
+    en: "The kiosk decided with an outdated rule book (version {v}); re-checked with the book in force when it was measured",
+  },
+  "result.rulesUnknown": { zh: "终端所用规则书（第{v}版）不是指挥中心发布的，已按现行规则书复核", en: "The kiosk named a rule book (version {v}) the command never issued; re-checked with the book in force" },
+  "result.lotExpired": { zh: "试剂/检测卡批号 {lot} 检测时已过期", en: "Kit lot {lot} had expired when the test was made" },
 
   // Side panel.
   "panel.results": { zh: "最新结果", en: "Recent results" },

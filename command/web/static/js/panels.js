@@ -49,6 +49,17 @@ export function valueText(value, unit) {
   return unit ? `${value} ${unit}` : String(value);
 }
 
+/** warnings lists, for people, what the command found wrong with a result. */
+export function warnings(r, e) {
+  const flags = r.flags || [];
+  const out = [];
+  if (flags.includes("rules_outdated")) out.push(t("result.rulesOutdated", { v: r.rules_version || 0 }));
+  if (flags.includes("rules_unknown")) out.push(t("result.rulesUnknown", { v: r.rules_version || 0 }));
+  if (e.derived && !flags.includes("rules_outdated") && !flags.includes("rules_unknown")) out.push(t("result.derived"));
+  if (flags.includes("lot_expired")) out.push(t("result.lotExpired", { lot: r.lot || "" }));
+  return out;
+}
+
 /** The header counts by verdict. */
 export function renderCounts(container, counts) {
   container.replaceChildren();
@@ -189,7 +200,7 @@ export class Panels {
       verdictChip(e.verdict),
       el("span", { class: "what" }, what),
       el("span", { class: "value" }, valueText(e.value, e.unit)),
-      e.derived ? el("span", { class: "flag", title: t("result.derived") }, "⚠") : null,
+      warnings(r, e).length ? el("span", { class: "flag", title: warnings(r, e).join("；") }, "⚠") : null,
     );
   }
 
