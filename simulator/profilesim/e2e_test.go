@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/rulebook"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/kiosk"
@@ -179,12 +180,12 @@ devices:
 
 	// The map: each stall's latest verdict, as a browser's snapshot has it.
 	for _, c := range cards {
-		st, ok := svc.Store().StallState(c.stall)
+		st, ok := svc.History().StallState(c.stall)
 		if !ok || st.Verdict != c.want {
 			t.Errorf("%s on the map: %+v, want %s", c.stall, st, c.want)
 		}
 	}
-	rs, _ := svc.Store().Results(store.ResultFilter{Limit: 10})
+	rs, _ := svc.History().Results(history.Filter{Limit: 10})
 	for _, r := range rs {
 		if r.Model != "LY-GR20" || r.Serial != "LY208841" || r.RulesVersion != 2 || len(r.Flags) != 0 || r.Derived != nil {
 			t.Errorf("result %s: model %q serial %q book %d flags %v derived %v", r.StallID, r.Model, r.Serial, r.RulesVersion, r.Flags, r.Derived)
