@@ -129,7 +129,7 @@ type Bench struct {
 // ingest_ratio= lines to o.Out.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Out == nil {
 		o.Out = io.Discard

@@ -119,7 +119,7 @@ func (o *Options) defaults() {
 		o.Timeout = 30 * time.Minute
 	}
 	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
