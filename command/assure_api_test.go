@@ -26,7 +26,7 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-var silent = slog.New(slog.NewTextHandler(io.Discard, nil))
+var silent = slog.New(slog.DiscardHandler)
 
 // assureEnv is a running command service with one user per role.
 type assureEnv struct {

@@ -87,7 +87,7 @@ devices:
 	var mu sync.Mutex
 	var saved []kiosk.Saved
 	run := func(onSaved func(kiosk.Saved)) (*kiosk.Kiosk, context.CancelFunc, chan struct{}) {
-		k, err := kiosk.Open(cfg, kiosk.Options{Serial: &serialport.Hub{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		k, err := kiosk.Open(cfg, kiosk.Options{Serial: &serialport.Hub{}, Log: slog.New(slog.DiscardHandler),
 			OnSaved: func(s kiosk.Saved) {
 				mu.Lock()
 				saved = append(saved, s)

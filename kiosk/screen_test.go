@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -109,7 +108,7 @@ func TestScreenConfig(t *testing.T) {
 	}
 }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // TestScreenWiring opens a kiosk with the screen and gpiotest pins: the
 // screen is served, a triggered gold positive lights the LED, and an

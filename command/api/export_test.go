@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -64,7 +63,7 @@ func TestExportStreamsInBoundedMemory(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("SHIAN_EXPORT_N")); err == nil && v > 0 {
 		n = v
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	never := buntdb.Never
 	st, err := store.Open(t.TempDir(), store.Options{Log: log, Sync: &never})
 	if err != nil {

@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -17,7 +16,7 @@ import (
 // exactly one logs in; the others, and every later use, get ErrLinkUsed.
 // An expired link is refused and spent.
 func TestLoginLinkUsedOnce(t *testing.T) {
-	st, err := store.Open(t.TempDir(), store.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st, err := store.Open(t.TempDir(), store.Options{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -391,7 +391,7 @@ func Restore(from, dir string, force bool, out io.Writer) (Manifest, int, error)
 		return man, 0, fmt.Errorf("restore: %w", err)
 	}
 	lk.Release()
-	st, err := store.Open(dir, store.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st, err := store.Open(dir, store.Options{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return man, 0, fmt.Errorf("restore: the restored store does not open: %w", err)
 	}
@@ -400,7 +400,7 @@ func Restore(from, dir string, force bool, out io.Writer) (Manifest, int, error)
 		return man, 0, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "history.db")); err == nil {
-		h, err := history.Open("sqlite:"+filepath.Join(dir, "history.db"), history.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		h, err := history.Open("sqlite:"+filepath.Join(dir, "history.db"), history.Options{Log: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			return man, 0, fmt.Errorf("restore: the restored result history does not open: %w", err)
 		}

@@ -3,7 +3,6 @@ package backup_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,7 +19,7 @@ import (
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func result(seq uint64) wire.Result {
 	id, _ := uuid.NewV7()

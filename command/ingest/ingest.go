@@ -95,8 +95,10 @@ type Config struct {
 	OnAlarm     func(store.Alarm)
 	OnKiosk     func(wire.KioskState)
 
-	// GroupWindow is how long the committer waits to gather a group
-	// (default 5 ms); GroupMax the most results in one group (default 1024).
+	// GroupWindow is how long the committer may wait for more after the
+	// first submission of a group (default 0: it takes what is already
+	// queued and commits at once); GroupMax the most results in one group
+	// (default 1024).
 	GroupWindow time.Duration
 	GroupMax    int
 	// MaxInFlight is announced to kiosks in welcome (default 256).
@@ -136,9 +138,6 @@ func New(cfg Config) *Server {
 	if cfg.Books == nil {
 		cfg.Books = rulebook.Fixed(assay.DefaultRules())
 	}
-	if cfg.GroupWindow <= 0 {
-		cfg.GroupWindow = 5 * time.Millisecond
-	}
 	if cfg.GroupMax <= 0 {
 		cfg.GroupMax = 1024
 	}
@@ -167,18 +166,38 @@ func (s *Server) Run(ctx context.Context) {
 			group = append(group, sub)
 		}
 		n := len(group[0].results)
-		timer := time.NewTimer(s.cfg.GroupWindow)
+		// The group is what is already waiting — what arrived during the
+		// last commit — and, with a GroupWindow, what comes within it.
+		// Without one, a lone result is stored at once (no added
+		// latency), and under load the groups grow by themselves.
+		var timer *time.Timer
+		var window <-chan time.Time
+		if s.cfg.GroupWindow > 0 {
+			timer = time.NewTimer(s.cfg.GroupWindow)
+			window = timer.C
+		}
 	gather:
 		for n < s.cfg.GroupMax {
 			select {
 			case sub := <-s.subs:
 				group = append(group, sub)
 				n += len(sub.results)
-			case <-timer.C:
-				break gather
+			default:
+				if window == nil {
+					break gather
+				}
+				select {
+				case sub := <-s.subs:
+					group = append(group, sub)
+					n += len(sub.results)
+				case <-window:
+					break gather
+				}
 			}
 		}
-		timer.Stop()
+		if timer != nil {
+			timer.Stop()
+		}
 		s.commit(group)
 	}
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,7 +15,7 @@ import (
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quietLog = slog.New(slog.DiscardHandler)
 
 func rec(kiosk string, seq uint64) wire.Result {
 	return wire.Result{ResultID: fmt.Sprintf("0193a1b2-7c4d-7e5f-8a6b-%012d", seq), KioskID: kiosk, Seq: seq,

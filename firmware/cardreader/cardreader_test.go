@@ -2,20 +2,19 @@ package cardreader_test
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/shianfood/shian/firmware/cardreader"
+	"github.com/shianfood/shian/internal/testutil"
 	"github.com/shianfood/shian/protocols/device/goldcard"
 	"github.com/shianfood/shian/protocols/device/modbus"
+	"github.com/shianfood/shian/protocols/device/modbus/modbustest"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
@@ -29,10 +28,7 @@ type exchange struct {
 }
 
 func loadExchanges(t *testing.T) (int64, []exchange) {
-	b, err := os.ReadFile("../../protocols/device/modbus/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := modbustest.Vectors()
 	var v struct {
 		CardReader struct {
 			Time      int64
@@ -45,14 +41,6 @@ func loadExchanges(t *testing.T) (int64, []exchange) {
 	return v.CardReader.Time, v.CardReader.Exchanges
 }
 
-func unhex(t *testing.T, s string) []byte {
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // pipeUART is the reader's side of two pipes.
 type pipeUART struct {
 	io.Reader
@@ -60,7 +48,7 @@ type pipeUART struct {
 }
 
 // TestSharedVectors runs the card reader scenario of
-// protocols/device/modbus/testdata/vectors.json through Serve, byte for byte:
+// modbustest.Vectors through Serve, byte for byte:
 // the protocols decoder tests read the same frames.
 func TestSharedVectors(t *testing.T) {
 	secs, ex := loadExchanges(t)
@@ -86,13 +74,13 @@ func TestSharedVectors(t *testing.T) {
 		if x.Insert != nil {
 			optics.Insert(cardreader.Card{C: x.Insert.C, T: x.Insert.T})
 		}
-		if _, err := hostW.Write(unhex(t, x.Request)); err != nil {
+		if _, err := hostW.Write(testutil.Unhex(t, x.Request)); err != nil {
 			t.Fatal(err)
 		}
 		if x.Response == "" {
 			continue // the next answer read must be the next exchange's
 		}
-		want := unhex(t, x.Response)
+		want := testutil.Unhex(t, x.Response)
 		go func() {
 			b := make([]byte, len(want))
 			if _, err := io.ReadFull(hostR, b); err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,11 +13,12 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/protocols/device/dyframe"
+	"github.com/shianfood/shian/protocols/device/dyframe/dyframetest"
 	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
-// The vectors shared with protocols/device/dyframe (docs/reliability.md test 4).
-const vectorsPath = "../../protocols/device/dyframe/testdata/vectors.json"
+// The vectors are shared with protocols/device/dyframe (dyframetest.Vectors,
+// docs/reliability.md test 4).
 
 type fwVectors struct {
 	Photometer []struct {
@@ -54,10 +54,7 @@ type scriptReading struct {
 
 func loadVectors(t *testing.T) fwVectors {
 	t.Helper()
-	b, err := os.ReadFile(vectorsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := dyframetest.Vectors()
 	var v fwVectors
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)

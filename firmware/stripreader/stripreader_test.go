@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"testing"
 
@@ -27,7 +26,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // recorded with: the firmware issues exactly the same transactions, and
 // reports the same two strips on its UART.
 func TestGoldenTrace(t *testing.T) {
-	tr, err := i2cbustest.Load("../../kiosk/device/tcs34725/testdata/session.json")
+	tr, err := i2cbustest.Parse(striptest.Session())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +55,7 @@ func TestGoldenTrace(t *testing.T) {
 	}
 }
 
-// vectors is the shape of protocols/device/strip/testdata/vectors.json.
+// vectors is the shape of striptest.Vectors.
 type vectors struct {
 	Lines []struct {
 		Name, Line, Kind, Item, Error string
@@ -79,10 +78,7 @@ func (c countsSensor) Counts(p strip.Position) (tcs34725.Counts, error) { return
 // TestSharedVectors: the firmware produces the vector lines and
 // intensities the protocols/ decoder tests check.
 func TestSharedVectors(t *testing.T) {
-	raw, err := os.ReadFile("../../protocols/device/strip/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := striptest.Vectors()
 	var v vectors
 	if err := json.Unmarshal(raw, &v); err != nil {
 		t.Fatal(err)

@@ -1,27 +1,23 @@
 package stripreader
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
-	"strings"
 	"testing"
 
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
+	"github.com/shianfood/shian/internal/testutil"
 	"github.com/shianfood/shian/protocols/device/strip"
 	"github.com/shianfood/shian/protocols/device/tcs34725"
+	"github.com/shianfood/shian/protocols/device/tcs34725/tcs34725test"
 )
 
 // TestTCSVectors reads every count block of
-// protocols/device/tcs34725/testdata/vectors.json through the firmware's fixture
+// tcs34725test.Vectors through the firmware's fixture
 // code: same counts as the codec's tests, all-ones refused as saturated.
 func TestTCSVectors(t *testing.T) {
-	raw, err := os.ReadFile("../../protocols/device/tcs34725/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := tcs34725test.Vectors()
 	var v struct {
 		Counts []struct {
 			Name       string
@@ -37,7 +33,7 @@ func TestTCSVectors(t *testing.T) {
 		if c.Error != "" {
 			continue
 		}
-		b, _ := hex.DecodeString(strings.ReplaceAll(c.Bytes, " ", ""))
+		b := testutil.Unhex(t, c.Bytes)
 		pb := &i2ctest.Playback{DontPanic: true, Ops: []i2ctest.IO{
 			{Addr: strip.MuxAddr, W: []byte{0x02}},
 			{Addr: strip.MuxAddr, R: []byte{0x02}},

@@ -18,7 +18,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestSharedVectors prints the TEMP reports of
-// protocols/device/asciirpt/testdata/vectors.json byte for byte.
+// asciirpttest.Vectors byte for byte.
 func TestSharedVectors(t *testing.T) {
 	v := printertest.Vectors(t)
 	cst := time.FixedZone("CST", 8*3600)

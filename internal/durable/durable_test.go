@@ -2,7 +2,6 @@ package durable
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,7 +12,7 @@ import (
 	"github.com/tidwall/buntdb"
 )
 
-var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quietLog = slog.New(slog.DiscardHandler)
 
 func put(t *testing.T, f *File, key, value string) {
 	t.Helper()

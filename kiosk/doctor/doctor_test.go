@@ -3,7 +3,6 @@ package doctor_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,7 +38,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{dir: t.TempDir()}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	svc, err := command.Open(command.Config{DataDir: filepath.Join(w.dir, "command"), Log: log})
 	if err != nil {
 		t.Fatal(err)

@@ -97,7 +97,7 @@ func Run(ctx context.Context, o Options) Report {
 		o.Buses = I2CBuses
 	}
 	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment,

@@ -3,7 +3,6 @@ package metrics_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -53,7 +52,7 @@ devices:
 		t.Fatal(err)
 	}
 	var mon *metrics.Monitor
-	k, err := kiosk.Open(cfg, kiosk.Options{Serial: drivers.Serial(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	k, err := kiosk.Open(cfg, kiosk.Options{Serial: drivers.Serial(), Log: slog.New(slog.DiscardHandler),
 		Monitor: func(k *kiosk.Kiosk) http.Handler { mon = metrics.New(k); return mon }})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -18,7 +17,7 @@ import (
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = slog.New(slog.DiscardHandler)
 
 // faults fails chosen operations: the n-th write or sync (1-based), or
 // every one while a switch is on.

@@ -121,7 +121,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	s, err := New(Config{KioskID: "K-T-01", Name: "测试终端", Operator: "op-1", Backend: k, Alarm: a, Rules: assay.DefaultRules(),
-		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log:    slog.New(slog.DiscardHandler),
 		Stalls: []Stall{{ID: "S-001", Name: "1号 王记凉菜"}},
 		Devices: []Device{{ID: "enzyme-1", Model: "DY-3000E", Items: []string{"有机磷和氨基甲酸酯类农药"}},
 			{ID: "strip-1", Triggerable: true, Items: []string{"克伦特罗"}}, {ID: "strip-2", Triggerable: true}}})

@@ -73,6 +73,10 @@ type Options struct {
 	// IngestWindow, when set, replaces the measured time of each ingest
 	// figure (a longer one for a profile with more samples).
 	IngestWindow time.Duration
+	// E2EKiosks and E2EDuration, when set, replace the end-to-end run's
+	// size.
+	E2EKiosks   int
+	E2EDuration time.Duration
 	// Command is the command line shown in the report.
 	Command string
 	Log     *slog.Logger
@@ -125,7 +129,7 @@ type Bench struct {
 // ingest_ratio= lines to o.Out.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -155,6 +159,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	b := &Bench{o: o, sz: SizesFor(o.Quick), ports: ports{Base: o.PortBase}}
 	if o.IngestWindow > 0 {
 		b.sz.IngestWindow = o.IngestWindow
+	}
+	if o.E2EKiosks > 0 {
+		b.sz.E2EKiosks = o.E2EKiosks
+	}
+	if o.E2EDuration > 0 {
+		b.sz.E2EDuration = o.E2EDuration
 	}
 	b.rep = newReport(o)
 	start := time.Now()

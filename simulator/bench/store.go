@@ -3,7 +3,6 @@ package bench
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -159,4 +158,4 @@ func fillSpec(i, total int, start time.Time, span time.Duration) Spec {
 		StallID: stallID(i*31, 2000), Tag: "样品", MeasuredAt: start.Add(-span + time.Duration(i)*(span/time.Duration(max(total, 1))))}
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }

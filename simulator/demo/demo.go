@@ -101,7 +101,7 @@ func (o *Options) defaults() {
 		o.KioskUI = "127.0.0.1:0"
 	}
 	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Out == nil {
 		o.Out = os.Stdout

@@ -3,7 +3,6 @@ package demo
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -29,12 +28,12 @@ func TestDemoRunsTheProtocol(t *testing.T) {
 	var out bytes.Buffer
 	err := Run(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Duration: 25 * time.Second, Every: 700 * time.Millisecond,
 		Measure: 300 * time.Millisecond, Mix: enzyme.Mix{Negative: 0.5, Suspicious: 0.15, Positive: 0.3, Invalid: 0.05},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: &out})
+		Log: slog.New(slog.DiscardHandler), Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("demo output:\n%s", out.String())
-	st, err := store.Open(filepath.Join(dir, "command"), store.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st, err := store.Open(filepath.Join(dir, "command"), store.Options{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

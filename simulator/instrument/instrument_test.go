@@ -3,7 +3,6 @@ package instrument_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -69,7 +68,7 @@ func TestEveryModelEndToEnd(t *testing.T) {
 			var insts []device.Instrument
 			for _, a := range units {
 				inst, err := device.Open(device.Spec{ID: m.Name, Protocol: m.Protocol, Model: m.KioskModel, Port: link, Addr: uint16(a)},
-					device.Env{Serial: hub, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+					device.Env{Serial: hub, Log: slog.New(slog.DiscardHandler)})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -8,7 +8,6 @@ package historytest
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"strings"
@@ -34,7 +33,7 @@ type Backend struct {
 	FlipKiosk func(rx uint64) error
 }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = slog.New(slog.DiscardHandler)
 
 // Run runs the suite; newBackend makes a fresh database per test.
 func Run(t *testing.T, newBackend func(t *testing.T) Backend) {

@@ -3,7 +3,6 @@ package ads1115
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
@@ -11,17 +10,15 @@ import (
 
 	"github.com/shianfood/shian/kiosk/i2cbus"
 	"github.com/shianfood/shian/protocols/device/ads1115"
+	"github.com/shianfood/shian/protocols/device/ads1115/ads1115test"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // TestSharedVectors reads the PT100 table of
-// protocols/device/ads1115/testdata/vectors.json through the driver: the ADC code
+// ads1115test.Vectors through the driver: the ADC code
 // the vector gives at ±0.512 V comes out as the vector's temperature.
 func TestSharedVectors(t *testing.T) {
-	raw, err := os.ReadFile("../../../protocols/device/ads1115/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := ads1115test.Vectors()
 	var v struct {
 		Probe []struct {
 			Kind    string

@@ -3,7 +3,6 @@ package atp_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -54,7 +53,7 @@ func (k *kiosk) readings() []device.Reading {
 
 func start(t *testing.T, spec device.Spec) *kiosk {
 	t.Helper()
-	inst, err := device.Open(spec, device.Env{Serial: &serialport.Hub{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	inst, err := device.Open(spec, device.Env{Serial: &serialport.Hub{}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/shianfood/shian/kiosk/device/dyenzyme"
 	"github.com/shianfood/shian/kiosk/serialport"
 	"github.com/shianfood/shian/protocols/device/dyframe"
+	"github.com/shianfood/shian/protocols/device/dyframe/dyframetest"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
@@ -262,10 +262,7 @@ func (s *script) Read(ch int) (enzyme.Counts, error) {
 }
 
 func loadVectorTests(t *testing.T) []vectorTest {
-	b, err := os.ReadFile("../../../protocols/device/dyframe/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := dyframetest.Vectors()
 	var v struct {
 		Firmware []vectorTest `json:"firmware"`
 	}

@@ -2,27 +2,23 @@ package mlx90614
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
-	"strings"
 	"testing"
 
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
+	"github.com/shianfood/shian/internal/testutil"
 	"github.com/shianfood/shian/kiosk/i2cbus"
 	"github.com/shianfood/shian/protocols/device/mlx90614"
+	"github.com/shianfood/shian/protocols/device/mlx90614/mlx90614test"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
 // TestSharedVectors runs the object-temperature frames of
-// protocols/device/mlx90614/testdata/vectors.json through the driver's read.
+// mlx90614test.Vectors through the driver's read.
 func TestSharedVectors(t *testing.T) {
-	raw, err := os.ReadFile("../../../protocols/device/mlx90614/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := mlx90614test.Vectors()
 	var v struct {
 		Frames []struct {
 			Name          string
@@ -42,7 +38,7 @@ func TestSharedVectors(t *testing.T) {
 			continue
 		}
 		n++
-		r, _ := hex.DecodeString(strings.ReplaceAll(f.Bytes, " ", ""))
+		r := testutil.Unhex(t, f.Bytes)
 		pb := &i2ctest.Playback{DontPanic: true, Ops: []i2ctest.IO{{Addr: f.Addr, W: []byte{f.Cmd}, R: r}}}
 		s := &Sensor{Addr: f.Addr, Reg: f.Cmd}
 		got, err := s.Read(context.Background(), i2cbus.Link{Bus: pb})

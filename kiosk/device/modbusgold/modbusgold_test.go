@@ -3,7 +3,6 @@ package modbusgold_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -95,7 +94,7 @@ func (k *kiosk) readings(id string) []device.Reading {
 func start(t *testing.T, specs ...device.Spec) *kiosk {
 	t.Helper()
 	hub := &serialport.Hub{}
-	env := device.Env{Serial: hub, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	env := device.Env{Serial: hub, Log: slog.New(slog.DiscardHandler)}
 	ctx, cancel := context.WithCancel(context.Background())
 	k := &kiosk{got: map[string][]device.Reading{}, inst: map[string]device.Instrument{}}
 	var wg sync.WaitGroup
@@ -306,7 +305,7 @@ func TestConfirmed(t *testing.T) {
 	b.readers, b.optics = newReaders(t, false, 1)
 	b.plug(t, nil)
 	defer b.unplug()
-	inst, err := device.Open(spec("gold-1", b.link, 1), device.Env{Serial: &serialport.Hub{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	inst, err := device.Open(spec("gold-1", b.link, 1), device.Env{Serial: &serialport.Hub{}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

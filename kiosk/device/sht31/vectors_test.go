@@ -2,29 +2,25 @@ package sht31
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
+	"github.com/shianfood/shian/internal/testutil"
 	"github.com/shianfood/shian/kiosk/i2cbus"
 	"github.com/shianfood/shian/protocols/device/sht31"
+	"github.com/shianfood/shian/protocols/device/sht31/sht31test"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
-// TestSharedVectors runs every frame of protocols/device/sht31/testdata/vectors.json
+// TestSharedVectors runs every frame of sht31test.Vectors
 // through the driver's read sequence: the driver and the codec agree on
 // every value and refuse every damaged frame.
 func TestSharedVectors(t *testing.T) {
-	raw, err := os.ReadFile("../../../protocols/device/sht31/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := sht31test.Vectors()
 	var v struct {
 		Frames []struct {
 			Name          string
@@ -41,7 +37,7 @@ func TestSharedVectors(t *testing.T) {
 		if f.Error == "length" {
 			continue // a short read is the bus's business (see the mutation tests)
 		}
-		r, _ := hex.DecodeString(strings.ReplaceAll(f.Bytes, " ", ""))
+		r := testutil.Unhex(t, f.Bytes)
 		pb := &i2ctest.Playback{DontPanic: true, Ops: []i2ctest.IO{
 			{Addr: sht31.Addr, W: sht31.MeasureHigh.Bytes()},
 			{Addr: sht31.Addr, R: r},

@@ -2,7 +2,6 @@ package stripreader_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -74,7 +73,7 @@ type kiosk struct {
 
 func start(t *testing.T, spec device.Spec) *kiosk {
 	t.Helper()
-	inst, err := device.Open(spec, device.Env{Serial: serialport.Opener{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	inst, err := device.Open(spec, device.Env{Serial: serialport.Opener{}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
-var update = flag.Bool("update", false, "re-record testdata/*.json from the fake fixture")
+var update = flag.Bool("update", false, "re-record the golden session (striptest/session.json) and testdata/*.json from the fake fixture")
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -62,7 +62,7 @@ func recordTrace(t *testing.T, fx *striptest.Fixture, path, note string, slot []
 }
 
 func record(t *testing.T) {
-	recordTrace(t, &striptest.Fixture{}, "testdata/session.json",
+	recordTrace(t, &striptest.Fixture{}, striptest.SessionFile(),
 		"fixture: empty; negative strip (C 42, T 45) for 3 polls; empty; positive strip (C 40, T 9) for 2 polls; recorded from protocols/device/strip/striptest", session)
 	fx := &striptest.Fixture{}
 	fx.Sensor(strip.DefaultChannels[strip.TestLine]).ID = 0x12
@@ -73,7 +73,11 @@ func TestGoldenSession(t *testing.T) {
 	if *update {
 		record(t)
 	}
-	out, p := i2cbustest.GoldenSession(t, newP, *update)
+	tr, err := i2cbustest.Parse(striptest.Session())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, p := i2cbustest.GoldenSessionOf(t, newP, tr, *update)
 	if len(out) != 2 || out[0].Outcome.Verdict != assay.Negative || out[1].Outcome.Verdict != assay.Positive {
 		t.Errorf("want one negative then one positive strip, got %+v", out)
 	}
@@ -95,7 +99,7 @@ func TestWrongID(t *testing.T) {
 }
 
 func TestMutations(t *testing.T) {
-	tr, err := i2cbustest.Load("testdata/session.json")
+	tr, err := i2cbustest.Parse(striptest.Session())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,6 +60,13 @@ func GoldenSession(t testing.TB, newP NewFunc, update bool) ([]Decided, *i2cbus.
 	if err != nil {
 		t.Fatal(err)
 	}
+	return GoldenSessionOf(t, newP, tr, update)
+}
+
+// GoldenSessionOf is GoldenSession for a trace kept elsewhere (a fixture
+// package's embedded session, shared with the firmware's tests).
+func GoldenSessionOf(t testing.TB, newP NewFunc, tr Trace, update bool) ([]Decided, *i2cbus.Poller) {
+	t.Helper()
 	got, p, closeErr := Replay(t, newP, tr, 100)
 	if closeErr != nil {
 		t.Fatalf("Playback.Close: %v", closeErr)

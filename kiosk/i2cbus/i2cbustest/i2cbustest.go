@@ -77,15 +77,22 @@ func FromRecord(device, note string, ops []i2ctest.IO) Trace {
 
 // Load reads a trace file.
 func Load(path string) (Trace, error) {
-	var t Trace
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return t, err
+		return Trace{}, err
 	}
-	if err := json.Unmarshal(b, &t); err != nil {
+	t, err := Parse(b)
+	if err != nil {
 		return t, fmt.Errorf("%s: %w", path, err)
 	}
 	return t, nil
+}
+
+// Parse reads a trace from its JSON (as a fixture package embeds it).
+func Parse(b []byte) (Trace, error) {
+	var t Trace
+	err := json.Unmarshal(b, &t)
+	return t, err
 }
 
 // Save writes a trace file, one op per line.

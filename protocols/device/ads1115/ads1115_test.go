@@ -2,17 +2,16 @@ package ads1115
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
-	"strings"
 	"testing"
 
+	"github.com/shianfood/shian/internal/testutil"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
-// Vectors is the shape of testdata/vectors.json.
+// Vectors is the shape of ads1115test/vectors.json.
 type Vectors struct {
 	Configs []struct {
 		Name           string
@@ -40,18 +39,9 @@ type Vectors struct {
 	}
 }
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func loadVectors(t testing.TB) Vectors {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
+	raw, err := os.ReadFile("ads1115test/vectors.json") // ads1115test.Vectors; importing it here would be a cycle
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,10 +56,10 @@ func TestVectors(t *testing.T) {
 	v := loadVectors(t)
 	for _, c := range v.Configs {
 		cfg := SingleShot(Mux(c.Mux), PGA(c.PGA), DataRate(c.Rate))
-		if got := cfg.WriteBytes(); !bytes.Equal(got, unhex(t, c.Write)) {
+		if got := cfg.WriteBytes(); !bytes.Equal(got, testutil.Unhex(t, c.Write)) {
 			t.Errorf("%s: % X, want %s", c.Name, got, c.Write)
 		}
-		w, _ := DecodeWord(unhex(t, c.Word))
+		w, _ := DecodeWord(testutil.Unhex(t, c.Word))
 		if ParseConfig(w) != cfg {
 			t.Errorf("%s: parse %+v", c.Name, ParseConfig(w))
 		}
@@ -83,7 +73,7 @@ func TestVectors(t *testing.T) {
 		}
 	}
 	for _, c := range v.Conversions {
-		raw, err := DecodeConversion(unhex(t, c.Bytes))
+		raw, err := DecodeConversion(testutil.Unhex(t, c.Bytes))
 		switch c.Error {
 		case "":
 			if err != nil || raw != c.Raw {
@@ -176,7 +166,7 @@ func TestProbeErrors(t *testing.T) {
 // their voltage is within full scale.
 func FuzzDecodeConversion(f *testing.F) {
 	for _, c := range loadVectors(f).Conversions {
-		f.Add(unhex(f, c.Bytes), uint8(1))
+		f.Add(testutil.Unhex(f, c.Bytes), uint8(1))
 	}
 	f.Fuzz(func(t *testing.T, b []byte, pga uint8) {
 		raw, err := DecodeConversion(b)

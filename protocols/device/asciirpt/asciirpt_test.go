@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shianfood/shian/protocols/device/asciirpt/asciirpttest"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
@@ -47,12 +47,8 @@ type vectors struct {
 }
 
 func loadVectors(t testing.TB) vectors {
-	b, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := json.Unmarshal(asciirpttest.Vectors(), &v); err != nil {
 		t.Fatal(err)
 	}
 	return v

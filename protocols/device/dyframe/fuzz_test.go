@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"runtime"
 	"testing"
+
+	"github.com/shianfood/shian/internal/testutil"
 )
 
 // FuzzSerialFrame feeds arbitrary bytes, in chunks of arbitrary size, to the
@@ -15,11 +17,11 @@ import (
 func FuzzSerialFrame(f *testing.F) {
 	v := loadVectors(f)
 	for _, fv := range v.Frames {
-		f.Add(unhex(f, fv.Hex), uint8(0))
-		f.Add(unhex(f, fv.Hex), uint8(1))
+		f.Add(testutil.Unhex(f, fv.Hex), uint8(0))
+		f.Add(testutil.Unhex(f, fv.Hex), uint8(1))
 	}
 	for _, bv := range v.Bad {
-		f.Add(unhex(f, bv.Hex), uint8(3))
+		f.Add(testutil.Unhex(f, bv.Hex), uint8(3))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		var s Scanner

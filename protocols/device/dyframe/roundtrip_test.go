@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shianfood/shian/internal/testutil"
 	"github.com/shianfood/shian/protocols/domain/measure"
 	"pgregory.net/rapid"
 )
@@ -119,7 +120,7 @@ func TestRoundTrip(t *testing.T) {
 // in a start byte makes the frame unfindable).
 func TestBitFlipsNeverDecode(t *testing.T) {
 	for _, fv := range loadVectors(t).Frames {
-		good := unhex(t, fv.Hex)
+		good := testutil.Unhex(t, fv.Hex)
 		for i := range good {
 			for bit := range 8 {
 				b := append([]byte(nil), good...)

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	"github.com/shianfood/shian/internal/testutil"
 )
 
 // vectorStream returns every good vector frame concatenated, and their
@@ -16,7 +18,7 @@ func vectorStream(t testing.TB) ([]byte, []Message) {
 	var stream []byte
 	var msgs []Message
 	for _, fv := range v.Frames {
-		stream = append(stream, unhex(t, fv.Hex)...)
+		stream = append(stream, testutil.Unhex(t, fv.Hex)...)
 		msgs = append(msgs, fv.message())
 	}
 	return stream, msgs
@@ -76,7 +78,7 @@ func TestScannerGarbage(t *testing.T) {
 	var want []Message
 	stream = append(stream, noise(1<<20)...)
 	for _, fv := range v.Frames {
-		good := unhex(t, fv.Hex)
+		good := testutil.Unhex(t, fv.Hex)
 		// A damaged copy: one random byte changed (never a valid frame).
 		bad := bytes.Clone(good)
 		i := rng.IntN(len(bad))

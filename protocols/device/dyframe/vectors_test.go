@@ -5,14 +5,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shianfood/shian/internal/testutil"
+	"github.com/shianfood/shian/protocols/device/dyframe/dyframetest"
 )
 
-// Vectors is the layout of testdata/vectors.json, shared with the firmware
+// Vectors is the layout of dyframetest.Vectors, shared with the firmware
 // tests (firmware/enzyme).
 type vectors struct {
 	XOR []struct {
@@ -75,24 +77,11 @@ var errKinds = map[string]error{
 
 func loadVectors(t testing.TB) vectors {
 	t.Helper()
-	b, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("testdata/vectors.json: %v", err)
+	if err := json.Unmarshal(dyframetest.Vectors(), &v); err != nil {
+		t.Fatalf("dyframetest.Vectors: %v", err)
 	}
 	return v
-}
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
 }
 
 // decodeStream feeds b to a Scanner and returns every decoded message and
@@ -136,7 +125,7 @@ func decodeStream(b []byte, chunk int) (msgs []Message, errs []error) {
 
 func TestVectorsXOR(t *testing.T) {
 	for _, v := range loadVectors(t).XOR {
-		if got := strings.ToUpper(hex.EncodeToString([]byte{XOR(unhex(t, v.Hex))})); got != v.XOR {
+		if got := strings.ToUpper(hex.EncodeToString([]byte{XOR(testutil.Unhex(t, v.Hex))})); got != v.XOR {
 			t.Errorf("XOR(%s) = %s, want %s", v.Hex, got, v.XOR)
 		}
 	}
@@ -146,7 +135,7 @@ func TestVectorsDates(t *testing.T) {
 	cst := time.FixedZone("CST", 8*3600)
 	for _, v := range loadVectors(t).Dates {
 		p := PackedTime(v.Packed)
-		if got := binary.LittleEndian.Uint32(unhex(t, v.LEHex)); got != v.Packed {
+		if got := binary.LittleEndian.Uint32(testutil.Unhex(t, v.LEHex)); got != v.Packed {
 			t.Errorf("%s: le_hex %s is %d, packed says %d", v.Text, v.LEHex, got, v.Packed)
 		}
 		if p.Valid() != v.Valid {
@@ -194,7 +183,7 @@ func TestVectorsFrames(t *testing.T) {
 		if got := strings.ToUpper(hex.EncodeToString(enc)); got != fv.Hex {
 			t.Errorf("%s: Encode =\n %s\nwant\n %s", fv.Name, got, fv.Hex)
 		}
-		msgs, errs := decodeStream(unhex(t, fv.Hex), 0)
+		msgs, errs := decodeStream(testutil.Unhex(t, fv.Hex), 0)
 		if len(errs) != 0 || len(msgs) != 1 || !reflect.DeepEqual(msgs[0], want) {
 			t.Errorf("%s: decoded %#v, errors %v; want %#v", fv.Name, msgs, errs, want)
 		}
@@ -207,7 +196,7 @@ func TestVectorsBadFrames(t *testing.T) {
 		if kind == nil {
 			t.Fatalf("%s: unknown error kind %q", bv.Name, bv.Error)
 		}
-		msgs, errs := decodeStream(unhex(t, bv.Hex), 0)
+		msgs, errs := decodeStream(testutil.Unhex(t, bv.Hex), 0)
 		if len(msgs) != 0 {
 			t.Errorf("%s: a bad frame produced messages %#v", bv.Name, msgs)
 		}

@@ -2,17 +2,16 @@ package mlx90614
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
-	"strings"
 	"testing"
 
+	"github.com/shianfood/shian/internal/testutil"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
-// Vectors is the shape of testdata/vectors.json.
+// Vectors is the shape of mlx90614test/vectors.json.
 type Vectors struct {
 	PEC []struct {
 		Data, PEC string
@@ -28,18 +27,9 @@ type Vectors struct {
 	}
 }
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func loadVectors(t testing.TB) Vectors {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
+	raw, err := os.ReadFile("mlx90614test/vectors.json") // mlx90614test.Vectors; importing it here would be a cycle
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,12 +43,12 @@ func loadVectors(t testing.TB) Vectors {
 func TestVectors(t *testing.T) {
 	v := loadVectors(t)
 	for _, c := range v.PEC {
-		if got := PEC(unhex(t, c.Data)); got != unhex(t, c.PEC)[0] {
+		if got := PEC(testutil.Unhex(t, c.Data)); got != testutil.Unhex(t, c.PEC)[0] {
 			t.Errorf("PEC(%s) = %02X, want %s", c.Data, got, c.PEC)
 		}
 	}
 	for _, f := range v.Frames {
-		b := unhex(t, f.Bytes)
+		b := testutil.Unhex(t, f.Bytes)
 		temp, raw, err := DecodeTemperature(f.Addr, f.Cmd, b)
 		switch f.Error {
 		case "":
@@ -111,7 +101,7 @@ func TestWorkedCheck(t *testing.T) {
 // they re-encode to themselves; an accepted temperature never has bit 15.
 func FuzzDecodeWord(f *testing.F) {
 	for _, fr := range loadVectors(f).Frames {
-		f.Add(fr.Cmd, unhex(f, fr.Bytes))
+		f.Add(fr.Cmd, testutil.Unhex(f, fr.Bytes))
 	}
 	f.Fuzz(func(t *testing.T, cmd byte, b []byte) {
 		w, err := DecodeWord(Addr, cmd, b)

@@ -5,23 +5,25 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/shianfood/shian/internal/testutil"
 )
 
 // seedFrames adds every vector frame to f with the extra arguments.
 func seedFrames(f *testing.F, add func(b []byte)) {
 	v := loadVectors(f)
 	for _, r := range v.Requests {
-		add(unhex(f, r.Hex))
+		add(testutil.Unhex(f, r.Hex))
 	}
 	for _, r := range v.Responses {
-		add(unhex(f, r.Hex))
+		add(testutil.Unhex(f, r.Hex))
 	}
 	for _, b := range append(v.BadRequests, v.BadResponses...) {
-		add(unhex(f, b.Hex))
+		add(testutil.Unhex(f, b.Hex))
 	}
 	for _, x := range v.CardReader.Exchanges {
-		add(unhex(f, x.Request))
-		add(unhex(f, x.Response))
+		add(testutil.Unhex(f, x.Request))
+		add(testutil.Unhex(f, x.Response))
 	}
 }
 

@@ -4,13 +4,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/shianfood/shian/internal/testutil"
+	"github.com/shianfood/shian/protocols/device/modbus/modbustest"
 )
 
-// Vectors is testdata/vectors.json (shared with firmware/cardreader).
+// Vectors is modbustest.Vectors (shared with firmware/cardreader).
 type Vectors struct {
 	CRC []struct {
 		Data  *string
@@ -57,24 +59,11 @@ type BadVector struct {
 
 func loadVectors(t testing.TB) Vectors {
 	t.Helper()
-	b, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v Vectors
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := json.Unmarshal(modbustest.Vectors(), &v); err != nil {
 		t.Fatal(err)
 	}
 	return v
-}
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatalf("%q: %v", s, err)
-	}
-	return b
 }
 
 func errClass(err error) string {
@@ -101,7 +90,7 @@ func TestVectorsCRC(t *testing.T) {
 		if c.ASCII != "" {
 			data = []byte(c.ASCII)
 		} else {
-			data = unhex(t, *c.Data)
+			data = testutil.Unhex(t, *c.Data)
 		}
 		got := strings.ToUpper(hex.EncodeToString([]byte{byte(CRC(data) >> 8), byte(CRC(data))}))
 		if got != c.CRC {
@@ -109,7 +98,7 @@ func TestVectorsCRC(t *testing.T) {
 		}
 		if c.Wire != "" {
 			w := AppendCRC(append([]byte(nil), data...))
-			if !reflect.DeepEqual(w, unhex(t, c.Wire)) {
+			if !reflect.DeepEqual(w, testutil.Unhex(t, c.Wire)) {
 				t.Errorf("AppendCRC(% X) = % X, want %s", data, w, c.Wire)
 			}
 			if err := CheckCRC(w); err != nil {
@@ -122,7 +111,7 @@ func TestVectorsCRC(t *testing.T) {
 func TestVectorsRequests(t *testing.T) {
 	v := loadVectors(t)
 	for _, rv := range v.Requests {
-		b := unhex(t, rv.Hex)
+		b := testutil.Unhex(t, rv.Hex)
 		want := Request{Slave: rv.Slave, Func: rv.Func, Addr: rv.Addr, Qty: rv.Qty, Values: rv.Values}
 		got, err := ParseRequest(b)
 		if err != nil || !reflect.DeepEqual(got, want) {
@@ -137,7 +126,7 @@ func TestVectorsRequests(t *testing.T) {
 		}
 	}
 	for _, bv := range v.BadRequests {
-		b := unhex(t, bv.Hex)
+		b := testutil.Unhex(t, bv.Hex)
 		r, err := ParseRequest(b)
 		if errClass(err) != bv.Error {
 			t.Errorf("%s: ParseRequest(% X) = %+v, %v; want a %s error", bv.Name, b, r, err, bv.Error)
@@ -148,7 +137,7 @@ func TestVectorsRequests(t *testing.T) {
 func TestVectorsResponses(t *testing.T) {
 	v := loadVectors(t)
 	for _, rv := range v.Responses {
-		b := unhex(t, rv.Hex)
+		b := testutil.Unhex(t, rv.Hex)
 		want := Response{Slave: rv.Slave, Func: rv.Func, Addr: rv.Addr, Qty: rv.Qty, Values: rv.Values, Exception: rv.Exception}
 		got, err := ParseResponse(b)
 		if err != nil || !reflect.DeepEqual(got, want) {
@@ -160,7 +149,7 @@ func TestVectorsResponses(t *testing.T) {
 		}
 	}
 	for _, bv := range v.BadResponses {
-		b := unhex(t, bv.Hex)
+		b := testutil.Unhex(t, bv.Hex)
 		r, err := ParseResponse(b)
 		if errClass(err) != bv.Error {
 			t.Errorf("%s: ParseResponse(% X) = %+v, %v; want a %s error", bv.Name, b, r, err, bv.Error)
@@ -178,11 +167,11 @@ func TestVectorsCardReader(t *testing.T) {
 		t.Fatalf("only %d exchanges", len(ex))
 	}
 	for _, x := range ex {
-		req, err := ParseRequest(unhex(t, x.Request))
+		req, err := ParseRequest(testutil.Unhex(t, x.Request))
 		if x.Response == "" {
 			continue // ignored by the slave: bad CRC, another slave, or broadcast
 		}
-		resp, rerr := ParseResponse(unhex(t, x.Response))
+		resp, rerr := ParseResponse(testutil.Unhex(t, x.Response))
 		if rerr != nil {
 			t.Errorf("%s: response: %v", x.Name, rerr)
 			continue

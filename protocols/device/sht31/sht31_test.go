@@ -2,17 +2,16 @@ package sht31
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
-	"strings"
 	"testing"
 
+	"github.com/shianfood/shian/internal/testutil"
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
-// Vectors is the shape of testdata/vectors.json, shared with the kiosk
+// Vectors is the shape of sht31test/vectors.json, shared with the kiosk
 // driver tests.
 type Vectors struct {
 	CRC []struct {
@@ -29,18 +28,9 @@ type Vectors struct {
 	}
 }
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func loadVectors(t testing.TB) Vectors {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
+	raw, err := os.ReadFile("sht31test/vectors.json") // sht31test.Vectors; importing it here would be a cycle
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,12 +44,12 @@ func loadVectors(t testing.TB) Vectors {
 func TestVectors(t *testing.T) {
 	v := loadVectors(t)
 	for _, c := range v.CRC {
-		if got := CRC8(unhex(t, c.Data)); got != unhex(t, c.CRC)[0] {
+		if got := CRC8(testutil.Unhex(t, c.Data)); got != testutil.Unhex(t, c.CRC)[0] {
 			t.Errorf("CRC8(%s) = %02X, want %s", c.Data, got, c.CRC)
 		}
 	}
 	for _, f := range v.Frames {
-		b := unhex(t, f.Bytes)
+		b := testutil.Unhex(t, f.Bytes)
 		m, err := Decode(b)
 		switch f.Error {
 		case "":
@@ -134,7 +124,7 @@ func abs(v int64) int64 {
 // whose CRC fails is accepted.
 func FuzzDecode(f *testing.F) {
 	for _, fr := range loadVectors(f).Frames {
-		f.Add(unhex(f, fr.Bytes))
+		f.Add(testutil.Unhex(f, fr.Bytes))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)

@@ -13,7 +13,7 @@ import (
 	"github.com/shianfood/shian/protocols/domain/measure"
 )
 
-// Vectors is the shape of testdata/vectors.json.
+// Vectors is the shape of striptest/vectors.json.
 type Vectors struct {
 	Lines []struct {
 		Name, Line, Kind, Item, Error string
@@ -31,7 +31,7 @@ type Vectors struct {
 
 func loadVectors(t testing.TB) Vectors {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
+	raw, err := os.ReadFile("striptest/vectors.json") // striptest.Vectors; importing it here would be a cycle
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,16 +2,17 @@ package tcs34725
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shianfood/shian/internal/testutil"
 )
 
-// Vectors is the shape of testdata/vectors.json.
+// Vectors is the shape of tcs34725test/vectors.json.
 type Vectors struct {
 	Commands []struct {
 		Name string
@@ -36,18 +37,9 @@ type Vectors struct {
 	}
 }
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func loadVectors(t testing.TB) Vectors {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
+	raw, err := os.ReadFile("tcs34725test/vectors.json") // tcs34725test.Vectors; importing it here would be a cycle
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +57,11 @@ func TestVectors(t *testing.T) {
 		if c.Auto {
 			got = CmdAuto(c.Reg)
 		}
-		if got != unhex(t, c.Cmd)[0] {
+		if got != testutil.Unhex(t, c.Cmd)[0] {
 			t.Errorf("%s: command %02X, want %s", c.Name, got, c.Cmd)
 		}
 	}
-	if ClearInt != unhex(t, v.ClearInterrupt)[0] {
+	if ClearInt != testutil.Unhex(t, v.ClearInterrupt)[0] {
 		t.Errorf("clear interrupt %02X", ClearInt)
 	}
 	for _, a := range v.ATime {
@@ -81,7 +73,7 @@ func TestVectors(t *testing.T) {
 		}
 	}
 	for _, id := range v.IDs {
-		model, err := CheckID(unhex(t, id.ID)[0])
+		model, err := CheckID(testutil.Unhex(t, id.ID)[0])
 		if id.Error != "" {
 			var ie *IDError
 			if !errors.Is(err, ErrWrongID) || !errors.As(err, &ie) {
@@ -92,7 +84,7 @@ func TestVectors(t *testing.T) {
 		}
 	}
 	for _, c := range v.Counts {
-		b := unhex(t, c.Bytes)
+		b := testutil.Unhex(t, c.Bytes)
 		got, err := DecodeCounts(b)
 		if c.Error != "" {
 			if !errors.Is(err, ErrLength) {
@@ -144,7 +136,7 @@ func TestCheck(t *testing.T) {
 // FuzzDecodeCounts: no panic; accepted blocks re-encode to themselves.
 func FuzzDecodeCounts(f *testing.F) {
 	for _, c := range loadVectors(f).Counts {
-		f.Add(unhex(f, c.Bytes))
+		f.Add(testutil.Unhex(f, c.Bytes))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := DecodeCounts(b)

@@ -30,6 +30,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&o.PortBase, "port-base", 0, "listen on 127.0.0.1 ports from this one to +99 (default: any free port)")
 	fs.StringVar(&o.Profile, "profile", "", "save CPU, allocation and goroutine profiles of the command under each ingest load in this directory")
 	fs.DurationVar(&o.IngestWindow, "ingest-window", 0, "measure each ingest figure for this long (default 10s, 2s with --quick)")
+	fs.IntVar(&o.E2EKiosks, "e2e-kiosks", 0, "shian-kiosk processes in the end-to-end run (default 100, 5 with --quick)")
+	fs.DurationVar(&o.E2EDuration, "e2e-duration", 0, "length of the end-to-end run (default 60s, 4s with --quick)")
 	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, `Usage: shian-sim bench [flags]

@@ -9,22 +9,18 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shianfood/shian/protocols/device/asciirpt"
+	"github.com/shianfood/shian/protocols/device/asciirpt/asciirpttest"
 )
 
-// Vectors returns the texts of protocols/device/asciirpt/testdata/vectors.json by
-// name. It reads the file relative to the test's directory, which must be
-// a package of firmware/ (firmware/atp).
+// Vectors returns the report texts of the asciirpt codec's shared vectors
+// (asciirpttest.Vectors) by name.
 func Vectors(t testing.TB) map[string]string {
-	b, err := os.ReadFile("../../protocols/device/asciirpt/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := asciirpttest.Vectors()
 	var v struct{ Reports []struct{ Name, Text string } }
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
