@@ -12,7 +12,7 @@ import (
 // file are refused with the line (of kiosk.yaml, and of the profile).
 func TestConfigProfiles(t *testing.T) {
 	dir := t.TempDir()
-	ly, err := os.ReadFile("../protocols/device/profile/testdata/lanyu-gr20.yaml")
+	ly, err := os.ReadFile("../simulator/profilesim/examples/lanyu-gr20.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

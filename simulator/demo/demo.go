@@ -40,6 +40,7 @@ import (
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/shianfood/shian/simulator/instrument"
+	"github.com/shianfood/shian/simulator/profilesim"
 	"github.com/shianfood/shian/simulator/serialsim"
 	"github.com/shianfood/shian/simulator/venue"
 
@@ -375,12 +376,13 @@ type extra struct {
 }
 
 // extrasFor gives kiosk i its further instruments: kiosk 2 reads two
-// colloidal-gold card readers on one RS-485 bus (Modbus RTU), kiosk 3 an
-// ATP luminometer and a probe thermometer, and so on in turn.
+// colloidal-gold card readers on one RS-485 bus (Modbus RTU) and an
+// LY-GR20 — a maker's reader no driver knows, read from its profile — and
+// kiosk 3 an ATP luminometer and a probe thermometer, and so on in turn.
 func extrasFor(i int) []string {
 	switch i % 3 {
 	case 1:
-		return []string{"card-reader"}
+		return []string{"card-reader", "lanyu-gr20"}
 	case 2:
 		return []string{"atp", "thermometer"}
 	}
@@ -399,6 +401,8 @@ func calibrations(i int, first assurance.Date) []assurance.InstrumentStatus {
 		switch m {
 		case "card-reader":
 			out = append(out, cal("gold-1", "SHIAN-GC1"), cal("gold-2", "SHIAN-GC1"))
+		case "lanyu-gr20":
+			out = append(out, cal("gold-ly", "LY-GR20"))
 		case "atp":
 			out = append(out, cal("atp-1", "SHIAN-ATP1"))
 		case "thermometer":
@@ -447,6 +451,7 @@ func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Opti
     baud: 9600
 `, link)
 
+	profiles := "" // the kiosk's profiles directory, when it has one
 	for n, model := range extrasFor(i) {
 		var opts instrument.Options
 		opts.Seed = o.Seed + uint64(100*i+n)
@@ -454,7 +459,28 @@ func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Opti
 		if model == "card-reader" {
 			opts.Addrs = []byte{1, 2}
 		}
-		in, err := instrument.New(model, opts)
+		var in *instrument.Instance
+		var err error
+		if model == "lanyu-gr20" {
+			// The worked example of docs/profiles.md, emulated from the
+			// profile alone; the kiosk reads it from the same file in its
+			// profiles directory.
+			raw, p, perr := profilesim.Example("lanyu-gr20.yaml")
+			if perr != nil {
+				return fail(perr)
+			}
+			profiles = filepath.Join(kdir, "profiles")
+			if err := os.MkdirAll(profiles, 0o755); err != nil {
+				return fail(err)
+			}
+			if err := os.WriteFile(filepath.Join(profiles, "lanyu-gr20.yaml"), raw, 0o644); err != nil {
+				return fail(err)
+			}
+			opts.Serial = fmt.Sprintf("LY20%04d", 8800+i)
+			in, err = instrument.FromProfile(p, opts)
+		} else {
+			in, err = instrument.New(model, opts)
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -464,6 +490,13 @@ func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Opti
 		}
 		go p.Serve(ctx, in.Device)
 		switch model {
+		case "lanyu-gr20":
+			devices += fmt.Sprintf(`  - id: gold-ly         # a reader no driver knows, read from its profile (docs/profiles.md)
+    profile: LANYU-GR20
+    port: %s
+    options: {poll_every: 300ms}
+`, l)
+			sk.extras = append(sk.extras, extra{in: in, sample: []string{"猪肉", "牛肉", "鸡肉", "虾"}})
 		case "card-reader":
 			devices += fmt.Sprintf(`  - id: gold-1          # two card readers on one RS-485 bus
     protocol: modbus-gold
@@ -512,8 +545,8 @@ site:
   event_id: %s
 ui:
   listen: %s             # the touchscreen; /metrics, /healthz and /readyz too
-devices:
-%s`, ki.ID, i+1, filepath.Join(kdir, "data"), addr, ki.Token, i+1, ki.Event, ui, devices)
+%sdevices:
+%s`, ki.ID, i+1, filepath.Join(kdir, "data"), addr, ki.Token, i+1, ki.Event, ui, profilesLine(profiles), devices)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return fail(err)
 	}
@@ -535,6 +568,14 @@ devices:
 		return fail(err)
 	}
 	return sk, nil
+}
+
+// profilesLine is kiosk.yaml's profiles key for dir ("" for none).
+func profilesLine(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	return "profiles: " + dir + "      # instrument profiles beside the built-in ones\n"
 }
 
 func (sk *simKiosk) close() {

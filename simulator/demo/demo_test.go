@@ -12,6 +12,7 @@ import (
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/firmware/enzyme"
+	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 )
 
@@ -82,5 +83,23 @@ func TestDemoRunsTheProtocol(t *testing.T) {
 	t.Logf("%d incidents, %d banquets, %d patrol visits, %d menus", len(incs), len(banquets), len(visits), len(menus))
 	if !strings.Contains(out.String(), "whole_process") {
 		t.Error("the demo did not say the event went live")
+	}
+	// The second kiosk reads an LY-GR20 from its profile alone; its results
+	// were saved beside the other instruments'.
+	ob, err := outbox.Open(filepath.Join(dir, "kiosks", "K-NT-02", "data"), outbox.Options{KioskID: "K-NT-02", Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	recs, _ := ob.Recent(1000)
+	byProfile := 0
+	for _, r := range recs {
+		if r.Result.Model == "LY-GR20" && r.Result.DeviceID == "gold-ly" {
+			byProfile++
+		}
+	}
+	t.Logf("kiosk K-NT-02: %d results, %d read from the LY-GR20's profile", len(recs), byProfile)
+	if byProfile == 0 {
+		t.Error("no result from the reader read by its profile")
 	}
 }

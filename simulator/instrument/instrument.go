@@ -36,9 +36,11 @@ import (
 	"github.com/shianfood/shian/firmware/stripreader"
 	"github.com/shianfood/shian/firmware/thermometer"
 	"github.com/shianfood/shian/protocols/device/goldcard"
+	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/device/strip/striptest"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/measure"
+	"github.com/shianfood/shian/simulator/profilesim"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
 
@@ -352,5 +354,40 @@ func newThermometer(o Options) (*Instance, error) {
 			return err
 		}
 		return nil
+	}}, nil
+}
+
+// FromProfile is an instrument emulated from its profile alone
+// (simulator/profilesim): a Modbus reader whose registers, codes and
+// acknowledgement are what the profile says. Test makes one result of the
+// outcome (for the gold, ATP and temperature methods).
+func FromProfile(p *profile.Profile, o Options) (*Instance, error) {
+	o.defaults()
+	serial := o.Serial
+	if serial == "" {
+		serial = "SIM-0001"
+	}
+	cab := func() assay.Raw {
+		return assay.Raw{AirTemp: assay.Ptr(23400 * measure.MilliCelsius), Humidity: assay.Ptr(measure.Percent(612000))}
+	}
+	dev, err := profilesim.New(p, profilesim.Options{Unit: o.Addrs[0], Ident: profile.Ident{Serial: serial, Model: p.Model}, Now: o.Now, Cabinet: cab})
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x9f))
+	var mu sync.Mutex
+	m := Model{Name: "profile:" + p.Name, Title: p.Description, Transport: string(p.Transport.Kind) + " (from " + p.File + ")",
+		Protocol: "profile " + p.Name, KioskModel: p.Model}
+	return &Instance{Model: m, Device: dev, Units: []byte{dev.Unit()}, Serials: []string{serial}, test: func(ctx context.Context, v assay.Verdict) error {
+		mu.Lock()
+		defer mu.Unlock()
+		r, err := dev.Random(rng, v)
+		if err != nil {
+			return err
+		}
+		if dev.Waiting() > 8 {
+			return ErrBusy // nobody collects its results
+		}
+		return dev.Measure(r)
 	}}, nil
 }

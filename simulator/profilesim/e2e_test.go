@@ -36,7 +36,7 @@ var quiet = slog.New(slog.DiscardHandler)
 
 // exampleProfile is the worked example of docs/profiles.md: the LY-GR20,
 // a reader no code of the project knows.
-const exampleProfile = "../../protocols/device/profile/testdata/lanyu-gr20.yaml"
+const exampleProfile = "examples/lanyu-gr20.yaml"
 
 func loadExample(t *testing.T) (*profile.Profile, []byte) {
 	t.Helper()

@@ -21,7 +21,7 @@ func seedProfiles(f *testing.F) [][]byte {
 		b, _ := builtinFS.ReadFile(n)
 		out = append(out, b)
 	}
-	b, err := os.ReadFile("testdata/lanyu-gr20.yaml")
+	b, err := os.ReadFile("../../../simulator/profilesim/examples/lanyu-gr20.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,8 +14,6 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/protocols/device/profile"
-	"github.com/shianfood/shian/protocols/domain/assay"
-	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/simulator/instrument"
 	"github.com/shianfood/shian/simulator/profilesim"
 	"github.com/shianfood/shian/simulator/serialsim"
@@ -47,35 +44,18 @@ func runProfile(ctx context.Context, file, link, tcp, addrs, serial string, ever
 	if serial == "" {
 		serial = "SIM-0001"
 	}
-	// A cabinet at 23.4 °C and 61.2 %, for profiles that read one.
-	cabinet := func() assay.Raw {
-		return assay.Raw{AirTemp: assay.Ptr(23400 * measure.MilliCelsius), Humidity: assay.Ptr(measure.Percent(612000))}
-	}
-	dev, err := profilesim.New(p, profilesim.Options{Unit: byte(unit), Ident: profile.Ident{Serial: serial, Model: p.Model}, Cabinet: cabinet})
+	in, err := instrument.FromProfile(p, instrument.Options{Seed: seed, Serial: serial, Addrs: []byte{byte(unit)}})
 	if err != nil {
 		return fail(2, "%v", err)
 	}
+	dev := in.Device.(*profilesim.Device)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if every <= 0 {
-			return
-		}
-		rng := rand.New(rand.NewPCG(seed, 0x9f))
-		verdicts := []assay.Verdict{assay.Negative, assay.Negative, assay.Negative, assay.Suspicious, assay.Positive, assay.Invalid}
-		for {
-			t := time.NewTimer(time.Duration(float64(every) * (0.5 + rng.Float64())))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			if r, err := dev.Random(rng, verdicts[rng.IntN(len(verdicts))]); err == nil {
-				dev.Measure(r)
-			}
+		if every > 0 {
+			instrument.Operate(ctx, in, every, seed, [4]float64{0.6, 0.15, 0.15, 0.1})
 		}
 	}()
 	fmt.Fprintf(stdout, "%s (%s %s) emulated from %s, unit %d, serial %s\n", p.Name, p.Vendor, p.Model, p.File, unit, serial)
