@@ -46,6 +46,17 @@ import (
 	"github.com/shianfood/shian/protocols/wire"
 )
 
+// Events: the "event" attribute of the log lines a supervisor may count
+// (simulator/chaos reads them with --log-format json: one JSON object a
+// line). The message text is for people and may change; these may not.
+const (
+	// EventResultSaved: a result is durably in the outbox ("result_id").
+	EventResultSaved = "result_saved"
+	// EventResultRepeat: an instrument repeated a report already saved;
+	// no second result was made ("result_id" is the saved one).
+	EventResultRepeat = "result_repeat"
+)
+
 // Version is reported to the command in hello: the program and the release
 // it was built from (internal/version, stamped by make build and make dist).
 var Version = "shian-kiosk " + version.String()
@@ -284,10 +295,10 @@ func (k *Kiosk) Record(rd device.Reading) Saved {
 	case again:
 		// The instrument repeated a report the kiosk had saved before a
 		// crash, or before the confirmation reached it: not a new result.
-		k.opts.Log.Info("result already saved; the instrument repeated its report", "seq", saved.Seq,
+		k.opts.Log.Info("result already saved; the instrument repeated its report", "event", EventResultRepeat, "seq", saved.Seq,
 			"result_id", saved.ResultID, "report", rd.Report)
 	default:
-		k.opts.Log.Info("result saved", "seq", saved.Seq, "result_id", saved.ResultID, "stall", saved.StallID,
+		k.opts.Log.Info("result saved", "event", EventResultSaved, "seq", saved.Seq, "result_id", saved.ResultID, "stall", saved.StallID,
 			"verdict", saved.Verdict, "value", saved.Value, "unit", saved.Unit)
 	}
 	if k.opts.OnSaved != nil {

@@ -36,6 +36,11 @@ import (
 	"github.com/tidwall/buntdb"
 )
 
+// EventRepaired is the "event" attribute of the log line written when a
+// file was repaired before opening; supervisors (simulator/chaos) count it
+// from the binaries' JSON logs.
+const EventRepaired = "storage_repaired"
+
 // Options configures Open.
 type Options struct {
 	// Name is the store's name in errors and log lines ("outbox").
@@ -155,7 +160,7 @@ func (opts *Options) prepared(path string, p aofsalvage.Outcome) {
 	}
 	code := map[aofsalvage.Action]string{aofsalvage.Truncated: "storage_torn_tail",
 		aofsalvage.Rewritten: "storage_rewritten", aofsalvage.Salvaged: "storage_salvaged"}[p.Action]
-	opts.Log.Warn(opts.Name+" file repaired before opening", "action", p.Action.String(), "detail", msg)
+	opts.Log.Warn(opts.Name+" file repaired before opening", "event", EventRepaired, "action", p.Action.String(), "detail", msg)
 	if opts.Repaired != nil {
 		opts.Repaired(code, msg)
 	}

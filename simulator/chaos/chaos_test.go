@@ -39,8 +39,8 @@ func TestChaos(t *testing.T) {
 	for _, p := range l.Problems {
 		t.Log("problem:", p)
 	}
-	t.Logf("tests %d, kiosk kills %d, command kills %d, fault steps %d, drained %v, took %v, alarms %v",
-		l.Tests, l.KioskKills, l.CommandKills, l.FaultSteps, l.Drained, l.Elapsed, l.Alarms)
+	t.Logf("tests %d, kiosk kills %d, command kills %d, fault steps %d, drained %v, took %v, alarms %v, repeats %d, repairs %d",
+		l.Tests, l.KioskKills, l.CommandKills, l.FaultSteps, l.Drained, l.Elapsed, l.Alarms, l.Repeats, l.Repairs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,7 +32,7 @@ import (
 	"github.com/shianfood/shian/simulator/serialsim"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = slog.New(slog.DiscardHandler)
 
 // exampleProfile is the worked example of docs/profiles.md: the LY-GR20,
 // a reader no code of the project knows.

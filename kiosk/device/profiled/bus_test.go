@@ -7,7 +7,6 @@ package profiled_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -92,7 +91,7 @@ func (k *busKiosk) readings(id string) []device.Reading {
 func startBus(t *testing.T, specs ...device.Spec) *busKiosk {
 	t.Helper()
 	hub := &serialport.Hub{}
-	env := device.Env{Serial: hub, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	env := device.Env{Serial: hub, Log: slog.New(slog.DiscardHandler)}
 	ctx, cancel := context.WithCancel(context.Background())
 	k := &busKiosk{got: map[string][]device.Reading{}, inst: map[string]device.Instrument{}}
 	var wg sync.WaitGroup
@@ -253,7 +252,7 @@ func TestConfirmed(t *testing.T) {
 	b.readers, b.optics = newReaders(t, false, 1)
 	b.plug(t, nil)
 	defer b.unplug()
-	inst, err := device.Open(spec("gold-1", b.link, 1), device.Env{Serial: &serialport.Hub{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	inst, err := device.Open(spec("gold-1", b.link, 1), device.Env{Serial: &serialport.Hub{}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
