@@ -188,7 +188,8 @@ const methods = `
   acknowledged per second over the measured window, after a warm-up; an ack is sent only after the
   group commit's fsync. The baseline writes the same messages, 64 results each, to a file and fsyncs
   after every message, one writer, on the same disk, just before. "cmd cores" is the command's CPU
-  time over the window ÷ the window (2.0 = both cores).
+  time over the window ÷ the window (2.0 = both cores); results per CPU-second is the rate ÷ that,
+  the figure least moved by other users of the machine.
 - **growth**: the result history (SQLite, and PostgreSQL where installed, on a server the bench
   starts with fsync on) is filled through its own bulk path — history.Import in 4,096-result
   transactions, not through websockets — with a year of results of 500 kiosks, each received two
