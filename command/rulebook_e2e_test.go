@@ -18,6 +18,7 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/domain/measure"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -382,5 +383,90 @@ func TestOfflineKioskOnAnOlderBookIsFlagged(t *testing.T) {
 	got, _ = e.svc.History().Result(s.Result.ResultID)
 	if len(got.Flags) != 0 || got.Derived != nil {
 		t.Errorf("a result on the current book: flags %v derived %v", got.Flags, got.Derived)
+	}
+}
+
+// TestRuleBookAPI: an admin edits the book in the units people write
+// (YAML: "45%", "30 RLU"), adds and removes a lot, and is refused — with
+// what to do — an edit of an outdated version, a book that makes no sense,
+// and a viewer's edit; every version stays readable.
+func TestRuleBookAPI(t *testing.T) {
+	e := start(t)
+	put := func(path, ctype, body string) (int, string) {
+		req, _ := http.NewRequest("PUT", e.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.Header.Set("Content-Type", ctype)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	code, body := put("/api/v1/rules", "application/yaml", `base_version: 1
+note: 城市农残阈值
+rules:
+  enzyme: {suspicious_at: 35%}
+  atp:
+    models:
+      SHIAN-ATP1: {pass_max: 15 RLU, fail_above: 45 RLU}
+`)
+	if code != 201 {
+		t.Fatalf("YAML edit: %d %s", code, body)
+	}
+	var cur assay.Book
+	e.get(t, "/api/v1/rules", e.token, &cur)
+	if cur.Version != 2 || cur.Rules.Enzyme.SuspiciousAt != 35*measure.PercentUnit || cur.Rules.Enzyme.PositiveAt != 50*measure.PercentUnit ||
+		cur.Rules.ATP.Models["SHIAN-ATP1"].FailAbove != 45 || cur.Rules.ATP.Models["EnSURE"].PassMax != 10 || cur.IssuedBy != "admin" {
+		t.Errorf("after the YAML edit: %+v", cur)
+	}
+	if code, body := put("/api/v1/rules/lots/GC2611A", "application/yaml", "lot: {name: 克伦特罗检测卡, analyte: clenbuterol, expires: 2027-03-31, gold: {c_thr: 9, t_a: 20, t_b: 30, ct_a: 0.7, ct_b: 0.9}}\n"); code != 201 {
+		t.Fatalf("add a lot: %d %s", code, body)
+	}
+	e.get(t, "/api/v1/rules", e.token, &cur)
+	if l, ok := cur.Lot("GC2611A"); cur.Version != 3 || !ok || l.Gold.TA != 20000 || !strings.Contains(cur.Note, "GC2611A") {
+		t.Errorf("the lot: %+v", cur)
+	}
+	if code, body := put("/api/v1/rules", "application/json", `{"base_version":2,"rules":{}}`); code != 409 || !strings.Contains(body, "第 3 版") {
+		t.Errorf("an edit of version 2 after 3: %d %s", code, body)
+	}
+	if code, body := put("/api/v1/rules", "application/yaml", "base_version: 3\nrules: {atp: {default: {pass_max: 40 RLU, fail_above: 30 RLU}}}\n"); code != 400 || !strings.Contains(body, "atp.default.fail_above") {
+		t.Errorf("a fail limit below the pass limit: %d %s", code, body)
+	}
+	if code, body := put("/api/v1/rules/lots/BAD", "application/yaml", "lot: {expires: 2027-02-30}\n"); code != 400 || !strings.Contains(body, "lots[1].expires") {
+		t.Errorf("a lot with no such day: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("DELETE", e.srv.URL+"/api/v1/rules/lots/GC2611A", nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("remove the lot: %v %v", err, resp.Status)
+	}
+	var vs []struct {
+		Version uint64 `json:"version"`
+		By      string `json:"issued_by"`
+	}
+	e.get(t, "/api/v1/rules/versions", e.token, &vs)
+	if len(vs) != 4 || vs[0].Version != 4 || vs[3].By != "system" {
+		t.Errorf("versions %+v", vs)
+	}
+	var v2 assay.Book
+	if code := e.get(t, "/api/v1/rules/versions/2", e.token, &v2); code != 200 || len(v2.Lots) != 0 || v2.Version != 2 {
+		t.Errorf("version 2: %d %+v", code, v2.Version)
+	}
+	// A viewer reads the book and may not edit it.
+	if err := e.svc.Auth().CreateUser("viewer", "", assurance.RoleViewer, "correct horse"); err != nil {
+		t.Fatal(err)
+	}
+	vtok, _ := e.svc.Auth().NewAPIToken("viewer", "test")
+	if code := e.get(t, "/api/v1/rules", vtok, nil); code != 200 {
+		t.Errorf("a viewer reads the book: %d", code)
+	}
+	req, _ = http.NewRequest("PUT", e.srv.URL+"/api/v1/rules", strings.NewReader(`{"base_version":4,"rules":{}}`))
+	req.Header.Set("Authorization", "Bearer "+vtok)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 403 {
+		t.Errorf("a viewer's edit: %v %v", err, resp.Status)
 	}
 }

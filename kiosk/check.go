@@ -112,8 +112,8 @@ func (c *Config) conflicts(insts []device.Instrument) Problems {
 					other = c.Devices[idx[1]]
 				}
 				probs = append(probs, &ConfigError{File: c.File, Line: c.keyLine(i, "port"), Msg: fmt.Sprintf(
-					"device %q: port %s is also given to device %q (line %d), and protocol %s holds its port alone; give each instrument its own port (ls /dev/serial/by-id/ lists the adapters)",
-					c.Devices[i].ID, c.Devices[i].Port, other.ID, other.Line, c.Devices[i].Protocol)})
+					"device %q: port %s is also given to device %q (line %d), and %s holds its port alone; give each instrument its own port (ls /dev/serial/by-id/ lists the adapters)",
+					c.Devices[i].ID, c.Devices[i].Port, other.ID, other.Line, driverOf(c.Devices[i]))})
 			}
 		}
 		if alone {
@@ -206,4 +206,12 @@ func AsProblems(err error) Problems {
 		return Problems{ce}
 	}
 	return nil
+}
+
+// driverOf names what reads a device: "protocol X" or "profile X".
+func driverOf(spec device.Spec) string {
+	if spec.Profile != "" {
+		return "profile " + spec.Profile
+	}
+	return "protocol " + spec.Protocol
 }

@@ -40,3 +40,21 @@ type SerialOpener interface {
 type BusOpener interface {
 	OpenBus(name string) (i2c.BusCloser, error)
 }
+
+// Normal returns m with the defaults filled in (9600 8N1), so that two
+// modes that mean the same line compare equal.
+func (m SerialMode) Normal() SerialMode {
+	if m.Baud == 0 {
+		m.Baud = 9600
+	}
+	if m.DataBits == 0 {
+		m.DataBits = 8
+	}
+	if m.Parity == "" {
+		m.Parity = "N"
+	}
+	if m.StopBits == 0 {
+		m.StopBits = 1
+	}
+	return m
+}

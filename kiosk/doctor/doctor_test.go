@@ -266,3 +266,27 @@ func TestDoctorTrustedCertificate(t *testing.T) {
 		t.Fatal("doctor failed over wss:// with a trusted certificate")
 	}
 }
+
+// TestDoctorProbesProfiles: a device named by its profile is built
+// through the same registry and probed through the profile driver, on
+// the bus it shares with a hand-written driver's unit; a profile that
+// does not exist fails the config check with its line.
+func TestDoctorProbesProfiles(t *testing.T) {
+	w := newWorld(t)
+	byProfile := func(s string) string {
+		return strings.Replace(s, "  - id: gold-2\n    protocol: modbus-gold\n", "  - id: gold-2\n    profile: SHIAN-GC1\n", 1)
+	}
+	rep, out := doctorRun(t, w.config(t, byProfile))
+	if rep.Failed() {
+		t.Fatalf("doctor failed:\n%s", out)
+	}
+	if c := find(rep, "device gold-2"); len(c) != 1 || c[0].Status != doctor.Pass || !strings.Contains(c[0].Found, "profile SHIAN-GC1") || !strings.Contains(c[0].Found, "answered") {
+		t.Errorf("the profile's device: %+v", c)
+	}
+	rep, out = doctorRun(t, w.config(t, func(s string) string {
+		return strings.Replace(byProfile(s), "profile: SHIAN-GC1", "profile: ACME-X9", 1)
+	}))
+	if !rep.Failed() || !strings.Contains(out, `kiosk.yaml:20: device "gold-2": profile: no such profile "ACME-X9"`) {
+		t.Errorf("an unknown profile:\n%s", out)
+	}
+}

@@ -362,7 +362,7 @@ func (r *run) devices(ctx context.Context, insts []device.Instrument, running st
 			model = spec.Model
 		}
 		if st.State == device.StateReady || st.State == device.StateMeasuring {
-			found := fmt.Sprintf("%s: %s %s answered on %s", where, spec.Protocol, model, conn(spec))
+			found := fmt.Sprintf("%s: %s %s answered on %s", where, driverName(spec), model, conn(spec))
 			if res.readings > 0 {
 				found += fmt.Sprintf("; it sent %d result(s) during the check, not saved (a confirming instrument repeats them to the kiosk; otherwise test the sample again)", res.readings)
 			}
@@ -373,7 +373,7 @@ func (r *run) devices(ctx context.Context, insts []device.Instrument, running st
 		if why == "" {
 			why = fmt.Sprintf("no answer within %v", r.o.ProbeTimeout)
 		}
-		r.add(Check{Status: Fail, What: what, Found: fmt.Sprintf("%s: %s %s on %s did not answer: %s", where, spec.Protocol, model, conn(spec), why),
+		r.add(Check{Status: Fail, What: what, Found: fmt.Sprintf("%s: %s %s on %s did not answer: %s", where, driverName(spec), model, conn(spec), why),
 			Fix: fixFor(spec)})
 	}
 }
@@ -410,13 +410,13 @@ func (r *run) runningDevices(ctx context.Context, ready []bool, running string) 
 			r.add(Check{Status: Skip, What: what, Found: where + ": not probed: the running kiosk (" + running + ") has it open"})
 		case st.State == device.StateReady || st.State == device.StateMeasuring:
 			r.add(Check{Status: Pass, What: what, Found: fmt.Sprintf("%s: %s %s on %s is %s in the running kiosk (%s): %d frames, %d bad, %d timeouts",
-				where, spec.Protocol, st.Model, conn(spec), st.State, running, st.Frames, st.BadFrames, st.Timeouts)})
+				where, driverName(spec), st.Model, conn(spec), st.State, running, st.Frames, st.BadFrames, st.Timeouts)})
 		default:
 			why := st.LastErr
 			if why == "" {
 				why = "no answer yet"
 			}
-			r.add(Check{Status: Fail, What: what, Found: fmt.Sprintf("%s: %s on %s is %s in the running kiosk (%s): %s", where, spec.Protocol, conn(spec), st.State, running, why),
+			r.add(Check{Status: Fail, What: what, Found: fmt.Sprintf("%s: %s on %s is %s in the running kiosk (%s): %s", where, driverName(spec), conn(spec), st.State, running, why),
 				Fix: fixFor(spec)})
 		}
 	}
@@ -800,4 +800,12 @@ func I2CBuses() []string {
 	m, _ := filepath.Glob("/dev/i2c-*")
 	sort.Strings(m)
 	return m
+}
+
+// driverName names what reads a device: its protocol, or its profile.
+func driverName(spec device.Spec) string {
+	if spec.Profile != "" {
+		return "profile " + spec.Profile
+	}
+	return spec.Protocol
 }

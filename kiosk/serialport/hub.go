@@ -50,6 +50,7 @@ func Key(path string) string {
 // line settings.
 func (h *Hub) OpenSerial(path string, mode device.SerialMode) (device.Port, error) {
 	key := Key(path)
+	mode = mode.Normal() // 0 data bits and 8 are one line
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.ports == nil {

@@ -174,6 +174,13 @@ func TestHubSharesOnePortWithOneLock(t *testing.T) {
 	if _, err := hub.OpenSerial(link, device.SerialMode{Baud: 19200}); !errors.Is(err, ErrMode) {
 		t.Fatalf("mismatched settings: %v", err)
 	}
+	// 9600 8N1 written out is the same line as the zero mode (a profile
+	// names its settings; a hand-written driver leaves them default).
+	full, err := hub.OpenSerial(link, device.SerialMode{Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1})
+	if err != nil {
+		t.Fatalf("the default line written out: %v", err)
+	}
+	defer full.Close()
 	type locker interface {
 		Lock(context.Context) error
 		Unlock()
@@ -212,7 +219,7 @@ func TestHubSharesOnePortWithOneLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer full.Close()
 	if err := c.(locker).Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
