@@ -157,6 +157,21 @@ func New(cfg Config) *Server {
 
 // Run is the committer loop; it returns when ctx ends.
 func (s *Server) Run(ctx context.Context) {
+	// OnCommitted (the live map's deltas, the assurance engine's queue)
+	// runs on a goroutine of its own, in commit order, so that encoding a
+	// group's deltas overlaps the next group's commit instead of delaying
+	// it. Run returns after it has seen every committed group.
+	pub := make(chan []history.Committed, 64)
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		for out := range pub {
+			if s.cfg.OnCommitted != nil {
+				s.cfg.OnCommitted(out)
+			}
+		}
+	}()
+	defer func() { close(pub); <-pubDone }()
 	for {
 		var group []*submission
 		select {
@@ -198,11 +213,15 @@ func (s *Server) Run(ctx context.Context) {
 		if timer != nil {
 			timer.Stop()
 		}
-		s.commit(group)
+		if out := s.commit(group); out != nil {
+			pub <- out
+		}
 	}
 }
 
-func (s *Server) commit(group []*submission) {
+// commit stores a group, answers its kiosks, and returns what was
+// committed (nil when the store failed).
+func (s *Server) commit(group []*submission) []history.Committed {
 	var all []wire.Result
 	for _, sub := range group {
 		all = append(all, sub.results...)
@@ -213,7 +232,7 @@ func (s *Server) commit(group []*submission) {
 		for _, sub := range group {
 			sub.c.closeWith(wire.CloseServerError, "storage error; resend later")
 		}
-		return
+		return nil
 	}
 	i := 0
 	for _, sub := range group {
@@ -242,9 +261,7 @@ func (s *Server) commit(group []*submission) {
 		}
 		sub.c.send(&wire.Ack{UpToSeq: sub.results[len(sub.results)-1].Seq, Duplicates: dups})
 	}
-	if s.cfg.OnCommitted != nil {
-		s.cfg.OnCommitted(out)
-	}
+	return out
 }
 
 func (s *Server) alarm(a store.Alarm) {

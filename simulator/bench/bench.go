@@ -77,6 +77,8 @@ type Options struct {
 	// size.
 	E2EKiosks   int
 	E2EDuration time.Duration
+	// Growth, when set, replaces the growth sizes.
+	Growth []int
 	// Command is the command line shown in the report.
 	Command string
 	Log     *slog.Logger
@@ -159,6 +161,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	b := &Bench{o: o, sz: SizesFor(o.Quick), ports: ports{Base: o.PortBase}}
 	if o.IngestWindow > 0 {
 		b.sz.IngestWindow = o.IngestWindow
+	}
+	if len(o.Growth) > 0 {
+		b.sz.Growth = o.Growth
 	}
 	if o.E2EKiosks > 0 {
 		b.sz.E2EKiosks = o.E2EKiosks

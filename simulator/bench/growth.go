@@ -111,7 +111,7 @@ func (b *Bench) growthAt(ctx context.Context, c *command, target, stored int, he
 	idle := rss(c.p.pid())
 
 	// Queries, before the ingest adds to the store.
-	oldest := time.Now().Add(-30 * 24 * time.Hour).Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	oldest := time.Now().Add(-fillSpan).Add(24 * time.Hour).UTC().Format(time.RFC3339)
 	queries := []struct{ name, path string }{
 		{"results, kiosk=, newest 100", "/api/v1/results?kiosk=F-0042&limit=100"},
 		{"results, kiosk= and until= (its oldest day), 100", "/api/v1/results?kiosk=F-0042&until=" + url.QueryEscape(oldest) + "&limit=100"},

@@ -74,10 +74,13 @@ type prepared struct {
 
 // prepare works on a stopped command's data directory: it registers the
 // kiosks ids, creates an admin with an API token, and fills the result
-// history until it holds fillTo, in groups of 4096 through history.Commit
-// (one transaction per group, the bulk path): results of fillKiosks
-// kiosks F-0001…, over 2,000 stalls and the month before start, 90 %
-// negative, 7 % suspicious, 3 % positive, all of enc's event. The fill is
+// history until it holds fillTo, in groups of 4096 through
+// history.Import (one transaction per group: the bulk path by which an
+// earlier data directory's results are carried over), each received two
+// seconds after it was measured: results of fillKiosks kiosks F-0001…,
+// over 2,000 stalls and the year before start, 90 % negative, 7 %
+// suspicious, 3 % positive (none in the last fillQuiet), all of enc's
+// event. The fill is
 // not what is measured: it runs with the history's NoSync (no fsync per
 // transaction); the command then opens the history with its durability
 // on.
@@ -125,16 +128,17 @@ func prepare(bk backend, run string, ids []string, fillTo int, enc *Encoder, sta
 	t0 := time.Now()
 	const group = 4096
 	batch := make([]wire.Result, 0, group)
-	span := 30 * 24 * time.Hour
 	for i := have; i < fillTo; i++ {
-		s := fillSpec(i, fillTo, start, span)
+		s := fillSpec(i, fillTo, start)
 		r, err := enc.Result(&s)
 		if err != nil {
 			return p, err
 		}
+		at := r.MeasuredAt.Add(2 * time.Second)
+		r.ReceivedAt = &at
 		batch = append(batch, r)
 		if len(batch) == group || i == fillTo-1 {
-			if _, err := hist.Commit(batch); err != nil {
+			if _, err := hist.Import(batch); err != nil {
 				return p, err
 			}
 			batch = batch[:0]
@@ -144,18 +148,29 @@ func prepare(bk backend, run string, ids []string, fillTo int, enc *Encoder, sta
 	return p, nil
 }
 
+// fillSpan is how far back the fill goes: a year of a city's results.
+const fillSpan = 365 * 24 * time.Hour
+
+// fillQuiet is the time before start in which the fill has negatives
+// only: the assurance engine opens an incident at start for a positive
+// received within its RecoverWindow (48 h) that has none, and the fill's
+// results, stored without the engine, have none.
+const fillQuiet = 72 * time.Hour
+
 // fillSpec is the i-th of total prefilled results: kiosk i mod fillKiosks,
-// measured at an even spacing over span before start.
-func fillSpec(i, total int, start time.Time, span time.Duration) Spec {
+// measured at an even spacing over fillSpan before start.
+func fillSpec(i, total int, start time.Time) Spec {
+	at := start.Add(-fillSpan + time.Duration(i)*(fillSpan/time.Duration(max(total, 1))))
 	kind := 0
 	switch x := (i * 7919) % 100; {
+	case start.Sub(at) < fillQuiet:
 	case x < 3:
 		kind = 2
 	case x < 10:
 		kind = 1
 	}
 	return Spec{Kind: kind, KioskID: fmt.Sprintf("F-%04d", i%fillKiosks+1), Seq: uint64(i/fillKiosks + 1),
-		StallID: stallID(i*31, 2000), Tag: "样品", MeasuredAt: start.Add(-span + time.Duration(i)*(span/time.Duration(max(total, 1))))}
+		StallID: stallID(i*31, 2000), Tag: "样品", MeasuredAt: at}
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }

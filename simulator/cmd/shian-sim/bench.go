@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/shianfood/shian/simulator/bench"
@@ -20,7 +21,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("shian-sim bench", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	var o bench.Options
-	var only, out, logLevel string
+	var only, out, logLevel, growth string
 	fs.BoolVar(&o.Quick, "quick", os.Getenv("BENCH_QUICK") != "", "smaller sizes and shorter windows, under a minute (default when BENCH_QUICK is set)")
 	fs.StringVar(&only, "only", "", "comma-separated parts to run ("+strings.Join(bench.Parts, ", ")+"); empty runs all")
 	fs.StringVar(&out, "out", "", "write the report (Markdown) to this file, e.g. docs/BENCHMARKS.md")
@@ -30,6 +31,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&o.PortBase, "port-base", 0, "listen on 127.0.0.1 ports from this one to +99 (default: any free port)")
 	fs.StringVar(&o.Profile, "profile", "", "save CPU, allocation and goroutine profiles of the command under each ingest load in this directory")
 	fs.DurationVar(&o.IngestWindow, "ingest-window", 0, "measure each ingest figure for this long (default 10s, 2s with --quick)")
+	fs.StringVar(&growth, "growth", "", "comma-separated store sizes for the growth part (default 0,1000000,10000000; 0,5000 with --quick)")
 	fs.IntVar(&o.E2EKiosks, "e2e-kiosks", 0, "shian-kiosk processes in the end-to-end run (default 100, 5 with --quick)")
 	fs.DurationVar(&o.E2EDuration, "e2e-duration", 0, "length of the end-to-end run (default 60s, 4s with --quick)")
 	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
@@ -55,6 +57,17 @@ Flags:`)
 	}
 	if only != "" {
 		o.Only = strings.Split(only, ",")
+	}
+	for _, g := range strings.Split(growth, ",") {
+		if g == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.ReplaceAll(strings.TrimSpace(g), "_", ""))
+		if err != nil || n < 0 {
+			fmt.Fprintf(stderr, "shian-sim bench: --growth %q: want sizes like 0,1000000,10000000\n", growth)
+			return 2
+		}
+		o.Growth = append(o.Growth, n)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
