@@ -191,6 +191,9 @@ func Open(cfg Config) (*Service, error) {
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
 		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
 	})
+	// A kiosk re-registered, disabled or deleted — by the API or any other
+	// writer of the store — loses its open link at once.
+	st.OnKioskChange(s.ingest.KioskChanged)
 	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
 		Publish: s.hub.Publish, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
 	if err != nil {

@@ -2,6 +2,8 @@ package kiosk
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -61,6 +63,37 @@ type Config struct {
 	devKeys []map[string]int
 
 	library *profile.Library // the profiles, loaded by validate
+	roots   *x509.CertPool   // command.ca_file, loaded by validate
+}
+
+// TLS returns the TLS configuration of the link to the command: the
+// authorities of command.ca_file as the only roots, or nil (the system's
+// roots) when there is no ca_file.
+func (c *Config) TLS() *tls.Config {
+	if c.roots == nil {
+		return nil
+	}
+	return &tls.Config{RootCAs: c.roots, MinVersion: tls.VersionTLS12}
+}
+
+// LinkWarning returns a warning when command.url sends the token and the
+// results in clear text over a network: ws:// to a host that is not the
+// kiosk itself. It is "" for wss:// and for ws:// to a loopback address.
+func (c *Config) LinkWarning() string {
+	u, err := url.Parse(c.Command.URL)
+	if err != nil || u.Scheme != "ws" || isLoopback(u.Hostname()) {
+		return ""
+	}
+	return fmt.Sprintf("command.url %s is ws:// to %s, not this machine: the kiosk token and every result cross the network unencrypted and can be read or forged on the way; use wss:// (with command.ca_file for a private CA)",
+		c.Command.URL, u.Hostname())
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Library returns the instrument profiles the configuration's devices
@@ -110,6 +143,11 @@ type CommandConfig struct {
 	// Token is the kiosk token; or TokenFile names a file holding it.
 	Token     string `yaml:"token"`
 	TokenFile string `yaml:"token_file"`
+	// CAFile names a PEM file of the certificate authorities that sign
+	// the command's certificate (a city's private CA, or the command's own
+	// self-signed certificate). With it, a wss:// link trusts only those
+	// authorities, not the system's; without it, the system's.
+	CAFile string `yaml:"ca_file"`
 	// Link timing, optional: the reconnect backoff (1s doubling to 60s,
 	// ±50 % jitter, never above the maximum) and how long a silent link
 	// is trusted before it is dropped (pong_wait, 60s; pings every 9/10).
@@ -231,6 +269,20 @@ func (c *Config) validate(name string, lines map[string]int) error {
 			return bad("command", "command.token_file: %v", err)
 		}
 		c.Command.Token = strings.TrimSpace(string(t))
+	}
+	if c.Command.CAFile != "" {
+		if u.Scheme != "wss" {
+			return bad("command", "command.ca_file is set but command.url %q is not wss://: a CA file is only used for a TLS link; use wss://", c.Command.URL)
+		}
+		pem, err := os.ReadFile(c.Command.CAFile)
+		if err != nil {
+			return bad("command", "command.ca_file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return bad("command", "command.ca_file %s holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the CA's certificate, not its key", c.Command.CAFile)
+		}
+		c.roots = pool
 	}
 	if c.Command.BackoffMin < 0 || c.Command.BackoffMax < 0 || c.Command.PongWait < 0 {
 		return bad("command", "command.backoff_min, backoff_max and pong_wait must be positive durations (e.g. 1s, 60s)")

@@ -36,6 +36,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/shianfood/shian/internal/version"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
@@ -153,9 +154,15 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 	if opts.UplinkBackoffMax > 0 {
 		bmax = opts.UplinkBackoffMax
 	}
+	if w := cfg.LinkWarning(); w != "" {
+		// Loud, at every start: a plain-text link over a shared network
+		// gives away the kiosk's token and lets anyone forge results.
+		opts.Log.Error("INSECURE LINK TO THE COMMAND: " + w)
+	}
 	k.up, err = uplink.New(uplink.Config{URL: cfg.Command.URL, KioskID: cfg.KioskID, Token: cfg.Command.Token,
 		Source: out, Status: k.status, OnNotice: k.onNotice, OnRules: k.onRules, Software: Version, Now: opts.Now, Log: opts.Log,
-		BackoffMin: bmin, BackoffMax: bmax, PongWait: cfg.Command.PongWait})
+		BackoffMin: bmin, BackoffMax: bmax, PongWait: cfg.Command.PongWait,
+		Dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: http.ProxyFromEnvironment, TLSClientConfig: cfg.TLS()}})
 	if err != nil {
 		out.Close()
 		return nil, err

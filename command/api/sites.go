@@ -126,8 +126,8 @@ func (s *Server) listKiosks(w http.ResponseWriter, r *http.Request) error {
 	out := []map[string]any{}
 	err := store.List(s.Store, "kiosk", func(id string, k store.Kiosk) bool {
 		st := live[id]
-		v := map[string]any{"kiosk_id": k.ID, "name": k.Name, "site_id": k.SiteID, "event_id": k.EventID,
-			"loc": k.Loc, "online": st.Online, "pending": st.Pending, "last_seen": st.LastSeen,
+		v := map[string]any{"kiosk_id": k.ID, "name": k.Name, "site_id": k.SiteID, "event_id": k.EventID, "sites": k.Sites,
+			"disabled": k.Disabled, "loc": k.Loc, "online": st.Online, "pending": st.Pending, "last_seen": st.LastSeen,
 			"storage": st.Storage, "instruments": st.Instruments}
 		out = append(out, v)
 		return true
@@ -144,6 +144,7 @@ type kioskReq struct {
 	Name    string    `json:"name"`
 	SiteID  string    `json:"site_id,omitempty"`
 	EventID string    `json:"event_id,omitempty"`
+	Sites   []string  `json:"sites,omitempty"`
 	Loc     []float64 `json:"loc,omitempty"`
 }
 
@@ -160,11 +161,44 @@ func (s *Server) registerKiosk(w http.ResponseWriter, r *http.Request) error {
 			return Invalid("loc must be [lon, lat] in WGS-84")
 		}
 	}
-	tok, err := s.Store.RegisterKiosk(store.Kiosk{ID: req.ID, Name: req.Name, SiteID: req.SiteID, EventID: req.EventID, Loc: req.Loc})
+	if len(req.Sites) > 1000 {
+		return Invalid("sites: at most 1000 site ids; register the kiosk to its event (event_id) instead")
+	}
+	for _, id := range req.Sites {
+		if id == "" {
+			return Invalid("sites: a site id is empty")
+		}
+	}
+	// Registering again replaces the token: the kiosk's open link on the
+	// old token is closed at once (the ingest watches kiosk records).
+	tok, err := s.Store.RegisterKiosk(store.Kiosk{ID: req.ID, Name: req.Name, SiteID: req.SiteID, EventID: req.EventID, Sites: req.Sites, Loc: req.Loc})
 	if err != nil {
 		return err
 	}
 	WriteJSON(w, http.StatusCreated, map[string]string{"id": req.ID, "token": tok})
+	return nil
+}
+
+// disableKiosk disables (or enables) a kiosk: a disabled kiosk's open link
+// is closed at once with 1008 and its handshakes are refused with 403.
+func (s *Server) disableKiosk(disabled bool) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		k, err := s.Store.SetKioskDisabled(r.PathValue("id"), disabled)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, map[string]any{"id": k.ID, "disabled": k.Disabled})
+		return nil
+	}
+}
+
+// deleteKiosk removes a kiosk's registration (its results stay); its open
+// link is closed at once with 1008.
+func (s *Server) deleteKiosk(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Store.DeleteKiosk(r.PathValue("id")); err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, map[string]string{"id": r.PathValue("id"), "status": "deleted"})
 	return nil
 }
 

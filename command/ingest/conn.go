@@ -5,10 +5,26 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/wire"
 )
+
+// trimReason keeps a close reason within the 123 bytes a close frame
+// allows, on a rune boundary.
+func trimReason(s string) string {
+	if len(s) <= 120 {
+		return s
+	}
+	for i := 120; i > 0; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i]
+		}
+	}
+	return ""
+}
 
 // conn is one kiosk connection: serve is its reader, writePump its only
 // writer.
@@ -24,11 +40,23 @@ type conn struct {
 	closeMsg  string
 	skewed    bool
 	regressed atomic.Bool // a seq regression alarm was raised on this link
+
+	// tokenHash is the token this link authenticated with; reg is the
+	// kiosk's registration, kept current by KioskChanged.
+	tokenHash string
+	reg       atomic.Pointer[store.Kiosk]
+	// revoked is set when the kiosk was re-registered, disabled or
+	// deleted: from then on nothing of this link is stored or acked.
+	revoked atomic.Bool
+	gone    atomic.Bool // the registration was deleted
 }
 
 // send queues m for the writer. A connection whose queue is full (it
-// stopped reading acks) is closed.
+// stopped reading acks) is closed. Nothing is sent on a revoked link.
 func (c *conn) send(m wire.Message) {
+	if c.revoked.Load() {
+		return
+	}
 	select {
 	case <-c.done:
 	case c.out <- m:
@@ -42,6 +70,14 @@ func (c *conn) closeWith(code int, msg string) {
 		c.closeCode, c.closeMsg = code, msg
 		close(c.done)
 	})
+}
+
+// revoke closes the link at once with 1008 (policy): its kiosk's token
+// was replaced, or the kiosk disabled or deleted. What it sent and was not
+// acked yet is neither stored nor acked; the queued messages are dropped.
+func (c *conn) revoke(msg string) {
+	c.revoked.Store(true)
+	c.closeWith(wire.ClosePolicy, msg)
 }
 
 func (c *conn) writePump() {
@@ -61,6 +97,15 @@ func (c *conn) writePump() {
 	for {
 		select {
 		case <-c.done:
+			if c.revoked.Load() {
+				// Nothing more for a revoked link: say why, and close.
+				if b, err := wire.Encode(&wire.Error{Code: "revoked", Message: c.closeMsg}); err == nil {
+					c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait))
+					c.ws.WriteMessage(websocket.TextMessage, b)
+				}
+				c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(wire.ClosePolicy, trimReason(c.closeMsg)), time.Now().Add(time.Second))
+				return
+			}
 			// Flush what is queued (acks for stored results), then close.
 			for {
 				select {
@@ -105,11 +150,14 @@ func (c *conn) serve() {
 	defer func() {
 		c.closeWith(0, "")
 		s.mu.Lock()
+		delete(s.links, c)
 		if s.conns[c.kiosk] == c {
 			delete(s.conns, c.kiosk)
 			s.mu.Unlock()
-			now := s.cfg.Now()
-			s.updateState(c.kiosk, func(st *wire.KioskState) { st.Online = false; st.LastSeen = &now })
+			if !c.gone.Load() {
+				now := s.cfg.Now()
+				s.updateState(c.kiosk, func(st *wire.KioskState) { st.Online = false; st.LastSeen = &now })
+			}
 		} else {
 			s.mu.Unlock()
 		}
@@ -184,17 +232,37 @@ func (c *conn) serve() {
 			c.fail(wire.CloseCodeFor(err), "protocol", err.Error())
 			return
 		}
+		if c.revoked.Load() {
+			return
+		}
 		switch m := m.(type) {
 		case *wire.Results:
 			if m.Results[0].KioskID != c.kiosk {
 				c.fail(wire.ClosePolicy, "forbidden", "a kiosk may only send its own results")
 				return
 			}
-			for i := range m.Results {
-				c.derive(&m.Results[i])
+			upTo := m.Results[len(m.Results)-1].Seq
+			reg := c.reg.Load()
+			keep, refused, err := s.checkScope(reg, m.Results)
+			if err != nil {
+				s.cfg.Log.Error("cannot check results against the kiosk's registration; closing the link so that it resends", "kiosk", c.kiosk, "err", err)
+				c.fail(wire.CloseServerError, "server", "cannot read the kiosk's registration; resend later")
+				return
+			}
+			// The rejects go out before this message's ack (which the
+			// committer sends once the rest is stored): the kiosk sets a
+			// refused result aside before the ack could mark it sent.
+			for _, rj := range refused {
+				c.send(rj)
+				if s.refusedOnce(rj.ResultID) {
+					s.alarm(alarmOutOfScope(reg, rj))
+				}
+			}
+			for i := range keep {
+				c.derive(&keep[i])
 			}
 			select {
-			case s.subs <- &submission{c: c, results: m.Results}:
+			case s.subs <- &submission{c: c, results: keep, upTo: upTo}:
 			case <-c.done:
 				return
 			}

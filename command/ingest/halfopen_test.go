@@ -25,6 +25,13 @@ func (memKiosks) KioskByToken(tok string) (store.Kiosk, error) {
 	}
 	return store.Kiosk{ID: "K-1"}, nil
 }
+func (memKiosks) KioskByID(id string) (store.Kiosk, error) {
+	if id != "K-1" {
+		return store.Kiosk{}, store.ErrNotFound
+	}
+	return store.Kiosk{ID: "K-1"}, nil
+}
+func (memKiosks) SiteByID(string) (store.Site, error)           { return store.Site{}, store.ErrNotFound }
 func (memKiosks) RaiseAlarm(a store.Alarm) (store.Alarm, error) { return a, nil }
 
 type memSink struct{}

@@ -14,6 +14,28 @@
 // connection is closed: the kiosk resends, and dedupe on result_id makes
 // that harmless.
 //
+// # Bound to its registration
+//
+// A kiosk reports only for what it is registered for (store.Kiosk): its
+// list of sites, else the sites of its event, else sites of no event. The
+// reader checks every result of a batch before it goes to the committer;
+// a result outside is answered with reject{out_of_scope} ahead of the
+// batch's ack, is never stored, and raises one result_out_of_scope alarm
+// (a resend after a lost reject is refused again, silently). The ack of
+// a batch names its highest seq whatever was refused, so acks stay one
+// per message, in order.
+//
+// # Revocation
+//
+// The store tells the server about every durable change to a kiosk record
+// (store.OnKioskChange → [Server.KioskChanged]), whoever made it. A link
+// whose token is no longer the kiosk's, or whose kiosk was disabled or
+// deleted, is revoked: closed at once with 1008, and from then on nothing
+// it sent is committed and nothing is sent to it — not even an ack for a
+// batch already stored (the kiosk resends it with its new token and dedupe
+// absorbs it). Other changes (its event, its sites) apply to the link's
+// next batch.
+//
 // # The sink
 //
 // The committer writes through the small [Sink] interface: the result
@@ -26,9 +48,11 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,9 +74,12 @@ type Sink interface {
 	HighWater(kioskID string) (contiguous, highest uint64)
 }
 
-// Kiosks authenticates kiosks and records their alarms.
+// Kiosks authenticates kiosks, looks up their registrations and the sites
+// they report for, and records their alarms.
 type Kiosks interface {
 	KioskByToken(token string) (store.Kiosk, error)
+	KioskByID(id string) (store.Kiosk, error)
+	SiteByID(id string) (store.Site, error)
 	RaiseAlarm(a store.Alarm) (store.Alarm, error)
 }
 
@@ -114,17 +141,23 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[string]*conn            // kiosk id → current connection
+	links map[*conn]struct{}          // every open link, before and after hello
 	state map[string]*wire.KioskState // kiosk id → last known state
 	queue map[string][]wire.Notice    // notices waiting for a connection
 	names map[string]store.Kiosk      // registration, cached at connect
 	// regressed is, per kiosk, the stored seq its last regression alarm
 	// was about (so that a restored kiosk's reconnects alarm once).
 	regressed map[string]uint64
+	refused   map[string]struct{} // result ids refused as out of scope (one alarm each)
 }
 
+// submission is one results message for the committer: the results to
+// store (those the kiosk may report) and the seq its ack names (the
+// highest of the message, refused results included).
 type submission struct {
 	c       *conn
 	results []wire.Result
+	upTo    uint64
 }
 
 // New returns a Server; start its committer with Run.
@@ -150,9 +183,9 @@ func New(cfg Config) *Server {
 	if cfg.WriteWait <= 0 {
 		cfg.WriteWait = 10 * time.Second
 	}
-	return &Server{cfg: cfg, subs: make(chan *submission, 256), conns: map[string]*conn{},
+	return &Server{cfg: cfg, subs: make(chan *submission, 256), conns: map[string]*conn{}, links: map[*conn]struct{}{},
 		state: map[string]*wire.KioskState{}, queue: map[string][]wire.Notice{}, names: map[string]store.Kiosk{},
-		regressed: map[string]uint64{}}
+		regressed: map[string]uint64{}, refused: map[string]struct{}{}}
 }
 
 // Run is the committer loop; it returns when ctx ends.
@@ -222,11 +255,18 @@ func (s *Server) Run(ctx context.Context) {
 // commit stores a group, answers its kiosks, and returns what was
 // committed (nil when the store failed).
 func (s *Server) commit(group []*submission) []history.Committed {
+	// A link closed because its kiosk was re-registered, disabled or
+	// deleted stores nothing more and is acked nothing more.
+	group = slices.DeleteFunc(group, func(sub *submission) bool { return sub.c.revoked.Load() })
 	var all []wire.Result
 	for _, sub := range group {
 		all = append(all, sub.results...)
 	}
-	out, err := s.cfg.Sink.Commit(all)
+	var out []history.Committed
+	var err error
+	if len(all) > 0 {
+		out, err = s.cfg.Sink.Commit(all)
+	}
 	if err != nil {
 		s.cfg.Log.Error("storing results failed; closing their links so the kiosks resend", "results", len(all), "err", err)
 		for _, sub := range group {
@@ -259,7 +299,10 @@ func (s *Server) commit(group []*submission) []history.Committed {
 				}
 			}
 		}
-		sub.c.send(&wire.Ack{UpToSeq: sub.results[len(sub.results)-1].Seq, Duplicates: dups})
+		sub.c.send(&wire.Ack{UpToSeq: sub.upTo, Duplicates: dups})
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
@@ -358,6 +401,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, err := s.cfg.Kiosks.KioskByToken(strings.TrimSpace(tok))
+	if errors.Is(err, store.ErrKioskDisabled) {
+		http.Error(w, "kiosk "+k.ID+" is disabled at the command; an admin must enable it before it may connect", http.StatusForbidden)
+		return
+	}
 	if err != nil {
 		http.Error(w, "kiosk token refused; check the token in kiosk.yaml against the command's kiosk registry", http.StatusUnauthorized)
 		return
@@ -376,10 +423,63 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	c := &conn{srv: s, ws: ws, kiosk: k.ID, tokenHash: k.TokenHash, out: make(chan wire.Message, s.cfg.MaxInFlight+64), done: make(chan struct{})}
+	c.reg.Store(&k)
 	s.mu.Lock()
 	s.names[k.ID] = k
+	s.links[c] = struct{}{}
 	s.mu.Unlock()
-	c := &conn{srv: s, ws: ws, kiosk: k.ID, out: make(chan wire.Message, s.cfg.MaxInFlight+64), done: make(chan struct{})}
 	go c.writePump()
+	// The registration may have changed between the token check and the
+	// link's entry in links: look again now that KioskChanged would see it.
+	s.recheck(c)
 	c.serve()
+}
+
+// KioskChanged is called after a kiosk's record was written or deleted
+// (store.OnKioskChange). A link whose token is no longer the kiosk's, or
+// whose kiosk was disabled or deleted, is closed at once with 1008 and
+// nothing it sent is stored or acked after that; the other links of the
+// kiosk take the new registration (its event and sites) for their next
+// results.
+func (s *Server) KioskChanged(id string) {
+	s.mu.Lock()
+	var cs []*conn
+	for c := range s.links {
+		if c.kiosk == id {
+			cs = append(cs, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range cs {
+		s.recheck(c)
+	}
+}
+
+// recheck compares a link with its kiosk's stored registration.
+func (s *Server) recheck(c *conn) {
+	k, err := s.cfg.Kiosks.KioskByID(c.kiosk)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c.gone.Store(true)
+		c.revoke("kiosk " + c.kiosk + " was deleted at the command")
+		s.mu.Lock()
+		delete(s.names, c.kiosk)
+		delete(s.state, c.kiosk)
+		s.mu.Unlock()
+	case err != nil:
+		c.revoke("cannot read this kiosk's registration; reconnect later")
+	case k.Disabled:
+		c.revoke("kiosk " + c.kiosk + " was disabled at the command")
+	case k.TokenHash != c.tokenHash:
+		c.revoke("kiosk " + c.kiosk + " was registered again: this token is no longer valid")
+	default:
+		c.reg.Store(&k)
+		s.mu.Lock()
+		s.names[k.ID] = k
+		s.mu.Unlock()
+	}
+	if c.revoked.Load() {
+		s.cfg.Log.Warn("kiosk link closed: registration changed", "kiosk", c.kiosk, "reason", c.closeMsg)
+	}
 }

@@ -18,13 +18,21 @@ import (
 )
 
 // Kiosk is a registered test kiosk. Its token is stored only as a hash.
+//
+// Its registration bounds what it may report (command/ingest, "Bound to
+// its registration"): with Sites, only results for those sites; else with
+// EventID, only results for the sites of that event; else only results
+// for sites that belong to no event. A disabled kiosk's handshake is
+// refused; its record and token are kept so that it can be enabled again.
 type Kiosk struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	TokenHash string    `json:"token_hash"`
 	SiteID    string    `json:"site_id,omitempty"`
 	EventID   string    `json:"event_id,omitempty"`
-	Loc       []float64 `json:"loc,omitempty"` // [lon, lat] WGS-84
+	Sites     []string  `json:"sites,omitempty"` // the sites it may report for (empty: those of its event)
+	Loc       []float64 `json:"loc,omitempty"`   // [lon, lat] WGS-84
+	Disabled  bool      `json:"disabled,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -143,7 +151,34 @@ func (s *Store) RegisterKiosk(k Kiosk) (token string, err error) {
 	return token, nil
 }
 
-// KioskByToken returns the kiosk a token belongs to.
+// ErrKioskDisabled is KioskByToken's answer for the token of a disabled
+// kiosk.
+var ErrKioskDisabled = errors.New("store: this kiosk is disabled at the command; an admin must enable it (POST /api/v1/kiosks/{id}/enable) or register it again")
+
+// SetKioskDisabled disables or enables a kiosk, in one Update. A disabled
+// kiosk's handshake is refused and its open link is closed (the ingest
+// watches kiosk records, OnKioskChange).
+func (s *Store) SetKioskDisabled(id string, disabled bool) (Kiosk, error) {
+	return Modify(s, "kiosk", id, func(k *Kiosk) error {
+		k.Disabled = disabled
+		return nil
+	})
+}
+
+// DeleteKiosk removes a kiosk's registration, in one Update; ErrNotFound
+// when there is none. Its results stay in the history.
+func (s *Store) DeleteKiosk(id string) error {
+	return s.Update(func(tx *Tx) error {
+		var k Kiosk
+		if err := tx.Get("kiosk", id, &k); err != nil {
+			return err
+		}
+		return tx.Delete("kiosk", id)
+	})
+}
+
+// KioskByToken returns the kiosk a token belongs to (ErrNotFound for an
+// unknown token, ErrKioskDisabled for a disabled kiosk's).
 func (s *Store) KioskByToken(token string) (Kiosk, error) {
 	h := HashToken(token)
 	var found *Kiosk
@@ -159,6 +194,9 @@ func (s *Store) KioskByToken(token string) (Kiosk, error) {
 	}
 	if found == nil {
 		return Kiosk{}, fmt.Errorf("kiosk token: %w", ErrNotFound)
+	}
+	if found.Disabled {
+		return *found, fmt.Errorf("kiosk %s: %w", found.ID, ErrKioskDisabled)
 	}
 	return *found, nil
 }
@@ -225,4 +263,18 @@ func (s *Store) SitesIn(minLon, minLat, maxLon, maxLat float64) ([]Site, error) 
 		})
 	})
 	return out, err
+}
+
+// KioskByID returns a kiosk's registration.
+func (s *Store) KioskByID(id string) (Kiosk, error) {
+	var k Kiosk
+	err := s.Get("kiosk", id, &k)
+	return k, err
+}
+
+// SiteByID returns a site (stall, kitchen, banquet site).
+func (s *Store) SiteByID(id string) (Site, error) {
+	var st Site
+	err := s.Get("site", id, &st)
+	return st, err
 }

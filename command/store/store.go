@@ -52,6 +52,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -105,6 +106,7 @@ type Store struct {
 	// mu serialises the writers (Update) with each other and guards
 	// failed and the counters below.
 	mu       sync.RWMutex
+	onKiosk  []func(id string) // called after a durable write changed kiosk:<id>
 	alarmSeq uint64
 	legacy   int // result:<id> keys of an earlier version, not carried over yet
 }
@@ -215,8 +217,16 @@ func (s *Store) Close() error {
 // transaction's own writes. It is valid only inside the function it was
 // passed to.
 type Tx struct {
-	tx    *buntdb.Tx
-	wrote bool
+	tx     *buntdb.Tx
+	wrote  bool
+	kiosks []string // ids of the kiosk records written or deleted
+}
+
+func (t *Tx) touched(key string) {
+	t.wrote = true
+	if id, ok := strings.CutPrefix(key, "kiosk:"); ok && !slices.Contains(t.kiosks, id) {
+		t.kiosks = append(t.kiosks, id)
+	}
 }
 
 // Get loads kind:id into v; ErrNotFound when absent.
@@ -258,7 +268,7 @@ func (t *Tx) Delete(kind, id string) error {
 		return nil
 	}
 	if err == nil {
-		t.wrote = true
+		t.touched(kind + ":" + id)
 	}
 	return err
 }
@@ -267,7 +277,7 @@ func (t *Tx) set(key, val string) error {
 	if _, _, err := t.tx.Set(key, val, nil); err != nil {
 		return err
 	}
-	t.wrote = true
+	t.touched(key)
 	return nil
 }
 
@@ -289,26 +299,58 @@ func (t *Tx) set(key, val string) error {
 // in): read and write through tx.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.update(fn)
+	var kiosks []string
+	err := s.updateTx(fn, &kiosks)
+	hooks := s.onKiosk
+	s.mu.Unlock()
+	if err == nil {
+		for _, id := range kiosks {
+			for _, h := range hooks {
+				h(id)
+			}
+		}
+	}
+	return err
 }
 
-// update is Update for a caller that holds mu.
-func (s *Store) update(fn func(tx *Tx) error) error {
+// OnKioskChange registers fn to be called, after the write is durable and
+// outside the store's lock, with the id of every kiosk record an Update
+// wrote or deleted — whichever path wrote it (the API, a command-line
+// tool in this process, a test). The kiosk ingest uses it to close the
+// link of a kiosk that was re-registered, disabled or deleted at once.
+// fn may read the store; it must not block for long.
+func (s *Store) OnKioskChange(fn func(id string)) {
+	s.mu.Lock()
+	s.onKiosk = append(s.onKiosk, fn)
+	s.mu.Unlock()
+}
+
+// update is Update for a caller that holds mu, for writes that touch no
+// kiosk record (the hooks are not called).
+func (s *Store) update(fn func(tx *Tx) error) error { return s.updateTx(fn, nil) }
+
+func (s *Store) updateTx(fn func(tx *Tx) error, kiosks *[]string) error {
 	if s.failed != nil {
 		return s.failed
 	}
 	var wrote bool
+	var touched []string
 	err := s.db.Update(func(btx *buntdb.Tx) error {
 		t := &Tx{tx: btx}
 		err := fn(t)
-		wrote = t.wrote
+		wrote, touched = t.wrote, t.kiosks
 		return err
 	})
 	if err != nil || !wrote {
 		return err
 	}
-	return s.sync()
+	if err := s.sync(); err != nil {
+		return err
+	}
+	if kiosks != nil {
+		*kiosks = touched
+	}
+	return nil
 }
 
 // View runs fn in a read-only transaction: a consistent view of the

@@ -213,7 +213,7 @@ func TestDoctorFails(t *testing.T) {
 		{"wrong token", func(s string) string { return strings.Replace(s, w.token, "kt_wrong", 1) },
 			"kiosk token", 5, []string{"refused the token", "POST /api/v1/kiosks"}},
 		{"untrusted certificate", func(s string) string { return strings.Replace(s, w.url, w.tlsURL, 1) },
-			"certificate", 4, []string{"certificate", "update-ca-certificates"}},
+			"certificate", 4, []string{"certificate", "ca_file"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

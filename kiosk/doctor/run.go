@@ -615,6 +615,16 @@ func (r *run) command(ctx context.Context) {
 	c.Close()
 	r.add(Check{Status: Pass, What: reach, Found: fmt.Sprintf("%s: %s accepts connections", where, host)})
 
+	if tc := r.cfg.TLS(); tc != nil {
+		// command.ca_file: check with the roots the link will use.
+		if t, ok := r.o.Client.Transport.(*http.Transport); ok && t.TLSClientConfig == nil {
+			t = t.Clone()
+			t.TLSClientConfig = tc
+			c := *r.o.Client
+			c.Transport = t
+			r.o.Client = &c
+		}
+	}
 	httpURL := *u
 	httpURL.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, httpURL.String(), nil)
@@ -631,8 +641,8 @@ func (r *run) command(ctx context.Context) {
 		switch {
 		case errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &cie):
 			r.add(Check{Status: Fail, What: certWhat, Found: fmt.Sprintf("%s: %v", where, err),
-				Fix: Text{"指挥中心证书不受信任、已过期或与主机名不符：续期证书，或把签发它的 CA 装入 /usr/local/share/ca-certificates 并运行 update-ca-certificates",
-					"the command's certificate is untrusted, expired or for another name: renew it, or install its CA in /usr/local/share/ca-certificates and run update-ca-certificates"}})
+				Fix: Text{"指挥中心证书不受信任、已过期或与主机名不符：续期证书，或在 command.ca_file 中给出签发它的 CA 证书（PEM）",
+					"the command's certificate is untrusted, expired or for another name: renew it, or name the CA that signed it (PEM) in command.ca_file"}})
 		case errors.As(err, &rhe):
 			r.add(Check{Status: Fail, What: certWhat, Found: fmt.Sprintf("%s: %v", where, err),
 				Fix: Text{"该端口不讲 TLS：command.url 改用 ws://，或连接到 TLS 端口", "that port does not speak TLS: use ws:// in command.url, or the TLS port"}})

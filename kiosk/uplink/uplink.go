@@ -552,7 +552,11 @@ func (u *Uplink) readLoop(conn *websocket.Conn, snd *Sender) error {
 			u.state.LastSync = &now
 			u.mu.Unlock()
 		case *wire.Reject:
-			u.cfg.Log.Error("command rejected a result; kept aside", "result_id", m.ResultID, "seq", m.Seq, "code", m.Code, "message", m.Message)
+			why := "kept aside, not resent"
+			if m.Code == wire.RejectOutOfScope {
+				why = "outside this kiosk's registration (its event or sites at the command): kept aside, not resent; check the site chosen, or the kiosk's registration"
+			}
+			u.cfg.Log.Error("command rejected a result; "+why, "result_id", m.ResultID, "seq", m.Seq, "code", m.Code, "message", m.Message)
 			if err := u.cfg.Source.Reject(*m); err != nil {
 				return fmt.Errorf("record reject: %w", err)
 			}

@@ -286,6 +286,9 @@ type Reject struct {
 const (
 	RejectConflict = "conflict"
 	RejectInvalid  = "invalid"
+	// RejectOutOfScope: the result is for a site outside the kiosk's
+	// registration (another event's stall, a site not in its list).
+	RejectOutOfScope = "out_of_scope"
 )
 
 // InstrumentStatus is one instrument's health in a Status message.

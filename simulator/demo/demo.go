@@ -334,7 +334,8 @@ func setup(svc *command.Service, v *venue.Venue, o Options) (Info, error) {
 	for i := 0; i < o.Kiosks; i++ {
 		zone := v.Zones[i%len(v.Zones)]
 		stalls := stallsIn(v, zone.ID)
-		k := store.Kiosk{ID: fmt.Sprintf("K-NT-%02d", i+1), Name: fmt.Sprintf("%s快检点 %d", zone.Name, i+1), SiteID: zone.ID}
+		// Bound to the event: it may report only for the event's sites.
+		k := store.Kiosk{ID: fmt.Sprintf("K-NT-%02d", i+1), Name: fmt.Sprintf("%s快检点 %d", zone.Name, i+1), SiteID: zone.ID, EventID: eventID(v)}
 		if len(stalls) > 0 {
 			p := stalls[0].Point
 			k.Loc = []float64{p[0], p[1]}

@@ -605,7 +605,10 @@ function renderResult(s) {
     saved.textContent = "✓ " + t("saved.acked");
     saved.dataset.state = "ok";
   } else if (lv.state === "rejected") {
-    saved.textContent = t("saved.rejected", { msg: (lv.reject && lv.reject.message) || "" });
+    saved.textContent =
+      lv.reject && lv.reject.code === "out_of_scope"
+        ? t("saved.outOfScope")
+        : t("saved.rejected", { msg: (lv.reject && lv.reject.message) || "" });
     saved.dataset.state = "bad";
   } else {
     saved.textContent = "✓ " + t(s.link.online ? "saved.pending" : "saved.pendingOffline", { seq: r.seq });

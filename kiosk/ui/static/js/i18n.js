@@ -163,6 +163,10 @@ export const table = {
   },
   "saved.acked": { zh: "已保存 · 已上传指挥中心", en: "Saved · uploaded to the command centre" },
   "saved.rejected": { zh: "已保存 · 被指挥中心拒收：{msg}", en: "Saved · rejected by the command centre: {msg}" },
+  "saved.outOfScope": {
+    zh: "已保存在本机 · 被指挥中心拒收：该摊位不属于本终端登记的活动或场所，不会上传。请核对所选摊位，或请管理员核对终端登记",
+    en: "Kept on this kiosk · refused by the command centre: this site is outside the event or sites this kiosk is registered for, so it is not uploaded. Check the site chosen, or ask an admin to check the kiosk's registration",
+  },
   "result.meta": { zh: "{stall} · {sample} · {time}", en: "{stall} · {sample} · {time}" },
   "result.item": { zh: "检测项目：{item}", en: "Test item: {item}" },
   "result.lot": { zh: "批号 {lot}", en: "Lot {lot}" },
