@@ -21,9 +21,9 @@ import (
 func twoEvents(t *testing.T, e *env) {
 	t.Helper()
 	for _, s := range []store.Site{
-		{ID: "S-A1", Kind: "stall", Name: "甲1", EventID: "EV-A", Loc: []float64{120.95, 31.98}},
-		{ID: "S-A2", Kind: "stall", Name: "甲2", EventID: "EV-A", Loc: []float64{120.951, 31.981}},
-		{ID: "S-B1", Kind: "stall", Name: "乙1", EventID: "EV-B", Loc: []float64{121.5, 31.2}},
+		{ID: "S-A1", Kind: "stall", Name: "甲1", ZoneID: "Z-A", EventID: "EV-A", Loc: []float64{120.95, 31.98}},
+		{ID: "S-A2", Kind: "stall", Name: "甲2", ZoneID: "Z-A", EventID: "EV-A", Loc: []float64{120.951, 31.981}},
+		{ID: "S-B1", Kind: "stall", Name: "乙1", ZoneID: "Z-B", EventID: "EV-B", Loc: []float64{121.5, 31.2}},
 		{ID: "S-R1", Kind: "banquet", Name: "村宴", Loc: []float64{120.7, 32.0}},
 	} {
 		if err := e.svc.Store().Put("site", s.ID, s); err != nil {

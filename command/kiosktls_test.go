@@ -10,6 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"math/big"
 	"net"
@@ -85,6 +87,7 @@ func TestKioskTrustsItsCAFile(t *testing.T) {
 	_, otherPEM := selfSigned(t, "someone else")
 	srv := httptest.NewUnstartedServer(svc.Handler())
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
 	srv.StartTLS()
 	defer srv.Close()
 	tok, err := svc.Store().RegisterKiosk(store.Kiosk{ID: "K-TLS"})

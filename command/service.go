@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -177,7 +178,10 @@ func Open(cfg Config) (*Service, error) {
 		st.Close()
 		return nil, err
 	}
-	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log})
+	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log, Audience: s.audience, ScopeOf: func(r *http.Request) []string {
+		u, _ := auth.UserFrom(r.Context())
+		return u.Events
+	}})
 	s.metrics = metrics.New(metrics.Sources{
 		Kiosks:    func() []wire.KioskState { return s.ingest.KioskStates() },
 		Browsers:  func() (int, uint64) { st := s.hub.Stats(); return st.Clients, st.Dropped },
@@ -195,14 +199,15 @@ func Open(cfg Config) (*Service, error) {
 	// writer of the store — loses its open link at once.
 	st.OnKioskChange(s.ingest.KioskChanged)
 	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
-		Publish: s.hub.Publish, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
+		Publish: s.publishFromEngine, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
 	if err != nil {
 		s.hub.Close()
 		s.history.Close()
 		st.Close()
 		return nil, err
 	}
-	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now}
+	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now,
+		OpenIncidentAt: s.engine.OpenAt}
 	s.handler = s.api.Routes()
 	s.api.Mount("GET /metrics", s.metrics)
 	s.api.Mount("GET /readyz", http.HandlerFunc(s.readyz))
@@ -276,6 +281,7 @@ func (s *Service) committed(cs []history.Committed) {
 		}
 		if c.StallChanged {
 			if st, ok := s.history.StallState(c.Result.StallID); ok {
+				st.OpenIncident = s.engine.OpenAt(st.StallID)
 				s.hub.Publish(wire.KindStall, st)
 			}
 		}
@@ -284,9 +290,30 @@ func (s *Service) committed(cs []history.Committed) {
 	s.engine.OnCommitted(cs)
 }
 
-// snapshot builds the live state for a browser that (re)connects.
-func (s *Service) snapshot(seq uint64) wire.Snapshot {
-	rs, err := s.history.Results(history.Filter{Limit: s.cfg.RecentResults})
+// publishFromEngine publishes the engine's deltas; after an incident's,
+// its site's state too, since an open incident keeps the site alarming on
+// the map and its closing releases it (wire.StallState.OpenIncident).
+func (s *Service) publishFromEngine(kind string, data any) uint64 {
+	seq := s.hub.Publish(kind, data)
+	if inc, ok := data.(engine.Incident); ok && kind == wire.KindIncident {
+		id := inc.Trigger.SubjectID
+		st, ok := s.history.StallState(id)
+		if !ok {
+			if _, err := s.store.SiteByID(id); err != nil {
+				return seq // not a site: a kiosk's own incident
+			}
+			st = wire.StallState{StallID: id}
+		}
+		st.OpenIncident = s.engine.OpenAt(id)
+		s.hub.Publish(wire.KindStall, st)
+	}
+	return seq
+}
+
+// snapshot builds the live state for a browser that (re)connects: what a
+// user scoped to scope may see (nil: everything).
+func (s *Service) snapshot(seq uint64, scope []string) wire.Snapshot {
+	rs, err := s.history.Results(history.Filter{Limit: s.cfg.RecentResults, Events: scope})
 	if err != nil {
 		s.cfg.Log.Error("snapshot: results", "err", err)
 	}
@@ -295,6 +322,9 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 	}
 	kiosks := map[string]wire.KioskState{}
 	store.List(s.store, "kiosk", func(id string, k store.Kiosk) bool {
+		if !engine.InScope(scope, k.EventID) {
+			return true
+		}
 		ks := wire.KioskState{KioskID: id, Name: k.Name, SiteID: k.SiteID}
 		if len(k.Loc) == 2 {
 			ks.Lon, ks.Lat = k.Loc[0], k.Loc[1]
@@ -303,13 +333,66 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 		return true
 	})
 	for _, live := range s.ingest.KioskStates() {
-		kiosks[live.KioskID] = live
+		if _, ok := kiosks[live.KioskID]; ok || len(scope) == 0 {
+			kiosks[live.KioskID] = live
+		}
 	}
 	ks := make([]wire.KioskState, 0, len(kiosks))
 	for _, k := range kiosks {
 		ks = append(ks, k)
 	}
-	return wire.Snapshot{Seq: seq, Results: rs, Stalls: s.history.StallStates(), Kiosks: ks, Extra: s.engine.SnapshotExtra()}
+	stalls := s.history.StallStates()
+	held := s.engine.OpenAtAll()
+	for i := range stalls {
+		stalls[i].OpenIncident = held[stalls[i].StallID]
+		delete(held, stalls[i].StallID)
+	}
+	for id, inc := range held { // an incident at a site without results (opened by hand)
+		if _, err := s.store.SiteByID(id); err == nil {
+			stalls = append(stalls, wire.StallState{StallID: id, OpenIncident: inc})
+		}
+	}
+	if len(scope) > 0 {
+		events := map[string]string{}
+		store.List(s.store, "site", func(id string, st store.Site) bool { events[id] = st.EventID; return true })
+		stalls = slices.DeleteFunc(stalls, func(st wire.StallState) bool { return !engine.InScope(scope, events[st.StallID]) })
+	}
+	return wire.Snapshot{Seq: seq, Results: rs, Stalls: stalls, Kiosks: ks, Extra: s.engine.SnapshotExtra(scope)}
+}
+
+// audience says which users may see a live delta (live.Options.Audience):
+// the event of the record, as the REST routes decide it for users scoped
+// to events (results by their event, stalls by their site's, kiosks by
+// their registration's, alerts by theirs or their kiosk's, incidents by
+// their trigger's, teams of no event and rule books by everyone, banquets
+// by unscoped users only).
+func (s *Service) audience(kind string, data any) live.Audience {
+	switch d := data.(type) {
+	case wire.Result:
+		return live.Audience{Event: d.EventID}
+	case wire.StallState:
+		st, _ := s.store.SiteByID(d.StallID)
+		return live.Audience{Event: st.EventID}
+	case wire.KioskState:
+		k, _ := s.store.KioskByID(d.KioskID)
+		return live.Audience{Event: k.EventID}
+	case store.Alarm:
+		return live.Audience{Event: s.store.AlarmEvent(d)}
+	case engine.Incident:
+		return live.Audience{Event: d.Trigger.EventID}
+	case engine.Team:
+		return live.Audience{Everyone: d.EventID == "", Event: d.EventID}
+	case engine.EventView:
+		return live.Audience{Event: d.ID}
+	case engine.Banquet:
+		return live.Audience{}
+	case rulebook.Summary:
+		return live.Audience{Everyone: true}
+	}
+	// A kind this switch does not know is for unscoped users only, so
+	// that a new kind never leaks across events by default.
+	s.cfg.Log.Warn("live: a delta of a type without an audience; shown to unscoped users only", "kind", kind, "type", fmt.Sprintf("%T", data))
+	return live.Audience{}
 }
 
 // Handler returns the HTTP handler (API, websockets, pages).

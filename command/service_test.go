@@ -29,6 +29,8 @@ type env struct {
 	srv    *httptest.Server
 	cancel context.CancelFunc
 	token  string // admin API token
+
+	commanderA string // a commander scoped to EV-A (scopedCommander)
 }
 
 func start(t *testing.T) *env {

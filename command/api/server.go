@@ -47,8 +47,11 @@ type Server struct {
 	Kiosks  KioskLinks
 	// Web serves the map page and its assets at /.
 	Web http.Handler
-	Log *slog.Logger
-	Now func() time.Time
+	// OpenIncidentAt returns the open incident that keeps a site
+	// alarming (engine.Engine.OpenAt); nil: none is ever shown.
+	OpenIncidentAt func(site string) *wire.StallIncident
+	Log            *slog.Logger
+	Now            func() time.Time
 
 	mux *http.ServeMux
 }
@@ -194,7 +197,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := history.Filter{Limit: limit, StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"),
-		Analyte: q.Get("analyte"), EventID: q.Get("event"), Lot: q.Get("lot")}
+		Analyte: q.Get("analyte"), EventID: q.Get("event"), Lot: q.Get("lot"), Events: userOf(r).Events}
 	if f.Since, err = queryTime(r, "since"); err != nil {
 		return err
 	}
@@ -222,6 +225,9 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.History.Result(r.PathValue("id"))
 	if err != nil {
+		return err
+	}
+	if err := inScope(r, res.EventID); err != nil {
 		return err
 	}
 	WriteJSON(w, http.StatusOK, res)

@@ -2,11 +2,13 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
@@ -29,7 +31,10 @@ func SiteFeature(st store.Site, latest *wire.StallState) geo.Feature {
 			props[k] = v
 		}
 	}
-	if latest != nil {
+	if latest != nil && latest.OpenIncident != nil {
+		props["open_incident"] = latest.OpenIncident
+	}
+	if latest != nil && latest.ResultID != "" {
 		props["verdict"] = string(latest.Verdict)
 		props["result_id"] = latest.ResultID
 		props["method"] = string(latest.Method)
@@ -48,12 +53,13 @@ func SiteFeature(st store.Site, latest *wire.StallState) geo.Feature {
 func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 	kind := r.URL.Query().Get("kind")
 	zone := r.URL.Query().Get("zone")
+	scope := userOf(r).Events
 	// Collect, then look up the latest states: nothing may wait on the
 	// store's lock while its read transaction is open (a writer holding
 	// the lock waits for the transaction).
 	var sites []store.Site
 	err := store.List(s.Store, "site", func(_ string, st store.Site) bool {
-		if (kind == "" || st.Kind == kind) && (zone == "" || st.ZoneID == zone) {
+		if (kind == "" || st.Kind == kind) && (zone == "" || st.ZoneID == zone) && engine.InScope(scope, st.EventID) {
 			sites = append(sites, st)
 		}
 		return true
@@ -63,13 +69,24 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 	}
 	var fc geo.FeatureCollection
 	for _, st := range sites {
-		var latest *wire.StallState
-		if l, ok := s.History.StallState(st.ID); ok {
-			latest = &l
-		}
-		fc.Features = append(fc.Features, SiteFeature(st, latest))
+		fc.Features = append(fc.Features, SiteFeature(st, s.stallState(st.ID)))
 	}
 	return writeGeoJSON(w, fc)
+}
+
+// stallState is a site's latest result with the open incident that keeps
+// it alarming; nil when it has neither.
+func (s *Server) stallState(id string) *wire.StallState {
+	l, ok := s.History.StallState(id)
+	if s.OpenIncidentAt != nil {
+		if inc := s.OpenIncidentAt(id); inc != nil {
+			l.StallID, l.OpenIncident, ok = id, inc, true
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return &l
 }
 
 func (s *Server) getSite(w http.ResponseWriter, r *http.Request) error {
@@ -77,11 +94,11 @@ func (s *Server) getSite(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.Get("site", r.PathValue("id"), &st); err != nil {
 		return err
 	}
-	var latest *wire.StallState
-	if l, ok := s.History.StallState(st.ID); ok {
-		latest = &l
+	if err := inScope(r, st.EventID); err != nil {
+		return err
 	}
-	rs, err := s.History.Results(history.Filter{StallID: st.ID, Limit: 50})
+	latest := s.stallState(st.ID)
+	rs, err := s.History.Results(history.Filter{StallID: st.ID, Limit: 50, Events: userOf(r).Events})
 	if err != nil {
 		return err
 	}
@@ -115,6 +132,14 @@ func (s *Server) listZones(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if scope := userOf(r).Events; len(scope) > 0 {
+		// A zone of no event (a venue's outline) is plain geography; an
+		// event's zones are that event's.
+		fc.Features = slices.DeleteFunc(fc.Features, func(f geo.Feature) bool {
+			ev, _ := f.Properties["event_id"].(string)
+			return ev != "" && !engine.InScope(scope, ev)
+		})
+	}
 	return writeGeoJSON(w, fc)
 }
 
@@ -124,7 +149,11 @@ func (s *Server) listKiosks(w http.ResponseWriter, r *http.Request) error {
 		live[k.KioskID] = k
 	}
 	out := []map[string]any{}
+	scope := userOf(r).Events
 	err := store.List(s.Store, "kiosk", func(id string, k store.Kiosk) bool {
+		if !engine.InScope(scope, k.EventID) {
+			return true
+		}
 		st := live[id]
 		v := map[string]any{"kiosk_id": k.ID, "name": k.Name, "site_id": k.SiteID, "event_id": k.EventID, "sites": k.Sites,
 			"disabled": k.Disabled, "loc": k.Loc, "online": st.Online, "pending": st.Pending, "last_seen": st.LastSeen,
@@ -207,9 +236,18 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	as, err := s.Store.Alarms(limit, r.URL.Query().Get("open") == "1")
+	scope := userOf(r).Events
+	fetch := limit
+	if len(scope) > 0 {
+		fetch = 10000 // then keep the user's events' alarms
+	}
+	as, err := s.Store.Alarms(fetch, r.URL.Query().Get("open") == "1")
 	if err != nil {
 		return err
+	}
+	if len(scope) > 0 {
+		as = slices.DeleteFunc(as, func(a store.Alarm) bool { return !engine.InScope(scope, s.Store.AlarmEvent(a)) })
+		as = as[:min(len(as), limit)]
 	}
 	if as == nil {
 		as = []store.Alarm{}
@@ -222,6 +260,13 @@ func (s *Server) ackAlarm(w http.ResponseWriter, r *http.Request) error {
 	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
 	if err != nil {
 		return Invalid("alarm number %q is not a number", r.PathValue("seq"))
+	}
+	old, err := s.Store.Alarm(seq)
+	if err != nil {
+		return err
+	}
+	if err := inScope(r, s.Store.AlarmEvent(old)); err != nil {
+		return err
 	}
 	a, err := s.Store.AckAlarm(seq, userOf(r).Name)
 	if err != nil {

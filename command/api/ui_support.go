@@ -332,7 +332,8 @@ func (u *uiAPI) labels(w http.ResponseWriter, r *http.Request) error {
 	})
 	out := []Label{}
 	err = store.List(u.s.Store, "site", func(_ string, st store.Site) bool {
-		if (zone != "" && st.ZoneID != zone) || (kind != "" && st.Kind != kind) || (kind == "" && st.Kind == "banquet") {
+		if (zone != "" && st.ZoneID != zone) || (kind != "" && st.Kind != kind) || (kind == "" && st.Kind == "banquet") ||
+			!engine.InScope(userOf(r).Events, st.EventID) {
 			return true
 		}
 		z := zones[st.ZoneID]
@@ -366,6 +367,9 @@ func (u *uiAPI) qrPNG(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	var st store.Site
 	if err := u.s.Store.Get("site", id, &st); err != nil {
+		return err
+	}
+	if err := inScope(r, st.EventID); err != nil {
 		return err
 	}
 	scale := 8

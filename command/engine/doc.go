@@ -71,8 +71,11 @@
 // # Live map
 //
 // Deltas are published after the engine's lock is released, and
-// [Engine.SnapshotExtra] reads only the store, so the live hub can build
-// a snapshot from its own goroutine while the engine publishes. Kinds:
+// [Engine.SnapshotExtra] reads only the store ([Engine.OpenAt] a small
+// lock of its own), so the live hub can build a snapshot from its own
+// goroutine while the engine publishes. An open incident holds its site
+// alarming on the map until it is closed ([Engine.OpenAt],
+// wire.StallState.OpenIncident), whatever later results say. Kinds:
 // incident, team, event, banquet and alert (store.Alarm), each carrying
 // the same JSON as the REST route that reads it (command/README.md).
 //

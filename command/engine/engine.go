@@ -126,6 +126,11 @@ type Engine struct {
 	marks    map[string][]EscalationMark    // incident id → escalations raised
 	daySeq   map[string]int                 // "20261128" → last incident number
 
+	// holds are the open incidents by site, for OpenAt: kept by index
+	// under a lock of their own, so that reading them never waits for mu.
+	holdMu sync.Mutex
+	holds  map[string]map[string]hold
+
 	clusterMu sync.Mutex       // cluster detection and its records
 	recent    []recentPositive // positives within twice the cluster window
 }
@@ -153,7 +158,7 @@ func New(d Deps, cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, pc: *cfg.Protocol, st: d.Store, res: d.Results, deps: d, log: d.Log,
 		queue: make(chan []history.Committed, cfg.Queue), stopped: make(chan struct{}), quit: make(chan struct{}),
 		byResult: map[string]string{}, open: map[string]*assurance.Incident{},
-		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}}
+		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}, holds: map[string]map[string]hold{}}
 	if d.DataDir != "" {
 		e.dir = filepath.Join(d.DataDir, "evidence")
 		if err := os.MkdirAll(e.dir, 0o755); err != nil {
@@ -223,6 +228,7 @@ func (e *Engine) index(inc *Incident) {
 	if r := inc.Trigger.ResultID; r != "" {
 		e.byResult[r] = inc.ID
 	}
+	e.setHold(inc)
 	if inc.State == assurance.IncidentClosed {
 		delete(e.open, inc.ID)
 		delete(e.marks, inc.ID)

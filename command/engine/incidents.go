@@ -10,6 +10,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -648,3 +649,94 @@ func (e *Engine) redispatch() {
 }
 
 var errSkip = errors.New("skip")
+
+// OpenAt returns the open (not closed) incident that holds a site
+// alarming on the map, or nil: of the site's open incidents, one opened by
+// a positive before one opened by a temperature breach before a
+// suspicious one or a complaint, and of those the newest. The live map and
+// the REST routes put it on the site's state
+// (wire.StallState.OpenIncident). It takes only a lock of its own, so the
+// live hub may call it while it builds a snapshot.
+func (e *Engine) OpenAt(subject string) *wire.StallIncident {
+	e.holdMu.Lock()
+	defer e.holdMu.Unlock()
+	return bestHold(e.holds[subject])
+}
+
+// OpenAtAll is OpenAt for every site that has an open incident.
+func (e *Engine) OpenAtAll() map[string]*wire.StallIncident {
+	e.holdMu.Lock()
+	defer e.holdMu.Unlock()
+	out := make(map[string]*wire.StallIncident, len(e.holds))
+	for id, hs := range e.holds {
+		if h := bestHold(hs); h != nil {
+			out[id] = h
+		}
+	}
+	return out
+}
+
+// hold is what OpenAt needs of one open incident.
+type hold struct {
+	id     string
+	state  assurance.IncidentState
+	kind   assurance.TriggerKind
+	v      assay.Verdict
+	opened time.Time
+}
+
+func (h hold) rank() int {
+	switch h.kind {
+	case assurance.TriggerPositive:
+		return 3
+	case assurance.TriggerTemperature:
+		return 2
+	case assurance.TriggerSuspicious:
+		return 1
+	}
+	return 0
+}
+
+// setHold records an incident's hold on its site, or drops it once the
+// incident is closed. Caller holds mu (or is rebuilding).
+func (e *Engine) setHold(inc *Incident) {
+	subject := inc.Trigger.SubjectID
+	if subject == "" {
+		return
+	}
+	e.holdMu.Lock()
+	defer e.holdMu.Unlock()
+	if inc.State == assurance.IncidentClosed {
+		delete(e.holds[subject], inc.ID)
+		if len(e.holds[subject]) == 0 {
+			delete(e.holds, subject)
+		}
+		return
+	}
+	v := inc.Trigger.Verdict
+	switch {
+	case inc.Trigger.Kind == assurance.TriggerTemperature:
+		v = assay.Fail
+	case v == "" && inc.Trigger.Kind == assurance.TriggerPositive:
+		v = assay.Positive
+	case v == "":
+		v = assay.Suspicious // a complaint: alarming, not a measured positive
+	}
+	if e.holds[subject] == nil {
+		e.holds[subject] = map[string]hold{}
+	}
+	e.holds[subject][inc.ID] = hold{id: inc.ID, state: inc.State, kind: inc.Trigger.Kind, v: v, opened: inc.OpenedAt}
+}
+
+func bestHold(hs map[string]hold) *wire.StallIncident {
+	var best *hold
+	for _, h := range hs {
+		if best == nil || h.rank() > best.rank() || h.rank() == best.rank() && (h.opened.After(best.opened) || h.opened.Equal(best.opened) && h.id > best.id) {
+			best = &h
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return &wire.StallIncident{ID: best.id, State: string(best.state), Verdict: best.v}
+}

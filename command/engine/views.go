@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/shianfood/shian/command/history"
@@ -100,9 +101,10 @@ func (e *Engine) KPIs(q KPIQuery) (assurance.KPIReport, error) {
 // SnapshotExtra returns the live collections a reconnecting browser needs
 // besides results, stalls and kiosks, as their REST representations:
 // incidents (open ones, and those closed in the last 24 h), teams, open
-// alerts, events and banquets. It reads the store only, so the live hub
-// may call it from its goroutine.
-func (e *Engine) SnapshotExtra() map[string]json.RawMessage {
+// alerts, events and banquets — those a user scoped to scope may see (nil:
+// all; see # Scope). It reads the store only, so the live hub may call it
+// from its goroutine.
+func (e *Engine) SnapshotExtra(scope []string) map[string]json.RawMessage {
 	out := map[string]json.RawMessage{}
 	put := func(name string, v any) {
 		b, err := json.Marshal(v)
@@ -113,7 +115,7 @@ func (e *Engine) SnapshotExtra() map[string]json.RawMessage {
 		out[name] = b
 	}
 	cut := e.deps.Now().Add(-24 * time.Hour)
-	incs, _ := e.Incidents(IncidentFilter{Limit: 1 << 20})
+	incs, _ := e.Incidents(IncidentFilter{Limit: 1 << 20, Events: scope})
 	live := []Incident{}
 	for _, inc := range incs {
 		if inc.State != assurance.IncidentClosed || !inc.StateSince.Before(cut) {
@@ -125,12 +127,19 @@ func (e *Engine) SnapshotExtra() map[string]json.RawMessage {
 	}
 	put("incidents", live)
 	teams, _ := e.Teams()
+	teams = slices.DeleteFunc(teams, func(t Team) bool { return t.EventID != "" && !InScope(scope, t.EventID) })
 	put("teams", nonNil(teams))
 	alerts, _ := e.st.Alarms(200, true)
+	if len(scope) > 0 {
+		alerts = slices.DeleteFunc(alerts, func(a store.Alarm) bool { return !InScope(scope, e.st.AlarmEvent(a)) })
+	}
 	put("alerts", nonNil(alerts))
-	events, _ := e.Events(nil)
+	events, _ := e.Events(scope)
 	put("events", nonNil(events))
-	banquets, _ := e.Banquets(BanquetFilter{})
+	banquets := []Banquet{}
+	if len(scope) == 0 { // banquets belong to no event
+		banquets, _ = e.Banquets(BanquetFilter{})
+	}
 	put("banquets", nonNil(banquets))
 	return out
 }

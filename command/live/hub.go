@@ -17,22 +17,54 @@
 // from the ring when they are all still there, or else a fresh snapshot.
 // A snapshot is built inside the hub goroutine, so its sequence number
 // covers exactly the deltas published before it.
+//
+// # Event scope
+//
+// A user scoped to events (store.User.Events) sees only their records,
+// on the live map as in the REST API. Every delta has an [Audience]
+// (Options.Audience says it: everyone, the users of one event, or only
+// unscoped users), and the hub keeps one view per distinct scope in use:
+// its own stream id, sequence and ring, holding only the deltas that
+// scope may see, numbered without gaps. A scoped browser therefore never
+// receives another event's delta — not even as a gap in its numbering —
+// and its snapshot (SnapshotFunc with its scope) holds only its events.
+// Views are never dropped while the hub runs, so a stream id always
+// means the same scope and numbering.
 package live
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-// SnapshotFunc builds the live state. It is called from the hub goroutine
-// with the sequence of the last published delta; it must not call back
+// SnapshotFunc builds the live state that a user scoped to scope (nil:
+// every event) may see. It is called from the hub goroutine with the
+// sequence of the last delta of that scope's view; it must not call back
 // into the hub.
-type SnapshotFunc func(seq uint64) wire.Snapshot
+type SnapshotFunc func(seq uint64, scope []string) wire.Snapshot
+
+// Audience is who may see a delta: everyone (Everyone), the users whose
+// scope holds Event, and always the users of no scope. The zero Audience
+// is for unscoped users only.
+type Audience struct {
+	Everyone bool
+	Event    string
+}
+
+// Sees reports whether a user scoped to scope (empty: every event) may
+// see a delta for a.
+func (a Audience) Sees(scope []string) bool {
+	return len(scope) == 0 || a.Everyone || (a.Event != "" && slices.Contains(scope, a.Event))
+}
 
 // Options configures a Hub.
 type Options struct {
@@ -41,6 +73,12 @@ type Options struct {
 	// SendBuffer is each browser's queue length (default 256).
 	SendBuffer int
 	Log        *slog.Logger
+	// Audience says who may see a delta; it is called by Publish, in the
+	// publisher's goroutine. Nil: everyone sees everything.
+	Audience func(kind string, data any) Audience
+	// ScopeOf returns the event scope of an authenticated browser's
+	// request (nil: every event). Nil: every browser is unscoped.
+	ScopeOf func(r *http.Request) []string
 }
 
 // Hub fans live updates out to browsers.
@@ -63,7 +101,17 @@ type Hub struct {
 type published struct {
 	kind string
 	data json.RawMessage
+	aud  Audience
 	ack  chan uint64
+}
+
+// view is what the browsers of one scope see: their own numbering of the
+// deltas they may see, and the ring to resync from.
+type view struct {
+	scope  []string
+	stream string
+	seq    uint64
+	ring   [][]byte // encoded deltas by seq % len(ring)
 }
 
 type resyncReq struct {
@@ -79,6 +127,7 @@ type registration struct {
 	c      *client
 	since  uint64
 	stream string
+	scope  []string
 }
 
 // Stats describes the hub for metrics and tests.
@@ -114,9 +163,13 @@ func (h *Hub) Publish(kind string, data any) uint64 {
 		h.opts.Log.Error("live: cannot encode delta", "kind", kind, "err", err)
 		return 0
 	}
+	aud := Audience{Everyone: true}
+	if h.opts.Audience != nil {
+		aud = h.opts.Audience(kind, data)
+	}
 	ack := make(chan uint64, 1)
 	select {
-	case h.publish <- published{kind: kind, data: b, ack: ack}:
+	case h.publish <- published{kind: kind, data: b, aud: aud, ack: ack}:
 	case <-h.done:
 		return 0
 	}
@@ -152,8 +205,20 @@ func (h *Hub) Close() {
 func (h *Hub) run() {
 	defer close(h.done)
 	clients := map[*client]bool{}
-	ring := make([][]byte, h.opts.Ring) // encoded deltas by seq % Ring
-	var seq uint64
+	// views by scope key ("" is every event); the unscoped view's stream
+	// is the hub's and its seq the one Publish returns.
+	all := &view{stream: h.stream, ring: make([][]byte, h.opts.Ring)}
+	views := map[string]*view{"": all}
+	viewOf := func(scope []string) *view {
+		key := scopeKey(scope)
+		v := views[key]
+		if v == nil {
+			sum := sha256.Sum256([]byte(key))
+			v = &view{scope: slices.Clone(scope), stream: h.stream + "." + hex.EncodeToString(sum[:4]), ring: make([][]byte, h.opts.Ring)}
+			views[key] = v
+		}
+		return v
+	}
 
 	send := func(c *client, msg []byte) bool {
 		select {
@@ -168,8 +233,9 @@ func (h *Hub) run() {
 		}
 	}
 	sendSnapshot := func(c *client) {
-		snap := h.snapshot(seq)
-		snap.Seq, snap.Stream = seq, h.stream
+		v := c.view
+		snap := h.snapshot(v.seq, v.scope)
+		snap.Seq, snap.Stream = v.seq, v.stream
 		b, err := wire.Encode(&snap)
 		if err != nil {
 			h.opts.Log.Error("live: cannot encode snapshot", "err", err)
@@ -177,14 +243,16 @@ func (h *Hub) run() {
 		}
 		send(c, b)
 	}
-	// replay sends the deltas after since from the ring, when they are of
-	// this stream and all still there; it reports whether it did.
+	// replay sends the deltas after since from the client's view's ring,
+	// when they are of this stream and all still there; it reports whether
+	// it did.
 	replay := func(c *client, since uint64, stream string) bool {
-		if since == 0 || stream != h.stream || since > seq || seq-since >= uint64(len(ring)) {
+		v := c.view
+		if since == 0 || stream != v.stream || since > v.seq || v.seq-since >= uint64(len(v.ring)) {
 			return false
 		}
-		for s := since + 1; s <= seq; s++ {
-			if !send(c, ring[s%uint64(len(ring))]) {
+		for s := since + 1; s <= v.seq; s++ {
+			if !send(c, v.ring[s%uint64(len(v.ring))]) {
 				break
 			}
 		}
@@ -198,6 +266,7 @@ func (h *Hub) run() {
 			}
 			return
 		case r := <-h.register:
+			r.c.view = viewOf(r.scope)
 			clients[r.c] = true
 			if !replay(r.c, r.since, r.stream) {
 				sendSnapshot(r.c)
@@ -215,23 +284,39 @@ func (h *Hub) run() {
 				sendSnapshot(r.c)
 			}
 		case p := <-h.publish:
-			seq++
-			d := &wire.Delta{Stream: h.stream, Seq: seq, Kind: p.kind, Data: p.data}
-			b, err := wire.Encode(d)
-			if err != nil {
-				h.opts.Log.Error("live: cannot encode delta", "err", err)
-				p.ack <- seq
-				continue
+			encoded := map[*view][]byte{}
+			for _, v := range views {
+				if !p.aud.Sees(v.scope) {
+					continue
+				}
+				v.seq++
+				b, err := wire.Encode(&wire.Delta{Stream: v.stream, Seq: v.seq, Kind: p.kind, Data: p.data})
+				if err != nil {
+					h.opts.Log.Error("live: cannot encode delta", "err", err)
+					v.seq--
+					continue
+				}
+				v.ring[v.seq%uint64(len(v.ring))] = b
+				encoded[v] = b
 			}
-			ring[seq%uint64(len(ring))] = b
 			for c := range clients {
-				send(c, b)
+				if b, ok := encoded[c.view]; ok {
+					send(c, b)
+				}
 			}
-			p.ack <- seq
+			p.ack <- all.seq
 		case sc := <-h.stats:
-			sc <- Stats{Clients: len(clients), Seq: seq, Dropped: h.dropped.Load()}
+			sc <- Stats{Clients: len(clients), Seq: all.seq, Dropped: h.dropped.Load()}
 		}
 	}
+}
+
+// scopeKey names a scope: its events, sorted, joined by newlines ("" for
+// every event).
+func scopeKey(scope []string) string {
+	s := slices.Clone(scope)
+	slices.Sort(s)
+	return strings.Join(slices.Compact(s), "\n")
 }
 
 // newStreamID returns a random id for one run of the hub.

@@ -278,3 +278,21 @@ func (s *Store) SiteByID(id string) (Site, error) {
 	err := s.Get("site", id, &st)
 	return st, err
 }
+
+// AlarmEvent is the event an alarm belongs to, for users scoped to events:
+// its own EventID, else that of the kiosk it is about, else "" (an alarm
+// of the service itself, seen only by unscoped users).
+func (s *Store) AlarmEvent(a Alarm) string {
+	if a.EventID != "" || a.KioskID == "" {
+		return a.EventID
+	}
+	k, _ := s.KioskByID(a.KioskID)
+	return k.EventID
+}
+
+// Alarm returns the alarm with sequence number seq.
+func (s *Store) Alarm(seq uint64) (Alarm, error) {
+	var a Alarm
+	err := s.Get("alarm", alarmID(seq), &a)
+	return a, err
+}

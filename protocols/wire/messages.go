@@ -362,6 +362,30 @@ type StallState struct {
 	Value      float64       `json:"value"`
 	Unit       string        `json:"unit"`
 	MeasuredAt time.Time     `json:"measured_at"`
+	// OpenIncident is set while an incident opened at this site is not
+	// closed: the map keeps the site alarming (Shown) until it is, whatever
+	// later results say — a negative after a positive does not make it
+	// green.
+	OpenIncident *StallIncident `json:"open_incident,omitempty"`
+}
+
+// StallIncident is the open incident that keeps a site alarming: its id,
+// its state, and the verdict that opened it (positive, suspicious, or fail
+// for a temperature breach).
+type StallIncident struct {
+	ID      string        `json:"id"`
+	State   string        `json:"state"`
+	Verdict assay.Verdict `json:"verdict"`
+}
+
+// Shown is the verdict the map draws the site with: the latest result's,
+// unless an open incident holds it at the verdict that opened it (a
+// positive latest result is shown as positive either way).
+func (s StallState) Shown() assay.Verdict {
+	if s.OpenIncident != nil && s.Verdict != assay.Positive {
+		return s.OpenIncident.Verdict
+	}
+	return s.Verdict
 }
 
 // KioskState is a kiosk as the map shows it.

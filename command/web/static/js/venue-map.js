@@ -63,6 +63,18 @@ function fillOf(verdict) {
   return verdict ? VERDICT_COLOURS[verdict] || VERDICT_COLOURS.invalid : NONE_FILL;
 }
 
+/**
+ * The verdict a site is drawn with: its latest result's, unless an open
+ * incident keeps it alarming (state.open_incident, until the incident is
+ * closed) — a negative after a positive does not turn it green.
+ */
+export function shownVerdict(state) {
+  if (!state) return "";
+  const inc = state.open_incident;
+  if (inc && state.verdict !== "positive") return inc.verdict || "positive";
+  return state.verdict || "";
+}
+
 function styleFor(kind, verdict, zoom, grade) {
   const size = sizeFor(kind, zoom);
   return {
@@ -313,9 +325,20 @@ export class VenueMap {
       if (!f.geometry || f.geometry.type !== "Point") continue;
       const id = String(f.id);
       const p = f.properties;
-      const state = p.verdict
-        ? { stall_id: id, verdict: p.verdict, value: p.value, unit: p.unit, method: p.method, analyte: p.analyte, measured_at: p.measured_at, result_id: p.result_id }
-        : null;
+      const state =
+        p.verdict || p.open_incident
+          ? {
+              stall_id: id,
+              verdict: p.verdict || "",
+              value: p.value,
+              unit: p.unit,
+              method: p.method,
+              analyte: p.analyte,
+              measured_at: p.measured_at,
+              result_id: p.result_id,
+              open_incident: p.open_incident || undefined,
+            }
+          : null;
       const [lon, lat] = f.geometry.coordinates;
       const kind = p.kind || "stall";
       const s = { id, kind, feature: f, marker: null, state, halo: null, shown: false, banquet: banquets.get(id) || null, colour: "" };
@@ -330,7 +353,7 @@ export class VenueMap {
 
   makeMarker(s, ll) {
     if (s.kind === "stall") {
-      const st = styleFor("stall", s.state && s.state.verdict, this.map.getZoom(), s.feature.properties.grade);
+      const st = styleFor("stall", shownVerdict(s.state), this.map.getZoom(), s.feature.properties.grade);
       s.colour = st.fillColor;
       return new (SiteMarker())(ll, { renderer: this.renderer, stallId: s.id, grade: s.feature.properties.grade || "", ...st });
     }
@@ -341,7 +364,7 @@ export class VenueMap {
 
   /** The DOM icon of a kitchen (verdict fill, readiness badge) or a banquet site (state). */
   siteIcon(s) {
-    const v = s.state ? s.state.verdict : "";
+    const v = shownVerdict(s.state);
     s.colour = fillOf(v);
     if (s.kind === "kitchen") {
       const r = this.readiness.get(s.id);
@@ -394,7 +417,7 @@ export class VenueMap {
   /** Restyles a site's marker from its state. */
   restyle(s) {
     if (s.kind === "stall") {
-      const st = styleFor("stall", s.state && s.state.verdict, this.map.getZoom(), s.feature.properties.grade);
+      const st = styleFor("stall", shownVerdict(s.state), this.map.getZoom(), s.feature.properties.grade);
       s.colour = st.fillColor;
       Object.assign(s.marker.options, { showGrade: st.showGrade });
       s.marker.setStyle(st);
@@ -467,7 +490,7 @@ export class VenueMap {
   updateHalo(id) {
     const s = this.stalls.get(String(id));
     if (!s) return;
-    const alarming = s.shown && s.state && ALARMING.has(s.state.verdict);
+    const alarming = s.shown && ALARMING.has(shownVerdict(s.state));
     if (alarming && !s.halo) {
       s.halo = L.marker(s.marker.getLatLng(), {
         icon: L.divIcon({ className: "halo", html: "", iconSize: [30, 30] }),
@@ -494,12 +517,12 @@ export class VenueMap {
     s.flashTimer = setTimeout(() => el.classList.remove("flash"), 6000);
   }
 
-  /** Counts the shown sites by their latest verdict ("none" for not tested). */
+  /** Counts the shown sites by the verdict they are drawn with ("none" for not tested). */
   counts() {
     const c = Object.fromEntries(VERDICT_ORDER.map((v) => [v, 0]));
     for (const s of this.stalls.values()) {
       if (!s.shown) continue;
-      const v = s.state ? s.state.verdict : "none";
+      const v = shownVerdict(s.state) || "none";
       c[v in c ? v : "invalid"]++;
     }
     return c;
@@ -789,7 +812,7 @@ export class VenueMap {
   /** The verdict label of a site, for tests and tooltips. */
   verdictLabelOf(id) {
     const s = this.stalls.get(String(id));
-    return verdictLabel(s && s.state ? s.state.verdict : "");
+    return verdictLabel(s ? shownVerdict(s.state) : "");
   }
 }
 
