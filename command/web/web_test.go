@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shianfood/shian/internal/jsdom"
 	"github.com/shianfood/shian/internal/jsvocab"
 )
 
@@ -130,5 +131,16 @@ func TestModuleImports(t *testing.T) {
 				t.Errorf("js/%s imports %s, which is not embedded", e.Name(), m[1])
 			}
 		}
+	}
+}
+
+// TestNoHTMLFromStrings: no page script turns a string into markup or
+// script (innerHTML, insertAdjacentHTML, a string handed to a Leaflet
+// tooltip or popup, inline handlers or <script>), and none keeps its own
+// el/escapeHTML: names from the field reach the DOM as text through dom.js
+// (internal/jsdom.Audit lists the patterns).
+func TestNoHTMLFromStrings(t *testing.T) {
+	for _, p := range jsdom.Audit(FS()) {
+		t.Error(p)
 	}
 }
