@@ -453,6 +453,7 @@ func TestPageIsServed(t *testing.T) {
 		{"/js/app.js", "text/javascript", "EventSource"},
 		{"/js/scan.js", "text/javascript", "parseStallCode"},
 		{"/js/vocab.js", "text/javascript", `"positive": {`},
+		{"/js/dom.js", "text/javascript", "export function el("},
 	} {
 		req := httptest.NewRequest("GET", c.path, nil)
 		req.Host = "localhost"
