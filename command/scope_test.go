@@ -114,7 +114,8 @@ func TestScopedViewerSeesOnlyItsEvent(t *testing.T) {
 	// REST reads.
 	for _, path := range []string{"/api/v1/results", "/api/v1/results?event=EV-B", "/api/v1/stalls", "/api/v1/zones",
 		"/api/v1/kiosks", "/api/v1/alarms", "/api/v1/incidents", "/api/v1/labels", "/api/v1/export/results.csv",
-		"/api/v1/export/incidents.csv", "/api/v1/export/results.xlsx", "/api/v1/events", "/api/v1/kpis"} {
+		"/api/v1/export/incidents.csv", "/api/v1/export/results.xlsx", "/api/v1/events", "/api/v1/kpis", "/api/v1/vendors",
+		"/api/v1/clusters", "/api/v1/patrols/visits"} {
 		code, body := e.body(t, path, va)
 		if code != 200 {
 			t.Errorf("%s: %d %s", path, code, body)
@@ -127,7 +128,7 @@ func TestScopedViewerSeesOnlyItsEvent(t *testing.T) {
 			t.Errorf("%s: holds EV-B", path)
 		}
 	}
-	for _, path := range []string{"/api/v1/results", "/api/v1/stalls", "/api/v1/kiosks", "/api/v1/alarms", "/api/v1/incidents"} {
+	for _, path := range []string{"/api/v1/results", "/api/v1/stalls", "/api/v1/kiosks", "/api/v1/alarms", "/api/v1/incidents", "/api/v1/vendors"} {
 		_, body := e.body(t, path, va)
 		if !strings.Contains(body, "K-A") && !strings.Contains(body, "S-A1") {
 			t.Errorf("%s: the EV-A viewer does not see its own event:\n%s", path, body)
@@ -136,7 +137,7 @@ func TestScopedViewerSeesOnlyItsEvent(t *testing.T) {
 			t.Errorf("%s: the admin does not see EV-B:\n%s", path, all)
 		}
 	}
-	for _, path := range []string{"/api/v1/results/" + rb.ResultID, "/api/v1/stalls/S-B1", "/api/v1/stalls/S-B1/qr.png"} {
+	for _, path := range []string{"/api/v1/results/" + rb.ResultID, "/api/v1/stalls/S-B1", "/api/v1/stalls/S-B1/qr.png", "/api/v1/vendors/S-B1"} {
 		if code, body := e.body(t, path, va); code != http.StatusForbidden {
 			t.Errorf("%s: %d, want 403: %s", path, code, body)
 		}

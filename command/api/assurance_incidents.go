@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/shianfood/shian/command/engine"
@@ -236,5 +237,13 @@ func extOf(ct string) string {
 
 func (a *assureAPI) listClusters(w http.ResponseWriter, r *http.Request) error {
 	cs, err := a.e.Clusters()
-	return replyList(w, cs, err)
+	if err != nil {
+		return err
+	}
+	sc, err := a.s.scopeOf(r)
+	if err != nil {
+		return err
+	}
+	cs = slices.DeleteFunc(cs, func(c engine.Cluster) bool { return !sc.Any(c.Subjects) })
+	return replyList(w, cs, nil)
 }

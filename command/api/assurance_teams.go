@@ -5,6 +5,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/protocols/domain/assurance"
@@ -106,7 +107,15 @@ func (a *assureAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	vs, err := a.e.Visits(r.URL.Query().Get("target"), limit)
-	return replyList(w, vs, err)
+	if err != nil {
+		return err
+	}
+	sc, err := a.s.scopeOf(r)
+	if err != nil {
+		return err
+	}
+	vs = slices.DeleteFunc(vs, func(v engine.PatrolVisit) bool { return !sc.Site(v.TargetID) })
+	return replyList(w, vs, nil)
 }
 
 func (a *assureAPI) recordVisit(w http.ResponseWriter, r *http.Request) error {

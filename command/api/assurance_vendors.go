@@ -5,6 +5,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/protocols/domain/assurance"
@@ -12,12 +13,30 @@ import (
 
 func (a *assureAPI) listVendors(w http.ResponseWriter, r *http.Request) error {
 	cs, err := a.e.Vendors()
-	return replyList(w, cs, err)
+	if err != nil {
+		return err
+	}
+	sc, err := a.s.scopeOf(r)
+	if err != nil {
+		return err
+	}
+	cs = slices.DeleteFunc(cs, func(c engine.Credit) bool { return !sc.Business(c.BusinessID) })
+	return replyList(w, cs, nil)
 }
 
 func (a *assureAPI) getVendor(w http.ResponseWriter, r *http.Request) error {
 	c, err := a.e.Vendor(r.PathValue("id"))
-	return reply(w, http.StatusOK, c, err)
+	if err != nil {
+		return err
+	}
+	sc, err := a.s.scopeOf(r)
+	if err != nil {
+		return err
+	}
+	if !sc.Business(c.BusinessID) {
+		return Errorf(http.StatusForbidden, CodeForbidden, "business %q has no site in your events %v", c.BusinessID, userOf(r).Events)
+	}
+	return reply(w, http.StatusOK, c, nil)
 }
 
 func (a *assureAPI) recordCredit(w http.ResponseWriter, r *http.Request) error {
