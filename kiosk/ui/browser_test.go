@@ -107,6 +107,8 @@ type rigOptions struct {
 	// kiosk points at a port where nothing listens (offline).
 	command       bool
 	width, height int64
+	// sites overrides the sites the kiosk is registered for at the command.
+	sites []string
 }
 
 func testLog(t *testing.T) *slog.Logger {
@@ -146,7 +148,13 @@ func startRig(t *testing.T, o rigOptions) *rig {
 		if err != nil {
 			t.Fatal(err)
 		}
-		token, err = svc.Store().RegisterKiosk(store.Kiosk{ID: kioskID, Name: "浏览器测试快检点"})
+		// Registered to the event its config names, for the stalls of its
+		// pick list (a kiosk reports only for its registration).
+		sites := []string{"S-001", "S-002", "S-007", "S-012", "S-015", "K-01"}
+		if o.sites != nil {
+			sites = o.sites
+		}
+		token, err = svc.Store().RegisterKiosk(store.Kiosk{ID: kioskID, Name: "浏览器测试快检点", EventID: "EV-2026-NT", Sites: sites})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -529,6 +537,43 @@ func (r *rig) inEnglish(name string) {
 	r.p.Screenshot(name + "-en")
 	r.tap("#lang")
 	r.p.WaitFor("Chinese", `shian.lang() === "zh"`, waitShort)
+}
+
+// TestKioskOutOfScope (issue 11, finding 2): the kiosk is registered at
+// the command for S-001 only; a test at S-002 is saved on the kiosk, sent,
+// refused by the command as outside the kiosk's registration, and the
+// screen says so — kept here, not uploaded, check the stall or the
+// registration — with the refused count, and nothing left waiting to be
+// sent (no resend loop).
+func TestKioskOutOfScope(t *testing.T) {
+	r := startRig(t, rigOptions{command: true, width: 800, height: 480, sites: []string{"S-001"}})
+	p := r.p
+	p.WaitFor("online", `shian.state.link.online`, waitLong)
+	r.tap(`.stall[data-stall="S-002"]`)
+	p.WaitFor("stall picked", `shian.form.stall_id === "S-002" && shian.view === "sample"`, waitShort)
+	p.Do(chromedp.SendKeys(chromedp.CSS("#s-name"), "韭菜"))
+	p.WaitFor("name typed", `shian.form.sample.name === "韭菜"`, waitShort)
+	r.tap("#to-test")
+	p.WaitFor("test view", `shian.view === "test" && !document.querySelector("#start").disabled`, waitShort)
+	r.tap("#start")
+	p.WaitFor("waiting", `shian.view === "waiting"`, waitShort)
+	r.measure(assay.Negative, "out-of-scope-measuring")
+	p.WaitFor("refused by the command", `shian.view === "result" && shian.state.latest.state === "rejected" && shian.state.queue.pending === 0`, waitLong)
+	saved := r.text("#v-saved")
+	for _, want := range []string{"已保存在本机", "被指挥中心拒收", "不属于本终端登记的活动或场所", "不会上传"} {
+		if !strings.Contains(saved, want) {
+			t.Errorf("saved line %q lacks %q", saved, want)
+		}
+	}
+	if got := r.text("#st-rejected"); !strings.Contains(got, "被拒收 1") {
+		t.Errorf("refused pill %q", got)
+	}
+	r.checkLayout("out-of-scope result 800×480")
+	p.Screenshot("out-of-scope-800x480")
+	r.inEnglish("out-of-scope-800x480")
+	if n := r.cmd.History().Count(); n != 0 {
+		t.Errorf("the command stored %d results", n)
+	}
 }
 
 // TestKioskOfflineInvalid runs on a small 800×480 panel with no command
