@@ -23,7 +23,7 @@ type LabelEntry struct {
 // glossary terms it uses. An identifier means the same thing wherever it
 // appears (the incident state "closed" and the event phase "closed" share
 // a label), and the labels agree with docs/glossary.md (a test checks it).
-var labelTable = slices.Concat(glossaryLabels, verdictLabels(), protocolLabels)
+var labelTable = slices.Concat(glossaryLabels, verdictLabels(), tierLabels(), protocolLabels)
 
 var glossaryLabels = []LabelEntry{
 	// Glossary terms.
@@ -54,6 +54,17 @@ func verdictLabels() []LabelEntry {
 	for _, v := range assay.Verdicts() {
 		zh, en := v.Label()
 		out = append(out, LabelEntry{string(v), Label{zh, en}})
+	}
+	return out
+}
+
+// tierLabels are the testing tiers' rows (四位一体), from their one home,
+// protocols/domain/assay.
+func tierLabels() []LabelEntry {
+	var out []LabelEntry
+	for _, t := range assay.Tiers() {
+		zh, en := t.Label()
+		out = append(out, LabelEntry{string(t), Label{zh, en}})
 	}
 	return out
 }
@@ -203,6 +214,45 @@ var protocolLabels = []LabelEntry{
 	{"filing", Label{"信息报备", "Filing"}},
 	{"guidance", Label{"现场指导", "On-site guidance"}},
 	{"rectification", Label{"问题整改", "Rectification"}},
+
+	// Meals, the stationed team's duty log and emergencies.
+	{"meal", Label{"餐次", "Meal (sitting)"}},
+	{"breakfast", Label{"早餐", "Breakfast"}},
+	{"morning_check", Label{"晨检", "Morning health check"}},
+	{"duty_log", Label{"驻点保障工作日志", "Duty log"}},
+	{"manual", Label{"手工录入", "Entered by hand"}},
+	{"kiosk_scale", Label{"快检终端电子秤", "Kiosk scale"}},
+	{"kiosk_probe", Label{"快检终端中心温度计", "Kiosk core-temperature probe"}},
+	{"core_temp_check", Label{"中心温度", "Core temperature"}},
+	{"cold_room_check", Label{"专间温度", "Cold-dish room temperature"}},
+	{"tableware_disinfection", Label{"餐用具消毒", "Tableware disinfection"}},
+	{"retention_missing", Label{"未留样", "No retained sample"}},
+	{"retention_discarded_early", Label{"留样不足48小时", "Sample kept under 48 h"}},
+	{"morning_check_missing", Label{"未晨检", "No morning check"}},
+	{"unfit_worker", Label{"晨检不合格", "Failed the morning check"}},
+	{"process_check_failed", Label{"过程检查不合格", "Process check failed"}},
+	{"problem_open", Label{"问题未整改", "Problem not fixed"}},
+	{"emergency", Label{"应急处置", "Emergency response"}},
+	{"level_4", Label{"Ⅳ级（一般）", "Level IV (general)"}},
+	{"level_3", Label{"Ⅲ级（较大）", "Level III (serious)"}},
+	{"level_2", Label{"Ⅱ级（重大）", "Level II (major)"}},
+	{"level_1", Label{"Ⅰ级（特别重大）", "Level I (extraordinary)"}},
+	{"activated", Label{"应急响应中", "Response active"}},
+	{"food_poisoning", Label{"确认为食物中毒", "Food poisoning confirmed"}},
+	{"not_food_related", Label{"排除食源性疾病", "Not food-borne"}},
+	{"cause_undetermined", Label{"原因待查", "Cause undetermined"}},
+	{"drill_completed", Label{"演练完成", "Drill completed"}},
+	{"report_received", Label{"接报登记", "Report logged"}},
+	{"response_activated", Label{"启动应急响应", "Response activated"}},
+	{"samples_frozen", Label{"封存留样", "Retained samples frozen"}},
+	{"team_dispatched", Label{"派出保障组", "Team sent"}},
+	{"step_done", Label{"完成预案步骤", "Plan step done"}},
+	{"report_updated", Label{"更新发病人数", "Count updated"}},
+	{"level_changed", Label{"调整响应级别", "Level changed"}},
+	{"note_added", Label{"情况记录", "Note"}},
+	{"emergency_closed", Label{"结束应急响应", "Emergency closed"}},
+	{"samples_released", Label{"解除留样封存", "Samples released"}},
+	{"emergency_no_team", Label{"暂无可派保障组", "No team available"}},
 }
 
 var labelIndex = func() map[string]Label {
