@@ -131,9 +131,14 @@ func TestKioskTrustsItsCAFile(t *testing.T) {
 		if s.Err != "" {
 			t.Fatal(s.Err)
 		}
-		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		// Until it is stored, or a connection attempt has failed.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			if _, err := svc.History().Result(s.Result.ResultID); err == nil {
 				return true, ""
+			}
+			if why := k.Link().LastError; why != "" {
+				_, err := svc.History().Result(s.Result.ResultID)
+				return err == nil, why
 			}
 		}
 		return false, k.Link().LastError

@@ -560,7 +560,7 @@ func TestKioskOutOfScope(t *testing.T) {
 	r.measure(assay.Negative, "out-of-scope-measuring")
 	p.WaitFor("refused by the command", `shian.view === "result" && shian.state.latest.state === "rejected" && shian.state.queue.pending === 0`, waitLong)
 	saved := r.text("#v-saved")
-	for _, want := range []string{"已保存在本机", "被指挥中心拒收", "不属于本终端登记的活动或场所", "不会上传"} {
+	for _, want := range []string{"已保存在本机", "被指挥中心拒收", "不在本终端登记范围内", "不上传"} {
 		if !strings.Contains(saved, want) {
 			t.Errorf("saved line %q lacks %q", saved, want)
 		}

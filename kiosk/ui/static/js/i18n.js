@@ -33,9 +33,9 @@ export const table = {
   // Status bar (always visible).
   "status.online": { zh: "在线", en: "Online" },
   "status.offline": { zh: "离线", en: "Offline" },
-  "status.pending": { zh: "待上传 {n}", en: "To upload: {n}" },
-  "status.rejected": { zh: "被拒收 {n}", en: "Rejected: {n}" },
-  "status.lastSync": { zh: "上次同步 {time}", en: "Last sync {time}" },
+  "status.pending": { zh: "待上传 {n}", en: "To send {n}" },
+  "status.rejected": { zh: "被拒收 {n}", en: "Refused {n}" },
+  "status.lastSync": { zh: "上次同步 {time}", en: "Synced {time}" },
   "status.neverSynced": { zh: "尚未同步", en: "Never synced" },
   "status.storageOk": { zh: "存储正常", en: "Storage OK" },
   "status.storageBad": { zh: "存储故障", en: "Storage FAILED" },
@@ -164,8 +164,8 @@ export const table = {
   "saved.acked": { zh: "已保存 · 已上传指挥中心", en: "Saved · uploaded to the command centre" },
   "saved.rejected": { zh: "已保存 · 被指挥中心拒收：{msg}", en: "Saved · rejected by the command centre: {msg}" },
   "saved.outOfScope": {
-    zh: "已保存在本机 · 被指挥中心拒收：该摊位不属于本终端登记的活动或场所，不会上传。请核对所选摊位，或请管理员核对终端登记",
-    en: "Kept on this kiosk · refused by the command centre: this site is outside the event or sites this kiosk is registered for, so it is not uploaded. Check the site chosen, or ask an admin to check the kiosk's registration",
+    zh: "已保存在本机 · 被指挥中心拒收：该摊位不在本终端登记范围内，不上传。请核对摊位",
+    en: "Kept on this kiosk · refused: the site is outside this kiosk's registration; not uploaded",
   },
   "result.meta": { zh: "{stall} · {sample} · {time}", en: "{stall} · {sample} · {time}" },
   "result.item": { zh: "检测项目：{item}", en: "Test item: {item}" },
