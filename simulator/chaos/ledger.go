@@ -44,6 +44,11 @@ type Ledger struct {
 	MaxKioskRSS int64
 	// Problems lists the lost and duplicated tests (at most 20).
 	Problems []string
+	// With Options.Disks (power cuts): AckedChecked sums, over the cuts of
+	// the command, the results the kiosks held as acknowledged at the cut;
+	// AckedLost counts those the command's history did not hold when it
+	// came back.
+	AckedChecked, AckedLost int
 }
 
 // Line is the ledger's last line.
@@ -52,7 +57,9 @@ func (l Ledger) Line() string {
 }
 
 // OK reports whether nothing was lost or duplicated.
-func (l Ledger) OK() bool { return l.Lost == 0 && l.Duplicated == 0 && l.Produced == l.Stored }
+func (l Ledger) OK() bool {
+	return l.Lost == 0 && l.Duplicated == 0 && l.Produced == l.Stored && l.AckedLost == 0
+}
 
 // outboxState reads a kiosk's outbox file (without its lock: the file is
 // append-only, and the salvage reader tolerates a write in progress).
@@ -229,6 +236,9 @@ func (r *run) books() error {
 	for _, a := range alarms {
 		l.Alarms[a.Code]++
 	}
+	r.ledgerMu.Lock()
+	problems = append(append([]string(nil), r.cutProblems...), problems...)
+	r.ledgerMu.Unlock()
 	if len(problems) > 20 {
 		problems = problems[:20]
 	}
@@ -243,4 +253,13 @@ func anyProduced(produced map[string]wire.Result, tag string) bool {
 		}
 	}
 	return false
+}
+
+// addProblem records a problem found during the run (a power cut's check).
+func (r *run) addProblem(p string) {
+	r.ledgerMu.Lock()
+	if len(r.cutProblems) < 20 {
+		r.cutProblems = append(r.cutProblems, p)
+	}
+	r.ledgerMu.Unlock()
 }
