@@ -2,7 +2,10 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -115,7 +118,28 @@ func (r *run) checkAcked() error {
 			}
 		}
 	}
-	h, err := history.Open("sqlite:"+filepath.Join(r.dir, "command", "history.db"), history.Options{Log: r.o.Log})
+	// Read a copy of the files as the cut left them (the database and its
+	// WAL; the -shm index is rebuilt), so that the check changes nothing
+	// the restarted command will find: opening the history itself would
+	// recover the WAL, checkpoint it and delete it on close.
+	tmp, err := os.MkdirTemp("", "shian-cut-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	for _, f := range []string{"history.db", "history.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(r.dir, "command", f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("chaos: read the command's %s after a power cut: %w", f, err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, f), b, 0o600); err != nil {
+			return err
+		}
+	}
+	h, err := history.Open("sqlite:"+filepath.Join(tmp, "history.db"), history.Options{Log: r.o.Log})
 	if err != nil {
 		return fmt.Errorf("chaos: open the command's history after a power cut: %w", err)
 	}

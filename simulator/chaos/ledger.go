@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -65,6 +67,13 @@ func (l Ledger) OK() bool {
 // append-only, and the salvage reader tolerates a write in progress).
 func outboxState(path string) (map[string]outbox.Record, error) {
 	data, err := os.ReadFile(path)
+	// A kiosk compacting its file at start renames a new one over it; on a
+	// path-based FUSE file system (LazyFS) a reader can see the name
+	// missing for a moment. A file that stays missing is an error.
+	for i := 0; i < 100 && errors.Is(err, fs.ErrNotExist); i++ {
+		time.Sleep(20 * time.Millisecond)
+		data, err = os.ReadFile(path)
+	}
 	if err != nil {
 		return nil, err
 	}
