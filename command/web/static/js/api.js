@@ -71,6 +71,8 @@ export const saveUIConfig = (settings) => call("PUT", "/api/v1/ui-config", setti
 /** Recent alarms including the acknowledged ones (history). */
 export const alarmHistory = (limit = 200) => call("GET", `/api/v1/alarms?limit=${limit}`);
 export const ackAlarm = (seq) => call("POST", `/api/v1/alarms/${enc(seq)}/ack`);
+/** Acknowledges many alarms at once: {acked: [alarm], missing: [seq]}. */
+export const ackAlarms = (seqs) => call("POST", "/api/v1/alarms/ack", { seqs });
 export const incidents = (params) => call("GET", `/api/v1/incidents${q(params)}`);
 export const incident = (id) => call("GET", `/api/v1/incidents/${enc(id)}`);
 /** One step of an incident: {to, team_id, controls, lab, note, evidence}. */

@@ -344,6 +344,28 @@ const table = {
 };
 for (const [id, label] of Object.entries(verdicts)) table[`verdict.${id}`] = label;
 
+/**
+ * Adds a screen's own strings to the table (each screen module keeps its
+ * strings beside its code and calls this once at load). A key already in
+ * the table is a mistake: it throws, so two screens cannot fight over one.
+ */
+export function addStrings(rows) {
+  for (const [k, v] of Object.entries(rows)) {
+    if (k in table) throw new Error(`i18n: ${k} is defined twice`);
+    table[k] = v;
+  }
+}
+
+/** Every string of the table ({key: {zh, en}}), for the words test. */
+export function allStrings() {
+  return { ...table };
+}
+
+/** The protocol's labels the page knows (from ui-config), for the words test. */
+export function allServerLabels() {
+  return { ...serverLabels };
+}
+
 /** @returns {"zh"|"en"} the current language. */
 export function getLang() {
   try {
