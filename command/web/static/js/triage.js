@@ -12,7 +12,7 @@
 
 import * as api from "./api.js";
 import { t, addStrings, label, formatTime, formatDuration, pickBilingual, has } from "./i18n.js";
-import { el } from "./panels.js";
+import { el } from "./dom.js";
 
 addStrings({
   "panel.triage": { zh: "值守分诊", en: "Triage" },
