@@ -342,7 +342,7 @@ func (e *Engine) assign(rec *Incident, now time.Time, t Team, metres float64) er
 	}
 	step := assurance.IncidentStep{To: assurance.IncidentAssigned, TeamID: t.ID, Deadline: deadline,
 		Act: assurance.Act{Actor: actorSystem(assurance.RoleCommander), At: now,
-			Note: fmt.Sprintf("自动交办最近的可派保障组 %s（%.0f 米）/ nearest available team %s (%.0f m)", t.Name, metres, t.ID, metres)}}
+			Note: fmt.Sprintf("自动交办最近的可派保障组 %s（%.0f 米） / nearest available team %s (%.0f m)", t.Name, metres, t.ID, metres)}}
 	if err := rec.Apply(step, e.pc); err != nil {
 		return err
 	}
@@ -604,9 +604,9 @@ func (e *Engine) escalate() {
 		sl, tl := x.State.Label(), x.EscalateTo.Label()
 		a, err := e.st.RaiseAlarm(store.Alarm{Code: "incident_overdue", IncidentID: x.IncidentID, EventID: x.EventID, Level: x.Level,
 			Loc: locOf(e.open[x.IncidentID].Trigger.Where),
-			Message: fmt.Sprintf("风险处置事件 %s 处于「%s」已超期 %s（第 %d 级，报%s）/ incident %s overdue in %s by %s (level %d, to the %s)",
-				x.IncidentID, sl.ZH, x.Overdue.Round(100*time.Millisecond), x.Level, tl.ZH,
-				x.IncidentID, sl.EN, x.Overdue.Round(100*time.Millisecond), x.Level, tl.EN)})
+			Message: fmt.Sprintf("风险处置事件 %s 处于「%s」已超期 %s（第 %d 级，报%s） / incident %s overdue in %s by %s (level %d, to the %s)",
+				x.IncidentID, sl.ZH, durationZH(x.Overdue), x.Level, tl.ZH,
+				x.IncidentID, sl.EN, durationEN(x.Overdue), x.Level, tl.EN)})
 		if err != nil {
 			e.log.Error("assure: cannot store escalation", "incident", x.IncidentID, "err", err)
 			continue

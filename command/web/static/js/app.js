@@ -19,6 +19,7 @@ import { IncidentView } from "./incident.js";
 import { Sound } from "./sound.js";
 import { Filters } from "./filters.js";
 import { Triage } from "./triage.js";
+import { localiseLeaflet } from "./words.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -83,6 +84,7 @@ class App {
     if (this.filters) this.filters.relabel();
     if (this.incidentView) this.incidentView.relabel();
     if (this.triage) this.triage.render();
+    localiseLeaflet(document);
     this.renderHeader();
     this.renderSound(this.sound.state);
     this.loadKPIs();
@@ -241,6 +243,7 @@ class App {
     });
     this.panels.relabel();
     this.filters.relabel();
+    localiseLeaflet(document);
   }
 
   /** An inspector (a team member, usually on a phone) sees their team's tasks first. */
@@ -508,6 +511,7 @@ class App {
     if (!s) return;
     const node = stallPopup(s.feature, s.state, (z) => this.zoneName(z), () => this.openSiteDetail(id), this.popupExtras(id));
     this.map.openPopup(id, node);
+    localiseLeaflet(document);
   }
 
   /** Lines under a site's facts: readiness, banquet state, open incidents. */

@@ -424,9 +424,14 @@ export function methodLabel(m) {
  * (the command service's bilingual messages); other text is returned as is.
  */
 export function pickBilingual(msg) {
-  const i = (msg || "").indexOf(" / ");
-  if (i < 0) return msg || "";
-  return getLang() === "en" ? msg.slice(i + 3) : msg.slice(0, i);
+  const s = msg || "";
+  // The first "/ " followed by a Latin letter after some Chinese text
+  // (so "封存/停售" and "GB/T 5009" are not split; "…）/ incident" is).
+  const m = /[\u3400-\u9fff\uff00-\uffef][^]*?\s?\/ (?=[A-Za-z(])/u.exec(s);
+  if (!m) return s;
+  const cut = m.index + m[0].length;
+  const zh = s.slice(0, cut).replace(/\s?\/ $/, "");
+  return getLang() === "en" ? s.slice(cut) : zh;
 }
 
 /** The display name of a feature: name_en in English when there is one. */

@@ -14,7 +14,7 @@
 // it returns.
 
 import * as api from "./api.js";
-import { t, has, label, formatTime, formatDuration, formatDistance } from "./i18n.js";
+import { t, has, label, formatTime, formatDuration, formatDistance, pickBilingual } from "./i18n.js";
 import { el } from "./panels.js";
 
 /** Target states that need a file, and its evidence kind. */
@@ -211,7 +211,7 @@ export class IncidentView {
             el("span", { class: "time" }, formatTime(a.at, true)),
             el("b", {}, a.action === "transition" ? `${label(a.from)} → ${label(a.to)}` : has(`audit.${a.action}`) ? t(`audit.${a.action}`) : label(a.action)),
             el("span", { class: "who" }, `${a.actor ? a.actor.user_id : ""}${a.actor && a.actor.role ? `（${label(a.actor.role)}）` : ""}`),
-            a.note ? el("div", { class: "note" }, a.note) : null,
+            a.note ? el("div", { class: "note" }, pickBilingual(a.note)) : null,
             a.evidence && a.evidence.length ? el("div", { class: "sub" }, t("incident.evidenceCount", { n: a.evidence.length })) : null,
           ),
         ),
