@@ -115,3 +115,22 @@ export async function uploadEvidence(incidentID, file, kind) {
   }
   return data;
 }
+
+// --- the protocol screens (issue 14: patrol, menus, banquets) ---
+
+/** A patrol team's plan for a day (YYYY-MM-DD, "" for today). */
+export const patrolPlan = (team, date) => call("GET", `/api/v1/patrols/plan${q({ team, date })}`);
+/** Patrol visits, newest first (target "" for all). */
+export const visits = (target, limit = 200) => call("GET", `/api/v1/patrols/visits${q({ target, limit })}`);
+/** Records a patrol visit: {target_id, team_id, findings: [{text, severity}], note, where}. */
+export const recordVisit = (body) => call("POST", "/api/v1/patrols/visits", body);
+/** Reports a team's position ({lon, lat}, WGS-84). */
+export const teamPosition = (team, p) => call("POST", `/api/v1/teams/${enc(team)}/position`, p);
+/** A business's (stall's, kitchen's) credit account: score, grade, ledger, grade history. */
+export const vendor = (id) => call("GET", `/api/v1/vendors/${enc(id)}`);
+/** Menus, for one kitchen or banquet (owner) or all. */
+export const menus = (owner) => call("GET", `/api/v1/menus${q({ owner })}`);
+export const createMenu = (body) => call("POST", "/api/v1/menus", body);
+export const setDishes = (id, dishes) => call("PUT", `/api/v1/menus/${enc(id)}/dishes`, { dishes });
+export const menuStep = (id, body) => call("POST", `/api/v1/menus/${enc(id)}/transition`, body);
+export const decideDish = (id, body) => call("POST", `/api/v1/menus/${enc(id)}/decisions`, body);

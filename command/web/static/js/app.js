@@ -20,6 +20,7 @@ import { Sound } from "./sound.js";
 import { Filters } from "./filters.js";
 import { Triage } from "./triage.js";
 import { localiseLeaflet } from "./words.js";
+import { PatrolView } from "./patrol.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -84,6 +85,7 @@ class App {
     if (this.filters) this.filters.relabel();
     if (this.incidentView) this.incidentView.relabel();
     if (this.triage) this.triage.render();
+    if (this.patrol) this.patrol.relabel();
     localiseLeaflet(document);
     this.renderHeader();
     this.renderSound(this.sound.state);
@@ -241,6 +243,8 @@ class App {
       },
       canAck: () => this.user && ["admin", "commander"].includes(this.user.role),
     });
+    this.patrol = new PatrolView($("#tab-patrol"), { me: () => this.user, map: () => this.map, siteName: (id) => this.siteName(id) });
+    $("[data-tab=patrol]").addEventListener("click", () => this.patrol.load());
     this.panels.relabel();
     this.filters.relabel();
     localiseLeaflet(document);
@@ -251,6 +255,8 @@ class App {
     const tasks = !!(this.user && this.user.team_id);
     const triage = !!(this.user && ["admin", "commander"].includes(this.user.role));
     $("[data-tab=tasks]").hidden = !tasks;
+    $("[data-tab=patrol]").hidden = !tasks;
+    if (tasks) this.patrol.load();
     $("[data-tab=triage]").hidden = !triage;
     if (tasks && !this.detail) this.panels.show("tasks");
     else if (triage && !this.detail) this.panels.show("triage");
