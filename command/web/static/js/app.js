@@ -21,6 +21,7 @@ import { Filters } from "./filters.js";
 import { Triage } from "./triage.js";
 import { localiseLeaflet } from "./words.js";
 import { PatrolView } from "./patrol.js";
+import { MenuView } from "./menus.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -86,6 +87,7 @@ class App {
     if (this.incidentView) this.incidentView.relabel();
     if (this.triage) this.triage.render();
     if (this.patrol) this.patrol.relabel();
+    if (this.menus) this.menus.relabel();
     localiseLeaflet(document);
     this.renderHeader();
     this.renderSound(this.sound.state);
@@ -244,7 +246,13 @@ class App {
       canAck: () => this.user && ["admin", "commander"].includes(this.user.role),
     });
     this.patrol = new PatrolView($("#tab-patrol"), { me: () => this.user, map: () => this.map, siteName: (id) => this.siteName(id) });
-    $("[data-tab=patrol]").addEventListener("click", () => this.patrol.load());
+    // The route is on the map while its tab is open.
+    for (const tab of document.querySelectorAll("#side [role=tab]")) tab.addEventListener("click", () => (tab.dataset.tab === "patrol" ? this.patrol.load() : this.patrol.hide()));
+    this.menus = new MenuView($("#tab-menus"), {
+      me: () => this.user,
+      kitchens: () => [...this.map.stalls.entries()].filter(([, s]) => s.kind === "kitchen").map(([id, s]) => ({ id, name: featureName(s.feature.properties) || id })),
+    });
+    $("[data-tab=menus]").addEventListener("click", () => this.menus.open());
     this.panels.relabel();
     this.filters.relabel();
     localiseLeaflet(document);
@@ -256,6 +264,7 @@ class App {
     const triage = !!(this.user && ["admin", "commander"].includes(this.user.role));
     $("[data-tab=tasks]").hidden = !tasks;
     $("[data-tab=patrol]").hidden = !tasks;
+    $("[data-tab=menus]").hidden = !(this.user && ["admin", "commander", "inspector"].includes(this.user.role));
     if (tasks) this.patrol.load();
     $("[data-tab=triage]").hidden = !triage;
     if (tasks && !this.detail) this.panels.show("tasks");

@@ -257,6 +257,12 @@ export class PatrolView {
     this.draw();
   }
 
+  /** Takes the route off the map (another tab is shown). */
+  hide() {
+    if (this.layer) this.layer.remove();
+    this.layer = null;
+  }
+
   relabel() {
     this.render();
   }
