@@ -90,13 +90,18 @@ export const labels = (params) => call("GET", `/api/v1/labels${q(params)}`);
  * lab_report / disposal_record …) for an incident; returns its record
  * with the ref to cite in a step.
  */
-export async function uploadEvidence(incidentID, file, kind) {
+export const uploadEvidence = (incidentID, file, kind) => upload(`/api/v1/incidents/${enc(incidentID)}/evidence`, file, kind);
+
+/** Uploads an evidence file for a banquet (a rectification photo); returns its record with the ref. */
+export const uploadBanquetEvidence = (banquetID, file, kind) => upload(`/api/v1/banquets/${enc(banquetID)}/evidence`, file, kind);
+
+async function upload(path, file, kind) {
   const form = new FormData();
   form.append("kind", kind || "photo");
   form.append("file", file, file.name || "evidence");
   let resp;
   try {
-    resp = await fetch(`/api/v1/incidents/${enc(incidentID)}/evidence`, { method: "POST", credentials: "same-origin", body: form });
+    resp = await fetch(path, { method: "POST", credentials: "same-origin", body: form });
   } catch (err) {
     throw new ApiError(0, "network", err.message);
   }
@@ -134,3 +139,10 @@ export const createMenu = (body) => call("POST", "/api/v1/menus", body);
 export const setDishes = (id, dishes) => call("PUT", `/api/v1/menus/${enc(id)}/dishes`, { dishes });
 export const menuStep = (id, body) => call("POST", `/api/v1/menus/${enc(id)}/transition`, body);
 export const decideDish = (id, body) => call("POST", `/api/v1/menus/${enc(id)}/decisions`, body);
+/** Banquets, filtered ({state, team, date}). */
+export const banquetList = (params) => call("GET", `/api/v1/banquets${q(params)}`);
+export const banquet = (id) => call("GET", `/api/v1/banquets/${enc(id)}`);
+/** Files a banquet: {filing, note} → {banquet, warnings}. */
+export const fileBanquet = (body) => call("POST", "/api/v1/banquets", body);
+export const banquetStep = (id, body) => call("POST", `/api/v1/banquets/${enc(id)}/transition`, body);
+export const closeRectification = (id, rid, body) => call("POST", `/api/v1/banquets/${enc(id)}/rectifications/${enc(rid)}/close`, body);

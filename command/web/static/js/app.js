@@ -22,6 +22,7 @@ import { Triage } from "./triage.js";
 import { localiseLeaflet } from "./words.js";
 import { PatrolView } from "./patrol.js";
 import { MenuView } from "./menus.js";
+import { BanquetView } from "./banquets.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -88,6 +89,7 @@ class App {
     if (this.triage) this.triage.render();
     if (this.patrol) this.patrol.relabel();
     if (this.menus) this.menus.relabel();
+    if (this.banquetView) this.banquetView.relabel();
     localiseLeaflet(document);
     this.renderHeader();
     this.renderSound(this.sound.state);
@@ -253,6 +255,8 @@ class App {
       kitchens: () => [...this.map.stalls.entries()].filter(([, s]) => s.kind === "kitchen").map(([id, s]) => ({ id, name: featureName(s.feature.properties) || id })),
     });
     $("[data-tab=menus]").addEventListener("click", () => this.menus.open());
+    this.banquetView = new BanquetView($("#tab-banquets"), { me: () => this.user, teamName: (id) => this.teamName(id), onChanged: (b) => this.map.setBanquet(b) });
+    $("[data-tab=banquets]").addEventListener("click", () => this.banquetView.load());
     this.panels.relabel();
     this.filters.relabel();
     localiseLeaflet(document);
@@ -265,6 +269,7 @@ class App {
     $("[data-tab=tasks]").hidden = !tasks;
     $("[data-tab=patrol]").hidden = !tasks;
     $("[data-tab=menus]").hidden = !(this.user && ["admin", "commander", "inspector"].includes(this.user.role));
+    $("[data-tab=banquets]").hidden = !(this.user && ["admin", "commander", "inspector", "operator"].includes(this.user.role));
     if (tasks) this.patrol.load();
     $("[data-tab=triage]").hidden = !triage;
     if (tasks && !this.detail) this.panels.show("tasks");
@@ -414,6 +419,7 @@ class App {
         break;
       case "banquet":
         this.map.setBanquet(data);
+        if (this.banquetView) this.banquetView.update(data);
         break;
       default:
       // Unknown kinds are ignored (a newer server may add some).
