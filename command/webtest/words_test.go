@@ -66,7 +66,8 @@ func collectWords(p *browsertest.Page, where string, allowed []string) []string 
 
 // TestWordsZH walks the command centre in zh-CN as a commander with
 // incidents in every waiting state (待复测, repeat overdue, no team free,
-// escalated), opening every tab, an incident, a stall popup and its
+// escalated), opening every tab (the menu editor and the banquet filing
+// form included), an incident, a stall popup and its
 // detail, and the English switch back, and fails on any untranslated code
 // (snake_case identifiers, Go durations such as "100ms") or English
 // fragment on the screen: in visible text, titles, aria-labels and
@@ -96,19 +97,36 @@ func TestWordsZH(t *testing.T) {
 	// Repeats overdue (1 s), no team free, then the warned deadline passes.
 	p.WaitFor("the overdue and escalation alerts", `document.querySelector('#alerts li.alert[data-code="repeat_overdue"]') && document.querySelector('#alerts li.alert[data-code="incident_overdue"]')`, 15*time.Second)
 
+	// Teams come on duty: the incidents are dispatched and stop escalating
+	// (with a 1 s deadline they would raise a level every second).
+	for _, id := range []string{nearTeam, farTeam} {
+		if _, err := cmd.svc.Assure().SetDuty(id, true, assurance.Actor{UserID: adminUser, Role: assurance.RoleAdmin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.WaitFor("the incidents dispatched", `[...shian.app.panels.incidents.values()].every((i) => i.state === 'assigned')`, 10*time.Second)
+
 	allowed := append([]string{commanderUser}, latinAllowed...)
 	// Operator ids as the kiosk sends them ("op-wang"): shown in a
 	// stall's history until the command knows its operators' names.
 	allowed = append(allowed, "op", "wang")
 	var bad []string
-	for _, tab := range []string{"triage", "results", "alerts", "incidents", "kiosks"} {
-		p.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`[role=tab][data-tab=%q]`, tab))))
-		p.WaitFor("the "+tab+" tab", fmt.Sprintf(`!document.querySelector('#tab-%s').hidden`, tab), stepWait)
+	for _, tab := range []string{"triage", "menus", "banquets", "results", "alerts", "incidents", "kiosks"} {
+		openTab(p, tab)
+		switch tab {
+		case "menus":
+			p.WaitFor("the kitchen's menu editor", `document.querySelector('#tab-menus .dish-row')`, stepWait)
+		case "banquets":
+			p.WaitFor("the banquet list", `document.querySelector('#tab-banquets button.new-banquet')`, stepWait)
+			bad = append(bad, collectWords(p, tab, allowed)...)
+			p.Do(chromedp.Click(chromedp.CSS(`#tab-banquets button.new-banquet`)))
+			p.WaitFor("the filing form", `document.querySelector('#tab-banquets form.banquet-filing')`, stepWait)
+		}
 		bad = append(bad, collectWords(p, tab, allowed)...)
 	}
 	p.Screenshot("words-alerts")
 	// An incident, from its card.
-	p.Do(chromedp.Click(chromedp.CSS(`[role=tab][data-tab=triage]`)))
+	openTab(p, "triage")
 	p.WaitFor("an incident card", `document.querySelector('#tab-triage li.triage-card[data-incident] button.open-incident')`, stepWait)
 	p.Do(chromedp.Click(chromedp.CSS(`#tab-triage li.triage-card[data-incident] button.open-incident`)))
 	p.WaitFor("the incident", `document.querySelector('#incident-detail').dataset.state`, stepWait)
@@ -118,7 +136,9 @@ func TestWordsZH(t *testing.T) {
 	browsertest.Eval[bool](p, `shian.app.openStall('S-B-03'), true`)
 	p.WaitFor("the popup", `document.querySelector('.leaflet-popup .popup[data-stall-id="S-B-03"]')`, stepWait)
 	bad = append(bad, collectWords(p, "popup", allowed)...)
-	p.Do(chromedp.Click(chromedp.CSS(`.leaflet-popup .popup button.history-link`)))
+	// The popup is rebuilt as the incident's escalations arrive (every
+	// second here): the button's own click, not a click at coordinates.
+	browsertest.Eval[bool](p, `document.querySelector('.leaflet-popup .popup button.history-link').click(), true`)
 	p.WaitFor("the stall's history", `document.querySelector('#stall-detail table.history tbody tr')`, stepWait)
 	bad = append(bad, collectWords(p, "stall detail", allowed)...)
 	p.Screenshot("words-stall")

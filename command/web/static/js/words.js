@@ -9,6 +9,7 @@ addStrings({
   "map.zoomIn": { zh: "放大", en: "Zoom in" },
   "map.zoomOut": { zh: "缩小", en: "Zoom out" },
   "map.closePopup": { zh: "关闭弹窗", en: "Close popup" },
+  "actor.system": { zh: "系统自动", en: "System (automatic)" },
 });
 
 /** Sets the titles and labels of Leaflet's own controls under container. */
