@@ -188,6 +188,14 @@ func TestTriageQueue(t *testing.T) {
 	}
 	p.Screenshot("triage-dispatched")
 
+	// The legend says what the symbols mean.
+	p.Do(chromedp.Click(chromedp.CSS(`.map-legend button.legend-toggle`)))
+	p.WaitFor("the legend open", `document.querySelectorAll('.map-legend ul.grades li').length === 4 && document.querySelector('.map-legend ul.verdicts li[data-verdict=positive]')`, stepWait)
+	if got := browsertest.Eval[string](p, `document.querySelector('.map-legend ul.grades li[data-grade=D]').textContent`); got != "DD级（风险最高）" {
+		t.Errorf("legend grade D says %q", got)
+	}
+	p.Screenshot("triage-legend")
+
 	// The card opens the incident.
 	p.Do(chromedp.Click(chromedp.CSS(cardSel(susInc.ID) + ` button.open-incident`)))
 	p.WaitFor("the incident opened from its card", fmt.Sprintf(`document.querySelector('#incident-detail').dataset.incident === %q && !document.querySelector('#tab-stall').hidden`, susInc.ID), stepWait)

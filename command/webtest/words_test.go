@@ -124,6 +124,9 @@ func TestWordsZH(t *testing.T) {
 		}
 		bad = append(bad, collectWords(p, tab, allowed)...)
 	}
+	p.Do(chromedp.Click(chromedp.CSS(`.map-legend button.legend-toggle`)))
+	p.WaitFor("the legend open", `document.querySelector('.map-legend .legend-body')`, stepWait)
+	bad = append(bad, collectWords(p, "legend", allowed)...)
 	p.Screenshot("words-alerts")
 	// An incident, from its card.
 	openTab(p, "triage")

@@ -23,6 +23,7 @@ import { localiseLeaflet } from "./words.js";
 import { PatrolView } from "./patrol.js";
 import { MenuView } from "./menus.js";
 import { BanquetView } from "./banquets.js";
+import { addLegend } from "./legend.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -90,6 +91,7 @@ class App {
     if (this.patrol) this.patrol.relabel();
     if (this.menus) this.menus.relabel();
     if (this.banquetView) this.banquetView.relabel();
+    if (this.relabelLegend) this.relabelLegend();
     localiseLeaflet(document);
     this.renderHeader();
     this.renderSound(this.sound.state);
@@ -257,6 +259,7 @@ class App {
     $("[data-tab=menus]").addEventListener("click", () => this.menus.open());
     this.banquetView = new BanquetView($("#tab-banquets"), { me: () => this.user, teamName: (id) => this.teamName(id), onChanged: (b) => this.map.setBanquet(b) });
     $("[data-tab=banquets]").addEventListener("click", () => this.banquetView.load());
+    this.relabelLegend = addLegend(this.map.map);
     this.panels.relabel();
     this.filters.relabel();
     localiseLeaflet(document);
