@@ -51,10 +51,12 @@ type Server struct {
 	Now func() time.Time
 
 	mux *http.ServeMux
+	gs  *guardState
 }
 
-// Routes builds the HTTP handler. Further routes can be added with Handle
-// afterwards.
+// Routes builds the HTTP handler: the router behind the guard (security
+// headers, CSRF; see the package doc). Further routes can be added with
+// Handle, HandleUpload and Mount afterwards.
 func (s *Server) Routes() http.Handler {
 	if s.Log == nil {
 		s.Log = slog.Default()
@@ -63,6 +65,7 @@ func (s *Server) Routes() http.Handler {
 		s.Now = time.Now
 	}
 	s.mux = http.NewServeMux()
+	s.initGuard()
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := cmp.Or(s.Store.Err(), s.History.Err()); err != nil {
@@ -99,7 +102,7 @@ func (s *Server) Routes() http.Handler {
 	if s.Web != nil {
 		m.Handle("GET /", s.Web)
 	}
-	return m
+	return s.guard(m) // security headers and CSRF, before any route (guard.go)
 }
 
 // Mount registers a route that needs no authentication (the monitoring
