@@ -152,8 +152,8 @@ func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
 		ON CONFLICT (kiosk_id) DO UPDATE SET contiguous = excluded.contiguous, above = excluded.above`)
 	s.qLatest = p(`INSERT INTO stall_latest (stall_id, rx_seq) VALUES (?, ?)
 		ON CONFLICT (stall_id) DO UPDATE SET rx_seq = excluded.rx_seq`)
-	s.qTally = p(`INSERT INTO tally (event_id, day, stall_id, analyte, verdict, n) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (event_id, day, stall_id, analyte, verdict) DO UPDATE SET n = tally.n + excluded.n`)
+	s.qTally = p(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, n) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (event_id, day, stall_id, analyte, tier, verdict) DO UPDATE SET n = tally.n + excluded.n`)
 	if err != nil {
 		s.close()
 		return fmt.Errorf("history: prepare statements: %w", err)
@@ -200,7 +200,7 @@ const insertRows = 32
 
 func (s *sqliteStmts) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
 	many := tx.StmtContext(ctx, s.qInsertN)
-	args := make([]any, 0, 13*insertRows)
+	args := make([]any, 0, rowArity*insertRows)
 	for len(rows) >= insertRows {
 		args = args[:0]
 		for i := range rows[:insertRows] {
@@ -243,7 +243,7 @@ func (s *sqliteStmts) upsertLatest(ctx context.Context, tx *sql.Tx, stalls []str
 func (s *sqliteStmts) addTally(ctx context.Context, tx *sql.Tx, keys []tallyKey, n []int64) error {
 	st := tx.StmtContext(ctx, s.qTally)
 	for i, k := range keys {
-		if _, err := st.ExecContext(ctx, k.event, k.day, k.stall, k.analyte, k.verdict, n[i]); err != nil {
+		if _, err := st.ExecContext(ctx, k.event, k.day, k.stall, k.analyte, k.tier, k.verdict, n[i]); err != nil {
 			return err
 		}
 	}
