@@ -57,7 +57,8 @@
 //     - The body must be JSON (application/json or another +json type);
 //     the upload routes ([Server.HandleUpload]) take multipart/form-data
 //     instead, and a route may declare other types ([Server.Accept]: the
-//     rule book takes YAML). Refusal: 415 unsupported_media_type.
+//     rule book takes YAML). Refusal: 415 unsupported_media_type, checked
+//     by every handler's wrapper after the role gate.
 //     A form, text/plain or a body-less fetch from another site is the
 //     shape of a forged request; JSON from another origin needs a CORS
 //     preflight this server never answers.

@@ -155,6 +155,10 @@ func (s *Server) Registered() []Route { return slices.Clone(s.routes) }
 
 func (s *Server) wrap(h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.checkBody(r); err != nil { // JSON, or what the route accepts (guard.go)
+			WriteError(w, s.Log, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			WriteError(w, s.Log, err)
 		}
