@@ -71,7 +71,7 @@ func TestPositiveFromKioskToSignOff(t *testing.T) {
 	var inc engine.Incident
 	e.must(t, 200, "GET", "/api/v1/incidents/"+notice.IncidentNo, "viewer", nil, &inc)
 	// A first enzyme positive waits in 待复测 for its two repeats
-	// (decision 0014): no team yet.
+	// (decision 0015): no team yet.
 	if notice.ResultID != saved.ResultID || inc.Trigger.ResultID != saved.ResultID || inc.State != assurance.IncidentWarned || inc.TeamID != "" ||
 		inc.Repeat == nil || inc.Repeat.State != assurance.RepeatAwaiting || inc.Repeat.Needed != 2 || !strings.Contains(notice.Message, "待复测") {
 		t.Fatalf("notice %+v, incident %s %s %q repeat %+v", notice, inc.ID, inc.State, inc.TeamID, inc.Repeat)

@@ -21,7 +21,7 @@ type bulkAckResp struct {
 
 // ackAlarms acknowledges many alarms at once (POST /api/v1/alarms/ack,
 // {"seqs": [12, 13]}): the triage queue acknowledges an incident's alerts
-// together (decision 0014). Every alarm acknowledged is published as an
+// together (decision 0015). Every alarm acknowledged is published as an
 // alert delta, like a single acknowledgement; unknown seqs are listed in
 // "missing", not an error (another commander may have pruned them).
 func (s *Server) ackAlarms(w http.ResponseWriter, r *http.Request) error {

@@ -18,7 +18,7 @@ import (
 // A colloidal-gold positive for a banned drug from a kiosk opens an
 // incident and assigns the nearest available patrol team at once (an
 // enzyme-inhibition positive would first wait in 待复测 for its repeats,
-// decision 0014); an inspector of another team cannot act on it.
+// decision 0015); an inspector of another team cannot act on it.
 func Example() {
 	dir, _ := os.MkdirTemp("", "assure-example")
 	defer os.RemoveAll(dir)

@@ -15,7 +15,7 @@ import (
 
 // RepeatWait is an incident's wait for the repeats (复测) of the result
 // that opened it, under the repeat-before-dispatch policy
-// (assurance.RepeatPolicy, decision 0014). While State is
+// (assurance.RepeatPolicy, decision 0015). While State is
 // awaiting_repeat no team is sent; the repeats decide.
 type RepeatWait struct {
 	State assurance.RepeatState `json:"state"`

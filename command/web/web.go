@@ -13,7 +13,7 @@
 //	                    Baidu's tiling), panels (lists, popup, KPIs),
 //	                    incident (one incident and its next steps), filters,
 //	                    sound (the alert tone), labels, api (REST),
-//	                    triage (the commander's queue, decision 0014),
+//	                    triage (the commander's queue, decision 0015),
 //	                    i18n (every string, zh-CN first)
 //	/js/vocab.js        not a file: the verdicts' labels, generated from
 //	                    protocols/domain/assay by internal/jsvocab

@@ -94,7 +94,7 @@ type IncidentConfig struct {
 // RepeatPolicy says which rapid-test results wait in 待复测 (awaiting
 // repeat) for repeats of the same sample before a team is dispatched, and
 // which are dispatched at once (docs/domain.md §1.1, §1.3; decision
-// 0014). The zero policy waits for nothing: every result dispatches at
+// 0015). The zero policy waits for nothing: every result dispatches at
 // once.
 type RepeatPolicy struct {
 	// Methods are the rapid methods whose positive and suspicious results

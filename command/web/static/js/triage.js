@@ -5,7 +5,7 @@
 // then the incidents waiting for their repeats (待复测), then those in
 // hand. Alerts about no incident (a kiosk, a cluster, the store) are
 // grouped by kind. A card's alerts are acknowledged together, and all the
-// cards shown at once (POST /api/v1/alarms/ack). See decision 0014.
+// cards shown at once (POST /api/v1/alarms/ack). See decision 0015.
 //
 // Built with DOM nodes and textContent only: names and messages come
 // from the field.
