@@ -39,8 +39,9 @@ func sortDurations(d []time.Duration) {
 
 func (r *run) killKiosks(ctx context.Context, expect time.Duration, opsDone <-chan struct{}) error {
 	start := time.Now()
-	for _, at := range r.killAt(r.o.KillKiosk, expect) {
-		if wait := time.Until(start.Add(at)); wait > 0 {
+	ats := r.killAt(r.o.KillKiosk, expect)
+	for i := 0; i < len(ats); i++ {
+		if wait := time.Until(start.Add(ats[i])); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -48,25 +49,49 @@ func (r *run) killKiosks(ctx context.Context, expect time.Duration, opsDone <-ch
 			}
 		}
 		k := r.kiosks[r.intn(len(r.kiosks))]
-		k.mu.Lock()
-		p := k.proc
-		k.mu.Unlock()
-		p.kill()
-		r.o.Log.Info("killed kiosk", "kiosk", k.id)
-		if r.o.Disks != nil {
-			if err := r.o.Disks.Cut(filepath.Join(k.dir, "data")); err != nil {
+		if err := r.killKiosk(ctx, k); err != nil {
+			return err
+		}
+		// With power cuts, now and then the next cut comes while the
+		// kiosk starts again: while it checks, salvages or compacts its
+		// outbox (internal/durable), the riskiest moments for a file.
+		if r.o.Disks != nil && i+1 < len(ats) && r.intn(2) == 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(r.intn(400)) * time.Millisecond):
+			}
+			if err := r.killKiosk(ctx, k); err != nil {
 				return err
 			}
-			r.o.Log.Info("cut the kiosk's power", "kiosk", k.id)
+			i++
+			r.ledger.CutsAtStart++
 		}
-		if err := r.replug(ctx, k); err != nil {
-			return err
-		}
-		if err := r.startKiosk(k); err != nil {
-			return err
-		}
-		r.ledger.KioskKills++
 	}
+	return nil
+}
+
+// killKiosk SIGKILLs a kiosk (and cuts its power, with Disks) and starts
+// it again.
+func (r *run) killKiosk(ctx context.Context, k *kiosk) error {
+	k.mu.Lock()
+	p := k.proc
+	k.mu.Unlock()
+	p.kill()
+	r.o.Log.Info("killed kiosk", "kiosk", k.id)
+	if r.o.Disks != nil {
+		if err := r.o.Disks.Cut(filepath.Join(k.dir, "data")); err != nil {
+			return err
+		}
+		r.o.Log.Info("cut the kiosk's power", "kiosk", k.id)
+	}
+	if err := r.replug(ctx, k); err != nil {
+		return err
+	}
+	if err := r.startKiosk(k); err != nil {
+		return err
+	}
+	r.ledger.KioskKills++
 	return nil
 }
 
