@@ -143,32 +143,11 @@ func (r *run) checkAcked() error {
 			}
 		}
 	}
-	// Read a copy of the files as the cut left them (the database and its
-	// WAL; the -shm index is rebuilt), so that the check changes nothing
-	// the restarted command will find: opening the history itself would
-	// recover the WAL, checkpoint it and delete it on close.
-	tmp, err := os.MkdirTemp("", "shian-cut-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	for _, f := range []string{"history.db", "history.db-wal"} {
-		b, err := os.ReadFile(filepath.Join(r.dir, "command", f))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("chaos: read the command's %s after a power cut: %w", f, err)
-		}
-		if err := os.WriteFile(filepath.Join(tmp, f), b, 0o600); err != nil {
-			return err
-		}
-	}
-	h, err := history.Open("sqlite:"+filepath.Join(tmp, "history.db"), history.Options{Log: r.o.Log})
+	h, done, err := r.historyCopy()
 	if err != nil {
 		return fmt.Errorf("chaos: open the command's history after a power cut: %w", err)
 	}
-	defer h.Close()
+	defer done()
 	lost := 0
 	for _, id := range sortedKeys(acked) {
 		if _, err := h.Result(id); err != nil {
@@ -182,4 +161,36 @@ func (r *run) checkAcked() error {
 	r.ledgerMu.Unlock()
 	r.o.Log.Info("cut the command's power", "acked_on_kiosks", len(acked), "lost", lost)
 	return nil
+}
+
+// historyCopy opens a copy of the command's history as its files are now
+// (the database and its WAL; the -shm index is rebuilt), made while the
+// command is stopped. The run never opens the command's own files: that
+// would recover the WAL, checkpoint it and delete it on close before the
+// command does — and on LazyFS a -shm file deleted and created again under
+// the same name cannot be truncated (SQLITE_IOERR_SHMOPEN at the next open).
+func (r *run) historyCopy() (history.History, func(), error) {
+	tmp, err := os.MkdirTemp("", "shian-history-")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range []string{"history.db", "history.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(r.dir, "command", f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(tmp, f), b, 0o600)
+		}
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, nil, err
+		}
+	}
+	h, err := history.Open("sqlite:"+filepath.Join(tmp, "history.db"), history.Options{Log: r.o.Log})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, err
+	}
+	return h, func() { h.Close(); os.RemoveAll(tmp) }, nil
 }

@@ -226,11 +226,11 @@ func (r *run) books() error {
 	for _, k := range r.kiosks {
 		ours[k.id] = true
 	}
-	hist, err := history.Open("sqlite:"+filepath.Join(r.dir, "command", "history.db"), history.Options{Log: r.o.Log})
+	hist, done, err := r.historyCopy()
 	if err != nil {
 		return fmt.Errorf("chaos: open the command's result history for the books: %w", err)
 	}
-	defer hist.Close()
+	defer done()
 	err = hist.Each(history.Filter{}, false, func(res *wire.Result) bool {
 		if ours[res.KioskID] {
 			t.stored[res.ResultID] = true
