@@ -77,6 +77,7 @@ var accessPolicy = map[string]accessRule{
 	"DELETE /api/v1/kiosks/{id}":       admin,
 	"GET /api/v1/alarms":               viewer,
 	"POST /api/v1/alarms/{seq}/ack":    cmdr,
+	"POST /api/v1/alarms/ack":          cmdr,
 	"POST /api/v1/users":               admin,
 	"POST /api/v1/tokens":              admin,
 	"POST /api/v1/login-links":         admin,

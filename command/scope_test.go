@@ -162,6 +162,17 @@ func TestScopedViewerSeesOnlyItsEvent(t *testing.T) {
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("an EV-A commander acked EV-B's alarm %d: %d", a.Seq, resp.StatusCode)
 			}
+			req, _ = http.NewRequest("POST", e.srv.URL+"/api/v1/alarms/ack", strings.NewReader(`{"seqs":[`+itoa(int(a.Seq))+`]}`))
+			req.Header.Set("Authorization", "Bearer "+e.scopedCommander(t))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err = http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("an EV-A commander bulk-acked EV-B's alarm %d: %d", a.Seq, resp.StatusCode)
+			}
 			break
 		}
 	}

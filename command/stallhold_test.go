@@ -44,9 +44,9 @@ func TestOpenIncidentKeepsTheStallAlarming(t *testing.T) {
 	k := &kioskLink{t: t, ws: ws}
 	k.send(&wire.Hello{KioskID: "K-1", SentAt: time.Now()})
 	k.read() // welcome
-	send := func(seq uint64, c, s measure.Absorbance) wire.Result {
+	send := func(seq uint64, c, s measure.Absorbance, repeatOf string) wire.Result {
 		r := enzymeResult("S-001", c, s)
-		r.ResultID, r.KioskID, r.Seq, r.MeasuredAt = uuid.Must(uuid.NewV7()).String(), "K-1", seq, time.Now()
+		r.ResultID, r.KioskID, r.Seq, r.MeasuredAt, r.RepeatOf = uuid.Must(uuid.NewV7()).String(), "K-1", seq, time.Now(), repeatOf
 		k.send(&wire.Results{Results: []wire.Result{r}})
 		for {
 			if _, ok := k.read().(*wire.Ack); ok {
@@ -80,7 +80,7 @@ func TestOpenIncidentKeepsTheStallAlarming(t *testing.T) {
 		return wire.StallState{}
 	}
 
-	pos := send(1, 303*measure.MilliAU, 131*measure.MilliAU)
+	pos := send(1, 303*measure.MilliAU, 131*measure.MilliAU, "")
 	held := nextStall("held by the incident", func(st wire.StallState) bool { return st.OpenIncident != nil })
 	var incs []engine.Incident
 	e.must(t, 200, "GET", "/api/v1/incidents?open=1", "viewer", nil, &incs)
@@ -88,8 +88,15 @@ func TestOpenIncidentKeepsTheStallAlarming(t *testing.T) {
 		t.Fatalf("incidents %+v, stall %+v", incs, held)
 	}
 	inc := incs[0]
+	// The method's two repeats (复测) reproduce it, and a team is sent.
+	send(2, 303*measure.MilliAU, 131*measure.MilliAU, pos.ResultID)
+	send(3, 303*measure.MilliAU, 131*measure.MilliAU, pos.ResultID)
+	waitUntil(t, "a team assigned", func() bool {
+		e.must(t, 200, "GET", "/api/v1/incidents/"+inc.ID, "viewer", nil, &inc)
+		return inc.TeamID != ""
+	})
 
-	neg := send(2, 300*measure.MilliAU, 290*measure.MilliAU)
+	neg := send(4, 300*measure.MilliAU, 290*measure.MilliAU, "")
 	after := nextStall("the negative", func(st wire.StallState) bool { return st.ResultID == neg.ResultID })
 	if after.Verdict != assay.Negative || after.OpenIncident == nil || after.OpenIncident.ID != inc.ID || after.Shown() != assay.Positive {
 		t.Fatalf("after a later negative the stall is %+v (shown %s), want held at positive by %s", after, after.Shown(), inc.ID)

@@ -132,6 +132,7 @@ type Engine struct {
 	open     map[string]*assurance.Incident // incidents not closed (audit dropped)
 	marks    map[string][]EscalationMark    // incident id → escalations raised
 	daySeq   map[string]int                 // "20261128" → last incident number
+	waits    map[string]RepeatWait          // open incidents whose repeats hold dispatch
 
 	// holds are the open incidents by site, for OpenAt: kept by index
 	// under a lock of their own, so that reading them never waits for mu.
@@ -167,7 +168,7 @@ func New(d Deps, cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, pc: *cfg.Protocol, st: d.Store, res: d.Results, deps: d, log: d.Log,
 		queue: make(chan []history.Committed, cfg.Queue), stopped: make(chan struct{}), quit: make(chan struct{}),
 		byResult: map[string]string{}, open: map[string]*assurance.Incident{},
-		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}, holds: map[string]map[string]hold{}}
+		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}, waits: map[string]RepeatWait{}, holds: map[string]map[string]hold{}}
 	if d.DataDir != "" {
 		e.dir = filepath.Join(d.DataDir, "evidence")
 		if err := os.MkdirAll(e.dir, 0o755); err != nil {
@@ -238,6 +239,11 @@ func (e *Engine) index(inc *Incident) {
 		e.byResult[r] = inc.ID
 	}
 	e.setHold(inc)
+	if inc.Repeat.holdsDispatch() && inc.State == assurance.IncidentWarned {
+		e.waits[inc.ID] = *inc.Repeat
+	} else {
+		delete(e.waits, inc.ID)
+	}
 	if inc.State == assurance.IncidentClosed {
 		delete(e.open, inc.ID)
 		delete(e.marks, inc.ID)
@@ -278,7 +284,8 @@ func (e *Engine) publish(kind string, data any) {
 }
 
 // OnCommitted is the ingest callback: it queues newly committed results
-// for the engine's loop and returns at once (it blocks only when the queue
+// that call for an incident, and repeats of earlier results, for the
+// engine's loop and returns at once (it blocks only when the queue
 // is full, which slows the committer instead of losing work).
 func (e *Engine) OnCommitted(cs []history.Committed) {
 	var keep []history.Committed
@@ -286,7 +293,8 @@ func (e *Engine) OnCommitted(cs []history.Committed) {
 		if c.Outcome == history.Conflict {
 			continue
 		}
-		if _, ok := triggerOf(&c.Result); ok {
+		// A repeat (复测) may decide a waiting incident whatever its verdict.
+		if _, ok := triggerOf(&c.Result); ok || c.Result.RepeatOf != "" {
 			keep = append(keep, c)
 		}
 	}
@@ -404,6 +412,7 @@ func (e *Engine) Recover() error {
 // still waiting for a team. The background loop calls it every Tick;
 // tests call it with an injected clock.
 func (e *Engine) Tick() {
+	e.repeatsOverdue()
 	e.escalate()
 	e.redispatch()
 	e.checkDuty()
