@@ -361,7 +361,7 @@ func (s *Service) snapshot(seq uint64, scope []string) wire.Snapshot {
 		if !engine.InScope(scope, k.EventID) {
 			return true
 		}
-		ks := wire.KioskState{KioskID: id, Name: k.Name, SiteID: k.SiteID}
+		ks := wire.KioskState{KioskID: id, Name: k.Name, SiteID: k.SiteID, EventID: k.EventID}
 		if len(k.Loc) == 2 {
 			ks.Lon, ks.Lat = k.Loc[0], k.Loc[1]
 		}
@@ -410,8 +410,7 @@ func (s *Service) audience(kind string, data any) live.Audience {
 		st, _ := s.store.SiteByID(d.StallID)
 		return live.Audience{Event: st.EventID}
 	case wire.KioskState:
-		k, _ := s.store.KioskByID(d.KioskID)
-		return live.Audience{Event: k.EventID}
+		return live.Audience{Event: d.EventID}
 	case store.Alarm:
 		return live.Audience{Event: s.store.AlarmEvent(d)}
 	case engine.Incident:

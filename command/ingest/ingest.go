@@ -320,6 +320,12 @@ func (s *Server) commit(group []*submission) []history.Committed {
 }
 
 func (s *Server) alarm(a store.Alarm) {
+	if a.EventID == "" && a.KioskID != "" {
+		// A kiosk's alarm belongs to its event (for scoped users).
+		s.mu.Lock()
+		a.EventID = s.names[a.KioskID].EventID
+		s.mu.Unlock()
+	}
 	stored, err := s.cfg.Kiosks.RaiseAlarm(a)
 	if err != nil {
 		s.cfg.Log.Error("cannot store alarm", "code", a.Code, "err", err)
@@ -415,7 +421,7 @@ func (s *Server) updateState(id string, fn func(*wire.KioskState)) {
 	if st == nil {
 		st = &wire.KioskState{KioskID: id}
 		if k, ok := s.names[id]; ok {
-			st.Name, st.SiteID = k.Name, k.SiteID
+			st.Name, st.SiteID, st.EventID = k.Name, k.SiteID, k.EventID
 			if len(k.Loc) == 2 {
 				st.Lon, st.Lat = k.Loc[0], k.Loc[1]
 			}
@@ -524,6 +530,9 @@ func (s *Server) recheck(c *conn) {
 		c.reg.Store(&k)
 		s.mu.Lock()
 		s.names[k.ID] = k
+		if st := s.state[k.ID]; st != nil {
+			st.Name, st.EventID = k.Name, k.EventID
+		}
 		s.mu.Unlock()
 	}
 	if c.revoked.Load() {

@@ -490,6 +490,7 @@ type KioskState struct {
 	Lon         float64            `json:"lon,omitempty"`
 	Lat         float64            `json:"lat,omitempty"`
 	SiteID      string             `json:"site_id,omitempty"`
+	EventID     string             `json:"event_id,omitempty"` // the event it is registered to
 	Storage     string             `json:"storage,omitempty"`
 	Instruments []InstrumentStatus `json:"instruments,omitempty"`
 	// RulesVersion is the rule book the kiosk last reported deciding
