@@ -854,4 +854,3 @@ func TestKioskHostileNames(t *testing.T) {
 	p.Screenshot("hostile-history-1024x600")
 	r.inj.Check()
 }
-
