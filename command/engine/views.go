@@ -36,7 +36,7 @@ func (e *Engine) KPIs(q KPIQuery) (assurance.KPIReport, error) {
 		by  history.Dim
 		dim string
 	}{{history.ByTotal, assurance.DimTotal}, {history.ByEvent, assurance.DimEvent}, {history.ByDay, assurance.DimDay},
-		{history.ByStall, assurance.DimZone}, {history.ByAnalyte, assurance.DimAnalyte}}
+		{history.ByStall, assurance.DimZone}, {history.ByAnalyte, assurance.DimAnalyte}, {history.ByTier, assurance.DimTier}}
 	for _, d := range dims {
 		ts, err := e.res.Tally(history.TallyQuery{By: d.by, EventID: q.EventID, Events: q.Scope})
 		if err != nil {
@@ -52,7 +52,7 @@ func (e *Engine) KPIs(q KPIQuery) (assurance.KPIReport, error) {
 	}
 	err := e.res.Each(history.Filter{Verdict: string(assay.Positive), EventID: q.EventID, Events: q.Scope}, false, func(r *wire.Result) bool {
 		in.Positives = append(in.Positives, assurance.TestRecord{ResultID: r.ResultID, EventID: r.EventID, At: r.MeasuredAt,
-			Verdict: r.EffectiveVerdict(), ZoneID: zoneOf[r.StallID], Analyte: r.Analyte})
+			Verdict: r.EffectiveVerdict(), ZoneID: zoneOf[r.StallID], Analyte: r.Analyte, Tier: r.EffectiveTier()})
 		return true
 	})
 	if err != nil {

@@ -38,6 +38,7 @@ type tallyKey struct {
 	day     int64
 	stall   string
 	analyte string
+	tier    string
 	verdict string
 }
 
@@ -191,8 +192,8 @@ func (h *db) checkDayOffset(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM tally`); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, h.d.rebind(`INSERT INTO tally (event_id, day, stall_id, analyte, verdict, n)
-		SELECT event_id, `+h.daySQL("measured_at")+`, stall_id, analyte, verdict, COUNT(*) FROM results GROUP BY 1, 2, 3, 4, 5`)); err != nil {
+	if _, err := tx.ExecContext(ctx, h.d.rebind(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, n)
+		SELECT event_id, `+h.daySQL("measured_at")+`, stall_id, analyte, tier, verdict, COUNT(*) FROM results GROUP BY 1, 2, 3, 4, 5, 6`)); err != nil {
 		return fmt.Errorf("history: recount the tally: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE k = 'day_offset'`); err != nil {
@@ -270,16 +271,18 @@ func (h *db) stage(ctx context.Context, tx *sql.Tx, rows []row, rs []*wire.Resul
 	}
 	tally := map[tallyKey]int64{}
 	for i, r := range rs {
-		ks := p.kiosks[r.KioskID]
-		if ks == nil {
-			if cur := h.kiosks[r.KioskID]; cur != nil {
-				ks = cur.clone()
-			} else {
-				ks = &kioskSeqs{}
+		if r.FromKiosk() {
+			ks := p.kiosks[r.KioskID]
+			if ks == nil {
+				if cur := h.kiosks[r.KioskID]; cur != nil {
+					ks = cur.clone()
+				} else {
+					ks = &kioskSeqs{}
+				}
+				p.kiosks[r.KioskID] = ks
 			}
-			p.kiosks[r.KioskID] = ks
+			ks.add(r.Seq)
 		}
-		ks.add(r.Seq)
 		if r.StallID != "" {
 			cur, ok := p.latest[r.StallID]
 			if !ok {
@@ -289,7 +292,7 @@ func (h *db) stage(ctx context.Context, tx *sql.Tx, rows []row, rs []*wire.Resul
 				p.latest[r.StallID] = latestAt{state: StallStateOf(r), rx: r.RxSeq}
 			}
 		}
-		tally[tallyKey{rows[i].eventID, h.dayOf(rows[i].measuredAt), rows[i].stallID, rows[i].analyte, rows[i].verdict}]++
+		tally[tallyKey{rows[i].eventID, h.dayOf(rows[i].measuredAt), rows[i].stallID, rows[i].analyte, rows[i].tier, rows[i].verdict}]++
 		if r.RxSeq > p.rx {
 			p.rx = r.RxSeq
 		}
@@ -345,6 +348,9 @@ func tallyLess(a, b tallyKey) bool {
 	}
 	if a.analyte != b.analyte {
 		return a.analyte < b.analyte
+	}
+	if a.tier != b.tier {
+		return a.tier < b.tier
 	}
 	return a.verdict < b.verdict
 }
@@ -460,7 +466,7 @@ func (h *db) CommitPrepared(pin []Incoming) ([]Committed, error) {
 			continue
 		}
 		content := pin[i].content
-		if ks := h.kiosks[r.KioskID]; ks != nil && ks.has(r.Seq) {
+		if ks := h.kiosks[r.KioskID]; r.FromKiosk() && ks != nil && ks.has(r.Seq) {
 			out[i].SeqRegression = true
 			r.Flags = appendFlag(r.Flags, wire.FlagSeqRegression)
 			content = nil // encoded again, with the flag
@@ -550,8 +556,8 @@ func (h *db) commit(tx *sql.Tx) error {
 // replace rewrites a damaged row in place (same rx_seq).
 func (h *db) replace(ctx context.Context, tx *sql.Tx, w row) error {
 	_, err := tx.ExecContext(ctx, h.d.rebind(`UPDATE results SET result_id = ?, kiosk_id = ?, seq = ?, stall_id = ?, event_id = ?,
-		analyte = ?, lot = ?, verdict = ?, measured_at = ?, received_at = ?, body = ?, sum = ? WHERE rx_seq = ?`),
-		w.resultID, w.kioskID, w.seq, w.stallID, w.eventID, w.analyte, w.lot, w.verdict, w.measuredAt, w.receivedAt, w.body, w.sum, w.rx)
+		analyte = ?, lot = ?, verdict = ?, measured_at = ?, received_at = ?, body = ?, sum = ?, tier = ?, source = ? WHERE rx_seq = ?`),
+		w.resultID, w.kioskID, w.seq, w.stallID, w.eventID, w.analyte, w.lot, w.verdict, w.measuredAt, w.receivedAt, w.body, w.sum, w.tier, w.source, w.rx)
 	return err
 }
 
@@ -756,6 +762,8 @@ func (f *Filter) where() (string, []any) {
 	eq("analyte", f.Analyte)
 	eq("event_id", f.EventID)
 	eq("lot", f.Lot)
+	eq("tier", string(f.Tier))
+	eq("source", f.Source)
 	in := func(col string, vs []string) {
 		conds = append(conds, col+" IN ("+marks(len(vs))+")")
 		for _, v := range vs {
@@ -876,9 +884,9 @@ func (h *db) Each(f Filter, desc bool, fn func(*wire.Result) bool) error {
 
 // Tally counts tests by verdict in one dimension.
 func (h *db) Tally(q TallyQuery) ([]Tally, error) {
-	col := map[Dim]string{ByTotal: "", ByEvent: "event_id", ByDay: "day", ByStall: "stall_id", ByAnalyte: "analyte"}[q.By]
+	col := map[Dim]string{ByTotal: "", ByEvent: "event_id", ByDay: "day", ByStall: "stall_id", ByAnalyte: "analyte", ByTier: "tier"}[q.By]
 	if col == "" && q.By != ByTotal {
-		return nil, fmt.Errorf("history: tally by %q: want event, day, stall or analyte", q.By)
+		return nil, fmt.Errorf("history: tally by %q: want event, day, stall, analyte or tier", q.By)
 	}
 	sel, group := "'' AS k", "verdict"
 	if col != "" {
@@ -888,6 +896,9 @@ func (h *db) Tally(q TallyQuery) ([]Tally, error) {
 	var args []any
 	if q.EventID != "" {
 		conds, args = append(conds, "event_id = ?"), append(args, q.EventID)
+	}
+	if q.Tier != "" {
+		conds, args = append(conds, "tier = ?"), append(args, string(q.Tier))
 	}
 	if len(q.Events) > 0 {
 		conds = append(conds, "event_id IN ("+marks(len(q.Events))+")")
@@ -955,13 +966,18 @@ func (h *db) Verify() (VerifyReport, error) {
 				h.damaged(d)
 				// Count it where its columns say, as the tables did.
 				r = wire.Result{KioskID: w.kioskID, Seq: uint64(w.seq), StallID: w.stallID, RxSeq: uint64(w.rx)}
+				if w.source != wire.SourceKiosk {
+					r.Source = w.source
+				}
 			}
-			ks := kiosks[r.KioskID]
-			if ks == nil {
-				ks = &kioskSeqs{}
-				kiosks[r.KioskID] = ks
+			if r.FromKiosk() {
+				ks := kiosks[r.KioskID]
+				if ks == nil {
+					ks = &kioskSeqs{}
+					kiosks[r.KioskID] = ks
+				}
+				ks.add(r.Seq)
 			}
-			ks.add(r.Seq)
 			if r.StallID != "" && err == nil {
 				if cur, ok := latest[r.StallID]; !ok || !r.MeasuredAt.Before(cur.state.MeasuredAt) {
 					latest[r.StallID] = latestAt{state: StallStateOf(&r), rx: r.RxSeq}
@@ -1037,8 +1053,8 @@ func (h *db) Verify() (VerifyReport, error) {
 	}
 	rep.Tables = compactStrings(rep.Tables)
 	var diff int64
-	recount := `SELECT event_id, ` + h.daySQL("measured_at") + `, stall_id, analyte, verdict, COUNT(*) FROM results GROUP BY 1, 2, 3, 4, 5`
-	stored := `SELECT event_id, day, stall_id, analyte, verdict, n FROM tally`
+	recount := `SELECT event_id, ` + h.daySQL("measured_at") + `, stall_id, analyte, tier, verdict, COUNT(*) FROM results GROUP BY 1, 2, 3, 4, 5, 6`
+	stored := `SELECT event_id, day, stall_id, analyte, tier, verdict, n FROM tally`
 	q := `SELECT (SELECT COUNT(*) FROM (` + recount + ` EXCEPT ` + stored + `) a) + (SELECT COUNT(*) FROM (` + stored + ` EXCEPT ` + recount + `) b)`
 	if err := h.r.QueryRowContext(ctx, q).Scan(&diff); err != nil {
 		return rep, fmt.Errorf("history: verify the tally: %w", err)

@@ -1,5 +1,6 @@
 // Package history is the command service's result history: every test
-// result a kiosk ever delivered, on a real database — SQLite (embedded, the
+// result a kiosk ever delivered, and every result imported from a market's
+// self-test system or a laboratory, on a real database — SQLite (embedded, the
 // default) or PostgreSQL (city deployments) — behind one interface,
 // [History].
 //
@@ -8,14 +9,14 @@
 // One row per stored result in table results: the result as JSON (the
 // wire.Result the API serves, with received_at, rx_seq, flags and the
 // derived verdict), the columns the queries filter on (kiosk, stall, event,
-// analyte, kit lot, effective verdict, measured and received time, each indexed
-// with the ingest order rx_seq), and a CRC-32C of the JSON. Beside it, in
+// analyte, kit lot, effective verdict, testing tier, source, measured and
+// received time, each indexed with the ingest order rx_seq), and a CRC-32C of the JSON. Beside it, in
 // the same transaction as the results they describe, three small tables
 // make the working set cheap to load at start:
 //
 //	kiosk_marks   per kiosk: the contiguous high-water mark and the stored seqs above it
 //	stall_latest  per stall or kitchen: the rx_seq of its latest result (the map's colour)
-//	tally         per event, day, stall, analyte and verdict: how many tests (the KPIs)
+//	tally         per event, day, stall, analyte, tier and verdict: how many tests (the KPIs)
 //	meta          the result count and the day offset the tally uses
 //
 // [Open] reads those (O(kiosks + stalls)), never the results themselves:
@@ -29,7 +30,10 @@
 // the same id with other content is a Conflict and is refused), each new
 // result gets received_at and the next rx_seq, and a result that reuses a
 // seq the kiosk already used for another result is stored and flagged
-// seq_regression. When Commit returns nil every Stored result is durable:
+// seq_regression. An imported result (wire.Result.Source set: a market's
+// system, a lab) has no kiosk seq and no kiosk mark; its result_id is
+// derived from its source row, so a second import is a Duplicate. When
+// Commit returns nil every Stored result is durable:
 // SQLite runs in WAL mode with synchronous=FULL (the WAL is fsynced before
 // COMMIT returns), PostgreSQL commits with its own fsync (synchronous_commit
 // on). A failed COMMIT leaves what is on disk unknown: from then on every
@@ -60,6 +64,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -170,7 +175,9 @@ type Filter struct {
 	Verdicts []string // any of these effective verdicts
 	Analyte  string
 	EventID  string
-	Lot      string // kit lot (批号): every result that used it
+	Lot      string     // kit lot (批号): every result that used it
+	Tier     assay.Tier // testing tier (四位一体)
+	Source   string     // "kiosk", "market:<id>", "lab:<id>"
 	// Events, when not empty, keeps only results of these events (a
 	// user's scope: results outside any event are then left out too).
 	Events        []string
@@ -191,18 +198,20 @@ const (
 	ByDay     Dim = "day"
 	ByStall   Dim = "stall"
 	ByAnalyte Dim = "analyte"
+	ByTier    Dim = "tier"
 )
 
 // TallyQuery selects the tests a Tally counts.
 type TallyQuery struct {
 	By      Dim
-	EventID string   // only this event
-	Events  []string // only these events (scope; empty: all)
+	EventID string     // only this event
+	Tier    assay.Tier // only this testing tier
+	Events  []string   // only these events (scope; empty: all)
 }
 
 // Tally is the number of tests with one effective verdict in one group.
 // Key is the event id, the day (YYYY-MM-DD in Options.DayOffset), the
-// stall id or the analyte, "" for ByTotal.
+// stall id, the analyte or the tier, "" for ByTotal.
 type Tally struct {
 	Key     string `json:"key"`
 	Verdict string `json:"verdict"`

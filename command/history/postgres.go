@@ -120,15 +120,16 @@ func pgInsert(ctx context.Context, tx *sql.Tx, rows []row) error {
 	n := len(rows)
 	rx, seq, mt, rt, sum := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	id, kiosk, stall, event, analyte, lot, verdict := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	tier, source := make([]string, n), make([]string, n)
 	body := make([][]byte, n)
 	for i, w := range rows {
 		rx[i], id[i], kiosk[i], seq[i], stall[i], event[i], analyte[i], lot[i], verdict[i] = w.rx, w.resultID, w.kioskID, w.seq, w.stallID, w.eventID, w.analyte, w.lot, w.verdict
-		mt[i], rt[i], body[i], sum[i] = w.measuredAt, w.receivedAt, w.body, w.sum
+		mt[i], rt[i], body[i], sum[i], tier[i], source[i] = w.measuredAt, w.receivedAt, w.body, w.sum, w.tier, w.source
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO results (`+rowColumns+`)
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-			$10::bigint[], $11::bigint[], $12::bytea[], $13::bigint[])`,
-		rx, id, kiosk, seq, stall, event, analyte, lot, verdict, mt, rt, body, sum)
+			$10::bigint[], $11::bigint[], $12::bytea[], $13::bigint[], $14::text[], $15::text[])`,
+		rx, id, kiosk, seq, stall, event, analyte, lot, verdict, mt, rt, body, sum, tier, source)
 	return err
 }
 
@@ -150,13 +151,13 @@ func pgLatest(ctx context.Context, tx *sql.Tx, stalls []string, rx []int64) erro
 }
 
 func pgTally(ctx context.Context, tx *sql.Tx, keys []tallyKey, n []int64) error {
-	ev, st, an, vd := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+	ev, st, an, ti, vd := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
 	day := make([]int64, len(keys))
 	for i, k := range keys {
-		ev[i], day[i], st[i], an[i], vd[i] = k.event, k.day, k.stall, k.analyte, k.verdict
+		ev[i], day[i], st[i], an[i], ti[i], vd[i] = k.event, k.day, k.stall, k.analyte, k.tier, k.verdict
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO tally (event_id, day, stall_id, analyte, verdict, n)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])
-		ON CONFLICT (event_id, day, stall_id, analyte, verdict) DO UPDATE SET n = tally.n + excluded.n`, ev, day, st, an, vd, n)
+	_, err := tx.ExecContext(ctx, `INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, n)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+		ON CONFLICT (event_id, day, stall_id, analyte, tier, verdict) DO UPDATE SET n = tally.n + excluded.n`, ev, day, st, an, ti, vd, n)
 	return err
 }

@@ -30,22 +30,27 @@ type row struct {
 	receivedAt int64 // unix ns
 	body       []byte
 	sum        int64
+	tier       string // the effective testing tier (schema 2)
+	source     string // "kiosk", "market:<id>", "lab:<id>" (schema 2)
 }
 
 // rowColumns is the column list every read selects, in row order.
-const rowColumns = "rx_seq, result_id, kiosk_id, seq, stall_id, event_id, analyte, lot, verdict, measured_at, received_at, body, sum"
+const rowColumns = "rx_seq, result_id, kiosk_id, seq, stall_id, event_id, analyte, lot, verdict, measured_at, received_at, body, sum, tier, source"
 
 // rowParams is the placeholders of one row.
-const rowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+const rowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+// rowArity is the number of columns of a row.
+const rowArity = 15
 
 func (r *row) dest() []any {
 	return []any{&r.rx, &r.resultID, &r.kioskID, &r.seq, &r.stallID, &r.eventID, &r.analyte, &r.lot, &r.verdict,
-		&r.measuredAt, &r.receivedAt, &r.body, &r.sum}
+		&r.measuredAt, &r.receivedAt, &r.body, &r.sum, &r.tier, &r.source}
 }
 
 func (r *row) args() []any {
 	return []any{r.rx, r.resultID, r.kioskID, r.seq, r.stallID, r.eventID, r.analyte, r.lot, r.verdict,
-		r.measuredAt, r.receivedAt, r.body, r.sum}
+		r.measuredAt, r.receivedAt, r.body, r.sum, r.tier, r.source}
 }
 
 // unixNano is t in ns since the epoch; times outside int64's range (years
@@ -146,7 +151,8 @@ func encodeRowWith(r *wire.Result, content, recv []byte) (row, error) {
 	body = append(body, '}')
 	return row{rx: int64(r.RxSeq), resultID: r.ResultID, kioskID: r.KioskID, seq: int64(r.Seq), stallID: r.StallID,
 		eventID: r.EventID, analyte: r.Analyte, lot: r.Lot, verdict: string(r.EffectiveVerdict()),
-		measuredAt: unixNano(r.MeasuredAt), receivedAt: rx, body: body, sum: checksum(body)}, nil
+		measuredAt: unixNano(r.MeasuredAt), receivedAt: rx, body: body, sum: checksum(body),
+		tier: string(r.EffectiveTier()), source: r.EffectiveSource()}, nil
 }
 
 // decodeRow checks a stored row and returns its result: the checksum must
@@ -177,6 +183,8 @@ func decodeRow(w *row) (wire.Result, error) {
 			r.StallID, r.EventID, r.Analyte, w.stallID, w.eventID, w.analyte)
 	case string(r.EffectiveVerdict()) != w.verdict:
 		return wire.Result{}, fmt.Errorf("verdict %q in the JSON, %q in the row", r.EffectiveVerdict(), w.verdict)
+	case string(r.EffectiveTier()) != w.tier || r.EffectiveSource() != w.source:
+		return wire.Result{}, fmt.Errorf("tier/source %q/%q in the JSON, %q/%q in the row", r.EffectiveTier(), r.EffectiveSource(), w.tier, w.source)
 	case unixNano(r.MeasuredAt) != w.measuredAt || rx != w.receivedAt:
 		return wire.Result{}, fmt.Errorf("measured/received time in the JSON differ from the row's")
 	}

@@ -58,7 +58,28 @@ var migrations = []string{
 		v {int} NOT NULL
 	);
 	INSERT INTO meta (k, v) VALUES ('results', 0);`,
-	// 2: the verdict index holds only the results that are not negative
+	// 2: every result's testing tier (四位一体) and source (a kiosk, a
+	// market's system, a lab); the results stored before were kiosks'
+	// regulator rapid tests. The tally counts by tier too.
+	`ALTER TABLE results ADD COLUMN tier TEXT NOT NULL DEFAULT 'regulator_rapid';
+	ALTER TABLE results ADD COLUMN source TEXT NOT NULL DEFAULT 'kiosk';
+	CREATE INDEX results_tier ON results (tier, rx_seq);
+	CREATE INDEX results_source ON results (source, rx_seq);
+	CREATE TABLE tally_v2 (
+		event_id TEXT NOT NULL,
+		day      {int} NOT NULL,
+		stall_id TEXT NOT NULL,
+		analyte  TEXT NOT NULL,
+		tier     TEXT NOT NULL,
+		verdict  TEXT NOT NULL,
+		n        {int} NOT NULL,
+		PRIMARY KEY (event_id, day, stall_id, analyte, tier, verdict)
+	);
+	INSERT INTO tally_v2 (event_id, day, stall_id, analyte, tier, verdict, n)
+		SELECT event_id, day, stall_id, analyte, 'regulator_rapid', verdict, n FROM tally;
+	DROP TABLE tally;
+	ALTER TABLE tally_v2 RENAME TO tally;`,
+	// 3: the verdict index holds only the results that are not negative
 	// (the few a verdict filter looks for), so that the many negatives
 	// cost no index insert at ingest. Filter.where adds the index's own
 	// condition to a query for other verdicts, so that the planner uses it;

@@ -16,6 +16,9 @@
 //	                    i18n (every string, zh-CN first)
 //	/js/vocab.js        not a file: the verdicts' labels, generated from
 //	                    protocols/domain/assay by internal/jsvocab
+//	/js/dom.js          not a file here: el/text/escapeHTML, the one way a
+//	                    page puts a server string on screen; its one home
+//	                    is internal/jsdom (the kiosk's screen serves it too)
 //	static/lib/         built by `make web` from node_modules (gitignored)
 //
 // A binary built without `make web` still serves the page; it shows a
@@ -28,6 +31,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/shianfood/shian/internal/jsdom"
 	"github.com/shianfood/shian/internal/jsvocab"
 )
 
@@ -61,12 +65,17 @@ func Built() bool {
 func Handler() http.Handler {
 	files := http.FileServerFS(FS())
 	vocab := jsvocab.Handler()
+	dom := jsdom.Handler()
 	built := Built()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if r.URL.Path == jsvocab.Path {
+		switch r.URL.Path {
+		case jsvocab.Path:
 			vocab.ServeHTTP(w, r)
+			return
+		case jsdom.Path:
+			dom.ServeHTTP(w, r)
 			return
 		}
 		if !built && strings.HasPrefix(r.URL.Path, "/lib/") {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shianfood/shian/internal/jsdom"
 	"github.com/shianfood/shian/internal/jsvocab"
 )
 
@@ -110,19 +111,20 @@ func TestI18nKeys(t *testing.T) {
 }
 
 // TestModuleImports checks that every relative import of the modules
-// resolves to an embedded file, or to the vocabulary module the handler
-// generates (and serves).
+// resolves to an embedded file, or to a module the handler serves from
+// elsewhere (the vocabulary, dom.js).
 func TestModuleImports(t *testing.T) {
 	imp := regexp.MustCompile(`(?m)^import .* from "(\./[^"]+)";`)
 	entries, _ := fs.ReadDir(FS(), "js")
 	for _, e := range entries {
 		b, _ := fs.ReadFile(FS(), "js/"+e.Name())
 		for _, m := range imp.FindAllStringSubmatch(string(b), -1) {
-			if "/js/"+strings.TrimPrefix(m[1], "./") == jsvocab.Path {
+			served := map[string]string{jsvocab.Path: "export const verdicts", jsdom.Path: "export function el("}
+			if path := "/js/" + strings.TrimPrefix(m[1], "./"); served[path] != "" {
 				rec := httptest.NewRecorder()
-				Handler().ServeHTTP(rec, httptest.NewRequest("GET", jsvocab.Path, nil))
-				if rec.Code != 200 || !strings.Contains(rec.Body.String(), "export const verdicts") {
-					t.Errorf("GET %s: %d %q", jsvocab.Path, rec.Code, rec.Body.String())
+				Handler().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+				if rec.Code != 200 || !strings.Contains(rec.Body.String(), served[path]) {
+					t.Errorf("GET %s: %d %.200q", path, rec.Code, rec.Body.String())
 				}
 				continue
 			}
@@ -130,5 +132,16 @@ func TestModuleImports(t *testing.T) {
 				t.Errorf("js/%s imports %s, which is not embedded", e.Name(), m[1])
 			}
 		}
+	}
+}
+
+// TestNoHTMLFromStrings: no page script turns a string into markup or
+// script (innerHTML, insertAdjacentHTML, a string handed to a Leaflet
+// tooltip or popup, inline handlers or <script>), and none keeps its own
+// el/escapeHTML: names from the field reach the DOM as text through dom.js
+// (internal/jsdom.Audit lists the patterns).
+func TestNoHTMLFromStrings(t *testing.T) {
+	for _, p := range jsdom.Audit(FS()) {
+		t.Error(p)
 	}
 }

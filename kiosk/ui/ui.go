@@ -66,6 +66,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/internal/jsdom"
 	"github.com/shianfood/shian/internal/jsvocab"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
@@ -294,6 +295,7 @@ func (s *Server) Handler() http.Handler {
 		writeErr(w, http.StatusNotFound, "not_found", "no such API: "+r.Method+" "+r.URL.Path)
 	})
 	mux.Handle("GET "+jsvocab.Path, jsvocab.Handler()) // the verdicts' labels, from Go
+	mux.Handle("GET "+jsdom.Path, jsdom.Handler())     // el/escapeHTML, shared with the command's pages
 	mux.Handle("/", s.files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shianfood/shian/internal/jsdom"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
@@ -452,6 +453,7 @@ func TestPageIsServed(t *testing.T) {
 		{"/js/app.js", "text/javascript", "EventSource"},
 		{"/js/scan.js", "text/javascript", "parseStallCode"},
 		{"/js/vocab.js", "text/javascript", `"positive": {`},
+		{"/js/dom.js", "text/javascript", "export function el("},
 	} {
 		req := httptest.NewRequest("GET", c.path, nil)
 		req.Host = "localhost"
@@ -532,5 +534,14 @@ func TestI18nKeys(t *testing.T) {
 		if _, ok := keys["how."+code]; !ok {
 			t.Errorf("invalid reason %s has no redo instruction (how.%s)", code, code)
 		}
+	}
+}
+
+// TestNoHTMLFromStrings: no script of the kiosk's screen turns a string
+// into markup or script, and none keeps its own el/escapeHTML (they come
+// from dom.js, internal/jsdom; internal/jsdom.Audit lists the patterns).
+func TestNoHTMLFromStrings(t *testing.T) {
+	for _, p := range jsdom.Audit(FS()) {
+		t.Error(p)
 	}
 }

@@ -66,6 +66,18 @@ type Result struct {
 	Lot          string `json:"lot,omitempty"`
 	LotExpires   string `json:"lot_expires,omitempty"`
 
+	// Tier is the testing tier (四位一体, docs/domain.md §1.8); empty is
+	// the regulators' rapid test (assay.TierRegulator), what a kiosk does
+	// unless its configuration names another tier.
+	Tier assay.Tier `json:"tier,omitempty"`
+	// Source names where a result that did not come from a kiosk came
+	// from — "market:<id>" (a market's self-test file or system) or
+	// "lab:<id>" — and SourceRow its row id there (what makes an import
+	// idempotent). Set by the command's import; a kiosk leaves both empty
+	// and its results' source is "kiosk".
+	Source    string `json:"source,omitempty"`
+	SourceRow string `json:"source_row,omitempty"`
+
 	MeasuredAt time.Time  `json:"measured_at"`           // kiosk clock
 	DeviceTime *time.Time `json:"device_time,omitempty"` // instrument clock, if it has one
 
@@ -86,6 +98,36 @@ func (r *Result) EffectiveVerdict() assay.Verdict {
 	}
 	return r.Verdict
 }
+
+// Source kinds: what EffectiveSource returns for a kiosk's result, and
+// the prefixes of imported results' Source.
+const (
+	SourceKiosk  = "kiosk"
+	SourceMarket = "market"
+	SourceLab    = "lab"
+)
+
+// EffectiveTier is the result's testing tier: its own, or the regulators'
+// rapid test when it names none.
+func (r *Result) EffectiveTier() assay.Tier {
+	if r.Tier == "" {
+		return assay.TierRegulator
+	}
+	return r.Tier
+}
+
+// EffectiveSource is where the result came from: "kiosk", or the imported
+// result's Source ("market:M-01", "lab:L-01").
+func (r *Result) EffectiveSource() string {
+	if r.Source == "" {
+		return SourceKiosk
+	}
+	return r.Source
+}
+
+// FromKiosk reports whether a kiosk measured the result (it then has a
+// kiosk's seq; an imported result has none).
+func (r *Result) FromKiosk() bool { return r.Source == "" }
 
 // Result flags set by the command service.
 const (
@@ -149,6 +191,12 @@ func (r *Result) Validate() error {
 		if _, err := assay.ParseExpiry(r.LotExpires); err != nil {
 			return fmt.Errorf("lot_expires: %w", err)
 		}
+	}
+	if r.Tier != "" && !r.Tier.Valid() {
+		return fmt.Errorf("tier %q is not one of wholesale_market, market_self_test, regulator_rapid, statutory_lab", clip(string(r.Tier)))
+	}
+	if r.Source != "" || r.SourceRow != "" {
+		return errors.New("source and source_row are set by the command service for imported results; a kiosk leaves them empty")
 	}
 	if r.RepeatOf != "" {
 		if _, err := uuid.Parse(r.RepeatOf); err != nil {

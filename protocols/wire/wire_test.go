@@ -104,10 +104,18 @@ func TestResultValidate(t *testing.T) {
 		"bad repeat_of":   func(r *Result) { r.RepeatOf = "x" },
 		"stall too long":  func(r *Result) { r.StallID = strings.Repeat("s", 65) },
 		"event bad chars": func(r *Result) { r.EventID = "a/b" },
+		"unknown tier":    func(r *Result) { r.Tier = "street" },
+		"kiosk source":    func(r *Result) { r.Source = "market:M-1" },
+		"kiosk row id":    func(r *Result) { r.SourceRow = "17" },
 	}
 	good := sampleResult()
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good result: %v", err)
+	}
+	wholesale := sampleResult()
+	wholesale.Tier = assay.TierWholesale
+	if err := wholesale.Validate(); err != nil || wholesale.EffectiveTier() != assay.TierWholesale || good.EffectiveTier() != assay.TierRegulator || good.EffectiveSource() != SourceKiosk {
+		t.Fatalf("a kiosk at a wholesale market: %v", err)
 	}
 	for name, f := range mut {
 		r := sampleResult()

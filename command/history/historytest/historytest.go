@@ -52,6 +52,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"DamagedRowNeverServed", testDamage},
 		{"Import", testImport},
 		{"NewerSchemaRefused", testNewerSchema},
+		{"TiersAndImportedResults", testTiers},
+		{"UpgradeFromSchema1", testUpgrade1},
 		{"ConcurrentReadsDuringCommits", testConcurrent},
 		{"PreparedIsCommit", testPrepared},
 		{"ReadersDoNotWaitForACommit", testReadersDuringCommit},
@@ -86,6 +88,18 @@ func newID() string {
 	defer idN.Unlock()
 	idN.n++
 	return fmt.Sprintf("0193a1b2-7c4d-7e5f-8a6b-%012d", idN.n)
+}
+
+// Imported makes r an imported result of source (a market's or a lab's
+// system) with its row id: no kiosk, no seq; its tier is the market's
+// self-test unless r names one.
+func Imported(source, row string, r wire.Result) wire.Result {
+	r.KioskID, r.Seq, r.BootEpoch, r.DeviceID = "", 0, 0, ""
+	r.Source, r.SourceRow = source, row
+	if r.Tier == "" {
+		r.Tier = assay.TierMarketSelfTest
+	}
+	return r
 }
 
 // Result makes a valid result.
@@ -312,6 +326,13 @@ func corpus(t *testing.T, h history.History, n int) []wire.Result {
 		k := fmt.Sprintf("K-%d", i%4)
 		seq[k]++
 		r := Result(k, seq[k], fmt.Sprintf("S-%02d", i%9), verdicts[i%len(verdicts)], t0.Add(time.Duration(i*37)*time.Minute))
+		switch {
+		case i%7 == 3: // a market's self-test, imported: no kiosk, no seq
+			seq[k]--
+			r = Imported("market:M-1", fmt.Sprintf("row-%d", i), r)
+		case i%5 == 1: // a kiosk at a wholesale market
+			r.Tier = assay.TierWholesale
+		}
 		r.Analyte = analytes[i%len(analytes)]
 		r.Lot = fmt.Sprintf("LOT-%d", i%5)
 		if i%3 != 0 {
@@ -348,6 +369,8 @@ func testFilters(t *testing.T, b Backend) {
 		{KioskID: "K-1", Verdict: "negative", Since: t0.Add(10 * time.Hour)},
 		{StallID: "S-04", EventID: "EV-0", Analyte: "aflatoxin_b1"}, {Lot: "LOT-3"},
 		{ReceivedSince: *all[0].ReceivedAt}, {AfterRx: 100, BeforeRx: 140},
+		{Tier: assay.TierRegulator}, {Tier: assay.TierMarketSelfTest, Verdict: "positive"}, {Tier: assay.TierWholesale, EventID: "EV-1"},
+		{Source: "market:M-1"}, {Source: wire.SourceKiosk, KioskID: "K-3"},
 	}
 	for _, f := range filters {
 		var want []wire.Result
@@ -396,6 +419,8 @@ func match(f *history.Filter, r *wire.Result) bool {
 		f.Analyte != "" && r.Analyte != f.Analyte,
 		f.EventID != "" && r.EventID != f.EventID,
 		f.Lot != "" && r.Lot != f.Lot,
+		f.Tier != "" && r.EffectiveTier() != f.Tier,
+		f.Source != "" && r.EffectiveSource() != f.Source,
 		!f.Since.IsZero() && r.MeasuredAt.Before(f.Since),
 		!f.Until.IsZero() && !r.MeasuredAt.Before(f.Until),
 		!f.ReceivedSince.IsZero() && r.ReceivedAt.Before(f.ReceivedSince),
@@ -431,7 +456,13 @@ func testEach(t *testing.T, b Backend) {
 		desc = append(desc, r.RxSeq)
 		return len(desc) < 600
 	})
-	if len(desc) != 275 || !sort.SliceIsSorted(desc, func(i, j int) bool { return desc[i] > desc[j] }) {
+	k3 := 0
+	for i := range all {
+		if all[i].KioskID == "K-3" {
+			k3++
+		}
+	}
+	if len(desc) != k3 || k3 < 200 || !sort.SliceIsSorted(desc, func(i, j int) bool { return desc[i] > desc[j] }) {
 		t.Fatalf("Each descending for K-3: %d results", len(desc))
 	}
 	n := 0
@@ -461,14 +492,16 @@ func testTally(t *testing.T, b Backend) {
 		t.Helper()
 		zone := time.FixedZone("", int(off/time.Second))
 		for _, q := range []history.TallyQuery{{By: history.ByTotal}, {By: history.ByEvent}, {By: history.ByDay}, {By: history.ByStall},
-			{By: history.ByAnalyte}, {By: history.ByDay, EventID: "EV-1"}, {By: history.ByStall, Events: []string{"EV-0", "EV-1"}}} {
+			{By: history.ByAnalyte}, {By: history.ByDay, EventID: "EV-1"}, {By: history.ByStall, Events: []string{"EV-0", "EV-1"}},
+			{By: history.ByTier}, {By: history.ByDay, Tier: assay.TierMarketSelfTest}, {By: history.ByTier, EventID: "EV-0"}} {
 			want := map[string]int{}
 			for _, r := range all {
-				if q.EventID != "" && r.EventID != q.EventID || len(q.Events) > 0 && !contains(q.Events, r.EventID) {
+				if q.EventID != "" && r.EventID != q.EventID || len(q.Events) > 0 && !contains(q.Events, r.EventID) ||
+					q.Tier != "" && r.EffectiveTier() != q.Tier {
 					continue
 				}
 				key := map[history.Dim]string{history.ByTotal: "", history.ByEvent: r.EventID, history.ByDay: r.MeasuredAt.In(zone).Format("2006-01-02"),
-					history.ByStall: r.StallID, history.ByAnalyte: r.Analyte}[q.By]
+					history.ByStall: r.StallID, history.ByAnalyte: r.Analyte, history.ByTier: string(r.EffectiveTier())}[q.By]
 				want[key+"|"+string(r.EffectiveVerdict())]++
 			}
 			ts, err := h.Tally(q)
@@ -773,5 +806,159 @@ func testReadersDuringCommit(t *testing.T, b Backend) {
 	}
 	if hw, _ := h.HighWater("K-1"); hw != 2 || h.Count() != 2 {
 		t.Fatalf("after the commit: hw %d count %d", hw, h.Count())
+	}
+}
+
+// testTiers: results of the four tiers and from three kinds of source. An
+// imported result (a market's self-test row) has no kiosk and no seq: it
+// never moves a kiosk's marks, is never a seq regression, and its second
+// import is a Duplicate; the tally and the filters split by tier and
+// source, and a restart keeps them.
+func testTiers(t *testing.T, b Backend) {
+	h := open(t, b, history.Options{})
+	k1 := Result("K-1", 1, "S-1", assay.Negative, t0)
+	k2 := Result("K-1", 2, "S-1", assay.Positive, t0.Add(time.Minute))
+	k2.Tier = assay.TierWholesale
+	m1 := Imported("market:M-1", "r1", Result("", 0, "S-2", assay.Positive, t0.Add(2*time.Minute)))
+	m2 := Imported("market:M-1", "r2", Result("", 0, "S-2", assay.Negative, t0.Add(3*time.Minute)))
+	m3 := Imported("market:M-2", "r1", Result("", 0, "S-3", assay.Negative, t0.Add(4*time.Minute)))
+	lab := Imported("lab:L-1", "R-77", Result("", 0, "S-1", assay.Positive, t0.Add(5*time.Minute)))
+	lab.Tier = assay.TierLab
+	out := commit(t, h, k1, k2, m1, m2, m3, lab)
+	for i, c := range out {
+		if c.Outcome != history.Stored || c.SeqRegression {
+			t.Fatalf("result %d: %v regression=%v", i, c.Outcome, c.SeqRegression)
+		}
+	}
+	if hw, max := h.HighWater("K-1"); hw != 2 || max != 2 {
+		t.Fatalf("K-1 marks %d/%d", hw, max)
+	}
+	if hw, max := h.HighWater(""); hw != 0 || max != 0 {
+		t.Fatalf("imported results moved the marks of kiosk \"\": %d/%d", hw, max)
+	}
+	// A second import of the same rows stores nothing.
+	again := commit(t, h, m1, m2, m3, lab)
+	for i, c := range again {
+		if c.Outcome != history.Duplicate {
+			t.Fatalf("second import, row %d: %v", i, c.Outcome)
+		}
+	}
+	changed := m1
+	changed.Verdict = assay.Negative
+	if c := commit(t, h, changed); c[0].Outcome != history.Conflict {
+		t.Fatalf("a row id imported again with other content: %v", c[0].Outcome)
+	}
+	check := func(h history.History) {
+		t.Helper()
+		if h.Count() != 6 {
+			t.Fatalf("count %d", h.Count())
+		}
+		ts, err := h.Tally(history.TallyQuery{By: history.ByTier})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, x := range ts {
+			got[x.Key+"|"+x.Verdict] += x.N
+		}
+		want := map[string]int{"regulator_rapid|negative": 1, "wholesale_market|positive": 1, "market_self_test|positive": 1,
+			"market_self_test|negative": 2, "statutory_lab|positive": 1}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("tally by tier\n got %v\nwant %v", got, want)
+		}
+		rs, err := h.Results(history.Filter{Source: "market:M-1"})
+		if err != nil || ids(rs) != ids([]wire.Result{m2, m1}) {
+			t.Fatalf("market M-1's results: %d %v", len(rs), err)
+		}
+		rs, _ = h.Results(history.Filter{Tier: assay.TierRegulator})
+		if len(rs) != 1 || rs[0].ResultID != k1.ResultID || rs[0].EffectiveSource() != wire.SourceKiosk {
+			t.Fatalf("regulator tier: %+v", rs)
+		}
+		if got, err := h.Result(lab.ResultID); err != nil || got.Source != "lab:L-1" || got.SourceRow != "R-77" || got.EffectiveTier() != assay.TierLab {
+			t.Fatalf("lab result: %+v %v", got, err)
+		}
+		if st, ok := h.StallState("S-2"); !ok || st.ResultID != m2.ResultID {
+			t.Fatalf("an imported result is its stall's latest: %+v", st)
+		}
+		if rep, err := h.Verify(); err != nil || !rep.OK() {
+			t.Fatalf("verify: %+v %v", rep, err)
+		}
+	}
+	check(h)
+	h.Close()
+	h = open(t, b, history.Options{})
+	defer h.Close()
+	check(h)
+	// The kiosk goes on where it was.
+	if c := commit(t, h, Result("K-1", 3, "S-1", assay.Negative, t0.Add(time.Hour))); c[0].SeqRegression {
+		t.Fatal("seq regression after imports")
+	}
+	if hw, _ := h.HighWater("K-1"); hw != 3 {
+		t.Fatalf("K-1 high water %d", hw)
+	}
+}
+
+// schema1 turns the current schema back into version 1 (the results
+// without tier and source, the tally without tier), as a database written
+// before tiers existed holds it. Plain SQL both dialects run.
+var schema1 = []string{
+	`DROP INDEX results_flagged`, // schema 3
+	`CREATE INDEX results_verdict ON results (verdict, rx_seq)`,
+	`DROP INDEX results_tier`,
+	`DROP INDEX results_source`,
+	`ALTER TABLE results DROP COLUMN tier`,
+	`ALTER TABLE results DROP COLUMN source`,
+	`CREATE TABLE tally_v1 (event_id TEXT NOT NULL, day BIGINT NOT NULL, stall_id TEXT NOT NULL, analyte TEXT NOT NULL,
+		verdict TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (event_id, day, stall_id, analyte, verdict))`,
+	`INSERT INTO tally_v1 (event_id, day, stall_id, analyte, verdict, n)
+		SELECT event_id, day, stall_id, analyte, verdict, SUM(n) FROM tally GROUP BY event_id, day, stall_id, analyte, verdict`,
+	`DROP TABLE tally`,
+	`ALTER TABLE tally_v1 RENAME TO tally`,
+	`UPDATE history_schema SET version = 1`,
+}
+
+// testUpgrade1: a history written at schema version 1 (kiosk results
+// only, no tiers) opens upgraded: every result is a kiosk's regulator
+// rapid test, whole, counted in the tally by tier, and the kiosks' marks
+// and latest states are kept; imported results then go in beside them.
+func testUpgrade1(t *testing.T, b Backend) {
+	h := open(t, b, history.Options{})
+	var old []wire.Result
+	for i := uint64(1); i <= 30; i++ {
+		v := assay.Negative
+		if i%6 == 0 {
+			v = assay.Positive
+		}
+		old = append(old, Result(fmt.Sprintf("K-%d", i%2), (i+1)/2, fmt.Sprintf("S-%d", i%4), v, t0.Add(time.Duration(i)*time.Minute)))
+	}
+	commit(t, h, old...)
+	h.Close()
+	for _, q := range schema1 {
+		if err := b.Exec(q); err != nil {
+			t.Fatalf("back to schema 1: %s: %v", q, err)
+		}
+	}
+	h = open(t, b, history.Options{})
+	defer h.Close()
+	if rep, err := h.Verify(); err != nil || !rep.OK() {
+		t.Fatalf("verify after the upgrade: %+v %v", rep, err)
+	}
+	rs, err := h.Results(history.Filter{Tier: assay.TierRegulator, Source: wire.SourceKiosk, Limit: 100})
+	if err != nil || len(rs) != 30 {
+		t.Fatalf("upgraded results as regulator rapid tests from kiosks: %d %v", len(rs), err)
+	}
+	ts, _ := h.Tally(history.TallyQuery{By: history.ByTier})
+	if len(ts) != 2 || ts[0].Key != "regulator_rapid" || ts[0].N+ts[1].N != 30 {
+		t.Fatalf("tally by tier after the upgrade: %+v", ts)
+	}
+	if hw, _ := h.HighWater("K-0"); hw != 15 {
+		t.Fatalf("K-0 marks after the upgrade: %d", hw)
+	}
+	m := Imported("market:M-1", "r1", Result("", 0, "S-1", assay.Positive, t0.Add(time.Hour)))
+	if c := commit(t, h, m, Result("K-0", 16, "S-1", assay.Negative, t0.Add(2*time.Hour))); c[0].Outcome != history.Stored || c[1].SeqRegression {
+		t.Fatalf("commit after the upgrade: %+v", c)
+	}
+	if rep, err := h.Verify(); err != nil || !rep.OK() {
+		t.Fatalf("verify: %+v %v", rep, err)
 	}
 }

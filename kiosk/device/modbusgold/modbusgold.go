@@ -65,11 +65,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/device/internal/modbusunit"
 	"github.com/shianfood/shian/protocols/device/goldcard"
 	"github.com/shianfood/shian/protocols/device/modbus"
 	"github.com/shianfood/shian/protocols/domain/assay"
@@ -80,65 +80,33 @@ const Protocol = "modbus-gold"
 
 func init() { device.Register(Protocol, New) }
 
-// Options are the driver's timing settings.
+// Options are the driver's settings: the unit's timing (poll_every,
+// reply_timeout, gap, pause_after_connect, fail_after, backoff_min,
+// backoff_max) and the mode.
 type Options struct {
-	// PollEvery is the time between result-block polls.
-	PollEvery time.Duration
-	// ReplyTimeout bounds the wait for an answer.
-	ReplyTimeout time.Duration
-	// Gap is the silence kept before each request and after a failed
-	// one (0: 3.5 character times at the baud rate, at least 1.75 ms).
-	Gap time.Duration
-	// PauseAfterConnect is waited once after the port opens.
-	PauseAfterConnect time.Duration
-	// FailAfter consecutive failures make the unit down.
-	FailAfter int
-	// BackoffMin and BackoffMax bound the probe interval while down and
-	// the reopen delay of a failed port.
-	BackoffMin, BackoffMax time.Duration
+	modbusunit.Timing
 	// Mode is the mode Trigger selects ("" keeps the reader's).
 	Mode string
 }
 
 // DefaultOptions returns 1 s polls, 300 ms replies, down after 3
 // failures, probes every 1 s … 30 s.
-func DefaultOptions() Options {
-	return Options{PollEvery: time.Second, ReplyTimeout: 300 * time.Millisecond, FailAfter: 3,
-		BackoffMin: time.Second, BackoffMax: 30 * time.Second}
-}
+func DefaultOptions() Options { return Options{Timing: modbusunit.DefaultTiming()} }
 
 // ParseOptions reads spec options over the defaults.
 func ParseOptions(id string, m map[string]string) (Options, error) {
 	o := DefaultOptions()
-	durs := map[string]*time.Duration{"poll_every": &o.PollEvery, "reply_timeout": &o.ReplyTimeout, "gap": &o.Gap,
-		"pause_after_connect": &o.PauseAfterConnect, "backoff_min": &o.BackoffMin, "backoff_max": &o.BackoffMax}
-	for k, v := range m {
-		switch {
-		case durs[k] != nil:
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 || (d == 0 && k != "gap" && k != "pause_after_connect") {
-				return o, fmt.Errorf("device %q: options.%s %q: want a positive duration like 1s or 300ms", id, k, v)
-			}
-			*durs[k] = d
-		case k == "fail_after":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return o, fmt.Errorf("device %q: options.fail_after %q: want a whole number ≥ 1", id, v)
-			}
-			o.FailAfter = n
-		case k == "mode":
-			if v != "ratio" && v != "line" {
-				return o, fmt.Errorf("device %q: options.mode %q: use ratio (T/C, 比色法) or line (T intensity, 消线法)", id, v)
-			}
-			o.Mode = v
-		default:
-			return o, fmt.Errorf("device %q: unknown option %q (known: backoff_max, backoff_min, fail_after, gap, mode, pause_after_connect, poll_every, reply_timeout)", id, k)
+	err := o.Timing.Parse(id, m, "mode, "+modbusunit.Keys, func(k, v string) (bool, error) {
+		if k != "mode" {
+			return false, nil
 		}
-	}
-	if o.BackoffMax < o.BackoffMin {
-		return o, fmt.Errorf("device %q: options.backoff_max %v is below backoff_min %v", id, o.BackoffMax, o.BackoffMin)
-	}
-	return o, nil
+		if v != "ratio" && v != "line" {
+			return true, fmt.Errorf("device %q: options.mode %q: use ratio (T/C, 比色法) or line (T intensity, 消线法)", id, v)
+		}
+		o.Mode = v
+		return true, nil
+	})
+	return o, err
 }
 
 // Errors of a transaction, besides the protocols/device/modbus ones.
@@ -164,6 +132,7 @@ type Driver struct {
 	st       device.Status
 	failures int
 	port     device.Port
+	opened   bool // a port was opened before: the next open is a reopen
 	ident    goldcard.Identity
 	lastSeq  uint16
 	haveSeq  bool
@@ -239,12 +208,7 @@ func itemNames() string {
 
 // InterFrameGap returns the RTU silence between frames at baud: 3.5
 // character times of 11 bits, or 1.75 ms above 19200 baud.
-func InterFrameGap(baud int) time.Duration {
-	if baud <= 0 || baud > 19200 {
-		return 1750 * time.Microsecond
-	}
-	return time.Duration(35 * 11 * int64(time.Second) / int64(10*baud))
-}
+func InterFrameGap(baud int) time.Duration { return modbusunit.InterFrameGap(baud) }
 
 // ID implements device.Instrument.
 func (d *Driver) ID() string { return d.spec.ID }
@@ -296,26 +260,6 @@ func (d *Driver) down() bool {
 	return d.st.State == device.StateDown
 }
 
-type locker interface {
-	Lock(ctx context.Context) error
-	Unlock()
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // Run implements device.Instrument: RunConfirmed with a sink that
 // always takes the reading.
 func (d *Driver) Run(ctx context.Context, sink func(device.Reading)) error {
@@ -325,41 +269,21 @@ func (d *Driver) Run(ctx context.Context, sink func(device.Reading)) error {
 // RunConfirmed implements device.Confirming: a result is acknowledged to
 // the reader only once save returned nil.
 func (d *Driver) RunConfirmed(ctx context.Context, save func(device.Reading) error) error {
-	attempt := 0
-	needIdent := true
-	opened := false
-	defer d.closePort()
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := d.cycle(ctx, save, &needIdent, &opened)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		wait := d.opt.PollEvery
-		if err != nil {
-			d.fail(err)
-			needIdent = true
-			if errors.Is(err, ErrPort) {
-				d.closePort()
-			}
-		}
-		if err != nil && (d.down() || errors.Is(err, ErrPort)) {
-			wait = min(d.opt.BackoffMin<<min(attempt, 16), d.opt.BackoffMax)
-			attempt++
-		} else if err == nil {
-			attempt = 0
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return err
-		}
-	}
+	return modbusunit.Poll{
+		Timing:    d.opt.Timing,
+		Cycle:     func(ctx context.Context, identify bool) error { return d.cycle(ctx, save, identify) },
+		Fail:      d.fail,
+		Down:      d.down,
+		ClosePort: d.closePort,
+		Err:       errs,
+	}.Run(ctx)
 }
+
+var errs = modbusunit.Errors{Port: ErrPort, NoAnswer: ErrNoAnswer}
 
 // cycle opens the port if needed, identifies the unit if needed, and
 // polls its result block once.
-func (d *Driver) cycle(ctx context.Context, save func(device.Reading) error, needIdent, opened *bool) error {
+func (d *Driver) cycle(ctx context.Context, save func(device.Reading) error, identify bool) error {
 	d.mu.Lock()
 	p := d.port
 	d.mu.Unlock()
@@ -370,16 +294,17 @@ func (d *Driver) cycle(ctx context.Context, save func(device.Reading) error, nee
 		}
 		d.mu.Lock()
 		d.port = np
-		if *opened {
+		if d.opened {
 			d.st.Reopens++
 		}
+		d.opened = true
 		d.mu.Unlock()
-		*opened, *needIdent, p = true, true, np
-		if err := sleep(ctx, d.opt.PauseAfterConnect); err != nil {
+		identify, p = true, np
+		if err := modbusunit.Sleep(ctx, d.opt.PauseAfterConnect); err != nil {
 			return err
 		}
 	}
-	if *needIdent {
+	if identify {
 		resp, err := d.transact(ctx, p, modbus.ReadInput(d.slave, goldcard.IdentityAddr, goldcard.IdentityLen))
 		if err != nil {
 			return fmt.Errorf("identity: %w", err)
@@ -397,7 +322,6 @@ func (d *Driver) cycle(ctx context.Context, save func(device.Reading) error, nee
 			d.st.Model = id.Model
 		}
 		d.mu.Unlock()
-		*needIdent = false
 	}
 	resp, err := d.transact(ctx, p, modbus.ReadInput(d.slave, goldcard.ResultAddr, goldcard.ResultLen))
 	if err != nil {
@@ -466,90 +390,24 @@ func (d *Driver) closePort() {
 	}
 }
 
-// transact sends req and returns the answer to it (see the package doc,
-// "Sharing the bus"). An exception answer is returned as the
-// *modbus.ExceptionError.
+// transact sends req and returns the answer to it, one transaction at a
+// time (see the package doc, "Sharing the bus"). An exception answer is
+// returned as the *modbus.ExceptionError.
 func (d *Driver) transact(ctx context.Context, p device.Port, req modbus.Request) (modbus.Response, error) {
 	d.txMu.Lock()
 	defer d.txMu.Unlock()
-	if l, ok := p.(locker); ok {
-		if err := l.Lock(ctx); err != nil {
-			return modbus.Response{}, err
-		}
-		defer l.Unlock()
-	}
-	slice := min(20*time.Millisecond, d.opt.ReplyTimeout)
-	if err := p.SetReadTimeout(slice); err != nil {
-		return modbus.Response{}, fmt.Errorf("%w: set read timeout: %w", ErrPort, err)
-	}
-	if err := p.ResetInputBuffer(); err != nil {
-		return modbus.Response{}, fmt.Errorf("%w: flush: %w", ErrPort, err)
-	}
-	if err := sleep(ctx, d.opt.Gap); err != nil {
-		return modbus.Response{}, err
-	}
-	if _, err := p.Write(req.Bytes()); err != nil {
-		return modbus.Response{}, fmt.Errorf("%w: write: %w", ErrPort, err)
-	}
-	var fr modbus.Framer
-	fr.Expect(&req)
-	var bad error // the first damaged frame seen
-	buf := make([]byte, modbus.MaxADU)
-	deadline := d.env.Now().Add(d.opt.ReplyTimeout)
-	for {
-		n, err := p.Read(buf)
-		if err != nil {
-			return modbus.Response{}, fmt.Errorf("%w: read: %w", ErrPort, err)
-		}
-		fr.Feed(buf[:n])
-		for {
-			adu, ferr := fr.Next()
-			if errors.Is(ferr, modbus.ErrIncomplete) {
-				break
-			}
-			if ferr != nil {
-				d.mu.Lock()
-				d.st.BadFrames++
-				d.mu.Unlock()
-				if bad == nil && !errors.Is(ferr, modbus.ErrMismatch) {
-					bad = ferr
-				}
-				continue
-			}
-			resp, perr := modbus.ParseResponse(adu)
-			if perr != nil { // cannot happen: the framer returns frames that parse
-				bad = perr
-				continue
-			}
-			d.mu.Lock()
-			d.st.Frames++
-			d.mu.Unlock()
-			if bad != nil {
-				d.recover(ctx, p)
-			}
-			return resp, req.Check(resp)
-		}
-		if ctx.Err() != nil {
-			return modbus.Response{}, ctx.Err()
-		}
-		if !d.env.Now().Before(deadline) {
-			if gerr := fr.Gap(); gerr != nil && bad == nil {
-				bad = gerr
-			}
-			d.recover(ctx, p)
-			if bad != nil {
-				return modbus.Response{}, fmt.Errorf("unit %d: %w", d.slave, bad)
-			}
-			return modbus.Response{}, fmt.Errorf("%w from unit %d on %s within %v", ErrNoAnswer, d.slave, d.spec.Port, d.opt.ReplyTimeout)
-		}
-	}
+	return modbusunit.RTU{Unit: d.slave, PortName: d.spec.Port, ReplyTimeout: d.opt.ReplyTimeout, Gap: d.opt.Gap,
+		Now: d.env.Now, Count: d.countFrame, Err: errs}.Transact(ctx, p, req)
 }
 
-// recover lets the line go quiet and discards what arrived, so that a
-// late or damaged answer is not read by the next request.
-func (d *Driver) recover(ctx context.Context, p device.Port) {
-	_ = sleep(ctx, d.opt.Gap)
-	_ = p.ResetInputBuffer()
+func (d *Driver) countFrame(good bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if good {
+		d.st.Frames++
+	} else {
+		d.st.BadFrames++
+	}
 }
 
 // Trigger implements device.Triggerer: it selects item (by its Chinese

@@ -10,61 +10,34 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/device/internal/modbusunit"
 	"github.com/shianfood/shian/protocols/device/modbus"
 	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
-// Options are a Modbus device's timing and choices (kiosk.yaml options).
+// Options are a Modbus device's timing (poll_every, reply_timeout, gap,
+// pause_after_connect, fail_after, backoff_min, backoff_max; the poll and
+// reply times default to the profile's) and choices (kiosk.yaml options).
 type Options struct {
-	PollEvery, ReplyTimeout time.Duration
-	// Gap is the silence before each RTU request and after a failed one
-	// (0: 3.5 character times, at least 1.75 ms).
-	Gap               time.Duration
-	PauseAfterConnect time.Duration
-	FailAfter         int
-	BackoffMin        time.Duration
-	BackoffMax        time.Duration
+	modbusunit.Timing
 	// Method fixes the method (one the profile can give); "" takes the
 	// device's.
 	Method assay.Method
 }
 
-const modbusKeys = "backoff_max, backoff_min, fail_after, gap, method, pause_after_connect, poll_every, reply_timeout"
-
 func parseModbusOptions(spec device.Spec, p *profile.Profile) (Options, error) {
-	o := Options{PollEvery: p.Transport.PollEvery, ReplyTimeout: p.Transport.ReplyTimeout, FailAfter: 3,
-		BackoffMin: time.Second, BackoffMax: 30 * time.Second}
-	durs := map[string]*time.Duration{"poll_every": &o.PollEvery, "reply_timeout": &o.ReplyTimeout, "gap": &o.Gap,
-		"pause_after_connect": &o.PauseAfterConnect, "backoff_min": &o.BackoffMin, "backoff_max": &o.BackoffMax}
-	for k, v := range spec.Options {
-		switch {
-		case durs[k] != nil:
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 || (d == 0 && k != "gap" && k != "pause_after_connect") {
-				return o, fmt.Errorf("device %q: options.%s %q: want a positive duration like 1s or 300ms", spec.ID, k, v)
-			}
-			*durs[k] = d
-		case k == "fail_after":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return o, fmt.Errorf("device %q: options.fail_after %q: want a whole number ≥ 1", spec.ID, v)
-			}
-			o.FailAfter = n
-		case k == "method":
-			m, err := methodOption(spec.ID, p, v)
-			if err != nil {
-				return o, err
-			}
-			o.Method = m
-		default:
-			return o, fmt.Errorf("device %q: unknown option %q (known: %s)", spec.ID, k, modbusKeys)
+	o := Options{Timing: modbusunit.DefaultTiming()}
+	o.PollEvery, o.ReplyTimeout = p.Transport.PollEvery, p.Transport.ReplyTimeout
+	err := o.Timing.Parse(spec.ID, spec.Options, "method, "+modbusunit.Keys, func(k, v string) (bool, error) {
+		if k != "method" {
+			return false, nil
 		}
-	}
-	if o.BackoffMax < o.BackoffMin {
-		return o, fmt.Errorf("device %q: options.backoff_max %v is below backoff_min %v", spec.ID, o.BackoffMax, o.BackoffMin)
-	}
-	return o, nil
+		m, err := methodOption(spec.ID, p, v)
+		o.Method = m
+		return true, err
+	})
+	return o, err
 }
 
 // Errors of a transaction, besides the protocols/device/modbus ones.
@@ -75,15 +48,6 @@ var (
 	// reopened.
 	ErrPort = errors.New("profiled: port failed")
 )
-
-// InterFrameGap returns the RTU silence between frames at baud: 3.5
-// character times of 11 bits, or 1.75 ms above 19200 baud.
-func InterFrameGap(baud int) time.Duration {
-	if baud <= 0 || baud > 19200 {
-		return 1750 * time.Microsecond
-	}
-	return time.Duration(35 * 11 * int64(time.Second) / int64(10*baud))
-}
 
 // Modbus is one Modbus device read from its profile.
 type Modbus struct {
@@ -102,6 +66,7 @@ type Modbus struct {
 	st       device.Status
 	failures int
 	conn     mbLink
+	opened   bool // a link was opened before: the next open is a reopen
 	ident    profile.Ident
 	lastSeq  uint64
 	haveSeq  bool
@@ -155,7 +120,7 @@ func buildModbus(spec device.Spec, env device.Env, p *profile.Profile) (*Modbus,
 		return nil, fmt.Errorf("device %q: items: name at most one item, the one the 测量 button selects", spec.ID)
 	}
 	if d.opt.Gap == 0 {
-		d.opt.Gap = InterFrameGap(d.baud)
+		d.opt.Gap = modbusunit.InterFrameGap(d.baud)
 	}
 	if d.env.Now == nil {
 		d.env.Now = time.Now
@@ -226,20 +191,6 @@ func (d *Modbus) down() bool {
 	return d.st.State == device.StateDown
 }
 
-func ctxSleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // Run implements device.Instrument.
 func (d *Modbus) Run(ctx context.Context, sink func(device.Reading)) error {
 	return d.RunConfirmed(ctx, func(r device.Reading) error { sink(r); return nil })
@@ -248,40 +199,20 @@ func (d *Modbus) Run(ctx context.Context, sink func(device.Reading)) error {
 // RunConfirmed implements device.Confirming: a result is acknowledged to
 // the device only once save returned nil.
 func (d *Modbus) RunConfirmed(ctx context.Context, save func(device.Reading) error) error {
-	attempt := 0
-	needIdent := true
-	opened := false
-	defer d.closeLink()
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := d.cycle(ctx, save, &needIdent, &opened)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		wait := d.opt.PollEvery
-		if err != nil {
-			d.fail(err)
-			needIdent = true
-			if errors.Is(err, ErrPort) {
-				d.closeLink()
-			}
-		}
-		if err != nil && (d.down() || errors.Is(err, ErrPort)) {
-			wait = min(d.opt.BackoffMin<<min(attempt, 16), d.opt.BackoffMax)
-			attempt++
-		} else if err == nil {
-			attempt = 0
-		}
-		if err := ctxSleep(ctx, wait); err != nil {
-			return err
-		}
-	}
+	return modbusunit.Poll{
+		Timing:    d.opt.Timing,
+		Cycle:     func(ctx context.Context, identify bool) error { return d.cycle(ctx, save, identify) },
+		Fail:      d.fail,
+		Down:      d.down,
+		ClosePort: d.closeLink,
+		Err:       errs,
+	}.Run(ctx)
 }
 
+var errs = modbusunit.Errors{Port: ErrPort, NoAnswer: ErrNoAnswer}
+
 // open connects (the serial port or the TCP connection) if needed.
-func (d *Modbus) open(ctx context.Context, opened *bool) (mbLink, error) {
+func (d *Modbus) open(ctx context.Context) (mbLink, error) {
 	d.mu.Lock()
 	l := d.conn
 	d.mu.Unlock()
@@ -299,12 +230,12 @@ func (d *Modbus) open(ctx context.Context, opened *bool) (mbLink, error) {
 	}
 	d.mu.Lock()
 	d.conn = l
-	if *opened {
+	if d.opened {
 		d.st.Reopens++
 	}
+	d.opened = true
 	d.mu.Unlock()
-	*opened = true
-	return l, ctxSleep(ctx, d.opt.PauseAfterConnect)
+	return l, modbusunit.Sleep(ctx, d.opt.PauseAfterConnect)
 }
 
 // readBlocks reads the blocks into registers.
@@ -347,16 +278,15 @@ func (d *Modbus) identify(ctx context.Context, l mbLink) (profile.Registers, err
 }
 
 // cycle connects and identifies if needed, then polls the result once.
-func (d *Modbus) cycle(ctx context.Context, save func(device.Reading) error, needIdent, opened *bool) error {
-	l, err := d.open(ctx, opened)
+func (d *Modbus) cycle(ctx context.Context, save func(device.Reading) error, identify bool) error {
+	l, err := d.open(ctx)
 	if err != nil {
 		return err
 	}
-	if *needIdent {
+	if identify {
 		if _, err := d.identify(ctx, l); err != nil {
 			return err
 		}
-		*needIdent = false
 	}
 	regs, err := d.readBlocks(ctx, l, d.p.Result.Reads)
 	if err != nil {
@@ -437,11 +367,6 @@ type rtuLink struct {
 	port device.Port
 }
 
-type locker interface {
-	Lock(ctx context.Context) error
-	Unlock()
-}
-
 func openRTU(d *Modbus) (mbLink, error) {
 	t := d.p.Transport
 	p, err := d.env.Serial.OpenSerial(d.spec.Port, device.SerialMode{Baud: d.baud, DataBits: t.DataBits, Parity: t.Parity, StopBits: t.StopBits})
@@ -453,88 +378,11 @@ func openRTU(d *Modbus) (mbLink, error) {
 
 func (l *rtuLink) close() { l.port.Close() }
 
-// transact: the bus is held for one request/response; the input is
-// flushed, the inter-frame gap kept, and only the answer to this request
-// (same unit, function, count) is taken, so a late answer from another
-// unit that timed out is skipped as stale. After a timeout or a damaged
-// answer the line is let go quiet and flushed again.
+// transact: one transaction on the bus (modbusunit.RTU.Transact).
 func (l *rtuLink) transact(ctx context.Context, req modbus.Request) (modbus.Response, error) {
-	d, p := l.d, l.port
-	if lk, ok := p.(locker); ok {
-		if err := lk.Lock(ctx); err != nil {
-			return modbus.Response{}, err
-		}
-		defer lk.Unlock()
-	}
-	slice := min(20*time.Millisecond, d.opt.ReplyTimeout)
-	if err := p.SetReadTimeout(slice); err != nil {
-		return modbus.Response{}, fmt.Errorf("%w: set read timeout: %w", ErrPort, err)
-	}
-	if err := p.ResetInputBuffer(); err != nil {
-		return modbus.Response{}, fmt.Errorf("%w: flush: %w", ErrPort, err)
-	}
-	if err := ctxSleep(ctx, d.opt.Gap); err != nil {
-		return modbus.Response{}, err
-	}
-	b, err := req.Append(nil)
-	if err != nil {
-		return modbus.Response{}, err
-	}
-	if _, err := p.Write(b); err != nil {
-		return modbus.Response{}, fmt.Errorf("%w: write: %w", ErrPort, err)
-	}
-	var fr modbus.Framer
-	fr.Expect(&req)
-	var bad error
-	buf := make([]byte, modbus.MaxADU)
-	deadline := d.env.Now().Add(d.opt.ReplyTimeout)
-	recover := func() {
-		_ = ctxSleep(ctx, d.opt.Gap)
-		_ = p.ResetInputBuffer()
-	}
-	for {
-		n, err := p.Read(buf)
-		if err != nil {
-			return modbus.Response{}, fmt.Errorf("%w: read: %w", ErrPort, err)
-		}
-		fr.Feed(buf[:n])
-		for {
-			adu, ferr := fr.Next()
-			if errors.Is(ferr, modbus.ErrIncomplete) {
-				break
-			}
-			if ferr != nil {
-				d.countFrame(false)
-				if bad == nil && !errors.Is(ferr, modbus.ErrMismatch) {
-					bad = ferr
-				}
-				continue
-			}
-			resp, perr := modbus.ParseResponse(adu)
-			if perr != nil {
-				bad = perr
-				continue
-			}
-			d.countFrame(true)
-			if bad != nil {
-				recover()
-			}
-			return resp, req.Check(resp)
-		}
-		if ctx.Err() != nil {
-			return modbus.Response{}, ctx.Err()
-		}
-		if !d.env.Now().Before(deadline) {
-			if gerr := fr.Gap(); gerr != nil && bad == nil {
-				bad = gerr
-			}
-			recover()
-			if bad != nil {
-				return modbus.Response{}, fmt.Errorf("unit %d: %w", d.unit, bad)
-			}
-			return modbus.Response{}, fmt.Errorf("%w from unit %d on %s within %v", ErrNoAnswer, d.unit, d.spec.Port, d.opt.ReplyTimeout)
-		}
-	}
+	d := l.d
+	return modbusunit.RTU{Unit: d.unit, PortName: d.spec.Port, ReplyTimeout: d.opt.ReplyTimeout, Gap: d.opt.Gap,
+		Now: d.env.Now, Count: d.countFrame, Err: errs}.Transact(ctx, l.port, req)
 }
 
 // tcpLink is a Modbus TCP connection.

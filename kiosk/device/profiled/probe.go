@@ -57,8 +57,7 @@ func Probe(ctx context.Context, spec device.Spec, env device.Env, timeout time.D
 	if err != nil {
 		return rep, err
 	}
-	opened := false
-	l, err := d.open(ctx, &opened)
+	l, err := d.open(ctx)
 	if err != nil {
 		return rep, err
 	}

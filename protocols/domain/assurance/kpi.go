@@ -2,6 +2,7 @@ package assurance
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"time"
 
@@ -17,6 +18,9 @@ type TestRecord struct {
 	Verdict  assay.Verdict `json:"verdict"`
 	ZoneID   string        `json:"zone_id,omitempty"` // the vendor zone of the test's stall, if known
 	Analyte  string        `json:"analyte,omitempty"`
+	// Tier is the testing tier (四位一体); empty counts as the
+	// regulators' rapid test, as for a result.
+	Tier assay.Tier `json:"tier,omitempty"`
 }
 
 // Dimensions a TestCount can be grouped by.
@@ -26,6 +30,7 @@ const (
 	DimDay     = "day" // Key YYYY-MM-DD in Config.KPI.UTCOffset
 	DimZone    = "zone"
 	DimAnalyte = "analyte"
+	DimTier    = "tier" // Key an assay.Tier
 )
 
 // TestCount is N tests with one verdict in one group of one dimension,
@@ -136,6 +141,10 @@ type KPIReport struct {
 	// by zone or analyte.
 	ByZone    []KPIGroup `json:"by_zone"`
 	ByAnalyte []KPIGroup `json:"by_analyte"`
+	// ByTier carries the test figures of each testing tier (四位一体),
+	// all four always, in assay.Tiers order: each tier separately, and
+	// Total together.
+	ByTier []KPIGroup `json:"by_tier"`
 }
 
 // kpiAcc accumulates the parts of a KPI.
@@ -176,6 +185,16 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 	days := map[string]*kpiAcc{}
 	zones := map[string]*kpiAcc{}
 	analytes := map[string]*kpiAcc{}
+	tiers := map[string]*kpiAcc{}
+	for _, t := range assay.Tiers() {
+		tiers[string(t)] = &kpiAcc{}
+	}
+	tierOf := func(t TestRecord) string {
+		if t.Tier == "" {
+			return string(assay.TierRegulator)
+		}
+		return string(t.Tier)
+	}
 	get := func(m map[string]*kpiAcc, k string) *kpiAcc {
 		if a, ok := m[k]; ok {
 			return a
@@ -226,7 +245,7 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 		}
 	}
 	groupsOf := func(t TestRecord) []*kpiAcc {
-		return []*kpiAcc{total, get(events, t.EventID), get(days, day(t.At)), get(zones, t.ZoneID), get(analytes, t.Analyte)}
+		return []*kpiAcc{total, get(events, t.EventID), get(days, day(t.At)), get(zones, t.ZoneID), get(analytes, t.Analyte), get(tiers, tierOf(t))}
 	}
 	seen := map[string]bool{}
 	for _, t := range in.Tests {
@@ -256,6 +275,8 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 			count(get(zones, c.Key), c.Verdict, c.N)
 		case DimAnalyte:
 			count(get(analytes, c.Key), c.Verdict, c.N)
+		case DimTier:
+			count(get(tiers, c.Key), c.Verdict, c.N)
 		}
 	}
 	for _, t := range in.Positives {
@@ -308,5 +329,13 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 		slices.SortFunc(out, func(a, b KPIGroup) int { return cmp.Compare(a.Key, b.Key) })
 		return out
 	}
-	return KPIReport{Total: total.finish(cfg), ByEvent: groups(events), ByDay: groups(days), ByZone: groups(zones), ByAnalyte: groups(analytes)}
+	byTier := make([]KPIGroup, 0, len(tiers))
+	for _, t := range assay.Tiers() {
+		byTier = append(byTier, KPIGroup{Key: string(t), KPI: tiers[string(t)].finish(cfg)})
+		delete(tiers, string(t))
+	}
+	for _, k := range slices.Sorted(maps.Keys(tiers)) { // a tier this program does not know
+		byTier = append(byTier, KPIGroup{Key: k, KPI: tiers[k].finish(cfg)})
+	}
+	return KPIReport{Total: total.finish(cfg), ByEvent: groups(events), ByDay: groups(days), ByZone: groups(zones), ByAnalyte: groups(analytes), ByTier: byTier}
 }

@@ -48,18 +48,18 @@ func rapidTrigger(result, event string, when time.Time) Trigger {
 func kpiExample(t testing.TB) KPIInput {
 	cfg := DefaultConfig()
 	tests := []TestRecord{
-		{"R1", "EV1", day1(9 * h), assay.Negative, "", ""},
-		{"R2", "EV1", day1(9*h + 5*m), assay.Negative, "", ""},
-		{"R2", "EV1", day1(9*h + 5*m), assay.Negative, "", ""}, // a resend: counted once
-		{"R3", "EV1", day1(10 * h), assay.Positive, "", ""},
-		{"R4", "EV1", day1(10*h + 30*m), assay.Suspicious, "", ""},
-		{"R5", "EV1", day1(10*h + 40*m), assay.Invalid, "", ""},
-		{"R6", "EV1", day1(11 * h), assay.Positive, "", ""},
-		{"R7", "EV1", day2(9 * h), assay.Positive, "", ""},
-		{"R8", "EV1", day2(9*h + 10*m), assay.Negative, "", ""},
-		{"R9", "EV1", day2(9*h + 20*m), assay.Positive, "", ""}, // no incident was opened
-		{"R10", "EV1", day2(9*h + 30*m), assay.Pass, "", ""},    // a compliance measurement
-		{"R11", "", day2(10 * h), assay.Negative, "", ""},
+		{"R1", "EV1", day1(9 * h), assay.Negative, "", "", ""},
+		{"R2", "EV1", day1(9*h + 5*m), assay.Negative, "", "", ""},
+		{"R2", "EV1", day1(9*h + 5*m), assay.Negative, "", "", ""}, // a resend: counted once
+		{"R3", "EV1", day1(10 * h), assay.Positive, "", "", ""},
+		{"R4", "EV1", day1(10*h + 30*m), assay.Suspicious, "", "", ""},
+		{"R5", "EV1", day1(10*h + 40*m), assay.Invalid, "", "", ""},
+		{"R6", "EV1", day1(11 * h), assay.Positive, "", "", ""},
+		{"R7", "EV1", day2(9 * h), assay.Positive, "", "", assay.TierMarketSelfTest},
+		{"R8", "EV1", day2(9*h + 10*m), assay.Negative, "", "", assay.TierMarketSelfTest},
+		{"R9", "EV1", day2(9*h + 20*m), assay.Positive, "", "", assay.TierWholesale}, // no incident was opened
+		{"R10", "EV1", day2(9*h + 30*m), assay.Pass, "", "", ""},                     // a compliance measurement
+		{"R11", "", day2(10 * h), assay.Negative, "", "", ""},
 	}
 	// INC-3: R3 disposed after the 4-hour window, signed off, closed 48 h
 	// after opening. Arrived after 20 min.
@@ -175,6 +175,33 @@ func TestKPIWorkedExample(t *testing.T) {
 		t.Errorf("day 2: %+v", d2)
 	}
 
+	// Per tier, always all four in order. Regulators' rapid tests (no
+	// tier named): R1 R2 R3 R4 R6 R11 = 6, positives R3 R6, R5 invalid,
+	// R4 suspicious; R6 cleared, R3 disposed → 1/1. Market self-tests R7
+	// R8: 1 positive of 2, R7 not disposed yet → 0/1. Wholesale R9: 1/1
+	// positive, no incident → 0/1. No lab tests. Together: the total.
+	var tiers []string
+	sum := KPI{}
+	for _, g := range rep.ByTier {
+		tiers = append(tiers, g.Key)
+		sum.Tests += g.Tests
+		sum.Positives += g.Positives
+		sum.DisposalRate.Num += g.DisposalRate.Num
+		sum.DisposalRate.Den += g.DisposalRate.Den
+	}
+	if fmt.Sprint(tiers) != "[wholesale_market market_self_test regulator_rapid statutory_lab]" {
+		t.Fatalf("tiers %v", tiers)
+	}
+	if w, m, r, l := rep.ByTier[0].KPI, rep.ByTier[1].KPI, rep.ByTier[2].KPI, rep.ByTier[3].KPI; w.Tests != 1 || w.DetectionRate != (Rate{1, 1, measure.Whole}) || w.DisposalRate != (Rate{0, 1, 0}) ||
+		m.Tests != 2 || m.DetectionRate != (Rate{1, 2, 500000}) || m.DisposalRate != (Rate{0, 1, 0}) ||
+		r.Tests != 6 || r.Invalid != 1 || r.Suspicious != 1 || r.DetectionRate != (Rate{2, 6, 333333}) || r.DisposalRate != (Rate{1, 1, measure.Whole}) ||
+		l.Tests != 0 || l.DetectionRate != (Rate{}) {
+		t.Errorf("by tier:\n%+v\n%+v\n%+v\n%+v", w, m, r, l)
+	}
+	if sum.Tests != rep.Total.Tests || sum.Positives != rep.Total.Positives || sum.DisposalRate.Num != rep.Total.DisposalRate.Num || sum.DisposalRate.Den != rep.Total.DisposalRate.Den {
+		t.Errorf("the tiers do not add up to the total: %+v vs %+v", sum, rep.Total)
+	}
+
 	// Counting suspicious results in the detection rate: 5/9.
 	cfg.KPI.CountSuspicious = true
 	if r := ComputeKPIs(kpiExample(t), cfg).Total.DetectionRate; r != (Rate{5, 9, 555556}) {
@@ -199,8 +226,8 @@ func TestKPIEdgeCases(t *testing.T) {
 	}
 	// Late near midnight: 23:59:59 CST on 10-01 is 10-01, 00:00 CST 10-02 is 10-02.
 	in := KPIInput{Tests: []TestRecord{
-		{"A", "", day1(24*h - time.Second), assay.Negative, "", ""},
-		{"B", "", day2(0), assay.Negative, "", ""},
+		{"A", "", day1(24*h - time.Second), assay.Negative, "", "", ""},
+		{"B", "", day2(0), assay.Negative, "", "", ""},
 	}}
 	rep = ComputeKPIs(in, cfg)
 	if len(rep.ByDay) != 2 || rep.ByDay[0].Key != "2026-10-01" || rep.ByDay[1].Key != "2026-10-02" {
@@ -218,7 +245,7 @@ func TestKPIEdgeCases(t *testing.T) {
 	walk(t, &first, cfgd, step(IncidentAssigned, cmdr, day1(10*h+m)), step(IncidentOnSite, insp, day1(10*h+2*m)),
 		step(IncidentControlled, insp, day1(10*h+3*m)), step(IncidentDisposed, insp, day1(15*h)), step(IncidentSignedOff, cmdr2, day1(16*h)))
 	second := openAt(t, "I2", rapidTrigger("R", "", day1(10*h+30*m)))
-	r := ComputeKPIs(KPIInput{Tests: []TestRecord{{"R", "", day1(10 * h), assay.Positive, "", ""}}, Incidents: []Incident{second, first}}, cfgd)
+	r := ComputeKPIs(KPIInput{Tests: []TestRecord{{"R", "", day1(10 * h), assay.Positive, "", "", ""}}, Incidents: []Incident{second, first}}, cfgd)
 	if r.Total.DisposalRate != (Rate{1, 1, measure.Whole}) {
 		t.Errorf("duplicate incidents: %+v", r.Total.DisposalRate)
 	}
@@ -257,6 +284,11 @@ func TestKPICountsMatchTests(t *testing.T) {
 		add(DimDay, DateOf(r.At.In(cfg.zone())).String(), r.Verdict)
 		add(DimZone, r.ZoneID, r.Verdict)
 		add(DimAnalyte, r.Analyte, r.Verdict)
+		tier := r.Tier
+		if tier == "" {
+			tier = assay.TierRegulator
+		}
+		add(DimTier, string(tier), r.Verdict)
 		if r.Verdict == assay.Positive {
 			counted.Positives = append(counted.Positives, r)
 		}

@@ -23,7 +23,7 @@ type LabelEntry struct {
 // glossary terms it uses. An identifier means the same thing wherever it
 // appears (the incident state "closed" and the event phase "closed" share
 // a label), and the labels agree with docs/glossary.md (a test checks it).
-var labelTable = slices.Concat(glossaryLabels, verdictLabels(), protocolLabels)
+var labelTable = slices.Concat(glossaryLabels, verdictLabels(), tierLabels(), protocolLabels)
 
 var glossaryLabels = []LabelEntry{
 	// Glossary terms.
@@ -54,6 +54,17 @@ func verdictLabels() []LabelEntry {
 	for _, v := range assay.Verdicts() {
 		zh, en := v.Label()
 		out = append(out, LabelEntry{string(v), Label{zh, en}})
+	}
+	return out
+}
+
+// tierLabels are the testing tiers' rows (四位一体), from their one home,
+// protocols/domain/assay.
+func tierLabels() []LabelEntry {
+	var out []LabelEntry
+	for _, t := range assay.Tiers() {
+		zh, en := t.Label()
+		out = append(out, LabelEntry{string(t), Label{zh, en}})
 	}
 	return out
 }

@@ -1,31 +1,17 @@
 // panels: the side panel (recent results, alerts, kiosks, stall detail),
 // the header counts and the stall popup. Everything is built with DOM
-// calls and textContent, never innerHTML, so that names and messages from
-// the field cannot inject markup.
+// calls (dom.js's el) and textContent, never innerHTML, so that names and
+// messages from the field cannot inject markup.
 
 import { t, has, verdictLabel, methodLabel, formatTime, featureName, pickBilingual, label, formatPercent, formatDuration } from "./i18n.js";
 import { VERDICT_ORDER } from "./venue-map.js";
+import { el } from "./dom.js";
 
 const MAX_RESULTS = 200; // rows kept in the recent-results list
 const MAX_ALERTS = 200;
 
-/** el("li", {class: "x", dataset: {a: 1}}, child, "text", …) */
-export function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "dataset") Object.assign(e.dataset, v);
-    else if (k === "text") e.textContent = v;
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children) {
-    if (c === undefined || c === null || c === false) continue;
-    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return e;
-}
+// el is dom.js's (re-exported here for the modules that import it from panels).
+export { el };
 
 /** An alert's identity: its stored seq, or for a transient one (seq 0) what it is about. */
 function alertKey(a) {

@@ -24,6 +24,7 @@
 
 import { t, featureName, verdictLabel, label } from "./i18n.js";
 import { displayDatum, baiduCRS, baiduTileLayer, BD09 } from "./coords.js";
+import { el, escapeHTML } from "./dom.js";
 
 /** Fill colour by verdict; pass/caution/fail share the rapid-test colours. */
 export const VERDICT_COLOURS = {
@@ -126,7 +127,7 @@ export class VenueMap {
     this.planLayer = L.layerGroup(); // the offline base: the zones are drawn as an overlay on it
     this.tileLayer = null;
     if (tiles) {
-      const to = { maxZoom: tiles.max_zoom || 18, maxNativeZoom: tiles.max_zoom || 18, subdomains: tiles.subdomains || "abc", attribution: tiles.attribution || "" };
+      const to = { maxZoom: tiles.max_zoom || 18, maxNativeZoom: tiles.max_zoom || 18, subdomains: tiles.subdomains || "abc", attribution: escapeHTML(tiles.attribution || "") }; // Leaflet inserts it as HTML
       this.tileLayer = tiles.datum === BD09 ? baiduTileLayer(tiles.url, to) : L.tileLayer(tiles.url, to);
     }
     this.planLayer.addTo(this.map);
@@ -232,7 +233,7 @@ export class VenueMap {
     const bases = { [t("base.plan")]: this.planLayer };
     if (this.tileLayer) {
       const n = this.tilesCfg.name ? pickName(this.tilesCfg.name) : t("base.tiles");
-      bases[`${n}（${t(`datum.${this.tilesCfg.datum}`)}）`] = this.tileLayer;
+      bases[escapeHTML(`${n}（${t(`datum.${this.tilesCfg.datum}`)}）`)] = this.tileLayer; // Leaflet's layer control takes HTML names
     }
     this.layerControl = L.control
       .layers(
@@ -291,7 +292,7 @@ export class VenueMap {
     for (const { feature, layer } of this.zones.values()) {
       layer.unbindTooltip();
       if (feature.properties.kind === "venue") continue;
-      layer.bindTooltip(featureName(feature.properties), { permanent: true, direction: "center", className: "zone-label", interactive: false });
+      layer.bindTooltip(el("span", {}, featureName(feature.properties)), { permanent: true, direction: "center", className: "zone-label", interactive: false });
     }
   }
 
@@ -349,7 +350,7 @@ export class VenueMap {
       const badge = r && r.total ? `<i class="rd rd-${ready}">${Math.round((100 * r.done) / r.total)}%</i>` : "";
       return L.divIcon({
         className: "site-icon kitchen-icon",
-        html: `<b class="sq v-${v || "none"}" data-site="${escapeHTML(s.id)}" data-readiness="${ready}">${escapeHTML(t("map.kitchenGlyph"))}</b>${badge}`,
+        html: `<b class="sq v-${escapeHTML(v || "none")}" data-site="${escapeHTML(s.id)}" data-readiness="${ready}">${escapeHTML(t("map.kitchenGlyph"))}</b>${badge}`,
         iconSize: [22, 22],
       });
     }
@@ -357,7 +358,7 @@ export class VenueMap {
     const state = b ? b.state : "filed";
     return L.divIcon({
       className: "site-icon banquet-icon",
-      html: `<b class="bq st-${escapeHTML(state)} v-${v || "none"}" data-site="${escapeHTML(s.id)}" data-state="${escapeHTML(b ? state : "")}">${escapeHTML(t("map.banquetGlyph"))}</b>`,
+      html: `<b class="bq st-${escapeHTML(state)} v-${escapeHTML(v || "none")}" data-site="${escapeHTML(s.id)}" data-state="${escapeHTML(b ? state : "")}">${escapeHTML(t("map.banquetGlyph"))}</b>`,
       iconSize: [22, 22],
     });
   }
@@ -510,12 +511,12 @@ export class VenueMap {
     const s = this.stalls.get(String(id));
     if (!s) return;
     if (this.popupStallId === String(id) && this.popup && this.popup.isOpen()) {
-      this.popup.setContent(content); // refresh in place (a live update, a language switch)
+      this.popup.setContent(content); // dom: node; refresh in place (a live update, a language switch)
       return;
     }
     this.popup = L.popup({ maxWidth: 320, minWidth: 220, autoPanPadding: [40, 40], className: "stall-popup", offset: s.kind === "stall" ? [0, 0] : [0, -6] })
       .setLatLng(s.marker.getLatLng())
-      .setContent(content)
+      .setContent(content) // dom: node
       .openOn(this.map);
     this.popupStallId = String(id);
   }
@@ -587,7 +588,7 @@ export class VenueMap {
       e.marker.setIcon(icon);
     }
     e.marker.unbindTooltip();
-    e.marker.bindTooltip(`${t("kind.banquet")} · ${label(b.state)}`, { direction: "top", offset: [0, -10] });
+    e.marker.bindTooltip(el("span", {}, `${t("kind.banquet")} · ${label(b.state)}`), { direction: "top", offset: [0, -10] });
   }
 
   dropBanquetOnly(id) {
@@ -646,7 +647,7 @@ export class VenueMap {
       e.marker.setIcon(icon);
     }
     e.marker.unbindTooltip();
-    e.marker.bindTooltip(`${t("kind.team")} ${teamName(tm)} · ${label(tm.status)}${tm.incident_id ? ` · ${tm.incident_id}` : ""}`, { direction: "top", offset: [0, -10] });
+    e.marker.bindTooltip(el("span", {}, `${t("kind.team")} ${teamName(tm)} · ${label(tm.status)}${tm.incident_id ? ` · ${tm.incident_id}` : ""}`), { direction: "top", offset: [0, -10] });
     this.teamLine(e);
   }
 
@@ -738,7 +739,7 @@ export class VenueMap {
     const st = entry.state;
     const icon = L.divIcon({
       className: `kiosk-marker ${st.online ? "online" : "offline"}`,
-      html: st.pending ? `<i class="queue">${st.pending > 99 ? "99+" : st.pending}</i>` : "",
+      html: st.pending ? `<i class="queue">${Number(st.pending) > 99 ? "99+" : Number(st.pending) || 0}</i>` : "",
       iconSize: [14, 14],
     });
     if (!entry.marker) {
@@ -748,7 +749,7 @@ export class VenueMap {
       entry.marker.setIcon(icon);
     }
     entry.marker.unbindTooltip();
-    entry.marker.bindTooltip(this.kioskTooltip(st), { direction: "top", offset: [0, -8] });
+    entry.marker.bindTooltip(this.kioskTooltip(st), { direction: "top", offset: [0, -8] }); // dom: node
   }
 
   kioskLatLng(k) {
@@ -765,7 +766,7 @@ export class VenueMap {
   kioskTooltip(k) {
     const state = k.online ? t("kiosk.online") : t("kiosk.offline");
     const queue = k.pending ? ` · ${t("kiosk.pending", { n: k.pending })}` : "";
-    return `${t("kind.kiosk")} ${escapeHTML(k.name || k.kiosk_id)} · ${state}${escapeHTML(queue)}`;
+    return el("span", {}, `${t("kind.kiosk")} ${k.name || k.kiosk_id} · ${state}${queue}`);
   }
 
   /** Replaces every kiosk (snapshot). */
@@ -801,9 +802,4 @@ export function teamName(tm) {
 /** "中文 / English" → the current language's half. */
 function pickName(s) {
   return featureName({ name: s.split(" / ")[0], name_en: s.split(" / ")[1] });
-}
-
-/** Escapes text for the few places Leaflet takes an HTML string. */
-export function escapeHTML(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }

@@ -9,26 +9,9 @@
 
 import { t, setLang, currentLang, applyI18n, commonSamples, table } from "./i18n.js";
 import { installScanner, parseStallCode, parseLotCode } from "./scan.js";
+import { el } from "./dom.js"; // served by internal/jsdom, shared with the command's pages
 
 const $ = (id) => document.getElementById(id);
-
-/** el builds an element: el("div", {class: "x", onclick: f}, child, "text"). */
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (k === "class") e.className = v;
-    else if (k === "dataset") Object.assign(e.dataset, v);
-    else if (v === true) e.setAttribute(k, "");
-    else e.setAttribute(k, v);
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return e;
-}
 
 const CATEGORIES = ["cat.vegetable", "cat.fruit", "cat.meat", "cat.aquatic", "cat.soy", "cat.other"];
 

@@ -117,6 +117,11 @@ export function installScanner({ onScan, isKnown }) {
   let last = 0;
   let field = null;
   let fieldValue = "";
+  // A tap, or focus moving, ends a burst: what a person typed in a field
+  // just before (a lot number, say) must not run into the scan that
+  // follows within GAP ms.
+  const reset = () => (buf = "");
+  for (const ev of ["pointerdown", "focusin", "focusout"]) document.addEventListener(ev, reset, true);
   document.addEventListener(
     "keydown",
     (e) => {
