@@ -718,7 +718,7 @@ func testPrepared(t *testing.T, b Backend) {
 	c.Flags = []string{wire.FlagVerdictMismatch}
 	c.EventID, c.Lot = "EV-1", "LOT-7"
 	bogus := t0.Add(-time.Hour)
-	c.RxSeq, c.ReceivedAt = 99, &bogus // the history sets both
+	c.RxSeq, c.ReceivedAt = 99, &bogus                                        // the history sets both
 	regress := Result("K-1", 1, "S-3", assay.Negative, t0.Add(2*time.Minute)) // seq 1 again, another result
 	out, err := h.CommitPrepared([]history.Incoming{history.Prepare(a), history.Prepare(c), history.Prepare(a)})
 	if err != nil {
