@@ -51,6 +51,7 @@ const table = {
   "link.offline": { zh: "离线，正在重连…", en: "Offline, reconnecting…" },
   "link.connecting": { zh: "连接中…", en: "Connecting…" },
   "counts.title": { zh: "按最新结果统计的摊位数", en: "Stalls by latest result" },
+  "counts.label": { zh: "摊位（按最新结果）", en: "Stalls (latest result)" },
 
   // Verdicts: verdict.<id> comes from vocab.js (below); these two are the page's own.
   "verdict.none": { zh: "未检测", en: "Not tested" },
@@ -159,7 +160,7 @@ const table = {
   "kind.incident": { zh: "风险处置事件", en: "Incident" },
 
   // KPIs at a glance.
-  "kpi.tests": { zh: "检测", en: "Tests" },
+  "kpi.tests": { zh: "检测次数", en: "Tests" },
   "kpi.testsTitle": { zh: "有结论的快检次数（无效结果重做，不计入）", en: "Rapid tests with a conclusion (invalid ones are redone, not counted)" },
   "kpi.detection": { zh: "疑似阳性检出率", en: "Detection rate" },
   "kpi.detectionTitle": { zh: "阳性（疑似）÷ 检测次数", en: "Suspected positives ÷ tests" },
@@ -344,6 +345,28 @@ const table = {
 };
 for (const [id, label] of Object.entries(verdicts)) table[`verdict.${id}`] = label;
 
+/**
+ * Adds a screen's own strings to the table (each screen module keeps its
+ * strings beside its code and calls this once at load). A key already in
+ * the table is a mistake: it throws, so two screens cannot fight over one.
+ */
+export function addStrings(rows) {
+  for (const [k, v] of Object.entries(rows)) {
+    if (k in table) throw new Error(`i18n: ${k} is defined twice`);
+    table[k] = v;
+  }
+}
+
+/** Every string of the table ({key: {zh, en}}), for the words test. */
+export function allStrings() {
+  return { ...table };
+}
+
+/** The protocol's labels the page knows (from ui-config), for the words test. */
+export function allServerLabels() {
+  return { ...serverLabels };
+}
+
 /** @returns {"zh"|"en"} the current language. */
 export function getLang() {
   try {
@@ -402,9 +425,14 @@ export function methodLabel(m) {
  * (the command service's bilingual messages); other text is returned as is.
  */
 export function pickBilingual(msg) {
-  const i = (msg || "").indexOf(" / ");
-  if (i < 0) return msg || "";
-  return getLang() === "en" ? msg.slice(i + 3) : msg.slice(0, i);
+  const s = msg || "";
+  // The first "/ " followed by a Latin letter after some Chinese text
+  // (so "封存/停售" and "GB/T 5009" are not split; "…）/ incident" is).
+  const m = /[\u3400-\u9fff\uff00-\uffef][^]*?\s?\/ (?=[A-Za-z(])/u.exec(s);
+  if (!m) return s;
+  const cut = m.index + m[0].length;
+  const zh = s.slice(0, cut).replace(/\s?\/ $/, "");
+  return getLang() === "en" ? s.slice(cut) : zh;
 }
 
 /** The display name of a feature: name_en in English when there is one. */
