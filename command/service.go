@@ -204,8 +204,9 @@ func Open(cfg Config) (*Service, error) {
 	s.api.Mount("GET /metrics", s.metrics)
 	s.api.Mount("GET /readyz", http.HandlerFunc(s.readyz))
 	api.RegisterAssurance(s.api, s.engine)
-	api.RegisterUI(s.api, s.engine, cfg.Getenv) // the map page's config, QR labels (command/api/ui_support.go)
-	api.RegisterRules(s.api, books)             // the rule book (command/api/rules.go)
+	api.RegisterUI(s.api, s.engine, cfg.Getenv)  // the map page's config, QR labels (command/api/ui_support.go)
+	api.RegisterRules(s.api, books)              // the rule book (command/api/rules.go)
+	api.RegisterImports(s.api, s.commitImported) // market self-tests and lab results (command/api/imports.go)
 	books.OnIssue(func(b assay.Book) {
 		s.ingest.PushRules(b)
 		s.hub.Publish(wire.KindRules, rulebook.Summary{Version: b.Version, IssuedAt: b.IssuedAt, IssuedBy: b.IssuedBy, Note: b.Note, Lots: len(b.Lots)})
@@ -279,6 +280,18 @@ func (s *Service) committed(cs []history.Committed) {
 		s.hub.Publish(wire.KindResult, c.Result)
 	}
 	s.engine.OnCommitted(cs)
+}
+
+// commitImported stores results imported from a market's or a lab's
+// system in one history transaction and hands the new ones on like a
+// kiosk's: the live map, then the assurance engine.
+func (s *Service) commitImported(rs []wire.Result) ([]history.Committed, error) {
+	out, err := s.history.Commit(rs)
+	if err != nil {
+		return nil, err
+	}
+	s.committed(out)
+	return out, nil
 }
 
 // snapshot builds the live state for a browser that (re)connects.
