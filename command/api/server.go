@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -50,7 +51,31 @@ type Server struct {
 	Log *slog.Logger
 	Now func() time.Time
 
-	mux *http.ServeMux
+	mux    *http.ServeMux
+	routes []Route
+}
+
+// Access says who may use a route.
+type Access int
+
+// The kinds of access a route has.
+const (
+	// AccessRole routes need a user (session or API token) with at least
+	// the route's Min role: 401 without one, 403 below it.
+	AccessRole Access = iota
+	// AccessPublic routes need no credential (health, login, the page).
+	AccessPublic
+	// AccessKiosk is the kiosks' websocket: a kiosk token, no user.
+	AccessKiosk
+)
+
+// Route is one registered route: its pattern (as given to
+// http.ServeMux) and who may use it. [Server.Registered] lists them, so
+// that a test can walk every route the router has.
+type Route struct {
+	Pattern string
+	Access  Access
+	Min     assurance.Role // for AccessRole
 }
 
 // Routes builds the HTTP handler. Further routes can be added with Handle
@@ -63,8 +88,8 @@ func (s *Server) Routes() http.Handler {
 		s.Now = time.Now
 	}
 	s.mux = http.NewServeMux()
-	m := s.mux
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.routes = nil
+	s.public("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := cmp.Or(s.Store.Err(), s.History.Err()); err != nil {
 			// A write's fsync (a commit) failed: nothing more is stored
 			// until a restart.
@@ -72,13 +97,14 @@ func (s *Server) Routes() http.Handler {
 			return
 		}
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	m.Handle("GET /ws/kiosk", s.Kiosks)
-	m.Handle("GET /ws/live", s.Auth.Require(assurance.RoleViewer, refuse, http.HandlerFunc(s.Hub.ServeWS)))
+	}))
+	s.register(Route{Pattern: "GET /ws/kiosk", Access: AccessKiosk}, s.Kiosks)
+	s.register(Route{Pattern: "GET /ws/live", Min: assurance.RoleViewer},
+		s.Auth.Require(assurance.RoleViewer, refuse, http.HandlerFunc(s.Hub.ServeWS)))
 
-	m.Handle("POST /api/v1/login", s.wrap(s.login))
-	m.Handle("POST /api/v1/logout", s.wrap(s.logout))
-	m.Handle("GET /login", s.wrap(s.loginLink))
+	s.public("POST /api/v1/login", s.wrap(s.login))
+	s.public("POST /api/v1/logout", s.wrap(s.logout))
+	s.public("GET /login", s.wrap(s.loginLink))
 
 	s.Handle("GET /api/v1/me", assurance.RoleViewer, s.me)
 	s.Handle("GET /api/v1/results", assurance.RoleViewer, s.listResults)
@@ -97,19 +123,32 @@ func (s *Server) Routes() http.Handler {
 	s.Handle("POST /api/v1/tokens", assurance.RoleAdmin, s.createToken)
 	s.Handle("POST /api/v1/login-links", assurance.RoleAdmin, s.createLoginLink)
 	if s.Web != nil {
-		m.Handle("GET /", s.Web)
+		s.public("GET /", s.Web)
 	}
-	return m
+	return s.mux
 }
 
 // Mount registers a route that needs no authentication (the monitoring
 // endpoints: /metrics, /readyz).
-func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+func (s *Server) Mount(pattern string, h http.Handler) { s.public(pattern, h) }
 
 // Handle registers an authenticated route that needs at least role min.
 func (s *Server) Handle(pattern string, min assurance.Role, h Handler) {
-	s.mux.Handle(pattern, s.Auth.Require(min, refuse, s.wrap(h)))
+	s.register(Route{Pattern: pattern, Access: AccessRole, Min: min}, s.Auth.Require(min, refuse, s.wrap(h)))
 }
+
+func (s *Server) public(pattern string, h http.Handler) {
+	s.register(Route{Pattern: pattern, Access: AccessPublic}, h)
+}
+
+// register is the only way into the router: every route is recorded.
+func (s *Server) register(rt Route, h http.Handler) {
+	s.routes = append(s.routes, rt)
+	s.mux.Handle(rt.Pattern, h)
+}
+
+// Registered returns every route of the router, in registration order.
+func (s *Server) Registered() []Route { return slices.Clone(s.routes) }
 
 func (s *Server) wrap(h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -166,9 +166,9 @@ func RegisterUI(s *Server, e *engine.Engine, getenv func(string) string) {
 	s.Handle("DELETE /api/v1/ui-config", assurance.RoleAdmin, u.deleteConfig)
 	s.Handle("GET /api/v1/labels", assurance.RoleViewer, u.labels)
 	s.Handle("GET /api/v1/stalls/{id}/qr.png", assurance.RoleViewer, u.qrPNG)
-	s.mux.HandleFunc("GET /s/{id}", func(w http.ResponseWriter, r *http.Request) {
+	s.public("GET /s/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/#site="+url.QueryEscape(r.PathValue("id")), http.StatusSeeOther)
-	})
+	}))
 }
 
 // settings returns the settings in force and where they come from.
