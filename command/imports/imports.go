@@ -215,7 +215,9 @@ type record struct {
 }
 
 func readXLSX(data []byte) ([]record, error) {
-	f, err := excelize.OpenReader(bytes.NewReader(data))
+	// Bounded unzip: a small file that claims a huge sheet (a zip bomb)
+	// is refused, not inflated.
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: 64 << 20, UnzipXMLSizeLimit: 16 << 20})
 	if err != nil {
 		return nil, fmt.Errorf("%w: the XLSX file does not open (%v); save it again from Excel or WPS, or export CSV", ErrFormat, err)
 	}
