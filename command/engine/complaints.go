@@ -315,4 +315,3 @@ func clipText(s string) string {
 	}
 	return s
 }
-
