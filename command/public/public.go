@@ -43,6 +43,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -270,6 +271,9 @@ func (p *pub) stall(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		// Newest measured first (an imported file arrives after the
+		// kiosks' results of the same hour).
+		slices.SortStableFunc(rs, func(a, b wire.Result) int { return b.MeasuredAt.Compare(a.MeasuredAt) })
 		for _, x := range rs {
 			vd := x.EffectiveVerdict()
 			if vd == assay.Invalid || vd == assay.NotDecided {

@@ -66,6 +66,9 @@ func TestPublicStallPageAndComplaint(t *testing.T) {
 			t.Errorf("results lack %q:\n%s", want, results)
 		}
 	}
+	if first := browsertest.Eval[string](p, `document.querySelector('#results li').innerText`); !strings.Contains(first, "小白菜") {
+		t.Errorf("the newest measured result is not first: %q", first)
+	}
 	page := browsertest.Eval[string](p, `document.body.innerText`)
 	for _, never := range []string{"op-wang", "K-T-01", r.ResultID, "DY3E"} {
 		if strings.Contains(page, never) {

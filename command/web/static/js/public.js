@@ -66,7 +66,7 @@ function renderStall(v) {
     replace(list, v.results.map((x) => el("li", { dataset: { verdict: x.verdict } },
       el("span", { class: "what" }, [x.sample, x.item].filter(Boolean).join(" · ")),
       el("span", { class: "verdict", dataset: { verdict: x.verdict } }, x.verdict_label.zh),
-      el("span", { class: "meta" }, x.date, " · ", x.method_label.zh, " · ", x.tier_label.zh, el("small", {}, `${x.verdict_label.en} · ${x.method_label.en}`)))));
+      el("span", { class: "meta" }, x.date, " · ", x.method_label.zh, " ", el("span", { class: "tier" }, x.tier_label.zh), el("small", {}, `${x.verdict_label.en} · ${x.method_label.en} · ${x.tier_label.en}`)))));
 
   $("notices-card").hidden = !v.notices.length;
   replace($("notices"), v.notices.map((n) => el("li", {},
