@@ -134,6 +134,18 @@ func TestMarketSelfTestImport(t *testing.T) {
 	if lab.Stored != 1 || len(lab.Problems) != 1 || lab.Problems[0].Line != 2 || lab.Tier != assay.TierLab {
 		t.Fatalf("lab rows: %+v", lab)
 	}
+	// The results API and the export filter by tier and source.
+	var labRs []map[string]any
+	e.must(t, 200, "GET", "/api/v1/results?tier=statutory_lab", "viewer", nil, &labRs)
+	var m2 []map[string]any
+	e.must(t, 200, "GET", "/api/v1/results?source=market:M-02", "viewer", nil, &m2)
+	if len(labRs) != 1 || labRs[0]["source"] != "lab:L-01" || len(m2) != 4 {
+		t.Fatalf("results by tier %d, by source %d", len(labRs), len(m2))
+	}
+	code, csvBody := e.do(t, "GET", "/api/v1/export/results.csv?tier=market_self_test", "viewer", nil)
+	if code != 200 || !strings.Contains(string(csvBody), "检测层级 tier") || strings.Count(string(csvBody), "农贸市场自检") != 8 {
+		t.Fatalf("export by tier: %d\n%s", code, csvBody)
+	}
 	// KPIs: each tier separately and together. Market M-01 and M-02: 4
 	// tests each, 1 positive each (the 合格 row is a negative); the lab: 1
 	// positive.
