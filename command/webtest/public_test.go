@@ -105,11 +105,15 @@ func TestPublicStallPageAndComplaint(t *testing.T) {
 
 	// --- the command centre answers it ---
 	w := wall.NewPage(t)
+	w.Do(chromedp.EmulateViewport(1280, 800))
 	login(w, cmd.url(), commanderUser, peoplePassword)
 	w.WaitFor("the map", `document.body.dataset.state === 'app' && shian.linkState() === 'online'`, 10*time.Second)
 	// The KPI bar shows each tier separately (the kiosk's and the
 	// market's test) and together (2).
 	w.WaitFor("the KPIs by tier", `document.querySelector('.kpi[data-kpi=tests] .v').textContent === '2' && document.querySelector('.kpi.tiers .tier[data-tier=market_self_test]').dataset.tests === '1' && document.querySelector('.kpi.tiers .tier[data-tier=regulator_rapid]').dataset.tests === '1' && document.querySelectorAll('.kpi.tiers .tier').length === 4`, 10*time.Second)
+	if title := browsertest.Eval[string](w, `document.querySelector('.kpi[data-kpi=tests]').title`); !strings.Contains(title, "农贸自检 1") || !strings.Contains(title, "监管快检 1") {
+		t.Errorf("the tests figure's tooltip lacks the tiers: %q", title)
+	}
 	w.Do(chromedp.Click(chromedp.CSS(`[role=tab][data-tab=incidents]`)))
 	sel := fmt.Sprintf(`#incidents li.incident[data-incident=%q]`, incID)
 	w.WaitFor("the complaint in the incident queue", fmt.Sprintf(`document.querySelector(%q)`, sel), stepWait)

@@ -85,6 +85,8 @@ export function renderKPIs(container, total, byTier) {
   // The four testing tiers (四位一体), each separately: tests and detection
   // rate; together they are the figures above.
   if (byTier && byTier.length) {
+    const tests = container.querySelector('.kpi[data-kpi="tests"]');
+    if (tests) tests.title = `${t("kpi.testsTitle")}\n${t("kpi.tiers")}: ${byTier.map((g) => `${t(`tier.${g.key}`)} ${g.tests}（${rate(g.detection_rate)}）`).join(" · ")}`;
     container.append(
       el(
         "div",
