@@ -30,6 +30,11 @@ type Committer func(rs []wire.Result) ([]history.Committed, error)
 func RegisterImports(s *Server, commit Committer) {
 	im := &importAPI{s: s, commit: commit}
 	s.Handle("GET /api/v1/imports/template.csv", assurance.RoleViewer, im.template)
+	// A file: multipart (a browser's form), or the bare CSV or XLSX body
+	// (a market's script). A browser posts these cross-origin only from a
+	// form, which the Origin rules refuse.
+	s.Accept("POST /api/v1/sources/{source}/import", "multipart/form-data", "text/csv", "application/octet-stream",
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	s.Handle("POST /api/v1/sources/{source}/import", assurance.RoleOperator, im.importFile)
 	s.Handle("POST /api/v1/sources/{source}/results", assurance.RoleOperator, im.postRows)
 }
