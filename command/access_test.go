@@ -163,6 +163,7 @@ var accessPolicy = map[string]accessRule{
 	"GET /api/v1/events/{id}/report":                        viewer,
 	"GET /api/v1/events/{id}/report.xlsx":                   viewer,
 	"GET /api/v1/kpis":                                      viewer,
+	"GET /api/v1/kpis/confirmations":                        viewer,
 	"GET /api/v1/export/{file}":                             viewer,
 }
 

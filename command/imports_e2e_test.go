@@ -12,6 +12,7 @@ import (
 
 	"github.com/shianfood/shian/command"
 	"github.com/shianfood/shian/command/history"
+	"github.com/shianfood/shian/command/imports"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 )
@@ -134,12 +135,42 @@ func TestMarketSelfTestImport(t *testing.T) {
 	if lab.Stored != 1 || len(lab.Problems) != 1 || lab.Problems[0].Line != 2 || lab.Tier != assay.TierLab {
 		t.Fatalf("lab rows: %+v", lab)
 	}
+	// The lab confirms M-01's rapid positive (M1-0002) and clears M-02's.
+	e.must(t, 200, "POST", "/api/v1/sources/lab:L-01/results", "op", map[string]any{"rows": []map[string]any{
+		{"row_id": "LAB-80", "tested_at": "2026-11-28 16:00", "stall_id": "S-001", "sample": "韭菜", "item": "农药残留",
+			"verdict": "阳性", "confirms": imports.ResultID("market:M-01", "M1-0002")},
+		{"row_id": "LAB-81", "tested_at": "2026-11-28 16:00", "stall_id": "S-001", "sample": "韭菜", "item": "农药残留",
+			"verdict": "阴性", "confirms": imports.ResultID("market:M-02", "M1-0002")},
+		{"row_id": "LAB-82", "tested_at": "2026-11-28 16:00", "stall_id": "S-001", "sample": "韭菜", "item": "农药残留",
+			"verdict": "阴性", "confirms": "not-a-result-id"},
+	}}, &lab)
+	if lab.Stored != 2 || len(lab.Problems) != 1 || lab.Problems[0].Column != "confirms" {
+		t.Fatalf("lab confirmations: %+v", lab)
+	}
+	var conf struct {
+		Total    struct{ Checked, Confirmed, Cleared int } `json:"total"`
+		ByMethod []struct {
+			Key     string `json:"key"`
+			Checked int    `json:"checked"`
+			Rate    struct{ Num, Den int }
+		} `json:"by_method"`
+		BySource []struct {
+			Key       string `json:"key"`
+			Confirmed int    `json:"confirmed"`
+		} `json:"by_source"`
+	}
+	e.must(t, 200, "GET", "/api/v1/kpis/confirmations", "viewer", nil, &conf)
+	if conf.Total.Checked != 2 || conf.Total.Confirmed != 1 || conf.Total.Cleared != 1 || len(conf.ByMethod) != 1 ||
+		conf.ByMethod[0].Key != "enzyme_inhibition" || conf.ByMethod[0].Rate.Num != 1 || conf.ByMethod[0].Rate.Den != 2 ||
+		len(conf.BySource) != 2 || conf.BySource[0].Key != "market:M-01" || conf.BySource[0].Confirmed != 1 {
+		t.Fatalf("confirmation rate: %+v", conf)
+	}
 	// The results API and the export filter by tier and source.
 	var labRs []map[string]any
 	e.must(t, 200, "GET", "/api/v1/results?tier=statutory_lab", "viewer", nil, &labRs)
 	var m2 []map[string]any
 	e.must(t, 200, "GET", "/api/v1/results?source=market:M-02", "viewer", nil, &m2)
-	if len(labRs) != 1 || labRs[0]["source"] != "lab:L-01" || len(m2) != 4 {
+	if len(labRs) != 3 || labRs[0]["source"] != "lab:L-01" || len(m2) != 4 {
 		t.Fatalf("results by tier %d, by source %d", len(labRs), len(m2))
 	}
 	code, csvBody := e.do(t, "GET", "/api/v1/export/results.csv?tier=market_self_test", "viewer", nil)
@@ -159,8 +190,8 @@ func TestMarketSelfTestImport(t *testing.T) {
 		got[g.Key] = fmt.Sprintf("%d/%d", g.DetectionRate.Num, g.Tests)
 		tests += g.Tests
 	}
-	if got["market_self_test"] != "2/8" || got["statutory_lab"] != "1/1" || got["regulator_rapid"] != "0/0" || got["wholesale_market"] != "0/0" ||
-		k.Report.Total.Tests != 9 || tests != 9 {
+	if got["market_self_test"] != "2/8" || got["statutory_lab"] != "2/3" || got["regulator_rapid"] != "0/0" || got["wholesale_market"] != "0/0" ||
+		k.Report.Total.Tests != 11 || tests != 11 {
 		t.Fatalf("KPIs by tier: %v, total %d", got, k.Report.Total.Tests)
 	}
 	// The market's positive is on the map as the stall's latest.

@@ -22,6 +22,8 @@
 //	检测值 value         optional: a number (an inhibition rate in %)
 //	单位 unit            optional
 //	批次 batch · 产地 origin · 供应商 supplier · 检测员 operator   optional
+//	确证结果编号 confirms  optional, a lab's row: the result_id of the rapid
+//	                     result it confirms (positive) or clears (negative)
 //
 // The template as a file: [Template].
 //
@@ -157,6 +159,7 @@ var columns = []struct {
 	{"origin", []string{"产地", "origin"}, false},
 	{"supplier", []string{"供应商", "supplier"}, false},
 	{"operator", []string{"检测员", "operator"}, false},
+	{"confirms", []string{"确证结果编号", "confirms"}, false},
 }
 
 // zh is the zh-CN header of a column, for messages.
@@ -179,7 +182,7 @@ func Template() []byte {
 		head = append(head, c.headers[0]+" "+c.name)
 	}
 	w.Write(head)
-	w.Write([]string{"NT-2026-000001", "2026-11-28 09:30", "S-001", "菠菜", "农药残留", "阴性", "酶抑制率法", "12.5", "%", "B-1128", "江苏南通", "某蔬菜批发部", "王检测"})
+	w.Write([]string{"NT-2026-000001", "2026-11-28 09:30", "S-001", "菠菜", "农药残留", "阴性", "酶抑制率法", "12.5", "%", "B-1128", "江苏南通", "某蔬菜批发部", "王检测", ""})
 	w.Flush()
 	return b.Bytes()
 }
@@ -463,6 +466,12 @@ func row(get func(string) string, cfg Config) (wire.Result, Problem) {
 			return bad("value", "不是数字", "not a number")
 		}
 	}
+	confirms := get("confirms")
+	if confirms != "" {
+		if u, err := uuid.Parse(confirms); err != nil || len(confirms) != 36 || u == uuid.Nil {
+			return bad("confirms", "应为被确证的快检结果编号（36 位）", "want the result_id (36 characters) of the rapid result this confirms or clears")
+		}
+	}
 	item := get("item")
 	unit := get("unit")
 	if unit == "" && strings.HasSuffix(get("value"), "%") {
@@ -482,6 +491,7 @@ func row(get func(string) string, cfg Config) (wire.Result, Problem) {
 		Tier:       cfg.Tier,
 		Source:     cfg.Source,
 		SourceRow:  rowID,
+		Confirms:   strings.ToLower(confirms),
 		MeasuredAt: at.UTC(),
 	}
 	return r, Problem{}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/shianfood/shian/command/imports"
 	"image"
 	"image/png"
 	"mime/multipart"
@@ -60,7 +61,8 @@ func (a *assuranceRun) publicSide(ctx context.Context) error {
 	// The lab confirms the market's positive (韭菜 at stall 1).
 	if err := op.do(ctx, "POST", "/api/v1/sources/lab:NT-CDC/results", map[string]any{"rows": []map[string]any{{
 		"row_id": "NT-CDC-2026-0117", "tested_at": at(5), "stall_id": s(1), "sample": "韭菜", "item": "农药残留",
-		"verdict": "阳性", "method": "GB 23200.113 气相色谱-质谱联用法", "value": 0.32, "unit": "mg/kg"}}}, nil); err != nil {
+		"verdict": "阳性", "method": "GB 23200.113 气相色谱-质谱联用法", "value": 0.32, "unit": "mg/kg",
+		"confirms": imports.ResultID("market:NT-CHONGCHUAN", "CC-0002")}}}, nil); err != nil {
 		return fmt.Errorf("lab report: %w", err)
 	}
 	a.say("实验室法定检测结果已接入（%s 韭菜 确证阳性）/ the lab's statutory result is in", s(1))
