@@ -51,6 +51,7 @@ const table = {
   "link.offline": { zh: "离线，正在重连…", en: "Offline, reconnecting…" },
   "link.connecting": { zh: "连接中…", en: "Connecting…" },
   "counts.title": { zh: "按最新结果统计的摊位数", en: "Stalls by latest result" },
+  "counts.label": { zh: "摊位（按最新结果）", en: "Stalls (latest result)" },
 
   // Verdicts: verdict.<id> comes from vocab.js (below); these two are the page's own.
   "verdict.none": { zh: "未检测", en: "Not tested" },
@@ -159,7 +160,7 @@ const table = {
   "kind.incident": { zh: "风险处置事件", en: "Incident" },
 
   // KPIs at a glance.
-  "kpi.tests": { zh: "检测", en: "Tests" },
+  "kpi.tests": { zh: "检测次数", en: "Tests" },
   "kpi.testsTitle": { zh: "有结论的快检次数（无效结果重做，不计入）", en: "Rapid tests with a conclusion (invalid ones are redone, not counted)" },
   "kpi.detection": { zh: "疑似阳性检出率", en: "Detection rate" },
   "kpi.detectionTitle": { zh: "阳性（疑似）÷ 检测次数", en: "Suspected positives ÷ tests" },

@@ -48,7 +48,10 @@ export function warnings(r, e) {
 
 /** The header counts by verdict. */
 export function renderCounts(container, counts) {
-  container.replaceChildren();
+  // These count sites by their latest result; the KPI strip counts tests.
+  // Say which, so that "阳性（疑似）2" here and "检测次数 40" there do not
+  // read as a contradiction.
+  container.replaceChildren(el("span", { class: "counts-label" }, t("counts.label")));
   for (const v of VERDICT_ORDER) {
     const n = counts[v] || 0;
     // pass/caution/fail/na appear only when some site has them.
