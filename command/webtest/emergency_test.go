@@ -219,11 +219,11 @@ func printShot(t *testing.T, p *browsertest.Page, name string) string {
 	}))
 	ctx, cancel := context.WithTimeout(p.Context(), browsertest.DefaultTimeout)
 	defer cancel()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
 	if err != nil {
 		t.Fatalf("print screenshot: %v", err)
 	}
-	path := filepath.Join(browsertest.ArtifactsDir(t), name+".jpg")
+	path := filepath.Join(browsertest.ArtifactsDir(t), name+".png")
 	if err := os.WriteFile(path, buf, 0o644); err != nil {
 		t.Fatal(err)
 	}

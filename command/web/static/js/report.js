@@ -6,9 +6,13 @@
 // a workbook is the "Excel" link (…/report.xlsx).
 
 import { el, replace } from "./dom.js";
-import { t, applyI18n, getLang, setLang, formatTime, pickBilingual } from "./i18n.js";
+import { t, applyI18n, getLang, setLang, pickBilingual } from "./i18n.js";
 
 const L = (l) => (l ? (getLang() === "en" ? l.en : l.zh) : "");
+// The report is the event's record: its times are China time, whatever the
+// reader's browser is set to (the server writes the table cells so too).
+const chinaTime = (iso) =>
+  new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(iso));
 let report = null;
 
 function render() {
@@ -59,7 +63,7 @@ function render() {
       { class: "sign" },
       r.sign_off.map((sl) => el("div", {}, el("b", {}, `${L(sl.role)}：`), sl.name || "")),
     ),
-    el("p", { class: "footer" }, t("rep.generated", { t: formatTime(r.generated_at, true) }), " · ", r.event_id),
+    el("p", { class: "footer" }, t("rep.generated", { t: chinaTime(r.generated_at) }), " · ", r.event_id),
   );
 }
 
