@@ -52,6 +52,7 @@ type Server struct {
 	Now func() time.Time
 
 	mux    *http.ServeMux
+	gs     *guardState
 	routes []Route
 }
 
@@ -78,8 +79,9 @@ type Route struct {
 	Min     assurance.Role // for AccessRole
 }
 
-// Routes builds the HTTP handler. Further routes can be added with Handle
-// afterwards.
+// Routes builds the HTTP handler: the router behind the guard (security
+// headers, CSRF; see the package doc). Further routes can be added with
+// Handle, HandleUpload and Mount afterwards.
 func (s *Server) Routes() http.Handler {
 	if s.Log == nil {
 		s.Log = slog.Default()
@@ -88,6 +90,7 @@ func (s *Server) Routes() http.Handler {
 		s.Now = time.Now
 	}
 	s.mux = http.NewServeMux()
+	s.initGuard()
 	s.routes = nil
 	s.public("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := cmp.Or(s.Store.Err(), s.History.Err()); err != nil {
@@ -125,7 +128,7 @@ func (s *Server) Routes() http.Handler {
 	if s.Web != nil {
 		s.public("GET /", s.Web)
 	}
-	return s.mux
+	return s.guard(s.mux) // security headers and CSRF, before any route (guard.go)
 }
 
 // Mount registers a route that needs no authentication (the monitoring
@@ -152,6 +155,10 @@ func (s *Server) Registered() []Route { return slices.Clone(s.routes) }
 
 func (s *Server) wrap(h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.checkBody(r); err != nil { // JSON, or what the route accepts (guard.go)
+			WriteError(w, s.Log, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			WriteError(w, s.Log, err)
 		}

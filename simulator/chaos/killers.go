@@ -2,7 +2,15 @@ package chaos
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/shianfood/shian/command/history"
+	"github.com/shianfood/shian/kiosk/outbox"
 )
 
 func (r *run) intn(n int) int {
@@ -45,6 +53,12 @@ func (r *run) killKiosks(ctx context.Context, expect time.Duration, opsDone <-ch
 		k.mu.Unlock()
 		p.kill()
 		r.o.Log.Info("killed kiosk", "kiosk", k.id)
+		if r.o.Disks != nil {
+			if err := r.o.Disks.Cut(filepath.Join(k.dir, "data")); err != nil {
+				return err
+			}
+			r.o.Log.Info("cut the kiosk's power", "kiosk", k.id)
+		}
 		if err := r.replug(ctx, k); err != nil {
 			return err
 		}
@@ -71,10 +85,76 @@ func (r *run) killCommand(ctx context.Context, expect time.Duration, opsDone <-c
 		r.cmdMu.Unlock()
 		p.kill()
 		r.o.Log.Info("killed the command")
+		if r.o.Disks != nil {
+			if err := r.o.Disks.Cut(filepath.Join(r.dir, "command")); err != nil {
+				return err
+			}
+			if err := r.checkAcked(); err != nil {
+				return err
+			}
+		}
 		if err := r.startCommand(ctx); err != nil {
 			return err
 		}
 		r.ledger.CommandKills++
 	}
+	return nil
+}
+
+// checkAcked runs after a power cut of the command, before it restarts:
+// every result a kiosk holds as acknowledged must be in the history as
+// the cut left it. (Once the command is back, the kiosks send what it
+// lacks again, so the final books alone would not see such a loss.)
+func (r *run) checkAcked() error {
+	acked := map[string]string{}
+	for _, k := range r.kiosks {
+		recs, err := outboxState(filepath.Join(k.dir, "data", "outbox.db"))
+		if err != nil {
+			return err
+		}
+		for id, rec := range recs {
+			if rec.State == outbox.StateAcked {
+				acked[id] = fmt.Sprintf("%s seq %d (%s)", k.id, rec.Result.Seq, id)
+			}
+		}
+	}
+	// Read a copy of the files as the cut left them (the database and its
+	// WAL; the -shm index is rebuilt), so that the check changes nothing
+	// the restarted command will find: opening the history itself would
+	// recover the WAL, checkpoint it and delete it on close.
+	tmp, err := os.MkdirTemp("", "shian-cut-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	for _, f := range []string{"history.db", "history.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(r.dir, "command", f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("chaos: read the command's %s after a power cut: %w", f, err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, f), b, 0o600); err != nil {
+			return err
+		}
+	}
+	h, err := history.Open("sqlite:"+filepath.Join(tmp, "history.db"), history.Options{Log: r.o.Log})
+	if err != nil {
+		return fmt.Errorf("chaos: open the command's history after a power cut: %w", err)
+	}
+	defer h.Close()
+	lost := 0
+	for _, id := range sortedKeys(acked) {
+		if _, err := h.Result(id); err != nil {
+			lost++
+			r.addProblem(fmt.Sprintf("power cut %d of the command lost %s, which it had acknowledged: %v", r.ledger.CommandKills+1, acked[id], err))
+		}
+	}
+	r.ledgerMu.Lock()
+	r.ledger.AckedChecked += len(acked)
+	r.ledger.AckedLost += lost
+	r.ledgerMu.Unlock()
+	r.o.Log.Info("cut the command's power", "acked_on_kiosks", len(acked), "lost", lost)
 	return nil
 }

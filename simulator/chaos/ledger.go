@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -44,6 +46,11 @@ type Ledger struct {
 	MaxKioskRSS int64
 	// Problems lists the lost and duplicated tests (at most 20).
 	Problems []string
+	// With Options.Disks (power cuts): AckedChecked sums, over the cuts of
+	// the command, the results the kiosks held as acknowledged at the cut;
+	// AckedLost counts those the command's history did not hold when it
+	// came back.
+	AckedChecked, AckedLost int
 }
 
 // Line is the ledger's last line.
@@ -52,12 +59,21 @@ func (l Ledger) Line() string {
 }
 
 // OK reports whether nothing was lost or duplicated.
-func (l Ledger) OK() bool { return l.Lost == 0 && l.Duplicated == 0 && l.Produced == l.Stored }
+func (l Ledger) OK() bool {
+	return l.Lost == 0 && l.Duplicated == 0 && l.Produced == l.Stored && l.AckedLost == 0
+}
 
 // outboxState reads a kiosk's outbox file (without its lock: the file is
 // append-only, and the salvage reader tolerates a write in progress).
 func outboxState(path string) (map[string]outbox.Record, error) {
 	data, err := os.ReadFile(path)
+	// A kiosk compacting its file at start renames a new one over it; on a
+	// path-based FUSE file system (LazyFS) a reader can see the name
+	// missing for a moment. A file that stays missing is an error.
+	for i := 0; i < 100 && errors.Is(err, fs.ErrNotExist); i++ {
+		time.Sleep(20 * time.Millisecond)
+		data, err = os.ReadFile(path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +245,9 @@ func (r *run) books() error {
 	for _, a := range alarms {
 		l.Alarms[a.Code]++
 	}
+	r.ledgerMu.Lock()
+	problems = append(append([]string(nil), r.cutProblems...), problems...)
+	r.ledgerMu.Unlock()
 	if len(problems) > 20 {
 		problems = problems[:20]
 	}
@@ -243,4 +262,13 @@ func anyProduced(produced map[string]wire.Result, tag string) bool {
 		}
 	}
 	return false
+}
+
+// addProblem records a problem found during the run (a power cut's check).
+func (r *run) addProblem(p string) {
+	r.ledgerMu.Lock()
+	if len(r.cutProblems) < 20 {
+		r.cutProblems = append(r.cutProblems, p)
+	}
+	r.ledgerMu.Unlock()
 }
