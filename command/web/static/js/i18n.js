@@ -30,6 +30,7 @@ const table = {
   // The emergency and duty-log page (emergency.html) and the printable report (report.html).
   "em.title": { zh: "食安 · 应急处置与驻点保障", en: "Shian · Emergencies and duty logs" },
   "em.heading": { zh: "应急处置与驻点保障", en: "Emergencies and duty logs" },
+  "em.nav": { zh: "应急与日志", en: "Emergencies & logs" },
   "em.toMap": { zh: "返回地图", en: "Back to the map" },
   "em.login": { zh: "请先在指挥中心登录", en: "Log in at the command centre first" },
   "em.loginLink": { zh: "去登录", en: "Log in" },
