@@ -39,8 +39,9 @@ func sortDurations(d []time.Duration) {
 
 func (r *run) killKiosks(ctx context.Context, expect time.Duration, opsDone <-chan struct{}) error {
 	start := time.Now()
-	for _, at := range r.killAt(r.o.KillKiosk, expect) {
-		if wait := time.Until(start.Add(at)); wait > 0 {
+	ats := r.killAt(r.o.KillKiosk, expect)
+	for i := 0; i < len(ats); i++ {
+		if wait := time.Until(start.Add(ats[i])); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -48,25 +49,49 @@ func (r *run) killKiosks(ctx context.Context, expect time.Duration, opsDone <-ch
 			}
 		}
 		k := r.kiosks[r.intn(len(r.kiosks))]
-		k.mu.Lock()
-		p := k.proc
-		k.mu.Unlock()
-		p.kill()
-		r.o.Log.Info("killed kiosk", "kiosk", k.id)
-		if r.o.Disks != nil {
-			if err := r.o.Disks.Cut(filepath.Join(k.dir, "data")); err != nil {
+		if err := r.killKiosk(ctx, k); err != nil {
+			return err
+		}
+		// With power cuts, now and then the next cut comes while the
+		// kiosk starts again: while it checks, salvages or compacts its
+		// outbox (internal/durable), the riskiest moments for a file.
+		if r.o.Disks != nil && i+1 < len(ats) && r.intn(2) == 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(r.intn(400)) * time.Millisecond):
+			}
+			if err := r.killKiosk(ctx, k); err != nil {
 				return err
 			}
-			r.o.Log.Info("cut the kiosk's power", "kiosk", k.id)
+			i++
+			r.ledger.CutsAtStart++
 		}
-		if err := r.replug(ctx, k); err != nil {
-			return err
-		}
-		if err := r.startKiosk(k); err != nil {
-			return err
-		}
-		r.ledger.KioskKills++
 	}
+	return nil
+}
+
+// killKiosk SIGKILLs a kiosk (and cuts its power, with Disks) and starts
+// it again.
+func (r *run) killKiosk(ctx context.Context, k *kiosk) error {
+	k.mu.Lock()
+	p := k.proc
+	k.mu.Unlock()
+	p.kill()
+	r.o.Log.Info("killed kiosk", "kiosk", k.id)
+	if r.o.Disks != nil {
+		if err := r.o.Disks.Cut(filepath.Join(k.dir, "data")); err != nil {
+			return err
+		}
+		r.o.Log.Info("cut the kiosk's power", "kiosk", k.id)
+	}
+	if err := r.replug(ctx, k); err != nil {
+		return err
+	}
+	if err := r.startKiosk(k); err != nil {
+		return err
+	}
+	r.ledger.KioskKills++
 	return nil
 }
 
@@ -118,32 +143,11 @@ func (r *run) checkAcked() error {
 			}
 		}
 	}
-	// Read a copy of the files as the cut left them (the database and its
-	// WAL; the -shm index is rebuilt), so that the check changes nothing
-	// the restarted command will find: opening the history itself would
-	// recover the WAL, checkpoint it and delete it on close.
-	tmp, err := os.MkdirTemp("", "shian-cut-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	for _, f := range []string{"history.db", "history.db-wal"} {
-		b, err := os.ReadFile(filepath.Join(r.dir, "command", f))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("chaos: read the command's %s after a power cut: %w", f, err)
-		}
-		if err := os.WriteFile(filepath.Join(tmp, f), b, 0o600); err != nil {
-			return err
-		}
-	}
-	h, err := history.Open("sqlite:"+filepath.Join(tmp, "history.db"), history.Options{Log: r.o.Log})
+	h, done, err := r.historyCopy()
 	if err != nil {
 		return fmt.Errorf("chaos: open the command's history after a power cut: %w", err)
 	}
-	defer h.Close()
+	defer done()
 	lost := 0
 	for _, id := range sortedKeys(acked) {
 		if _, err := h.Result(id); err != nil {
@@ -157,4 +161,36 @@ func (r *run) checkAcked() error {
 	r.ledgerMu.Unlock()
 	r.o.Log.Info("cut the command's power", "acked_on_kiosks", len(acked), "lost", lost)
 	return nil
+}
+
+// historyCopy opens a copy of the command's history as its files are now
+// (the database and its WAL; the -shm index is rebuilt), made while the
+// command is stopped. The run never opens the command's own files: that
+// would recover the WAL, checkpoint it and delete it on close before the
+// command does — and on LazyFS a -shm file deleted and created again under
+// the same name cannot be truncated (SQLITE_IOERR_SHMOPEN at the next open).
+func (r *run) historyCopy() (history.History, func(), error) {
+	tmp, err := os.MkdirTemp("", "shian-history-")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range []string{"history.db", "history.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(r.dir, "command", f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(tmp, f), b, 0o600)
+		}
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, nil, err
+		}
+	}
+	h, err := history.Open("sqlite:"+filepath.Join(tmp, "history.db"), history.Options{Log: r.o.Log})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, err
+	}
+	return h, func() { h.Close(); os.RemoveAll(tmp) }, nil
 }

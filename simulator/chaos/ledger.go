@@ -51,6 +51,10 @@ type Ledger struct {
 	// AckedLost counts those the command's history did not hold when it
 	// came back.
 	AckedChecked, AckedLost int
+	// CutsAtStart counts kiosk cuts that came within 400 ms of the
+	// kiosk's restart after the cut before; Compactions the outbox files
+	// the kiosks compacted at a start.
+	CutsAtStart, Compactions int
 }
 
 // Line is the ledger's last line.
@@ -101,6 +105,7 @@ type events struct {
 	saved   map[string]string // result_id → kiosk id
 	repeats int               // reports a restarted kiosk recognised as saved
 	repairs int               // outbox files repaired at a kiosk's start
+	compact int               // outbox files compacted at a kiosk's start
 }
 
 // line takes one line of kiosk kioskID's log. A line that is not a JSON
@@ -127,6 +132,8 @@ func (e *events) line(kioskID string, b []byte) {
 		e.repeats++
 	case durable.EventRepaired:
 		e.repairs++
+	case durable.EventCompacted:
+		e.compact++
 	}
 }
 
@@ -219,11 +226,11 @@ func (r *run) books() error {
 	for _, k := range r.kiosks {
 		ours[k.id] = true
 	}
-	hist, err := history.Open("sqlite:"+filepath.Join(r.dir, "command", "history.db"), history.Options{Log: r.o.Log})
+	hist, done, err := r.historyCopy()
 	if err != nil {
 		return fmt.Errorf("chaos: open the command's result history for the books: %w", err)
 	}
-	defer hist.Close()
+	defer done()
 	err = hist.Each(history.Filter{}, false, func(res *wire.Result) bool {
 		if ours[res.KioskID] {
 			t.stored[res.ResultID] = true
@@ -236,7 +243,7 @@ func (r *run) books() error {
 	}
 	r.events.mu.Lock()
 	t.saved = maps.Clone(r.events.saved)
-	l.Repeats, l.Repairs = r.events.repeats, r.events.repairs
+	l.Repeats, l.Repairs, l.Compactions = r.events.repeats, r.events.repairs, r.events.compact
 	r.events.mu.Unlock()
 	problems = append(problems, t.count(l)...)
 	l.MaxKioskRSS = r.maxRSS.Load()

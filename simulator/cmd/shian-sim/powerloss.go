@@ -101,6 +101,7 @@ func runPowerloss(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		fmt.Fprintln(stderr, "shian-sim powerloss:", err)
 	}
+	fmt.Fprintf(stdout, "kiosk cuts while the kiosk was starting again: %d; outbox files compacted at a start: %d\n", l.CutsAtStart, l.Compactions)
 	fmt.Fprintf(stdout, "powerloss: cuts=%d (command %d, kiosk %d) acked_checked=%d acked_lost=%d\n",
 		disks.Cuts(), l.CommandKills, l.KioskKills, l.AckedChecked, l.AckedLost)
 	fmt.Fprintln(stdout, l.Line())
