@@ -122,6 +122,7 @@ func (s *Server) Routes() http.Handler {
 	s.Handle("POST /api/v1/kiosks", assurance.RoleAdmin, s.registerKiosk)
 	s.Handle("GET /api/v1/alarms", assurance.RoleViewer, s.listAlarms)
 	s.Handle("POST /api/v1/alarms/{seq}/ack", assurance.RoleCommander, s.ackAlarm)
+	s.Handle("POST /api/v1/alarms/ack", assurance.RoleCommander, s.ackAlarms)
 	s.Handle("POST /api/v1/users", assurance.RoleAdmin, s.createUser)
 	s.Handle("POST /api/v1/tokens", assurance.RoleAdmin, s.createToken)
 	s.Handle("POST /api/v1/login-links", assurance.RoleAdmin, s.createLoginLink)

@@ -48,6 +48,10 @@ func demoProtocol() assurance.Config {
 	// A dish without its retained sample raises the alarm 15 s into the
 	// service (30 min at a real event).
 	pc.Duty.RetentionGrace = 15 * time.Second
+	// An enzyme result waits in 待复测 for its repeats (decision 0015); the
+	// simulated operators do not repeat yet, so the team goes when the
+	// compressed wait runs out.
+	pc.Incident.RepeatFirst.Within = 8 * time.Second
 	return pc
 }
 
