@@ -15,8 +15,8 @@ package engine
 // pass per section, streamed), the store. Give it a stable ID (the XLSX
 // sheet and the page's anchor use it) and zh-CN/en titles and column
 // labels. Totals go in Totals, so the page and the sheet show them as the
-// last row. A tier breakdown (检测层级) is one such section over
-// r.eachResult grouped by the result's tier.
+// last row. The tier breakdown (四位一体, sectionTiers) is one such section
+// over r.eachResult grouped by the result's tier.
 
 import (
 	"cmp"
@@ -109,7 +109,7 @@ type sectionBuilder func(*reportRun) (ReportSection, error)
 
 // reportSections are the sections of every report, in order.
 var reportSections = []sectionBuilder{
-	sectionMeals, sectionTests, sectionIncidents, sectionPatrols, sectionDutyGaps, sectionEmergencies, sectionTrainings,
+	sectionMeals, sectionTests, sectionTiers, sectionIncidents, sectionPatrols, sectionDutyGaps, sectionEmergencies, sectionTrainings,
 }
 
 // finalSections are added to the end-of-event report.

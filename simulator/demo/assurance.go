@@ -165,6 +165,9 @@ func (a *assuranceRun) run(ctx context.Context) {
 	if err := a.banquets(ctx); err != nil && ctx.Err() == nil {
 		a.log.Warn("demo: banquets", "err", err)
 	}
+	if err := a.publicSide(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("demo: market self-tests, lab report and a complaint", "err", err)
+	}
 	wg.Wait()
 }
 
