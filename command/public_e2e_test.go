@@ -132,9 +132,28 @@ func TestPublicSide(t *testing.T) {
 	if code, _ := e.do(t, "POST", "/api/v1/incidents/"+inc+"/reply", "insp1", map[string]string{"text": "x"}); code != 403 {
 		t.Errorf("an inspector replies: %d", code)
 	}
+	// The closed loop: on site, cleared on site; the sign-off waits for
+	// the reply to the complainant.
+	path := "/api/v1/incidents/" + inc + "/transition"
+	e.must(t, 200, "POST", path, "insp1", map[string]any{"to": "on_site", "where": nearLoc}, nil)
+	e.must(t, 200, "POST", path, "insp1", map[string]any{"to": "cleared", "note": "现场核查：地面已清扫，未见鼠迹"}, nil)
+	var ae apiErr
+	e.must(t, 409, "POST", path, "cmd1", map[string]any{"to": "signed_off"}, &ae)
+	if ae.Error.Rule != "complaint_reply_required" {
+		t.Fatalf("sign-off before the reply: %+v", ae.Error)
+	}
 	e.must(t, 200, "POST", "/api/v1/incidents/"+inc+"/reply", "cmd1", map[string]string{"text": "已核查，责令整改"}, nil)
+	e.must(t, 200, "POST", path, "cmd1", map[string]any{"to": "signed_off"}, nil)
+	if code, _ := e.do(t, "POST", "/api/v1/incidents/"+inc+"/reply", "cmd1", map[string]string{"text": "改口"}); code != 409 {
+		t.Errorf("a reply changed after the sign-off: %d", code)
+	}
+	// Signed off, it is published on the stall's page.
+	_, _, v = getPublic(t, e.srv.URL+"/api/public/stalls/S-001")
+	if ns, _ := v["notices"].([]any); len(ns) != 1 || ns[0].(map[string]any)["kind"] != "complaint" {
+		t.Errorf("notices after the sign-off: %v", v["notices"])
+	}
 	_, _, st = getPublic(t, e.srv.URL+"/api/public/complaints/"+strings.ToLower(fcode))
-	if rep, _ := st["reply"].(map[string]any); rep == nil || rep["text"] != "已核查，责令整改" {
+	if rep, _ := st["reply"].(map[string]any); rep == nil || rep["text"] != "已核查，责令整改" || st["stage"] != "concluded" {
 		t.Fatalf("the reply on the follow-up: %v", st)
 	}
 }

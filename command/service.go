@@ -309,6 +309,13 @@ func (t timedSink) Commit(rs []wire.Result) ([]history.Committed, error) {
 	return out, err
 }
 
+func (t timedSink) CommitPrepared(in []history.Incoming) ([]history.Committed, error) {
+	start := time.Now()
+	out, err := t.History.CommitPrepared(in)
+	t.on(time.Since(start), out, err)
+	return out, err
+}
+
 // committed publishes newly stored results to the live map: the stall's
 // new latest state first (so a replayed backlog never holds the map back),
 // then the result itself.

@@ -301,10 +301,11 @@ func (p *pub) stall(w http.ResponseWriter, r *http.Request) error {
 				continue
 			}
 			kind := "disposed"
-			if reached(inc, assurance.IncidentCleared) {
-				kind = "cleared"
-			} else if inc.Trigger.Kind == assurance.TriggerComplaint {
+			switch {
+			case inc.Trigger.Kind == assurance.TriggerComplaint:
 				kind = "complaint"
+			case reached(inc, assurance.IncidentCleared):
+				kind = "cleared"
 			}
 			n := Notice{Date: inc.OpenedAt.In(cst).Format("2006-01-02"), Kind: kind, What: inc.Trigger.Item, SignedOffOn: at.In(cst).Format("2006-01-02"),
 				KindLabel: map[string]assurance.Label{"disposed": {ZH: "不合格产品已无害化处置", EN: "Failed product harmlessly disposed"},
