@@ -27,7 +27,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +38,7 @@ import (
 	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/live"
 	"github.com/shianfood/shian/command/metrics"
+	"github.com/shianfood/shian/command/public"
 	"github.com/shianfood/shian/command/rulebook"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/command/web"
@@ -68,6 +68,8 @@ type Config struct {
 	// Assure tunes the assurance engine (protocol configuration,
 	// deadline loop, cluster parameters); zero values take its defaults.
 	Assure engine.Config
+	// Public says what the diners' page publishes (delays, switches).
+	Public public.Options
 	// Getenv reads the map page's tile and label settings (SHIAN_TILE_*,
 	// SHIAN_LABEL_BASE_URL; see command/api/ui_support.go); default
 	// os.Getenv. command.yaml's tiles: section is passed through it.
@@ -183,10 +185,7 @@ func Open(cfg Config) (*Service, error) {
 		st.Close()
 		return nil, err
 	}
-	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log, Audience: s.audience, ScopeOf: func(r *http.Request) []string {
-		u, _ := auth.UserFrom(r.Context())
-		return u.Events
-	}})
+	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log})
 	s.metrics = metrics.New(metrics.Sources{
 		Kiosks:    func() []wire.KioskState { return s.ingest.KioskStates() },
 		Browsers:  func() (int, uint64) { st := s.hub.Stats(); return st.Clients, st.Dropped },
@@ -200,9 +199,6 @@ func Open(cfg Config) (*Service, error) {
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
 		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
 	})
-	// A kiosk re-registered, disabled or deleted — by the API or any other
-	// writer of the store — loses its open link at once.
-	st.OnKioskChange(s.ingest.KioskChanged)
 	s.earlyMu.Lock()
 	early := s.early
 	s.early = nil
@@ -210,6 +206,9 @@ func Open(cfg Config) (*Service, error) {
 	for _, d := range early {
 		s.askAgain(d)
 	}
+	// A kiosk re-registered, disabled or deleted — by the API or any other
+	// writer of the store — loses its open link at once.
+	st.OnKioskChange(s.ingest.KioskChanged)
 	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
 		Publish: s.publishFromEngine, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
 	if err != nil {
@@ -218,14 +217,20 @@ func Open(cfg Config) (*Service, error) {
 		st.Close()
 		return nil, err
 	}
-	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now,
-		OpenIncidentAt: s.engine.OpenAt}
+	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now, OpenIncidentAt: s.engine.OpenAt}
 	s.handler = s.api.Routes()
 	s.api.Mount("GET /metrics", s.metrics)
 	s.api.Mount("GET /readyz", http.HandlerFunc(s.readyz))
 	api.RegisterAssurance(s.api, s.engine)
-	api.RegisterUI(s.api, s.engine, cfg.Getenv) // the map page's config, QR labels (command/api/ui_support.go)
-	api.RegisterRules(s.api, books)             // the rule book (command/api/rules.go)
+	api.RegisterUI(s.api, s.engine, cfg.Getenv)  // the map page's config, QR labels (command/api/ui_support.go)
+	api.RegisterRules(s.api, books)              // the rule book (command/api/rules.go)
+	api.RegisterImports(s.api, s.commitImported) // market self-tests and lab results (command/api/imports.go)
+	pub := cfg.Public
+	pub.Now, pub.Log = cfg.Now, cfg.Log
+	if pub.Pages == nil {
+		pub.Pages = web.FS()
+	}
+	public.Register(s.api, s.engine, s.history, pub) // the diners' page and complaints (command/public)
 	books.OnIssue(func(b assay.Book) {
 		s.ingest.PushRules(b)
 		s.hub.Publish(wire.KindRules, rulebook.Summary{Version: b.Version, IssuedAt: b.IssuedAt, IssuedBy: b.IssuedBy, Note: b.Note, Lots: len(b.Lots)})
@@ -307,6 +312,13 @@ func (t timedSink) Commit(rs []wire.Result) ([]history.Committed, error) {
 	return out, err
 }
 
+func (t timedSink) CommitPrepared(in []history.Incoming) ([]history.Committed, error) {
+	start := time.Now()
+	out, err := t.History.CommitPrepared(in)
+	t.on(time.Since(start), out, err)
+	return out, err
+}
+
 // committed publishes newly stored results to the live map: the stall's
 // new latest state first (so a replayed backlog never holds the map back),
 // then the result itself.
@@ -324,6 +336,18 @@ func (s *Service) committed(cs []history.Committed) {
 		s.hub.Publish(wire.KindResult, c.Result)
 	}
 	s.engine.OnCommitted(cs)
+}
+
+// commitImported stores results imported from a market's or a lab's
+// system in one history transaction and hands the new ones on like a
+// kiosk's: the live map, then the assurance engine.
+func (s *Service) commitImported(rs []wire.Result) ([]history.Committed, error) {
+	out, err := s.history.Commit(rs)
+	if err != nil {
+		return nil, err
+	}
+	s.committed(out)
+	return out, nil
 }
 
 // publishFromEngine publishes the engine's deltas; after an incident's,
@@ -346,10 +370,9 @@ func (s *Service) publishFromEngine(kind string, data any) uint64 {
 	return seq
 }
 
-// snapshot builds the live state for a browser that (re)connects: what a
-// user scoped to scope may see (nil: everything).
-func (s *Service) snapshot(seq uint64, scope []string) wire.Snapshot {
-	rs, err := s.history.Results(history.Filter{Limit: s.cfg.RecentResults, Events: scope})
+// snapshot builds the live state for a browser that (re)connects.
+func (s *Service) snapshot(seq uint64) wire.Snapshot {
+	rs, err := s.history.Results(history.Filter{Limit: s.cfg.RecentResults})
 	if err != nil {
 		s.cfg.Log.Error("snapshot: results", "err", err)
 	}
@@ -358,9 +381,6 @@ func (s *Service) snapshot(seq uint64, scope []string) wire.Snapshot {
 	}
 	kiosks := map[string]wire.KioskState{}
 	store.List(s.store, "kiosk", func(id string, k store.Kiosk) bool {
-		if !engine.InScope(scope, k.EventID) {
-			return true
-		}
 		ks := wire.KioskState{KioskID: id, Name: k.Name, SiteID: k.SiteID, EventID: k.EventID}
 		if len(k.Loc) == 2 {
 			ks.Lon, ks.Lat = k.Loc[0], k.Loc[1]
@@ -369,9 +389,7 @@ func (s *Service) snapshot(seq uint64, scope []string) wire.Snapshot {
 		return true
 	})
 	for _, live := range s.ingest.KioskStates() {
-		if _, ok := kiosks[live.KioskID]; ok || len(scope) == 0 {
-			kiosks[live.KioskID] = live
-		}
+		kiosks[live.KioskID] = live
 	}
 	ks := make([]wire.KioskState, 0, len(kiosks))
 	for _, k := range kiosks {
@@ -388,46 +406,7 @@ func (s *Service) snapshot(seq uint64, scope []string) wire.Snapshot {
 			stalls = append(stalls, wire.StallState{StallID: id, OpenIncident: inc})
 		}
 	}
-	if len(scope) > 0 {
-		events := map[string]string{}
-		store.List(s.store, "site", func(id string, st store.Site) bool { events[id] = st.EventID; return true })
-		stalls = slices.DeleteFunc(stalls, func(st wire.StallState) bool { return !engine.InScope(scope, events[st.StallID]) })
-	}
-	return wire.Snapshot{Seq: seq, Results: rs, Stalls: stalls, Kiosks: ks, Extra: s.engine.SnapshotExtra(scope)}
-}
-
-// audience says which users may see a live delta (live.Options.Audience):
-// the event of the record, as the REST routes decide it for users scoped
-// to events (results by their event, stalls by their site's, kiosks by
-// their registration's, alerts by theirs or their kiosk's, incidents by
-// their trigger's, teams of no event and rule books by everyone, banquets
-// by unscoped users only).
-func (s *Service) audience(kind string, data any) live.Audience {
-	switch d := data.(type) {
-	case wire.Result:
-		return live.Audience{Event: d.EventID}
-	case wire.StallState:
-		st, _ := s.store.SiteByID(d.StallID)
-		return live.Audience{Event: st.EventID}
-	case wire.KioskState:
-		return live.Audience{Event: d.EventID}
-	case store.Alarm:
-		return live.Audience{Event: s.store.AlarmEvent(d)}
-	case engine.Incident:
-		return live.Audience{Event: d.Trigger.EventID}
-	case engine.Team:
-		return live.Audience{Everyone: d.EventID == "", Event: d.EventID}
-	case engine.EventView:
-		return live.Audience{Event: d.ID}
-	case engine.Banquet:
-		return live.Audience{}
-	case rulebook.Summary:
-		return live.Audience{Everyone: true}
-	}
-	// A kind this switch does not know is for unscoped users only, so
-	// that a new kind never leaks across events by default.
-	s.cfg.Log.Warn("live: a delta of a type without an audience; shown to unscoped users only", "kind", kind, "type", fmt.Sprintf("%T", data))
-	return live.Audience{}
+	return wire.Snapshot{Seq: seq, Results: rs, Stalls: stalls, Kiosks: ks, Extra: s.engine.SnapshotExtra(nil)}
 }
 
 // Handler returns the HTTP handler (API, websockets, pages).

@@ -13,6 +13,7 @@ import (
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -244,7 +245,8 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := history.Filter{Limit: limit, StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"),
-		Analyte: q.Get("analyte"), EventID: q.Get("event"), Lot: q.Get("lot"), Events: userOf(r).Events}
+		Analyte: q.Get("analyte"), EventID: q.Get("event"), Lot: q.Get("lot"), Tier: assay.Tier(q.Get("tier")), Source: q.Get("source"),
+		Events: userOf(r).Events}
 	if f.Since, err = queryTime(r, "since"); err != nil {
 		return err
 	}

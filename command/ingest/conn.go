@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -268,11 +269,13 @@ func (c *conn) serve() {
 					s.alarm(alarmOutOfScope(reg, rj))
 				}
 			}
+			prepared := make([]history.Incoming, len(keep))
 			for i := range keep {
 				c.derive(&keep[i])
+				prepared[i] = history.Prepare(keep[i])
 			}
 			select {
-			case s.subs <- &submission{c: c, results: keep, upTo: upTo}:
+			case s.subs <- &submission{c: c, results: keep, upTo: upTo, prepared: prepared}:
 			case <-c.done:
 				return
 			}

@@ -20,7 +20,6 @@ type client struct {
 	hub  *Hub
 	conn *websocket.Conn
 	send chan []byte
-	view *view // set and read by the hub goroutine only
 }
 
 // Upgrader returns the websocket upgrader for browsers: same-origin only
@@ -39,9 +38,6 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &client{hub: h, conn: conn, send: make(chan []byte, h.opts.SendBuffer)}
 	reg := registration{c: c, stream: r.URL.Query().Get("stream")}
-	if h.opts.ScopeOf != nil {
-		reg.scope = h.opts.ScopeOf(r)
-	}
 	reg.since, _ = strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
 	select {
 	case h.register <- reg:
