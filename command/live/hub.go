@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"sync/atomic"
 
 	"github.com/shianfood/shian/protocols/wire"
@@ -41,6 +42,22 @@ type Options struct {
 	// SendBuffer is each browser's queue length (default 256).
 	SendBuffer int
 	Log        *slog.Logger
+	// Owner names who a connection belongs to, from its (authenticated)
+	// handshake request; nil: every connection is anonymous's.
+	Owner func(r *http.Request) Owner
+	// MaxPerUser and MaxTotal cap the connections of one user and of the
+	// whole hub (defaults 20 and 2000). A connection over a cap is
+	// closed at once with wire.CloseTooMany.
+	MaxPerUser, MaxTotal int
+}
+
+// Owner is who a connection belongs to: the user, and the credential it
+// was opened with (a session or an API token; see command/auth), so that
+// logging out, revoking a token or disabling a user can close exactly
+// what was opened with it ([Hub.Disconnect]).
+type Owner struct {
+	User string
+	Cred string
 }
 
 // Hub fans live updates out to browsers.
@@ -53,6 +70,8 @@ type Hub struct {
 	unregister chan *client
 	publish    chan published
 	resync     chan resyncReq
+	disconnect chan disconnectReq
+	owners     chan chan []Owner
 	stats      chan chan Stats
 	quit       chan struct{}
 	done       chan struct{}
@@ -72,6 +91,13 @@ type resyncReq struct {
 	stream string
 }
 
+type disconnectReq struct {
+	match  func(Owner) bool
+	code   int
+	reason string
+	n      chan int
+}
+
 // registration adds a client; a client resuming after a reconnect names
 // the last delta it applied, and gets the missed deltas instead of a
 // snapshot when they are still in the ring.
@@ -86,6 +112,7 @@ type Stats struct {
 	Clients int
 	Seq     uint64
 	Dropped uint64 // browsers dropped for being too slow
+	Refused uint64 // connections closed for being over a cap
 }
 
 // NewHub starts a hub. Stop it with Close.
@@ -99,9 +126,16 @@ func NewHub(snapshot SnapshotFunc, opts Options) *Hub {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
+	if opts.MaxPerUser <= 0 {
+		opts.MaxPerUser = 20
+	}
+	if opts.MaxTotal <= 0 {
+		opts.MaxTotal = 2000
+	}
 	h := &Hub{opts: opts, snapshot: snapshot, stream: newStreamID(),
 		register: make(chan registration), unregister: make(chan *client), publish: make(chan published, 1024),
-		resync: make(chan resyncReq), stats: make(chan chan Stats), quit: make(chan struct{}), done: make(chan struct{})}
+		resync: make(chan resyncReq), disconnect: make(chan disconnectReq), owners: make(chan chan []Owner),
+		stats: make(chan chan Stats), quit: make(chan struct{}), done: make(chan struct{})}
 	go h.run()
 	return h
 }
@@ -139,6 +173,32 @@ func (h *Hub) Stats() Stats {
 	}
 }
 
+// Disconnect closes every connection whose owner matches with the given
+// close code and reason (at most 120 bytes), and returns how many it
+// closed: wire.CloseLoggedOut for an ended session, a revoked token or a
+// disabled user. match runs in the hub's goroutine: it must be quick and
+// must not call the hub.
+func (h *Hub) Disconnect(match func(Owner) bool, code int, reason string) int {
+	n := make(chan int, 1)
+	select {
+	case h.disconnect <- disconnectReq{match: match, code: code, reason: trim(reason), n: n}:
+		return <-n
+	case <-h.done:
+		return 0
+	}
+}
+
+// Owners returns the distinct owners of the open connections.
+func (h *Hub) Owners() []Owner {
+	c := make(chan []Owner, 1)
+	select {
+	case h.owners <- c:
+		return <-c
+	case <-h.done:
+		return nil
+	}
+}
+
 // Close stops the hub and closes every browser connection.
 func (h *Hub) Close() {
 	select {
@@ -152,8 +212,21 @@ func (h *Hub) Close() {
 func (h *Hub) run() {
 	defer close(h.done)
 	clients := map[*client]bool{}
+	perUser := map[string]int{}
 	ring := make([][]byte, h.opts.Ring) // encoded deltas by seq % Ring
 	var seq uint64
+	var refused uint64
+
+	// remove takes c out and ends its writer, which sends the close frame
+	// (code 0: going away).
+	remove := func(c *client, code int, reason string) {
+		delete(clients, c)
+		if perUser[c.owner.User]--; perUser[c.owner.User] <= 0 {
+			delete(perUser, c.owner.User)
+		}
+		c.closeCode, c.closeReason = code, reason
+		close(c.send)
+	}
 
 	send := func(c *client, msg []byte) bool {
 		select {
@@ -161,8 +234,7 @@ func (h *Hub) run() {
 			return true
 		default:
 			// Too slow: drop it; it will resubscribe.
-			delete(clients, c)
-			close(c.send)
+			remove(c, 0, "")
 			h.dropped.Add(1)
 			return false
 		}
@@ -198,15 +270,45 @@ func (h *Hub) run() {
 			}
 			return
 		case r := <-h.register:
+			u := r.c.owner.User
+			if len(clients) >= h.opts.MaxTotal || perUser[u] >= h.opts.MaxPerUser {
+				// Over a cap: close it at once, with a code that says so.
+				refused++
+				r.c.closeCode, r.c.closeReason = wire.CloseTooMany, "too many live connections"
+				if perUser[u] >= h.opts.MaxPerUser {
+					r.c.closeReason = "too many live connections for this user; close another tab"
+				}
+				close(r.c.send)
+				continue
+			}
 			clients[r.c] = true
+			perUser[u]++
 			if !replay(r.c, r.since, r.stream) {
 				sendSnapshot(r.c)
 			}
 		case c := <-h.unregister:
 			if clients[c] {
-				delete(clients, c)
-				close(c.send)
+				remove(c, 0, "")
 			}
+		case d := <-h.disconnect:
+			n := 0
+			for c := range clients {
+				if d.match(c.owner) {
+					remove(c, d.code, d.reason)
+					n++
+				}
+			}
+			d.n <- n
+		case oc := <-h.owners:
+			seen := map[Owner]bool{}
+			var out []Owner
+			for c := range clients {
+				if !seen[c.owner] {
+					seen[c.owner] = true
+					out = append(out, c.owner)
+				}
+			}
+			oc <- out
 		case r := <-h.resync:
 			if !clients[r.c] {
 				continue
@@ -229,7 +331,7 @@ func (h *Hub) run() {
 			}
 			p.ack <- seq
 		case sc := <-h.stats:
-			sc <- Stats{Clients: len(clients), Seq: seq, Dropped: h.dropped.Load()}
+			sc <- Stats{Clients: len(clients), Seq: seq, Dropped: h.dropped.Load(), Refused: refused}
 		}
 	}
 }
