@@ -60,7 +60,7 @@ func scratch() (string, error) {
 }
 
 func (s *deliverySystem) openKiosk() {
-	ob, err := outbox.Open(filepath.Join(s.dir, "kiosk"), outbox.Options{KioskID: "K-1", Log: quiet})
+	ob, err := outbox.Open(filepath.Join(s.dir, "kiosk"), outbox.Options{KioskID: modelKiosk, Log: quiet})
 	if err != nil {
 		s.t.Fatalf("outbox: %v", err)
 	}
@@ -109,7 +109,7 @@ func (s *deliverySystem) actions() map[string]func(*rapid.T) {
 		},
 		"connect": func(t *rapid.T) {
 			if s.snd == nil {
-				s.snd = uplink.NewSender(s.ob, s.ob.LastSeq(), s.window)
+				s.snd = uplink.NewSender(s.ob, s.ob.LastSeq(), s.ackedUpTo(), s.window)
 			}
 		},
 		"send": func(t *rapid.T) {
@@ -251,7 +251,7 @@ func (s *deliverySystem) fullCheck(t *rapid.T) {
 // empty.
 func (s *deliverySystem) quiesce(t *rapid.T) {
 	s.disconnect()
-	s.snd = uplink.NewSender(s.ob, s.ob.LastSeq(), s.window)
+	s.snd = uplink.NewSender(s.ob, s.ob.LastSeq(), s.ackedUpTo(), s.window)
 	for i := 0; s.ob.Stats().Pending > 0; i++ {
 		if i > 100000 {
 			t.Fatalf("no quiescence: %+v", s.ob.Stats())
@@ -330,3 +330,12 @@ func TestDeliveryModel(t *testing.T) {
 		}
 	})
 }
+
+// ackedUpTo is what the command's welcome would say: its contiguous mark
+// for the kiosk, capped at the kiosk's last seq.
+func (s *deliverySystem) ackedUpTo() uint64 {
+	hw, _ := s.st.HighWater(modelKiosk)
+	return min(hw, s.ob.LastSeq())
+}
+
+const modelKiosk = "K-1"

@@ -124,6 +124,11 @@ type Service struct {
 	metrics *metrics.Metrics
 	handler http.Handler
 
+	// early holds the damaged rows found while the history opened, before
+	// the ingest server existed to ask their kiosks for them again.
+	earlyMu sync.Mutex
+	early   []history.Damage
+
 	// The service owns the lifetime of its background loops: Run and
 	// ListenAndServe register in runs, and Close cancels life and waits
 	// for them before it closes the store under them.
@@ -243,6 +248,13 @@ func Open(cfg Config) (*Service, error) {
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
 		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
 	})
+	s.earlyMu.Lock()
+	early := s.early
+	s.early = nil
+	s.earlyMu.Unlock()
+	for _, d := range early {
+		s.askAgain(d)
+	}
 	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
 		Publish: s.hub.Publish, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
 	if err != nil {
@@ -289,11 +301,19 @@ func (s *Service) carryOver() error {
 	return nil
 }
 
-// damaged raises an alarm for a stored result that failed its checks.
+// damaged raises an alarm for a stored result that failed its checks,
+// and asks the kiosk that measured it to send it again (the resend puts
+// the row back whole; see history's Commit).
 func (s *Service) damaged(d history.Damage) {
-	a, err := s.store.RaiseAlarm(store.Alarm{Code: "storage_damaged_result", ResultID: d.ResultID,
-		Message: fmt.Sprintf("结果库中一条结果已损坏，不再提供（接收序号 %d）：%s；请运行 shian-command verify / a stored result is damaged and is not served (rx_seq %d): %s; run shian-command verify",
-			d.RxSeq, d.Problem, d.RxSeq, d.Problem)})
+	s.askAgain(d)
+	zh := fmt.Sprintf("结果库中一条结果已损坏，不再提供（接收序号 %d）：%s；请运行 shian-command verify", d.RxSeq, d.Problem)
+	en := fmt.Sprintf("a stored result is damaged and is not served (rx_seq %d): %s; run shian-command verify", d.RxSeq, d.Problem)
+	if !d.Repaired && d.KioskID != "" && d.Seq > 0 {
+		zh += fmt.Sprintf("；已请快检终端 %s 重发（序号 %d）", d.KioskID, d.Seq)
+		en += fmt.Sprintf("; kiosk %s has been asked to send it again (seq %d)", d.KioskID, d.Seq)
+	}
+	msg := zh + " / " + en
+	a, err := s.store.RaiseAlarm(store.Alarm{Code: "storage_damaged_result", ResultID: d.ResultID, KioskID: d.KioskID, Message: msg})
 	if err != nil {
 		s.cfg.Log.Error("cannot store the alarm", "code", "storage_damaged_result", "err", err)
 		return
@@ -301,6 +321,22 @@ func (s *Service) damaged(d history.Damage) {
 	if s.hub != nil {
 		s.hub.Publish(wire.KindAlert, a)
 	}
+}
+
+// askAgain asks the kiosk of a damaged row for the result again, now or
+// when the ingest server exists.
+func (s *Service) askAgain(d history.Damage) {
+	if d.Repaired || d.KioskID == "" || d.Seq == 0 {
+		return
+	}
+	s.earlyMu.Lock()
+	if s.ingest == nil {
+		s.early = append(s.early, d)
+		s.earlyMu.Unlock()
+		return
+	}
+	s.earlyMu.Unlock()
+	s.ingest.RequestResend(d.KioskID, d.Seq, d.Seq, "damaged")
 }
 
 // timedSink times the history's group commits for the metrics.

@@ -145,7 +145,7 @@ func (h *db) loadLatest(ctx context.Context) error {
 		}
 		r, err := decodeRow(&w)
 		if err != nil {
-			h.damaged(Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, Problem: err.Error()})
+			h.damaged(Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, KioskID: w.kioskID, Seq: uint64(max(w.seq, 0)), Problem: err.Error()})
 			continue
 		}
 		h.latest[r.StallID] = latestAt{state: StallStateOf(&r), rx: r.RxSeq}
@@ -410,7 +410,7 @@ func (h *db) Commit(in []wire.Result) ([]Committed, error) {
 				} else {
 					// The stored copy is damaged; the kiosk still holds the
 					// original: put it back in the same row.
-					h.damaged(Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, Problem: err.Error() + "; repaired from the kiosk's resend"})
+					h.damaged(Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, KioskID: w.kioskID, Seq: uint64(max(w.seq, 0)), Problem: err.Error() + "; repaired from the kiosk's resend", Repaired: true})
 					fixed := r
 					fixed.RxSeq = uint64(w.rx)
 					t := now
@@ -707,7 +707,7 @@ func (h *db) Result(id string) (wire.Result, error) {
 	}
 	r, err := decodeRow(&w)
 	if err != nil {
-		h.damaged(Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, Problem: err.Error()})
+		h.damaged(Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, KioskID: w.kioskID, Seq: uint64(max(w.seq, 0)), Problem: err.Error()})
 		return wire.Result{}, fmt.Errorf("result %q (rx_seq %d): %w: %v", id, w.rx, ErrDamaged, err)
 	}
 	return r, nil
@@ -788,7 +788,7 @@ func (h *db) page(ctx context.Context, f Filter, desc bool, limit int, fn func(*
 		last = uint64(w.rx)
 		r, err := decodeRow(&w)
 		if err != nil {
-			h.damaged(Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, Problem: err.Error()})
+			h.damaged(Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, KioskID: w.kioskID, Seq: uint64(max(w.seq, 0)), Problem: err.Error()})
 			continue
 		}
 		batch = append(batch, r)
@@ -920,7 +920,7 @@ func (h *db) Verify() (VerifyReport, error) {
 			rep.Rows++
 			r, err := decodeRow(&w)
 			if err != nil {
-				d := Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, Problem: err.Error()}
+				d := Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, KioskID: w.kioskID, Seq: uint64(max(w.seq, 0)), Problem: err.Error()}
 				rep.Damaged = append(rep.Damaged, d)
 				h.damaged(d)
 				// Count it where its columns say, as the tables did.

@@ -219,7 +219,14 @@ type Tally struct {
 type Damage struct {
 	RxSeq    uint64 `json:"rx_seq"`
 	ResultID string `json:"result_id,omitempty"`
-	Problem  string `json:"problem"`
+	// KioskID and Seq are the row's columns (the JSON may be what is
+	// damaged): the kiosk that can send the result again, if it still
+	// holds it.
+	KioskID string `json:"kiosk_id,omitempty"`
+	Seq     uint64 `json:"seq,omitempty"`
+	Problem string `json:"problem"`
+	// Repaired: found while a resend of the result put it back whole.
+	Repaired bool `json:"repaired,omitempty"`
 }
 
 func (d Damage) String() string {

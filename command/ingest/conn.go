@@ -23,6 +23,7 @@ type conn struct {
 	closeCode int
 	closeMsg  string
 	skewed    bool
+	resend    bool        // the kiosk's hello listed wire.FeatureResend
 	regressed atomic.Bool // a seq regression alarm was raised on this link
 }
 
@@ -139,12 +140,18 @@ func (c *conn) serve() {
 		c.skewed = true
 		s.alarm(alarmClock(c.kiosk, off))
 	}
+	c.resend = hello.Has(wire.FeatureResend)
 	// Replace an older link of the same kiosk.
 	s.mu.Lock()
 	old := s.conns[c.kiosk]
 	s.conns[c.kiosk] = c
 	queued := s.queue[c.kiosk]
 	delete(s.queue, c.kiosk)
+	var asks []wire.Resend
+	if c.resend {
+		asks = s.asks[c.kiosk]
+		delete(s.asks, c.kiosk)
+	}
 	s.mu.Unlock()
 	if old != nil {
 		old.closeWith(wire.CloseKioskReplace, "replaced by a newer connection of the same kiosk")
@@ -168,6 +175,9 @@ func (c *conn) serve() {
 	c.send(welcome)
 	for i := range queued {
 		c.send(&queued[i])
+	}
+	for i := range asks {
+		c.send(&asks[i])
 	}
 	s.updateState(c.kiosk, func(st *wire.KioskState) { st.Online = true; st.LastSeen = &now; st.Pending = hello.Pending })
 

@@ -116,6 +116,7 @@ type Server struct {
 	conns map[string]*conn            // kiosk id → current connection
 	state map[string]*wire.KioskState // kiosk id → last known state
 	queue map[string][]wire.Notice    // notices waiting for a connection
+	asks  map[string][]wire.Resend    // resend requests waiting for a kiosk that takes them
 	names map[string]store.Kiosk      // registration, cached at connect
 	// regressed is, per kiosk, the stored seq its last regression alarm
 	// was about (so that a restored kiosk's reconnects alarm once).
@@ -151,7 +152,7 @@ func New(cfg Config) *Server {
 		cfg.WriteWait = 10 * time.Second
 	}
 	return &Server{cfg: cfg, subs: make(chan *submission, 256), conns: map[string]*conn{},
-		state: map[string]*wire.KioskState{}, queue: map[string][]wire.Notice{}, names: map[string]store.Kiosk{},
+		state: map[string]*wire.KioskState{}, queue: map[string][]wire.Notice{}, asks: map[string][]wire.Resend{}, names: map[string]store.Kiosk{},
 		regressed: map[string]uint64{}}
 }
 
@@ -291,6 +292,41 @@ func (s *Server) Notify(kioskID string, n wire.Notice) {
 	if c != nil {
 		c.send(&n)
 	}
+}
+
+// maxAsks bounds the resend requests kept for one kiosk while it is away;
+// beyond it the newest is widened to cover the rest.
+const maxAsks = 100
+
+// RequestResend asks a kiosk to send again what it still holds of seqs
+// from..to (wire.Resend): the history misses them or holds them damaged.
+// A connected kiosk that listed wire.FeatureResend in its hello is asked
+// at once; otherwise the request waits for its next link that does (an
+// older kiosk would drop the link on a message type it does not know, so
+// it is never sent one). It reports whether the request went out now.
+func (s *Server) RequestResend(kioskID string, from, to uint64, reason string) bool {
+	if kioskID == "" || from == 0 || to < from {
+		return false
+	}
+	m := wire.Resend{FromSeq: from, ToSeq: to, Reason: reason}
+	s.mu.Lock()
+	c := s.conns[kioskID]
+	if c == nil || !c.resend {
+		q := s.asks[kioskID]
+		if n := len(q); n >= maxAsks {
+			q[n-1].FromSeq, q[n-1].ToSeq = min(q[n-1].FromSeq, from), max(q[n-1].ToSeq, to)
+		} else {
+			q = append(q, m)
+		}
+		s.asks[kioskID] = q
+		s.mu.Unlock()
+		s.cfg.Log.Info("resend request kept until the kiosk connects with the resend feature", "kiosk", kioskID, "from_seq", from, "to_seq", to, "reason", reason)
+		return false
+	}
+	s.mu.Unlock()
+	s.cfg.Log.Info("asking a kiosk to send results again", "kiosk", kioskID, "from_seq", from, "to_seq", to, "reason", reason)
+	c.send(&m)
+	return true
 }
 
 // PushRules sends a new rule book to every connected kiosk (kiosks that

@@ -62,6 +62,9 @@
 //
 //	Save ──▶ pending ──Ack──▶ acked ──Prune (after the history window)──▶ deleted
 //	                 └─Reject─▶ rejected (kept for the operator, never resent)
+//
+// An acked record is still sent again when the command shows it lost it
+// (HeldAfter): until it is pruned, the kiosk is the command's second copy.
 package outbox
 
 import (
@@ -545,6 +548,50 @@ func (o *Outbox) PendingAfter(after uint64, max int) ([]wire.Result, error) {
 				return true
 			}
 			out = append(out, rec.Result)
+			return len(out) < max
+		})
+	})
+	return out, err
+}
+
+// HeldAfter returns up to max results with seq > after, in seq order, that
+// the command may lack: every pending one, and every acknowledged one with
+// seq > ackedAbove. Rejected and unreadable records are never returned.
+// The uplink resends these after a welcome whose acked_up_to (ackedAbove)
+// is below what this kiosk saw acked: the command lost them (a restore
+// from an older backup, damage), and its dedupe on result_id makes the
+// resend harmless where it did not. ackedAbove = 0 returns everything held
+// (a range the command asked for).
+func (o *Outbox) HeldAfter(after, ackedAbove uint64, max int) ([]wire.Result, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.db == nil {
+		return nil, fmt.Errorf("%w: outbox is closed", ErrStorage)
+	}
+	if max <= 0 {
+		return nil, nil
+	}
+	var out []wire.Result
+	err := o.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendGreaterOrEqual("", resultKey(after+1), func(k, v string) bool {
+			if !strings.HasPrefix(k, resultPrefix) {
+				return false
+			}
+			seq, perr := strconv.ParseUint(k[len(resultPrefix):], 10, 64)
+			if perr != nil {
+				return true
+			}
+			if _, ok := o.pending[seq]; !ok && seq <= ackedAbove {
+				return true
+			}
+			var rec Record
+			if err := json.Unmarshal([]byte(v), &rec); err != nil || rec.Result.Seq != seq || !rec.whole() {
+				return true
+			}
+			switch rec.State {
+			case StatePending, StateAcked:
+				out = append(out, rec.Result)
+			}
 			return len(out) < max
 		})
 	})

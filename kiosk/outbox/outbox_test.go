@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +174,55 @@ func TestLockedByAnotherProcess(t *testing.T) {
 	if string(before) != string(after) {
 		t.Fatal("second process changed the file")
 	}
+}
+
+// TestHeldAfter: what the outbox can send again for a command that lost
+// results — pending ones always, acked ones above the command's mark,
+// never a rejected one — across a reopen.
+func TestHeldAfter(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	o := open(t, dir, c)
+	var rs []wire.Result
+	for i := 0; i < 7; i++ {
+		r, err := o.Save(newResult())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	if _, err := o.AckSeqs([]uint64{1, 2, 4, 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Reject(wire.Reject{ResultID: rs[5].ResultID, Seq: 6, Code: wire.RejectConflict}); err != nil {
+		t.Fatal(err)
+	}
+	seqsOf := func(rs []wire.Result, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, r := range rs {
+			b.WriteString(" " + strconv.FormatUint(r.Seq, 10))
+		}
+		return strings.TrimSpace(b.String())
+	}
+	for round := 0; round < 2; round++ {
+		if got := seqsOf(o.HeldAfter(0, 3, 100)); got != "3 4 5 7" {
+			t.Fatalf("round %d: held above mark 3: %q, want pending 3, 7 and acked 4, 5", round, got)
+		}
+		if got := seqsOf(o.HeldAfter(0, 0, 100)); got != "1 2 3 4 5 7" {
+			t.Fatalf("round %d: everything held: %q", round, got)
+		}
+		if got := seqsOf(o.HeldAfter(3, 0, 2)); got != "4 5" {
+			t.Fatalf("round %d: after 3, at most 2: %q", round, got)
+		}
+		if got := seqsOf(o.HeldAfter(0, 7, 100)); got != "3 7" {
+			t.Fatalf("round %d: command holds all: %q, want the pending only", round, got)
+		}
+		o.Close()
+		o = open(t, dir, c)
+	}
+	o.Close()
 }

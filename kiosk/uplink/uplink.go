@@ -18,11 +18,23 @@
 // marks as acknowledged exactly the results of the acked message and of
 // every message sent before it — never a result it has not sent on this
 // connection. In particular the welcome's acked_up_to (the command's
-// high-water mark) is logged, not applied: a kiosk restored from an old
-// backup reuses sequence numbers, and a high-water mark on seq alone would
-// mark its new results as delivered without sending them
-// (docs/reliability.md B2, docs/decisions/0002). The cost is resending at most
-// the window that was in flight when a link died.
+// high-water mark) never marks anything acknowledged: a kiosk restored from
+// an old backup reuses sequence numbers, and a high-water mark on seq alone
+// would mark its new results as delivered without sending them
+// (docs/reliability.md B2, docs/decisions/0002). The cost is resending at
+// most the window that was in flight when a link died.
+//
+// # What the command lost
+//
+// acked_up_to is used the other way round: everything the outbox still
+// holds above it is sent again, acknowledged or not. A command restored
+// from an older backup, or one whose history lost rows to damage, answers
+// with a lower mark than the acks this kiosk saw, and gets those results
+// back; where it did not lose them, its dedupe on result_id acks them as
+// duplicates. The command may also ask for a range (wire.Resend, sent only
+// because the hello lists wire.FeatureResend); the uplink sends what the
+// outbox holds of it after the backlog. What was pruned after the outbox's
+// history window cannot be sent again.
 //
 // # Live results first
 //
@@ -61,6 +73,10 @@ type Source interface {
 	BootEpoch() uint64
 	LastSeq() uint64
 	PendingAfter(after uint64, max int) ([]wire.Result, error)
+	// HeldAfter returns up to max results with seq > after, in seq order:
+	// every pending one, and every acknowledged one with seq > ackedAbove
+	// (never a rejected one).
+	HeldAfter(after, ackedAbove uint64, max int) ([]wire.Result, error)
 	// AckSeqs marks exactly these results acknowledged.
 	AckSeqs(seqs []uint64) (int, error)
 	Reject(rj wire.Reject) error
@@ -262,7 +278,7 @@ func (u *Uplink) session(ctx context.Context) (healthy bool, err error) {
 	src := u.cfg.Source
 	lastSeq := src.LastSeq()
 	hello := &wire.Hello{KioskID: u.cfg.KioskID, BootEpoch: src.BootEpoch(), LastSeq: lastSeq,
-		Software: u.cfg.Software, SentAt: u.cfg.Now()}
+		Software: u.cfg.Software, SentAt: u.cfg.Now(), Features: []string{wire.FeatureResend}}
 	if err := u.write(conn, hello); err != nil {
 		return false, fmt.Errorf("send hello: %w", err)
 	}
@@ -286,7 +302,11 @@ func (u *Uplink) session(ctx context.Context) (healthy bool, err error) {
 	u.state.Online, u.state.LastError, u.state.Attempts = true, "", 0
 	u.mu.Unlock()
 	u.cfg.Log.Info("command link up", "url", u.cfg.URL, "command_holds_up_to", welcome.AckedUpTo, "last_seq", lastSeq)
-	return true, u.pump(ctx, conn, newSender(src, lastSeq, maxInFlight))
+	if welcome.AckedUpTo < lastSeq {
+		u.cfg.Log.Info("sending again what this kiosk holds above the command's mark, acknowledged or not",
+			"from_seq", welcome.AckedUpTo+1, "to_seq", lastSeq)
+	}
+	return true, u.pump(ctx, conn, newSender(src, lastSeq, welcome.AckedUpTo, maxInFlight))
 }
 
 func readWelcome(conn *websocket.Conn) (*wire.Welcome, error) {
@@ -323,31 +343,68 @@ func (u *Uplink) write(conn *websocket.Conn, m wire.Message) error {
 
 // Sender is the send and acknowledgement bookkeeping of one connection,
 // without the I/O: which results go next (live ones first, then the
-// backlog in seq order, within the window) and which ones an ack covers.
-// The uplink drives one per connection; tests drive it directly. It is
-// safe for one writer and one reader goroutine.
+// backlog in seq order, then the ranges the command asked for, within the
+// window) and which ones an ack covers. The uplink drives one per
+// connection; tests drive it directly. It is safe for one writer and one
+// reader goroutine.
 type Sender struct {
 	src        Source
 	max        int
-	backlogEnd uint64 // results up to here were pending at connect: the backlog
+	backlogEnd uint64 // results up to here were held at connect: the backlog
+	floor      uint64 // the welcome's acked_up_to: acked results above it are in the backlog
 	backlog    uint64 // highest backlog seq sent
 	live       uint64 // highest live seq sent (starts at backlogEnd)
 
 	mu       sync.Mutex
 	sent     [][]uint64 // messages sent and not acknowledged, in order
 	inflight int
+	asked    []seqRange // ranges the command asked for (wire.Resend), in order
 	freed    chan struct{}
 }
 
+// seqRange is what is left to send of a range the command asked for.
+type seqRange struct{ next, to uint64 }
+
+// maxAsked bounds the ranges a Sender keeps; a command that asks for more
+// gets the last one widened to cover them.
+const maxAsked = 64
+
 // NewSender starts the bookkeeping of a connection that came up when the
-// outbox's last seq was lastSeq, with at most maxInFlight unacknowledged
-// results.
-func NewSender(src Source, lastSeq uint64, maxInFlight int) *Sender {
-	return newSender(src, lastSeq, maxInFlight)
+// outbox's last seq was lastSeq and the command's welcome said it holds
+// every result up to ackedUpTo, with at most maxInFlight unacknowledged
+// results. The backlog is every pending result up to lastSeq and every
+// acknowledged one above ackedUpTo.
+func NewSender(src Source, lastSeq, ackedUpTo uint64, maxInFlight int) *Sender {
+	return newSender(src, lastSeq, ackedUpTo, maxInFlight)
 }
 
-func newSender(src Source, lastSeq uint64, maxInFlight int) *Sender {
-	return &Sender{src: src, max: max(maxInFlight, 1), backlogEnd: lastSeq, live: lastSeq, freed: make(chan struct{}, 1)}
+func newSender(src Source, lastSeq, ackedUpTo uint64, maxInFlight int) *Sender {
+	return &Sender{src: src, max: max(maxInFlight, 1), backlogEnd: lastSeq, floor: min(ackedUpTo, lastSeq),
+		live: lastSeq, freed: make(chan struct{}, 1)}
+}
+
+// Ask queues a range the command asked for (wire.Resend): what the outbox
+// holds of it, acknowledged or not, is sent after the backlog.
+func (s *Sender) Ask(from, to uint64) {
+	if from == 0 || to < from {
+		return
+	}
+	s.mu.Lock()
+	switch n := len(s.asked); {
+	case n > 0 && from <= s.asked[n-1].to+1 && to+1 >= s.asked[n-1].next:
+		s.asked[n-1].next = min(s.asked[n-1].next, from)
+		s.asked[n-1].to = max(s.asked[n-1].to, to)
+	case n >= maxAsked:
+		s.asked[n-1].next = min(s.asked[n-1].next, from)
+		s.asked[n-1].to = max(s.asked[n-1].to, to)
+	default:
+		s.asked = append(s.asked, seqRange{next: from, to: to})
+	}
+	s.mu.Unlock()
+	select {
+	case s.freed <- struct{}{}:
+	default:
+	}
 }
 
 // Next returns the next message to send (1 to wire.MaxBatch results in
@@ -370,23 +427,63 @@ func (s *Sender) Next() ([]wire.Result, error) {
 		s.record(rs)
 		return rs, nil
 	}
-	if s.backlog >= s.backlogEnd {
-		return nil, nil
-	}
-	rs, err = s.src.PendingAfter(s.backlog, n)
-	if err != nil {
-		return nil, err
-	}
-	for len(rs) > 0 && rs[len(rs)-1].Seq > s.backlogEnd {
-		rs = rs[:len(rs)-1]
-	}
-	if len(rs) == 0 {
+	if s.backlog < s.backlogEnd {
+		rs, err = s.src.HeldAfter(s.backlog, s.floor, n)
+		if err != nil {
+			return nil, err
+		}
+		for len(rs) > 0 && rs[len(rs)-1].Seq > s.backlogEnd {
+			rs = rs[:len(rs)-1]
+		}
+		if len(rs) > 0 {
+			s.backlog = rs[len(rs)-1].Seq
+			s.record(rs)
+			return rs, nil
+		}
 		s.backlog = s.backlogEnd
-		return nil, nil
 	}
-	s.backlog = rs[len(rs)-1].Seq
-	s.record(rs)
-	return rs, nil
+	return s.nextAsked(n)
+}
+
+// nextAsked returns the next batch of the ranges the command asked for.
+func (s *Sender) nextAsked(n int) ([]wire.Result, error) {
+	for {
+		s.mu.Lock()
+		if len(s.asked) == 0 {
+			s.mu.Unlock()
+			return nil, nil
+		}
+		r := s.asked[0]
+		s.mu.Unlock()
+		rs, err := s.src.HeldAfter(r.next-1, 0, n)
+		if err != nil {
+			return nil, err
+		}
+		for len(rs) > 0 && rs[len(rs)-1].Seq > r.to {
+			rs = rs[:len(rs)-1]
+		}
+		adv := r.to + 1 // nothing (more) is held in the range
+		if len(rs) > 0 {
+			adv = rs[len(rs)-1].Seq + 1
+		}
+		s.mu.Lock()
+		// Ask may have widened the head meanwhile: advance it only if it
+		// did not start again lower, and drop it once it is through.
+		if len(s.asked) > 0 {
+			h := &s.asked[0]
+			if h.next >= r.next {
+				h.next = max(h.next, adv)
+			}
+			if h.next > h.to {
+				s.asked = s.asked[1:]
+			}
+		}
+		s.mu.Unlock()
+		if len(rs) > 0 {
+			s.record(rs)
+			return rs, nil
+		}
+	}
 }
 
 func (s *Sender) record(rs []wire.Result) {
@@ -564,6 +661,10 @@ func (u *Uplink) readLoop(conn *websocket.Conn, snd *Sender) error {
 			if u.cfg.OnRules != nil {
 				u.cfg.OnRules(m.Book)
 			}
+		case *wire.Resend:
+			u.cfg.Log.Info("command asked for results again; sending what this kiosk still holds",
+				"from_seq", m.FromSeq, "to_seq", m.ToSeq, "reason", m.Reason)
+			snd.Ask(m.FromSeq, m.ToSeq)
 		case *wire.Error:
 			return fmt.Errorf("command closed the link: %s: %s", m.Code, m.Message)
 		default:

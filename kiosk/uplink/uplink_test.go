@@ -71,6 +71,17 @@ func (m *memSource) PendingAfter(after uint64, max int) ([]wire.Result, error) {
 	}
 	return out, nil
 }
+func (m *memSource) HeldAfter(after, ackedAbove uint64, max int) ([]wire.Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []wire.Result
+	for s := after + 1; s <= m.last && len(out) < max; s++ {
+		if m.pending[s] || s > ackedAbove && m.acked[s] > 0 {
+			out = append(out, wire.Result{Seq: s, ResultID: fmt.Sprint(s), KioskID: "K-1"})
+		}
+	}
+	return out, nil
+}
 func (m *memSource) AckSeqs(seqs []uint64) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -104,7 +115,7 @@ func seqs(rs []wire.Result) []uint64 {
 func TestSenderLiveFirstAndAcks(t *testing.T) {
 	src := newMem()
 	src.save(200) // the backlog at connect
-	s := NewSender(src, src.LastSeq(), 100)
+	s := NewSender(src, src.LastSeq(), 0, 100)
 	var sent [][]uint64
 	next := func() []uint64 {
 		rs, err := s.Next()
@@ -167,6 +178,57 @@ func TestSenderLiveFirstAndAcks(t *testing.T) {
 	}
 	if len(src.pending) != 0 {
 		t.Fatalf("pending %v", src.pending)
+	}
+}
+
+// TestSenderResendsWhatTheCommandLost: a command whose welcome says it
+// holds less than this kiosk saw acked (restored from an older backup) is
+// sent everything held above its mark, acked or not, in seq order with
+// what is still pending below it; a range it asks for follows, and a range
+// the outbox no longer holds sends nothing.
+func TestSenderResendsWhatTheCommandLost(t *testing.T) {
+	src := newMem()
+	src.save(60)
+	var all []uint64
+	for s := uint64(1); s <= 60; s++ {
+		if s != 10 { // seq 10's ack was lost
+			all = append(all, s)
+		}
+	}
+	src.AckSeqs(all)
+	s := NewSender(src, src.LastSeq(), 38, 100)
+	rs, err := s.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []uint64{10}
+	for q := uint64(39); q <= 60; q++ {
+		want = append(want, q)
+	}
+	if fmt.Sprint(seqs(rs)) != fmt.Sprint(want) {
+		t.Fatalf("after welcome{acked_up_to: 38} sent %v, want %v", seqs(rs), want)
+	}
+	if rs, _ := s.Next(); rs != nil {
+		t.Fatalf("sent more: %v", seqs(rs))
+	}
+	s.Ask(5, 7)
+	s.Ask(7, 8) // overlaps: one range 5–8
+	s.Ask(1000, 2000)
+	s.Ask(20, 20)
+	var got [][]uint64
+	for rs, _ := s.Next(); rs != nil; rs, _ = s.Next() {
+		got = append(got, seqs(rs))
+	}
+	if fmt.Sprint(got) != "[[5 6 7 8] [20]]" {
+		t.Fatalf("asked ranges sent as %v", got)
+	}
+	if c := s.Acked(20); len(c) != 1+22+4+1 {
+		t.Fatalf("ack covered %v", c)
+	}
+	// A kiosk whose acks the command still holds resends nothing acked.
+	s = NewSender(src, src.LastSeq(), 60, 100)
+	if rs, _ := s.Next(); fmt.Sprint(seqs(rs)) != "[10]" {
+		t.Fatalf("with the command holding all, sent %v", seqs(rs))
 	}
 }
 

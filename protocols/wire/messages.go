@@ -274,6 +274,49 @@ type Hello struct {
 	Pending   int       `json:"pending"`    // results not yet acknowledged
 	Software  string    `json:"software,omitempty"`
 	SentAt    time.Time `json:"sent_at"` // kiosk clock
+	// Features lists what the kiosk understands beyond the messages every
+	// v1 kiosk knows ([FeatureResend]); a command sends a message of a
+	// feature only to a kiosk that listed it. Absent from older kiosks.
+	Features []string `json:"features,omitempty"`
+}
+
+// Features a kiosk may list in Hello.Features.
+const (
+	// FeatureResend: the kiosk answers a [Resend] by sending again what it
+	// holds in the range.
+	FeatureResend = "resend"
+)
+
+// Has reports whether the hello lists feature f.
+func (m *Hello) Has(f string) bool {
+	for _, x := range m.Features {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Resend asks a kiosk to send again every result it still holds with
+// FromSeq ≤ seq ≤ ToSeq, acknowledged or not (command → kiosk): the command
+// lost them (a restore from an older backup) or holds them damaged. The
+// kiosk sends what it has of the range as ordinary results messages, which
+// are acked as usual; what it no longer holds it cannot send. Only sent to
+// a kiosk whose hello listed [FeatureResend].
+type Resend struct {
+	Header
+	FromSeq uint64 `json:"from_seq"`
+	ToSeq   uint64 `json:"to_seq"`
+	// Reason says why, for the kiosk's log ("damaged", "missing").
+	Reason string `json:"reason,omitempty"`
+}
+
+// Validate checks a Resend: 1 ≤ from_seq ≤ to_seq.
+func (m *Resend) Validate() error {
+	if m.FromSeq == 0 || m.ToSeq < m.FromSeq {
+		return fmt.Errorf("from_seq %d to_seq %d is not a range 1 ≤ from_seq ≤ to_seq", m.FromSeq, m.ToSeq)
+	}
+	return nil
 }
 
 // Welcome answers Hello (command → kiosk).
@@ -282,7 +325,8 @@ type Welcome struct {
 	KioskID string `json:"kiosk_id"`
 	// AckedUpTo is the highest seq up to which the command holds every
 	// result of this kiosk (its contiguous high-water mark), capped at the
-	// kiosk's LastSeq. The kiosk resends everything above it.
+	// kiosk's LastSeq. The kiosk resends everything it still holds above
+	// it, acknowledged or not, and everything unacknowledged below it.
 	AckedUpTo  uint64    `json:"acked_up_to"`
 	ServerTime time.Time `json:"server_time"`
 	// MaxInFlight is the most results the kiosk may send before an ack.
@@ -475,6 +519,7 @@ func (m *Reject) header() *Header    { return &m.Header }
 func (m *Status) header() *Header    { return &m.Header }
 func (m *Alarm) header() *Header     { return &m.Header }
 func (m *Notice) header() *Header    { return &m.Header }
+func (m *Resend) header() *Header    { return &m.Header }
 func (m *Error) header() *Header     { return &m.Header }
 func (m *Subscribe) header() *Header { return &m.Header }
 func (m *Snapshot) header() *Header  { return &m.Header }
@@ -490,6 +535,7 @@ func (*Reject) MessageType() string    { return TypeReject }
 func (*Status) MessageType() string    { return TypeStatus }
 func (*Alarm) MessageType() string     { return TypeAlarm }
 func (*Notice) MessageType() string    { return TypeNotice }
+func (*Resend) MessageType() string    { return TypeResend }
 func (*Error) MessageType() string     { return TypeError }
 func (*Subscribe) MessageType() string { return TypeSubscribe }
 func (*Snapshot) MessageType() string  { return TypeSnapshot }

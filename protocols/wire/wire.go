@@ -23,10 +23,22 @@
 //	results{[seq > acked_up_to …]}      ─▶  store durably, dedupe on result_id
 //	                                    ◀─ ack{up_to_seq}
 //
-// The kiosk deletes or marks a result only after an ack covers it, and
-// resends everything unacknowledged after a reconnect, in seq order. The
-// command accepts an identical resend and ignores it, and rejects a result
-// whose result_id it holds with other content ([Reject]).
+// The kiosk deletes or marks a result only after an ack covers it. After a
+// reconnect it resends, in seq order, everything unacknowledged and
+// everything it still holds above the welcome's acked_up_to, acknowledged
+// or not: a command restored from an older backup, or one that lost rows to
+// damage, gets back what it lost. The command accepts an identical resend
+// and ignores it, and rejects a result whose result_id it holds with other
+// content ([Reject]).
+//
+// # Asking for a range
+//
+// A kiosk that lists [FeatureResend] in its hello's features may be sent
+// [Resend]{from_seq, to_seq}: the command misses (or holds damaged) those
+// results and the kiosk sends again whatever it still holds of them. A
+// command never sends Resend to a kiosk that did not list the feature,
+// because an older kiosk closes the link on a type it does not know (the
+// framing rule below); an older command ignores the unknown hello field.
 //
 // # The live map
 //
@@ -59,6 +71,7 @@ const (
 	TypeStatus    = "status"
 	TypeAlarm     = "alarm"
 	TypeNotice    = "notice"
+	TypeResend    = "resend"
 	TypeError     = "error"
 	TypeSubscribe = "subscribe"
 	TypeSnapshot  = "snapshot"
@@ -227,6 +240,8 @@ func newMessage(t string) (Message, bool) {
 		return new(Alarm), true
 	case TypeNotice:
 		return new(Notice), true
+	case TypeResend:
+		return new(Resend), true
 	case TypeError:
 		return new(Error), true
 	case TypeSubscribe:

@@ -175,7 +175,7 @@ func TestReadmeExamples(t *testing.T) {
 		}
 		seen[msg.MessageType()] = true
 	}
-	for _, typ := range []string{TypeHello, TypeWelcome, TypeRules, TypeResults, TypeAck, TypeReject, TypeStatus, TypeAlarm, TypeNotice, TypeError, TypeSubscribe, TypeSnapshot, TypeDelta} {
+	for _, typ := range []string{TypeHello, TypeWelcome, TypeRules, TypeResults, TypeAck, TypeReject, TypeStatus, TypeAlarm, TypeNotice, TypeResend, TypeError, TypeSubscribe, TypeSnapshot, TypeDelta} {
 		if !seen[typ] {
 			t.Errorf("README has no example of %q", typ)
 		}
@@ -184,7 +184,7 @@ func TestReadmeExamples(t *testing.T) {
 
 func FuzzWireMessage(f *testing.F) {
 	r := sampleResult()
-	for _, m := range []Message{&Hello{KioskID: "K"}, &Results{Results: []Result{r}}, &Ack{UpToSeq: 3}, &Subscribe{Since: 1}, &Delta{Seq: 1, Kind: "x", Data: []byte("{}")}} {
+	for _, m := range []Message{&Hello{KioskID: "K"}, &Results{Results: []Result{r}}, &Ack{UpToSeq: 3}, &Resend{FromSeq: 2, ToSeq: 5}, &Hello{KioskID: "K", Features: []string{FeatureResend}}, &Subscribe{Since: 1}, &Delta{Seq: 1, Kind: "x", Data: []byte("{}")}} {
 		b, _ := Encode(m)
 		f.Add(b)
 	}
@@ -332,4 +332,39 @@ func FuzzDecodePaths(f *testing.F) {
 			t.Fatalf("quick gives\n%s\ngeneral gives\n%s", b1, b2)
 		}
 	})
+}
+
+// TestResendRange: a resend names a range 1 ≤ from ≤ to; anything else is
+// refused as invalid, and the hello's features say who may be sent one.
+func TestResendRange(t *testing.T) {
+	for _, tc := range []struct {
+		msg string
+		ok  bool
+	}{
+		{`{"v":1,"type":"resend","from_seq":3,"to_seq":3}`, true},
+		{`{"v":1,"type":"resend","from_seq":3,"to_seq":9,"reason":"damaged"}`, true},
+		{`{"v":1,"type":"resend","from_seq":0,"to_seq":9}`, false},
+		{`{"v":1,"type":"resend","from_seq":9,"to_seq":3}`, false},
+		{`{"v":1,"type":"resend"}`, false},
+	} {
+		m, err := Decode([]byte(tc.msg), 0)
+		if tc.ok != (err == nil) {
+			t.Errorf("%s: err %v", tc.msg, err)
+			continue
+		}
+		if !tc.ok && !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", tc.msg, err)
+		}
+		if tc.ok && m.(*Resend).ToSeq < m.(*Resend).FromSeq {
+			t.Errorf("%s decoded as %+v", tc.msg, m)
+		}
+	}
+	m, err := Decode([]byte(`{"v":1,"type":"hello","kiosk_id":"K-1","features":["resend","later"]}`), 0)
+	if err != nil || !m.(*Hello).Has(FeatureResend) || m.(*Hello).Has("x") {
+		t.Fatalf("hello features: %v %+v", err, m)
+	}
+	old, _ := Decode([]byte(`{"v":1,"type":"hello","kiosk_id":"K-1"}`), 0)
+	if old.(*Hello).Has(FeatureResend) {
+		t.Fatal("a hello without features lists resend")
+	}
 }
