@@ -547,14 +547,20 @@ func (s *Service) Bootstrap(admin string) (string, error) {
 // server down gracefully and returns once the loops have stopped. ready, if
 // not nil, receives the bound address once listening.
 func (s *Service) ListenAndServe(ctx context.Context, addr string, ready chan<- string) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.runs.Done()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("command: listen on %s: %w", addr, err)
 	}
+	return s.Serve(ctx, ln, ready)
+}
+
+// Serve is ListenAndServe on a listener of the caller's; it closes ln.
+func (s *Service) Serve(ctx context.Context, ln net.Listener, ready chan<- string) error {
+	if err := s.enter(); err != nil {
+		ln.Close()
+		return err
+	}
+	defer s.runs.Done()
 	h := s.cfg.HTTP
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: h.ReadTimeout,
 		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, MaxHeaderBytes: 64 << 10,
