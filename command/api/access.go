@@ -20,7 +20,9 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/shianfood/shian/command/auth"
@@ -81,7 +83,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	noteAudit(r, "user "+req.Name+" role "+string(req.Role))
+	noteAudit(r, fmt.Sprintf("新建用户 %s（%s）/ user %s created, role %s", req.Name, req.Role, req.Name, req.Role))
 	WriteJSON(w, http.StatusCreated, map[string]string{"name": req.Name, "role": string(req.Role)})
 	return nil
 }
@@ -113,28 +115,31 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	note := "user " + name
+	var zh, en []string
 	switch {
 	case u.Disabled:
-		note += " disabled"
+		zh, en = append(zh, "停用"), append(en, "disabled")
 		s.Hub.Disconnect(func(o live.Owner) bool { return o.User == name }, wire.CloseLoggedOut, "user disabled")
 	case req.Password != nil:
-		note += " password changed"
+		zh, en = append(zh, "修改密码"), append(en, "password changed")
 		// Every session of the user ended; their tokens hold.
 		s.Hub.Disconnect(func(o live.Owner) bool { return o.User == name && isSession(o.Cred) }, wire.CloseLoggedOut, "password changed")
 	case req.Role != nil || req.Events != nil || req.TeamID != nil:
 		s.Hub.Disconnect(func(o live.Owner) bool { return o.User == name }, wire.CloseGoingAway, "role or scope changed; reconnect")
 	}
 	if req.Disabled != nil && !*req.Disabled {
-		note += " enabled"
+		zh, en = append(zh, "启用"), append(en, "enabled")
 	}
 	if req.Role != nil {
-		note += " role " + string(*req.Role)
+		zh, en = append(zh, "角色改为 "+string(*req.Role)), append(en, "role "+string(*req.Role))
 	}
-	if req.Events != nil {
-		note += " events changed"
+	if req.Events != nil || req.TeamID != nil {
+		zh, en = append(zh, "活动范围或保障组变更"), append(en, "events or team changed")
 	}
-	noteAudit(r, note)
+	if req.DisplayName != nil {
+		zh, en = append(zh, "姓名变更"), append(en, "name changed")
+	}
+	noteAudit(r, fmt.Sprintf("用户 %s：%s / user %s: %s", name, strings.Join(zh, "，"), name, strings.Join(en, ", ")))
 	WriteJSON(w, http.StatusOK, adminUserView{userView: viewOf(u), Disabled: u.Disabled, CreatedAt: u.CreatedAt})
 	return nil
 }
@@ -180,7 +185,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	noteAudit(r, "token "+t.ID+" for "+req.User)
+	noteAudit(r, fmt.Sprintf("为 %s 生成令牌 %s / token %s for %s", req.User, t.ID, t.ID, req.User))
 	WriteJSON(w, http.StatusCreated, map[string]any{"id": t.ID, "user": req.User, "name": t.Name, "token": tok, "expires_at": t.ExpiresAt})
 	return nil
 }
@@ -191,7 +196,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.Hub.Disconnect(func(o live.Owner) bool { return o.Cred == cred }, wire.CloseLoggedOut, "API token revoked")
-	noteAudit(r, "token "+t.ID+" of "+t.User+" revoked")
+	noteAudit(r, fmt.Sprintf("吊销 %s 的令牌 %s / token %s of %s revoked", t.User, t.ID, t.ID, t.User))
 	WriteJSON(w, http.StatusOK, tokenView{APIToken: t})
 	return nil
 }
@@ -220,7 +225,7 @@ func (s *Server) createLoginLink(w http.ResponseWriter, r *http.Request) error {
 		}
 		return Invalid("%v", err)
 	}
-	noteAudit(r, "login link for "+req.User)
+	noteAudit(r, fmt.Sprintf("为 %s 生成登录链接 / login link for %s", req.User, req.User))
 	WriteJSON(w, http.StatusCreated, map[string]any{"user": req.User, "path": "/login?token=" + tok, "expires_at": s.Now().Add(ttl)})
 	return nil
 }

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +47,9 @@ const (
 	KindRefused     = "refused"
 	KindChange      = "change"
 )
+
+// noteThrottled notes a login refused by the throttle.
+const noteThrottled = "登录受限 / throttled"
 
 // refusalBurst is how many refusals and failed logins of one address are
 // stored per minute.
@@ -138,6 +142,8 @@ func (a *auditor) record(r *http.Request, n *auditNote, status int) {
 	n.mu.Unlock()
 	switch {
 	case e.Kind != "":
+	case status == http.StatusUnauthorized && r.URL.Path == "/api/v1/me" && r.Header.Get("Authorization") == "" && len(r.Cookies()) == 0:
+		return // the page asking whether it is logged in: no refusal of anything
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.Kind = KindRefused
 	case r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions && status < 400:
@@ -156,7 +162,7 @@ func (a *auditor) record(r *http.Request, n *auditNote, status int) {
 			return
 		}
 		if over > 0 {
-			e.Note = fmt.Sprintf("%s (%d more from this address not logged)", e.Note, over)
+			e.Note = strings.TrimSpace(fmt.Sprintf("%s（此地址另有 %d 次未记录 / %d more from this address not logged）", e.Note, over, over))
 		}
 	}
 	if _, err := a.s.Store.AppendAudit(e); err != nil {

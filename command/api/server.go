@@ -207,7 +207,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case errors.As(err, &te):
 		secs := int(te.RetryAfter.Round(time.Second) / time.Second)
 		secs = max(secs, 1)
-		auditAs(r, req.User, KindLoginFailed, "throttled")
+		auditAs(r, req.User, KindLoginFailed, noteThrottled)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		return &Error{Status: http.StatusTooManyRequests, Code: CodeThrottled,
 			Message: fmt.Sprintf("登录失败次数过多，请 %d 秒后再试 / too many failed logins from this address; try again in %d s", secs, secs),
@@ -215,7 +215,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return err
 	}
-	auditAs(r, u.Name, KindLogin, "")
+	auditAs(r.WithContext(auth.WithUser(r.Context(), u)), u.Name, KindLogin, "")
 	s.Auth.SetCookie(w, tok, s.Secure(r))
 	WriteJSON(w, http.StatusOK, viewOf(u))
 	return nil
@@ -244,13 +244,13 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) loginLink(w http.ResponseWriter, r *http.Request) error {
 	tok, u, err := s.Auth.UseLoginLink(r.URL.Query().Get("token"))
 	if err != nil {
-		auditAs(r, "", KindLoginFailed, "login link unknown, used or expired")
+		auditAs(r, "", KindLoginFailed, "登录链接无效、已使用或已过期 / login link unknown, used or expired")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusUnauthorized)
 		w.Write([]byte(`<!doctype html><meta charset="utf-8"><title>食安 Shian</title><p>登录链接无效、已使用或已过期，请重新获取或<a href="/">用户名密码登录</a>。</p><p>This login link is unknown, used or expired. Ask for a new one or <a href="/">log in with a password</a>.</p>`))
 		return nil
 	}
-	auditAs(r, u.Name, KindLogin, "login link")
+	auditAs(r.WithContext(auth.WithUser(r.Context(), u)), u.Name, KindLogin, "登录链接 / login link")
 	s.Auth.SetCookie(w, tok, s.Secure(r))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil

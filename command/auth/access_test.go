@@ -9,6 +9,7 @@ import (
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assurance"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func newAuth(t *testing.T) (*auth.Authenticator, *time.Time) {
@@ -20,6 +21,7 @@ func newAuth(t *testing.T) (*auth.Authenticator, *time.Time) {
 	t.Cleanup(func() { st.Close() })
 	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	a := auth.New(st, func() time.Time { return now })
+	a.Cost = bcrypt.MinCost // the race detector makes bcrypt's default cost take seconds
 	for _, u := range []struct {
 		name string
 		role assurance.Role

@@ -91,7 +91,13 @@ type Authenticator struct {
 	// HTTPS); SetCookie also marks it for a request that came over TLS.
 	Secure bool
 
-	throttle throttle
+	// Cost is bcrypt's cost for new password hashes (default
+	// bcrypt.DefaultCost; tests use bcrypt.MinCost).
+	Cost int
+
+	throttle  throttle
+	dummyOnce sync.Once
+	dummy     []byte
 }
 
 // New returns an Authenticator on s.
@@ -113,7 +119,7 @@ func (a *Authenticator) CreateUser(name, display string, role assurance.Role, pa
 	if len(password) < 8 {
 		return errors.New("auth: password must be at least 8 characters")
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), a.cost())
 	if err != nil {
 		return err
 	}
@@ -126,7 +132,7 @@ func (a *Authenticator) SetPassword(name, password string) error {
 	if len(password) < 8 {
 		return errors.New("auth: password must be at least 8 characters")
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), a.cost())
 	if err != nil {
 		return err
 	}
@@ -150,7 +156,7 @@ func (a *Authenticator) Login(name, password, addr string) (string, store.User, 
 	var u store.User
 	if err := a.Store.Get("user", name, &u); err != nil || u.Disabled {
 		// Spend the same time as a real check so names cannot be probed.
-		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		bcrypt.CompareHashAndPassword(a.dummyHash(), []byte(password))
 		a.throttle.fail(name, addr, now)
 		return "", store.User{}, ErrBadCredentials
 	}
@@ -290,7 +296,7 @@ func (a *Authenticator) ChangeUser(name string, c UserChange) (store.User, error
 		if len(*c.Password) < 8 {
 			return store.User{}, errors.New("auth: password must be at least 8 characters")
 		}
-		h, err := bcrypt.GenerateFromPassword([]byte(*c.Password), bcrypt.DefaultCost)
+		h, err := bcrypt.GenerateFromPassword([]byte(*c.Password), a.cost())
 		if err != nil {
 			return store.User{}, err
 		}
@@ -397,10 +403,19 @@ func (a *Authenticator) UseLoginLink(token string) (string, store.User, error) {
 	return tok, u, nil
 }
 
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
-	return h
-})
+// dummyHash is a hash of the passwords' cost that matches no password: a
+// login for a name that does not exist spends as long as a real one.
+func (a *Authenticator) dummyHash() []byte {
+	a.dummyOnce.Do(func() { a.dummy, _ = bcrypt.GenerateFromPassword([]byte("not a password"), a.cost()) })
+	return a.dummy
+}
+
+func (a *Authenticator) cost() int {
+	if a.Cost == 0 {
+		return bcrypt.DefaultCost
+	}
+	return a.Cost
+}
 
 type ctxKey struct{}
 type credKey struct{}
