@@ -6,6 +6,8 @@
 //
 //	static/index.html   the page: login form, then the live map
 //	static/labels.html  the printable sheet of QR labels (labels.css)
+//	static/admin.html   the admins' page: users, API tokens, the audit log
+//	                    (admin.css, js/admin.js)
 //	static/app.css      its styles
 //	static/js/*.js      plain ES modules, no framework and no build step:
 //	                    app (wiring), live (the /ws/live client), venue-map
