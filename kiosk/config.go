@@ -8,10 +8,10 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shianfood/shian/internal/yamlconf"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/protocols/device/profile"
@@ -170,7 +170,7 @@ func LoadConfig(path string) (*Config, error) {
 func ParseConfig(name string, b []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, yamlErr(name, err)
+		return nil, yamlErr(name, err, nil)
 	}
 	if len(root.Content) == 0 {
 		return nil, &ConfigError{File: name, Msg: "the file is empty; see kiosk/README.md for an example"}
@@ -180,7 +180,7 @@ func ParseConfig(name string, b []byte) (*Config, error) {
 	rules := assay.DefaultRules() // YAML overrides only the keys it names
 	cfg := Config{Rules: &rules}
 	if err := dec.Decode(&cfg); err != nil {
-		return nil, locate(yamlErr(name, err), &root)
+		return nil, yamlErr(name, err, &root)
 	}
 	lines := keyLines(root.Content[0])
 	devLines, devKeys := deviceLines(root.Content[0])
@@ -347,62 +347,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// yamlErr turns a yaml error into ConfigErrors with line numbers.
-func yamlErr(name string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg := te.Errors[0]
-		line := 0
-		if strings.HasPrefix(msg, "line ") {
-			fmt.Sscanf(msg, "line %d:", &line)
-			if i := strings.Index(msg, ": "); i >= 0 {
-				msg = msg[i+2:]
-			}
-		}
-		return &ConfigError{File: name, Line: line, Msg: msg}
-	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if strings.HasPrefix(msg, "line ") {
-		fmt.Sscanf(msg, "line %d:", &line)
-		if i := strings.Index(msg, ": "); i >= 0 {
-			msg = msg[i+2:]
-		}
-	}
-	return &ConfigError{File: name, Line: line, Msg: msg}
-}
-
-// locate fills in the line of an error that has none (errors from the
-// quantity parsers carry the bad value in quotes, not its line) by finding
-// the scalar that holds the quoted value.
-func locate(err error, root *yaml.Node) error {
-	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Line > 0 {
-		return err
-	}
-	i := strings.IndexByte(ce.Msg, '"')
-	if i < 0 {
-		return err
-	}
-	val, uerr := strconv.QuotedPrefix(ce.Msg[i:])
-	if uerr != nil {
-		return err
-	}
-	val, _ = strconv.Unquote(val)
-	var find func(n *yaml.Node) int
-	find = func(n *yaml.Node) int {
-		if n.Kind == yaml.ScalarNode && n.Value == val {
-			return n.Line
-		}
-		for _, c := range n.Content {
-			if l := find(c); l > 0 {
-				return l
-			}
-		}
-		return 0
-	}
-	ce.Line = find(root)
-	return ce
+// yamlErr turns a yaml error into a ConfigError with its line
+// (internal/yamlconf.Explain; root may be nil).
+func yamlErr(name string, err error, root *yaml.Node) error {
+	e := yamlconf.Explain(name, err, root)
+	return &ConfigError{File: e.File, Line: e.Line, Msg: e.Msg}
 }
 
 // keyLines maps top-level keys to their lines.

@@ -2,6 +2,7 @@ package kiosk_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/shianfood/shian/firmware/enzyme"
 	"github.com/shianfood/shian/kiosk"
 	"github.com/shianfood/shian/kiosk/serialport"
+	"github.com/shianfood/shian/protocols/device/dyframe"
 	"github.com/shianfood/shian/simulator/serialsim"
 
 	_ "github.com/shianfood/shian/kiosk/device/dyenzyme"
@@ -21,26 +23,42 @@ import (
 
 // deafTester is an enzyme tester whose UART can go deaf: what the kiosk
 // writes while deaf never arrives — the acknowledgement a kiosk killed
-// right after its save never sent.
+// right after its save never sent. lostAcks counts the acknowledgements
+// it did not hear, so that a test knows the one it means to lose is gone
+// (not still in the line's buffer when the tester hears again).
 type deafTester struct {
-	fw   *enzyme.Firmware
-	deaf atomic.Bool
+	fw       *enzyme.Firmware
+	deaf     atomic.Bool
+	lostAcks atomic.Int32
 }
 
 func (d *deafTester) Serve(ctx context.Context, uart io.ReadWriter) error {
-	return d.fw.Serve(ctx, deafUART{uart, &d.deaf})
+	return d.fw.Serve(ctx, &deafUART{ReadWriter: uart, t: d})
 }
 
 type deafUART struct {
 	io.ReadWriter
-	deaf *atomic.Bool
+	t  *deafTester
+	sc dyframe.Scanner
 }
 
-func (u deafUART) Read(p []byte) (int, error) {
+func (u *deafUART) Read(p []byte) (int, error) {
 	for {
 		n, err := u.ReadWriter.Read(p)
-		if err != nil || !u.deaf.Load() {
+		if err != nil || !u.t.deaf.Load() {
 			return n, err
+		}
+		u.sc.Feed(p[:n])
+		for {
+			f, err := u.sc.Next()
+			if errors.Is(err, dyframe.ErrIncomplete) {
+				break
+			}
+			if m, derr := dyframe.Decode(f); err == nil && derr == nil {
+				if _, ok := m.(dyframe.Ack); ok {
+					u.t.lostAcks.Add(1)
+				}
+			}
 		}
 	}
 }
@@ -120,6 +138,11 @@ devices:
 	stop1()
 	<-done1
 	k1.Close()
+	for deadline := time.Now().Add(20 * time.Second); tester.lostAcks.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first kiosk never sent its acknowledgement")
+		}
+	}
 	if tester.fw.Pending() != 1 {
 		t.Fatalf("tester holds %d unacknowledged reports, want 1", tester.fw.Pending())
 	}

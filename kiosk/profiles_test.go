@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shianfood/shian/protocols/device/profile"
 )
 
 // TestConfigProfiles: a device names a profile instead of a protocol; a
@@ -12,7 +14,7 @@ import (
 // file are refused with the line (of kiosk.yaml, and of the profile).
 func TestConfigProfiles(t *testing.T) {
 	dir := t.TempDir()
-	ly, err := os.ReadFile("../simulator/profilesim/examples/lanyu-gr20.yaml")
+	ly, _, err := profile.Example("lanyu-gr20.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

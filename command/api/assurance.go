@@ -67,6 +67,8 @@ func RegisterAssurance(s *Server, e *engine.Engine) {
 	h("GET /api/v1/vendors/{id}", assurance.RoleViewer, a.getVendor)
 	h("POST /api/v1/vendors/{id}/credit", assurance.RoleInspector, a.recordCredit)
 
+	registerEmergency(h, a)
+
 	h("GET /api/v1/kpis", assurance.RoleViewer, a.kpis)
 	h("GET /api/v1/export/{file}", assurance.RoleViewer, a.export)
 }

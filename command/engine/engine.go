@@ -39,6 +39,10 @@ type Config struct {
 	RecoverWindow time.Duration
 	// MaxEvidence is the largest evidence upload in bytes (default 10 MiB).
 	MaxEvidence int64
+	// MealResultsBefore is how long before a meal's service a kitchen's
+	// rapid-test results count as the meal's (default 6 h, [ASSUMPTION]:
+	// the morning's tests of the ingredients).
+	MealResultsBefore time.Duration
 	// Queue is the length of the queue between the ingest committer and
 	// the engine (default 4096). A full queue slows the committer down
 	// rather than losing work.
@@ -64,6 +68,9 @@ func (c *Config) defaults() {
 	}
 	if c.Queue <= 0 {
 		c.Queue = 4096
+	}
+	if c.MealResultsBefore <= 0 {
+		c.MealResultsBefore = 6 * time.Hour
 	}
 }
 
@@ -125,6 +132,8 @@ type Engine struct {
 	open     map[string]*assurance.Incident // incidents not closed (audit dropped)
 	marks    map[string][]EscalationMark    // incident id → escalations raised
 	daySeq   map[string]int                 // "20261128" → last incident number
+
+	emMu sync.Mutex // numbering of emergencies
 
 	clusterMu sync.Mutex       // cluster detection and its records
 	recent    []recentPositive // positives within twice the cluster window
@@ -391,6 +400,7 @@ func (e *Engine) Recover() error {
 func (e *Engine) Tick() {
 	e.escalate()
 	e.redispatch()
+	e.checkDuty()
 }
 
 // actorSystem is who the engine acts as when it opens and dispatches an

@@ -46,6 +46,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/firmware/rtuslave"
 	"github.com/shianfood/shian/protocols/device/goldcard"
 	"github.com/shianfood/shian/protocols/device/modbus"
 	"github.com/shianfood/shian/protocols/domain/assay"
@@ -411,101 +412,13 @@ func (r *Reader) write(reg, v uint16) modbus.ExceptionCode {
 }
 
 // Serve runs the reader on uart until ctx ends or the UART fails: it
-// frames requests, answers them, and polls the slot every PollEvery. It
-// has the shape of simulator/serialsim's Device. The UART is read on a
-// goroutine that ends when the UART's Read fails, so close the UART after
-// Serve returns.
+// frames requests, answers them, and polls the slot every PollEvery
+// (firmware/rtuslave). It has the shape of simulator/serialsim's Device.
+// The UART is read on a goroutine that ends when the UART's Read fails,
+// so close the UART after Serve returns.
 func (r *Reader) Serve(ctx context.Context, uart io.ReadWriter) error {
-	chunks := make(chan []byte)
-	readErr := make(chan error, 1)
-	go func() {
-		buf := make([]byte, 256)
-		for {
-			n, err := uart.Read(buf)
-			if n > 0 {
-				select {
-				case chunks <- append([]byte(nil), buf[:n]...):
-				case <-ctx.Done():
-					readErr <- ctx.Err()
-					return
-				}
-			}
-			if err != nil {
-				readErr <- err
-				return
-			}
-		}
-	}()
-	var tick <-chan time.Time
-	if r.cfg.PollEvery > 0 {
-		t := time.NewTicker(r.cfg.PollEvery)
-		defer t.Stop()
-		tick = t.C
-	}
-	// Bytes that stay unfinished over two polls (or 50 ms without
-	// polling) are a cut frame: the 3.5-character silence of RTU.
-	gapEvery := 50 * time.Millisecond
-	gap := time.NewTicker(gapEvery)
-	defer gap.Stop()
-	fr := modbus.Framer{Side: modbus.Requests}
-	quiet := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-readErr:
-			return fmt.Errorf("cardreader: UART: %w", err)
-		case <-tick:
-			r.Poll()
-		case <-gap.C:
-			if fr.Pending() == 0 {
-				quiet = 0
-				continue
-			}
-			if quiet++; quiet >= 2 {
-				quiet = 0
-				if fr.Gap() != nil {
-					r.bad()
-				}
-			}
-		case b := <-chunks:
-			quiet = 0
-			fr.Feed(b)
-			for {
-				adu, err := fr.Next()
-				if errors.Is(err, modbus.ErrIncomplete) {
-					break
-				}
-				var resp modbus.Response
-				var send bool
-				var ue *modbus.UnsupportedError
-				switch {
-				case errors.As(err, &ue):
-					resp, send = r.refuse(ue)
-				case err != nil:
-					r.bad()
-					continue
-				default:
-					req, err := modbus.ParseRequest(adu)
-					if err != nil { // the framer only returns frames that parse
-						r.bad()
-						continue
-					}
-					resp, send = r.Handle(req)
-				}
-				if !send {
-					continue
-				}
-				out, err := resp.Append(nil)
-				if err != nil {
-					return fmt.Errorf("cardreader: encoding a response: %w", err)
-				}
-				if _, err := uart.Write(out); err != nil {
-					return fmt.Errorf("cardreader: UART: %w", err)
-				}
-			}
-		}
-	}
+	return rtuslave.Serve(ctx, uart, rtuslave.Slave{Name: "cardreader", Handle: r.Handle, Refuse: r.refuse,
+		Bad: r.bad, Every: r.cfg.PollEvery, Tick: r.Poll})
 }
 
 // refuse answers a request for an unsupported function with exception 01

@@ -95,6 +95,21 @@ func walk(n *yaml.Node, prefix string, lines Lines) {
 	}
 }
 
+// Explain turns an error of the yaml decoder into an *Error naming the
+// file and the line (found in root, the document's node tree, when the
+// decoder's message quotes the value but gives no line; root may be
+// nil), on one line, with an unknown field said as an unknown key. Other
+// readers of YAML files (kiosk.yaml) use it for their own types.
+func Explain(name string, err error, root *yaml.Node) *Error {
+	e := yamlErr(name, err)
+	if root != nil {
+		e = locate(e, root)
+	}
+	var ye *Error
+	errors.As(e, &ye)
+	return ye
+}
+
 func yamlErr(name string, err error) error {
 	msg := err.Error()
 	var te *yaml.TypeError

@@ -36,11 +36,11 @@ import (
 	kmetrics "github.com/shianfood/shian/kiosk/metrics"
 	"github.com/shianfood/shian/kiosk/serialport"
 	"github.com/shianfood/shian/kiosk/ui"
+	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/shianfood/shian/simulator/instrument"
-	"github.com/shianfood/shian/simulator/profilesim"
 	"github.com/shianfood/shian/simulator/serialsim"
 	"github.com/shianfood/shian/simulator/venue"
 
@@ -465,7 +465,7 @@ func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Opti
 			// The worked example of docs/profiles.md, emulated from the
 			// profile alone; the kiosk reads it from the same file in its
 			// profiles directory.
-			raw, p, perr := profilesim.Example("lanyu-gr20.yaml")
+			raw, p, perr := profile.Example("lanyu-gr20.yaml")
 			if perr != nil {
 				return fail(perr)
 			}

@@ -34,17 +34,11 @@ import (
 
 var quiet = slog.New(slog.DiscardHandler)
 
-// exampleProfile is the worked example of docs/profiles.md: the LY-GR20,
+// loadExample loads the worked example of docs/profiles.md: the LY-GR20,
 // a reader no code of the project knows.
-const exampleProfile = "examples/lanyu-gr20.yaml"
-
 func loadExample(t *testing.T) (*profile.Profile, []byte) {
 	t.Helper()
-	b, err := os.ReadFile(exampleProfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := profile.Parse("lanyu-gr20.yaml", b)
+	b, p, err := profile.Example("lanyu-gr20.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

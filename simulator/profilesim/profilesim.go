@@ -34,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shianfood/shian/firmware/rtuslave"
 	"github.com/shianfood/shian/protocols/device/modbus"
 	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
@@ -322,83 +323,10 @@ func (d *Device) trigger(tr *profile.Trigger, vals []uint16) modbus.ExceptionCod
 }
 
 // Serve runs the device as a Modbus RTU slave on uart until ctx ends or
-// the UART fails (the shape of simulator/serialsim's Device).
+// the UART fails (firmware/rtuslave; the shape of simulator/serialsim's
+// Device).
 func (d *Device) Serve(ctx context.Context, uart io.ReadWriter) error {
-	chunks := make(chan []byte)
-	readErr := make(chan error, 1)
-	go func() {
-		buf := make([]byte, 256)
-		for {
-			n, err := uart.Read(buf)
-			if n > 0 {
-				select {
-				case chunks <- append([]byte(nil), buf[:n]...):
-				case <-ctx.Done():
-					readErr <- ctx.Err()
-					return
-				}
-			}
-			if err != nil {
-				readErr <- err
-				return
-			}
-		}
-	}()
-	gap := time.NewTicker(50 * time.Millisecond)
-	defer gap.Stop()
-	fr := modbus.Framer{Side: modbus.Requests}
-	quiet := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-readErr:
-			return fmt.Errorf("profilesim: UART: %w", err)
-		case <-gap.C:
-			if fr.Pending() == 0 {
-				quiet = 0
-				continue
-			}
-			if quiet++; quiet >= 2 {
-				quiet = 0
-				_ = fr.Gap()
-			}
-		case b := <-chunks:
-			quiet = 0
-			fr.Feed(b)
-			for {
-				adu, err := fr.Next()
-				if errors.Is(err, modbus.ErrIncomplete) {
-					break
-				}
-				var ue *modbus.UnsupportedError
-				var resp modbus.Response
-				send := false
-				switch {
-				case errors.As(err, &ue):
-					resp, send = modbus.Response{Slave: ue.Slave, Func: ue.Func, Exception: modbus.IllegalFunction}, ue.Slave == d.unit
-				case err != nil:
-					continue
-				default:
-					req, err := modbus.ParseRequest(adu)
-					if err != nil {
-						continue
-					}
-					resp, send = d.Handle(req)
-				}
-				if !send {
-					continue
-				}
-				out, err := resp.Append(nil)
-				if err != nil {
-					return fmt.Errorf("profilesim: encoding a response: %w", err)
-				}
-				if _, err := uart.Write(out); err != nil {
-					return fmt.Errorf("profilesim: UART: %w", err)
-				}
-			}
-		}
-	}
+	return rtuslave.Serve(ctx, uart, rtuslave.Slave{Name: "profilesim", Handle: d.Handle, Unit: d.unit})
 }
 
 // ServeTCP runs the device as a Modbus TCP server on ln until ctx ends;

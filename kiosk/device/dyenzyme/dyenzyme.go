@@ -56,7 +56,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,6 +63,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/device/internal/serialloop"
 	"github.com/shianfood/shian/protocols/device/dyframe"
 	"github.com/shianfood/shian/protocols/domain/assay"
 )
@@ -159,19 +159,17 @@ func ParseOptions(m map[string]string) (Options, error) {
 	return o, nil
 }
 
-// Driver is a running dy-enzyme instrument.
+// Driver is a running dy-enzyme instrument: the protocol on a
+// kiosk/device/internal/serialloop session loop, which keeps the port
+// (open, lock, probe, reply timeout, down, reopen on the backoff).
 type Driver struct {
 	spec device.Spec
 	env  device.Env
 	opt  Options
-	mode device.SerialMode
+	loop *serialloop.Loop
 
-	mu       sync.Mutex
-	st       device.Status
-	failures int // consecutive
-	opened   bool
-	seen     recent
-	rng      *rand.Rand
+	mu   sync.Mutex // seen
+	seen recent
 }
 
 var _ device.Instrument = (*Driver)(nil)
@@ -194,17 +192,15 @@ func New(spec device.Spec, env device.Env) (device.Instrument, error) {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	baud := spec.Baud
-	if baud == 0 {
-		baud = 9600
+	if spec.Baud == 0 {
+		spec.Baud = 9600
 	}
-	d := &Driver{
-		spec: spec, env: env, opt: opt,
-		mode: device.SerialMode{Baud: baud, DataBits: 8, Parity: "N", StopBits: 1},
-		rng:  rand.New(rand.NewPCG(uint64(env.Now().UnixNano()), uint64(len(spec.ID)))),
-		seen: recent{max: 1024},
-	}
-	d.st.ID, d.st.Model = spec.ID, spec.Model
+	d := &Driver{spec: spec, env: env, opt: opt, seen: recent{max: 1024}}
+	d.loop = serialloop.New(spec, env, serialloop.Timing{
+		ReadTimeout: opt.ReadTimeout, ProbeEvery: opt.ProbeEvery, ReplyTimeout: opt.ReplyTimeout,
+		FailAfter: opt.FailAfter, BackoffMin: opt.BackoffMin, BackoffMax: opt.BackoffMax,
+		PauseAfterConnect: opt.PauseAfterConnect, Jitter: true,
+	}, "enzyme tester")
 	return d, nil
 }
 
@@ -212,11 +208,7 @@ func New(spec device.Spec, env device.Env) (device.Instrument, error) {
 func (d *Driver) ID() string { return d.spec.ID }
 
 // Status returns a snapshot of the driver's health.
-func (d *Driver) Status() device.Status {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.st
-}
+func (d *Driver) Status() device.Status { return d.loop.Status() }
 
 // Run reads the tester until ctx ends.
 func (d *Driver) Run(ctx context.Context, sink func(device.Reading)) error {
@@ -228,164 +220,26 @@ var _ device.Confirming = (*Driver)(nil)
 // RunConfirmed is Run with a sink that can refuse a reading: a refused
 // report is not acknowledged, so the tester repeats it.
 func (d *Driver) RunConfirmed(ctx context.Context, sink func(device.Reading) error) error {
-	log := d.env.Log
-	attempt := 0
-	for {
-		healthy, err := d.session(ctx, sink)
-		if ctx.Err() != nil {
-			return ctx.Err()
+	return d.loop.Run(ctx, func(port device.Port) serialloop.Session {
+		s := &sess{d: d, port: port, sink: sink}
+		return serialloop.Session{
+			Probe:    func() error { return s.write(dyframe.Hello{}) },
+			NoAnswer: fmt.Errorf("%s: no answer to the communication test within %v", d.spec.Port, d.opt.ReplyTimeout),
+			Feed:     s.feed,
 		}
-		if healthy {
-			attempt = 0
-		}
-		d.fail(err)
-		delay := d.backoff(attempt)
-		attempt++
-		if log != nil {
-			log.Warn("dy-enzyme: port session ended; reopening", "device", d.spec.ID, "port", d.spec.Port, "err", err, "retry_in", delay)
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// backoff returns the delay before reopen attempt n: exponential from
-// BackoffMin, capped at BackoffMax, with "equal jitter" (a uniform draw in
-// the upper half) so that kiosks unplugged together do not retry together.
-func (d *Driver) backoff(n int) time.Duration {
-	b := d.opt.BackoffMin
-	for i := 0; i < n && b < d.opt.BackoffMax; i++ {
-		b *= 2
-	}
-	b = min(b, d.opt.BackoffMax)
-	d.mu.Lock()
-	j := time.Duration(d.rng.Int64N(int64(b)/2 + 1))
-	d.mu.Unlock()
-	return b/2 + j
-}
-
-// fail records a failure; DOWN after FailAfter in a row.
-func (d *Driver) fail(err error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.failures++
-	if err != nil {
-		d.st.LastErr = err.Error()
-	}
-	if d.failures >= d.opt.FailAfter {
-		d.st.State = device.StateDown
-	}
-}
-
-// alive records an answer from the tester.
-func (d *Driver) alive(state device.State) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.failures = 0
-	d.st.State = state
-	d.st.LastSeen = d.env.Now()
-}
-
-func (d *Driver) count(good bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if good {
-		d.st.Frames++
-	} else {
-		d.st.BadFrames++
-	}
-}
-
-type locker interface {
-	Lock(context.Context) error
-	Unlock()
-}
-
-// errLost wraps the error of a port that stopped working.
-var errLost = errors.New("serial port lost")
-
-// session opens the port and serves it until it fails or ctx ends. healthy
-// is true if the tester answered during the session.
-func (d *Driver) session(ctx context.Context, sink func(device.Reading) error) (healthy bool, err error) {
-	port, err := d.env.Serial.OpenSerial(d.spec.Port, d.mode)
-	if err != nil {
-		return false, err
-	}
-	// Closed from this goroutine only, after the last Read: a shared
-	// handle's Close releases the port lock, and another driver must not
-	// get the port while a Read of ours is in flight. ctx is noticed at
-	// the next read timeout.
-	defer port.Close()
-	if l, ok := port.(locker); ok {
-		if err := l.Lock(ctx); err != nil {
-			return false, err
-		}
-		defer l.Unlock()
-	}
-	d.mu.Lock()
-	if d.opened {
-		d.st.Reopens++
-	}
-	d.opened = true
-	d.mu.Unlock()
-
-	if err := port.SetReadTimeout(d.opt.ReadTimeout); err != nil {
-		return false, fmt.Errorf("%w: setting the read timeout: %v", errLost, err)
-	}
-	_ = port.ResetInputBuffer() // bytes from before we opened are stale
-	if d.opt.PauseAfterConnect > 0 {
-		t := time.NewTimer(d.opt.PauseAfterConnect)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false, ctx.Err()
-		case <-t.C:
-		}
-	}
-
-	s := &sess{d: d, port: port, sink: sink}
-	if err := s.probe(); err != nil {
-		return false, err
-	}
-	buf := make([]byte, 512)
-	for {
-		n, rerr := port.Read(buf)
-		if ctx.Err() != nil {
-			return s.healthy, ctx.Err()
-		}
-		if n > 0 {
-			s.lastRx = d.env.Now()
-			s.sc.Feed(buf[:n])
-			if err := s.drain(); err != nil {
-				return s.healthy, err
-			}
-		}
-		if rerr != nil {
-			return s.healthy, fmt.Errorf("%w: %s: %v", errLost, d.spec.Port, rerr)
-		}
-		if err := s.tick(); err != nil {
-			return s.healthy, err
-		}
-	}
+	})
 }
 
 // sess is the state of one open port.
 type sess struct {
-	d       *Driver
-	port    device.Port
-	sink    func(device.Reading) error
-	sc      dyframe.Scanner
-	ident   *dyframe.Ident
-	healthy bool
+	d     *Driver
+	port  device.Port
+	sink  func(device.Reading) error
+	sc    dyframe.Scanner
+	ident *dyframe.Ident
+	heard bool // a valid answer in the current feed
 
-	lastRx      time.Time // last byte received (real time: timeouts only)
 	partialFrom time.Time // when the current partial frame started
-	probedAt    time.Time // zero when not waiting for an answer
 }
 
 func (s *sess) write(m dyframe.Message) error {
@@ -393,141 +247,125 @@ func (s *sess) write(m dyframe.Message) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.port.Write(b); err != nil {
-		return fmt.Errorf("%w: %s: writing: %v", errLost, s.d.spec.Port, err)
+	return s.d.loop.Write(s.port, b)
+}
+
+// feed takes what one read returned (nothing at a read timeout): it
+// decodes every complete frame, abandons a partial frame that stopped
+// arriving, and reports whether the tester answered.
+func (s *sess) feed(now time.Time, b []byte) bool {
+	s.heard = false
+	if len(b) > 0 {
+		s.sc.Feed(b)
+		s.drain()
 	}
-	return nil
+	switch {
+	case s.sc.Pending() == 0:
+		s.partialFrom = time.Time{}
+	case s.partialFrom.IsZero():
+		s.partialFrom = now
+	case now.Sub(s.partialFrom) > s.d.opt.FrameTimeout:
+		// The line went quiet inside a frame. Give up on it; frames
+		// hidden in its bytes are still found.
+		s.d.loop.Update(func(st *device.Status) { st.BadFrames++ })
+		s.sc.Expire()
+		s.partialFrom = time.Time{}
+		s.drain()
+	}
+	return s.heard
 }
 
-func (s *sess) probe() error {
-	s.probedAt = s.d.env.Now()
-	return s.write(dyframe.Hello{})
-}
-
-// flush discards everything received but not decoded, after a bad frame
-// or a timeout.
+// flush discards everything received but not decoded, after a bad frame.
 func (s *sess) flush() {
 	_ = s.port.ResetInputBuffer()
 	s.sc.Reset()
 	s.partialFrom = time.Time{}
 }
 
-// tick runs the timeouts after every read (data or not).
-func (s *sess) tick() error {
-	now := s.d.env.Now()
-	if s.sc.Pending() == 0 {
-		s.partialFrom = time.Time{}
-	} else if s.partialFrom.IsZero() {
-		s.partialFrom = now
-	} else if now.Sub(s.partialFrom) > s.d.opt.FrameTimeout {
-		// The line went quiet inside a frame. Give up on it; frames
-		// hidden in its bytes are still found.
-		s.d.count(false)
-		s.sc.Expire()
-		s.partialFrom = time.Time{}
-		if err := s.drain(); err != nil {
-			return err
-		}
-	}
-	if !s.probedAt.IsZero() && now.Sub(s.probedAt) > s.d.opt.ReplyTimeout {
-		s.d.mu.Lock()
-		s.d.st.Timeouts++
-		s.d.mu.Unlock()
-		s.d.fail(fmt.Errorf("%s: no answer to the communication test within %v", s.d.spec.Port, s.d.opt.ReplyTimeout))
-		s.d.mu.Lock()
-		down := s.d.failures >= s.d.opt.FailAfter
-		s.d.mu.Unlock()
-		s.flush()
-		if down {
-			// Reopen on the backoff: an unplugged adapter or a
-			// switched-off tester.
-			return fmt.Errorf("%s: tester not answering", s.d.spec.Port)
-		}
-		return s.probe()
-	}
-	if s.probedAt.IsZero() && now.Sub(s.lastRx) > s.d.opt.ProbeEvery {
-		return s.probe()
-	}
-	return nil
-}
-
 // drain decodes every complete frame buffered.
-func (s *sess) drain() error {
+func (s *sess) drain() {
 	for {
 		f, err := s.sc.Next()
 		if errors.Is(err, dyframe.ErrIncomplete) {
-			return nil
+			return
 		}
 		if err == nil {
 			var m dyframe.Message
 			if m, err = dyframe.Decode(f); err == nil {
-				s.d.count(true)
-				if err := s.handle(m); err != nil {
-					return err
-				}
+				s.handle(m)
 				continue
 			}
 		}
-		s.d.count(false)
-		s.d.mu.Lock()
-		s.d.st.LastErr = err.Error()
-		s.d.mu.Unlock()
+		s.d.loop.Update(func(st *device.Status) {
+			st.BadFrames++
+			st.LastErr = err.Error()
+		})
 		if log := s.d.env.Log; log != nil {
 			log.Debug("dy-enzyme: bad frame", "device", s.d.spec.ID, "err", err)
 		}
 		s.flush()
-		return nil
+		return
 	}
 }
 
-func (s *sess) handle(m dyframe.Message) error {
+// alive records an answer from the tester in state.
+func (s *sess) alive(state device.State) {
+	s.heard = true
+	s.d.loop.Good()
+	if state != device.StateReady {
+		s.d.loop.Update(func(st *device.Status) { st.State = state })
+	}
+}
+
+func (s *sess) handle(m dyframe.Message) {
 	d := s.d
 	switch m := m.(type) {
 	case dyframe.Ident:
 		s.ident = &m
-		s.probedAt = time.Time{}
-		s.healthy = true
 		state := device.StateReady
 		if m.Measuring {
 			state = device.StateMeasuring
 		}
-		d.alive(state)
-		d.mu.Lock()
+		s.alive(state)
 		if m.Model != "" {
-			d.st.Model = m.Model
+			d.loop.Update(func(st *device.Status) { st.Model = m.Model })
 		}
-		d.mu.Unlock()
 	case dyframe.Started:
-		s.healthy = true
-		d.alive(device.StateMeasuring)
+		s.alive(device.StateMeasuring)
 	case dyframe.Report:
-		s.healthy = true
 		if s.ident == nil {
 			// Take reports only from a tester that has said who it is:
 			// the serial number is part of the key that stops a
 			// repeated report from being taken twice. Not acknowledged,
-			// so the tester repeats it after answering the probe.
-			if s.probedAt.IsZero() {
-				return s.probe()
-			}
-			return nil
+			// so the tester repeats it; the probe still waits for its
+			// answer.
+			d.loop.Update(func(st *device.Status) { st.Frames++ })
+			return
 		}
-		d.alive(device.StateReady)
+		s.alive(device.StateReady)
 		key := s.ident.Serial + "\x00" + strconv.FormatUint(uint64(m.Record), 10)
-		if !d.seen.has(key) {
+		d.mu.Lock()
+		seen := d.seen.has(key)
+		d.mu.Unlock()
+		if !seen {
 			if r, ok := d.reading(m, *s.ident); ok {
 				r.Report = s.ident.Serial + "#" + strconv.FormatUint(uint64(m.Record), 10)
 				if err := s.sink(r); err != nil {
 					// Not stored: leave it unacknowledged, the tester
 					// repeats it.
-					return nil
+					return
 				}
 			}
+			d.mu.Lock()
 			d.seen.add(key)
+			d.mu.Unlock()
 		}
-		return s.write(dyframe.Ack{Record: m.Record})
+		if err := s.write(dyframe.Ack{Record: m.Record}); err != nil {
+			d.loop.Update(func(st *device.Status) {
+				st.LastErr = "acknowledging record " + strconv.FormatUint(uint64(m.Record), 10) + ": " + err.Error()
+			})
+		}
 	}
-	return nil
 }
 
 // reading converts a report; ok is false if its absorbances are reserved
@@ -538,9 +376,7 @@ func (d *Driver) reading(m dyframe.Report, id dyframe.Ident) (device.Reading, bo
 	if !okC || !okS {
 		msg := fmt.Sprintf("record %d (sample %s): photometer reading invalid or over range (control %d→%d, sample %d→%d µAU); no result — repeat the test",
 			m.Record, m.SampleCode, m.Control.First, m.Control.Last, m.Sample.First, m.Sample.Last)
-		d.mu.Lock()
-		d.st.LastErr = msg
-		d.mu.Unlock()
+		d.loop.Update(func(st *device.Status) { st.LastErr = msg })
 		if d.env.Log != nil {
 			d.env.Log.Warn("dy-enzyme: "+msg, "device", d.spec.ID)
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +20,7 @@ func seedProfiles(f *testing.F) [][]byte {
 		b, _ := builtinFS.ReadFile(n)
 		out = append(out, b)
 	}
-	b, err := os.ReadFile("../../../simulator/profilesim/examples/lanyu-gr20.yaml")
+	b, err := examples.ReadFile("examples/lanyu-gr20.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -187,7 +187,7 @@ func TestThermometerMethodByMode(t *testing.T) {
 // the document and the tests read the same file).
 func lanyu(t testing.TB) *Profile {
 	t.Helper()
-	b, err := os.ReadFile("../../../simulator/profilesim/examples/lanyu-gr20.yaml")
+	b, err := examples.ReadFile("examples/lanyu-gr20.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestRoundTrip(t *testing.T) {
 // TestParseErrors: every kind of broken profile is refused with the line
 // of the problem and what to do.
 func TestParseErrors(t *testing.T) {
-	base, err := os.ReadFile("../../../simulator/profilesim/examples/lanyu-gr20.yaml")
+	base, err := examples.ReadFile("examples/lanyu-gr20.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestLoadDir(t *testing.T) {
-	lanyuYAML, _ := os.ReadFile("../../../simulator/profilesim/examples/lanyu-gr20.yaml")
+	lanyuYAML, _ := examples.ReadFile("examples/lanyu-gr20.yaml")
 	gc1, _ := builtinFS.ReadFile("builtin/shian-gc1.yaml")
 	fsys := fstest.MapFS{
 		"lanyu-gr20.yaml": {Data: lanyuYAML},
@@ -335,8 +335,8 @@ func TestDocsExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, _ := os.ReadFile("../../../simulator/profilesim/examples/lanyu-gr20.yaml")
+	file, _ := examples.ReadFile("examples/lanyu-gr20.yaml")
 	if !strings.Contains(string(doc), "```yaml\n"+string(file)+"```") {
-		t.Error("docs/profiles.md's worked example differs from simulator/profilesim/examples/lanyu-gr20.yaml; copy the file into the document")
+		t.Error("docs/profiles.md's worked example differs from protocols/device/profile/examples/lanyu-gr20.yaml; copy the file into the document")
 	}
 }

@@ -22,6 +22,21 @@ type Config struct {
 	Grades    GradeTable      `json:"grades" yaml:"grades"`
 	Banquet   BanquetConfig   `json:"banquet" yaml:"banquet"`
 	KPI       KPIConfig       `json:"kpi" yaml:"kpi"`
+	Duty      DutyConfig      `json:"duty" yaml:"duty"`
+	Emergency EmergencyConfig `json:"emergency" yaml:"emergency"`
+}
+
+// DutyConfig is the stationed team's duty-log rules. The retained-sample
+// minimums are Readiness.RetentionMinMass and RetentionMinHold (one home).
+type DutyConfig struct {
+	// CoreMin: cooked food's core temperature (70 °C, docs/domain.md §1.6).
+	CoreMin measure.Temperature `json:"core_min" yaml:"core_min"`
+	// ColdRoomMax: the cold-dish room's temperature (25 °C, §1.6).
+	ColdRoomMax measure.Temperature `json:"cold_room_max" yaml:"cold_room_max"`
+	// RetentionGrace: how long after a meal's service starts a dish may
+	// still lack its retained sample before the alarm ([ASSUMPTION]: 30
+	// min; a sample is normally kept as each dish is finished).
+	RetentionGrace time.Duration `json:"retention_grace" yaml:"retention_grace"`
 }
 
 // FilingConfig is the event notice rule.
@@ -141,7 +156,9 @@ func DefaultConfig() Config {
 			RectificationDays:    3,
 			MinChefTrainings:     1,
 		},
-		KPI: KPIConfig{UTCOffset: 8 * time.Hour},
+		KPI:       KPIConfig{UTCOffset: 8 * time.Hour},
+		Duty:      DutyConfig{CoreMin: 70 * measure.Celsius, ColdRoomMax: 25 * measure.Celsius, RetentionGrace: 30 * time.Minute},
+		Emergency: DefaultEmergencyConfig(),
 	}
 }
 
@@ -224,6 +241,10 @@ func (c Config) Validate() error {
 	if c.KPI.UTCOffset < -14*time.Hour || c.KPI.UTCOffset > 14*time.Hour {
 		add(invalid("kpi.utc_offset", "%s is not a UTC offset", c.KPI.UTCOffset))
 	}
+	if c.Duty.CoreMin <= 0 || c.Duty.ColdRoomMax <= 0 || c.Duty.RetentionGrace < 0 {
+		add(invalid("duty", "core_min and cold_room_max must be positive, retention_grace not negative"))
+	}
+	add(c.Emergency.Validate())
 	return errors.Join(errs...)
 }
 

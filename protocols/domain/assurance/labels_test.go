@@ -59,6 +59,14 @@ func everyIdentifier() map[string][]string {
 		"banquet states":     ids(BanquetStates()...),
 		"finding severities": ids(FindingMinor, FindingMajor),
 		"pillars":            ids(Pillars()...),
+		"event meals":        ids(MealBreakfast, MealLunch, MealDinner),
+		"sources":            ids(SourceManual, SourceScale, SourceProbe),
+		"process checks":     ids(ProcessKinds()...),
+		"duty gaps":          ids(GapRetentionMissing, GapRetentionEarly, GapMorningMissing, GapUnfitWorker, GapProcessFailed, GapProblemOpen),
+		"levels":             ids(ResponseLevels()...),
+		"emergency states":   ids(EmergencyActivated, EmergencyClosed),
+		"causes":             ids(Causes()...),
+		"timeline":           {TLReported, TLActivated, TLFrozen, TLDispatched, TLStepDone, TLUpdated, TLLevel, TLNote, TLClosed, TLReleased, TLNoTeam},
 	}
 }
 

@@ -28,6 +28,7 @@ package serialloop
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -43,10 +44,18 @@ type Timing struct {
 	FailAfter    int           // consecutive failures before down
 	BackoffMin   time.Duration // first reopen delay
 	BackoffMax   time.Duration // reopen delay cap
+	// PauseAfterConnect is waited after the port opens, before the
+	// first probe (an adapter that resets the instrument on open).
+	PauseAfterConnect time.Duration
+	// Jitter draws each reopen delay uniformly from its upper half
+	// ("equal jitter"), so that kiosks unplugged together do not retry
+	// together.
+	Jitter bool
 }
 
 // Parse reads the options in m over t: read_timeout, probe_every,
-// reply_timeout, backoff_min, backoff_max and fail_after itself, the
+// reply_timeout, backoff_min, backoff_max, pause_after_connect (which may
+// be 0) and fail_after itself, the
 // durations in more (the driver's own, checked alike), and any other key
 // through extra, which reports whether it knew the key (nil knows none).
 // known lists every key, for the error message.
@@ -58,6 +67,12 @@ func (t *Timing) Parse(id string, m map[string]string, more map[string]*time.Dur
 	}
 	for k, v := range m {
 		switch {
+		case k == "pause_after_connect":
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("device %q: options.%s %q: want a duration like 500ms, or 0s", id, k, v)
+			}
+			t.PauseAfterConnect = d
 		case durs[k] != nil:
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
@@ -207,6 +222,9 @@ func (l *Loop) Run(ctx context.Context, begin func(port device.Port) Session) er
 			attempt = 0
 		}
 		delay := min(l.t.BackoffMin<<min(attempt, 16), l.t.BackoffMax)
+		if l.t.Jitter && delay > 1 {
+			delay = delay/2 + rand.N(delay/2+1)
+		}
 		attempt++
 		t := time.NewTimer(delay)
 		select {
@@ -246,6 +264,15 @@ func (l *Loop) session(ctx context.Context, begin func(device.Port) Session, reo
 		return false, fmt.Errorf("set read timeout: %w", err)
 	}
 	_ = port.ResetInputBuffer() // sent before we listened: stale
+	if l.t.PauseAfterConnect > 0 {
+		t := time.NewTimer(l.t.PauseAfterConnect)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, nil
+		case <-t.C:
+		}
+	}
 	l.mu.Lock()
 	l.port = port
 	l.mu.Unlock()
@@ -268,6 +295,11 @@ func (l *Loop) session(ctx context.Context, begin func(device.Port) Session, reo
 			return healthy, nil
 		}
 		n, err := port.Read(chunk)
+		if ctx.Err() != nil {
+			// Stopping: what arrived meanwhile is left to the
+			// instrument, which repeats what was not acknowledged.
+			return healthy, nil
+		}
 		if err != nil {
 			return healthy, fmt.Errorf("read: %w", err)
 		}
