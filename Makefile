@@ -2,6 +2,7 @@
 #   make demo   builds everything and runs a simulated event against a local command service
 #   make test   runs every test (browser tests need Debian's chromium; CI requires them)
 #   make bench  measures ingest, growth, latency, the kiosk and the zone index; writes docs/BENCHMARKS.md
+#   make powerloss  cuts the power of the command and the kiosks on LazyFS; nothing acked may be lost
 
 GO          ?= go
 BIN         := bin
@@ -16,13 +17,19 @@ TESTFLAGS   ?= -race -count=1 -timeout 30m
 # outputs; only a full run replaces docs/BENCHMARKS.md.
 BENCH_OUT   ?= $(if $(BENCH_QUICK),artifacts/BENCHMARKS-quick.md,docs/BENCHMARKS.md)
 BENCH_FLAGS ?=
+# Power-loss runs (make powerloss): POWERLOSS_CUTS power cuts in all, half
+# of them the command's; POWERLOSS_CUTS=200 for a long run. LazyFS is built
+# from third_party/lazyfs into LAZYFS_OUT (reused while its sources match).
+POWERLOSS_CUTS  ?= 20
+POWERLOSS_FLAGS ?=
+LAZYFS_OUT      ?= $(CURDIR)/.cache/lazyfs
 
 BINARIES := shian-command shian-kiosk shian-sim
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/shianfood/shian/internal/version.Version=$(VERSION)
 DIST     := dist
 
-.PHONY: all build web demo test lint fuzz cross bench dist clean
+.PHONY: all build web demo test lint fuzz cross bench dist clean powerloss
 
 all: build
 
@@ -87,6 +94,16 @@ dist: web
 # last two lines are ingest_per_s=N and ingest_ratio=R.
 bench: build
 	$(BIN)/shian-sim bench --out $(BENCH_OUT) $(BENCH_FLAGS)
+
+# Power loss on LazyFS (docs/decisions/0014-power-loss-on-lazyfs.md): build
+# LazyFS, check that a cut drops exactly the unsynced writes, then run the
+# real binaries with every data directory on its own LazyFS and cut their
+# power at random moments. Needs /dev/fuse, fusermount3 and LazyFS's build
+# deps (cmake g++ libfuse3-dev fuse3 libspdlog-dev libtoml11-dev).
+powerloss: build
+	@lazyfs=$$(third_party/lazyfs/build.sh $(LAZYFS_OUT)) && echo "lazyfs: $$lazyfs" && \
+	SHIAN_LAZYFS=$$lazyfs $(GO) test -count=1 -run '^TestCutDropsOnlyUnsynced$$' ./simulator/lazyfs/ && \
+	$(BIN)/shian-sim powerloss --lazyfs $$lazyfs --cuts $(POWERLOSS_CUTS) $(POWERLOSS_FLAGS)
 
 # Kiosk binaries for Raspberry Pi models, into bin/ (dist builds the release set).
 cross:

@@ -74,6 +74,7 @@ var accessPolicy = map[string]accessRule{
 	"POST /api/v1/kiosks":           admin,
 	"GET /api/v1/alarms":            viewer,
 	"POST /api/v1/alarms/{seq}/ack": cmdr,
+	"POST /api/v1/alarms/ack":       cmdr,
 	"GET /api/v1/users":             admin,
 	"POST /api/v1/users":            admin,
 	"PATCH /api/v1/users/{name}":    admin,

@@ -290,7 +290,7 @@ func (s *Service) carryOver() error {
 			return
 		}
 		show := strings.Join(ids[:min(len(ids), 5)], ", ")
-		if _, err := s.store.RaiseAlarm(store.Alarm{Code: code, Message: fmt.Sprintf("%s：%d 条（%s）/ %s: %d (%s)", zh, len(ids), show, en, len(ids), show)}); err != nil {
+		if _, err := s.store.RaiseAlarm(store.Alarm{Code: code, Message: fmt.Sprintf("%s：%d 条（%s） / %s: %d (%s)", zh, len(ids), show, en, len(ids), show)}); err != nil {
 			s.cfg.Log.Error("cannot store the alarm", "code", code, "err", err)
 		}
 	}

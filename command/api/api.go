@@ -34,6 +34,47 @@
 //
 // Handlers written directly against net/http (websocket upgrades, file
 // downloads) call [WriteError] with their error.
+//
+// # Browser protections
+//
+// Every request to the command service passes the guard (guard.go) before the
+// router. It does two things and nothing else:
+//
+//  1. Security headers on every answer (pages, API, files): a strict
+//     Content-Security-Policy — scripts only from this server (no inline
+//     script, no eval, no inline handlers), nothing framed by anyone
+//     (frame-ancestors 'none'), images from here, data:/blob: and the
+//     configured tile server only — plus X-Content-Type-Options: nosniff,
+//     Referrer-Policy, X-Frame-Options, Cross-Origin-Opener-Policy,
+//     Cross-Origin-Resource-Policy and Permissions-Policy. A handler may
+//     tighten them (evidence files are served sandboxed).
+//  2. CSRF on state-changing requests (anything but GET, HEAD, OPTIONS):
+//     - A browser request must be same-origin: Sec-Fetch-Site is
+//     same-origin or none, or, from a browser that does not send it, the
+//     Origin's host is the request's Host (net/http's
+//     CrossOriginProtection). A request that carries the session cookie
+//     but neither header is refused too. Refusal: 403 cross_origin.
+//     - The body must be JSON (application/json or another +json type);
+//     the upload routes ([Server.HandleUpload]) take multipart/form-data
+//     instead, and a route may declare other types ([Server.Accept]: the
+//     rule book takes YAML). Refusal: 415 unsupported_media_type, checked
+//     by every handler's wrapper after the role gate.
+//     A form, text/plain or a body-less fetch from another site is the
+//     shape of a forged request; JSON from another origin needs a CORS
+//     preflight this server never answers.
+//
+// A request that authenticates with "Authorization: Bearer <token>" (API
+// tokens of scripts and the simulator; kiosks use their token on the
+// /ws/kiosk handshake, a GET) is not held to the Origin rules: a browser
+// never attaches that header by itself, and a page on another origin
+// cannot add it without a preflight, so such a request cannot be forged
+// from a victim's browser. auth.Identify takes the header before the
+// cookie, so the cookie plays no part in it. Its body still must be JSON:
+// a declared non-JSON type is refused, an unlabelled body is decoded as
+// JSON (scripts often send none).
+//
+// Errors go through [AsError] like every other ([ErrCrossOrigin],
+// [ErrMediaType]).
 package api
 
 import (
@@ -109,6 +150,8 @@ var assuranceStatus = map[assurance.Code]int{
 // AsError is the one mapping from errors to API answers:
 //
 //	*Error                          as it is
+//	ErrCrossOrigin                  403 cross_origin (the guard's CSRF check)
+//	ErrMediaType                    415 unsupported_media_type (the guard: not JSON, not multipart on an upload route)
 //	*geo.Error                      400 invalid (413 too_large for an oversized layer)
 //	assurance errors                their code: 400 invalid, 403 forbidden, 409 illegal_transition,
 //	                                precondition_failed, not_ready, retest_refused — with details
@@ -129,6 +172,10 @@ func AsError(err error) (ae *Error, internal bool) {
 	switch {
 	case errors.As(err, &ae):
 		return ae, false
+	case errors.Is(err, ErrCrossOrigin):
+		return &Error{Status: http.StatusForbidden, Code: CodeCrossOrigin, Message: err.Error()}, false
+	case errors.Is(err, ErrMediaType):
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeMediaType, Message: err.Error()}, false
 	case errors.As(err, &ge):
 		ae = &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Message: ge.Error()}
 		if ge.Code == geo.CodeTooLarge {

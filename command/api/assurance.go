@@ -47,7 +47,7 @@ func RegisterAssurance(s *Server, e *engine.Engine) {
 	h("POST /api/v1/incidents/{id}/transition", assurance.RoleInspector, a.incidentStep)
 	h("POST /api/v1/incidents/{id}/retest", assurance.RoleOperator, a.requestRetest)
 	h("POST /api/v1/incidents/{id}/waiver", assurance.RoleOperator, a.waiveRetest)
-	h("POST /api/v1/incidents/{id}/evidence", assurance.RoleOperator, a.uploadEvidence(engine.SubjectIncident))
+	s.HandleUpload("POST /api/v1/incidents/{id}/evidence", assurance.RoleOperator, a.uploadEvidence(engine.SubjectIncident))
 	h("GET /api/v1/incidents/{id}/evidence/{ref}", assurance.RoleViewer, a.serveEvidence(engine.SubjectIncident))
 	h("GET /api/v1/clusters", assurance.RoleViewer, a.listClusters)
 
@@ -57,7 +57,7 @@ func RegisterAssurance(s *Server, e *engine.Engine) {
 	h("POST /api/v1/banquets/{id}/transition", assurance.RoleInspector, a.banquetStep)
 	h("POST /api/v1/banquets/{id}/findings", assurance.RoleInspector, a.banquetFinding)
 	h("POST /api/v1/banquets/{id}/rectifications/{rid}/close", assurance.RoleInspector, a.closeRectification)
-	h("POST /api/v1/banquets/{id}/evidence", assurance.RoleOperator, a.uploadEvidence(engine.SubjectBanquet))
+	s.HandleUpload("POST /api/v1/banquets/{id}/evidence", assurance.RoleOperator, a.uploadEvidence(engine.SubjectBanquet))
 	h("GET /api/v1/banquets/{id}/evidence/{ref}", assurance.RoleViewer, a.serveEvidence(engine.SubjectBanquet))
 	h("GET /api/v1/chefs", assurance.RoleViewer, a.listChefs)
 	h("POST /api/v1/chefs", assurance.RoleOperator, a.putChef)

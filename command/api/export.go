@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -102,6 +103,29 @@ func cellString(v any) string {
 	return fmt.Sprint(v)
 }
 
+// plainNumber is a decimal number as the exports write one ("-18.5").
+var plainNumber = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?$`)
+
+// csvCell is v as a CSV cell that a spreadsheet will show as text, never
+// run: a cell starting with = + - @ (a formula, or a DDE command such as
+// "=cmd|' /C calc'!A0"), a tab, CR or LF gets a leading apostrophe, which
+// Excel, LibreOffice and WPS read as "this is text" (OWASP's CSV injection
+// advice). Stall, sample, operator and supplier names come from kiosks and
+// imports, so every string is treated so; a plain number ("-18.5") is not
+// a formula and is left alone. XLSX cells are typed strings and need no
+// such care.
+func csvCell(v any) string {
+	s := cellString(v)
+	if s == "" || plainNumber.MatchString(s) {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r', '\n':
+		return "'" + s
+	}
+	return s
+}
+
 // writeCSV spools the rows to a temporary file (UTF-8 with a byte-order
 // mark, so that Excel in a Chinese locale opens it right), then sends it.
 func writeCSV(w http.ResponseWriter, t exportTable, name string) error {
@@ -120,7 +144,7 @@ func writeCSV(w http.ResponseWriter, t exportTable, name string) error {
 		for i := range rec {
 			rec[i] = ""
 			if i < len(row) {
-				rec[i] = cellString(row[i])
+				rec[i] = csvCell(row[i])
 			}
 		}
 		return cw.Write(rec)

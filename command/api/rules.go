@@ -43,7 +43,9 @@ func RegisterRules(s *Server, books RuleBooks) {
 	s.Handle("GET /api/v1/rules", assurance.RoleViewer, r.current)
 	s.Handle("GET /api/v1/rules/versions", assurance.RoleViewer, r.versions)
 	s.Handle("GET /api/v1/rules/versions/{version}", assurance.RoleViewer, r.version)
+	s.Accept("PUT /api/v1/rules", "application/json", "application/yaml", "text/yaml", "application/x-yaml")
 	s.Handle("PUT /api/v1/rules", assurance.RoleAdmin, r.put)
+	s.Accept("PUT /api/v1/rules/lots/{id}", "application/json", "application/yaml", "text/yaml", "application/x-yaml")
 	s.Handle("PUT /api/v1/rules/lots/{id}", assurance.RoleAdmin, r.putLot)
 	s.Handle("DELETE /api/v1/rules/lots/{id}", assurance.RoleAdmin, r.deleteLot)
 }

@@ -66,6 +66,7 @@ type Server struct {
 
 	mux    *http.ServeMux
 	audit  *auditor
+	gs     *guardState
 	routes []Route
 }
 
@@ -92,8 +93,9 @@ type Route struct {
 	Min     assurance.Role // for AccessRole
 }
 
-// Routes builds the HTTP handler. Further routes can be added with Handle
-// afterwards.
+// Routes builds the HTTP handler: the router behind the guard (security
+// headers, CSRF; see the package doc). Further routes can be added with
+// Handle, HandleUpload and Mount afterwards.
 func (s *Server) Routes() http.Handler {
 	if s.Log == nil {
 		s.Log = slog.Default()
@@ -102,6 +104,7 @@ func (s *Server) Routes() http.Handler {
 		s.Now = time.Now
 	}
 	s.mux = http.NewServeMux()
+	s.initGuard()
 	s.routes = nil
 	s.audit = newAuditor(s)
 	s.public("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -134,12 +137,15 @@ func (s *Server) Routes() http.Handler {
 	s.Handle("POST /api/v1/kiosks", assurance.RoleAdmin, s.registerKiosk)
 	s.Handle("GET /api/v1/alarms", assurance.RoleViewer, s.listAlarms)
 	s.Handle("POST /api/v1/alarms/{seq}/ack", assurance.RoleCommander, s.ackAlarm)
+	s.Handle("POST /api/v1/alarms/ack", assurance.RoleCommander, s.ackAlarms)
 	s.registerAccess()
 	s.registerAudit()
 	if s.Web != nil {
 		s.public("GET /", s.Web)
 	}
-	return s.edge(s.mux)
+	// The edge (HSTS, the audit log) outside the guard (security headers
+	// and CSRF, guard.go), so that the guard's refusals are audited too.
+	return s.edge(s.guard(s.mux))
 }
 
 // Mount registers a route that needs no authentication (the monitoring
@@ -168,6 +174,10 @@ func (s *Server) wrap(h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, ok := auth.UserFrom(r.Context()); ok {
 			auditAs(r, u.Name, "", "")
+		}
+		if err := s.checkBody(r); err != nil { // JSON, or what the route accepts (guard.go)
+			WriteError(w, s.Log, err)
+			return
 		}
 		if err := h(w, r); err != nil {
 			WriteError(w, s.Log, err)

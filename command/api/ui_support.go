@@ -161,6 +161,7 @@ func RegisterUI(s *Server, e *engine.Engine, getenv func(string) string) {
 		s.Log.Warn("ignoring the base map set in the environment", "err", err)
 		u.env.Tiles = nil
 	}
+	u.admitTiles()
 	s.Handle("GET /api/v1/ui-config", assurance.RoleViewer, u.getConfig)
 	s.Handle("PUT /api/v1/ui-config", assurance.RoleAdmin, u.putConfig)
 	s.Handle("DELETE /api/v1/ui-config", assurance.RoleAdmin, u.deleteConfig)
@@ -269,6 +270,7 @@ func (u *uiAPI) putConfig(w http.ResponseWriter, r *http.Request) error {
 	if err := u.s.Store.Put(settingKind, settingUI, set); err != nil {
 		return err
 	}
+	u.admitTiles()
 	return u.getConfig(w, r)
 }
 
@@ -276,7 +278,22 @@ func (u *uiAPI) deleteConfig(w http.ResponseWriter, r *http.Request) error {
 	if err := u.s.Store.Delete(settingKind, settingUI); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	u.admitTiles()
 	return u.getConfig(w, r)
+}
+
+// admitTiles lets the pages' CSP load images from the base map in force
+// (the guard's img-src; see TileSource).
+func (u *uiAPI) admitTiles() {
+	set, _, err := u.settings()
+	if err != nil {
+		u.s.Log.Warn("base map settings unreadable; the map's CSP admits no tile server", "err", err)
+	}
+	if set.Tiles != nil {
+		u.s.SetTileSources(TileSource(set.Tiles.URL))
+		return
+	}
+	u.s.SetTileSources()
 }
 
 // labelBase is the URL QR labels carry before "/s/{id}".

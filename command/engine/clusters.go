@@ -69,7 +69,7 @@ func (e *Engine) addPositive(rec Incident, now time.Time) {
 		case errors.Is(err, store.ErrNotFound):
 			rec.RaisedAt = now
 			a := e.raise(store.Alarm{Code: "cluster_warning", Loc: []float64{rec.Centroid.Lon, rec.Centroid.Lat},
-				Message: fmt.Sprintf("聚集性预警：%d 份 %s 阳性样品在中心 %.0f 米内、%s内先后检出（%s）/ cluster warning: %d %s positives within %.0f m of their centre over %s (%s)",
+				Message: fmt.Sprintf("聚集性预警：%d 份 %s 阳性样品在中心 %.0f 米内、%s内先后检出（%s） / cluster warning: %d %s positives within %.0f m of their centre over %s (%s)",
 					len(rec.Members), rec.Analyte, rec.Radius, spanZH(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, "、"),
 					len(rec.Members), rec.Analyte, rec.Radius, spanEN(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, ", "))})
 			rec.AlarmSeq = a.Seq

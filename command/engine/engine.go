@@ -132,6 +132,7 @@ type Engine struct {
 	open     map[string]*assurance.Incident // incidents not closed (audit dropped)
 	marks    map[string][]EscalationMark    // incident id → escalations raised
 	daySeq   map[string]int                 // "20261128" → last incident number
+	waits    map[string]RepeatWait          // open incidents whose repeats hold dispatch
 
 	emMu sync.Mutex // numbering of emergencies
 
@@ -162,7 +163,7 @@ func New(d Deps, cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, pc: *cfg.Protocol, st: d.Store, res: d.Results, deps: d, log: d.Log,
 		queue: make(chan []history.Committed, cfg.Queue), stopped: make(chan struct{}), quit: make(chan struct{}),
 		byResult: map[string]string{}, open: map[string]*assurance.Incident{},
-		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}}
+		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}, waits: map[string]RepeatWait{}}
 	if d.DataDir != "" {
 		e.dir = filepath.Join(d.DataDir, "evidence")
 		if err := os.MkdirAll(e.dir, 0o755); err != nil {
@@ -232,6 +233,11 @@ func (e *Engine) index(inc *Incident) {
 	if r := inc.Trigger.ResultID; r != "" {
 		e.byResult[r] = inc.ID
 	}
+	if inc.Repeat.holdsDispatch() && inc.State == assurance.IncidentWarned {
+		e.waits[inc.ID] = *inc.Repeat
+	} else {
+		delete(e.waits, inc.ID)
+	}
 	if inc.State == assurance.IncidentClosed {
 		delete(e.open, inc.ID)
 		delete(e.marks, inc.ID)
@@ -272,7 +278,8 @@ func (e *Engine) publish(kind string, data any) {
 }
 
 // OnCommitted is the ingest callback: it queues newly committed results
-// for the engine's loop and returns at once (it blocks only when the queue
+// that call for an incident, and repeats of earlier results, for the
+// engine's loop and returns at once (it blocks only when the queue
 // is full, which slows the committer instead of losing work).
 func (e *Engine) OnCommitted(cs []history.Committed) {
 	var keep []history.Committed
@@ -280,7 +287,8 @@ func (e *Engine) OnCommitted(cs []history.Committed) {
 		if c.Outcome == history.Conflict {
 			continue
 		}
-		if _, ok := triggerOf(&c.Result); ok {
+		// A repeat (复测) may decide a waiting incident whatever its verdict.
+		if _, ok := triggerOf(&c.Result); ok || c.Result.RepeatOf != "" {
 			keep = append(keep, c)
 		}
 	}
@@ -398,6 +406,7 @@ func (e *Engine) Recover() error {
 // still waiting for a team. The background loop calls it every Tick;
 // tests call it with an injected clock.
 func (e *Engine) Tick() {
+	e.repeatsOverdue()
 	e.escalate()
 	e.redispatch()
 	e.checkDuty()

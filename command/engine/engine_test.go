@@ -116,6 +116,13 @@ func newFixture(t *testing.T, cfg engine.Config) *fixture {
 
 func (f *fixture) open(t *testing.T, cfg engine.Config) {
 	t.Helper()
+	if cfg.Protocol == nil {
+		// These tests are about dispatch itself: results dispatch at once.
+		// The repeat-before-dispatch policy has its own tests (repeat_test.go).
+		pc := assurance.DefaultConfig()
+		pc.Incident.RepeatFirst = assurance.RepeatPolicy{}
+		cfg.Protocol = &pc
+	}
 	never := buntdb.Never
 	st, err := store.Open(f.dir, store.Options{Now: f.clk.Now, Log: quiet, Sync: &never, Fault: func(string) error {
 		if f.failSync.Load() {

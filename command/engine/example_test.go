@@ -15,8 +15,10 @@ import (
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-// A positive from a kiosk opens an incident and assigns the nearest
-// available patrol team; an inspector of another team cannot act on it.
+// A colloidal-gold positive for a banned drug from a kiosk opens an
+// incident and assigns the nearest available patrol team at once (an
+// enzyme-inhibition positive would first wait in 待复测 for its repeats,
+// decision 0015); an inspector of another team cannot act on it.
 func Example() {
 	dir, _ := os.MkdirTemp("", "assure-example")
 	defer os.RemoveAll(dir)
@@ -39,7 +41,7 @@ func Example() {
 
 	// What the ingest committer hands over after storing the result.
 	stored, _ := results.Commit([]wire.Result{{ResultID: uuid.Must(uuid.NewV7()).String(), KioskID: "K-NT-01", Seq: 1, StallID: "S-012",
-		Method: assay.EnzymeInhibition, Item: "有机磷和氨基甲酸酯类农药", Value: 56.77, Unit: "%", Verdict: assay.Positive, MeasuredAt: now}})
+		Method: assay.GoldLine, Item: "克伦特罗", Value: 0.12, Unit: "T", Verdict: assay.Positive, MeasuredAt: now}})
 	e.Process(stored)
 	e.Process(stored) // seen again: still one incident
 

@@ -62,18 +62,23 @@ func (e *Engine) subjectOf(id string) subject {
 // (and dispatches it): the ingest path. A result that already has an
 // incident returns that incident, unchanged.
 func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
+	// A repeat of a result that already opened an incident (the enzyme
+	// method's repeats ×2), whatever its verdict, belongs to that
+	// incident: it may end the incident's wait for repeats.
+	if r.RepeatOf != "" {
+		e.mu.Lock()
+		id, ok := e.byResult[r.RepeatOf]
+		e.mu.Unlock()
+		if ok {
+			return e.recordRepeat(id, r)
+		}
+	}
 	kind, ok := triggerOf(&r)
 	if !ok {
 		return Incident{}, ErrNoTrigger
 	}
 	e.mu.Lock()
 	if id, ok := e.byResult[r.ResultID]; ok {
-		e.mu.Unlock()
-		return e.Incident(id)
-	}
-	// A repeat of a result that already opened an incident (the enzyme
-	// method's repeats ×2) belongs to that incident.
-	if id, ok := e.byResult[r.RepeatOf]; ok && r.RepeatOf != "" {
 		e.mu.Unlock()
 		return e.Incident(id)
 	}
@@ -111,8 +116,12 @@ func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
 		e.mu.Unlock()
 		return Incident{}, fmt.Errorf("assure: open incident for result %s: %w", r.ResultID, err)
 	}
-	rec := Incident{Incident: inc, KioskID: r.KioskID, SubjectName: sub.name, Business: sub.business, Analyte: cmp.Or(r.Analyte, r.Item)}
-	derr := e.dispatchLocked(&rec, now, "")
+	rec := Incident{Incident: inc, KioskID: r.KioskID, SubjectName: sub.name, Business: sub.business, Analyte: cmp.Or(r.Analyte, r.Item),
+		Repeat: e.repeatWaitFor(&r, kind, now)}
+	var derr error
+	if !rec.awaiting() {
+		derr = e.dispatchLocked(&rec, now, "")
+	}
 	if err := e.st.Create(kindIncident, id, rec); err != nil {
 		e.mu.Unlock()
 		return Incident{}, err
@@ -182,7 +191,12 @@ func (e *Engine) OpenIncident(tr assurance.Trigger, act assurance.Act) (Incident
 func (e *Engine) afterOpen(rec Incident, dispatchErr error) {
 	tl := rec.Trigger.Kind.Label()
 	teamZH, teamEN := "尚无可派保障组，指挥中心将尽快派员", "no team is free yet; the command centre will send one"
-	if rec.TeamID != "" {
+	switch {
+	case rec.awaiting():
+		by := rec.Repeat.Due.In(e.zone()).Format("15:04")
+		teamZH = fmt.Sprintf("待复测：请对同一样品复测 %d 次（%s 前），复测结果确认后派员", rec.Repeat.Needed, by)
+		teamEN = fmt.Sprintf("awaiting repeat: repeat the same sample %d× (by %s); a team is sent once the repeats confirm it", rec.Repeat.Needed, by)
+	case rec.TeamID != "":
 		t, _ := e.team(rec.TeamID)
 		d := rec.Dispatches[len(rec.Dispatches)-1]
 		by := d.Deadline.In(e.zone()).Format("15:04")
@@ -200,7 +214,7 @@ func (e *Engine) afterOpen(rec Incident, dispatchErr error) {
 			rec.ID, tl.ZH, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), rec.Trigger.Item, teamZH,
 			rec.ID, tl.EN, rec.Trigger.SubjectID, rec.Trigger.Item, teamEN)}
 	e.raise(a)
-	if dispatchErr != nil {
+	if dispatchErr != nil && !rec.awaiting() {
 		e.alert(store.Alarm{Code: "no_team_available", IncidentID: rec.ID, EventID: rec.Trigger.EventID, Loc: locOf(rec.Trigger.Where),
 			Message: fmt.Sprintf("风险处置事件 %s 暂未交办 / incident %s not dispatched yet: %v", rec.ID, rec.ID, dispatchErr)})
 	}
@@ -328,7 +342,7 @@ func (e *Engine) assign(rec *Incident, now time.Time, t Team, metres float64) er
 	}
 	step := assurance.IncidentStep{To: assurance.IncidentAssigned, TeamID: t.ID, Deadline: deadline,
 		Act: assurance.Act{Actor: actorSystem(assurance.RoleCommander), At: now,
-			Note: fmt.Sprintf("自动交办最近的可派保障组 %s（%.0f 米）/ nearest available team %s (%.0f m)", t.Name, metres, t.ID, metres)}}
+			Note: fmt.Sprintf("自动交办最近的可派保障组 %s（%.0f 米） / nearest available team %s (%.0f m)", t.Name, metres, t.ID, metres)}}
 	if err := rec.Apply(step, e.pc); err != nil {
 		return err
 	}
@@ -509,6 +523,14 @@ func (e *Engine) view(rec Incident) Incident {
 	if due, ok := rec.Incident.Due(e.pc); ok {
 		rec.DueAt = due
 	}
+	if rec.Repeat != nil {
+		w := *rec.Repeat
+		w.StateLabel = w.State.Label()
+		rec.Repeat = &w
+		if rec.awaiting() && rec.State == assurance.IncidentWarned {
+			rec.DueAt = w.Due
+		}
+	}
 	return rec
 }
 
@@ -571,6 +593,9 @@ func (e *Engine) escalate() {
 		list = append(list, *e.open[id])
 	}
 	for _, x := range assurance.Escalations(list, now, e.pc) {
+		if w, ok := e.waits[x.IncidentID]; ok && w.State == assurance.RepeatAwaiting && x.State == assurance.IncidentWarned {
+			continue // waiting for repeats is not being late to dispatch; the wait has its own deadline
+		}
 		if slices.ContainsFunc(e.marks[x.IncidentID], func(m EscalationMark) bool {
 			return m.State == x.State && m.Since.Equal(x.Since) && m.Level >= x.Level
 		}) {
@@ -579,9 +604,9 @@ func (e *Engine) escalate() {
 		sl, tl := x.State.Label(), x.EscalateTo.Label()
 		a, err := e.st.RaiseAlarm(store.Alarm{Code: "incident_overdue", IncidentID: x.IncidentID, EventID: x.EventID, Level: x.Level,
 			Loc: locOf(e.open[x.IncidentID].Trigger.Where),
-			Message: fmt.Sprintf("风险处置事件 %s 处于「%s」已超期 %s（第 %d 级，报%s）/ incident %s overdue in %s by %s (level %d, to the %s)",
-				x.IncidentID, sl.ZH, x.Overdue.Round(100*time.Millisecond), x.Level, tl.ZH,
-				x.IncidentID, sl.EN, x.Overdue.Round(100*time.Millisecond), x.Level, tl.EN)})
+			Message: fmt.Sprintf("风险处置事件 %s 处于「%s」已超期 %s（第 %d 级，报%s） / incident %s overdue in %s by %s (level %d, to the %s)",
+				x.IncidentID, sl.ZH, durationZH(x.Overdue), x.Level, tl.ZH,
+				x.IncidentID, sl.EN, durationEN(x.Overdue), x.Level, tl.EN)})
 		if err != nil {
 			e.log.Error("assure: cannot store escalation", "incident", x.IncidentID, "err", err)
 			continue
@@ -616,7 +641,7 @@ func (e *Engine) redispatch() {
 	e.mu.Lock()
 	var waiting []*assurance.Incident
 	for _, inc := range e.open {
-		if inc.State == assurance.IncidentWarned && inc.Trigger.Where != nil {
+		if _, held := e.waits[inc.ID]; !held && inc.State == assurance.IncidentWarned && inc.Trigger.Where != nil {
 			waiting = append(waiting, inc)
 		}
 	}

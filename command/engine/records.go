@@ -107,6 +107,9 @@ type Incident struct {
 	Evidence    []Evidence       `json:"evidence_files,omitempty"`
 	Origins     []Origin         `json:"origins,omitempty"`
 	Escalations []EscalationMark `json:"escalations,omitempty"`
+	// Repeat is the wait for repeats of the opening result (待复测), when
+	// the repeat-before-dispatch policy applies to it.
+	Repeat *RepeatWait `json:"repeat,omitempty"`
 	// Due is when the current state must be left (derived on read).
 	DueAt time.Time `json:"due,omitzero"`
 }

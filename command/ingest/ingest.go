@@ -14,6 +14,17 @@
 // connection is closed: the kiosk resends, and dedupe on result_id makes
 // that harmless.
 //
+// # Asking a kiosk again
+//
+// The welcome's acked_up_to is the history's contiguous mark for the
+// kiosk, and the kiosk sends everything it still holds above it, acked or
+// not: a history restored from an older backup gets its results back. For a
+// result the history holds damaged, [Server.RequestResend] sends the kiosk
+// a wire.Resend for its seq — at once, or when it next connects — but only
+// to a kiosk whose hello listed wire.FeatureResend, since an older kiosk
+// drops the link on a message type it does not know. The resend puts the
+// row back whole (command/history's Commit).
+//
 // # The sink
 //
 // The committer writes through the small [Sink] interface: the result

@@ -217,6 +217,36 @@ func (s *Store) AckAlarm(seq uint64, user string) (Alarm, error) {
 	})
 }
 
+// AckAlarms acknowledges many alarms in one durable write (the command
+// centre acknowledging an incident's alerts together). It returns the
+// alarms it found, acknowledged (those acknowledged before keep who and
+// when), and the seqs it did not find.
+func (s *Store) AckAlarms(seqs []uint64, user string) (acked []Alarm, missing []uint64, err error) {
+	err = s.Update(func(tx *Tx) error {
+		acked, missing = acked[:0], missing[:0]
+		t := s.opts.Now()
+		for _, seq := range seqs {
+			var a Alarm
+			switch err := tx.Get("alarm", alarmID(seq), &a); {
+			case errors.Is(err, ErrNotFound):
+				missing = append(missing, seq)
+				continue
+			case err != nil:
+				return err
+			}
+			if a.AckedAt == nil {
+				a.AckedAt, a.AckedBy = &t, user
+				if err := tx.Put("alarm", alarmID(seq), a); err != nil {
+					return err
+				}
+			}
+			acked = append(acked, a)
+		}
+		return nil
+	})
+	return acked, missing, err
+}
+
 // SitesIn returns the sites whose location lies in the box
 // [minLon,minLat]–[maxLon,maxLat], from the spatial index.
 func (s *Store) SitesIn(minLon, minLat, maxLon, maxLat float64) ([]Site, error) {

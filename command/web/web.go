@@ -8,13 +8,14 @@
 //	static/labels.html  the printable sheet of QR labels (labels.css)
 //	static/admin.html   the admins' page: users, API tokens, the audit log
 //	                    (admin.css, js/admin.js)
-//	static/app.css      its styles
+//	static/app.css      its styles (screens.css: the issue-14 screens')
 //	static/js/*.js      plain ES modules, no framework and no build step:
 //	                    app (wiring), live (the /ws/live client), venue-map
 //	                    (Leaflet layers), coords (WGS-84/GCJ-02/BD-09 and
 //	                    Baidu's tiling), panels (lists, popup, KPIs),
 //	                    incident (one incident and its next steps), filters,
 //	                    sound (the alert tone), labels, api (REST),
+//	                    triage (the commander's queue, decision 0015),
 //	                    i18n (every string, zh-CN first)
 //	/js/vocab.js        not a file: the verdicts' labels, generated from
 //	                    protocols/domain/assay by internal/jsvocab

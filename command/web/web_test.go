@@ -91,6 +91,26 @@ func TestI18nKeys(t *testing.T) {
 	if len(keys) < 50 {
 		t.Fatalf("found only %d entries in js/i18n.js; is the table format unchanged?", len(keys))
 	}
+	// A screen module keeps its own strings in an addStrings({…}) block.
+	fs.WalkDir(FS(), "js", func(path string, d fs.DirEntry, err error) error {
+		if d.IsDir() || path == "js/i18n.js" || !strings.HasSuffix(path, ".js") {
+			return nil
+		}
+		b, _ := fs.ReadFile(FS(), path)
+		if i := strings.Index(string(b), "addStrings({"); i >= 0 {
+			block := string(b)[i:]
+			if j := strings.Index(block, "\n});"); j > 0 {
+				block = block[:j]
+			}
+			for _, m := range entry.FindAllStringSubmatch(block, -1) {
+				if keys[m[1]] {
+					t.Errorf("%s defines %q again (addStrings throws on it)", path, m[1])
+				}
+				keys[m[1]] = true
+			}
+		}
+		return nil
+	})
 	uses := regexp.MustCompile(`data-i18n(?:-[a-z-]+)?="([^"]+)"|\bt\("([a-zA-Z0-9_.]+)"|\bboth\("([a-zA-Z0-9_.]+)"`)
 	fs.WalkDir(FS(), ".", func(path string, d fs.DirEntry, err error) error {
 		if d.IsDir() && path == "lib" {

@@ -102,7 +102,7 @@ func TestAdminPage(t *testing.T) {
 	// A viewer is told the page is not for them.
 	q := p
 	q.Do(chromedp.EmulateViewport(1280, 800))
-	browsertest.EvalAsync[bool](q, `fetch('/api/v1/logout', {method: 'POST'}).then(() => true)`)
+	browsertest.EvalAsync[bool](q, `fetch('/api/v1/logout', {method: 'POST', headers: {'Content-Type': 'application/json'}}).then(() => true)`)
 	login(q, cmd.url(), "zhou", peoplePassword)
 	q.WaitFor("the map", `document.body.dataset.state === 'app'`, 10*time.Second)
 	q.Do(chromedp.Navigate(cmd.url() + "admin.html"))

@@ -41,6 +41,10 @@ import (
 // from the binaries' JSON logs.
 const EventRepaired = "storage_repaired"
 
+// EventCompacted is the "event" attribute of the log line written when a
+// file was compacted at open.
+const EventCompacted = "storage_compacted"
+
 // Options configures Open.
 type Options struct {
 	// Name is the store's name in errors and log lines ("outbox").
@@ -155,7 +159,7 @@ func (opts *Options) prepared(path string, p aofsalvage.Outcome) {
 	}
 	msg := p.Message(path)
 	if p.Action == aofsalvage.Compacted {
-		opts.Log.Info(opts.Name+" compacted", "detail", msg)
+		opts.Log.Info(opts.Name+" compacted", "event", EventCompacted, "detail", msg)
 		return
 	}
 	code := map[aofsalvage.Action]string{aofsalvage.Truncated: "storage_torn_tail",

@@ -60,6 +60,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strings"
@@ -297,20 +298,47 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET "+jsvocab.Path, jsvocab.Handler()) // the verdicts' labels, from Go
 	mux.Handle("GET "+jsdom.Path, jsdom.Handler())     // el/escapeHTML, shared with the command's pages
 	mux.Handle("/", s.files)
+	return s.guard(mux)
+}
+
+// CSP is the screen's Content-Security-Policy: everything from this
+// server only, no inline script or style, never framed.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// guard is the one home of the screen's browser protections: security
+// headers on every answer; the Host check (no DNS-rebinding page can
+// drive the kiosk); and for a POST a same-origin browser request
+// (Sec-Fetch-Site same-origin/none, or an Origin whose host is the Host:
+// net/http's CrossOriginProtection) with a JSON body, so that no other
+// page open in the kiosk's browser can acknowledge an alarm or arm a test.
+func (s *Server) guard(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
+		h := w.Header()
+		h.Set("Cache-Control", "no-cache")
+		h.Set("Content-Security-Policy", CSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), geolocation=(), microphone=(), payment=(), usb=()")
 		if !s.hostAllowed(r.Host) {
 			writeErr(w, http.StatusForbidden, "forbidden_host", "the kiosk screen answers only on localhost")
 			return
 		}
-		if r.Method == http.MethodPost && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-			writeErr(w, http.StatusUnsupportedMediaType, "bad_request", "send JSON (Content-Type: application/json)")
-			return
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if err := cop.Check(r); err != nil {
+				writeErr(w, http.StatusForbidden, "cross_origin", "only the kiosk's own screen may do this (cross-origin request refused)")
+				return
+			}
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				writeErr(w, http.StatusUnsupportedMediaType, "bad_request", "send JSON (Content-Type: application/json)")
+				return
+			}
 		}
-		mux.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
 

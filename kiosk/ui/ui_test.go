@@ -545,3 +545,64 @@ func TestNoHTMLFromStrings(t *testing.T) {
 		t.Error(p)
 	}
 }
+
+// TestScreenGuard: every answer of the screen carries the strict CSP
+// (script-src 'self', frame-ancestors 'none') and the other security
+// headers; a POST from another origin — a page on another port of the
+// same machine, another site, a sandboxed frame — is refused with 403
+// cross_origin and acknowledges nothing, while the screen's own
+// (Sec-Fetch-Site: same-origin) goes through.
+func TestScreenGuard(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/", "/js/app.js", "/js/dom.js", "/api/state", "/api/nothing"} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Host = "127.0.0.1:8090"
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		h := rec.Header()
+		csp := h.Get("Content-Security-Policy")
+		for _, d := range []string{"default-src 'self'", "script-src 'self';", "frame-ancestors 'none'", "object-src 'none'"} {
+			if !strings.Contains(csp, d) {
+				t.Errorf("GET %s: CSP %q lacks %s", path, csp, d)
+			}
+		}
+		if strings.Contains(csp, "unsafe") {
+			t.Errorf("GET %s: CSP %q", path, csp)
+		}
+		for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"} {
+			if h.Get(k) != v {
+				t.Errorf("GET %s: %s = %q, want %q", path, k, h.Get(k), v)
+			}
+		}
+	}
+	post := func(hdr map[string]string) (int, []byte) {
+		req := httptest.NewRequest("POST", "/api/cancel", strings.NewReader("{}"))
+		req.Host = "127.0.0.1:8090"
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.Bytes()
+	}
+	for name, hdr := range map[string]map[string]string{
+		"another port":     {"Origin": "http://127.0.0.1:9999"},
+		"another site":     {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+		"same site":        {"Sec-Fetch-Site": "same-site", "Origin": "http://localhost:9999"},
+		"sandboxed iframe": {"Origin": "null"},
+	} {
+		if code, b := post(hdr); code != http.StatusForbidden || errCode(t, b) != "cross_origin" {
+			t.Errorf("%s: %d %s, want 403 cross_origin", name, code, b)
+		}
+	}
+	for name, hdr := range map[string]map[string]string{
+		"the screen":   {"Sec-Fetch-Site": "same-origin", "Origin": "http://127.0.0.1:8090"},
+		"older engine": {"Origin": "http://127.0.0.1:8090"},
+		"a script":     {},
+	} {
+		if code, b := post(hdr); code != http.StatusOK {
+			t.Errorf("%s: %d %s", name, code, b)
+		}
+	}
+}

@@ -28,6 +28,18 @@
 //     report) with no stored result, plus saved results not stored;
 //   - duplicated: stored results beyond one per test.
 //
+// # Power cuts
+//
+// With Options.Disks (`shian-sim powerloss`, `make powerloss`) the
+// command's data directory and each kiosk's sit on their own LazyFS
+// (simulator/lazyfs), and every kill is a power cut: SIGKILL, then every
+// write the process had not fsynced is dropped, then it starts again. A
+// SIGKILL alone keeps the page cache, so only this tests that the stores
+// sync before they acknowledge. After each cut of the command the run
+// checks, before the command restarts, that every result a kiosk holds as
+// acknowledged is in its history (Ledger.AckedLost): the kiosks send again
+// what the command lacks, so the final books alone would not see it.
+//
 // A kiosk killed between the tester's report and the save has not
 // acknowledged it, so the tester repeats it to the restarted kiosk; killed
 // between the save and the acknowledgement, the repeat is recognised by
@@ -82,6 +94,26 @@ type Options struct {
 	Drain, Timeout time.Duration
 	Log            *slog.Logger
 	Out            io.Writer
+	// Disks, when set, puts the command's data directory and each
+	// kiosk's on a file system that loses what was not fsynced (LazyFS:
+	// simulator/lazyfs) and makes every kill a power cut: the process is
+	// SIGKILLed, its disk drops every unsynced write, and it starts again.
+	// After each cut of the command, before it restarts, the run checks
+	// that every result a kiosk holds as acknowledged is in the command's
+	// history (Ledger.AckedChecked, Ledger.AckedLost) — the kiosks would
+	// otherwise send lost ones again and hide the loss.
+	Disks Disks
+}
+
+// Disks are file systems that can lose power (simulator/lazyfs.Disks).
+type Disks interface {
+	// Mount puts dir (created if needed) on such a file system.
+	Mount(dir string) error
+	// Cut drops what was written under dir and not synced. The processes
+	// that wrote there are stopped first.
+	Cut(dir string) error
+	// Unmount writes out and unmounts every file system.
+	Unmount() error
 }
 
 func (o *Options) defaults() {
@@ -129,6 +161,9 @@ type run struct {
 	events  events // from the kiosks' JSON logs (ledger.go)
 	maxRSS  atomic.Int64
 	ledger  Ledger
+	// ledgerMu guards what the killers add to the ledger while it runs.
+	ledgerMu    sync.Mutex
+	cutProblems []string
 }
 
 type kiosk struct {
@@ -168,6 +203,20 @@ func Run(ctx context.Context, o Options) (Ledger, error) {
 		return Ledger{}, err
 	}
 	r := &run{o: o, dir: dir, rnd: rand.New(rand.NewPCG(o.Seed, 1))}
+	if o.Disks != nil {
+		// Registered before stopAll, so it runs after it: no process is
+		// left inside a mount when it goes.
+		defer func() {
+			if err := o.Disks.Unmount(); err != nil {
+				o.Log.Error("unmount", "err", err)
+			}
+		}()
+		for _, d := range r.dataDirs() {
+			if err := o.Disks.Mount(d); err != nil {
+				return Ledger{}, err
+			}
+		}
+	}
 	defer r.stopAll()
 	if err := r.binaries(ctx); err != nil {
 		return Ledger{}, err
@@ -200,8 +249,12 @@ func Run(ctx context.Context, o Options) (Ledger, error) {
 			return Ledger{}, err
 		}
 	}
-	fmt.Fprintf(o.Out, "chaos: %d kiosks × %d tests, %d kiosk kills, %d command kills, faults %v, seed %d, data in %s\n",
-		o.Kiosks, o.Results, o.KillKiosk, o.KillCommand, o.Faults, o.Seed, dir)
+	kills := "kills"
+	if o.Disks != nil {
+		kills = "power cuts"
+	}
+	fmt.Fprintf(o.Out, "chaos: %d kiosks × %d tests, %d kiosk %s, %d command %s, faults %v, seed %d, data in %s\n",
+		o.Kiosks, o.Results, o.KillKiosk, kills, o.KillCommand, kills, o.Faults, o.Seed, dir)
 
 	// Operators, killers and the fault schedule.
 	var wg sync.WaitGroup
@@ -281,6 +334,19 @@ func (r *run) operate(ctx context.Context, k *kiosk) {
 		k.started.Add(1)
 		n++
 	}
+}
+
+// kioskID is the id of the run's i-th kiosk (from 1).
+func kioskID(i int) string { return fmt.Sprintf("K-CH-%02d", i) }
+
+// dataDirs are the directories the command and the kiosks keep their
+// data in: what Options.Disks mounts.
+func (r *run) dataDirs() []string {
+	dirs := []string{filepath.Join(r.dir, "command")}
+	for i := 1; i <= r.o.Kiosks; i++ {
+		dirs = append(dirs, filepath.Join(r.dir, "kiosks", kioskID(i), "data"))
+	}
+	return dirs
 }
 
 func tag(kiosk, n int) string { return fmt.Sprintf("C%02d-%05d", kiosk, n) }

@@ -2,7 +2,15 @@ package chaos
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/shianfood/shian/command/history"
+	"github.com/shianfood/shian/kiosk/outbox"
 )
 
 func (r *run) intn(n int) int {
@@ -31,8 +39,9 @@ func sortDurations(d []time.Duration) {
 
 func (r *run) killKiosks(ctx context.Context, expect time.Duration, opsDone <-chan struct{}) error {
 	start := time.Now()
-	for _, at := range r.killAt(r.o.KillKiosk, expect) {
-		if wait := time.Until(start.Add(at)); wait > 0 {
+	ats := r.killAt(r.o.KillKiosk, expect)
+	for i := 0; i < len(ats); i++ {
+		if wait := time.Until(start.Add(ats[i])); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -40,19 +49,49 @@ func (r *run) killKiosks(ctx context.Context, expect time.Duration, opsDone <-ch
 			}
 		}
 		k := r.kiosks[r.intn(len(r.kiosks))]
-		k.mu.Lock()
-		p := k.proc
-		k.mu.Unlock()
-		p.kill()
-		r.o.Log.Info("killed kiosk", "kiosk", k.id)
-		if err := r.replug(ctx, k); err != nil {
+		if err := r.killKiosk(ctx, k); err != nil {
 			return err
 		}
-		if err := r.startKiosk(k); err != nil {
-			return err
+		// With power cuts, now and then the next cut comes while the
+		// kiosk starts again: while it checks, salvages or compacts its
+		// outbox (internal/durable), the riskiest moments for a file.
+		if r.o.Disks != nil && i+1 < len(ats) && r.intn(2) == 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(r.intn(400)) * time.Millisecond):
+			}
+			if err := r.killKiosk(ctx, k); err != nil {
+				return err
+			}
+			i++
+			r.ledger.CutsAtStart++
 		}
-		r.ledger.KioskKills++
 	}
+	return nil
+}
+
+// killKiosk SIGKILLs a kiosk (and cuts its power, with Disks) and starts
+// it again.
+func (r *run) killKiosk(ctx context.Context, k *kiosk) error {
+	k.mu.Lock()
+	p := k.proc
+	k.mu.Unlock()
+	p.kill()
+	r.o.Log.Info("killed kiosk", "kiosk", k.id)
+	if r.o.Disks != nil {
+		if err := r.o.Disks.Cut(filepath.Join(k.dir, "data")); err != nil {
+			return err
+		}
+		r.o.Log.Info("cut the kiosk's power", "kiosk", k.id)
+	}
+	if err := r.replug(ctx, k); err != nil {
+		return err
+	}
+	if err := r.startKiosk(k); err != nil {
+		return err
+	}
+	r.ledger.KioskKills++
 	return nil
 }
 
@@ -71,10 +110,87 @@ func (r *run) killCommand(ctx context.Context, expect time.Duration, opsDone <-c
 		r.cmdMu.Unlock()
 		p.kill()
 		r.o.Log.Info("killed the command")
+		if r.o.Disks != nil {
+			if err := r.o.Disks.Cut(filepath.Join(r.dir, "command")); err != nil {
+				return err
+			}
+			if err := r.checkAcked(); err != nil {
+				return err
+			}
+		}
 		if err := r.startCommand(ctx); err != nil {
 			return err
 		}
 		r.ledger.CommandKills++
 	}
 	return nil
+}
+
+// checkAcked runs after a power cut of the command, before it restarts:
+// every result a kiosk holds as acknowledged must be in the history as
+// the cut left it. (Once the command is back, the kiosks send what it
+// lacks again, so the final books alone would not see such a loss.)
+func (r *run) checkAcked() error {
+	acked := map[string]string{}
+	for _, k := range r.kiosks {
+		recs, err := outboxState(filepath.Join(k.dir, "data", "outbox.db"))
+		if err != nil {
+			return err
+		}
+		for id, rec := range recs {
+			if rec.State == outbox.StateAcked {
+				acked[id] = fmt.Sprintf("%s seq %d (%s)", k.id, rec.Result.Seq, id)
+			}
+		}
+	}
+	h, done, err := r.historyCopy()
+	if err != nil {
+		return fmt.Errorf("chaos: open the command's history after a power cut: %w", err)
+	}
+	defer done()
+	lost := 0
+	for _, id := range sortedKeys(acked) {
+		if _, err := h.Result(id); err != nil {
+			lost++
+			r.addProblem(fmt.Sprintf("power cut %d of the command lost %s, which it had acknowledged: %v", r.ledger.CommandKills+1, acked[id], err))
+		}
+	}
+	r.ledgerMu.Lock()
+	r.ledger.AckedChecked += len(acked)
+	r.ledger.AckedLost += lost
+	r.ledgerMu.Unlock()
+	r.o.Log.Info("cut the command's power", "acked_on_kiosks", len(acked), "lost", lost)
+	return nil
+}
+
+// historyCopy opens a copy of the command's history as its files are now
+// (the database and its WAL; the -shm index is rebuilt), made while the
+// command is stopped. The run never opens the command's own files: that
+// would recover the WAL, checkpoint it and delete it on close before the
+// command does — and on LazyFS a -shm file deleted and created again under
+// the same name cannot be truncated (SQLITE_IOERR_SHMOPEN at the next open).
+func (r *run) historyCopy() (history.History, func(), error) {
+	tmp, err := os.MkdirTemp("", "shian-history-")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range []string{"history.db", "history.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(r.dir, "command", f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(tmp, f), b, 0o600)
+		}
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, nil, err
+		}
+	}
+	h, err := history.Open("sqlite:"+filepath.Join(tmp, "history.db"), history.Options{Log: r.o.Log})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, err
+	}
+	return h, func() { h.Close(); os.RemoveAll(tmp) }, nil
 }

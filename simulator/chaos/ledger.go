@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -44,6 +46,15 @@ type Ledger struct {
 	MaxKioskRSS int64
 	// Problems lists the lost and duplicated tests (at most 20).
 	Problems []string
+	// With Options.Disks (power cuts): AckedChecked sums, over the cuts of
+	// the command, the results the kiosks held as acknowledged at the cut;
+	// AckedLost counts those the command's history did not hold when it
+	// came back.
+	AckedChecked, AckedLost int
+	// CutsAtStart counts kiosk cuts that came within 400 ms of the
+	// kiosk's restart after the cut before; Compactions the outbox files
+	// the kiosks compacted at a start.
+	CutsAtStart, Compactions int
 }
 
 // Line is the ledger's last line.
@@ -52,12 +63,21 @@ func (l Ledger) Line() string {
 }
 
 // OK reports whether nothing was lost or duplicated.
-func (l Ledger) OK() bool { return l.Lost == 0 && l.Duplicated == 0 && l.Produced == l.Stored }
+func (l Ledger) OK() bool {
+	return l.Lost == 0 && l.Duplicated == 0 && l.Produced == l.Stored && l.AckedLost == 0
+}
 
 // outboxState reads a kiosk's outbox file (without its lock: the file is
 // append-only, and the salvage reader tolerates a write in progress).
 func outboxState(path string) (map[string]outbox.Record, error) {
 	data, err := os.ReadFile(path)
+	// A kiosk compacting its file at start renames a new one over it; on a
+	// path-based FUSE file system (LazyFS) a reader can see the name
+	// missing for a moment. A file that stays missing is an error.
+	for i := 0; i < 100 && errors.Is(err, fs.ErrNotExist); i++ {
+		time.Sleep(20 * time.Millisecond)
+		data, err = os.ReadFile(path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +105,7 @@ type events struct {
 	saved   map[string]string // result_id → kiosk id
 	repeats int               // reports a restarted kiosk recognised as saved
 	repairs int               // outbox files repaired at a kiosk's start
+	compact int               // outbox files compacted at a kiosk's start
 }
 
 // line takes one line of kiosk kioskID's log. A line that is not a JSON
@@ -111,6 +132,8 @@ func (e *events) line(kioskID string, b []byte) {
 		e.repeats++
 	case durable.EventRepaired:
 		e.repairs++
+	case durable.EventCompacted:
+		e.compact++
 	}
 }
 
@@ -203,11 +226,11 @@ func (r *run) books() error {
 	for _, k := range r.kiosks {
 		ours[k.id] = true
 	}
-	hist, err := history.Open("sqlite:"+filepath.Join(r.dir, "command", "history.db"), history.Options{Log: r.o.Log})
+	hist, done, err := r.historyCopy()
 	if err != nil {
 		return fmt.Errorf("chaos: open the command's result history for the books: %w", err)
 	}
-	defer hist.Close()
+	defer done()
 	err = hist.Each(history.Filter{}, false, func(res *wire.Result) bool {
 		if ours[res.KioskID] {
 			t.stored[res.ResultID] = true
@@ -220,7 +243,7 @@ func (r *run) books() error {
 	}
 	r.events.mu.Lock()
 	t.saved = maps.Clone(r.events.saved)
-	l.Repeats, l.Repairs = r.events.repeats, r.events.repairs
+	l.Repeats, l.Repairs, l.Compactions = r.events.repeats, r.events.repairs, r.events.compact
 	r.events.mu.Unlock()
 	problems = append(problems, t.count(l)...)
 	l.MaxKioskRSS = r.maxRSS.Load()
@@ -229,6 +252,9 @@ func (r *run) books() error {
 	for _, a := range alarms {
 		l.Alarms[a.Code]++
 	}
+	r.ledgerMu.Lock()
+	problems = append(append([]string(nil), r.cutProblems...), problems...)
+	r.ledgerMu.Unlock()
 	if len(problems) > 20 {
 		problems = problems[:20]
 	}
@@ -243,4 +269,13 @@ func anyProduced(produced map[string]wire.Result, tag string) bool {
 		}
 	}
 	return false
+}
+
+// addProblem records a problem found during the run (a power cut's check).
+func (r *run) addProblem(p string) {
+	r.ledgerMu.Lock()
+	if len(r.cutProblems) < 20 {
+		r.cutProblems = append(r.cutProblems, p)
+	}
+	r.ledgerMu.Unlock()
 }

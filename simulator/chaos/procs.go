@@ -71,7 +71,7 @@ func (r *run) prepare() error {
 	}
 	defer st.Close()
 	for i := 0; i < r.o.Kiosks; i++ {
-		id := fmt.Sprintf("K-CH-%02d", i+1)
+		id := kioskID(i + 1)
 		tok, err := st.RegisterKiosk(store.Kiosk{ID: id, Name: fmt.Sprintf("混沌测试终端 %d", i+1)})
 		if err != nil {
 			return err

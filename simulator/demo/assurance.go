@@ -45,6 +45,10 @@ func demoProtocol() assurance.Config {
 		assurance.IncidentDisposed:          30 * time.Second,
 		assurance.IncidentSignedOff:         60 * time.Second,
 	}
+	// An enzyme result waits in 待复测 for its repeats (decision 0015); the
+	// simulated operators do not repeat yet, so the team goes when the
+	// compressed wait runs out.
+	pc.Incident.RepeatFirst.Within = 8 * time.Second
 	return pc
 }
 

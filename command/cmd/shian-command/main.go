@@ -278,10 +278,17 @@ func (m *Main) Run(ctx context.Context) error {
 		fmt.Fprintf(m.Stdout, "created user %q with password %s (also in %s; change it)\n", cfg.Admin, pw, path)
 	}
 	ctl, err := backup.ServeControl(cfg.Data, svc.Store(), svc.History(), log)
-	if err != nil {
+	switch {
+	case errors.Is(err, syscall.ENOSYS), errors.Is(err, syscall.EOPNOTSUPP):
+		// A file system without Unix sockets (some FUSE and network file
+		// systems): results are still taken; only a live backup is not.
+		log.Warn("the data directory's file system takes no Unix sockets: shian-command backup cannot reach this service while it runs; stop it to take a backup, or keep the data on a local disk",
+			"data", cfg.Data, "err", err)
+	case err != nil:
 		return err
+	default:
+		defer ctl.Close()
 	}
-	defer ctl.Close()
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() { errc <- svc.ListenAndServe(ctx, cfg.Listen, ready) }()

@@ -102,6 +102,12 @@ var protocolLabels = []LabelEntry{
 	{"rapid", Label{"快速检测方法", "Rapid method"}},
 	{"lab", Label{"实验室法定检验方法", "Laboratory (statutory) method"}},
 
+	// Repeat before dispatch (复测, not 复检).
+	{"awaiting_repeat", Label{"待复测", "Awaiting repeat"}},
+	{"repeat_reproduced", Label{"复测阳性成立", "Reproduced by the repeats"}},
+	{"repeat_not_reproduced", Label{"复测未复现", "Not reproduced by the repeats"}},
+	{"repeat_overdue", Label{"复测超时", "Repeat overdue"}},
+
 	// Re-test refusals.
 	{"retest_window_closed", Label{"超过4小时复检申请时限", "Re-test requested after the 4-hour window"}},
 	{"retest_rapid_method", Label{"复检不得采用快速检测方法", "A re-test may not use a rapid method"}},

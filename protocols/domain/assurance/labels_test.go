@@ -59,6 +59,7 @@ func everyIdentifier() map[string][]string {
 		"banquet states":     ids(BanquetStates()...),
 		"finding severities": ids(FindingMinor, FindingMajor),
 		"pillars":            ids(Pillars()...),
+		"repeat states":      ids(RepeatStates()...),
 		"event meals":        ids(MealBreakfast, MealLunch, MealDinner),
 		"sources":            ids(SourceManual, SourceScale, SourceProbe),
 		"process checks":     ids(ProcessKinds()...),
@@ -233,6 +234,9 @@ func TestDefaultConfigIsValid(t *testing.T) {
 		"banquet":    func(c *Config) { c.Banquet.GuidanceMinHeadcount = 0 },
 		"offset":     func(c *Config) { c.KPI.UTCOffset = 15 * 3600e9 },
 		"notice":     func(c *Config) { c.Filing.NoticeWorkingDays = -1 },
+		"rp method":  func(c *Config) { c.Incident.RepeatFirst.Methods = []assay.Method{"divining"} },
+		"rp count":   func(c *Config) { c.Incident.RepeatFirst.SuspiciousRepeats = 11 },
+		"rp within":  func(c *Config) { c.Incident.RepeatFirst.Within = 0 },
 	}
 	for name, b := range breakers {
 		c := DefaultConfig()

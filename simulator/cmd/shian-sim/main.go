@@ -1,7 +1,7 @@
 // Command shian-sim simulates Shian's world for demos, tests and chaos
 // runs: a whole event (demo), a single instrument on a pseudo-terminal for
 // any serial program to talk to (instrument), the real binaries against
-// each other under faults (chaos), and the benchmarks behind
+// each other under faults (chaos) and power cuts (powerloss), and the benchmarks behind
 // docs/BENCHMARKS.md (bench).
 package main
 
@@ -26,6 +26,7 @@ Usage:
   shian-sim demo [flags]        run a simulated event against an in-process command service
   shian-sim instrument [flags]  serve one emulated instrument on a pseudo-terminal (--list for the models)
   shian-sim chaos --data DIR    the real binaries under kills and network faults; prints the ledger
+  shian-sim powerloss --lazyfs BIN --data DIR   the real binaries on LazyFS under power cuts; prints the ledger
   shian-sim bench [flags]       measure ingest, growth, latency, the kiosk and the zone index; one table
   shian-sim help [command]
 
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runInstrument(ctx, args[1:], stdout, stderr)
 	case "chaos":
 		return runChaos(ctx, args[1:], stdout, stderr)
+	case "powerloss":
+		return runPowerloss(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":

@@ -79,10 +79,10 @@ const fmtTime = (iso) => {
 
 async function call(method, path, body) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
+  // A state-changing call always says JSON, even without a body (the
+  // service's CSRF guard refuses anything else).
+  if (method !== "GET") init.headers["Content-Type"] = "application/json";
+  if (body !== undefined) init.body = JSON.stringify(body);
   const resp = await fetch(path, init);
   const data = await resp.json().catch(() => null);
   if (!resp.ok) {

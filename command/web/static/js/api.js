@@ -14,10 +14,10 @@ export class ApiError extends Error {
 
 async function call(method, path, body) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
+  // A state-changing call always says JSON, even without a body: the
+  // service refuses anything else (its CSRF guard, command/api guard.go).
+  if (method !== "GET" && method !== "HEAD") init.headers["Content-Type"] = "application/json";
+  if (body !== undefined) init.body = JSON.stringify(body);
   let resp;
   try {
     resp = await fetch(path, init);
@@ -71,6 +71,8 @@ export const saveUIConfig = (settings) => call("PUT", "/api/v1/ui-config", setti
 /** Recent alarms including the acknowledged ones (history). */
 export const alarmHistory = (limit = 200) => call("GET", `/api/v1/alarms?limit=${limit}`);
 export const ackAlarm = (seq) => call("POST", `/api/v1/alarms/${enc(seq)}/ack`);
+/** Acknowledges many alarms at once: {acked: [alarm], missing: [seq]}. */
+export const ackAlarms = (seqs) => call("POST", "/api/v1/alarms/ack", { seqs });
 export const incidents = (params) => call("GET", `/api/v1/incidents${q(params)}`);
 export const incident = (id) => call("GET", `/api/v1/incidents/${enc(id)}`);
 /** One step of an incident: {to, team_id, controls, lab, note, evidence}. */
@@ -88,13 +90,18 @@ export const labels = (params) => call("GET", `/api/v1/labels${q(params)}`);
  * lab_report / disposal_record …) for an incident; returns its record
  * with the ref to cite in a step.
  */
-export async function uploadEvidence(incidentID, file, kind) {
+export const uploadEvidence = (incidentID, file, kind) => upload(`/api/v1/incidents/${enc(incidentID)}/evidence`, file, kind);
+
+/** Uploads an evidence file for a banquet (a rectification photo); returns its record with the ref. */
+export const uploadBanquetEvidence = (banquetID, file, kind) => upload(`/api/v1/banquets/${enc(banquetID)}/evidence`, file, kind);
+
+async function upload(path, file, kind) {
   const form = new FormData();
   form.append("kind", kind || "photo");
   form.append("file", file, file.name || "evidence");
   let resp;
   try {
-    resp = await fetch(`/api/v1/incidents/${enc(incidentID)}/evidence`, { method: "POST", credentials: "same-origin", body: form });
+    resp = await fetch(path, { method: "POST", credentials: "same-origin", body: form });
   } catch (err) {
     throw new ApiError(0, "network", err.message);
   }
@@ -113,3 +120,29 @@ export async function uploadEvidence(incidentID, file, kind) {
   }
   return data;
 }
+
+// --- the protocol screens (issue 14: patrol, menus, banquets) ---
+
+/** A patrol team's plan for a day (YYYY-MM-DD, "" for today). */
+export const patrolPlan = (team, date) => call("GET", `/api/v1/patrols/plan${q({ team, date })}`);
+/** Patrol visits, newest first (target "" for all). */
+export const visits = (target, limit = 200) => call("GET", `/api/v1/patrols/visits${q({ target, limit })}`);
+/** Records a patrol visit: {target_id, team_id, findings: [{text, severity}], note, where}. */
+export const recordVisit = (body) => call("POST", "/api/v1/patrols/visits", body);
+/** Reports a team's position ({lon, lat}, WGS-84). */
+export const teamPosition = (team, p) => call("POST", `/api/v1/teams/${enc(team)}/position`, p);
+/** A business's (stall's, kitchen's) credit account: score, grade, ledger, grade history. */
+export const vendor = (id) => call("GET", `/api/v1/vendors/${enc(id)}`);
+/** Menus, for one kitchen or banquet (owner) or all. */
+export const menus = (owner) => call("GET", `/api/v1/menus${q({ owner })}`);
+export const createMenu = (body) => call("POST", "/api/v1/menus", body);
+export const setDishes = (id, dishes) => call("PUT", `/api/v1/menus/${enc(id)}/dishes`, { dishes });
+export const menuStep = (id, body) => call("POST", `/api/v1/menus/${enc(id)}/transition`, body);
+export const decideDish = (id, body) => call("POST", `/api/v1/menus/${enc(id)}/decisions`, body);
+/** Banquets, filtered ({state, team, date}). */
+export const banquetList = (params) => call("GET", `/api/v1/banquets${q(params)}`);
+export const banquet = (id) => call("GET", `/api/v1/banquets/${enc(id)}`);
+/** Files a banquet: {filing, note} → {banquet, warnings}. */
+export const fileBanquet = (body) => call("POST", "/api/v1/banquets", body);
+export const banquetStep = (id, body) => call("POST", `/api/v1/banquets/${enc(id)}/transition`, body);
+export const closeRectification = (id, rid, body) => call("POST", `/api/v1/banquets/${enc(id)}/rectifications/${enc(rid)}/close`, body);

@@ -18,6 +18,12 @@ import { Panels, renderCounts, renderKPIs, stallPopup, effective, el } from "./p
 import { IncidentView } from "./incident.js";
 import { Sound } from "./sound.js";
 import { Filters } from "./filters.js";
+import { Triage } from "./triage.js";
+import { localiseLeaflet } from "./words.js";
+import { PatrolView } from "./patrol.js";
+import { MenuView } from "./menus.js";
+import { BanquetView } from "./banquets.js";
+import { addLegend } from "./legend.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -32,7 +38,7 @@ function bootError(msg) {
 }
 
 /** Alert codes that call for the tone (a positive, an overdue incident, a cluster). */
-const LOUD_ALERTS = new Set(["incident_warned", "incident_overdue", "cluster_warning", "no_team_available"]);
+const LOUD_ALERTS = new Set(["incident_warned", "incident_overdue", "cluster_warning", "no_team_available", "repeat_overdue", "repeat_not_reproduced"]);
 
 class App {
   constructor() {
@@ -81,6 +87,12 @@ class App {
     if (this.panels) this.panels.relabel();
     if (this.filters) this.filters.relabel();
     if (this.incidentView) this.incidentView.relabel();
+    if (this.triage) this.triage.render();
+    if (this.patrol) this.patrol.relabel();
+    if (this.menus) this.menus.relabel();
+    if (this.banquetView) this.banquetView.relabel();
+    if (this.relabelLegend) this.relabelLegend();
+    localiseLeaflet(document);
     this.renderHeader();
     this.renderSound(this.sound.state);
     this.loadKPIs();
@@ -225,15 +237,46 @@ class App {
       onChanged: (inc) => this.incidentChanged(inc),
       onLocate: (inc) => this.locateIncident(inc),
     });
+    this.triage = new Triage($("#tab-triage"), {
+      incidents: () => this.panels.incidents,
+      alerts: () => this.panels.alerts,
+      siteName: (id) => this.siteName(id),
+      teamName: (id) => this.teamName(id),
+      onIncident: (id) => this.openIncident(id),
+      onAcked: (list) => {
+        for (const a of list) this.panels.upsertAlert(a);
+        this.triage.schedule();
+      },
+      canAck: () => this.user && ["admin", "commander"].includes(this.user.role),
+    });
+    this.patrol = new PatrolView($("#tab-patrol"), { me: () => this.user, map: () => this.map, siteName: (id) => this.siteName(id) });
+    // The route is on the map while its tab is open.
+    for (const tab of document.querySelectorAll("#side [role=tab]")) tab.addEventListener("click", () => (tab.dataset.tab === "patrol" ? this.patrol.load() : this.patrol.hide()));
+    this.menus = new MenuView($("#tab-menus"), {
+      me: () => this.user,
+      kitchens: () => [...this.map.stalls.entries()].filter(([, s]) => s.kind === "kitchen").map(([id, s]) => ({ id, name: featureName(s.feature.properties) || id })),
+    });
+    $("[data-tab=menus]").addEventListener("click", () => this.menus.open());
+    this.banquetView = new BanquetView($("#tab-banquets"), { me: () => this.user, teamName: (id) => this.teamName(id), onChanged: (b) => this.map.setBanquet(b) });
+    $("[data-tab=banquets]").addEventListener("click", () => this.banquetView.load());
+    this.relabelLegend = addLegend(this.map.map);
     this.panels.relabel();
     this.filters.relabel();
+    localiseLeaflet(document);
   }
 
   /** An inspector (a team member, usually on a phone) sees their team's tasks first. */
   applyRoleLayout() {
     const tasks = !!(this.user && this.user.team_id);
+    const triage = !!(this.user && ["admin", "commander"].includes(this.user.role));
     $("[data-tab=tasks]").hidden = !tasks;
+    $("[data-tab=patrol]").hidden = !tasks;
+    $("[data-tab=menus]").hidden = !(this.user && ["admin", "commander", "inspector"].includes(this.user.role));
+    $("[data-tab=banquets]").hidden = !(this.user && ["admin", "commander", "inspector", "operator"].includes(this.user.role));
+    if (tasks) this.patrol.load();
+    $("[data-tab=triage]").hidden = !triage;
     if (tasks && !this.detail) this.panels.show("tasks");
+    else if (triage && !this.detail) this.panels.show("triage");
   }
 
   /** Loads zones and sites over REST and draws them. */
@@ -251,6 +294,7 @@ class App {
   async loadAlerts() {
     try {
       this.panels.mergeAlerts(await api.alarmHistory(200));
+      this.triage.schedule();
     } catch (err) {
       console.warn("loading alerts failed", err);
     }
@@ -304,6 +348,7 @@ class App {
     // A site we do not know was imported while we were away: reload them
     // (Traccar's "refetch over REST after a reconnect").
     if (unknown) this.refetchSites(s);
+    this.triage.schedule();
     this.applyFilters();
     this.scheduleCounts();
     this.loadKPIs(200);
@@ -358,12 +403,14 @@ class App {
       case "alert": {
         const fresh = this.panels.upsertAlert(data);
         if (fresh && !data.acked_at && LOUD_ALERTS.has(data.code)) this.sound.beep("alarm");
+        this.triage.schedule();
         break;
       }
       case "incident":
         this.map.setIncident(data);
         this.panels.upsertIncident(data);
         if (this.detail && this.detail.kind === "incident" && this.detail.id === data.id) this.incidentView.update(data);
+        this.triage.schedule();
         this.loadKPIs(400);
         break;
       case "team":
@@ -375,6 +422,7 @@ class App {
         break;
       case "banquet":
         this.map.setBanquet(data);
+        if (this.banquetView) this.banquetView.update(data);
         break;
       default:
       // Unknown kinds are ignored (a newer server may add some).
@@ -385,12 +433,14 @@ class App {
   incidentChanged(inc) {
     this.map.setIncident(inc);
     this.panels.upsertIncident(inc);
+    this.triage.schedule();
     this.loadKPIs(500);
   }
 
   async ack(a) {
     try {
       this.panels.upsertAlert(await api.ackAlarm(a.seq));
+      this.triage.schedule();
     } catch (err) {
       this.panels.acking.delete(a.seq);
       this.panels.renderAlerts();
@@ -485,6 +535,7 @@ class App {
     if (!s) return;
     const node = stallPopup(s.feature, s.state, (z) => this.zoneName(z), () => this.openSiteDetail(id), this.popupExtras(id));
     this.map.openPopup(id, node);
+    localiseLeaflet(document);
   }
 
   /** Lines under a site's facts: readiness, banquet state, open incidents. */

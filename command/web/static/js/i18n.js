@@ -344,6 +344,28 @@ const table = {
 };
 for (const [id, label] of Object.entries(verdicts)) table[`verdict.${id}`] = label;
 
+/**
+ * Adds a screen's own strings to the table (each screen module keeps its
+ * strings beside its code and calls this once at load). A key already in
+ * the table is a mistake: it throws, so two screens cannot fight over one.
+ */
+export function addStrings(rows) {
+  for (const [k, v] of Object.entries(rows)) {
+    if (k in table) throw new Error(`i18n: ${k} is defined twice`);
+    table[k] = v;
+  }
+}
+
+/** Every string of the table ({key: {zh, en}}), for the words test. */
+export function allStrings() {
+  return { ...table };
+}
+
+/** The protocol's labels the page knows (from ui-config), for the words test. */
+export function allServerLabels() {
+  return { ...serverLabels };
+}
+
 /** @returns {"zh"|"en"} the current language. */
 export function getLang() {
   try {
@@ -402,9 +424,14 @@ export function methodLabel(m) {
  * (the command service's bilingual messages); other text is returned as is.
  */
 export function pickBilingual(msg) {
-  const i = (msg || "").indexOf(" / ");
-  if (i < 0) return msg || "";
-  return getLang() === "en" ? msg.slice(i + 3) : msg.slice(0, i);
+  const s = msg || "";
+  // The first "/ " followed by a Latin letter after some Chinese text
+  // (so "封存/停售" and "GB/T 5009" are not split; "…）/ incident" is).
+  const m = /[\u3400-\u9fff\uff00-\uffef][^]*?\s?\/ (?=[A-Za-z(])/u.exec(s);
+  if (!m) return s;
+  const cut = m.index + m[0].length;
+  const zh = s.slice(0, cut).replace(/\s?\/ $/, "");
+  return getLang() === "en" ? s.slice(cut) : zh;
 }
 
 /** The display name of a feature: name_en in English when there is one. */

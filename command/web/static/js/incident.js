@@ -14,7 +14,7 @@
 // it returns.
 
 import * as api from "./api.js";
-import { t, has, label, formatTime, formatDuration, formatDistance } from "./i18n.js";
+import { t, has, label, formatTime, formatDuration, formatDistance, pickBilingual } from "./i18n.js";
 import { el } from "./panels.js";
 
 /** Target states that need a file, and its evidence kind. */
@@ -210,8 +210,8 @@ export class IncidentView {
             { dataset: { to: a.to || "", action: a.action } },
             el("span", { class: "time" }, formatTime(a.at, true)),
             el("b", {}, a.action === "transition" ? `${label(a.from)} → ${label(a.to)}` : has(`audit.${a.action}`) ? t(`audit.${a.action}`) : label(a.action)),
-            el("span", { class: "who" }, `${a.actor ? a.actor.user_id : ""}${a.actor && a.actor.role ? `（${label(a.actor.role)}）` : ""}`),
-            a.note ? el("div", { class: "note" }, a.note) : null,
+            el("span", { class: "who" }, `${a.actor ? actorName(a.actor.user_id) : ""}${a.actor && a.actor.role ? `（${label(a.actor.role)}）` : ""}`),
+            a.note ? el("div", { class: "note" }, pickBilingual(a.note)) : null,
             a.evidence && a.evidence.length ? el("div", { class: "sub" }, t("incident.evidenceCount", { n: a.evidence.length })) : null,
           ),
         ),
@@ -454,4 +454,11 @@ export function errorBox(err) {
       head = t("err.generic", { status: err.status || "" });
   }
   return el("div", { class: "api-error", role: "alert", dataset: { code: code || "", rule: b.rule || "" } }, el("b", {}, head), el("small", {}, err.message));
+}
+
+/** Who acted, for people: the engine acting by itself is "系统自动", not "system". */
+function actorName(id) {
+  if (id === "system") return t("actor.system");
+  if (id && id.startsWith("kiosk:")) return `${t("kind.kiosk")} ${id.slice(6)}`;
+  return id || "";
 }

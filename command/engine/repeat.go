@@ -1,0 +1,266 @@
+package engine
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/shianfood/shian/command/store"
+	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/assurance"
+	"github.com/shianfood/shian/protocols/wire"
+)
+
+// RepeatWait is an incident's wait for the repeats (复测) of the result
+// that opened it, under the repeat-before-dispatch policy
+// (assurance.RepeatPolicy, decision 0015). While State is
+// awaiting_repeat no team is sent; the repeats decide.
+type RepeatWait struct {
+	State assurance.RepeatState `json:"state"`
+	// StateLabel is State's label (derived on read).
+	StateLabel assurance.Label `json:"state_label"`
+	// Needed is the valid repeats the policy asks for; Missing how many
+	// are still to come (0 once decided).
+	Needed  int `json:"needed"`
+	Missing int `json:"missing"`
+	// Due is when the team is sent anyway if the repeats have not come.
+	Due     time.Time      `json:"due"`
+	Repeats []RepeatResult `json:"repeats,omitempty"`
+	// DecidedAt is when the wait ended (zero while awaiting).
+	DecidedAt time.Time `json:"decided_at,omitzero"`
+}
+
+// RepeatResult is one repeat of the same sample.
+type RepeatResult struct {
+	ResultID   string        `json:"result_id"`
+	Verdict    assay.Verdict `json:"verdict"`
+	Value      float64       `json:"value"`
+	Unit       string        `json:"unit,omitempty"`
+	MeasuredAt time.Time     `json:"measured_at"`
+}
+
+// awaiting reports whether rec waits for repeats (no team to send yet).
+func (rec *Incident) awaiting() bool {
+	return rec.Repeat != nil && rec.Repeat.State == assurance.RepeatAwaiting
+}
+
+// holdsDispatch reports whether the background loop must not dispatch
+// rec: it waits for repeats, or the repeats did not reproduce it (the
+// command centre decides).
+func (w *RepeatWait) holdsDispatch() bool {
+	return w != nil && (w.State == assurance.RepeatAwaiting || w.State == assurance.RepeatNotReproduced)
+}
+
+// repeatWaitFor returns the wait a new incident opened from r starts
+// with, or nil when the policy sends a team at once.
+func (e *Engine) repeatWaitFor(r *wire.Result, kind assurance.TriggerKind, now time.Time) *RepeatWait {
+	if !kind.Rapid() || r.RepeatOf != "" {
+		return nil
+	}
+	required := r.RepeatsRequired
+	if r.Derived != nil {
+		required = r.Derived.RepeatsRequired
+	}
+	pol := e.pc.Incident.RepeatFirst
+	need, ok := pol.Waits(r.Method, r.Item+" "+r.Analyte, r.EffectiveVerdict(), required)
+	if !ok {
+		return nil
+	}
+	return &RepeatWait{State: assurance.RepeatAwaiting, Needed: need, Missing: need, Due: now.Add(pol.Within)}
+}
+
+// recordRepeat adds a repeat of the result that opened incident id and,
+// when the repeats decide, ends the wait: reproduced → the nearest team is
+// sent; not reproduced → no team, the command centre decides. A repeat
+// already recorded, or one that comes after the wait ended, changes
+// nothing. It returns the incident.
+func (e *Engine) recordRepeat(id string, r wire.Result) (Incident, error) {
+	now := e.deps.Now()
+	e.mu.Lock()
+	var cur Incident
+	if err := e.st.Get(kindIncident, id, &cur); err != nil {
+		e.mu.Unlock()
+		return Incident{}, err
+	}
+	if !cur.awaiting() || slices.ContainsFunc(cur.Repeat.Repeats, func(x RepeatResult) bool { return x.ResultID == r.ResultID }) {
+		e.mu.Unlock()
+		return e.view(cur), nil
+	}
+	rr := RepeatResult{ResultID: r.ResultID, Verdict: r.EffectiveVerdict(), Value: r.Value, Unit: r.Unit, MeasuredAt: r.MeasuredAt}
+	if r.Derived != nil {
+		rr.Value, rr.Unit = r.Derived.Value, r.Derived.Unit
+	}
+	verdicts := []assay.Verdict{}
+	for _, x := range append(slices.Clone(cur.Repeat.Repeats), rr) {
+		verdicts = append(verdicts, x.Verdict)
+	}
+	state, missing := assurance.DecideRepeats(cur.Trigger.Verdict, cur.Repeat.Needed, verdicts)
+	// Choose a team outside the write (it reads the teams).
+	var t Team
+	var metres float64
+	var derr error
+	if state.Dispatches() && cur.State == assurance.IncidentWarned {
+		t, metres, derr = e.choose(&cur, "")
+	}
+	rec, err := store.Modify(e.st, kindIncident, id, func(x *Incident) error {
+		if !x.awaiting() {
+			return errSkip
+		}
+		x.Repeat.Repeats = append(x.Repeat.Repeats, rr)
+		x.Repeat.State, x.Repeat.Missing = state, missing
+		if state != assurance.RepeatAwaiting {
+			x.Repeat.DecidedAt = now
+		}
+		if state.Dispatches() && derr == nil && x.State == assurance.IncidentWarned {
+			return e.assign(x, now, t, metres)
+		}
+		return nil
+	})
+	if errors.Is(err, errSkip) {
+		e.mu.Unlock()
+		return e.Incident(id)
+	}
+	if err == nil {
+		e.index(&rec)
+	}
+	e.mu.Unlock()
+	if err != nil {
+		return Incident{}, err
+	}
+	e.afterRepeat(rec, derr)
+	return e.view(rec), nil
+}
+
+// afterRepeat tells the kiosk and the command centre what the repeats
+// decided, and publishes the incident (and its team).
+func (e *Engine) afterRepeat(rec Incident, dispatchErr error) {
+	w := rec.Repeat
+	if w.State == assurance.RepeatAwaiting {
+		e.publish(wire.KindIncident, e.view(rec))
+		return
+	}
+	l := w.State.Label()
+	zh, en := l.ZH, l.EN
+	switch {
+	case rec.TeamID != "":
+		t, _ := e.team(rec.TeamID)
+		zh += "，已交办" + cmp.Or(t.Name, rec.TeamID)
+		en += ", assigned to " + cmp.Or(t.NameEN, t.Name, rec.TeamID)
+	case w.State.Dispatches():
+		zh += "，尚无可派保障组，空出后自动交办"
+		en += "; no team is free yet, the first to be free will be assigned"
+	default:
+		zh += "，未派员，请指挥中心决定是否派员现场核查"
+		en += "; no team sent, the command centre decides whether to send one to check on site"
+	}
+	if rec.KioskID != "" && e.deps.Notify != nil {
+		e.deps.Notify(rec.KioskID, wire.Notice{ResultID: rec.Trigger.ResultID, IncidentNo: rec.ID,
+			Message: fmt.Sprintf("风险处置事件 %s：%s。 / incident %s: %s.", rec.ID, zh, rec.ID, en)})
+	}
+	if w.State == assurance.RepeatOverdue || w.State == assurance.RepeatNotReproduced {
+		e.raise(store.Alarm{Code: string(w.State), IncidentID: rec.ID, EventID: rec.Trigger.EventID, ResultID: rec.Trigger.ResultID,
+			KioskID: rec.KioskID, Loc: locOf(rec.Trigger.Where),
+			Message: fmt.Sprintf("风险处置事件 %s（%s）：%s / incident %s (%s): %s",
+				rec.ID, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), zh, rec.ID, rec.Trigger.SubjectID, en)})
+	}
+	if dispatchErr != nil && w.State.Dispatches() {
+		e.alert(store.Alarm{Code: "no_team_available", IncidentID: rec.ID, EventID: rec.Trigger.EventID, Loc: locOf(rec.Trigger.Where),
+			Message: fmt.Sprintf("风险处置事件 %s 暂未交办 / incident %s not dispatched yet: %v", rec.ID, rec.ID, dispatchErr)})
+	}
+	e.publish(wire.KindIncident, e.view(rec))
+	if rec.TeamID != "" {
+		e.publishTeam(rec.TeamID)
+	}
+}
+
+// repeatsOverdue ends the waits whose time is up: the team is sent anyway
+// (the repeats did not come), and the command centre is told.
+func (e *Engine) repeatsOverdue() {
+	now := e.deps.Now()
+	e.mu.Lock()
+	var due []string
+	for _, id := range sortedKeys(e.waits) {
+		if !now.Before(e.waits[id].Due) {
+			due = append(due, id)
+		}
+	}
+	type done struct {
+		rec  Incident
+		derr error
+	}
+	var out []done
+	for _, id := range due {
+		var cur Incident
+		if err := e.st.Get(kindIncident, id, &cur); err != nil || !cur.awaiting() {
+			continue
+		}
+		var t Team
+		var metres float64
+		var derr error
+		if cur.State == assurance.IncidentWarned {
+			t, metres, derr = e.choose(&cur, "")
+		}
+		rec, err := store.Modify(e.st, kindIncident, id, func(x *Incident) error {
+			if !x.awaiting() {
+				return errSkip
+			}
+			x.Repeat.State, x.Repeat.DecidedAt = assurance.RepeatOverdue, now
+			if derr == nil && x.State == assurance.IncidentWarned {
+				return e.assign(x, now, t, metres)
+			}
+			return nil
+		})
+		if err != nil {
+			continue
+		}
+		e.index(&rec)
+		out = append(out, done{rec, derr})
+	}
+	e.mu.Unlock()
+	for _, d := range out {
+		e.afterRepeat(d.rec, d.derr)
+	}
+}
+
+// durationZH says a duration for people in zh-CN, to the second under a
+// minute and to the minute above: "45 秒", "12 分钟", "2 小时 5 分钟" (never
+// Go's "1m12.3s" in a zh-CN message).
+func durationZH(d time.Duration) string {
+	h, m, sec := splitDuration(d)
+	switch {
+	case h > 0 && m > 0:
+		return fmt.Sprintf("%d 小时 %d 分钟", h, m)
+	case h > 0:
+		return fmt.Sprintf("%d 小时", h)
+	case m > 0:
+		return fmt.Sprintf("%d 分钟", m)
+	}
+	return fmt.Sprintf("%d 秒", sec)
+}
+
+// durationEN is durationZH in English: "45 s", "12 min", "2 h 5 min".
+func durationEN(d time.Duration) string {
+	h, m, sec := splitDuration(d)
+	switch {
+	case h > 0 && m > 0:
+		return fmt.Sprintf("%d h %d min", h, m)
+	case h > 0:
+		return fmt.Sprintf("%d h", h)
+	case m > 0:
+		return fmt.Sprintf("%d min", m)
+	}
+	return fmt.Sprintf("%d s", sec)
+}
+
+func splitDuration(d time.Duration) (h, m, s int) {
+	if d < 0 {
+		d = 0
+	}
+	if d < time.Minute {
+		return 0, 0, max(1, int(d.Round(time.Second)/time.Second))
+	}
+	mins := int(d.Round(time.Minute) / time.Minute)
+	return mins / 60, mins % 60, 0
+}
