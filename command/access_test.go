@@ -50,16 +50,30 @@ var (
 // (TestRouteRoleMatrix). A new route therefore fails the tests until
 // someone decides, here, who may use it.
 var accessPolicy = map[string]accessRule{
-	"GET /healthz":        public,
-	"GET /readyz":         public,
-	"GET /metrics":        public,
-	"GET /":               public,
-	"GET /s/{id}":         public,
-	"POST /api/v1/login":  public,
-	"POST /api/v1/logout": public,
-	"GET /login":          public,
-	"GET /ws/kiosk":       kioskTk,
-	"GET /ws/live":        viewer,
+	"GET /healthz":  public,
+	"GET /readyz":   public,
+	"GET /metrics":  public,
+	"GET /":         public,
+	"GET /s/{id}":   public,
+	"GET /complain": public,
+
+	// The diners' side (command/public): rate limited, read-only but the
+	// complaint; the commanders read complaints and answer them.
+	"GET /api/public/stalls/{id}":       public,
+	"POST /api/public/complaints":       public,
+	"GET /api/public/complaints/{code}": public,
+	"GET /api/v1/complaints":            cmdr,
+	"POST /api/v1/incidents/{id}/reply": cmdr,
+
+	// Results from other systems than kiosks (command/api/imports.go).
+	"GET /api/v1/imports/template.csv":      viewer,
+	"POST /api/v1/sources/{source}/import":  oper,
+	"POST /api/v1/sources/{source}/results": oper,
+	"POST /api/v1/login":                    public,
+	"POST /api/v1/logout":                   public,
+	"GET /login":                            public,
+	"GET /ws/kiosk":                         kioskTk,
+	"GET /ws/live":                          viewer,
 
 	"GET /api/v1/me":                viewer,
 	"GET /api/v1/results":           viewer,
@@ -155,6 +169,7 @@ var accessPolicy = map[string]accessRule{
 	"GET /api/v1/events/{id}/report":                        viewer,
 	"GET /api/v1/events/{id}/report.xlsx":                   viewer,
 	"GET /api/v1/kpis":                                      viewer,
+	"GET /api/v1/kpis/confirmations":                        viewer,
 	"GET /api/v1/export/{file}":                             viewer,
 }
 

@@ -40,6 +40,7 @@ import (
 	"github.com/shianfood/shian/command/ingest"
 	"github.com/shianfood/shian/command/live"
 	"github.com/shianfood/shian/command/metrics"
+	"github.com/shianfood/shian/command/public"
 	"github.com/shianfood/shian/command/rulebook"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/command/web"
@@ -69,6 +70,8 @@ type Config struct {
 	// Assure tunes the assurance engine (protocol configuration,
 	// deadline loop, cluster parameters); zero values take its defaults.
 	Assure engine.Config
+	// Public says what the diners' page publishes (delays, switches).
+	Public public.Options
 	// Getenv reads the map page's tile and label settings (SHIAN_TILE_*,
 	// SHIAN_LABEL_BASE_URL; see command/api/ui_support.go); default
 	// os.Getenv. command.yaml's tiles: section is passed through it.
@@ -269,8 +272,15 @@ func Open(cfg Config) (*Service, error) {
 	s.api.Mount("GET /metrics", s.metrics)
 	s.api.Mount("GET /readyz", http.HandlerFunc(s.readyz))
 	api.RegisterAssurance(s.api, s.engine)
-	api.RegisterUI(s.api, s.engine, cfg.Getenv) // the map page's config, QR labels (command/api/ui_support.go)
-	api.RegisterRules(s.api, books)             // the rule book (command/api/rules.go)
+	api.RegisterUI(s.api, s.engine, cfg.Getenv)  // the map page's config, QR labels (command/api/ui_support.go)
+	api.RegisterRules(s.api, books)              // the rule book (command/api/rules.go)
+	api.RegisterImports(s.api, s.commitImported) // market self-tests and lab results (command/api/imports.go)
+	pub := cfg.Public
+	pub.Now, pub.Log = cfg.Now, cfg.Log
+	if pub.Pages == nil {
+		pub.Pages = web.FS()
+	}
+	public.Register(s.api, s.engine, s.history, pub) // the diners' page and complaints (command/public)
 	books.OnIssue(func(b assay.Book) {
 		s.ingest.PushRules(b)
 		s.hub.Publish(wire.KindRules, rulebook.Summary{Version: b.Version, IssuedAt: b.IssuedAt, IssuedBy: b.IssuedBy, Note: b.Note, Lots: len(b.Lots)})
@@ -352,6 +362,13 @@ func (t timedSink) Commit(rs []wire.Result) ([]history.Committed, error) {
 	return out, err
 }
 
+func (t timedSink) CommitPrepared(in []history.Incoming) ([]history.Committed, error) {
+	start := time.Now()
+	out, err := t.History.CommitPrepared(in)
+	t.on(time.Since(start), out, err)
+	return out, err
+}
+
 // committed publishes newly stored results to the live map: the stall's
 // new latest state first (so a replayed backlog never holds the map back),
 // then the result itself.
@@ -368,6 +385,18 @@ func (s *Service) committed(cs []history.Committed) {
 		s.hub.Publish(wire.KindResult, c.Result)
 	}
 	s.engine.OnCommitted(cs)
+}
+
+// commitImported stores results imported from a market's or a lab's
+// system in one history transaction and hands the new ones on like a
+// kiosk's: the live map, then the assurance engine.
+func (s *Service) commitImported(rs []wire.Result) ([]history.Committed, error) {
+	out, err := s.history.Commit(rs)
+	if err != nil {
+		return nil, err
+	}
+	s.committed(out)
+	return out, nil
 }
 
 // snapshot builds the live state for a browser that (re)connects.

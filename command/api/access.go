@@ -1,7 +1,7 @@
 package api
 
 // Users, API tokens and login links: who may come in, for how long, and
-// how an admin takes it back. The model is docs/decisions/0014.
+// how an admin takes it back. The model is docs/decisions/0020.
 //
 //	GET    /api/v1/users              every user (admin): name, role, events, team, disabled
 //	POST   /api/v1/users              create a user (admin)

@@ -191,6 +191,10 @@ func AsError(err error) (ae *Error, internal bool) {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: err.Error()}, false
 	case errors.Is(err, engine.ErrUnsupported):
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeInvalid, Message: err.Error()}, false
+	case errors.Is(err, engine.ErrDuplicateComplaint):
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "已收到相同的投诉，正在处理中 / " + err.Error()}, false
+	case errors.Is(err, engine.ErrUnknownCode):
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "查询码不存在，请核对 / no complaint has this follow-up code; check it"}, false
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, history.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}, false
 	case errors.Is(err, history.ErrDamaged):
@@ -289,6 +293,13 @@ type Handler func(w http.ResponseWriter, r *http.Request) error
 
 // decodeJSON reads a JSON body of at most limit bytes into v, refusing
 // unknown fields.
+// DecodeJSON decodes a request's JSON body of at most limit bytes into v
+// (for routes registered outside this package).
+func DecodeJSON(r *http.Request, limit int64, v any) error { return decodeJSON(r, limit, v) }
+
+// UserOf is the authenticated user of a request to a Handle route.
+func UserOf(r *http.Request) store.User { return userOf(r) }
+
 func decodeJSON(r *http.Request, limit int64, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "application/geo+json") {
 		return Errorf(http.StatusUnsupportedMediaType, CodeInvalid, "send the body as application/json, not %s", ct)

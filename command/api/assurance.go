@@ -70,6 +70,7 @@ func RegisterAssurance(s *Server, e *engine.Engine) {
 	registerEmergency(h, a)
 
 	h("GET /api/v1/kpis", assurance.RoleViewer, a.kpis)
+	h("GET /api/v1/kpis/confirmations", assurance.RoleViewer, a.confirmations)
 	h("GET /api/v1/export/{file}", assurance.RoleViewer, a.export)
 }
 
@@ -126,4 +127,15 @@ func replyList[T any](w http.ResponseWriter, v []T, err error) error {
 		v = []T{}
 	}
 	return reply(w, http.StatusOK, v, err)
+}
+
+// confirmations is how often the lab confirmed rapid positives, per
+// method and per source (engine.Confirmations).
+func (a *assureAPI) confirmations(w http.ResponseWriter, r *http.Request) error {
+	rep, err := a.e.Confirmations(userOf(r).Events)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, rep)
+	return nil
 }

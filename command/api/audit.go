@@ -1,7 +1,7 @@
 package api
 
 // The audit log: who came in, who was turned away, and who changed what,
-// from which address and when (docs/decisions/0014).
+// from which address and when (docs/decisions/0020).
 //
 // Every request passes the edge (edge.go), which records after the
 // handler has answered:

@@ -226,7 +226,7 @@ func writeXLSX(w http.ResponseWriter, t exportTable, name string) error {
 func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 	q := r.URL.Query()
 	f := history.Filter{StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"), Analyte: q.Get("analyte"),
-		EventID: q.Get("event"), Lot: q.Get("lot"), Events: userOf(r).Events}
+		EventID: q.Get("event"), Lot: q.Get("lot"), Tier: assay.Tier(q.Get("tier")), Source: q.Get("source"), Events: userOf(r).Events}
 	var err error
 	if f.Since, err = queryTime(r, "since"); err != nil {
 		return exportTable{}, err
@@ -243,7 +243,8 @@ func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 		header: []string{"结果编号 result_id", "快检终端 kiosk_id", "序号 seq", "摊位/厨房 stall_id", "名称 name", "重大活动 event_id",
 			"检测员 operator", "样品 sample", "样品种类 category", "批次 batch", "供应商 supplier", "方法 method", "检测项目 item",
 			"检测值 value", "单位 unit", "结论 verdict", "结论标识 verdict_id", "终端结论 kiosk_verdict", "检测时间 measured_at",
-			"接收时间 received_at", "标记 flags", "试剂批号 lot", "批号有效期 lot_expires", "规则书版本 rules_version"},
+			"接收时间 received_at", "标记 flags", "试剂批号 lot", "批号有效期 lot_expires", "规则书版本 rules_version",
+			"检测层级 tier", "层级标识 tier_id", "来源 source", "来源记录号 source_row"},
 		rows: func(emit func([]any) error) error {
 			var ferr error
 			err := a.s.History.Each(f, false, func(r *wire.Result) bool {
@@ -255,12 +256,15 @@ func (a *assureAPI) resultsTable(r *http.Request) (exportTable, error) {
 				ferr = emit([]any{r.ResultID, r.KioskID, r.Seq, r.StallID, names[r.StallID], r.EventID,
 					r.Operator, r.Sample.Name, r.Sample.Category, r.Sample.Batch, r.Sample.Supplier, string(r.Method), r.Item,
 					r.Value, r.Unit, zhLabel(v), string(v), string(r.Verdict), exportTime(r.MeasuredAt),
-					exportTime(rx), strings.Join(r.Flags, " "), r.Lot, r.LotExpires, r.RulesVersion})
+					exportTime(rx), strings.Join(r.Flags, " "), r.Lot, r.LotExpires, r.RulesVersion,
+					tierZH(r.EffectiveTier()), string(r.EffectiveTier()), r.EffectiveSource(), r.SourceRow})
 				return ferr == nil
 			})
 			return cmp.Or(ferr, err)
 		}}, nil
 }
+
+func tierZH(t assay.Tier) string { zh, _ := t.Label(); return zh }
 
 // incidentsTable exports incidents with the time each stage was reached.
 func (a *assureAPI) incidentsTable(r *http.Request) exportTable {

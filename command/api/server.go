@@ -17,6 +17,7 @@ import (
 	"github.com/shianfood/shian/command/live"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -278,7 +279,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := history.Filter{Limit: limit, StallID: q.Get("stall"), KioskID: q.Get("kiosk"), Verdict: q.Get("verdict"),
-		Analyte: q.Get("analyte"), EventID: q.Get("event"), Lot: q.Get("lot")}
+		Analyte: q.Get("analyte"), EventID: q.Get("event"), Lot: q.Get("lot"), Tier: assay.Tier(q.Get("tier")), Source: q.Get("source")}
 	if f.Since, err = queryTime(r, "since"); err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ package api
 //	DELETE /api/v1/ui-config            admin   forget the saved settings (back to the environment)
 //	GET  /api/v1/labels?zone=&kind=     viewer  the sites to print labels for, with each QR's content
 //	GET  /api/v1/stalls/{id}/qr.png     viewer  a site's QR code as a PNG (?scale=, pixels per module)
-//	GET  /s/{id}                        none    a scanned label opened on a phone: redirects to /#site={id}
+//	GET  /s/{id}                        none    a scanned label opened on a phone: the stall's public page (command/public)
 //
 // # Base map configuration
 //
@@ -167,9 +167,6 @@ func RegisterUI(s *Server, e *engine.Engine, getenv func(string) string) {
 	s.Handle("DELETE /api/v1/ui-config", assurance.RoleAdmin, u.deleteConfig)
 	s.Handle("GET /api/v1/labels", assurance.RoleViewer, u.labels)
 	s.Handle("GET /api/v1/stalls/{id}/qr.png", assurance.RoleViewer, u.qrPNG)
-	s.public("GET /s/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/#site="+url.QueryEscape(r.PathValue("id")), http.StatusSeeOther)
-	}))
 }
 
 // settings returns the settings in force and where they come from.

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +203,13 @@ func TestDailyReport(t *testing.T) {
 		r.EventID = m.EventID
 		rs = append(rs, r)
 	}
+	// A market's self-tests of the same day, imported (no kiosk, no seq).
+	for i, v := range []assay.Verdict{assay.Negative, assay.Positive} {
+		r := positive("", "organophosphate_carbamate")
+		r.KioskID, r.Seq, r.Verdict, r.EventID = "", 0, v, m.EventID
+		r.Tier, r.Source, r.SourceRow = assay.TierMarketSelfTest, "market:M-1", fmt.Sprint("row-", i)
+		rs = append(rs, r)
+	}
 	f.commit(t, rs...)
 	f.clk.Add(3 * time.Hour)
 	rep, err := f.e.BuildReport(m.EventID, assurance.DateOf(t0), "值班员")
@@ -215,8 +223,18 @@ func TestDailyReport(t *testing.T) {
 			t.Errorf("section %s: %d totals for %d columns", s.ID, len(s.Totals), len(s.Columns))
 		}
 	}
-	if got := sec["tests"].Totals[1]; got != 4 {
-		t.Errorf("tests total %v, want 4", got)
+	if got := sec["tests"].Totals[1]; got != 6 {
+		t.Errorf("tests total %v, want 6 (4 rapid, 2 market self-tests)", got)
+	}
+	// By tier (四位一体): the kiosk's regulator rapid tests and a market's
+	// self-tests, each separately, and together the total.
+	tiers := sec["tiers"]
+	if len(tiers.Rows) != 4 || fmt.Sprint(tiers.Totals) != "[合计 Total 6 2 1 0 33.33 % 0.00 %]" {
+		t.Fatalf("tiers section: %v totals %v", tiers.Rows, tiers.Totals)
+	}
+	if fmt.Sprint(tiers.Rows[1]) != "[农贸市场自检 2 1 0 0 50.00 % 0.00 %]" || fmt.Sprint(tiers.Rows[2]) != "[监管部门联动快检 4 1 1 0 25.00 % 0.00 %]" ||
+		fmt.Sprint(tiers.Rows[0]) != "[批发市场检测 0 0 0 0 — —]" {
+		t.Errorf("tier rows: %v", tiers.Rows)
 	}
 	if len(sec["meals"].Rows) != 1 || sec["duty_gaps"].Totals[2] != "3" { // d2, d3 unretained, no morning check
 		t.Errorf("meals %v, gaps %v", sec["meals"].Rows, sec["duty_gaps"].Totals)

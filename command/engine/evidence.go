@@ -56,6 +56,15 @@ func (e *Engine) AddEvidence(subjectKind, id, kind, name string, body io.Reader,
 		return Evidence{}, &assurance.RoleError{Action: subjectKind + " " + id + " evidence", Role: actor.Role,
 			Allowed: []assurance.Role{assurance.RoleAdmin, assurance.RoleCommander, assurance.RoleInspector, assurance.RoleOperator}}
 	}
+	return e.storeEvidence(subjectKind, id, kind, name, body, actor, e.cfg.MaxEvidence, EvidenceTypes)
+}
+
+// storeEvidence writes an upload of at most max bytes whose sniffed type
+// is one of types, and cites it in its subject's record.
+func (e *Engine) storeEvidence(subjectKind, id, kind, name string, body io.Reader, actor assurance.Actor, max int64, types []string) (Evidence, error) {
+	if kind == "" {
+		kind = "photo"
+	}
 	tmp, err := os.CreateTemp(e.dir, "upload-*")
 	if err != nil {
 		return Evidence{}, err
@@ -64,19 +73,23 @@ func (e *Engine) AddEvidence(subjectKind, id, kind, name string, body io.Reader,
 	defer tmp.Close()
 	h := sha256.New()
 	var head bytes.Buffer
-	n, err := io.Copy(io.MultiWriter(tmp, h, &limitedBuffer{b: &head, n: 512}), io.LimitReader(body, e.cfg.MaxEvidence+1))
+	n, err := io.Copy(io.MultiWriter(tmp, h, &limitedBuffer{b: &head, n: 512}), io.LimitReader(body, max+1))
 	if err != nil {
 		return Evidence{}, fmt.Errorf("assure: reading the upload: %w", err)
 	}
-	if n > e.cfg.MaxEvidence {
-		return Evidence{}, fmt.Errorf("%w: over %d bytes; send a smaller photo", ErrTooLarge, e.cfg.MaxEvidence)
+	if n > max {
+		return Evidence{}, fmt.Errorf("%w: over %d bytes; send a smaller photo", ErrTooLarge, max)
 	}
 	if n == 0 {
 		return Evidence{}, &assurance.ValidationError{Field: "file", Problem: "the file is empty"}
 	}
 	ct := http.DetectContentType(head.Bytes())
-	if !slices.Contains(EvidenceTypes, ct) {
-		return Evidence{}, fmt.Errorf("%w: the file is %s; send a JPEG, PNG, GIF or WebP photo or a PDF", ErrUnsupported, ct)
+	if !slices.Contains(types, ct) {
+		what := "a JPEG, PNG, GIF or WebP photo"
+		if slices.Contains(types, "application/pdf") {
+			what += " or a PDF"
+		}
+		return Evidence{}, fmt.Errorf("%w: the file is %s; send %s", ErrUnsupported, ct, what)
 	}
 	if err := tmp.Sync(); err != nil {
 		return Evidence{}, err

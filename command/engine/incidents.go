@@ -376,6 +376,11 @@ func (e *Engine) Transition(id string, s Step) (Incident, error) {
 		return Incident{}, err
 	}
 	oldTeam := cur.TeamID
+	if s.To == assurance.IncidentSignedOff && cur.Complaint != nil && cur.Complaint.Reply == nil {
+		e.mu.Unlock()
+		return Incident{}, &assurance.PreconditionError{Action: "incident " + id + " → signed_off", Rule: "complaint_reply_required",
+			Detail: "answer the complainant first (POST /api/v1/incidents/" + id + "/reply); they see the reply with their follow-up code"}
+	}
 	// Choose the team outside the write transaction (it reads the teams).
 	var chosen Team
 	var metres float64

@@ -112,6 +112,11 @@ type Incident struct {
 	Repeat *RepeatWait `json:"repeat,omitempty"`
 	// Due is when the current state must be left (derived on read).
 	DueAt time.Time `json:"due,omitzero"`
+	// Complaint is set when the public filed this incident (投诉举报): its
+	// number, the reply deadline and the reply the complainant sees with
+	// the follow-up code. The complainant's contact is not here (it is
+	// in the complaint record, for commanders only).
+	Complaint *ComplaintFacts `json:"complaint,omitempty"`
 }
 
 // Evidence is an uploaded file (a photo of the disposal, a lab report).

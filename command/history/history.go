@@ -69,12 +69,15 @@ import (
 )
 
 // History is the result history as the command's parts use it. The ingest
-// committer needs Commit and HighWater (its Sink); the live map StallStates
+// committer needs CommitPrepared and HighWater (its Sink); the live map StallStates
 // and Results; the API Results, Result and Each; the assurance engine Each
 // (to recover incidents) and Tally (KPIs).
 type History interface {
 	// Commit stores a group of results in one durable transaction.
 	Commit(rs []wire.Result) ([]Committed, error)
+	// CommitPrepared is Commit for results encoded ahead by Prepare (on
+	// any goroutine), so that the serial committer does not encode them.
+	CommitPrepared(in []Incoming) ([]Committed, error)
 	// HighWater reports the highest seq up to which every result of the
 	// kiosk is stored, and the highest seq stored at all.
 	HighWater(kioskID string) (contiguous, highest uint64)

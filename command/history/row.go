@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"strconv"
 	"time"
 
 	"github.com/shianfood/shian/protocols/wire"
@@ -69,17 +70,85 @@ var (
 	maxTime = time.Unix(0, 1<<63-1)
 )
 
+// Incoming is a result on its way into the history, its JSON already
+// encoded by [Prepare]. The ingest prepares each result on the kiosk
+// connection's own goroutine, so that the committer, which is serial and
+// the limit of ingest, spends its time in the database and not in
+// encoding/json.
+type Incoming struct {
+	Result wire.Result
+	// content is Result's JSON without the fields the history sets at
+	// commit (rx_seq, received_at): an object that [encodeRowWith] closes
+	// with them.
+	content []byte
+}
+
+// Prepare encodes r for CommitPrepared. It may be called from any
+// goroutine; r's RxSeq and ReceivedAt are ignored (the history sets them).
+func Prepare(r wire.Result) Incoming {
+	c, err := contentJSON(&r)
+	if err != nil {
+		// Left to the committer, which reports the error for the group.
+		c = nil
+	}
+	return Incoming{Result: r, content: c}
+}
+
+// contentJSON is r's JSON without rx_seq and received_at (both omitempty).
+func contentJSON(r *wire.Result) ([]byte, error) {
+	c := *r
+	c.RxSeq, c.ReceivedAt = 0, nil
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return nil, fmt.Errorf("history: encode result %s: %w", r.ResultID, err)
+	}
+	return b, nil
+}
+
 // encodeRow makes the row that stores r (whose RxSeq and ReceivedAt are
 // set).
-func encodeRow(r *wire.Result) (row, error) {
-	body, err := json.Marshal(r)
-	if err != nil {
-		return row{}, fmt.Errorf("history: encode result %s: %w", r.ResultID, err)
+func encodeRow(r *wire.Result) (row, error) { return encodeRowWith(r, nil, nil) }
+
+// encodeRowWith is encodeRow from r's content JSON (contentJSON, nil to
+// encode it here) and its received_at as JSON (nil to encode it here): the
+// body is the content with "received_at" and "rx_seq" added at its end, the
+// same object json.Marshal(r) gives, its keys in another order.
+func encodeRowWith(r *wire.Result, content, recv []byte) (row, error) {
+	if content == nil {
+		var err error
+		if content, err = contentJSON(r); err != nil {
+			return row{}, err
+		}
 	}
 	var rx int64
 	if r.ReceivedAt != nil {
 		rx = unixNano(*r.ReceivedAt)
+		if recv == nil {
+			var err error
+			if recv, err = r.ReceivedAt.MarshalJSON(); err != nil {
+				return row{}, fmt.Errorf("history: encode result %s: received_at: %w", r.ResultID, err)
+			}
+		}
 	}
+	if len(content) < 2 || content[len(content)-1] != '}' {
+		return row{}, fmt.Errorf("history: encode result %s: its JSON is not an object", r.ResultID)
+	}
+	body := make([]byte, 0, len(content)+len(recv)+40)
+	body = append(body, content[:len(content)-1]...)
+	sep := func() {
+		if len(body) > 1 {
+			body = append(body, ',')
+		}
+	}
+	if r.ReceivedAt != nil {
+		sep()
+		body = append(append(body, `"received_at":`...), recv...)
+	}
+	if r.RxSeq != 0 {
+		sep()
+		body = strconv.AppendUint(append(body, `"rx_seq":`...), r.RxSeq, 10)
+	}
+	body = append(body, '}')
 	return row{rx: int64(r.RxSeq), resultID: r.ResultID, kioskID: r.KioskID, seq: int64(r.Seq), stallID: r.StallID,
 		eventID: r.EventID, analyte: r.Analyte, lot: r.Lot, verdict: string(r.EffectiveVerdict()),
 		measuredAt: unixNano(r.MeasuredAt), receivedAt: rx, body: body, sum: checksum(body),

@@ -130,9 +130,11 @@ func sqliteDialect(*db) dialect {
 
 // sqliteStmts are the writer's prepared statements: SQLite runs in
 // process, so one statement per row costs a function call, not a round
-// trip.
+// trip. The inserts are INSERT OR ROLLBACK: a constraint failure (which
+// the dedupe before them makes a bug) ends the whole transaction, so that
+// SQLite keeps no statement journal to undo one multi-row statement.
 type sqliteStmts struct {
-	qHeld, qInsert, qInsertN, qMarks, qLatest, qTally *sql.Stmt
+	qHeld, qInsert, qInsertN, qMarks, qLatest, qTally, qTallyN *sql.Stmt
 }
 
 func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
@@ -146,14 +148,15 @@ func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
 		return st
 	}
 	s.qHeld = p(`SELECT ` + rowColumns + ` FROM results WHERE result_id IN (SELECT value FROM json_each(?))`)
-	s.qInsert = p(`INSERT INTO results (` + rowColumns + `) VALUES ` + rowParams)
-	s.qInsertN = p(`INSERT INTO results (` + rowColumns + `) VALUES ` + strings.TrimSuffix(strings.Repeat(rowParams+", ", insertRows), ", "))
+	s.qInsert = p(`INSERT OR ROLLBACK INTO results (` + rowColumns + `) VALUES ` + rowParams)
+	s.qInsertN = p(`INSERT OR ROLLBACK INTO results (` + rowColumns + `) VALUES ` + strings.TrimSuffix(strings.Repeat(rowParams+", ", insertRows), ", "))
 	s.qMarks = p(`INSERT INTO kiosk_marks (kiosk_id, contiguous, above) VALUES (?, ?, ?)
 		ON CONFLICT (kiosk_id) DO UPDATE SET contiguous = excluded.contiguous, above = excluded.above`)
 	s.qLatest = p(`INSERT INTO stall_latest (stall_id, rx_seq) VALUES (?, ?)
 		ON CONFLICT (stall_id) DO UPDATE SET rx_seq = excluded.rx_seq`)
-	s.qTally = p(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, n) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (event_id, day, stall_id, analyte, tier, verdict) DO UPDATE SET n = tally.n + excluded.n`)
+	s.qTally = p(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, n) VALUES (?, ?, ?, ?, ?, ?, ?)` + tallyUpsert)
+	s.qTallyN = p(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, n) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", insertRows), ", ") + tallyUpsert)
 	if err != nil {
 		s.close()
 		return fmt.Errorf("history: prepare statements: %w", err)
@@ -162,7 +165,7 @@ func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
 }
 
 func (s *sqliteStmts) close() error {
-	for _, st := range []*sql.Stmt{s.qHeld, s.qInsert, s.qInsertN, s.qMarks, s.qLatest, s.qTally} {
+	for _, st := range []*sql.Stmt{s.qHeld, s.qInsert, s.qInsertN, s.qMarks, s.qLatest, s.qTally, s.qTallyN} {
 		if st != nil {
 			st.Close()
 		}
@@ -240,7 +243,27 @@ func (s *sqliteStmts) upsertLatest(ctx context.Context, tx *sql.Tx, stalls []str
 	return nil
 }
 
+// tallyUpsert adds to a tally row that exists (per row of a multi-row
+// INSERT: keys are distinct within one group).
+const tallyUpsert = `
+		ON CONFLICT (event_id, day, stall_id, analyte, tier, verdict) DO UPDATE SET n = tally.n + excluded.n`
+
+// addTally upserts the group's counts insertRows at a time: with many
+// stalls a group has nearly as many tally keys as results, and one
+// statement per key cost more than its B-tree work.
 func (s *sqliteStmts) addTally(ctx context.Context, tx *sql.Tx, keys []tallyKey, n []int64) error {
+	many := tx.StmtContext(ctx, s.qTallyN)
+	args := make([]any, 0, 7*insertRows)
+	for len(keys) >= insertRows {
+		args = args[:0]
+		for i, k := range keys[:insertRows] {
+			args = append(args, k.event, k.day, k.stall, k.analyte, k.tier, k.verdict, n[i])
+		}
+		if _, err := many.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		keys, n = keys[insertRows:], n[insertRows:]
+	}
 	st := tx.StmtContext(ctx, s.qTally)
 	for i, k := range keys {
 		if _, err := st.ExecContext(ctx, k.event, k.day, k.stall, k.analyte, k.tier, k.verdict, n[i]); err != nil {

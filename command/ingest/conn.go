@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -200,11 +201,13 @@ func (c *conn) serve() {
 				c.fail(wire.ClosePolicy, "forbidden", "a kiosk may only send its own results")
 				return
 			}
+			prepared := make([]history.Incoming, len(m.Results))
 			for i := range m.Results {
 				c.derive(&m.Results[i])
+				prepared[i] = history.Prepare(m.Results[i])
 			}
 			select {
-			case s.subs <- &submission{c: c, results: m.Results}:
+			case s.subs <- &submission{c: c, results: m.Results, prepared: prepared}:
 			case <-c.done:
 				return
 			}

@@ -29,10 +29,10 @@ func (memKiosks) RaiseAlarm(a store.Alarm) (store.Alarm, error) { return a, nil 
 
 type memSink struct{}
 
-func (memSink) Commit(rs []wire.Result) ([]history.Committed, error) {
-	out := make([]history.Committed, len(rs))
-	for i, r := range rs {
-		out[i] = history.Committed{Result: r, Outcome: history.Stored}
+func (memSink) CommitPrepared(in []history.Incoming) ([]history.Committed, error) {
+	out := make([]history.Committed, len(in))
+	for i, r := range in {
+		out[i] = history.Committed{Result: r.Result, Outcome: history.Stored}
 	}
 	return out, nil
 }

@@ -4,19 +4,45 @@
 // # Shape
 //
 // The [Hub] is one goroutine that owns the set of subscribers, a ring of
-// the most recent deltas and the delta sequence; everything reaches it
-// through channels, so it needs no locks (the gorilla chat example's hub).
-// Each connection has exactly one reader and one writer goroutine
-// (readPump and writePump); the writer also sends the pings. A browser
-// that cannot keep up — its send buffer is full — is dropped, never waited
-// for; it reconnects and resubscribes from its last sequence.
+// the most recent deltas and what each browser has been sent; subscribers
+// reach it through channels, so its state needs no locks (the gorilla chat
+// example's hub). Each connection has exactly one reader and one writer
+// goroutine (readPump and writePump); the writer also sends the pings. A
+// browser that cannot keep up — its send buffer is full — is dropped,
+// never waited for; it reconnects and resubscribes from its last sequence.
+//
+// # Publishing never waits
+//
+// The ingest committer's results, the kiosks' states and the engine's
+// incidents reach browsers through [Hub.Publish], and none of them may be
+// held up by a browser or by the hub. Publish encodes the delta on the
+// caller's goroutine, numbers it and appends it to a queue under a short
+// lock, and wakes the hub: it never blocks on a channel. While a delta
+// waits in the queue, a newer one about the same thing (the latest state
+// of one stall, of one kiosk) takes its place and its number instead of
+// queueing behind it: what a browser is sent is the latest state, not
+// every state in between. If the hub fell so far behind that the queue
+// reached Options.MaxPending, the oldest deltas are dropped (counted in
+// Stats.Lost); a browser then finds the gap and resyncs from a snapshot.
+//
+// # Snapshots, off the hub
+//
+// A snapshot reads the history and the store, which takes long enough to
+// matter; it is built on a goroutine of its own, one at a time, and every
+// browser waiting meanwhile gets the same one. Its sequence number is that
+// of the last delta the hub had numbered into its ring when the build
+// began: the state it reads includes every delta up to that number, and
+// perhaps some after it. The hub sends the snapshot, then the deltas after
+// its number from the ring, so that a browser may apply a delta whose
+// effect the snapshot already has. That is harmless because every delta
+// is idempotent: a stall, kiosk, incident, team, event or banquet delta is
+// that thing's whole latest state, an alert is upserted by its number and
+// a result by its result_id.
 //
 // # Resync
 //
 // A browser reconnecting with subscribe{since: N} gets the deltas after N
 // from the ring when they are all still there, or else a fresh snapshot.
-// A snapshot is built inside the hub goroutine, so its sequence number
-// covers exactly the deltas published before it.
 package live
 
 import (
@@ -25,13 +51,16 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-// SnapshotFunc builds the live state. It is called from the hub goroutine
-// with the sequence of the last published delta; it must not call back
+// SnapshotFunc builds the live state. It is called on a goroutine of its
+// own (never the hub's, nor a publisher's), one call at a time, with the
+// sequence of the last delta the hub has numbered; it must not call back
 // into the hub.
 type SnapshotFunc func(seq uint64) wire.Snapshot
 
@@ -41,6 +70,9 @@ type Options struct {
 	Ring int
 	// SendBuffer is each browser's queue length (default 256).
 	SendBuffer int
+	// MaxPending is how many published deltas may wait for the hub
+	// (default 16384); beyond it the oldest are dropped.
+	MaxPending int
 	Log        *slog.Logger
 	// Owner names who a connection belongs to, from its (authenticated)
 	// handshake request; nil: every connection is anonymous's.
@@ -68,22 +100,36 @@ type Hub struct {
 
 	register   chan registration
 	unregister chan *client
-	publish    chan published
 	resync     chan resyncReq
 	disconnect chan disconnectReq
 	owners     chan chan []Owner
 	stats      chan chan Stats
+	built      chan builtSnapshot
+	wake       chan struct{} // a delta was queued (capacity 1)
 	quit       chan struct{}
 	done       chan struct{}
+	builders   sync.WaitGroup
 
-	dropped atomic.Uint64
+	// The queue between Publish and the hub.
+	mu      sync.Mutex
+	pending []pendingDelta
+	keyed   map[coalesceKey]int // index in pending of the delta queued for a key
+	last    uint64              // the last sequence number given out
+	closed  bool
+
+	dropped   atomic.Uint64
+	coalesced atomic.Uint64
+	lost      atomic.Uint64
 }
 
-type published struct {
+type pendingDelta struct {
+	seq  uint64
 	kind string
 	data json.RawMessage
-	ack  chan uint64
 }
+
+// coalesceKey names what a delta is the latest state of.
+type coalesceKey struct{ kind, id string }
 
 type resyncReq struct {
 	c      *client
@@ -107,21 +153,38 @@ type registration struct {
 	stream string
 }
 
+type builtSnapshot struct {
+	seq uint64
+	msg []byte // nil when it could not be encoded
+}
+
 // Stats describes the hub for metrics and tests.
 type Stats struct {
-	Clients int
-	Seq     uint64
-	Dropped uint64 // browsers dropped for being too slow
-	Refused uint64 // connections closed for being over a cap
+	Clients   int
+	Seq       uint64 // the last delta numbered
+	Dropped   uint64 // browsers dropped for being too slow
+	Coalesced uint64 // deltas replaced in the queue by a newer state of the same thing
+	Lost      uint64 // deltas dropped from a queue that reached MaxPending
+	Refused   uint64 // connections closed for being over a cap
 }
 
 // NewHub starts a hub. Stop it with Close.
 func NewHub(snapshot SnapshotFunc, opts Options) *Hub {
+	h := newHub(snapshot, opts)
+	go h.run()
+	return h
+}
+
+// newHub is a hub whose goroutine is not started yet (tests start it).
+func newHub(snapshot SnapshotFunc, opts Options) *Hub {
 	if opts.Ring <= 0 {
 		opts.Ring = 4096
 	}
 	if opts.SendBuffer <= 0 {
 		opts.SendBuffer = 256
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 16384
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -133,33 +196,121 @@ func NewHub(snapshot SnapshotFunc, opts Options) *Hub {
 		opts.MaxTotal = 2000
 	}
 	h := &Hub{opts: opts, snapshot: snapshot, stream: newStreamID(),
-		register: make(chan registration), unregister: make(chan *client), publish: make(chan published, 1024),
-		resync: make(chan resyncReq), disconnect: make(chan disconnectReq), owners: make(chan chan []Owner),
-		stats: make(chan chan Stats), quit: make(chan struct{}), done: make(chan struct{})}
-	go h.run()
+		register: make(chan registration), unregister: make(chan *client), resync: make(chan resyncReq),
+		disconnect: make(chan disconnectReq), owners: make(chan chan []Owner),
+		stats: make(chan chan Stats), built: make(chan builtSnapshot), wake: make(chan struct{}, 1),
+		quit: make(chan struct{}), done: make(chan struct{}), keyed: map[coalesceKey]int{}}
 	return h
 }
 
+// keyOf returns what a delta is the latest state of, for the kinds that
+// carry one whole state per thing (a stall's latest verdict, a kiosk's
+// link); other deltas are never coalesced.
+func keyOf(kind string, data any) (coalesceKey, bool) {
+	switch kind {
+	case wire.KindStall:
+		switch s := data.(type) {
+		case wire.StallState:
+			return coalesceKey{kind, s.StallID}, s.StallID != ""
+		case *wire.StallState:
+			return coalesceKey{kind, s.StallID}, s != nil && s.StallID != ""
+		}
+	case wire.KindKiosk:
+		switch k := data.(type) {
+		case wire.KioskState:
+			return coalesceKey{kind, k.KioskID}, k.KioskID != ""
+		case *wire.KioskState:
+			return coalesceKey{kind, k.KioskID}, k != nil && k.KioskID != ""
+		}
+	}
+	return coalesceKey{}, false
+}
+
 // Publish sends a delta of the given kind to every browser and returns its
-// sequence number. data is marshalled to JSON.
+// sequence number (0 once the hub is closed). data is marshalled to JSON
+// on the caller's goroutine; Publish never waits for the hub or a browser.
 func (h *Hub) Publish(kind string, data any) uint64 {
 	b, err := json.Marshal(data)
 	if err != nil {
 		h.opts.Log.Error("live: cannot encode delta", "kind", kind, "err", err)
 		return 0
 	}
-	ack := make(chan uint64, 1)
-	select {
-	case h.publish <- published{kind: kind, data: b, ack: ack}:
-	case <-h.done:
+	key, coalesce := keyOf(kind, data)
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
 		return 0
 	}
-	select {
-	case seq := <-ack:
-		return seq
-	case <-h.done:
-		return 0
+	if coalesce {
+		if i, ok := h.keyed[key]; ok {
+			// A newer state of the same thing, still queued: it takes the
+			// older one's place (and number).
+			h.pending[i].data = b
+			seq := h.pending[i].seq
+			h.mu.Unlock()
+			h.coalesced.Add(1)
+			return seq
+		}
 	}
+	if len(h.pending) >= h.opts.MaxPending {
+		h.shed()
+	}
+	h.last++
+	seq := h.last
+	h.pending = append(h.pending, pendingDelta{seq: seq, kind: kind, data: b})
+	if coalesce {
+		h.keyed[key] = len(h.pending) - 1
+	}
+	h.mu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default: // the hub is already woken
+	}
+	return seq
+}
+
+// shed drops the older half of a full queue. Caller holds mu.
+func (h *Hub) shed() {
+	n := len(h.pending) / 2
+	h.lost.Add(uint64(n))
+	h.pending = append(h.pending[:0], h.pending[n:]...)
+	clear(h.keyed)
+	for i, p := range h.pending {
+		if k, ok := keyOfQueued(p.kind, p.data); ok {
+			h.keyed[k] = i
+		}
+	}
+	h.opts.Log.Warn("live: the hub fell behind; dropped the oldest queued deltas (browsers resync from a snapshot)", "dropped", n)
+}
+
+// keyOfQueued is keyOf for a delta already encoded (only after shed).
+func keyOfQueued(kind string, data json.RawMessage) (coalesceKey, bool) {
+	var id struct {
+		Stall string `json:"stall_id"`
+		Kiosk string `json:"kiosk_id"`
+	}
+	switch kind {
+	case wire.KindStall, wire.KindKiosk:
+		if json.Unmarshal(data, &id) != nil {
+			return coalesceKey{}, false
+		}
+	default:
+		return coalesceKey{}, false
+	}
+	if kind == wire.KindStall {
+		return coalesceKey{kind, id.Stall}, id.Stall != ""
+	}
+	return coalesceKey{kind, id.Kiosk}, id.Kiosk != ""
+}
+
+// take empties the queue.
+func (h *Hub) take() []pendingDelta {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := h.pending
+	h.pending = nil
+	clear(h.keyed)
+	return p
 }
 
 // Stats returns the hub's counters.
@@ -199,22 +350,69 @@ func (h *Hub) Owners() []Owner {
 	}
 }
 
-// Close stops the hub and closes every browser connection.
+// Close stops the hub and closes every browser connection; deltas still
+// queued are not sent. It returns once a snapshot being built is done.
 func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
 	select {
 	case <-h.quit:
 	default:
 		close(h.quit)
 	}
 	<-h.done
+	h.builders.Wait()
+}
+
+// appendDelta encodes a delta as wire.Encode(&wire.Delta{…}) does, without
+// encoding/json: data is already compact JSON (json.Marshal's).
+func appendDelta(dst []byte, stream string, seq uint64, kind string, data json.RawMessage) []byte {
+	dst = append(dst, `{"v":`...)
+	dst = strconv.AppendInt(dst, int64(wire.Version), 10)
+	dst = append(dst, `,"type":"delta"`...)
+	if stream != "" {
+		dst = append(dst, `,"stream":`...)
+		dst = appendString(dst, stream)
+	}
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"kind":`...)
+	dst = appendString(dst, kind)
+	dst = append(dst, `,"data":`...)
+	if len(data) == 0 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, data...)
+	}
+	return append(dst, '}')
+}
+
+// appendString appends s as encoding/json writes a string.
+func appendString(dst []byte, s string) []byte {
+	b, _ := json.Marshal(s) // a string always marshals
+	return append(dst, b...)
+}
+
+// sub is the hub's record of one browser.
+type sub struct {
+	// syncing: waiting for a snapshot; live deltas are not sent to it
+	// until then (the ring replays them after the snapshot).
+	syncing bool
 }
 
 func (h *Hub) run() {
 	defer close(h.done)
-	clients := map[*client]bool{}
+	clients := map[*client]*sub{}
 	perUser := map[string]int{}
-	ring := make([][]byte, h.opts.Ring) // encoded deltas by seq % Ring
-	var seq uint64
+	type slot struct {
+		seq uint64
+		msg []byte
+	}
+	ring := make([]slot, h.opts.Ring) // encoded deltas by seq % Ring
+	n := uint64(len(ring))
+	var seq uint64    // the last delta in the ring
+	building := false // a snapshot is being built
 	var refused uint64
 
 	// remove takes c out and ends its writer, which sends the close frame
@@ -239,28 +437,73 @@ func (h *Hub) run() {
 			return false
 		}
 	}
-	sendSnapshot := func(c *client) {
-		snap := h.snapshot(seq)
-		snap.Seq, snap.Stream = seq, h.stream
-		b, err := wire.Encode(&snap)
-		if err != nil {
-			h.opts.Log.Error("live: cannot encode snapshot", "err", err)
-			return
+	build := func() {
+		building = true
+		from := seq
+		h.builders.Add(1)
+		go func() {
+			defer h.builders.Done()
+			snap := h.snapshot(from)
+			snap.Seq, snap.Stream = from, h.stream
+			b, err := wire.Encode(&snap)
+			if err != nil {
+				h.opts.Log.Error("live: cannot encode snapshot", "err", err)
+				b = nil
+			}
+			select {
+			case h.built <- builtSnapshot{seq: from, msg: b}:
+			case <-h.quit:
+			}
+		}()
+	}
+	wantSnapshot := func(c *client) {
+		clients[c].syncing = true
+		// One being built will do too: the deltas after its number are
+		// sent from the ring after it.
+		if !building {
+			build()
 		}
-		send(c, b)
+	}
+	// holds reports whether the ring has every delta after from.
+	holds := func(from uint64) bool {
+		if from > seq || seq-from >= n {
+			return false
+		}
+		for s := from + 1; s <= seq; s++ {
+			if ring[s%n].seq != s {
+				return false // a delta lost to a full queue
+			}
+		}
+		return true
+	}
+	sendAfter := func(c *client, from uint64) {
+		for s := from + 1; s <= seq; s++ {
+			if !send(c, ring[s%n].msg) {
+				return
+			}
+		}
 	}
 	// replay sends the deltas after since from the ring, when they are of
 	// this stream and all still there; it reports whether it did.
 	replay := func(c *client, since uint64, stream string) bool {
-		if since == 0 || stream != h.stream || since > seq || seq-since >= uint64(len(ring)) {
+		if since == 0 || stream != h.stream || !holds(since) {
 			return false
 		}
-		for s := since + 1; s <= seq; s++ {
-			if !send(c, ring[s%uint64(len(ring))]) {
-				break
+		sendAfter(c, since)
+		return true
+	}
+	// drain moves what was published into the ring and to the browsers.
+	drain := func() {
+		for _, p := range h.take() {
+			msg := appendDelta(nil, h.stream, p.seq, p.kind, p.data)
+			ring[p.seq%n] = slot{seq: p.seq, msg: msg}
+			seq = p.seq
+			for c, st := range clients {
+				if !st.syncing {
+					send(c, msg)
+				}
 			}
 		}
-		return true
 	}
 	for {
 		select {
@@ -269,6 +512,8 @@ func (h *Hub) run() {
 				close(c.send)
 			}
 			return
+		case <-h.wake:
+			drain()
 		case r := <-h.register:
 			u := r.c.owner.User
 			if len(clients) >= h.opts.MaxTotal || perUser[u] >= h.opts.MaxPerUser {
@@ -281,24 +526,25 @@ func (h *Hub) run() {
 				close(r.c.send)
 				continue
 			}
-			clients[r.c] = true
+			drain()
+			clients[r.c] = &sub{}
 			perUser[u]++
 			if !replay(r.c, r.since, r.stream) {
-				sendSnapshot(r.c)
+				wantSnapshot(r.c)
 			}
 		case c := <-h.unregister:
-			if clients[c] {
+			if clients[c] != nil {
 				remove(c, 0, "")
 			}
 		case d := <-h.disconnect:
-			n := 0
+			closed := 0
 			for c := range clients {
 				if d.match(c.owner) {
 					remove(c, d.code, d.reason)
-					n++
+					closed++
 				}
 			}
-			d.n <- n
+			d.n <- closed
 		case oc := <-h.owners:
 			seen := map[Owner]bool{}
 			var out []Owner
@@ -310,28 +556,41 @@ func (h *Hub) run() {
 			}
 			oc <- out
 		case r := <-h.resync:
-			if !clients[r.c] {
-				continue
+			if clients[r.c] == nil || clients[r.c].syncing {
+				continue // gone, or a snapshot is on its way
 			}
+			drain()
 			if !replay(r.c, r.since, r.stream) {
-				sendSnapshot(r.c)
+				wantSnapshot(r.c)
 			}
-		case p := <-h.publish:
-			seq++
-			d := &wire.Delta{Stream: h.stream, Seq: seq, Kind: p.kind, Data: p.data}
-			b, err := wire.Encode(d)
-			if err != nil {
-				h.opts.Log.Error("live: cannot encode delta", "err", err)
-				p.ack <- seq
-				continue
+		case b := <-h.built:
+			building = false
+			drain()
+			again := false
+			for c, st := range clients {
+				switch {
+				case !st.syncing:
+				case b.msg == nil:
+					// It cannot be encoded; building it again would not
+					// help. The browser reconnects later.
+					remove(c, 0, "")
+				case !holds(b.seq):
+					again = true // the ring moved on during the build
+				default:
+					st.syncing = false
+					if send(c, b.msg) {
+						sendAfter(c, b.seq)
+					}
+				}
 			}
-			ring[seq%uint64(len(ring))] = b
-			for c := range clients {
-				send(c, b)
+			if again {
+				build()
 			}
-			p.ack <- seq
 		case sc := <-h.stats:
-			sc <- Stats{Clients: len(clients), Seq: seq, Dropped: h.dropped.Load(), Refused: refused}
+			h.mu.Lock()
+			last := h.last
+			h.mu.Unlock()
+			sc <- Stats{Clients: len(clients), Seq: last, Dropped: h.dropped.Load(), Coalesced: h.coalesced.Load(), Lost: h.lost.Load(), Refused: refused}
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -15,8 +14,8 @@ func (s *Store) Check() error {
 	if err := s.Err(); err != nil {
 		return err
 	}
-	if s.db == nil {
-		return errors.New("store: closed")
+	if s.isClosed() {
+		return ErrClosed
 	}
 	return s.db.View(func(tx *buntdb.Tx) error {
 		_, err := tx.Len()
@@ -31,8 +30,8 @@ func (s *Store) Check() error {
 // record once, no history. Restore it by writing it to DIR/command.db of
 // a data directory no service holds.
 func (s *Store) Backup(w io.Writer) error {
-	if s.db == nil {
-		return errors.New("store: closed")
+	if s.isClosed() {
+		return ErrClosed
 	}
 	if err := s.db.Save(w); err != nil {
 		return fmt.Errorf("store: backup: %w", err)

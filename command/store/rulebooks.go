@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/shianfood/shian/protocols/domain/assay"
-	"github.com/tidwall/buntdb"
 )
 
 // ruleBookKey is the key of one rule-book version.
@@ -19,30 +18,24 @@ func (s *Store) PutRuleBook(b assay.Book) error {
 	if err != nil {
 		return fmt.Errorf("store: encode rule book %d: %w", b.Version, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failed != nil {
-		return s.failed
-	}
-	err = s.db.Update(func(tx *buntdb.Tx) error {
-		if _, err := tx.Get(ruleBookKey(b.Version)); err == nil {
+	return s.Update(func(t *Tx) error {
+		if _, err := t.tx.Get(ruleBookKey(b.Version)); err == nil {
 			return fmt.Errorf("rule book version %d: %w", b.Version, ErrConflict)
 		}
-		_, _, err := tx.Set(ruleBookKey(b.Version), string(raw), nil)
-		return err
+		if _, _, err := t.tx.Set(ruleBookKey(b.Version), string(raw), nil); err != nil {
+			return err
+		}
+		t.wrote = true
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return s.sync()
 }
 
 // RuleBooks returns every stored rule-book version, oldest first. A
 // version that does not decode is skipped and logged.
 func (s *Store) RuleBooks() ([]assay.Book, error) {
 	var out []assay.Book
-	err := s.db.View(func(tx *buntdb.Tx) error {
-		return tx.AscendKeys("rulebook:*", func(k, v string) bool {
+	err := s.View(func(t *Tx) error {
+		return t.tx.AscendKeys("rulebook:*", func(k, v string) bool {
 			var b assay.Book
 			if err := json.Unmarshal([]byte(v), &b); err != nil || ruleBookKey(b.Version) != k {
 				s.opts.Log.Error("skipping unreadable rule book", "key", k, "err", err)

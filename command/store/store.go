@@ -89,6 +89,11 @@ type Options struct {
 // back.
 var ErrStorageFailed = errors.New("store: storage failure")
 
+// ErrClosed is returned by a read or a write after Close: the service is
+// stopping (a request still in flight when it stops gets it, never a
+// crash).
+var ErrClosed = errors.New("store: closed; the command service is stopping")
+
 // Store is the command's database. It is safe for concurrent use.
 type Store struct {
 	opts Options
@@ -99,12 +104,13 @@ type Store struct {
 	// errors (#122), so Update fsyncs through file before it returns.
 	file   *durable.File
 	failed error
+	closed bool // after Close: reads and writes return ErrClosed
 
 	repairs []Alarm // what the salvage check did at open, raised once open
 	rects   geo.RectStats
 
 	// mu serialises the writers (Update) with each other and guards
-	// failed and the counters below.
+	// failed, closed and the counters below.
 	mu       sync.RWMutex
 	alarmSeq uint64
 	auditSeq uint64
@@ -202,11 +208,13 @@ func (s *Store) Err() error {
 
 // Close closes the database and releases the directory lock.
 func (s *Store) Close() error {
+	s.mu.Lock()
 	var err error
-	if s.db != nil {
+	if s.db != nil && !s.closed {
 		err = s.file.Close()
-		s.db = nil
 	}
+	s.closed = true
+	s.mu.Unlock()
 	if lerr := s.lock.Release(); err == nil {
 		err = lerr
 	}
@@ -332,6 +340,9 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 
 // update is Update for a caller that holds mu.
 func (s *Store) update(fn func(tx *Tx) error) error {
+	if s.closed {
+		return ErrClosed
+	}
 	if s.failed != nil {
 		return s.failed
 	}
@@ -348,10 +359,19 @@ func (s *Store) update(fn func(tx *Tx) error) error {
 	return s.sync()
 }
 
+func (s *Store) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed
+}
+
 // View runs fn in a read-only transaction: a consistent view of the
 // records. Writes through tx fail. fn must not call other methods of the
 // Store.
 func (s *Store) View(fn func(tx *Tx) error) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
 	return s.db.View(func(btx *buntdb.Tx) error { return fn(&Tx{tx: btx}) })
 }
 

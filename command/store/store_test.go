@@ -1,7 +1,9 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -130,5 +132,29 @@ func TestKioskTokenAndAlarms(t *testing.T) {
 	un, _ := s.Alarms(10, true)
 	if len(un) != 1 || un[0].Seq != 2 {
 		t.Fatalf("unacked %v", un)
+	}
+}
+
+// TestClosedStoreRefuses: a request still in flight when the service
+// stops reads and writes a closed store: it gets ErrClosed, never a crash.
+func TestClosedStoreRefuses(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(func(tx *Tx) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Errorf("Update after Close: %v", err)
+	}
+	if err := s.View(func(tx *Tx) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Errorf("View after Close: %v", err)
+	}
+	if err := s.Check(); err == nil {
+		t.Error("Check after Close: nil")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }

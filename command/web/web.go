@@ -8,6 +8,8 @@
 //	static/labels.html  the printable sheet of QR labels (labels.css)
 //	static/admin.html   the admins' page: users, API tokens, the audit log
 //	                    (admin.css, js/admin.js)
+//	static/public.html  the diners' page a scanned label opens (public.css,
+//	                    js/public.js; served by command/public at /s/{id})
 //	static/app.css      its styles (screens.css: the issue-14 screens')
 //	static/js/*.js      plain ES modules, no framework and no build step:
 //	                    app (wiring), live (the /ws/live client), venue-map

@@ -30,7 +30,7 @@ func repoFile(t testing.TB, rel string) string {
 // parses what it holds with the kiosk's own scanner code
 // (kiosk/ui/static/js/scan.js, parseStallCode): each label must give its
 // stall's id to the kiosk. A scanned label opened on a phone (/s/{id})
-// shows that stall on the map.
+// shows the stall's public page, whose staff link shows it on the map.
 func TestQRLabels(t *testing.T) {
 	requireAssets(t)
 	jsqr, err := os.ReadFile(filepath.Join("..", "..", "node_modules", "jsqr", "dist", "jsQR.js"))
@@ -107,9 +107,12 @@ func TestQRLabels(t *testing.T) {
 		}
 	}
 
-	// A phone scanning the label lands on the stall.
+	// A phone scanning the label lands on the stall's public page (no
+	// login needed); its staff link opens the stall on the map.
 	p.Do(chromedp.EmulateViewport(phoneW, phoneH))
 	p.Do(chromedp.Navigate(got[5].Text))
+	p.WaitFor("the scanned stall's public page", fmt.Sprintf(`document.body.dataset.state === 'ready' && document.querySelector('#stall').dataset.id === %q`, got[5].ID), 10*time.Second)
+	p.Do(chromedp.Click(chromedp.CSS("#staff-link")))
 	p.WaitFor("the scanned stall opened on the map", fmt.Sprintf(`document.body.dataset.state === 'app' && document.querySelector('.leaflet-popup .popup[data-stall-id=%q]') && !document.querySelector('#tab-stall').hidden`, got[5].ID), 10*time.Second)
 	p.WaitFor("a still map", `shian.mapIdle()`, 5*time.Second)
 	p.Screenshot("scanned-on-phone")

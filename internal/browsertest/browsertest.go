@@ -13,6 +13,18 @@
 // passes; tests assert with it instead of sleeping. On a timeout it saves a
 // screenshot, prints the page's console, and fails the test.
 //
+// # Names that must not run
+//
+// [Hostile] makes a name out of markup that runs script if a page ever
+// inserts it as HTML ([Payloads]); [Page.WatchInjection], set up before
+// the page loads, then fails the test on a dialog, on window.__xss being
+// set, or on a CSP violation (markup got in, even if the CSP stopped it):
+//
+//	w := p.WatchInjection()
+//	p.Do(chromedp.Navigate(url))
+//	… open the lists, popups and tooltips that show the names …
+//	w.Check()
+//
 // # Environment
 //
 //   - CHROMIUM: the browser to run (default /usr/bin/chromium, then

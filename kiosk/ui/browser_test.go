@@ -97,6 +97,7 @@ type rig struct {
 	buzz  *gpiotest.Pin
 	url   string
 	p     *browsertest.Page
+	inj   *browsertest.Injection
 	cmd   *command.Service
 	kid   string
 	cycle time.Duration
@@ -107,6 +108,10 @@ type rigOptions struct {
 	// kiosk points at a port where nothing listens (offline).
 	command       bool
 	width, height int64
+	// hostile gives the kiosk and two stalls names carrying markup
+	// (browsertest.Hostile), and watches the tab for script from its
+	// first load (rig.inj).
+	hostile bool
 }
 
 func testLog(t *testing.T) *slog.Logger {
@@ -221,6 +226,11 @@ devices:
     port: %s
     baud: 9600
 `, kioskID, filepath.Join(dir, "data"), cmdURL, token, link)
+	if o.hostile {
+		for plain, label := range map[string]string{"会展中心 A 区快检点": "快检点", "1号 王记凉菜": "1号", "2号 张姐卤味": "2号"} {
+			cfgText = strings.Replace(cfgText, "name: "+plain, "name: "+jsString(browsertest.Hostile(label)), 1) // a JSON string is YAML
+		}
+	}
 	cfgPath := filepath.Join(dir, "kiosk.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
@@ -253,6 +263,9 @@ devices:
 		o.width, o.height = 1024, 600
 	}
 	r.p = b.NewPage(t)
+	if o.hostile {
+		r.inj = r.p.WatchInjection()
+	}
 	r.p.Do(chromedp.EmulateViewport(o.width, o.height, chromedp.EmulateTouch), chromedp.Navigate(r.url))
 	r.p.WaitFor("the screen has its first state", `shian.ready && shian.connected`, waitLong)
 	r.p.WaitFor("the enzyme tester is ready", `shian.state.instruments[0].state === "ready"`, waitLong)
@@ -790,4 +803,54 @@ func TestKioskRuleBookAndLots(t *testing.T) {
 	if ex := p.Exceptions(); len(ex) > 0 {
 		t.Errorf("page exceptions: %v", ex)
 	}
+}
+
+// TestKioskHostileNames (issue 11, finding 1, the kiosk's screen): stall
+// and kiosk names from the configuration, and a sample, batch and
+// supplier typed by the operator, each carrying markup that runs script
+// if inserted as HTML, show as their literal text in the stall list, the
+// steps, the result, the alarm banner and the history, at 800×480 and
+// 1024×600, and nothing runs: no dialog, no window.__xss, no CSP violation
+// (the screen's CSP is script-src 'self').
+func TestKioskHostileNames(t *testing.T) {
+	r := startRig(t, rigOptions{command: true, hostile: true, width: 800, height: 480})
+	p := r.p
+	stall := browsertest.Hostile("1号")
+	has := func(what, sel, want string) {
+		t.Helper()
+		p.WaitFor(what+" as text", fmt.Sprintf(`[...document.querySelectorAll(%q)].some((e) => e.textContent.includes(%s))`, sel, jsString(want)), waitShort)
+	}
+	has("the stall in the list", "#stall-lists .stall-name", stall)
+	has("the second stall in the list", "#stall-lists .stall-name", browsertest.Hostile("2号"))
+	p.Screenshot("hostile-stalls-800x480")
+
+	r.tap(`#stall-lists button[data-stall="S-001"]`)
+	p.WaitFor("the sample view", `shian.view === "sample" && shian.form.stall_id === "S-001"`, waitShort)
+	has("the stall in the steps", "#sv-stall", stall)
+	sample := "菠菜" + browsertest.Payloads[0]
+	batch := browsertest.Payloads[1]
+	supplier := "基地" + browsertest.Payloads[2]
+	p.Do(chromedp.SendKeys(chromedp.CSS("#s-name"), sample), chromedp.SendKeys(chromedp.CSS("#s-batch"), batch),
+		chromedp.SendKeys(chromedp.CSS("#s-supplier"), supplier))
+	p.Do(chromedp.Tap(chromedp.CSS(`#cat-chips .chip`)))
+	p.WaitFor("the typed sample", fmt.Sprintf(`shian.form.sample.name === %s && shian.form.sample.supplier === %s`, jsString(sample), jsString(supplier)), waitShort)
+	r.tap("#to-test")
+	p.WaitFor("the test view", `shian.view === "test" && !document.querySelector("#start").disabled`, waitShort)
+	has("the sample in the steps", "#sv-sample", sample)
+	r.tap("#start")
+	p.WaitFor("waiting for the instrument", `shian.view === "waiting"`, waitShort)
+	r.measure(assay.Positive, "")
+	p.WaitFor("the verdict", `shian.view === "result" && shian.state.latest && shian.state.latest.result.verdict === "positive"`, waitLong)
+	has("the sample on the result", "#v-meta", sample)
+	has("the stall and sample on the alarm banner", "#alarm-text", stall)
+	p.Screenshot("hostile-positive-800x480")
+	p.Do(chromedp.EmulateViewport(1024, 600, chromedp.EmulateTouch))
+	p.Screenshot("hostile-positive-1024x600")
+
+	browsertest.Eval[bool](p, `([...document.querySelectorAll("#v-actions button")].find((b) => b.textContent.includes("检测记录")).click(), true)`)
+	p.WaitFor("the history", `shian.view === "history"`, waitShort)
+	has("the sample in the history", "#hist", sample)
+	has("the stall in the history", "#hist", stall)
+	p.Screenshot("hostile-history-1024x600")
+	r.inj.Check()
 }

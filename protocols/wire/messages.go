@@ -77,6 +77,10 @@ type Result struct {
 	// and its results' source is "kiosk".
 	Source    string `json:"source,omitempty"`
 	SourceRow string `json:"source_row,omitempty"`
+	// Confirms is, on a laboratory's result, the result_id of the rapid
+	// result it confirms (a positive) or clears (a negative): the
+	// confirmation rate per method and per kiosk follows it.
+	Confirms string `json:"confirms,omitempty"`
 
 	MeasuredAt time.Time  `json:"measured_at"`           // kiosk clock
 	DeviceTime *time.Time `json:"device_time,omitempty"` // instrument clock, if it has one
@@ -195,8 +199,8 @@ func (r *Result) Validate() error {
 	if r.Tier != "" && !r.Tier.Valid() {
 		return fmt.Errorf("tier %q is not one of wholesale_market, market_self_test, regulator_rapid, statutory_lab", clip(string(r.Tier)))
 	}
-	if r.Source != "" || r.SourceRow != "" {
-		return errors.New("source and source_row are set by the command service for imported results; a kiosk leaves them empty")
+	if r.Source != "" || r.SourceRow != "" || r.Confirms != "" {
+		return errors.New("source, source_row and confirms are set by the command service for imported results; a kiosk leaves them empty")
 	}
 	if r.RepeatOf != "" {
 		if _, err := uuid.Parse(r.RepeatOf); err != nil {

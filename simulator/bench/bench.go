@@ -172,6 +172,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		b.sz.E2EDuration = o.E2EDuration
 	}
 	b.rep = newReport(o)
+	if def := SizesFor(o.Quick).Growth; len(o.Growth) > 0 && !slices.Equal(o.Growth, def) {
+		b.rep.Notes = append(b.rep.Notes, fmt.Sprintf("growth ran at %s stored results (--growth), not at this run's default %s: "+
+			"no figure was measured at the sizes left out, and a goal stated at one of them is not shown as met or missed", counts(o.Growth), counts(def)))
+	}
 	start := time.Now()
 	var err error
 	if b.bins, err = findBinaries(ctx, o.BinDir, o.Work); err != nil {
@@ -213,4 +217,13 @@ func (b *Bench) dir(name string) (string, error) {
 		return "", err
 	}
 	return d, os.MkdirAll(d, 0o755)
+}
+
+// counts lists store sizes for a note: "0, 1,000,000".
+func counts(ns []int) string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = num(float64(n))
+	}
+	return strings.Join(out, ", ")
 }

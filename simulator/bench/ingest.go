@@ -148,8 +148,9 @@ func (b *Bench) measureIngest(ctx context.Context, c *command, ids []string, win
 	return f, nil
 }
 
-// fetchProfiles saves a CPU profile over d and an allocation profile from
-// the command's pprof listener.
+// fetchProfiles saves a CPU profile over d, then allocation, block and
+// mutex profiles and a one-second execution trace from the command's
+// pprof listener.
 func fetchProfiles(addr, dir string, d time.Duration) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -184,7 +185,19 @@ func fetchProfiles(addr, dir string, d time.Duration) error {
 	if err := <-errc; err != nil {
 		return err
 	}
-	return get("/debug/pprof/allocs", "allocs.pprof", 30*time.Second)
+	if err := get("/debug/pprof/allocs", "allocs.pprof", 30*time.Second); err != nil {
+		return err
+	}
+	// Where the command waited (channels, selects, the database's locks)
+	// and which mutexes were contended, since its start: an ingest that
+	// is bound by latency, not CPU, shows there. Then a one-second trace.
+	if err := get("/debug/pprof/block", "block.pprof", 30*time.Second); err != nil {
+		return err
+	}
+	if err := get("/debug/pprof/mutex", "mutex.pprof", 30*time.Second); err != nil {
+		return err
+	}
+	return get("/debug/pprof/trace?seconds=1", "trace.out", 30*time.Second)
 }
 
 // fsyncBaseline appends the messages a load kiosk would send, batch

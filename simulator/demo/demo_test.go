@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"github.com/shianfood/shian/command/history"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -81,6 +82,28 @@ func TestDemoRunsTheProtocol(t *testing.T) {
 		t.Errorf("%d menus", len(menus))
 	}
 	t.Logf("%d incidents, %d banquets, %d patrol visits, %d menus", len(incs), len(banquets), len(visits), len(menus))
+	// Issue 16 on the demo: two markets' self-test files and a lab report
+	// in the history with their tiers, and a diner's complaint answered.
+	h, err := history.Open("sqlite:"+filepath.Join(dir, "command", "history.db"), history.Options{Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for src, want := range map[string]int{"market:NT-CHONGCHUAN": 3, "market:NT-GANGZHA": 2, "lab:NT-CDC": 1} {
+		if rs, err := h.Results(history.Filter{Source: src}); err != nil || len(rs) != want {
+			t.Errorf("%s: %d results (%v), want %d", src, len(rs), err, want)
+		}
+	}
+	complaints, _ := store.All[engine.Complaint](st, "complaint")
+	answered := 0
+	for _, inc := range incs {
+		if inc.Complaint != nil && inc.Complaint.Reply != nil {
+			answered++
+		}
+	}
+	if len(complaints) != 1 || answered != 1 {
+		t.Errorf("%d complaints, %d answered", len(complaints), answered)
+	}
 	if !strings.Contains(out.String(), "whole_process") {
 		t.Error("the demo did not say the event went live")
 	}

@@ -6,6 +6,7 @@
 package historytest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +55,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"TiersAndImportedResults", testTiers},
 		{"UpgradeFromSchema1", testUpgrade1},
 		{"ConcurrentReadsDuringCommits", testConcurrent},
+		{"PreparedIsCommit", testPrepared},
+		{"ReadersDoNotWaitForACommit", testReadersDuringCommit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newBackend(t)) })
@@ -472,6 +475,19 @@ func testEach(t *testing.T, b Backend) {
 func testTally(t *testing.T, b Backend) {
 	h := open(t, b, history.Options{})
 	all := corpus(t, h, 300)
+	// Groups with more tally keys than one multi-row upsert carries (a
+	// stall each), the second adding to the rows the first made.
+	for g := 0; g < 2; g++ {
+		var group []wire.Result
+		for i := 0; i < 75; i++ {
+			r := Result("K-9", uint64(g*75+i+1), fmt.Sprintf("S-W%02d", i), assay.Negative, t0.Add(time.Duration(i)*time.Minute))
+			r.EventID = "EV-1"
+			group = append(group, r)
+		}
+		for _, c := range commit(t, h, group...) {
+			all = append(all, c.Result)
+		}
+	}
 	check := func(h history.History, off time.Duration) {
 		t.Helper()
 		zone := time.FixedZone("", int(off/time.Second))
@@ -689,6 +705,110 @@ func testConcurrent(t *testing.T, b Backend) {
 	}
 }
 
+// testPrepared: results prepared ahead (history.Prepare, as the ingest
+// does on each kiosk link's goroutine) are stored exactly as Commit stores
+// them: what Commit returns is what reads back, with the rx_seq and
+// received_at of the commit (not whatever the prepared result carried),
+// and a seq regression found at commit still flags the stored result.
+func testPrepared(t *testing.T, b Backend) {
+	h := open(t, b, history.Options{})
+	defer h.Close()
+	a := Result("K-1", 1, "S-1", assay.Negative, t0)
+	c := Result("K-1", 2, "S-2", assay.Positive, t0.Add(time.Minute))
+	c.Flags = []string{wire.FlagVerdictMismatch}
+	c.EventID, c.Lot = "EV-1", "LOT-7"
+	bogus := t0.Add(-time.Hour)
+	c.RxSeq, c.ReceivedAt = 99, &bogus                                        // the history sets both
+	regress := Result("K-1", 1, "S-3", assay.Negative, t0.Add(2*time.Minute)) // seq 1 again, another result
+	out, err := h.CommitPrepared([]history.Incoming{history.Prepare(a), history.Prepare(c), history.Prepare(a)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, err := h.CommitPrepared([]history.Incoming{history.Prepare(regress)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, more...)
+	want := []history.Outcome{history.Stored, history.Stored, history.Duplicate, history.Stored}
+	for i, o := range out {
+		if o.Outcome != want[i] {
+			t.Fatalf("result %d: outcome %v, want %v", i, o.Outcome, want[i])
+		}
+	}
+	if out[1].Result.RxSeq != 2 || out[1].Result.ReceivedAt == nil || out[1].Result.ReceivedAt.Equal(bogus) {
+		t.Fatalf("prepared result stored with rx_seq %d received %v", out[1].Result.RxSeq, out[1].Result.ReceivedAt)
+	}
+	if !out[3].SeqRegression || !contains(out[3].Result.Flags, wire.FlagSeqRegression) {
+		t.Fatalf("seq regression not flagged: %+v", out[3])
+	}
+	for _, i := range []int{0, 1, 3} {
+		got, err := h.Result(out[i].Result.ResultID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(out[i].Result)
+		if string(gj) != string(wj) {
+			t.Fatalf("result %d reads back\n%s\nbut Commit returned\n%s", i, gj, wj)
+		}
+	}
+	if rep, err := h.Verify(); err != nil || len(rep.Damaged) != 0 {
+		t.Fatalf("verify after prepared commits: %+v %v", rep, err)
+	}
+}
+
+// testReadersDuringCommit: while a commit is inside its transaction (held
+// at the COMMIT by the Fault seam), the working-set readers the live map
+// and the kiosk links use answer at once from the last committed state.
+func testReadersDuringCommit(t *testing.T, b Backend) {
+	hold, release := make(chan struct{}), make(chan struct{})
+	var held sync.Once
+	blocking := false
+	var mu sync.Mutex
+	h := open(t, b, history.Options{Fault: func(string) error {
+		mu.Lock()
+		blk := blocking
+		mu.Unlock()
+		if blk {
+			held.Do(func() { close(hold) })
+			<-release
+		}
+		return nil
+	}})
+	defer h.Close()
+	commit(t, h, Result("K-1", 1, "S-1", assay.Negative, t0))
+	mu.Lock()
+	blocking = true
+	mu.Unlock()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := h.Commit([]wire.Result{Result("K-1", 2, "S-1", assay.Positive, t0.Add(time.Minute))})
+		errc <- err
+	}()
+	<-hold
+	read := make(chan string, 1)
+	go func() {
+		hw, _ := h.HighWater("K-1")
+		st, _ := h.StallState("S-1")
+		read <- fmt.Sprintf("hw %d count %d stall %s states %d err %v", hw, h.Count(), st.Verdict, len(h.StallStates()), h.Err())
+	}()
+	select {
+	case got := <-read:
+		if want := "hw 1 count 1 stall negative states 1 err <nil>"; got != want {
+			t.Errorf("during the commit: %s, want %s", got, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the working-set readers waited for a commit held in its transaction")
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if hw, _ := h.HighWater("K-1"); hw != 2 || h.Count() != 2 {
+		t.Fatalf("after the commit: hw %d count %d", hw, h.Count())
+	}
+}
+
 // testTiers: results of the four tiers and from three kinds of source. An
 // imported result (a market's self-test row) has no kiosk and no seq: it
 // never moves a kiosk's marks, is never a seq regression, and its second
@@ -782,6 +902,8 @@ func testTiers(t *testing.T, b Backend) {
 // without tier and source, the tally without tier), as a database written
 // before tiers existed holds it. Plain SQL both dialects run.
 var schema1 = []string{
+	`DROP INDEX results_flagged`, // schema 3
+	`CREATE INDEX results_verdict ON results (verdict, rx_seq)`,
 	`DROP INDEX results_tier`,
 	`DROP INDEX results_source`,
 	`ALTER TABLE results DROP COLUMN tier`,

@@ -67,6 +67,9 @@ type Rate struct {
 
 func rate(num, den int) Rate { return Rate{Num: num, Den: den, Percent: percentOf(num, den)} }
 
+// RateOf is num / den as a Rate (Percent 0 when den is 0).
+func RateOf(num, den int) Rate { return rate(num, den) }
+
 // DurationStats summarises durations. Mean and Median are 0 when N is 0.
 type DurationStats struct {
 	N      int           `json:"n"`

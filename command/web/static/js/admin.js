@@ -2,7 +2,7 @@
 // (admin.html; the routes are GET/PATCH /api/v1/users, GET/POST/DELETE
 // /api/v1/tokens and GET /api/v1/audit, all admin-only). Every server
 // string reaches the screen through dom.js (text nodes). The model is
-// docs/decisions/0014-credentials-and-audit.md.
+// docs/decisions/0020-credentials-and-audit.md.
 
 import { el } from "./dom.js";
 import { getLang, setLang } from "./i18n.js";

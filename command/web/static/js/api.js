@@ -77,6 +77,7 @@ export const incidents = (params) => call("GET", `/api/v1/incidents${q(params)}`
 export const incident = (id) => call("GET", `/api/v1/incidents/${enc(id)}`);
 /** One step of an incident: {to, team_id, controls, lab, note, evidence}. */
 export const incidentStep = (id, step) => call("POST", `/api/v1/incidents/${enc(id)}/transition`, step);
+export const replyComplaint = (id, text) => call("POST", `/api/v1/incidents/${enc(id)}/reply`, { text });
 export const waiveRetest = (id, body) => call("POST", `/api/v1/incidents/${enc(id)}/waiver`, body);
 export const nearestTeams = (lon, lat, subject) => call("GET", `/api/v1/teams/nearest${q({ lon, lat, subject })}`);
 export const teams = () => call("GET", "/api/v1/teams");

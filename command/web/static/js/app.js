@@ -306,7 +306,7 @@ class App {
     this.kpiTimer = setTimeout(async () => {
       try {
         const k = await api.kpis(this.filters ? this.filters.value.event : "");
-        renderKPIs($("#kpis"), k.report && k.report.total);
+        renderKPIs($("#kpis"), k.report && k.report.total, k.report && k.report.by_tier);
         $("#kpis").dataset.loaded = String(Date.now());
       } catch (err) {
         if (err.status !== 401) console.warn("loading KPIs failed", err);

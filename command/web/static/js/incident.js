@@ -107,11 +107,13 @@ export class IncidentView {
     }
     box.dataset.state = this.inc.state;
     this.infoEl = el("div", { class: "inc-info" });
+    this.complaintEl = el("div", { class: "inc-complaint" });
     this.actionsEl = el("div", { class: "inc-actions" });
     this.evidenceEl = el("div", { class: "inc-evidence" });
     this.historyEl = el("div", { class: "inc-history" });
-    box.append(this.infoEl, this.actionsEl, this.evidenceEl, this.historyEl);
+    box.append(this.infoEl, this.complaintEl, this.actionsEl, this.evidenceEl, this.historyEl);
     this.renderInfo();
+    this.renderComplaint();
     this.renderActions();
   }
 
@@ -171,6 +173,46 @@ export class IncidentView {
     this.infoEl.replaceChildren(...parts);
     this.renderEvidence();
     this.renderHistory();
+  }
+
+  /** A complaint from the public page: its facts, and the reply the complainant sees. */
+  renderComplaint() {
+    const c = this.inc.complaint;
+    const box = this.complaintEl;
+    if (!c) {
+      box.replaceChildren();
+      return;
+    }
+    box.dataset.complaint = c.id;
+    const me = this.o.me() || {};
+    const parts = [
+      el("div", { class: "label" }, t("complaint.title"), " ", c.id),
+      el("p", { class: "sub" }, [c.whistleblower ? t("complaint.whistleblower") : null, c.photos ? t("complaint.photos", { n: c.photos }) : null,
+        `${t("complaint.replyDue")} ${formatTime(c.reply_due, true)}`].filter(Boolean).join(" · ")),
+    ];
+    if (c.reply) parts.push(el("p", { class: "sub" }, t("complaint.replied", { who: c.reply.by, time: formatTime(c.reply.at, true) })), el("blockquote", { class: "complaint-reply" }, c.reply.text));
+    const open = !["signed_off", "closed"].includes(this.inc.state);
+    if (open && (me.role === "commander" || me.role === "admin")) {
+      // A delta re-renders the panel: the draft survives it.
+      const ta = el("textarea", { class: "complaint-text", rows: "3", maxlength: "2000", placeholder: t("complaint.placeholder"), oninput: () => (this.replyDraft = { id: c.id, text: ta.value }) });
+      ta.value = this.replyDraft && this.replyDraft.id === c.id ? this.replyDraft.text : c.reply ? c.reply.text : "";
+      const msg = el("p", { class: "sub", role: "status" });
+      const send = el("button", { type: "button", class: "step complaint-send", onclick: async () => {
+        send.disabled = true;
+        try {
+          const inc = await api.replyComplaint(this.inc.id, ta.value);
+          this.replyDraft = null;
+          this.notice = t("complaint.sent");
+          this.update(inc, true);
+          this.o.onChanged(inc);
+        } catch (err) {
+          msg.replaceChildren(errorBox(err));
+          send.disabled = false;
+        }
+      } }, t("complaint.send"));
+      parts.push(el("label", { class: "label" }, t("complaint.reply"), ta), send, msg);
+    }
+    box.replaceChildren(...parts);
   }
 
   renderEvidence() {

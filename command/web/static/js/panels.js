@@ -48,7 +48,10 @@ export function warnings(r, e) {
 
 /** The header counts by verdict. */
 export function renderCounts(container, counts) {
-  container.replaceChildren();
+  // These count sites by their latest result; the KPI strip counts tests.
+  // Say which, so that "阳性（疑似）2" here and "检测次数 40" there do not
+  // read as a contradiction.
+  container.replaceChildren(el("span", { class: "counts-label" }, t("counts.label")));
   for (const v of VERDICT_ORDER) {
     const n = counts[v] || 0;
     // pass/caution/fail/na appear only when some site has them.
@@ -64,7 +67,7 @@ export function renderCounts(container, counts) {
  * detection rate, harmless disposal rate, median time to arrive and to
  * close, readiness. "—" where there is nothing to compute from yet.
  */
-export function renderKPIs(container, total) {
+export function renderKPIs(container, total, byTier) {
   const k = total || {};
   const rate = (r) => (r && r.den ? formatPercent(r.percent) : "—");
   const dur = (d) => (d && d.n ? formatDuration(d.median / 1e6) : "—");
@@ -82,6 +85,26 @@ export function renderKPIs(container, total) {
       el("div", { class: "kpi", dataset: { kpi: key }, title: t(`kpi.${key}Title`) }, el("span", { class: "k" }, t(`kpi.${key}`)), el("b", { class: "v" }, String(v)), sub ? el("small", {}, sub) : null),
     ),
   );
+  // The four testing tiers (四位一体), each separately: tests and detection
+  // rate; together they are the figures above.
+  if (byTier && byTier.length) {
+    const tests = container.querySelector('.kpi[data-kpi="tests"]');
+    if (tests) tests.title = `${t("kpi.testsTitle")}\n${t("kpi.tiers")}: ${byTier.map((g) => `${t(`tier.${g.key}`)} ${g.tests}（${rate(g.detection_rate)}）`).join(" · ")}`;
+    container.append(
+      el(
+        "div",
+        { class: "kpi tiers", dataset: { kpi: "tiers" }, title: t("kpi.tiersTitle") },
+        el("span", { class: "k" }, t("kpi.tiers")),
+        el(
+          "span",
+          { class: "tier-grid" },
+          byTier.map((g) =>
+            el("span", { class: "tier", dataset: { tier: g.key, tests: g.tests } }, el("span", { class: "tn" }, t(`tier.${g.key}`)), el("b", {}, String(g.tests)), el("small", {}, rate(g.detection_rate))),
+          ),
+        ),
+      ),
+    );
+  }
 }
 
 /**
