@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -273,4 +274,42 @@ func TestTileSource(t *testing.T) {
 			t.Errorf("TileSource(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzTileSource: whatever template an admin saves, the source let into
+// the CSP is empty or one scheme://host[:port] with nothing that could
+// end the directive or add another (no space, ';', ',', quote).
+func FuzzTileSource(f *testing.F) {
+	for _, s := range []string{"https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", "http://10.0.0.5:8081/{z}/{x}/{y}.png",
+		"/tiles/{z}/{x}/{y}.png", "https://x.example; script-src *; /{z}/{x}/{y}", "https://*.evil/{z}", "http://[::1]:80/{z}/{x}/{y}"} {
+		f.Add(s)
+	}
+	ok := regexp.MustCompile(`^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?$`)
+	f.Fuzz(func(t *testing.T, tmpl string) {
+		got := api.TileSource(tmpl)
+		if got != "" && !ok.MatchString(got) {
+			t.Fatalf("TileSource(%q) = %q: not a plain scheme://host[:port]", tmpl, got)
+		}
+		if got != "" && !strings.Contains(api.CSP(got), "img-src 'self' data: blob: "+got+";") {
+			t.Fatalf("CSP(%q) = %q", got, api.CSP(got))
+		}
+	})
+}
+
+// FuzzCSVCell: no cell of a CSV export starts a formula or a DDE command
+// unless it is a plain number, and the text is otherwise unchanged.
+func FuzzCSVCell(f *testing.F) {
+	for _, s := range []string{"=cmd|' /C calc'!A0", "+1", "-18.5", "-1+1", "@SUM(A1)", "\t=1", "\r=1", "菠菜", "", "'"} {
+		f.Add(s)
+	}
+	number := regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		got := api.CSVCell(s)
+		if got != s && got != "'"+s {
+			t.Fatalf("CSVCell(%q) = %q: the text changed", s, got)
+		}
+		if got != "" && strings.ContainsRune("=+-@\t\r\n", rune(got[0])) && !number.MatchString(got) {
+			t.Fatalf("CSVCell(%q) = %q starts a formula", s, got)
+		}
+	})
 }

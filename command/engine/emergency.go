@@ -351,6 +351,9 @@ type EmergencyView struct {
 	// Other are the meal's results that match no dish by name.
 	Other []ResultBrief `json:"other_results"`
 	Staff []StaffOnDuty `json:"staff"`
+	// Names are the display names of the users on the timeline (user id →
+	// name), so that a screen shows people, not login names.
+	Names map[string]string `json:"names"`
 }
 
 // DishPicture is one dish of an emergency's meal.
@@ -448,7 +451,7 @@ func (e *Engine) ReportIllness(rep assurance.IllnessReport, drill bool, act assu
 			return err
 		}
 		for _, t := range sent {
-			sys.Note = fmt.Sprintf("派出最近的保障组 %s（%.0f 米）/ nearest team %s sent (%.0f m)", t.Name, t.Metres, t.ID, t.Metres)
+			sys.Note = fmt.Sprintf("派出最近的保障组 %s（%.0f 米） / nearest team %s sent (%.0f m)", t.Name, t.Metres, t.ID, t.Metres)
 			if err := rec.Record(assurance.TLDispatched, t.ID, assurance.StepTeams, sys); err != nil {
 				return err
 			}
@@ -508,7 +511,15 @@ func (e *Engine) EmergencyView(id string) (EmergencyView, error) {
 	if err := e.st.Get(kindEmergency, id, &r); err != nil {
 		return EmergencyView{}, err
 	}
-	v := EmergencyView{Emergency: e.emergencyLabels(r), Dishes: []DishPicture{}, Other: []ResultBrief{}, Staff: []StaffOnDuty{}}
+	v := EmergencyView{Emergency: e.emergencyLabels(r), Dishes: []DishPicture{}, Other: []ResultBrief{}, Staff: []StaffOnDuty{}, Names: map[string]string{}}
+	for _, a := range r.Timeline {
+		if _, ok := v.Names[a.Actor.UserID]; !ok {
+			var u store.User
+			if e.st.Get("user", a.Actor.UserID, &u) == nil && u.DisplayName != "" {
+				v.Names[a.Actor.UserID] = u.DisplayName
+			}
+		}
+	}
 	if err := e.st.Get(kindMeal, r.MealID, &v.Meal); err != nil {
 		return v, err
 	}

@@ -21,6 +21,7 @@ package engine
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -173,7 +174,7 @@ func (e *Engine) BuildReport(eventID string, day assurance.Date, preparedBy stri
 	return rep, nil
 }
 
-func num(f float64) *float64 { return &f }
+func num(f float64) *float64 { f = math.Round(f*100) / 100; return &f }
 
 func pct(p float64) string { return fmt.Sprintf("%.2f %%", p) }
 
@@ -195,7 +196,7 @@ func summaryOf(r *reportRun, secs []ReportSection) []ReportFigure {
 	return []ReportFigure{
 		{ID: "meals", Label: lbl("供餐餐次", "Meals served"), Value: fmt.Sprint(len(r.meals)), N: num(float64(len(r.meals)))},
 		{ID: "diners", Label: lbl("就餐人次", "Diners"), Value: fmt.Sprint(diners), N: num(float64(diners))},
-		{ID: "tests", Label: lbl("快检批次", "Rapid tests"), Value: fmt.Sprint(k.Tests), N: num(float64(k.Tests))},
+		{ID: "tests", Label: lbl("快检筛查批次", "Rapid screening tests"), Value: fmt.Sprint(k.Tests), N: num(float64(k.Tests))},
 		{ID: "detection_rate", Label: lbl("疑似阳性检出率", "Suspected-positive detection rate"), Value: pct(k.DetectionRate.Percent.Float()), N: num(k.DetectionRate.Percent.Float())},
 		{ID: "disposal_rate", Label: lbl("无害化处置率", "Harmless disposal rate"), Value: pct(k.DisposalRate.Percent.Float()), N: num(k.DisposalRate.Percent.Float())},
 		{ID: "incidents", Label: lbl("风险处置事件", "Incidents"), Value: fmt.Sprint(rows("incidents")), N: num(float64(rows("incidents")))},
@@ -423,7 +424,12 @@ func sectionEmergencies(r *reportRun) (ReportSection, error) {
 		if em.Conclusion != nil {
 			concl = em.Conclusion.Cause.Label().ZH + "：" + em.Conclusion.Text
 		}
-		s.Rows = append(s.Rows, []any{em.ID, kind, em.MealID, em.LevelLabel.ZH, em.Report.Ill, r.when(em.OpenedAt), em.StateLabel.ZH, concl})
+		meal := em.MealID
+		var m assurance.EventMeal
+		if r.e.st.Get(kindMeal, em.MealID, &m) == nil {
+			meal = cmp.Or(em.KitchenName, m.KitchenID) + " " + cmp.Or(m.Name, m.Meal.Label().ZH)
+		}
+		s.Rows = append(s.Rows, []any{em.ID, kind, meal, em.LevelLabel.ZH, em.Report.Ill, r.when(em.OpenedAt), em.StateLabel.ZH, concl})
 		if !em.Drill {
 			ill += em.Report.Ill
 		}

@@ -45,6 +45,9 @@ func demoProtocol() assurance.Config {
 		assurance.IncidentDisposed:          30 * time.Second,
 		assurance.IncidentSignedOff:         60 * time.Second,
 	}
+	// A dish without its retained sample raises the alarm 15 s into the
+	// service (30 min at a real event).
+	pc.Duty.RetentionGrace = 15 * time.Second
 	// An enzyme result waits in 待复测 for its repeats (decision 0015); the
 	// simulated operators do not repeat yet, so the team goes when the
 	// compressed wait runs out.
@@ -156,6 +159,8 @@ func (a *assuranceRun) run(ctx context.Context) {
 	go func() { defer wg.Done(); a.commandCentre(ctx) }()
 	if err := a.prepareEvent(ctx, cmd); err != nil && ctx.Err() == nil {
 		a.log.Warn("demo: event", "err", err)
+	} else if err := a.dutyDay(ctx, cmd); err != nil && ctx.Err() == nil {
+		a.log.Warn("demo: duty logs", "err", err)
 	}
 	if err := a.banquets(ctx); err != nil && ctx.Err() == nil {
 		a.log.Warn("demo: banquets", "err", err)
@@ -739,4 +744,119 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-time.After(d):
 		return true
 	}
+}
+
+// missedKitchen is the kitchen (by index) whose stationed team forgets to
+// retain its last dish: the retention alarm the demo shows.
+const missedKitchen = 1
+
+// dutyDay runs a meal at every kitchen the way the stationed teams log it
+// (驻点保障工作日志): the lunch service starts in a few seconds and the
+// retention grace is compressed to 15 s; each team records the morning
+// check of the kitchen staff, a retained sample of every dish (but one
+// kitchen misses its last dish, and the retention alarm follows), the core
+// temperature of a hot dish, the cold-dish room and the tableware
+// disinfection, and a problem fixed on the spot. Then the command centre
+// runs one emergency drill (应急演练) on the first kitchen's meal from the
+// report to its conclusion, and a training session is recorded.
+func (a *assuranceRun) dutyDay(ctx context.Context, cmd *apiClient) error {
+	now := time.Now()
+	staff := []map[string]any{
+		{"worker": "王建华", "post": "厨师长", "present": true, "healthy": true, "hands_ok": true, "certificate": true},
+		{"worker": "李秀英", "post": "切配", "present": true, "healthy": true, "hands_ok": true, "certificate": true},
+		{"worker": "陈志明", "post": "面点", "present": true, "healthy": true, "hands_ok": true, "certificate": true},
+	}
+	var first engine.MealView
+	for i, k := range a.v.Kitchens {
+		insp := newClient(a.base, a.users.inspectors[a.teamFor(k.ID)])
+		var dishes []assurance.MealDish
+		for j, d := range kitchenDishes[i%len(kitchenDishes)] {
+			if strings.Contains(d.Name, "鲜黄花菜") { // forbidden at the menu review
+				continue
+			}
+			dishes = append(dishes, assurance.MealDish{ID: fmt.Sprintf("d%d", j+1), Name: d.Name, Category: d.Category})
+		}
+		diners := 400 + 120*i
+		var m engine.MealView
+		start := now.Add(3 * time.Second)
+		id := fmt.Sprintf("M-%s-%s-%s", k.ID, start.In(assurance.ChinaStandardTime).Format("20060102"), assurance.MealLunch)
+		if insp.do(ctx, "GET", "/api/v1/meals/"+url.PathEscape(id), nil, &m) == nil {
+			if i == 0 {
+				first = m
+			}
+			a.say("duty log %s already kept today (an earlier run)", m.ID)
+			continue
+		}
+		err := insp.do(ctx, "POST", "/api/v1/meals", assurance.EventMeal{EventID: a.event, KitchenID: k.ID, Meal: assurance.MealLunch, Name: "工作午餐",
+			Start: start, End: now.Add(80 * time.Minute), Dishes: dishes, Diners: diners, Tables: diners / 10}, &m)
+		if err != nil {
+			return fmt.Errorf("meal at %s: %w", k.ID, err)
+		}
+		if i == 0 {
+			first = m
+		}
+		path := "/api/v1/meals/" + url.PathEscape(m.ID) + "/duty"
+		entries := []map[string]any{{"morning": staff}}
+		for j, d := range dishes {
+			if i == missedKitchen && j == len(dishes)-1 {
+				continue // forgotten: the alarm
+			}
+			entries = append(entries, map[string]any{"sample": map[string]any{"dish_id": d.ID, "mass": 150000 + 10000*j,
+				"fridge_id": "留样柜-" + k.ID, "by": "李秀英", "source": "kiosk_scale"}})
+		}
+		entries = append(entries,
+			map[string]any{"check": map[string]any{"kind": "core_temp_check", "dish_id": dishes[0].ID, "temp": 78500, "source": "kiosk_probe"}},
+			map[string]any{"check": map[string]any{"kind": "cold_room_check", "temp": 22000}},
+			map[string]any{"check": map[string]any{"kind": "tableware_disinfection", "disinfected": true, "method": "热力消毒（消毒柜）"}},
+			map[string]any{"problem": map[string]any{"text": "垃圾桶未加盖", "fixed": true, "fix": "已当场加盖"}})
+		for _, e := range entries {
+			if err := insp.do(ctx, "POST", path, e, &m); err != nil {
+				return fmt.Errorf("duty log %s: %w", m.ID, err)
+			}
+		}
+		a.say("duty log 驻点保障工作日志 %s %s: %d staff checked, %d of %d dishes retained, %d gaps", k.Name, m.ID, len(staff), len(m.Log.Samples), len(dishes), len(m.Gaps))
+	}
+
+	// The drill (应急演练): reported by the command centre once the lunch is
+	// served, the same flow as a real emergency, closed as a drill.
+	if !sleep(ctx, time.Until(first.Start.Add(2*time.Second))) {
+		return ctx.Err()
+	}
+	var ems []engine.Emergency
+	if err := cmd.do(ctx, "GET", "/api/v1/emergencies?event="+url.QueryEscape(a.event), nil, &ems); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(ems, func(e engine.Emergency) bool { return e.Drill }) {
+		a.say("the drill was run by an earlier run")
+		return nil
+	}
+	var em engine.EmergencyView
+	err := cmd.do(ctx, "POST", "/api/v1/emergencies", map[string]any{"drill": true, "report": assurance.IllnessReport{
+		Reporter: "演练导调组", MealID: first.ID, Symptoms: []string{"腹痛", "腹泻", "呕吐"}, OnsetAt: time.Now(),
+		Tables: []string{"3", "7"}, Ill: 12, Severe: 1, Note: "应急演练：模拟工作午餐后多人腹泻"}}, &em)
+	if err != nil {
+		return fmt.Errorf("drill: %w", err)
+	}
+	a.say("drill 应急演练 %s opened at %s (%s), %d samples frozen, %d teams sent", em.ID, em.Level, em.LevelLabel.ZH, len(em.Dishes), len(em.Dispatches))
+	insp := newClient(a.base, a.users.inspectors[a.teamFor(first.KitchenID)])
+	act := "/api/v1/emergencies/" + em.ID + "/actions"
+	for _, step := range []string{"patients_treated", "scene_controlled", "samples_to_lab", "investigation"} {
+		sleep(ctx, 300*time.Millisecond)
+		if err := insp.do(ctx, "POST", act, map[string]any{"step": step}, &em); err != nil {
+			return fmt.Errorf("drill step %s: %w", step, err)
+		}
+	}
+	if err := cmd.do(ctx, "POST", act, map[string]any{"close": map[string]any{"cause": "drill_completed",
+		"text": "演练按预案完成：接报至派组 1 分钟内，留样全部封存，各环节衔接顺畅"}}, &em); err != nil {
+		return fmt.Errorf("drill close: %w", err)
+	}
+	a.say("drill 应急演练 %s closed: %s", em.ID, em.Conclusion.Text)
+	var tr assurance.Training
+	err = insp.do(ctx, "POST", "/api/v1/trainings", assurance.Training{EventID: a.event, KitchenID: first.KitchenID, Topic: "食物中毒应急处置",
+		Content: "报告程序、留样封存、现场控制、病人救治", Trainer: "市疾控中心 张医生", Attendees: []string{"王建华", "李秀英", "陈志明"}, Minutes: 45}, &tr)
+	if err != nil {
+		return fmt.Errorf("training: %w", err)
+	}
+	a.say("training 培训指导 %s: %s, %d attendees", tr.ID, tr.Topic, len(tr.Attendees))
+	return nil
 }

@@ -316,7 +316,7 @@ func OpenEmergency(id string, rep IllnessReport, m EventMeal, drill bool, act Ac
 	}
 	tl := (*audit)(&em.Timeline)
 	note := act.Note
-	act.Note = fmt.Sprintf("%d 人发病（重症 %d）/ %d ill (%d severe)", rep.Ill, rep.Severe, rep.Ill, rep.Severe)
+	act.Note = fmt.Sprintf("%d 人发病（重症 %d） / %d ill (%d severe)", rep.Ill, rep.Severe, rep.Ill, rep.Severe)
 	tl.add(TLReported, "", "", act)
 	em.markStep(StepReported, act)
 	act.Note = cmp.Or(note, cfg.Emergency.PlanName)
@@ -416,7 +416,7 @@ func (em *Emergency) UpdateReport(ill, severe, deaths int, tables []string, act 
 	}
 	em.Report = rep
 	note := act.Note
-	act.Note = fmt.Sprintf("%d 人发病（重症 %d）/ %d ill (%d severe)", ill, severe, ill, severe)
+	act.Note = fmt.Sprintf("%d 人发病（重症 %d） / %d ill (%d severe)", ill, severe, ill, severe)
 	if note != "" {
 		act.Note += "; " + note
 	}
