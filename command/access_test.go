@@ -92,9 +92,14 @@ var accessPolicy = map[string]accessRule{
 	"GET /api/v1/alarms":               viewer,
 	"POST /api/v1/alarms/{seq}/ack":    cmdr,
 	"POST /api/v1/alarms/ack":          cmdr,
+	"GET /api/v1/users":                admin,
 	"POST /api/v1/users":               admin,
+	"PATCH /api/v1/users/{name}":       admin,
+	"GET /api/v1/tokens":               admin,
 	"POST /api/v1/tokens":              admin,
+	"DELETE /api/v1/tokens/{id}":       admin,
 	"POST /api/v1/login-links":         admin,
+	"GET /api/v1/audit":                admin,
 
 	"GET /api/v1/ui-config":                viewer,
 	"PUT /api/v1/ui-config":                admin,
@@ -307,6 +312,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 				what := fmt.Sprintf("%s %s as %q (%s)", method, pr.path, id.user, id.role)
 				switch {
 				case rule.public:
+					if code == http.StatusTooManyRequests {
+						// The login throttle answers whoever tries too
+						// often from one address.
+						code = http.StatusUnauthorized
+					}
 					if i == 0 {
 						first = code
 					} else if code != first {

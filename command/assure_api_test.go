@@ -24,6 +24,7 @@ import (
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/crypto/bcrypt"
 )
 
 var silent = slog.New(slog.DiscardHandler)
@@ -62,6 +63,7 @@ func startAssure(t *testing.T, cfg command.Config) *assureEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc.Auth().Cost = bcrypt.MinCost // before it serves: bcrypt's default cost is slow under -race
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { svc.Run(ctx); close(done) }()

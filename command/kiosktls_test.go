@@ -33,9 +33,9 @@ import (
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-// selfSigned makes a self-signed certificate for 127.0.0.1 and returns it
+// kioskCert makes a self-signed certificate for 127.0.0.1 and returns it
 // for a server and as PEM for a kiosk's ca_file.
-func selfSigned(t *testing.T, cn string) (tls.Certificate, []byte) {
+func kioskCert(t *testing.T, cn string) (tls.Certificate, []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -83,8 +83,8 @@ func TestKioskTrustsItsCAFile(t *testing.T) {
 	}
 	defer svc.Close()
 	go svc.Run(t.Context())
-	cert, caPEM := selfSigned(t, "shian-command test")
-	_, otherPEM := selfSigned(t, "someone else")
+	cert, caPEM := kioskCert(t, "shian-command test")
+	_, otherPEM := kioskCert(t, "someone else")
 	srv := httptest.NewUnstartedServer(svc.Handler())
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point

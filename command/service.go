@@ -20,7 +20,9 @@
 package command
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,6 +76,41 @@ type Config struct {
 	// SHIAN_LABEL_BASE_URL; see command/api/ui_support.go); default
 	// os.Getenv. command.yaml's tiles: section is passed through it.
 	Getenv func(string) string
+	// HTTP is the web server's timeouts.
+	HTTP HTTPConfig
+	// TLSCert and TLSKey are PEM files: ListenAndServe serves HTTPS, and
+	// cookies are Secure and responses carry HSTS.
+	TLSCert, TLSKey string
+	// TrustedProxies are the reverse proxies (addresses or CIDR
+	// prefixes) whose X-Forwarded-For and X-Forwarded-Proto are believed:
+	// behind a TLS-terminating proxy, a request it forwards with
+	// X-Forwarded-Proto: https gets Secure cookies and HSTS (see
+	// command/api/edge.go).
+	TrustedProxies []string
+	// LiveMaxPerUser and LiveMaxTotal cap the /ws/live connections of one
+	// user and of the service (defaults 20 and 2000); one over a cap is
+	// closed with 4004.
+	LiveMaxPerUser, LiveMaxTotal int
+}
+
+// HTTPConfig holds the web server's timeouts; zero values take the
+// defaults. A websocket is not bound by them (it keeps its own deadlines),
+// and an export or an evidence upload is cut only when it stops for
+// StreamIdle, not when it takes longer than WriteTimeout or ReadTimeout.
+type HTTPConfig struct {
+	ReadHeaderTimeout time.Duration // default 10 s
+	ReadTimeout       time.Duration // the whole request, body included: default 1 min
+	WriteTimeout      time.Duration // the response: default 1 min
+	IdleTimeout       time.Duration // a keep-alive connection between requests: default 2 min
+	StreamIdle        time.Duration // a long transfer that stops: default 1 min
+}
+
+func (h *HTTPConfig) defaults() {
+	h.ReadHeaderTimeout = cmp.Or(h.ReadHeaderTimeout, 10*time.Second)
+	h.ReadTimeout = cmp.Or(h.ReadTimeout, time.Minute)
+	h.WriteTimeout = cmp.Or(h.WriteTimeout, time.Minute)
+	h.IdleTimeout = cmp.Or(h.IdleTimeout, 2*time.Minute)
+	h.StreamIdle = cmp.Or(h.StreamIdle, time.Minute)
 }
 
 // Service is a running command service.
@@ -158,6 +195,19 @@ func Open(cfg Config) (*Service, error) {
 	if cfg.DB == "" {
 		cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "history.db")
 	}
+	cfg.HTTP.defaults()
+	proxies, err := api.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("command: %w", err)
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("command: give both --tls-cert and --tls-key, or neither")
+	}
+	if cfg.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return nil, fmt.Errorf("command: TLS certificate %s / key %s: %w (both PEM; the key must match the certificate)", cfg.TLSCert, cfg.TLSKey, err)
+		}
+	}
 	st, err := store.Open(cfg.DataDir, store.Options{Now: cfg.Now, Log: cfg.Log})
 	if err != nil {
 		return nil, err
@@ -168,6 +218,7 @@ func Open(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, store: st, books: books, auth: auth.New(st, cfg.Now)}
+	s.auth.Secure = cfg.TLSCert != ""
 	s.life, s.stop = context.WithCancel(context.Background())
 	// The tally counts days as the KPIs do.
 	pc := assurance.DefaultConfig()
@@ -185,7 +236,8 @@ func Open(cfg Config) (*Service, error) {
 		st.Close()
 		return nil, err
 	}
-	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log})
+	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log, Owner: liveOwner,
+		MaxPerUser: cfg.LiveMaxPerUser, MaxTotal: cfg.LiveMaxTotal})
 	s.metrics = metrics.New(metrics.Sources{
 		Kiosks:    func() []wire.KioskState { return s.ingest.KioskStates() },
 		Browsers:  func() (int, uint64) { st := s.hub.Stats(); return st.Clients, st.Dropped },
@@ -217,7 +269,8 @@ func Open(cfg Config) (*Service, error) {
 		st.Close()
 		return nil, err
 	}
-	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now, OpenIncidentAt: s.engine.OpenAt}
+	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now,
+		Edge: api.Edge{TrustedProxies: proxies}, StreamIdle: cfg.HTTP.StreamIdle, OpenIncidentAt: s.engine.OpenAt}
 	s.handler = s.api.Routes()
 	s.api.Mount("GET /metrics", s.metrics)
 	s.api.Mount("GET /readyz", http.HandlerFunc(s.readyz))
@@ -452,9 +505,55 @@ func (s *Service) run(ctx context.Context) error {
 	defer context.AfterFunc(s.life, cancel)()
 	done := make(chan struct{})
 	go func() { s.engine.Run(ctx); close(done) }()
+	swept := make(chan struct{})
+	go func() { s.sweepLive(ctx); close(swept) }()
 	s.ingest.Run(ctx)
 	<-done
+	<-swept
 	return ctx.Err()
+}
+
+// liveOwner names a /ws/live connection by the user and credential that
+// opened it (auth.Require ran before the hub).
+func liveOwner(r *http.Request) live.Owner {
+	u, _ := auth.UserFrom(r.Context())
+	return live.Owner{User: u.Name, Cred: auth.CredentialFrom(r.Context())}
+}
+
+// sweepLive closes, every LiveSweep, the live connections whose
+// credential no longer holds by itself: an expired session or token
+// (logout, revocation and disabling close theirs at once, in the API).
+func (s *Service) sweepLive(ctx context.Context) {
+	t := time.NewTicker(LiveSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.SweepLive()
+	}
+}
+
+// LiveSweep is how often live connections are checked against their
+// credentials.
+var LiveSweep = 30 * time.Second
+
+// SweepLive closes the live connections whose session or token has
+// expired or ended, or whose user is disabled, with 4003, and returns how
+// many it closed.
+func (s *Service) SweepLive() int {
+	ended := map[string]bool{}
+	for _, o := range s.hub.Owners() {
+		if _, err := s.auth.Valid(o.Cred); err != nil {
+			ended[o.Cred] = true
+		}
+	}
+	if len(ended) == 0 {
+		return 0
+	}
+	return s.hub.Disconnect(func(o live.Owner) bool { return ended[o.Cred] }, wire.CloseLoggedOut, "session expired")
 }
 
 // enter registers a Run or ListenAndServe for Close to wait for; it fails
@@ -512,21 +611,35 @@ func (s *Service) Bootstrap(admin string) (string, error) {
 // server down gracefully and returns once the loops have stopped. ready, if
 // not nil, receives the bound address once listening.
 func (s *Service) ListenAndServe(ctx context.Context, addr string, ready chan<- string) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.runs.Done()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("command: listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	return s.Serve(ctx, ln, ready)
+}
+
+// Serve is ListenAndServe on a listener of the caller's; it closes ln.
+func (s *Service) Serve(ctx context.Context, ln net.Listener, ready chan<- string) error {
+	if err := s.enter(); err != nil {
+		ln.Close()
+		return err
+	}
+	defer s.runs.Done()
+	h := s.cfg.HTTP
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: h.ReadTimeout,
+		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn)}
+	serve := func() error { return srv.Serve(ln) }
+	if s.cfg.TLSCert != "" {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		serve = func() error { return srv.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey) }
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	ran := make(chan struct{})
 	go func() { s.run(runCtx); close(ran) }()
 	defer func() { cancel(); <-ran }()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serve() }()
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

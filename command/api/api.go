@@ -107,6 +107,7 @@ const (
 	CodeNotFound      = "not_found"
 	CodeConflict      = "conflict"
 	CodeTooLarge      = "too_large"
+	CodeThrottled     = "throttled" // 429: too many failed logins; retry_after says when
 	CodeStorageFailed = "storage_failed"
 	CodeDamaged       = "damaged" // a stored result failed its checksum
 	CodeInternal      = "internal"
@@ -271,7 +272,15 @@ func writeError(w http.ResponseWriter, ae *Error) {
 }
 
 // refuse writes a 401/403 from the auth middleware.
-func refuse(w http.ResponseWriter, status int, msg string) {
+func refuse(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if u, ok := auth.UserFrom(r.Context()); ok {
+		auditAs(r, u.Name, "", "")
+	}
+	if status == http.StatusUnauthorized {
+		msg = "请重新登录 / " + msg
+	} else {
+		msg = "您的角色无权执行此操作 / " + msg
+	}
 	code := CodeUnauthorized
 	if status == http.StatusForbidden {
 		code = CodeForbidden

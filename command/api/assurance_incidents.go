@@ -138,6 +138,7 @@ func (a *assureAPI) uploadEvidence(subject string) Handler {
 		if err := a.subjectScope(r, subject, id); err != nil {
 			return err
 		}
+		a.s.slowBody(w, r)
 		r.Body = http.MaxBytesReader(w, r.Body, a.e.MaxEvidence()+64<<10)
 		mr, err := r.MultipartReader()
 		if err != nil {
@@ -214,7 +215,7 @@ func (a *assureAPI) serveEvidence(subject string) Handler {
 			disp = "attachment"
 		}
 		w.Header().Set("Content-Disposition", fmt.Sprintf("%s; filename=%q", disp, ev.Ref+extOf(ev.ContentType)))
-		http.ServeContent(w, r, "", ev.At, f)
+		http.ServeContent(a.s.streaming(w), r, "", ev.At, f)
 		return nil
 	}
 }

@@ -57,12 +57,15 @@ func (a *assureAPI) export(w http.ResponseWriter, r *http.Request) error {
 		t = a.incidentsTable(r)
 	case "banquets":
 		t = a.banquetsTable(r)
+	case "audit":
+		t, err = a.s.auditTable(r)
 	default:
-		return Errorf(http.StatusNotFound, CodeNotFound, "no export %q; exports are results, incidents and banquets, as .csv or .xlsx", file)
+		return Errorf(http.StatusNotFound, CodeNotFound, "no export %q; exports are results, incidents, banquets and (for admins) audit, as .csv or .xlsx", file)
 	}
 	if err != nil {
 		return err
 	}
+	w = a.s.streaming(w)
 	name := fmt.Sprintf("%s-%s.%s", t.name, a.e.Now().In(assurance.ChinaStandardTime).Format("20060102-1504"), ext)
 	switch ext {
 	case "csv":

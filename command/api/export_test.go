@@ -20,6 +20,7 @@ import (
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/history"
+	"github.com/shianfood/shian/command/live"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
@@ -29,8 +30,9 @@ import (
 
 type noHub struct{}
 
-func (noHub) ServeWS(http.ResponseWriter, *http.Request) {}
-func (noHub) Publish(string, any) uint64                 { return 0 }
+func (noHub) ServeWS(http.ResponseWriter, *http.Request)        {}
+func (noHub) Publish(string, any) uint64                        { return 0 }
+func (noHub) Disconnect(func(live.Owner) bool, int, string) int { return 0 }
 
 type noKiosks struct{ http.Handler }
 

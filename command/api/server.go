@@ -3,14 +3,18 @@ package api
 import (
 	"bytes"
 	"cmp"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shianfood/shian/command/auth"
 	"github.com/shianfood/shian/command/history"
+	"github.com/shianfood/shian/command/live"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/protocols/domain/assay"
@@ -22,6 +26,9 @@ import (
 type LiveHub interface {
 	ServeWS(w http.ResponseWriter, r *http.Request)
 	Publish(kind string, data any) uint64
+	// Disconnect closes the connections whose owner matches (see
+	// live.Hub.Disconnect).
+	Disconnect(match func(live.Owner) bool, code int, reason string) int
 }
 
 // KioskLinks is what the API needs of the kiosk ingest.
@@ -49,13 +56,20 @@ type Server struct {
 	Kiosks  KioskLinks
 	// Web serves the map page and its assets at /.
 	Web http.Handler
+	Log *slog.Logger
+	Now func() time.Time
+	// Edge is how requests reach the service: the addresses of trusted
+	// proxies, HSTS (see edge.go).
+	Edge Edge
+	// StreamIdle is how long a download or upload may stop before the
+	// server's timeouts cut it (default 1 min; see stream.go).
+	StreamIdle time.Duration
 	// OpenIncidentAt returns the open incident that keeps a site
 	// alarming (engine.Engine.OpenAt); nil: none is ever shown.
 	OpenIncidentAt func(site string) *wire.StallIncident
-	Log            *slog.Logger
-	Now            func() time.Time
 
 	mux    *http.ServeMux
+	audit  *auditor
 	gs     *guardState
 	routes []Route
 }
@@ -96,6 +110,7 @@ func (s *Server) Routes() http.Handler {
 	s.mux = http.NewServeMux()
 	s.initGuard()
 	s.routes = nil
+	s.audit = newAuditor(s)
 	s.public("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := cmp.Or(s.Store.Err(), s.History.Err()); err != nil {
 			// A write's fsync (a commit) failed: nothing more is stored
@@ -130,13 +145,14 @@ func (s *Server) Routes() http.Handler {
 	s.Handle("GET /api/v1/alarms", assurance.RoleViewer, s.listAlarms)
 	s.Handle("POST /api/v1/alarms/{seq}/ack", assurance.RoleCommander, s.ackAlarm)
 	s.Handle("POST /api/v1/alarms/ack", assurance.RoleCommander, s.ackAlarms)
-	s.Handle("POST /api/v1/users", assurance.RoleAdmin, s.createUser)
-	s.Handle("POST /api/v1/tokens", assurance.RoleAdmin, s.createToken)
-	s.Handle("POST /api/v1/login-links", assurance.RoleAdmin, s.createLoginLink)
+	s.registerAccess()
+	s.registerAudit()
 	if s.Web != nil {
 		s.public("GET /", s.Web)
 	}
-	return s.guard(s.mux) // security headers and CSRF, before any route (guard.go)
+	// The edge (HSTS, the audit log) outside the guard (security headers
+	// and CSRF, guard.go), so that the guard's refusals are audited too.
+	return s.edge(s.guard(s.mux))
 }
 
 // Mount registers a route that needs no authentication (the monitoring
@@ -163,6 +179,9 @@ func (s *Server) Registered() []Route { return slices.Clone(s.routes) }
 
 func (s *Server) wrap(h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := auth.UserFrom(r.Context()); ok {
+			auditAs(r, u.Name, "", "")
+		}
 		if err := s.checkBody(r); err != nil { // JSON, or what the route accepts (guard.go)
 			WriteError(w, s.Log, err)
 			return
@@ -195,40 +214,61 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, 4<<10, &req); err != nil {
 		return err
 	}
-	tok, u, err := s.Auth.Login(req.User, req.Password)
-	switch err {
-	case nil:
-	case auth.ErrBadCredentials:
+	tok, u, err := s.Auth.Login(req.User, req.Password, s.ClientAddr(r))
+	var te *auth.ThrottledError
+	switch {
+	case err == nil:
+	case errors.Is(err, auth.ErrBadCredentials):
+		auditAs(r, req.User, KindLoginFailed, "")
 		return Errorf(http.StatusUnauthorized, CodeUnauthorized, "用户名或密码错误 / wrong user name or password")
-	case auth.ErrTooManyTries:
-		return Errorf(http.StatusTooManyRequests, CodeForbidden, "登录失败次数过多，请一分钟后再试 / too many failed logins; try again in a minute")
+	case errors.As(err, &te):
+		secs := int(te.RetryAfter.Round(time.Second) / time.Second)
+		secs = max(secs, 1)
+		auditAs(r, req.User, KindLoginFailed, noteThrottled)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		return &Error{Status: http.StatusTooManyRequests, Code: CodeThrottled,
+			Message: fmt.Sprintf("登录失败次数过多，请 %d 秒后再试 / too many failed logins from this address; try again in %d s", secs, secs),
+			Details: map[string]any{"retry_after": secs}}
 	default:
 		return err
 	}
-	s.Auth.SetCookie(w, tok)
+	auditAs(r.WithContext(auth.WithUser(r.Context(), u)), u.Name, KindLogin, "")
+	s.Auth.SetCookie(w, tok, s.Secure(r))
 	WriteJSON(w, http.StatusOK, viewOf(u))
 	return nil
 }
 
+// logout ends the request's session and closes the live connections
+// opened with it (4003): the map on another device stays logged in.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(auth.CookieName); err == nil {
-		s.Auth.EndSession(c.Value)
+		var sess store.Session
+		cred := auth.SessionCredential(c.Value)
+		if s.Store.Get("session", strings.TrimPrefix(cred, "session:"), &sess) == nil {
+			auditAs(r, sess.User, KindLogout, "")
+		}
+		if err := s.Auth.EndSession(c.Value); err != nil {
+			return err
+		}
+		s.Hub.Disconnect(func(o live.Owner) bool { return o.Cred == cred }, wire.CloseLoggedOut, "logged out")
 	}
-	s.Auth.ClearCookie(w)
+	s.Auth.ClearCookie(w, s.Secure(r))
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "logged out"})
 	return nil
 }
 
 // loginLink turns a one-time token into a session and opens the map.
 func (s *Server) loginLink(w http.ResponseWriter, r *http.Request) error {
-	tok, _, err := s.Auth.UseLoginLink(r.URL.Query().Get("token"))
+	tok, u, err := s.Auth.UseLoginLink(r.URL.Query().Get("token"))
 	if err != nil {
+		auditAs(r, "", KindLoginFailed, "登录链接无效、已使用或已过期 / login link unknown, used or expired")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusUnauthorized)
 		w.Write([]byte(`<!doctype html><meta charset="utf-8"><title>食安 Shian</title><p>登录链接无效、已使用或已过期，请重新获取或<a href="/">用户名密码登录</a>。</p><p>This login link is unknown, used or expired. Ask for a new one or <a href="/">log in with a password</a>.</p>`))
 		return nil
 	}
-	s.Auth.SetCookie(w, tok)
+	auditAs(r.WithContext(auth.WithUser(r.Context(), u)), u.Name, KindLogin, "登录链接 / login link")
+	s.Auth.SetCookie(w, tok, s.Secure(r))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }

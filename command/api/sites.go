@@ -12,7 +12,6 @@ import (
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
-	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -274,77 +273,5 @@ func (s *Server) ackAlarm(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.Hub.Publish(wire.KindAlert, a)
 	WriteJSON(w, http.StatusOK, a)
-	return nil
-}
-
-type userReq struct {
-	Name        string         `json:"name"`
-	DisplayName string         `json:"display_name"`
-	Role        assurance.Role `json:"role"`
-	Password    string         `json:"password"`
-	Events      []string       `json:"events,omitempty"`
-	TeamID      string         `json:"team_id,omitempty"`
-}
-
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
-	var req userReq
-	if err := decodeJSON(r, 4<<10, &req); err != nil {
-		return err
-	}
-	if err := s.Auth.CreateUser(req.Name, req.DisplayName, req.Role, req.Password); err != nil {
-		if _, ok := err.(interface{ Unwrap() error }); ok {
-			return err
-		}
-		return Invalid("%v", err)
-	}
-	if len(req.Events) > 0 || req.TeamID != "" {
-		if _, err := store.Modify(s.Store, "user", req.Name, func(u *store.User) error {
-			u.Events, u.TeamID = req.Events, req.TeamID
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	WriteJSON(w, http.StatusCreated, map[string]string{"name": req.Name, "role": string(req.Role)})
-	return nil
-}
-
-type tokenReq struct {
-	User string `json:"user"`
-	Name string `json:"name"`
-}
-
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
-	var req tokenReq
-	if err := decodeJSON(r, 4<<10, &req); err != nil {
-		return err
-	}
-	tok, err := s.Auth.NewAPIToken(req.User, req.Name)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, map[string]string{"user": req.User, "token": tok})
-	return nil
-}
-
-type linkReq struct {
-	User       string `json:"user"`
-	TTLSeconds int    `json:"ttl_seconds,omitempty"`
-}
-
-func (s *Server) createLoginLink(w http.ResponseWriter, r *http.Request) error {
-	var req linkReq
-	if err := decodeJSON(r, 4<<10, &req); err != nil {
-		return err
-	}
-	ttl := 15 * time.Minute
-	if req.TTLSeconds > 0 {
-		ttl = time.Duration(req.TTLSeconds) * time.Second
-	}
-	tok, err := s.Auth.NewLoginLink(req.User, ttl)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, map[string]string{"user": req.User, "path": "/login?token=" + tok})
 	return nil
 }

@@ -220,6 +220,7 @@ func (s *Server) importRoute(take int) Handler {
 		if err != nil {
 			return err
 		}
+		s.slowBody(w, r)
 		d, err := geo.DecodeAll(r.Body, geo.Limits{}, m)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"net/http"
 	"strconv"
 	"time"
@@ -17,9 +18,14 @@ const (
 )
 
 type client struct {
-	hub  *Hub
-	conn *websocket.Conn
-	send chan []byte
+	hub   *Hub
+	conn  *websocket.Conn
+	send  chan []byte
+	owner Owner
+	// Set by the hub before it closes send: the close frame the writer
+	// sends then (0: going away).
+	closeCode   int
+	closeReason string
 }
 
 // Upgrader returns the websocket upgrader for browsers: same-origin only
@@ -37,6 +43,9 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade already wrote the HTTP error (403 for a foreign origin)
 	}
 	c := &client{hub: h, conn: conn, send: make(chan []byte, h.opts.SendBuffer)}
+	if h.opts.Owner != nil {
+		c.owner = h.opts.Owner(r)
+	}
 	reg := registration{c: c, stream: r.URL.Query().Get("stream")}
 	reg.since, _ = strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
 	select {
@@ -104,8 +113,10 @@ func (c *client) writePump() {
 		case msg, ok := <-c.send:
 			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if !ok {
-				// The hub closed the channel: dropped or shutting down.
-				c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""))
+				// The hub closed the channel: dropped, shutting down, over
+				// a cap, or its credential ended (the hub set the code).
+				code := cmp.Or(c.closeCode, websocket.CloseGoingAway)
+				c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(code, c.closeReason))
 				return
 			}
 			if err := c.conn.WriteMessage(websocket.TextMessage, msg); err != nil {

@@ -50,6 +50,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,22 @@ type Options struct {
 	// (default 16384); beyond it the oldest are dropped.
 	MaxPending int
 	Log        *slog.Logger
+	// Owner names who a connection belongs to, from its (authenticated)
+	// handshake request; nil: every connection is anonymous's.
+	Owner func(r *http.Request) Owner
+	// MaxPerUser and MaxTotal cap the connections of one user and of the
+	// whole hub (defaults 20 and 2000). A connection over a cap is
+	// closed at once with wire.CloseTooMany.
+	MaxPerUser, MaxTotal int
+}
+
+// Owner is who a connection belongs to: the user, and the credential it
+// was opened with (a session or an API token; see command/auth), so that
+// logging out, revoking a token or disabling a user can close exactly
+// what was opened with it ([Hub.Disconnect]).
+type Owner struct {
+	User string
+	Cred string
 }
 
 // Hub fans live updates out to browsers.
@@ -84,6 +101,8 @@ type Hub struct {
 	register   chan registration
 	unregister chan *client
 	resync     chan resyncReq
+	disconnect chan disconnectReq
+	owners     chan chan []Owner
 	stats      chan chan Stats
 	built      chan builtSnapshot
 	wake       chan struct{} // a delta was queued (capacity 1)
@@ -118,6 +137,13 @@ type resyncReq struct {
 	stream string
 }
 
+type disconnectReq struct {
+	match  func(Owner) bool
+	code   int
+	reason string
+	n      chan int
+}
+
 // registration adds a client; a client resuming after a reconnect names
 // the last delta it applied, and gets the missed deltas instead of a
 // snapshot when they are still in the ring.
@@ -139,6 +165,7 @@ type Stats struct {
 	Dropped   uint64 // browsers dropped for being too slow
 	Coalesced uint64 // deltas replaced in the queue by a newer state of the same thing
 	Lost      uint64 // deltas dropped from a queue that reached MaxPending
+	Refused   uint64 // connections closed for being over a cap
 }
 
 // NewHub starts a hub. Stop it with Close.
@@ -162,8 +189,15 @@ func newHub(snapshot SnapshotFunc, opts Options) *Hub {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
+	if opts.MaxPerUser <= 0 {
+		opts.MaxPerUser = 20
+	}
+	if opts.MaxTotal <= 0 {
+		opts.MaxTotal = 2000
+	}
 	h := &Hub{opts: opts, snapshot: snapshot, stream: newStreamID(),
 		register: make(chan registration), unregister: make(chan *client), resync: make(chan resyncReq),
+		disconnect: make(chan disconnectReq), owners: make(chan chan []Owner),
 		stats: make(chan chan Stats), built: make(chan builtSnapshot), wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{}), keyed: map[coalesceKey]int{}}
 	return h
@@ -290,6 +324,32 @@ func (h *Hub) Stats() Stats {
 	}
 }
 
+// Disconnect closes every connection whose owner matches with the given
+// close code and reason (at most 120 bytes), and returns how many it
+// closed: wire.CloseLoggedOut for an ended session, a revoked token or a
+// disabled user. match runs in the hub's goroutine: it must be quick and
+// must not call the hub.
+func (h *Hub) Disconnect(match func(Owner) bool, code int, reason string) int {
+	n := make(chan int, 1)
+	select {
+	case h.disconnect <- disconnectReq{match: match, code: code, reason: trim(reason), n: n}:
+		return <-n
+	case <-h.done:
+		return 0
+	}
+}
+
+// Owners returns the distinct owners of the open connections.
+func (h *Hub) Owners() []Owner {
+	c := make(chan []Owner, 1)
+	select {
+	case h.owners <- c:
+		return <-c
+	case <-h.done:
+		return nil
+	}
+}
+
 // Close stops the hub and closes every browser connection; deltas still
 // queued are not sent. It returns once a snapshot being built is done.
 func (h *Hub) Close() {
@@ -344,6 +404,7 @@ type sub struct {
 func (h *Hub) run() {
 	defer close(h.done)
 	clients := map[*client]*sub{}
+	perUser := map[string]int{}
 	type slot struct {
 		seq uint64
 		msg []byte
@@ -352,6 +413,18 @@ func (h *Hub) run() {
 	n := uint64(len(ring))
 	var seq uint64    // the last delta in the ring
 	building := false // a snapshot is being built
+	var refused uint64
+
+	// remove takes c out and ends its writer, which sends the close frame
+	// (code 0: going away).
+	remove := func(c *client, code int, reason string) {
+		delete(clients, c)
+		if perUser[c.owner.User]--; perUser[c.owner.User] <= 0 {
+			delete(perUser, c.owner.User)
+		}
+		c.closeCode, c.closeReason = code, reason
+		close(c.send)
+	}
 
 	send := func(c *client, msg []byte) bool {
 		select {
@@ -359,8 +432,7 @@ func (h *Hub) run() {
 			return true
 		default:
 			// Too slow: drop it; it will resubscribe.
-			delete(clients, c)
-			close(c.send)
+			remove(c, 0, "")
 			h.dropped.Add(1)
 			return false
 		}
@@ -443,16 +515,46 @@ func (h *Hub) run() {
 		case <-h.wake:
 			drain()
 		case r := <-h.register:
+			u := r.c.owner.User
+			if len(clients) >= h.opts.MaxTotal || perUser[u] >= h.opts.MaxPerUser {
+				// Over a cap: close it at once, with a code that says so.
+				refused++
+				r.c.closeCode, r.c.closeReason = wire.CloseTooMany, "too many live connections"
+				if perUser[u] >= h.opts.MaxPerUser {
+					r.c.closeReason = "too many live connections for this user; close another tab"
+				}
+				close(r.c.send)
+				continue
+			}
 			drain()
 			clients[r.c] = &sub{}
+			perUser[u]++
 			if !replay(r.c, r.since, r.stream) {
 				wantSnapshot(r.c)
 			}
 		case c := <-h.unregister:
 			if clients[c] != nil {
-				delete(clients, c)
-				close(c.send)
+				remove(c, 0, "")
 			}
+		case d := <-h.disconnect:
+			closed := 0
+			for c := range clients {
+				if d.match(c.owner) {
+					remove(c, d.code, d.reason)
+					closed++
+				}
+			}
+			d.n <- closed
+		case oc := <-h.owners:
+			seen := map[Owner]bool{}
+			var out []Owner
+			for c := range clients {
+				if !seen[c.owner] {
+					seen[c.owner] = true
+					out = append(out, c.owner)
+				}
+			}
+			oc <- out
 		case r := <-h.resync:
 			if clients[r.c] == nil || clients[r.c].syncing {
 				continue // gone, or a snapshot is on its way
@@ -471,8 +573,7 @@ func (h *Hub) run() {
 				case b.msg == nil:
 					// It cannot be encoded; building it again would not
 					// help. The browser reconnects later.
-					delete(clients, c)
-					close(c.send)
+					remove(c, 0, "")
 				case !holds(b.seq):
 					again = true // the ring moved on during the build
 				default:
@@ -489,7 +590,7 @@ func (h *Hub) run() {
 			h.mu.Lock()
 			last := h.last
 			h.mu.Unlock()
-			sc <- Stats{Clients: len(clients), Seq: last, Dropped: h.dropped.Load(), Coalesced: h.coalesced.Load(), Lost: h.lost.Load()}
+			sc <- Stats{Clients: len(clients), Seq: last, Dropped: h.dropped.Load(), Coalesced: h.coalesced.Load(), Lost: h.lost.Load(), Refused: refused}
 		}
 	}
 }

@@ -56,10 +56,17 @@ type Session struct {
 }
 
 // APIToken lets a program act as a user with "Authorization: Bearer".
+// It is stored under token:<sha256 of the token>; ID is the hash's first
+// 16 hex digits, the token's public name.
 type APIToken struct {
+	ID        string    `json:"id,omitempty"`
 	User      string    `json:"user"`
 	Name      string    `json:"name"`
+	CreatedBy string    `json:"created_by,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt is when it stops working; zero for a token of an earlier
+	// version, made before tokens expired (it works until revoked).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // LoginLink is a one-time login URL token.

@@ -10,7 +10,7 @@ import (
 )
 
 // rebuild reads what the store derives from its records at open: the
-// alarm counter, and how many results of an earlier version wait to be
+// alarm and audit counters, and how many results of an earlier version wait to be
 // carried into the history.
 func (s *Store) rebuild() error {
 	return s.db.View(func(tx *buntdb.Tx) error {
@@ -21,9 +21,17 @@ func (s *Store) rebuild() error {
 		if err != nil {
 			return err
 		}
-		return tx.DescendKeys("alarm:*", func(k, v string) bool {
+		err = tx.DescendKeys("alarm:*", func(k, v string) bool {
 			n, _ := strconv.ParseUint(k[len("alarm:"):], 10, 64)
 			s.alarmSeq = n
+			return false
+		})
+		if err != nil {
+			return err
+		}
+		return tx.DescendKeys("audit:*", func(k, v string) bool {
+			n, _ := strconv.ParseUint(k[len("audit:"):], 10, 64)
+			s.auditSeq = n
 			return false
 		})
 	})

@@ -41,6 +41,7 @@
 //	site:<id>            Site (stall, kitchen) with "loc":[lon,lat]
 //	zone:<id>            Zone (GeoJSON geometry)
 //	alarm:<20-digit seq> Alarm
+//	audit:<20-digit seq> AuditEntry: who did what from where (command/api's audit log)
 //	rulebook:<20-digit version> assay.Book, one key per version, never rewritten
 //	<kind>:<id>          other records through Put/Get/List
 package store
@@ -114,6 +115,7 @@ type Store struct {
 	mu       sync.RWMutex
 	onKiosk  []func(id string) // called after a durable write changed kiosk:<id>
 	alarmSeq uint64
+	auditSeq uint64
 	legacy   int // result:<id> keys of an earlier version, not carried over yet
 }
 
@@ -279,6 +281,41 @@ func (t *Tx) Delete(kind, id string) error {
 		t.touched(kind + ":" + id)
 	}
 	return err
+}
+
+// FirstKey returns the id of the first record of kind whose id begins
+// with prefix; ErrNotFound when there is none.
+func (t *Tx) FirstKey(kind, prefix string) (string, error) {
+	var id string
+	err := t.tx.AscendGreaterOrEqual("", kind+":"+prefix, func(k, _ string) bool {
+		if strings.HasPrefix(k, kind+":"+prefix) {
+			id = strings.TrimPrefix(k, kind+":")
+		}
+		return false
+	})
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", fmt.Errorf("%s %q…: %w", kind, prefix, ErrNotFound)
+	}
+	return id, nil
+}
+
+// Each calls fn with the id and stored JSON of every record of kind, in
+// key order, until fn returns an error (which Each returns). fn must not
+// write through t (collect, then write).
+func (t *Tx) Each(kind string, fn func(id string, raw []byte) error) error {
+	prefix := kind + ":"
+	var ferr error
+	err := t.tx.AscendKeys(prefix+"*", func(k, v string) bool {
+		ferr = fn(strings.TrimPrefix(k, prefix), []byte(v))
+		return ferr == nil
+	})
+	if err != nil {
+		return err
+	}
+	return ferr
 }
 
 func (t *Tx) set(key, val string) error {

@@ -6,6 +6,8 @@
 //
 //	static/index.html   the page: login form, then the live map
 //	static/labels.html  the printable sheet of QR labels (labels.css)
+//	static/admin.html   the admins' page: users, API tokens, the audit log
+//	                    (admin.css, js/admin.js)
 //	static/public.html  the diners' page a scanned label opens (public.css,
 //	                    js/public.js; served by command/public at /s/{id})
 //	static/app.css      its styles (screens.css: the issue-14 screens')

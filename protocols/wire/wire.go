@@ -121,7 +121,8 @@ const (
 	CloseServerError  = 1011
 	CloseVersion      = 4001 // newer major protocol version
 	CloseKioskReplace = 4002 // the same kiosk connected again; this link is replaced
-	CloseLoggedOut    = 4003 // the browser session ended
+	CloseLoggedOut    = 4003 // the browser's session ended, its token was revoked or its user disabled
+	CloseTooMany      = 4004 // too many live connections (for this user, or in all)
 )
 
 // CloseCodeFor returns the close code that goes with a decode error.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/command"
+	"github.com/shianfood/shian/command/api"
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/internal/yamlconf"
@@ -45,9 +47,44 @@ type Config struct {
 	// dish rules, banquet rules (only the keys named change; a list
 	// replaces the default list).
 	Assurance *assurance.Config `yaml:"assurance"`
+	// TLS serves HTTPS itself (cert and key are PEM files).
+	TLS TLSConfig `yaml:"tls"`
+	// Proxy names the reverse proxies in front whose X-Forwarded-For
+	// and X-Forwarded-Proto are believed.
+	Proxy ProxyConfig `yaml:"proxy"`
+	// HTTP is the web server's timeouts.
+	HTTP HTTPConfig `yaml:"http"`
+	// Live caps the live map's websockets.
+	Live LiveConfig `yaml:"live"`
 
 	file  string
 	lines yamlconf.Lines
+}
+
+// TLSConfig is the service's own certificate (--tls-cert, --tls-key).
+type TLSConfig struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// ProxyConfig is the behind-a-proxy mode (--trusted-proxy).
+type ProxyConfig struct {
+	Trusted []string `yaml:"trusted"` // addresses or CIDR prefixes
+}
+
+// HTTPConfig is the web server's timeouts (command.HTTPConfig).
+type HTTPConfig struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	StreamIdle        time.Duration `yaml:"stream_idle"`
+}
+
+// LiveConfig caps the /ws/live connections.
+type LiveConfig struct {
+	MaxPerUser int `yaml:"max_per_user"`
+	MaxTotal   int `yaml:"max_total"`
 }
 
 // LogConfig is the log output.
@@ -158,6 +195,24 @@ func (c *Config) validate() error {
 			bad("tiles.max_zoom", "tiles.max_zoom %d: want 1…22", c.Tiles.MaxZoom)
 		}
 	}
+	switch {
+	case (c.TLS.Cert == "") != (c.TLS.Key == ""):
+		bad("tls", "tls: give both cert and key (PEM files), or neither")
+	case c.TLS.Cert != "":
+		if _, err := tls.LoadX509KeyPair(c.TLS.Cert, c.TLS.Key); err != nil {
+			bad("tls.cert", "tls: cannot load %s with %s: %v (both PEM, readable by the service's user; the key must match the certificate)", c.TLS.Cert, c.TLS.Key, err)
+		}
+	}
+	if _, err := api.ParseProxies(c.Proxy.Trusted); err != nil {
+		bad("proxy.trusted", "proxy.trusted: %v", err)
+	}
+	h := c.HTTP
+	if h.ReadHeaderTimeout < 0 || h.ReadTimeout < 0 || h.WriteTimeout < 0 || h.IdleTimeout < 0 || h.StreamIdle < 0 {
+		bad("http", "http timeouts must be positive (e.g. read_timeout: 1m)")
+	}
+	if c.Live.MaxPerUser < 0 || c.Live.MaxTotal < 0 {
+		bad("live", "live.max_per_user and live.max_total must be positive")
+	}
 	e := c.Engine
 	if e.Tick < 0 || e.RecoverWindow < 0 || e.Cluster.Window < 0 {
 		bad("engine", "engine durations must be positive (e.g. tick: 5s, recover_window: 48h, cluster.window: 24h)")
@@ -216,7 +271,9 @@ func (c *Config) Service() command.Config {
 		}
 		ec.Cluster = p
 	}
-	return command.Config{DataDir: c.Data, DB: c.DB, Rules: c.Rules, Assure: ec, Getenv: c.getenv}
+	return command.Config{DataDir: c.Data, DB: c.DB, Rules: c.Rules, Assure: ec, Getenv: c.getenv,
+		TLSCert: c.TLS.Cert, TLSKey: c.TLS.Key, TrustedProxies: c.Proxy.Trusted,
+		HTTP: command.HTTPConfig(c.HTTP), LiveMaxPerUser: c.Live.MaxPerUser, LiveMaxTotal: c.Live.MaxTotal}
 }
 
 // getenv gives the map page the file's tile and label settings, falling

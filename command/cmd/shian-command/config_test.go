@@ -62,6 +62,9 @@ func TestReadmeExample(t *testing.T) {
 	if sc.Assure.Cluster.MinEvents != 3 || sc.Assure.Cluster.Radius != 300 {
 		t.Errorf("cluster: %+v", sc.Assure.Cluster)
 	}
+	if len(sc.TrustedProxies) != 1 || sc.TrustedProxies[0] != "127.0.0.1" || sc.HTTP.ReadTimeout != time.Minute || sc.HTTP.IdleTimeout != 2*time.Minute || sc.LiveMaxPerUser != 20 || sc.TLSCert != "" {
+		t.Errorf("proxy, http, live: %+v %+v %d", sc.TrustedProxies, sc.HTTP, sc.LiveMaxPerUser)
+	}
 	if cfg.getenv("SHIAN_TILE_DATUM") != "gcj02" || cfg.getenv("SHIAN_LABEL_BASE_URL") != "https://shian.example.cn" {
 		t.Errorf("tiles: %q", cfg.getenv("SHIAN_TILE_DATUM"))
 	}
@@ -82,6 +85,9 @@ func TestConfigErrorsNameTheLine(t *testing.T) {
 		{"warned: 5m", "warnd: 5m", 6, "not an incident state"},
 		{"retest_window: 4h", "retest_window: 0s", 7, "retest_window"},
 		{"guidance_min_headcount: 50", "guidance_min_headcount: lots", 9, "lots"},
+		{"data: /var/lib/shian-command", "data: /var/lib/shian-command\nproxy:\n  trusted: [10.0.0.300]", 4, "10.0.0.300"},
+		{"data: /var/lib/shian-command", "data: /var/lib/shian-command\ntls:\n  cert: /etc/shian/tls/missing.pem\n  key: /etc/shian/tls/missing.key", 4, "missing.pem"},
+		{"data: /var/lib/shian-command", "data: /var/lib/shian-command\ntls:\n  cert: /etc/shian/tls/missing.pem", 3, "both cert and key"},
 	}
 	for _, c := range cases {
 		_, err := ParseConfig("/etc/shian/command.yaml", []byte(strings.Replace(base, c.edit, c.with, 1)))

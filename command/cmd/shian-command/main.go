@@ -87,9 +87,12 @@ type Main struct {
 	// Pprof, when set, is a second address serving Go's profiler
 	// (net/http/pprof), for `make bench --profile` and for finding where
 	// a live service spends its time.
-	Pprof  string
-	Stdout io.Writer
-	Stderr io.Writer
+	Pprof string
+	// TLSCert, TLSKey and TrustedProxy are --tls-cert, --tls-key and
+	// --trusted-proxy (command.yaml tls: and proxy.trusted).
+	TLSCert, TLSKey, TrustedProxy string
+	Stdout                        io.Writer
+	Stderr                        io.Writer
 
 	set map[string]bool // flags given explicitly
 }
@@ -127,6 +130,9 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.To, "to", "", "backup: the file to write (.tar.gz)")
 	fs.StringVar(&m.From, "from", "", "restore: the backup file")
 	fs.BoolVar(&m.Force, "force", false, "restore: move an existing command.db aside instead of refusing")
+	fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key): Secure cookies and HSTS")
+	fs.StringVar(&m.TLSKey, "tls-key", "", "the certificate's private key (PEM)")
+	fs.StringVar(&m.TrustedProxy, "trusted-proxy", "", "comma-separated addresses or prefixes of the reverse proxies in front (e.g. 127.0.0.1,10.0.0.0/8): their X-Forwarded-For and X-Forwarded-Proto are believed")
 	fs.StringVar(&m.Pprof, "pprof", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (off when empty; it has no authentication: keep it on loopback)")
 	m.Import.flags(fs)
 	// Flags may come after the file too (shian-command import f.geojson --kind zone).
@@ -170,6 +176,16 @@ func (m *Main) config() (*Config, error) {
 	over("admin", &cfg.Admin, m.Admin)
 	over("log-level", &cfg.Log.Level, m.LogLevel)
 	over("log-format", &cfg.Log.Format, m.LogFormat)
+	over("tls-cert", &cfg.TLS.Cert, m.TLSCert)
+	over("tls-key", &cfg.TLS.Key, m.TLSKey)
+	if m.set["trusted-proxy"] || (m.Config == "" && m.TrustedProxy != "") {
+		cfg.Proxy.Trusted = strings.Split(m.TrustedProxy, ",")
+	}
+	if m.set["tls-cert"] || m.set["tls-key"] || m.set["trusted-proxy"] {
+		if err := cfg.validate(); err != nil {
+			return nil, err
+		}
+	}
 	return &cfg, nil
 }
 
@@ -280,11 +296,27 @@ func (m *Main) Run(ctx context.Context) error {
 	select {
 	case addr := <-ready:
 		log.Info("shian-command serving", "version", version.String(), "addr", addr, "data", cfg.Data)
-		fmt.Fprintf(m.Stdout, "shian-command %s serving on http://%s/ (data in %s)\n", version.String(), addr, cfg.Data)
+		scheme := "http"
+		if cfg.TLS.Cert != "" {
+			scheme = "https"
+		} else if !isLoopback(addr) && len(cfg.Proxy.Trusted) == 0 {
+			log.Warn("serving plain HTTP on a non-loopback address: passwords and session cookies cross the network in clear; use --tls-cert/--tls-key, or a TLS proxy with --trusted-proxy", "addr", addr)
+		}
+		fmt.Fprintf(m.Stdout, "shian-command %s serving on %s://%s/ (data in %s)\n", version.String(), scheme, addr, cfg.Data)
 	case err := <-errc:
 		return err
 	}
 	return <-errc
+}
+
+// isLoopback reports whether a host:port listens on loopback only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // servePprof serves net/http/pprof on addr until stop is called.

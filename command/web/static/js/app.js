@@ -121,7 +121,7 @@ class App {
     try {
       this.user = await api.login(user, password);
     } catch (e) {
-      err.textContent = e.status === 401 ? t("login.bad") : e.status === 429 ? t("login.throttled") : t("login.error", { msg: e.message });
+      err.textContent = e.status === 401 ? t("login.bad") : e.status === 429 ? t("login.throttled", { s: (e.body && e.body.retry_after) || 60 }) : t("login.error", { msg: e.message });
       err.hidden = false;
       return;
     } finally {

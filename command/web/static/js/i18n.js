@@ -135,7 +135,7 @@ const table = {
   "login.submit": { zh: "登录", en: "Log in" },
   "login.busy": { zh: "正在登录…", en: "Logging in…" },
   "login.bad": { zh: "用户名或密码错误", en: "Wrong user name or password" },
-  "login.throttled": { zh: "登录失败次数过多，请一分钟后再试", en: "Too many failed logins; try again in a minute" },
+  "login.throttled": { zh: "此地址登录失败次数过多，请 {s} 秒后再试", en: "Too many failed logins from this address; try again in {s} s" },
   "login.error": { zh: "无法登录：{msg}", en: "Cannot log in: {msg}" },
   "login.expired": { zh: "登录已失效，请重新登录", en: "Your session ended; please log in again" },
 
