@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gorilla/websocket"
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/domain/measure"
@@ -50,18 +49,6 @@ func leaks(s string) string {
 		}
 	}
 	return ""
-}
-
-func dialLiveAs(t *testing.T, e *env, token string) *websocket.Conn {
-	t.Helper()
-	h := http.Header{}
-	h.Set("Authorization", "Bearer "+token)
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/ws/live", h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 // TestScopedViewerSeesOnlyItsEvent (issue 11, finding 5): with two events
