@@ -214,7 +214,7 @@ func TestDemoDutyLogsDrillAndDailyReport(t *testing.T) {
 	defer f.Close()
 	sheets := f.GetSheetList()
 	t.Logf("sheets: %v (%s)", sheets, path)
-	want := []string{"概况 Summary", "供餐情况", "快速检测（按方法和结论）", "风险处置事件", "巡查督查覆盖", "驻点保障工作日志缺项", "应急处置与演练", "培训指导"}
+	want := []string{"概况 Summary", "供餐情况", "快速检测（按方法和结论）", "四位一体：按检测层级", "风险处置事件", "巡查督查覆盖", "驻点保障工作日志缺项", "应急处置与演练", "培训指导"}
 	if strings.Join(sheets, "|") != strings.Join(want, "|") {
 		t.Fatalf("sheets %v, want %v", sheets, want)
 	}

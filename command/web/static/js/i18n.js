@@ -122,7 +122,7 @@ const table = {
   "rep.generated": { zh: "生成时间：{t}", en: "Generated: {t}" },
   "rep.signOff": { zh: "签字", en: "Signatures" },
   "rep.failed": { zh: "报告生成失败：{msg}", en: "The report failed: {msg}" },
-  "rep.xlsx": { zh: "下载 Excel", en: "Download Excel" },
+  "rep.xlsx": { zh: "下载电子表格", en: "Download Excel" },
 
   // Language toggle: the label names the language it switches TO.
   "lang.switch": { zh: "English", en: "中文" },

@@ -5,7 +5,10 @@
 // So the tone starts "locked"; the first click or key anywhere on the page
 // creates and resumes the context ("on"), and the header's button then
 // mutes and unmutes ("muted"). The state is shown in the header at all
-// times, so a commander knows whether a positive would be heard.
+// times, so a commander knows whether a positive would be heard. It
+// unlocks on click, not on pointerdown: the header's sound label changes
+// width when it unlocks, and a change between press and release moved
+// the header's buttons under the pointer and swallowed that first click.
 
 const GAP = 1200; // ms: tones closer together than this merge into one
 
@@ -19,7 +22,7 @@ export class Sound {
     this.beeps = 0; // tones played (for the tests and the console)
     this.lastAt = -Infinity;
     this.unlock = () => this.enable();
-    document.addEventListener("pointerdown", this.unlock, true);
+    document.addEventListener("click", this.unlock, true);
     document.addEventListener("keydown", this.unlock, true);
   }
 
@@ -36,7 +39,7 @@ export class Sound {
       console.warn("sound: cannot start audio", err);
       return;
     }
-    document.removeEventListener("pointerdown", this.unlock, true);
+    document.removeEventListener("click", this.unlock, true);
     document.removeEventListener("keydown", this.unlock, true);
     this.set(this.muted ? "muted" : "on");
   }
