@@ -38,10 +38,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/device/internal/devopts"
 	"github.com/shianfood/shian/protocols/device/modbus"
 )
 
@@ -77,39 +77,11 @@ const Keys = "backoff_max, backoff_min, fail_after, gap, pause_after_connect, po
 // extra (nil knows none), which reports whether it knew it; known lists
 // every key the device takes, for the error message.
 func (t *Timing) Parse(id string, m map[string]string, known string, extra func(k, v string) (bool, error)) error {
-	durs := map[string]*time.Duration{"poll_every": &t.PollEvery, "reply_timeout": &t.ReplyTimeout, "gap": &t.Gap,
-		"pause_after_connect": &t.PauseAfterConnect, "backoff_min": &t.BackoffMin, "backoff_max": &t.BackoffMax}
-	for k, v := range m {
-		switch {
-		case durs[k] != nil:
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 || (d == 0 && k != "gap" && k != "pause_after_connect") {
-				return fmt.Errorf("device %q: options.%s %q: want a positive duration like 1s or 300ms", id, k, v)
-			}
-			*durs[k] = d
-		case k == "fail_after":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return fmt.Errorf("device %q: options.fail_after %q: want a whole number ≥ 1", id, v)
-			}
-			t.FailAfter = n
-		default:
-			ok, err := false, error(nil)
-			if extra != nil {
-				ok, err = extra(k, v)
-			}
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("device %q: unknown option %q (known: %s)", id, k, known)
-			}
-		}
-	}
-	if t.BackoffMax < t.BackoffMin {
-		return fmt.Errorf("device %q: options.backoff_max %v is below backoff_min %v", id, t.BackoffMax, t.BackoffMin)
-	}
-	return nil
+	return devopts.Parse(id, m, devopts.Fields{
+		Durations: map[string]*time.Duration{"poll_every": &t.PollEvery, "reply_timeout": &t.ReplyTimeout,
+			"backoff_min": &t.BackoffMin, "backoff_max": &t.BackoffMax},
+		MayBeZero: map[string]*time.Duration{"gap": &t.Gap, "pause_after_connect": &t.PauseAfterConnect},
+		FailAfter: &t.FailAfter, BackoffMin: &t.BackoffMin, BackoffMax: &t.BackoffMax}, known, extra)
 }
 
 // InterFrameGap returns the RTU silence between frames at baud: 3.5

@@ -29,11 +29,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/shianfood/shian/kiosk/device"
+	"github.com/shianfood/shian/kiosk/device/internal/devopts"
 )
 
 // Timing is the session's timing.
@@ -65,43 +65,9 @@ func (t *Timing) Parse(id string, m map[string]string, more map[string]*time.Dur
 	for k, p := range more {
 		durs[k] = p
 	}
-	for k, v := range m {
-		switch {
-		case k == "pause_after_connect":
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return fmt.Errorf("device %q: options.%s %q: want a duration like 500ms, or 0s", id, k, v)
-			}
-			t.PauseAfterConnect = d
-		case durs[k] != nil:
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return fmt.Errorf("device %q: options.%s %q: want a positive duration like 1s", id, k, v)
-			}
-			*durs[k] = d
-		case k == "fail_after":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return fmt.Errorf("device %q: options.fail_after %q: want a whole number ≥ 1", id, v)
-			}
-			t.FailAfter = n
-		default:
-			ok, err := false, error(nil)
-			if extra != nil {
-				ok, err = extra(k, v)
-			}
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("device %q: unknown option %q (known: %s)", id, k, known)
-			}
-		}
-	}
-	if t.BackoffMax < t.BackoffMin {
-		return fmt.Errorf("device %q: options.backoff_max %v is below backoff_min %v", id, t.BackoffMax, t.BackoffMin)
-	}
-	return nil
+	return devopts.Parse(id, m, devopts.Fields{Durations: durs,
+		MayBeZero: map[string]*time.Duration{"pause_after_connect": &t.PauseAfterConnect},
+		FailAfter: &t.FailAfter, BackoffMin: &t.BackoffMin, BackoffMax: &t.BackoffMax}, known, extra)
 }
 
 // Session is what a driver does with one open port.
