@@ -154,12 +154,12 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 	if opts.UplinkBackoffMax > 0 {
 		bmax = opts.UplinkBackoffMax
 	}
-	if w := cfg.LinkWarning(); w != "" {
+	for _, w := range cfg.LinkWarnings() {
 		// Loud, at every start: a plain-text link over a shared network
 		// gives away the kiosk's token and lets anyone forge results.
 		opts.Log.Error("INSECURE LINK TO THE COMMAND: " + w)
 	}
-	k.up, err = uplink.New(uplink.Config{URL: cfg.Command.URL, KioskID: cfg.KioskID, Token: cfg.Command.Token,
+	k.up, err = uplink.New(uplink.Config{URLs: cfg.Command.URLs(), KioskID: cfg.KioskID, Token: cfg.Command.Token,
 		Source: out, Status: k.status, OnNotice: k.onNotice, OnRules: k.onRules, Software: Version, Now: opts.Now, Log: opts.Log,
 		BackoffMin: bmin, BackoffMax: bmax, PongWait: cfg.Command.PongWait,
 		Dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: http.ProxyFromEnvironment, TLSClientConfig: cfg.TLS()}})

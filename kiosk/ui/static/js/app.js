@@ -290,12 +290,26 @@ function setPill(id, text, state) {
   p.dataset.state = state;
 }
 
+// linkHost is the host (and port) of a command URL, "" when it has none.
+function linkHost(u) {
+  try {
+    return u ? new URL(u).host : "";
+  } catch {
+    return "";
+  }
+}
+
 function renderStatus(s) {
   $("kiosk-id").textContent = s.kiosk.name ? s.kiosk.name : s.kiosk.id;
   $("kiosk-id").title = s.kiosk.id;
   const online = s.link.online;
-  setPill("st-link", t(online ? "status.online" : "status.offline"), online ? "ok" : "bad");
-  $("st-link").title = online ? "" : t("status.offlineNote") + (s.link.last_error ? " — " + s.link.last_error : "");
+  // With several command instances (command.urls) the pill names the one
+  // the link uses; the title always gives the whole URL.
+  const host = linkHost(s.link.url);
+  const several = (s.link.urls || 0) > 1 && host;
+  setPill("st-link", online ? (several ? t("status.onlineVia", { host }) : t("status.online")) : t("status.offline"), online ? "ok" : "bad");
+  const where = s.link.url ? t("status.linkURL", { url: s.link.url }) : "";
+  $("st-link").title = online ? where : t("status.offlineNote") + (s.link.last_error ? " — " + s.link.last_error : "") + (where ? " — " + where : "");
   const n = s.queue.pending;
   setPill("st-pending", t("status.pending", { n }), n > 0 ? "warn" : "ok");
   const rj = s.queue.rejected || 0;
