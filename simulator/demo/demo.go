@@ -127,6 +127,10 @@ type Info struct {
 	Password string      `json:"password"`
 	APIToken string      `json:"api_token"`
 	Kiosks   []KioskInfo `json:"kiosks"`
+	// Instances are the map URLs of the cluster demo's command instances
+	// (URL is then the balancer's); DB its PostgreSQL.
+	Instances []string `json:"instances,omitempty"`
+	DB        string   `json:"db,omitempty"`
 }
 
 // Run runs the demo until ctx ends or Duration passes.
@@ -135,24 +139,9 @@ func Run(ctx context.Context, o Options) error {
 	if o.DataDir == "" {
 		return errors.New("demo: a data directory is required (--data)")
 	}
-	uiHost, uiPort, err := net.SplitHostPort(o.KioskUI)
-	if err != nil {
-		return fmt.Errorf("demo: --kiosk-ui %q: want host:port, e.g. 127.0.0.1:8090", o.KioskUI)
-	}
-	uiBase, err := strconv.Atoi(uiPort)
-	if err != nil {
-		return fmt.Errorf("demo: --kiosk-ui %q: the port is not a number", o.KioskUI)
-	}
-	dir, err := filepath.Abs(o.DataDir)
+	dir, v, err := prepare(o)
 	if err != nil {
 		return err
-	}
-	loc := time.FixedZone("CST", 8*3600)
-	now := time.Now().In(loc)
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
-	v, err := venue.Generate(venue.Config{Seed: o.Seed, Stalls: o.Stalls, Start: today, Days: 3})
-	if err != nil {
-		return fmt.Errorf("demo: generate venue: %w", err)
 	}
 
 	ccfg := demoAssure()
@@ -190,6 +179,31 @@ func Run(ctx context.Context, o Options) error {
 	}
 	info.URL = "http://" + addr + "/"
 	info.LoginURL = "http://" + addr + info.LoginURL
+	header := func() {
+		fmt.Fprintf(o.Out, "食安 Shian demo — %s（%s）\n", v.Event, v.Name)
+		fmt.Fprintf(o.Out, "  map / 地图:        %s\n", info.URL)
+		fmt.Fprintf(o.Out, "  open logged in:    %s\n", info.LoginURL)
+		fmt.Fprintf(o.Out, "  user / 用户:       %s   password / 密码: %s\n", info.User, info.Password)
+		fmt.Fprintf(o.Out, "  command metrics:   %smetrics  (readiness: %sreadyz)\n", info.URL, info.URL)
+	}
+	if err := runEvent(ctx, dir, v, &info, users, addr, o, header, srvErr); err != nil {
+		return err
+	}
+	stopSrv()
+	<-srvErr
+	n := svc.History().Count()
+	fmt.Fprintf(o.Out, "stopped: %d results stored in %s\n", n, filepath.Join(dir, "command"))
+	return nil
+}
+
+// runEvent runs the event against the command service at addr (one
+// instance, or a cluster's balancer): the kiosks with their operators and
+// the assurance protocol through the REST API, until ctx ends, Duration
+// passes or failed yields an error (a server that stopped). It writes
+// demo.json and prints header, then the kiosks' screens.
+func runEvent(ctx context.Context, dir string, v *venue.Venue, info *Info, users demoUsers, addr string, o Options, header func(), failed <-chan error) error {
+	uiHost, uiPort, _ := net.SplitHostPort(o.KioskUI) // checked by the caller
+	uiBase, _ := strconv.Atoi(uiPort)
 	// The event's clock starts now, not before the setup: under -race on
 	// a busy machine one bcrypt hash takes ~2 s, and the setup hashes ten
 	// passwords; a timer started before it once left a 25 s test run with
@@ -205,7 +219,7 @@ func Run(ctx context.Context, o Options) error {
 	var wg sync.WaitGroup
 	var sks []*simKiosk
 	kctx, stopKiosks := context.WithCancel(ctx)
-	defer stopKiosks()
+	defer func() { stopKiosks(); wg.Wait() }()
 	for i := 0; i < o.Kiosks; i++ {
 		ki := &info.Kiosks[i]
 		zone := v.Zones[i%len(v.Zones)]
@@ -244,19 +258,15 @@ func Run(ctx context.Context, o Options) error {
 			info.Kiosks[i].Screen = "http://" + a + "/"
 		}
 	}
-	if err := writeInfo(dir, info); err != nil {
+	if err := writeInfo(dir, *info); err != nil {
 		return err
 	}
 
-	fmt.Fprintf(o.Out, "食安 Shian demo — %s（%s）\n", v.Event, v.Name)
-	fmt.Fprintf(o.Out, "  map / 地图:        %s\n", info.URL)
-	fmt.Fprintf(o.Out, "  open logged in:    %s\n", info.LoginURL)
-	fmt.Fprintf(o.Out, "  user / 用户:       %s   password / 密码: %s\n", info.User, info.Password)
+	header()
 	fmt.Fprintf(o.Out, "  kiosks / 快检终端: %d, stalls / 摊位: %d, zones / 摊贩集中区: %d\n", o.Kiosks, len(v.Stalls), len(v.Zones))
 	for _, ki := range info.Kiosks {
 		fmt.Fprintf(o.Out, "  kiosk %s screen / 快检终端屏幕: %s (metrics: %smetrics)\n", ki.ID, ki.Screen, ki.Screen)
 	}
-	fmt.Fprintf(o.Out, "  command metrics:   %smetrics  (readiness: %sreadyz)\n", info.URL, info.URL)
 	fmt.Fprintf(o.Out, "  details:           %s\n", filepath.Join(dir, "demo.json"))
 	fmt.Fprintf(o.Out, "  event / 重大活动:   %s (GET /api/v1/events, /incidents, /teams, /banquets, /kpis, /export/results.xlsx)\n", eventID(v))
 	fmt.Fprintln(o.Out, "Ctrl-C stops everything.")
@@ -269,9 +279,7 @@ func Run(ctx context.Context, o Options) error {
 
 	select {
 	case <-ctx.Done():
-	case err := <-srvErr:
-		stopKiosks()
-		wg.Wait()
+	case err := <-failed:
 		return err
 	}
 	stopKiosks()
@@ -279,11 +287,29 @@ func Run(ctx context.Context, o Options) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	ar.summary(sctx)
 	scancel()
-	stopSrv()
-	<-srvErr
-	n := svc.History().Count()
-	fmt.Fprintf(o.Out, "stopped: %d results stored in %s\n", n, filepath.Join(dir, "command"))
 	return nil
+}
+
+// prepare checks the options and generates the venue.
+func prepare(o Options) (dir string, v *venue.Venue, err error) {
+	_, uiPort, err := net.SplitHostPort(o.KioskUI)
+	if err != nil {
+		return "", nil, fmt.Errorf("demo: --kiosk-ui %q: want host:port, e.g. 127.0.0.1:8090", o.KioskUI)
+	}
+	if _, err := strconv.Atoi(uiPort); err != nil {
+		return "", nil, fmt.Errorf("demo: --kiosk-ui %q: the port is not a number", o.KioskUI)
+	}
+	if dir, err = filepath.Abs(o.DataDir); err != nil {
+		return "", nil, err
+	}
+	loc := time.FixedZone("CST", 8*3600)
+	now := time.Now().In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	v, err = venue.Generate(venue.Config{Seed: o.Seed, Stalls: o.Stalls, Start: today, Days: 3})
+	if err != nil {
+		return "", nil, fmt.Errorf("demo: generate venue: %w", err)
+	}
+	return dir, v, nil
 }
 
 // setup imports the venue, makes sure the admin exists with a fresh
