@@ -95,8 +95,8 @@ type Deps struct {
 	// their SHA-256 and written by rename, so two instances storing the
 	// same file at once write the same name).
 	EvidenceDir string
-	Now     func() time.Time
-	Log     *slog.Logger
+	Now         func() time.Time
+	Log         *slog.Logger
 	// Publish sends a live delta to browsers (live.Hub.Publish).
 	Publish func(kind string, data any) uint64
 	// Notify sends a notice to a kiosk now or when it reconnects
