@@ -115,6 +115,9 @@ type rigOptions struct {
 	// (browsertest.Hostile), and watches the tab for script from its
 	// first load (rig.inj).
 	hostile bool
+	// failover lists two command URLs (command.urls): first a port where
+	// nothing listens, then the command (with command: true).
+	failover bool
 }
 
 func testLog(t *testing.T) *slog.Logger {
@@ -240,6 +243,15 @@ devices:
     port: %s
     baud: 9600
 `, kioskID, filepath.Join(dir, "data"), cmdURL, token, link)
+	if o.failover {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead := "ws://" + ln.Addr().String() + "/ws/kiosk"
+		ln.Close()
+		cfgText = strings.Replace(cfgText, "  url: "+cmdURL+"\n", "  urls: ["+dead+", "+cmdURL+"]\n", 1)
+	}
 	if o.hostile {
 		for plain, label := range map[string]string{"会展中心 A 区快检点": "快检点", "1号 王记凉菜": "1号", "2号 张姐卤味": "2号"} {
 			cfgText = strings.Replace(cfgText, "name: "+plain, "name: "+jsString(browsertest.Hostile(label)), 1) // a JSON string is YAML

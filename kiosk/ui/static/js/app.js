@@ -279,11 +279,13 @@ function render() {
   renderStorage(s);
 }
 
-function setPill(id, text, state) {
+function setPill(id, text, state, host) {
   const p = $(id);
   p.textContent = "";
   if (id === "st-link") {
     p.append(el("span", { class: "dot" }), el("span", { id: "st-link-text" }, text));
+    // The command instance's host, on screens wide enough for it (app.css).
+    if (host) p.append(el("span", { id: "st-link-host", class: "link-host" }, "· " + host));
   } else {
     p.textContent = text;
   }
@@ -304,10 +306,11 @@ function renderStatus(s) {
   $("kiosk-id").title = s.kiosk.id;
   const online = s.link.online;
   // With several command instances (command.urls) the pill names the one
-  // the link uses; the title always gives the whole URL.
+  // the link uses (hidden on an 800-wide screen: no room); the title always
+  // gives the whole URL.
   const host = linkHost(s.link.url);
   const several = (s.link.urls || 0) > 1 && host;
-  setPill("st-link", online ? (several ? t("status.onlineVia", { host }) : t("status.online")) : t("status.offline"), online ? "ok" : "bad");
+  setPill("st-link", t(online ? "status.online" : "status.offline"), online ? "ok" : "bad", online && several ? host : "");
   const where = s.link.url ? t("status.linkURL", { url: s.link.url }) : "";
   $("st-link").title = online ? where : t("status.offlineNote") + (s.link.last_error ? " — " + s.link.last_error : "") + (where ? " — " + where : "");
   const n = s.queue.pending;

@@ -33,7 +33,6 @@ export const table = {
   // Status bar (always visible).
   "status.online": { zh: "在线", en: "Online" },
   "status.offline": { zh: "离线", en: "Offline" },
-  "status.onlineVia": { zh: "在线 · {host}", en: "Online · {host}" },
   "status.linkURL": { zh: "指挥中心地址：{url}", en: "Command URL: {url}" },
   "status.pending": { zh: "待上传 {n}", en: "To send {n}" },
   "status.rejected": { zh: "被拒收 {n}", en: "Refused {n}" },
