@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -158,7 +159,7 @@ func startRig(t *testing.T, o rigOptions) *rig {
 		}
 		// Registered to the event its config names, for the stalls of its
 		// pick list (a kiosk reports only for its registration).
-		sites := []string{"S-001", "S-002", "S-007", "S-012", "S-015", "K-01"}
+		sites := []string{"S-001", "S-002", "S-007", "S-012", "S-015", "S-021", "K-01"}
 		if o.sites != nil {
 			sites = o.sites
 		}
@@ -217,12 +218,17 @@ ui:
 stalls:
   - id: S-001
     name: 1号 王记凉菜
+    category: 凉菜
   - id: S-002
     name: 2号 张姐卤味
+    category: 卤味
   - id: S-007
     name: 7号 如皋白蒲茶干
   - id: S-012
     name: 12号 老李时蔬
+  - id: S-021
+    name: 21号 蜜语奶茶
+    category: 奶茶
   - id: S-015
     name: 15号 海门山羊肉
   - id: K-01
@@ -548,6 +554,109 @@ func TestKioskPositiveFlow(t *testing.T) {
 	if missing := browsertest.Eval[[]string](p, `shian.missingKeys()`); len(missing) > 0 {
 		t.Errorf("strings without both languages: %v", missing)
 	}
+}
+
+// TestKioskStallPickerFits (issue 14, item 5) at both kiosk panels: the
+// operator searches a stall by name and sees its category; the samples
+// offered are its category's (a milk-tea stall gets milk tea, not
+// spinach); the common path — category chip, sample, batch, supplier, next,
+// start — is on the screen without scrolling; the result is saved and the
+// saved line is on the screen, not under the buttons.
+func TestKioskStallPickerFits(t *testing.T) {
+	for _, size := range [][2]int64{{800, 480}, {1024, 600}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			r := startRig(t, rigOptions{width: size[0], height: size[1]})
+			p := r.p
+			tag := fmt.Sprintf("%dx%d", size[0], size[1])
+			p.WaitFor("stall view", `shian.view === "stall"`, waitShort)
+			if got := r.text(`.stall[data-stall="S-001"]`); !strings.Contains(got, "凉菜") || !strings.Contains(got, "王记") {
+				t.Errorf("stall button %q lacks its name and category", got)
+			}
+			p.Do(chromedp.SendKeys(chromedp.CSS("#stall-filter"), "奶茶"))
+			p.WaitFor("filtered", `document.querySelectorAll("#stall-lists .stall").length === 1 && !!document.querySelector('.stall[data-stall="S-021"]')`, waitShort)
+			r.checkLayout("stall search " + tag)
+			p.Screenshot("picker-search-" + tag)
+			r.tap(`.stall[data-stall="S-021"]`)
+			p.WaitFor("sample view", `shian.form.stall_id === "S-021" && shian.view === "sample"`, waitShort)
+			offered := browsertest.Eval[[]string](p, `[...document.querySelectorAll("#name-chips .chip")].map((c) => c.dataset.sample)`)
+			if len(offered) == 0 || offered[0] != "奶茶" {
+				t.Errorf("a milk-tea stall is offered %v, want milk tea first", offered)
+			}
+			for _, o := range offered {
+				if o == "菠菜" || o == "小白菜" {
+					t.Errorf("a milk-tea stall is offered %s: %v", o, offered)
+				}
+			}
+			if got := r.text("#sample-for"); !strings.Contains(got, "奶茶") {
+				t.Errorf("the sample form does not say which stall category it offers for: %q", got)
+			}
+			r.tap(`#name-chips .chip[data-sample="鲜牛奶"]`)
+			p.WaitFor("sample chosen", `shian.form.sample.name === "鲜牛奶" && shian.form.sample.category === "饮品"`, waitShort)
+			p.Do(chromedp.SendKeys(chromedp.CSS("#s-batch"), "20261202"), chromedp.SendKeys(chromedp.CSS("#s-supplier"), "南通乳业"))
+			p.WaitFor("typed", `shian.form.sample.supplier === "南通乳业"`, waitShort)
+			p.Do(chromedp.Blur(chromedp.CSS("#s-supplier")))
+			r.checkLayout("sample form " + tag)
+			r.inView(tag+" sample form", "#cat-chips .chip", "#name-chips .chip", "#s-batch", "#s-supplier", "#to-test")
+			p.Screenshot("picker-sample-" + tag)
+			r.inEnglish("picker-sample-" + tag)
+			r.tap("#to-test")
+			p.WaitFor("test view", `shian.view === "test"`, waitShort)
+			r.inView(tag+" test view", "#start")
+			p.Screenshot("picker-test-" + tag)
+			r.tap("#start")
+			p.WaitFor("waiting", `shian.view === "waiting"`, waitShort)
+			r.measure(assay.Negative, "")
+			p.WaitFor("saved", `shian.view === "result" && shian.state.latest && shian.state.latest.saved && shian.state.latest.result.sample.name === "鲜牛奶"`, waitLong)
+			if got := r.text("#v-saved"); !strings.Contains(got, "已保存") {
+				t.Errorf("saved line %q", got)
+			}
+			r.inView(tag+" result", "#v-saved", "#v-label")
+			r.checkLayout("result " + tag)
+			p.Screenshot("picker-result-" + tag)
+			recs, _ := r.k.Outbox().Recent(1)
+			if len(recs) != 1 || recs[0].Result.StallID != "S-021" || recs[0].Result.Sample.Name != "鲜牛奶" || recs[0].Result.Sample.Category != "饮品" || recs[0].Result.Sample.Supplier != "南通乳业" {
+				t.Fatalf("saved result %+v", recs)
+			}
+			if ex := p.Exceptions(); len(ex) > 0 {
+				t.Errorf("page exceptions: %v", ex)
+			}
+		})
+	}
+}
+
+// inView fails the test for every element of sels (each match) that is not
+// wholly inside the window without scrolling, or that lies under the
+// view's action bar.
+func (r *rig) inView(where string, sels ...string) {
+	r.t.Helper()
+	bad := browsertest.Eval[[]string](r.p, fmt.Sprintf(`(() => {
+	  const bad = [];
+	  const scrolled = [...document.querySelectorAll(".scroll")].some((e) => e.scrollTop > 0) || scrollY > 0;
+	  if (scrolled) bad.push("something is scrolled");
+	  const bar = document.querySelector(".view:not([hidden]) .actions");
+	  const barTop = bar ? bar.getBoundingClientRect().top : innerHeight;
+	  for (const sel of %s) {
+	    const all = document.querySelectorAll(sel);
+	    if (!all.length) bad.push(sel + ": not found");
+	    for (const e of all) {
+	      const b = e.getBoundingClientRect();
+	      const inBar = bar && bar.contains(e);
+	      const limit = inBar ? innerHeight : barTop;
+	      if (b.height === 0) bad.push(sel + ": not shown");
+	      else if (b.top < 0 || b.bottom > limit + 0.5 || b.right > innerWidth + 0.5)
+	        bad.push(sel + " «" + (e.innerText || e.placeholder || "").slice(0, 12) + "» at " + Math.round(b.top) + "–" + Math.round(b.bottom) + " px, visible to " + Math.round(limit) + " (innerHeight " + innerHeight + ")");
+	    }
+	  }
+	  return bad;
+	})()`, jsStrings(sels)))
+	for _, b := range bad {
+		r.t.Errorf("%s: %s", where, b)
+	}
+}
+
+func jsStrings(ss []string) string {
+	b, _ := json.Marshal(ss)
+	return string(b)
 }
 
 func jsString(s string) string { return fmt.Sprintf("%q", s) }

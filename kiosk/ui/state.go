@@ -11,6 +11,7 @@ import (
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/measure"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -34,6 +35,9 @@ type State struct {
 	// for the lot pick list.
 	Rules RulesInfo `json:"rules"`
 	Lots  []LotView `json:"lots"`
+	// Samples are the sample suggestions per stall category ("" for a
+	// stall of none), protocols/domain/stallsamples.
+	Samples stallsamples.Table `json:"samples"`
 }
 
 // RulesInfo says which rules decide: the command's rule book (Version ≥ 1)
@@ -293,6 +297,7 @@ func (s *Server) State() State {
 			Method: r.Method, Verdict: r.Verdict, Value: r.Value, Unit: r.Unit, MeasuredAt: r.MeasuredAt}
 	}
 	st.Stalls = append(st.Stalls, s.cfg.Stalls...)
+	st.Samples = s.cfg.Samples
 	for _, id := range st.RecentStalls {
 		if _, ok := s.stalls[id]; !ok {
 			st.Stalls = append(st.Stalls, Stall{ID: id, Recent: true})

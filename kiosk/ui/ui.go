@@ -74,6 +74,7 @@ import (
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -148,6 +149,9 @@ type Alarm interface {
 type Stall struct {
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
+	// Category is the stall's business (奶茶, 凉菜, 烧烤 …), the key of
+	// its sample suggestions (protocols/domain/stallsamples).
+	Category string `json:"category,omitempty"`
 	// Recent is set for stalls of recent results.
 	Recent bool `json:"recent,omitempty"`
 }
@@ -178,7 +182,10 @@ type Config struct {
 	Stalls       []Stall
 	Devices      []Device
 	Rules        assay.Rules
-	Backend      Backend
+	// Samples are the sample suggestions per stall category
+	// (stallsamples.Default() when nil).
+	Samples stallsamples.Table
+	Backend Backend
 	// Alarm defaults to a screen-only alarm (no pins).
 	Alarm Alarm
 	Now   func() time.Time
@@ -222,6 +229,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Samples == nil {
+		cfg.Samples = stallsamples.Default()
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
