@@ -8,6 +8,11 @@
 // slave side with go.bug.st/serial as it would /dev/ttyUSB0, decodes,
 // decides and saves to its outbox, and streams over a loopback websocket
 // to the command, which stores, re-derives and pushes to the live map.
+//
+// RunCluster (shian-sim cluster-demo, make cluster-demo) is the same event
+// on a cluster: a throwaway PostgreSQL, several command instances on it,
+// HAProxy in front with command/deploy/haproxy.cfg, and the kiosks and
+// operators against HAProxy (see cluster.go).
 package demo
 
 import (
