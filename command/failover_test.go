@@ -3,6 +3,7 @@ package command_test
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -26,7 +27,9 @@ import (
 // welcome (B holds none of them: its own data directory, a copy of A's
 // taken before the results) has it send everything again. The ledger:
 // every saved result is stored on B exactly once, the screen's link state
-// names B, and the log says which URL the kiosk moved to.
+// names B, and the log says which URL the kiosk moved to. Then B dies and
+// A comes back: the kiosk goes round the list to A, A's welcome says what
+// it kept (seq 2), and A ends with every result, each once.
 func TestKioskFailsOverToTheNextCommand(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	svcA, err := command.Open(command.Config{DataDir: dirA, Log: quiet})
@@ -54,6 +57,7 @@ func TestKioskFailsOverToTheNextCommand(t *testing.T) {
 	svcA, srvA := open(dirA)
 	svcB, srvB := open(dirB)
 	defer func() { srvB.Close(); svcB.Close() }()
+	// (svcA is closed when A dies below.)
 	wsURL := func(s *httptest.Server) string { return "ws" + strings.TrimPrefix(s.URL, "http") + "/ws/kiosk" }
 	urlA, urlB := wsURL(srvA), wsURL(srvB)
 
@@ -91,8 +95,7 @@ func TestKioskFailsOverToTheNextCommand(t *testing.T) {
 		t.Fatalf("link state %+v, want online on %s of 2", k.Link(), urlA)
 	}
 
-	// A dies: every link cut, the listener gone.
-	srvA.CloseClientConnections()
+	// A dies: the listener gone, every link cut.
 	srvA.Close()
 	svcA.Close()
 	record() // saved while the kiosk moves
@@ -110,7 +113,39 @@ func TestKioskFailsOverToTheNextCommand(t *testing.T) {
 	if st := k.Link(); st.URL != urlB {
 		t.Errorf("link state says %q, want %s", st.URL, urlB)
 	}
+	// B dies too, and A comes back on its address with the two results it
+	// stored: the kiosk goes round to A, whose welcome says it holds up to
+	// seq 2, and sends what A lacks; A stores the third, and each once.
+	svcA2, err := command.Open(command.Config{DataDir: dirA, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svcA2.Close()
+	go svcA2.Run(t.Context())
+	ln, err := net.Listen("tcp", strings.TrimSuffix(strings.TrimPrefix(urlA, "ws://"), "/ws/kiosk"))
+	if err != nil {
+		t.Fatalf("listen on A's address again: %v", err)
+	}
+	srvA2 := httptest.NewUnstartedServer(svcA2.Handler())
+	srvA2.Listener.Close()
+	srvA2.Listener = ln
+	srvA2.Start()
+	defer srvA2.Close()
+	srvB.Close()
+	svcB.Close() // closes the kiosk's link (a hijacked connection the server no longer tracks)
+	record()
+	waitUntil(t, "the kiosk to go round to A and A to hold all four", func() bool {
+		return svcA2.History().Count() == 4 && acked() && k.Link().Online && k.Link().URL == urlA
+	})
+	for _, id := range ids {
+		if _, err := svcA2.History().Result(id); err != nil {
+			t.Errorf("result %s not on A: %v", id, err)
+		}
+	}
 	out := logs.String()
+	if !strings.Contains(out, `msg="command link up" url=`+urlA+" command_holds_up_to=2") {
+		t.Errorf("A's second welcome did not say it holds up to seq 2:\n%s", out)
+	}
 	if !strings.Contains(out, "trying the next command instance") || !strings.Contains(out, "next_url="+urlB) ||
 		!strings.Contains(out, `msg="command link up" url=`+urlB) {
 		t.Errorf("the log does not say the kiosk moved to %s:\n%s", urlB, out)

@@ -18,6 +18,7 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -49,6 +50,11 @@ type Config struct {
 	// Stalls are the stalls and kitchens offered on the screen's pick
 	// list (optional; the stalls of recent results are added).
 	Stalls []StallConfig `yaml:"stalls"`
+	// SampleSuggestions replace, per stall category, the built-in samples
+	// the screen offers (protocols/domain/stallsamples.Default, every
+	// mapping of which is [UNVERIFIED]), e.g.
+	//   sample_suggestions: {奶茶: [{name: 奶茶, name_en: Milk tea, category: 饮品}]}
+	SampleSuggestions stallsamples.Table `yaml:"sample_suggestions"`
 	// Alarm names the GPIO pins of the alarm LED and buzzer (optional).
 	Alarm alarm.Config `yaml:"alarm"`
 	// Metrics serves /metrics, /healthz and /readyz on an address of its
@@ -159,6 +165,9 @@ type StallConfig struct {
 	ID string `yaml:"id"`
 	// Name is shown on the screen, e.g. "12号 王记凉菜".
 	Name string `yaml:"name"`
+	// Category is the stall's business (奶茶, 凉菜, 烧烤 …): the screen
+	// shows it and offers the samples that fit it (sample_suggestions).
+	Category string `yaml:"category"`
 }
 
 // CommandConfig says where the command service is.
@@ -348,6 +357,9 @@ func (c *Config) validate(name string, lines map[string]int) error {
 			return where
 		}
 		ids[d.ID] = true
+	}
+	if err := c.SampleSuggestions.Validate(); err != nil {
+		return bad("sample_suggestions", "%s", err.Error())
 	}
 	stalls := map[string]bool{}
 	for i, st := range c.Stalls {

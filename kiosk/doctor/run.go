@@ -596,7 +596,7 @@ func (r *run) command(ctx context.Context) {
 	for i, raw := range urls {
 		where := r.where("command.url")
 		if len(urls) > 1 || len(r.cfg.Command.URLList) > 0 {
-			where = fmt.Sprintf("%s[%d] %s", r.where("command.urls"), i, raw)
+			where = fmt.Sprintf("%s: command.urls[%d] %s", r.where("command.urls"), i, raw)
 		}
 		r.commandAt(ctx, raw, where)
 	}

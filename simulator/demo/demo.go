@@ -8,6 +8,11 @@
 // slave side with go.bug.st/serial as it would /dev/ttyUSB0, decodes,
 // decides and saves to its outbox, and streams over a loopback websocket
 // to the command, which stores, re-derives and pushes to the live map.
+//
+// RunCluster (shian-sim cluster-demo, make cluster-demo) is the same event
+// on a cluster: a throwaway PostgreSQL, several command instances on it,
+// HAProxy in front with command/deploy/haproxy.cfg, and the kiosks and
+// operators against HAProxy (see cluster.go).
 package demo
 
 import (
@@ -22,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -39,6 +45,7 @@ import (
 	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/shianfood/shian/simulator/instrument"
 	"github.com/shianfood/shian/simulator/serialsim"
@@ -400,6 +407,9 @@ type simKiosk struct {
 type extra struct {
 	in     *instrument.Instance
 	sample []string // what its samples are called
+	// cats are the stall categories its samples fit (nil: every stall,
+	// e.g. ATP swabs of surfaces).
+	cats []string
 }
 
 // extrasFor gives kiosk i its further instruments: kiosk 2 reads two
@@ -523,7 +533,7 @@ func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Opti
     port: %s
     options: {poll_every: 300ms}
 `, l)
-			sk.extras = append(sk.extras, extra{in: in, sample: []string{"猪肉", "牛肉", "鸡肉", "虾"}})
+			sk.extras = append(sk.extras, extra{in: in, sample: []string{"猪肉", "牛肉", "鸡肉", "虾"}, cats: meatStalls})
 		case "card-reader":
 			devices += fmt.Sprintf(`  - id: gold-1          # two card readers on one RS-485 bus
     protocol: modbus-gold
@@ -542,7 +552,7 @@ func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Opti
     items: [莱克多巴胺]
     options: {mode: line, poll_every: 300ms}
 `, in.Model.KioskModel, l)
-			sk.extras = append(sk.extras, extra{in: in, sample: []string{"猪肉", "猪肝", "牛肉", "羊肉"}})
+			sk.extras = append(sk.extras, extra{in: in, sample: []string{"猪肉", "猪肝", "牛肉", "羊肉"}, cats: meatStalls})
 		default:
 			devices += fmt.Sprintf(`  - id: %s-1
     protocol: %s
@@ -550,11 +560,11 @@ func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Opti
     port: %s
     baud: 9600
 `, model, in.Model.Protocol, in.Model.KioskModel, l)
-			names := []string{"砧板", "刀具", "餐盘", "操作台"}
+			names, cats := []string{"砧板", "刀具", "餐盘", "操作台"}, []string(nil)
 			if model == "thermometer" {
-				names = []string{"红烧肉", "炸鸡块", "烤串", "蒸鱼"}
+				names, cats = []string{"红烧肉", "炸鸡块", "烤串", "蒸鱼"}, []string{"烧烤", "卤味", "小吃", "水产", "面食"}
 			}
-			sk.extras = append(sk.extras, extra{in: in, sample: names})
+			sk.extras = append(sk.extras, extra{in: in, sample: names, cats: cats})
 		}
 	}
 
@@ -611,7 +621,36 @@ func (sk *simKiosk) close() {
 	}
 }
 
-var samples = []string{"菠菜", "小白菜", "韭菜", "芹菜", "油麦菜", "生菜", "青菜", "豇豆", "黄瓜", "番茄", "茄子", "豆角", "空心菜", "茼蒿"}
+// sampleTable is what the simulated operators choose from: the stall's
+// category's samples, the same table the touchscreen offers.
+var sampleTable = stallsamples.Default()
+
+// meatStalls are the stall categories whose meat a veterinary-drug card
+// (clenbuterol, ractopamine) is used on.
+var meatStalls = []string{"烧烤", "卤味", "面食", "小吃", "水产"}
+
+// enzymeSamples are a stall's samples the enzyme tester screens for
+// pesticides: its vegetables, fruit and tea.
+func enzymeSamples(st venue.Stall) []stallsamples.Suggestion {
+	var out []stallsamples.Suggestion
+	for _, sg := range sampleTable.For(st.Category) {
+		if sg.Category == stallsamples.Vegetable || sg.Category == stallsamples.Fruit || sg.Name == "茶叶" {
+			out = append(out, sg)
+		}
+	}
+	return out
+}
+
+// fitting picks a stall for which ok holds (a few tries, then any stall:
+// a venue always has some that fit).
+func fitting(rnd *rand.Rand, stalls []venue.Stall, ok func(venue.Stall) bool) (venue.Stall, bool) {
+	for range 16 {
+		if st := stalls[rnd.IntN(len(stalls))]; ok(st) {
+			return st, true
+		}
+	}
+	return venue.Stall{}, false
+}
 
 // operate is one simulated operator at one kiosk: pick a stall, a sample
 // and an instrument, set them on the kiosk (as the touchscreen does), start
@@ -628,7 +667,6 @@ func operate(ctx context.Context, sk *simKiosk, stalls []venue.Stall, o Options,
 			return
 		case <-time.After(wait):
 		}
-		st := stalls[rnd.IntN(len(stalls))]
 		v := pick(rnd, verdicts, weights)
 		// Drain readings that arrived while idle (a repeat the instrument
 		// sent again), so the wait below is for this test's reading.
@@ -636,9 +674,15 @@ func operate(ctx context.Context, sk *simKiosk, stalls []venue.Stall, o Options,
 			<-sk.saved
 		}
 		// Most tests are pesticide screens; one in three uses another
-		// instrument on kiosks that have one.
+		// instrument on kiosks that have one. The stall is one whose
+		// samples fit the instrument, and the sample one of the stall's.
+		var st venue.Stall
 		if len(sk.extras) > 0 && rnd.IntN(3) == 0 {
 			ex := sk.extras[rnd.IntN(len(sk.extras))]
+			var ok bool
+			if st, ok = fitting(rnd, stalls, func(s venue.Stall) bool { return ex.cats == nil || slices.Contains(ex.cats, s.Category) }); !ok {
+				continue
+			}
 			sk.k.SetSession(ui.Session{StallID: st.ID, Sample: wire.Sample{Name: ex.sample[rnd.IntN(len(ex.sample))]}})
 			if err := ex.in.Test(ctx, v); err != nil {
 				o.Log.Debug("instrument busy", "model", ex.in.Model.Name, "err", err)
@@ -649,8 +693,14 @@ func operate(ctx context.Context, sk *simKiosk, stalls []venue.Stall, o Options,
 			if sk.fw.Measuring() {
 				continue
 			}
-			name := samples[rnd.IntN(len(samples))]
-			sk.k.SetSession(ui.Session{StallID: st.ID, Sample: wire.Sample{Code: st.ID, Name: name, Category: "蔬菜"}})
+			var ok bool
+			if st, ok = fitting(rnd, stalls, func(s venue.Stall) bool { return len(enzymeSamples(s)) > 0 }); !ok {
+				continue
+			}
+			offered := enzymeSamples(st)
+			sg := offered[rnd.IntN(len(offered))]
+			name := sg.Name
+			sk.k.SetSession(ui.Session{StallID: st.ID, Sample: wire.Sample{Code: st.ID, Name: name, Category: sg.Category}})
 			sk.sim.NextVerdict(v)
 			if _, err := sk.fw.Start(1, st.ID, name); err != nil {
 				o.Log.Debug("tester busy", "err", err)

@@ -33,7 +33,6 @@ export const table = {
   // Status bar (always visible).
   "status.online": { zh: "在线", en: "Online" },
   "status.offline": { zh: "离线", en: "Offline" },
-  "status.onlineVia": { zh: "在线 · {host}", en: "Online · {host}" },
   "status.linkURL": { zh: "指挥中心地址：{url}", en: "Command URL: {url}" },
   "status.pending": { zh: "待上传 {n}", en: "To send {n}" },
   "status.rejected": { zh: "被拒收 {n}", en: "Refused {n}" },
@@ -59,7 +58,8 @@ export const table = {
 
   // Stall.
   "stall.scan": { zh: "请扫描摊位二维码，或在下方选择摊位", en: "Scan the stall's QR code, or pick the stall below" },
-  "stall.filter": { zh: "搜索摊位编号或名称", en: "Search stall id or name" },
+  "stall.filter": { zh: "搜索摊位编号、名称或类别", en: "Search stall id, name or category" },
+  "stall.noMatch": { zh: "没有相符的摊位，请换个词或扫码", en: "No stall matches: try another word, or scan" },
   "stall.recent": { zh: "最近检测", en: "Recently tested" },
   "stall.all": { zh: "全部摊位", en: "All stalls" },
   "stall.empty": { zh: "没有摊位：请扫码，或在 kiosk.yaml 的 stalls 中配置", en: "No stalls: scan a code, or list them under stalls in kiosk.yaml" },
@@ -70,10 +70,11 @@ export const table = {
 
   // Sample.
   "sample.name": { zh: "样品名称", en: "Sample name" },
-  "sample.namePh": { zh: "例如：菠菜", en: "e.g. spinach (菠菜)" },
+  "sample.namePh": { zh: "点选上方或输入", en: "Tap above or type" },
+  "sample.forCat": { zh: "适合{cat}摊位的样品", en: "Samples for a {cat} stall" },
   "sample.category": { zh: "样品种类", en: "Category" },
   "sample.batch": { zh: "批次", en: "Batch" },
-  "sample.batchPh": { zh: "批号或进货日期（可不填）", en: "Lot or delivery date (optional)" },
+  "sample.batchPh": { zh: "批号或进货日期（可不填）", en: "Lot or delivery (optional)" },
   "sample.supplier": { zh: "供应商", en: "Supplier" },
   "sample.supplierPh": { zh: "供货单位（可不填）", en: "Supplier (optional)" },
   "sample.next": { zh: "下一步：选择检测", en: "Next: the test" },
@@ -82,6 +83,7 @@ export const table = {
   "cat.meat": { zh: "畜禽肉", en: "Meat" },
   "cat.aquatic": { zh: "水产品", en: "Aquatic" },
   "cat.soy": { zh: "豆制品", en: "Soy products" },
+  "cat.drink": { zh: "饮品", en: "Drinks" },
   "cat.other": { zh: "其他", en: "Other" },
 
   // Test.
