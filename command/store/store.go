@@ -81,9 +81,11 @@
 // written in separate transactions, the result first: a crash after the
 // result's commit and before the engine's record leaves a result with no
 // incident, which the engine's Recover sweep (at the start of whichever
-// instance leads next) opens; an incident is created with Create, so a
-// second try is a conflict, never a second incident. A crash before the
-// result's commit acks nothing: the kiosk resends.
+// instance leads next) opens: it looks for the result's incident in the
+// records it read at start, so it opens one only when none was stored,
+// and with one engine at a time (the leader, command/cluster) that is one
+// incident per result. A crash before the result's commit acks nothing:
+// the kiosk resends.
 //
 // # Keys
 //
