@@ -97,7 +97,7 @@ func encodePayloads(origin string, ids []string, max int) ([]string, error) {
 		}
 		if len(cur)+extra+len(tail) > max {
 			out = append(out, string(cur)+tail)
-			cur, n, extra = []byte(head), 0, len(e)
+			cur, n = []byte(head), 0
 		}
 		if n > 0 {
 			cur = append(cur, ',')
