@@ -56,8 +56,14 @@ type Config struct {
 	// evidence files and, by default, history.db.
 	DataDir string
 	// DB names the result history: "sqlite:PATH" or "postgres://…"
-	// (default sqlite:DataDir/history.db).
+	// (default sqlite:DataDir/history.db). A postgres:// DB is cluster
+	// mode: the operational records (command/store) are in the same
+	// database, not in DataDir/command.db, so that several services can
+	// share them.
 	DB string
+	// Evidence is the directory of evidence files (default
+	// DataDir/evidence); in cluster mode one that every instance shares.
+	Evidence string
 	// Rules are the rules of the first rule book, issued at the first
 	// start (later versions are edited through the API); zero means
 	// assay.DefaultRules().
@@ -209,7 +215,7 @@ func Open(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("command: TLS certificate %s / key %s: %w (both PEM; the key must match the certificate)", cfg.TLSCert, cfg.TLSKey, err)
 		}
 	}
-	st, err := store.Open(cfg.DataDir, store.Options{Now: cfg.Now, Log: cfg.Log})
+	st, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +251,12 @@ func Open(cfg Config) (*Service, error) {
 		Browsers:  func() (int, uint64) { st := s.hub.Stats(); return st.Clients, st.Dropped },
 		Incidents: func() map[assurance.IncidentState]int { return s.engine.OpenByState() },
 		Results:   s.history.Count,
-		Files:     func() []string { return []string{st.Path()} },
+		Files: func() []string {
+			if ClusterMode(cfg.DB) {
+				return nil // the records are in PostgreSQL: its own statistics
+			}
+			return []string{st.Path()}
+		},
 	})
 	s.ingest = ingest.New(ingest.Config{
 		Sink: timedSink{History: s.history, on: s.metrics.ObserveCommit}, Kiosks: st, Books: books, Now: cfg.Now, Log: cfg.Log,
@@ -263,7 +274,7 @@ func Open(cfg Config) (*Service, error) {
 	// A kiosk re-registered, disabled or deleted — by the API or any other
 	// writer of the store — loses its open link at once.
 	st.OnKioskChange(s.ingest.KioskChanged)
-	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
+	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, EvidenceDir: cfg.Evidence, Now: cfg.Now, Log: cfg.Log,
 		Publish: s.publishFromEngine, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
 	if err != nil {
 		s.hub.Close()
@@ -291,6 +302,26 @@ func Open(cfg Config) (*Service, error) {
 		s.hub.Publish(wire.KindRules, rulebook.Summary{Version: b.Version, IssuedAt: b.IssuedAt, IssuedBy: b.IssuedBy, Note: b.Note, Lots: len(b.Lots)})
 	})
 	return s, nil
+}
+
+// openStore opens the operational records where cfg.DB says: with a
+// PostgreSQL history (cluster mode) in the same database, else in
+// DataDir/command.db (buntdb). The code above the store is the same.
+func openStore(cfg Config) (*store.Store, error) {
+	opts := store.Options{Now: cfg.Now, Log: cfg.Log}
+	if ClusterMode(cfg.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return store.OpenPostgres(ctx, cfg.DB, opts)
+	}
+	return store.Open(cfg.DataDir, opts)
+}
+
+// ClusterMode reports whether db (--db) names a PostgreSQL database:
+// then the records and the history are both there, and several command
+// services may share them.
+func ClusterMode(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 // carryOver moves the results of an earlier version (result:<id> keys in

@@ -89,6 +89,7 @@ func (k *Kiosk) openScreen() error {
 		return err
 	}
 	sc := &screen{srv: srv, alarm: a}
+	srv.SetCommandStalls(k.commandStalls())
 	if k.cfg.UI.Listen != UIOff {
 		sc.ln, err = net.Listen("tcp", k.cfg.UI.Listen)
 		if err != nil {

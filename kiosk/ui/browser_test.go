@@ -89,19 +89,21 @@ func (c *manualClock) Advance(d time.Duration) {
 // DY-3000E enzyme tester over a pseudo-terminal, with gpiotest alarm pins,
 // and a browser tab on its screen.
 type rig struct {
-	t     *testing.T
-	k     *kiosk.Kiosk
-	fw    *enzyme.Firmware
-	sim   *enzyme.SimPhotometer
-	clk   *manualClock
-	led   *gpiotest.Pin
-	buzz  *gpiotest.Pin
-	url   string
-	p     *browsertest.Page
-	inj   *browsertest.Injection
-	cmd   *command.Service
-	kid   string
-	cycle time.Duration
+	t    *testing.T
+	k    *kiosk.Kiosk
+	fw   *enzyme.Firmware
+	sim  *enzyme.SimPhotometer
+	clk  *manualClock
+	led  *gpiotest.Pin
+	buzz *gpiotest.Pin
+	url  string
+	p    *browsertest.Page
+	inj  *browsertest.Injection
+	cmd  *command.Service
+	kid  string
+	// dataDir is the kiosk's data directory.
+	dataDir string
+	cycle   time.Duration
 }
 
 type rigOptions struct {
@@ -118,6 +120,9 @@ type rigOptions struct {
 	// failover lists two command URLs (command.urls): first a port where
 	// nothing listens, then the command (with command: true).
 	failover bool
+	// cmdSites are put in the command's site records before the kiosk
+	// connects (with command: true).
+	cmdSites []store.Site
 }
 
 func testLog(t *testing.T) *slog.Logger {
@@ -166,6 +171,11 @@ func startRig(t *testing.T, o rigOptions) *rig {
 		token, err = svc.Store().RegisterKiosk(store.Kiosk{ID: kioskID, Name: "浏览器测试快检点", EventID: "EV-2026-NT", Sites: sites})
 		if err != nil {
 			t.Fatal(err)
+		}
+		for _, site := range o.cmdSites {
+			if err := svc.Store().Put("site", site.ID, site); err != nil {
+				t.Fatal(err)
+			}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		ready := make(chan string, 1)
@@ -257,6 +267,7 @@ devices:
 			cfgText = strings.Replace(cfgText, "name: "+plain, "name: "+jsString(browsertest.Hostile(label)), 1) // a JSON string is YAML
 		}
 	}
+	r.dataDir = filepath.Join(dir, "data")
 	cfgPath := filepath.Join(dir, "kiosk.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
@@ -556,14 +567,16 @@ func TestKioskPositiveFlow(t *testing.T) {
 	}
 }
 
-// TestKioskStallPickerFits (issue 14, item 5) at both kiosk panels: the
+// TestKioskStallPickerFits (issue 14, item 5) at both kiosk panels and a
+// desktop screen: the
 // operator searches a stall by name and sees its category; the samples
 // offered are its category's (a milk-tea stall gets milk tea, not
 // spinach); the common path — category chip, sample, batch, supplier, next,
 // start — is on the screen without scrolling; the result is saved and the
 // saved line is on the screen, not under the buttons.
 func TestKioskStallPickerFits(t *testing.T) {
-	for _, size := range [][2]int64{{800, 480}, {1024, 600}} {
+	// The two kiosk panels, and a desktop screen (a kiosk on a monitor).
+	for _, size := range [][2]int64{{800, 480}, {1024, 600}, {1366, 768}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			r := startRig(t, rigOptions{width: size[0], height: size[1]})
 			p := r.p
@@ -598,7 +611,13 @@ func TestKioskStallPickerFits(t *testing.T) {
 			r.checkLayout("sample form " + tag)
 			r.inView(tag+" sample form", "#cat-chips .chip", "#name-chips .chip", "#s-batch", "#s-supplier", "#to-test")
 			p.Screenshot("picker-sample-" + tag)
-			r.inEnglish("picker-sample-" + tag)
+			r.tap("#lang")
+			p.WaitFor("English", `shian.lang() === "en"`, waitShort)
+			r.checkLayout("sample form in English " + tag)
+			r.inView(tag+" sample form in English", "#cat-chips .chip", "#name-chips .chip", "#s-batch", "#s-supplier", "#to-test")
+			p.Screenshot("picker-sample-" + tag + "-en")
+			r.tap("#lang")
+			p.WaitFor("Chinese", `shian.lang() === "zh"`, waitShort)
 			r.tap("#to-test")
 			p.WaitFor("test view", `shian.view === "test"`, waitShort)
 			r.inView(tag+" test view", "#start")
@@ -621,6 +640,45 @@ func TestKioskStallPickerFits(t *testing.T) {
 				t.Errorf("page exceptions: %v", ex)
 			}
 		})
+	}
+}
+
+// TestKioskSitesFromCommand: the kiosk's config lists no name for S-030,
+// the command's site records do; the command sends the kiosk's sites in
+// welcome, and the pick list shows the command's name and category (found
+// by searching the name), the stall's samples are offered, and the list is
+// kept for a restart offline (kiosk/sites.go).
+func TestKioskSitesFromCommand(t *testing.T) {
+	sites := []store.Site{
+		{ID: "S-030", Kind: "stall", Name: "30号 茶语奶茶", Category: "奶茶", EventID: "EV-2026-NT", Loc: []float64{120.86, 32.01}},
+		{ID: "S-031", Kind: "stall", Name: "31号 老王烧烤", Category: "烧烤", EventID: "EV-2026-NT", Loc: []float64{120.861, 32.011}},
+		{ID: "S-099", Kind: "stall", Name: "99号 别处的摊位", Category: "凉菜", EventID: "EV-OTHER", Loc: []float64{120.862, 32.012}},
+	}
+	r := startRig(t, rigOptions{command: true, width: 800, height: 480, cmdSites: sites,
+		sites: []string{"S-001", "S-002", "S-007", "S-012", "S-015", "S-021", "S-030", "S-031", "S-099", "K-01"}})
+	p := r.p
+	p.WaitFor("the command's sites on the pick list", `shian.state.stalls.some((s) => s.id === "S-030" && s.name === "30号 茶语奶茶" && s.category === "奶茶")`, waitLong)
+	if browsertest.Eval[bool](p, `shian.state.stalls.some((s) => s.id === "S-099" && !!s.name)`) {
+		t.Error("a site of another event was sent with its name")
+	}
+	p.WaitFor("stall view", `shian.view === "stall"`, waitShort)
+	p.Do(chromedp.SendKeys(chromedp.CSS("#stall-filter"), "茶语"))
+	p.WaitFor("found by name", `document.querySelectorAll("#stall-lists .stall").length === 1 && !!document.querySelector('.stall[data-stall="S-030"]')`, waitShort)
+	if got := r.text(`.stall[data-stall="S-030"]`); !strings.Contains(got, "奶茶") {
+		t.Errorf("stall button %q lacks its category", got)
+	}
+	r.checkLayout("command's sites, search 800×480")
+	p.Screenshot("sites-from-command-800x480")
+	r.tap(`.stall[data-stall="S-030"]`)
+	p.WaitFor("milk tea offered", `shian.view === "sample" && document.querySelector("#name-chips .chip").dataset.sample === "奶茶"`, waitShort)
+	p.Screenshot("sites-from-command-sample-800x480")
+	// Kept on the card.
+	raw, err := os.ReadFile(filepath.Join(r.dataDir, "sites.json"))
+	if err != nil || !strings.Contains(string(raw), "茶语奶茶") {
+		t.Errorf("sites.json: %v %s", err, raw)
+	}
+	if ex := p.Exceptions(); len(ex) > 0 {
+		t.Errorf("page exceptions: %v", ex)
 	}
 }
 

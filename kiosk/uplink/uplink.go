@@ -112,7 +112,10 @@ type Config struct {
 	// OnRules receives the command's rule book: from welcome, and from a
 	// rules message whenever an admin changes it. It is called from the
 	// link's reader before anything else is read.
-	OnRules  func(assay.Book)
+	OnRules func(assay.Book)
+	// OnSites receives the sites the command sent in welcome (only when
+	// it sent a list: an older command sends none).
+	OnSites  func([]wire.SiteInfo)
 	Software string
 	Now      func() time.Time
 	Log      *slog.Logger
@@ -328,6 +331,9 @@ func (u *Uplink) session(ctx context.Context, url string) (healthy bool, err err
 	}
 	if welcome.Rules != nil && u.cfg.OnRules != nil {
 		u.cfg.OnRules(*welcome.Rules)
+	}
+	if welcome.Sites != nil && u.cfg.OnSites != nil {
+		u.cfg.OnSites(welcome.Sites)
 	}
 	maxInFlight := u.cfg.MaxInFlight
 	if maxInFlight <= 0 {
