@@ -57,7 +57,7 @@ export const table = {
   "step.none": { zh: "未选择", en: "Not chosen" },
 
   // Stall.
-  "stall.scan": { zh: "请扫描摊位二维码，或在下方选择摊位", en: "Scan the stall's QR code, or pick the stall below" },
+  "stall.scan": { zh: "请扫描摊位二维码，或在下方选择摊位", en: "Scan the stall's QR code, or pick below" },
   "stall.filter": { zh: "搜索摊位编号、名称或类别", en: "Search stall id, name or category" },
   "stall.noMatch": { zh: "没有相符的摊位，请换个词或扫码", en: "No stall matches: try another word, or scan" },
   "stall.recent": { zh: "最近检测", en: "Recently tested" },
