@@ -29,7 +29,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/shianfood/shian/internal/version.Version=$(VERSION)
 DIST     := dist
 
-.PHONY: all build web demo test lint fuzz cross bench dist clean powerloss
+.PHONY: all build web demo cluster-demo test lint fuzz cross bench dist clean powerloss
 
 all: build
 
@@ -45,6 +45,11 @@ build: web
 
 demo: build
 	$(BIN)/shian-sim demo --addr $(DEMO_ADDR) --kiosks $(DEMO_KIOSKS) --data $(DEMO_DATA)
+
+# The demo on a cluster: PostgreSQL (initdb in a temp dir), two command
+# instances, HAProxy in front; needs Debian's postgresql and haproxy packages.
+cluster-demo: build
+	$(BIN)/shian-sim cluster-demo --addr $(DEMO_ADDR) --kiosks $(DEMO_KIOSKS) --data cluster-demo-data
 
 test: web
 	$(GO) test $(TESTFLAGS) ./...

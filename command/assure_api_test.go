@@ -59,6 +59,9 @@ var (
 func startAssure(t *testing.T, cfg command.Config) *assureEnv {
 	t.Helper()
 	cfg.DataDir, cfg.Log = t.TempDir(), silent
+	if cfg.DB == "" {
+		cfg.DB = testDB(t)
+	}
 	svc, err := command.Open(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,8 +56,14 @@ type Config struct {
 	// evidence files and, by default, history.db.
 	DataDir string
 	// DB names the result history: "sqlite:PATH" or "postgres://…"
-	// (default sqlite:DataDir/history.db).
+	// (default sqlite:DataDir/history.db). A postgres:// DB is cluster
+	// mode: the operational records (command/store) are in the same
+	// database, not in DataDir/command.db, so that several services can
+	// share them.
 	DB string
+	// Evidence is the directory of evidence files (default
+	// DataDir/evidence); in cluster mode one that every instance shares.
+	Evidence string
 	// Rules are the rules of the first rule book, issued at the first
 	// start (later versions are edited through the API); zero means
 	// assay.DefaultRules().
@@ -208,7 +215,7 @@ func Open(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("command: TLS certificate %s / key %s: %w (both PEM; the key must match the certificate)", cfg.TLSCert, cfg.TLSKey, err)
 		}
 	}
-	st, err := store.Open(cfg.DataDir, store.Options{Now: cfg.Now, Log: cfg.Log})
+	st, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -237,13 +244,19 @@ func Open(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log, Owner: liveOwner,
-		MaxPerUser: cfg.LiveMaxPerUser, MaxTotal: cfg.LiveMaxTotal})
+		MaxPerUser: cfg.LiveMaxPerUser, MaxTotal: cfg.LiveMaxTotal,
+		Audience: s.audience, ScopeOf: liveScope})
 	s.metrics = metrics.New(metrics.Sources{
 		Kiosks:    func() []wire.KioskState { return s.ingest.KioskStates() },
 		Browsers:  func() (int, uint64) { st := s.hub.Stats(); return st.Clients, st.Dropped },
 		Incidents: func() map[assurance.IncidentState]int { return s.engine.OpenByState() },
 		Results:   s.history.Count,
-		Files:     func() []string { return []string{st.Path()} },
+		Files: func() []string {
+			if ClusterMode(cfg.DB) {
+				return nil // the records are in PostgreSQL: its own statistics
+			}
+			return []string{st.Path()}
+		},
 	})
 	s.ingest = ingest.New(ingest.Config{
 		Sink: timedSink{History: s.history, on: s.metrics.ObserveCommit}, Kiosks: st, Books: books, Now: cfg.Now, Log: cfg.Log,
@@ -261,7 +274,7 @@ func Open(cfg Config) (*Service, error) {
 	// A kiosk re-registered, disabled or deleted — by the API or any other
 	// writer of the store — loses its open link at once.
 	st.OnKioskChange(s.ingest.KioskChanged)
-	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, Now: cfg.Now, Log: cfg.Log,
+	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, EvidenceDir: cfg.Evidence, Now: cfg.Now, Log: cfg.Log,
 		Publish: s.publishFromEngine, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
 	if err != nil {
 		s.hub.Close()
@@ -289,6 +302,26 @@ func Open(cfg Config) (*Service, error) {
 		s.hub.Publish(wire.KindRules, rulebook.Summary{Version: b.Version, IssuedAt: b.IssuedAt, IssuedBy: b.IssuedBy, Note: b.Note, Lots: len(b.Lots)})
 	})
 	return s, nil
+}
+
+// openStore opens the operational records where cfg.DB says: with a
+// PostgreSQL history (cluster mode) in the same database, else in
+// DataDir/command.db (buntdb). The code above the store is the same.
+func openStore(cfg Config) (*store.Store, error) {
+	opts := store.Options{Now: cfg.Now, Log: cfg.Log}
+	if ClusterMode(cfg.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return store.OpenPostgres(ctx, cfg.DB, opts)
+	}
+	return store.Open(cfg.DataDir, opts)
+}
+
+// ClusterMode reports whether db (--db) names a PostgreSQL database:
+// then the records and the history are both there, and several command
+// services may share them.
+func ClusterMode(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 // carryOver moves the results of an earlier version (result:<id> keys in
@@ -423,9 +456,11 @@ func (s *Service) publishFromEngine(kind string, data any) uint64 {
 	return seq
 }
 
-// snapshot builds the live state for a browser that (re)connects.
-func (s *Service) snapshot(seq uint64) wire.Snapshot {
-	rs, err := s.history.Results(history.Filter{Limit: s.cfg.RecentResults})
+// snapshot builds the live state for a browser that (re)connects: what a
+// user scoped to scope may see (nil: everything), as the REST reads
+// decide it (command/api/scope.go) and as audience decides the deltas.
+func (s *Service) snapshot(seq uint64, scope []string) wire.Snapshot {
+	rs, err := s.history.Results(history.Filter{Limit: s.cfg.RecentResults, Events: scope})
 	if err != nil {
 		s.cfg.Log.Error("snapshot: results", "err", err)
 	}
@@ -434,6 +469,9 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 	}
 	kiosks := map[string]wire.KioskState{}
 	store.List(s.store, "kiosk", func(id string, k store.Kiosk) bool {
+		if !engine.InScope(scope, k.EventID) {
+			return true
+		}
 		ks := wire.KioskState{KioskID: id, Name: k.Name, SiteID: k.SiteID, EventID: k.EventID}
 		if len(k.Loc) == 2 {
 			ks.Lon, ks.Lat = k.Loc[0], k.Loc[1]
@@ -442,7 +480,9 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 		return true
 	})
 	for _, live := range s.ingest.KioskStates() {
-		kiosks[live.KioskID] = live
+		if _, ok := kiosks[live.KioskID]; ok || len(scope) == 0 {
+			kiosks[live.KioskID] = live
+		}
 	}
 	ks := make([]wire.KioskState, 0, len(kiosks))
 	for _, k := range kiosks {
@@ -459,7 +499,59 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 			stalls = append(stalls, wire.StallState{StallID: id, OpenIncident: inc})
 		}
 	}
-	return wire.Snapshot{Seq: seq, Results: rs, Stalls: stalls, Kiosks: ks, Extra: s.engine.SnapshotExtra(nil)}
+	if len(scope) > 0 {
+		stalls = slices.DeleteFunc(stalls, func(st wire.StallState) bool {
+			site, _ := s.store.SiteByID(st.StallID)
+			return !engine.InScope(scope, site.EventID)
+		})
+	}
+	return wire.Snapshot{Seq: seq, Results: rs, Stalls: stalls, Kiosks: ks, Extra: s.engine.SnapshotExtra(scope)}
+}
+
+// liveScope is the event scope of a /ws/live connection: its user's
+// (auth.Require ran before the hub; nil: every event).
+func liveScope(r *http.Request) []string {
+	u, _ := auth.UserFrom(r.Context())
+	return u.Events
+}
+
+// audience says which users may see a live delta (live.Options.Audience),
+// by the event of its record, as the REST reads decide it for users
+// scoped to events: results by their event, stalls by their site's,
+// kiosks by their registration's, alerts by theirs (or their kiosk's or
+// site's), incidents by their trigger's, events by themselves, teams of
+// an event by it and teams of none and rule books by everyone, banquets
+// (of no event) by unscoped users only. A record of no event is for
+// unscoped users only, like a kind this switch does not know, so that a
+// new kind never leaks across events by default.
+func (s *Service) audience(kind string, data any) live.Audience {
+	switch d := data.(type) {
+	case wire.Result:
+		return live.Audience{Event: d.EventID}
+	case wire.StallState:
+		st, _ := s.store.SiteByID(d.StallID)
+		return live.Audience{Event: st.EventID}
+	case wire.KioskState:
+		k, err := s.store.KioskByID(d.KioskID)
+		if err != nil {
+			return live.Audience{Event: d.EventID}
+		}
+		return live.Audience{Event: k.EventID}
+	case store.Alarm:
+		return live.Audience{Event: s.store.AlarmEvent(d)}
+	case engine.Incident:
+		return live.Audience{Event: d.Trigger.EventID}
+	case engine.Team:
+		return live.Audience{Everyone: d.EventID == "", Event: d.EventID}
+	case engine.EventView:
+		return live.Audience{Event: d.ID}
+	case engine.Banquet:
+		return live.Audience{}
+	case rulebook.Summary:
+		return live.Audience{Everyone: true}
+	}
+	s.cfg.Log.Warn("live: a delta of a type without an audience; shown to unscoped users only", "kind", kind, "type", fmt.Sprintf("%T", data))
+	return live.Audience{}
 }
 
 // Handler returns the HTTP handler (API, websockets, pages).

@@ -35,7 +35,7 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	svc, err := command.Open(command.Config{DataDir: t.TempDir(), Log: quiet})
+	svc, err := command.Open(command.Config{DataDir: t.TempDir(), DB: testDB(t), Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -49,6 +50,11 @@ type Config struct {
 	// Stalls are the stalls and kitchens offered on the screen's pick
 	// list (optional; the stalls of recent results are added).
 	Stalls []StallConfig `yaml:"stalls"`
+	// SampleSuggestions replace, per stall category, the built-in samples
+	// the screen offers (protocols/domain/stallsamples.Default, every
+	// mapping of which is [UNVERIFIED]), e.g.
+	//   sample_suggestions: {奶茶: [{name: 奶茶, name_en: Milk tea, category: 饮品}]}
+	SampleSuggestions stallsamples.Table `yaml:"sample_suggestions"`
 	// Alarm names the GPIO pins of the alarm LED and buzzer (optional).
 	Alarm alarm.Config `yaml:"alarm"`
 	// Metrics serves /metrics, /healthz and /readyz on an address of its
@@ -76,16 +82,41 @@ func (c *Config) TLS() *tls.Config {
 	return &tls.Config{RootCAs: c.roots, MinVersion: tls.VersionTLS12}
 }
 
-// LinkWarning returns a warning when command.url sends the token and the
-// results in clear text over a network: ws:// to a host that is not the
-// kiosk itself. It is "" for wss:// and for ws:// to a loopback address.
-func (c *Config) LinkWarning() string {
-	u, err := url.Parse(c.Command.URL)
-	if err != nil || u.Scheme != "ws" || isLoopback(u.Hostname()) {
-		return ""
+// URLs returns the command URLs the uplink tries, in order: command.urls,
+// or the one command.url.
+func (c *CommandConfig) URLs() []string {
+	if len(c.URLList) > 0 {
+		return c.URLList
 	}
-	return fmt.Sprintf("command.url %s is ws:// to %s, not this machine: the kiosk token and every result cross the network unencrypted and can be read or forged on the way; use wss:// (with command.ca_file for a private CA)",
-		c.Command.URL, u.Hostname())
+	if c.URL == "" {
+		return nil
+	}
+	return []string{c.URL}
+}
+
+// urlKey is the config key the command URLs were given under.
+func (c *CommandConfig) urlKey() string {
+	if len(c.URLList) > 0 {
+		return "command.urls"
+	}
+	return "command.url"
+}
+
+// LinkWarnings returns a warning for each command URL that sends the
+// token and the results in clear text over a network: ws:// to a host
+// that is not the kiosk itself. There is none for wss:// and for ws:// to
+// a loopback address.
+func (c *Config) LinkWarnings() []string {
+	var out []string
+	for _, raw := range c.Command.URLs() {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "ws" || isLoopback(u.Hostname()) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %s is ws:// to %s, not this machine: the kiosk token and every result cross the network unencrypted and can be read or forged on the way; use wss:// (with command.ca_file for a private CA)",
+			c.Command.urlKey(), raw, u.Hostname()))
+	}
+	return out
 }
 
 func isLoopback(host string) bool {
@@ -134,12 +165,21 @@ type StallConfig struct {
 	ID string `yaml:"id"`
 	// Name is shown on the screen, e.g. "12号 王记凉菜".
 	Name string `yaml:"name"`
+	// Category is the stall's business (奶茶, 凉菜, 烧烤 …): the screen
+	// shows it and offers the samples that fit it (sample_suggestions).
+	Category string `yaml:"category"`
 }
 
 // CommandConfig says where the command service is.
 type CommandConfig struct {
 	// URL of the command's kiosk endpoint, ws:// or wss://…/ws/kiosk.
 	URL string `yaml:"url"`
+	// URLList (command.urls), instead of URL, lists the kiosk endpoints of
+	// several command instances (a cluster without a load balancer in
+	// front): the uplink uses the first, and moves to the next whenever a
+	// dial fails or a link drops, with the same backoff. Give url or urls,
+	// not both.
+	URLList []string `yaml:"urls"`
 	// Token is the kiosk token; or TokenFile names a file holding it.
 	Token     string `yaml:"token"`
 	TokenFile string `yaml:"token_file"`
@@ -253,12 +293,9 @@ func (c *Config) validate(name string, lines map[string]int) error {
 	if strings.ContainsAny(c.KioskID, " /*?") {
 		return bad("kiosk_id", "kiosk_id %q may only contain letters, digits and - _ . :", c.KioskID)
 	}
-	if c.Command.URL == "" {
-		return bad("command", "command.url is required (e.g. wss://command.example/ws/kiosk)")
-	}
-	u, err := url.Parse(c.Command.URL)
-	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return bad("command", "command.url %q must be a ws:// or wss:// URL with a host", c.Command.URL)
+	urls, err := c.checkURLs(bad)
+	if err != nil {
+		return err
 	}
 	if c.Command.Token == "" && c.Command.TokenFile == "" {
 		return bad("command", "command.token or command.token_file is required")
@@ -271,8 +308,10 @@ func (c *Config) validate(name string, lines map[string]int) error {
 		c.Command.Token = strings.TrimSpace(string(t))
 	}
 	if c.Command.CAFile != "" {
-		if u.Scheme != "wss" {
-			return bad("command", "command.ca_file is set but command.url %q is not wss://: a CA file is only used for a TLS link; use wss://", c.Command.URL)
+		for _, u := range urls {
+			if u.Scheme != "wss" {
+				return bad("command", "command.ca_file is set but %s %q is not wss://: a CA file is only used for a TLS link; use wss://", c.Command.urlKey(), u.String())
+			}
 		}
 		pem, err := os.ReadFile(c.Command.CAFile)
 		if err != nil {
@@ -319,6 +358,9 @@ func (c *Config) validate(name string, lines map[string]int) error {
 		}
 		ids[d.ID] = true
 	}
+	if err := c.SampleSuggestions.Validate(); err != nil {
+		return bad("sample_suggestions", "%s", err.Error())
+	}
 	stalls := map[string]bool{}
 	for i, st := range c.Stalls {
 		switch {
@@ -355,6 +397,41 @@ func (c *Config) validate(name string, lines map[string]int) error {
 		return bad("rules", "rules: %v", err)
 	}
 	return nil
+}
+
+// checkURLs checks command.url or command.urls: one of them, each a
+// ws:// or wss:// URL with a host, none listed twice.
+func (c *Config) checkURLs(bad func(key, format string, args ...any) error) ([]*url.URL, error) {
+	cmd := &c.Command
+	switch {
+	case cmd.URL != "" && len(cmd.URLList) > 0:
+		return nil, bad("command.urls", "command.url and command.urls are both set; give one URL in url, or every command instance in urls (and delete url)")
+	case cmd.URL == "" && len(cmd.URLList) == 0:
+		return nil, bad("command", "command.url is required (e.g. wss://command.example/ws/kiosk), or command.urls: a list of them, one per command instance")
+	}
+	key := cmd.urlKey()
+	at := "command" // where command.url's problems have always been reported
+	if len(cmd.URLList) > 0 {
+		at = key
+	}
+	var out []*url.URL
+	seen := map[string]bool{}
+	for i, raw := range cmd.URLs() {
+		name := key
+		if len(cmd.URLList) > 0 {
+			name = fmt.Sprintf("%s[%d]", key, i)
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			return nil, bad(at, "%s %q must be a ws:// or wss:// URL with a host (e.g. wss://command-a.example/ws/kiosk)", name, raw)
+		}
+		if seen[raw] {
+			return nil, bad(at, "%s %q is listed twice; list each command instance once", name, raw)
+		}
+		seen[raw] = true
+		out = append(out, u)
+	}
+	return out, nil
 }
 
 // loadProfiles reads the profiles directory over the built-in profiles.

@@ -111,6 +111,9 @@ type Kiosk struct {
 	lastStorageAlarm time.Time
 
 	screen *screen // the touchscreen and the alarm (screen.go)
+
+	sitesMu sync.Mutex
+	sites   []wire.SiteInfo // the command's, for the pick list (sites.go)
 }
 
 // Open opens the outbox and builds the instruments and the uplink.
@@ -141,6 +144,11 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 		k.book = b
 		opts.Log.Info("deciding with the kept rule book", "version", b.Version, "issued_at", b.IssuedAt)
 	}
+	if sites, err := loadSites(cfg.Data); err != nil {
+		opts.Log.Warn("the kept site list cannot be read; the pick list shows the config's stalls until the command sends one", "err", err)
+	} else {
+		k.sites = sites
+	}
 	env := device.Env{Serial: opts.Serial, I2C: opts.I2C, Now: opts.Now, Log: opts.Log, Rules: &k.rules, Profiles: cfg.Library()}
 	k.insts, err = cfg.Instruments(env)
 	if err != nil {
@@ -154,13 +162,13 @@ func Open(cfg *Config, opts Options) (*Kiosk, error) {
 	if opts.UplinkBackoffMax > 0 {
 		bmax = opts.UplinkBackoffMax
 	}
-	if w := cfg.LinkWarning(); w != "" {
+	for _, w := range cfg.LinkWarnings() {
 		// Loud, at every start: a plain-text link over a shared network
 		// gives away the kiosk's token and lets anyone forge results.
 		opts.Log.Error("INSECURE LINK TO THE COMMAND: " + w)
 	}
-	k.up, err = uplink.New(uplink.Config{URL: cfg.Command.URL, KioskID: cfg.KioskID, Token: cfg.Command.Token,
-		Source: out, Status: k.status, OnNotice: k.onNotice, OnRules: k.onRules, Software: Version, Now: opts.Now, Log: opts.Log,
+	k.up, err = uplink.New(uplink.Config{URLs: cfg.Command.URLs(), KioskID: cfg.KioskID, Token: cfg.Command.Token,
+		Source: out, Status: k.status, OnNotice: k.onNotice, OnRules: k.onRules, OnSites: k.onSites, Software: Version, Now: opts.Now, Log: opts.Log,
 		BackoffMin: bmin, BackoffMax: bmax, PongWait: cfg.Command.PongWait,
 		Dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: http.ProxyFromEnvironment, TLSClientConfig: cfg.TLS()}})
 	if err != nil {

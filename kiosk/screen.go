@@ -13,6 +13,7 @@ import (
 	"github.com/shianfood/shian/kiosk/ui"
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -77,16 +78,18 @@ func (k *Kiosk) openScreen() error {
 	}
 	stalls := make([]ui.Stall, 0, len(k.cfg.Stalls))
 	for _, st := range k.cfg.Stalls {
-		stalls = append(stalls, ui.Stall{ID: st.ID, Name: st.Name})
+		stalls = append(stalls, ui.Stall{ID: st.ID, Name: st.Name, Category: st.Category})
 	}
 	srv, err := ui.New(ui.Config{KioskID: k.cfg.KioskID, Name: k.cfg.Name, Operator: k.cfg.Operator,
 		DefaultStall: k.cfg.Site.StallID, Stalls: stalls, Devices: devs, Rules: k.rules,
+		Samples: stallsamples.Default().Merge(k.cfg.SampleSuggestions),
 		Backend: screenBackend{k}, Alarm: a, Now: k.opts.Now, Log: k.opts.Log, Monitor: k.monitor()})
 	if err != nil {
 		a.Close()
 		return err
 	}
 	sc := &screen{srv: srv, alarm: a}
+	srv.SetCommandStalls(k.commandStalls())
 	if k.cfg.UI.Listen != UIOff {
 		sc.ln, err = net.Listen("tcp", k.cfg.UI.Listen)
 		if err != nil {

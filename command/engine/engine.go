@@ -88,10 +88,15 @@ type Deps struct {
 	Store   *store.Store
 	Results Results
 	// DataDir is the command's data directory; evidence files go under
-	// DataDir/evidence.
+	// DataDir/evidence unless EvidenceDir names another directory.
 	DataDir string
-	Now     func() time.Time
-	Log     *slog.Logger
+	// EvidenceDir is where evidence files go (--evidence): in cluster
+	// mode a directory every instance shares (the files are named by
+	// their SHA-256 and written by rename, so two instances storing the
+	// same file at once write the same name).
+	EvidenceDir string
+	Now         func() time.Time
+	Log         *slog.Logger
 	// Publish sends a live delta to browsers (live.Hub.Publish).
 	Publish func(kind string, data any) uint64
 	// Notify sends a notice to a kiosk now or when it reconnects
@@ -169,8 +174,11 @@ func New(d Deps, cfg Config) (*Engine, error) {
 		queue: make(chan []history.Committed, cfg.Queue), stopped: make(chan struct{}), quit: make(chan struct{}),
 		byResult: map[string]string{}, open: map[string]*assurance.Incident{},
 		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}, waits: map[string]RepeatWait{}, holds: map[string]map[string]hold{}}
-	if d.DataDir != "" {
-		e.dir = filepath.Join(d.DataDir, "evidence")
+	if d.DataDir != "" || d.EvidenceDir != "" {
+		e.dir = d.EvidenceDir
+		if e.dir == "" {
+			e.dir = filepath.Join(d.DataDir, "evidence")
+		}
 		if err := os.MkdirAll(e.dir, 0o755); err != nil {
 			return nil, fmt.Errorf("assure: evidence directory: %w", err)
 		}

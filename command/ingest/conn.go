@@ -221,6 +221,9 @@ func (c *conn) serve() {
 	if b := s.cfg.Books.Current(); b.Version > 0 {
 		welcome.Rules = &b
 	}
+	if reg := c.reg.Load(); reg != nil {
+		welcome.Sites = s.sitesFor(reg)
+	}
 	c.send(welcome)
 	for i := range queued {
 		c.send(&queued[i])

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/protocols/wire"
@@ -98,4 +99,58 @@ func alarmOutOfScope(k *store.Kiosk, rj *wire.Reject) store.Alarm {
 	return store.Alarm{Code: "result_out_of_scope", KioskID: k.ID, ResultID: rj.ResultID, EventID: k.EventID,
 		Message: fmt.Sprintf("快检终端 %s 上报登记范围以外的结果 %s（序号 %d），已拒收 / kiosk %s reported result %s (seq %d) outside its registration; refused: %s",
 			k.ID, rj.ResultID, rj.Seq, k.ID, rj.ResultID, rj.Seq, rj.Message)}
+}
+
+// siteIndex lists sites by area (store.Store.SitesIn): the pick list of a
+// kiosk bound to an event is drawn from it. Optional on Kiosks: without
+// it such a kiosk gets no list in welcome and shows its config's stalls.
+type siteIndex interface {
+	SitesIn(minLon, minLat, maxLon, maxLat float64) ([]store.Site, error)
+}
+
+// sitesFor returns the sites the kiosk k may report for, with the names
+// and categories of the command's records, by id (at most
+// wire.MaxWelcomeSites), for welcome. A lookup error leaves the list out
+// (the kiosk keeps the list it had) and is logged.
+func (s *Server) sitesFor(k *store.Kiosk) []wire.SiteInfo {
+	info := func(st store.Site) wire.SiteInfo {
+		return wire.SiteInfo{ID: st.ID, Name: st.Name, NameEn: st.NameEn, Kind: st.Kind, Category: st.Category}
+	}
+	var out []wire.SiteInfo
+	switch {
+	case len(k.Sites) > 0:
+		for _, id := range k.Sites {
+			st, err := s.cfg.Kiosks.SiteByID(id)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				out = append(out, wire.SiteInfo{ID: id}) // listed, not (yet) recorded
+			case err != nil:
+				s.cfg.Log.Warn("kiosk's site list left out of welcome", "kiosk", k.ID, "err", err)
+				return nil
+			case k.EventID == "" || st.EventID == k.EventID:
+				out = append(out, info(st))
+			}
+		}
+	case k.EventID != "":
+		idx, ok := s.cfg.Kiosks.(siteIndex)
+		if !ok {
+			return nil
+		}
+		all, err := idx.SitesIn(-180, -90, 180, 90)
+		if err != nil {
+			s.cfg.Log.Warn("kiosk's site list left out of welcome", "kiosk", k.ID, "err", err)
+			return nil
+		}
+		for _, st := range all {
+			if st.EventID == k.EventID {
+				out = append(out, info(st))
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b wire.SiteInfo) int { return strings.Compare(a.ID, b.ID) })
+	out = slices.CompactFunc(out, func(a, b wire.SiteInfo) bool { return a.ID == b.ID })
+	if len(out) > wire.MaxWelcomeSites {
+		out = out[:wire.MaxWelcomeSites]
+	}
+	return out
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/tidwall/buntdb"
 )
 
 // AuditEntry is one line of the audit log: a login, a failed login, a
@@ -29,16 +27,20 @@ type AuditEntry struct {
 // AppendAudit stores e with the next sequence number (and the store's
 // clock when e.At is zero), durably, and returns it.
 func (s *Store) AppendAudit(e AuditEntry) (AuditEntry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e.Seq = s.auditSeq + 1
 	if e.At.IsZero() {
 		e.At = s.opts.Now()
 	}
-	if err := s.update(func(tx *Tx) error { return tx.Put("audit", alarmID(e.Seq), e) }); err != nil {
+	err := s.Update(func(tx *Tx) error {
+		seq, err := tx.nextSeq("audit")
+		if err != nil {
+			return err
+		}
+		e.Seq = seq
+		return tx.Put("audit", alarmID(e.Seq), e)
+	})
+	if err != nil {
 		return e, fmt.Errorf("store: audit: %w", err)
 	}
-	s.auditSeq = e.Seq
 	return e, nil
 }
 
@@ -58,7 +60,7 @@ func (s *Store) Audit(f AuditFilter, fn func(AuditEntry) bool) ([]AuditEntry, er
 	}
 	var out []AuditEntry
 	n := 0
-	iter := func(k, v string) bool {
+	iter := func(_, v string) bool {
 		var e AuditEntry
 		if json.Unmarshal([]byte(v), &e) != nil {
 			return true
@@ -76,16 +78,11 @@ func (s *Store) Audit(f AuditFilter, fn func(AuditEntry) bool) ([]AuditEntry, er
 		out = append(out, e)
 		return n < f.Limit
 	}
-	err := s.db.View(func(tx *buntdb.Tx) error {
+	err := s.view(func(tx kv) error {
 		if f.Before > 0 {
-			return tx.DescendLessOrEqual("", "audit:"+alarmID(f.Before-1), func(k, v string) bool {
-				if len(k) < 6 || k[:6] != "audit:" {
-					return false
-				}
-				return iter(k, v)
-			})
+			return tx.descend("audit", alarmID(f.Before-1), false, iter)
 		}
-		return tx.DescendKeys("audit:*", iter)
+		return tx.descend("audit", "", true, iter)
 	})
 	return out, err
 }

@@ -24,7 +24,7 @@ func PutMany[T any](s *Store, kind string, ids []string, vs []T) error {
 	}
 	return s.Update(func(tx *Tx) error {
 		for i, id := range ids {
-			if err := tx.set(kind+":"+id, enc[i]); err != nil {
+			if err := tx.set(kind, id, enc[i]); err != nil {
 				return err
 			}
 		}

@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/protocols/domain/assurance"
-	"github.com/tidwall/buntdb"
 )
 
 // Kiosk is a registered test kiosk. Its token is stored only as a hash.
@@ -209,18 +207,23 @@ func (s *Store) KioskByToken(token string) (Kiosk, error) {
 }
 
 // RaiseAlarm stores a new alarm and returns it with its sequence number.
+// The number comes from the alarm counter (on PostgreSQL its sequence,
+// unique across instances).
 func (s *Store) RaiseAlarm(a Alarm) (Alarm, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a.Seq = s.alarmSeq + 1
 	if a.At.IsZero() {
 		a.At = s.opts.Now()
 	}
-	err := s.update(func(tx *Tx) error { return tx.Put("alarm", alarmID(a.Seq), a) })
+	err := s.Update(func(tx *Tx) error {
+		seq, err := tx.nextSeq("alarm")
+		if err != nil {
+			return err
+		}
+		a.Seq = seq
+		return tx.Put("alarm", alarmID(a.Seq), a)
+	})
 	if err != nil {
 		return a, fmt.Errorf("store: raise alarm: %w", err)
 	}
-	s.alarmSeq = a.Seq
 	return a, nil
 }
 
@@ -232,8 +235,8 @@ func (s *Store) Alarms(limit int, unackedOnly bool) ([]Alarm, error) {
 		limit = 100
 	}
 	var out []Alarm
-	err := s.db.View(func(tx *buntdb.Tx) error {
-		return tx.DescendKeys("alarm:*", func(k, v string) bool {
+	err := s.view(func(tx kv) error {
+		return tx.descend("alarm", "", true, func(_, v string) bool {
 			var a Alarm
 			if json.Unmarshal([]byte(v), &a) == nil && (!unackedOnly || a.AckedAt == nil) {
 				out = append(out, a)
@@ -289,9 +292,9 @@ func (s *Store) AckAlarms(seqs []uint64, user string) (acked []Alarm, missing []
 // [minLon,minLat]–[maxLon,maxLat], from the spatial index.
 func (s *Store) SitesIn(minLon, minLat, maxLon, maxLat float64) ([]Site, error) {
 	var out []Site
-	rect := geo.RectString(orb.Bound{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}})
-	err := s.db.View(func(tx *buntdb.Tx) error {
-		return tx.Intersects("sites", rect, func(k, v string) bool {
+	b := orb.Bound{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}}
+	err := s.view(func(tx kv) error {
+		return tx.sitesIn(b, func(v string) bool {
 			var st Site
 			if json.Unmarshal([]byte(v), &st) == nil {
 				out = append(out, st)

@@ -1,44 +1,39 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
-	"strings"
-
-	"github.com/tidwall/buntdb"
 )
 
 // rebuild reads what the store derives from its records at open: the
-// alarm and audit counters, and how many results of an earlier version wait to be
+// alarm and audit counters (buntdb only; PostgreSQL numbers from its
+// sequences), and how many results of an earlier version wait to be
 // carried into the history.
 func (s *Store) rebuild() error {
-	return s.db.View(func(tx *buntdb.Tx) error {
-		err := tx.AscendKeys("result:*", func(k, v string) bool {
+	return s.view(func(tx kv) error {
+		err := tx.ascend("result", "", func(string, string) bool {
 			s.legacy++
 			return true
 		})
-		if err != nil {
+		if err != nil || s.pg != nil {
 			return err
 		}
-		err = tx.DescendKeys("alarm:*", func(k, v string) bool {
-			n, _ := strconv.ParseUint(k[len("alarm:"):], 10, 64)
-			s.alarmSeq = n
+		err = tx.descend("alarm", "", true, func(id, _ string) bool {
+			s.alarmSeq, _ = strconv.ParseUint(id, 10, 64)
 			return false
 		})
 		if err != nil {
 			return err
 		}
-		return tx.DescendKeys("audit:*", func(k, v string) bool {
-			n, _ := strconv.ParseUint(k[len("audit:"):], 10, 64)
-			s.auditSeq = n
+		return tx.descend("audit", "", true, func(id, _ string) bool {
+			s.auditSeq, _ = strconv.ParseUint(id, 10, 64)
 			return false
 		})
 	})
 }
 
 // LegacyCount returns how many results of an earlier version (keys
-// result:<id>) the file holds.
+// result:<id>) the store held at open, less those dropped since.
 func (s *Store) LegacyCount() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -49,16 +44,12 @@ func (s *Store) LegacyCount() int {
 // (key without its "result:" prefix, and the JSON), in key order after
 // the key after ("" for the first). It holds no transaction between calls.
 func (s *Store) LegacyResults(after string, n int) (ids, raws []string, err error) {
-	from := "result:" + after
-	err = s.db.View(func(tx *buntdb.Tx) error {
-		return tx.AscendGreaterOrEqual("", from, func(k, v string) bool {
-			if k == from && after != "" {
+	err = s.view(func(tx kv) error {
+		return tx.ascend("result", after, func(id, v string) bool {
+			if id == after && after != "" {
 				return true
 			}
-			if !strings.HasPrefix(k, "result:") {
-				return false
-			}
-			ids, raws = append(ids, k[len("result:"):]), append(raws, v)
+			ids, raws = append(ids, id), append(raws, v)
 			return len(ids) < n
 		})
 	})
@@ -71,16 +62,17 @@ func (s *Store) DropLegacyResults(ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	err := s.update(func(tx *Tx) error {
+	err := s.Update(func(tx *Tx) error {
+		n = 0
 		for _, id := range ids {
-			if _, err := tx.tx.Delete("result:" + id); err == nil {
+			ok, err := tx.kv.del("result", id)
+			if err != nil {
+				return err
+			}
+			if ok {
 				n++
 				tx.wrote = true
-			} else if !errors.Is(err, buntdb.ErrNotFound) {
-				return err
 			}
 		}
 		return nil
@@ -88,6 +80,8 @@ func (s *Store) DropLegacyResults(ids []string) error {
 	if err != nil {
 		return fmt.Errorf("store: drop %d carried-over results: %w", len(ids), err)
 	}
+	s.mu.Lock()
 	s.legacy -= n
+	s.mu.Unlock()
 	return nil
 }

@@ -2,13 +2,16 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/shianfood/shian/protocols/domain/assay"
 )
 
 // ruleBookKey is the key of one rule-book version.
-func ruleBookKey(v uint64) string { return fmt.Sprintf("rulebook:%020d", v) }
+func ruleBookKey(v uint64) string { return "rulebook:" + ruleBookID(v) }
+
+func ruleBookID(v uint64) string { return fmt.Sprintf("%020d", v) }
 
 // PutRuleBook stores a new rule-book version durably (fsynced through the
 // store's own descriptor before it returns). A version is written once:
@@ -19,14 +22,11 @@ func (s *Store) PutRuleBook(b assay.Book) error {
 		return fmt.Errorf("store: encode rule book %d: %w", b.Version, err)
 	}
 	return s.Update(func(t *Tx) error {
-		if _, err := t.tx.Get(ruleBookKey(b.Version)); err == nil {
+		err := t.create("rulebook", ruleBookID(b.Version), string(raw))
+		if errors.Is(err, ErrConflict) {
 			return fmt.Errorf("rule book version %d: %w", b.Version, ErrConflict)
 		}
-		if _, _, err := t.tx.Set(ruleBookKey(b.Version), string(raw), nil); err != nil {
-			return err
-		}
-		t.wrote = true
-		return nil
+		return err
 	})
 }
 
@@ -35,7 +35,8 @@ func (s *Store) PutRuleBook(b assay.Book) error {
 func (s *Store) RuleBooks() ([]assay.Book, error) {
 	var out []assay.Book
 	err := s.View(func(t *Tx) error {
-		return t.tx.AscendKeys("rulebook:*", func(k, v string) bool {
+		return t.kv.ascend("rulebook", "", func(id, v string) bool {
+			k := "rulebook:" + id
 			var b assay.Book
 			if err := json.Unmarshal([]byte(v), &b); err != nil || ruleBookKey(b.Version) != k {
 				s.opts.Log.Error("skipping unreadable rule book", "key", k, "err", err)

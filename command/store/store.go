@@ -31,6 +31,62 @@
 // the records at every open, and so is buntdb's spatial index of the
 // sites, which it does not persist.
 //
+// # Two backends: buntdb, and PostgreSQL for cluster mode
+//
+// [Open] keeps the records in DIR/command.db (buntdb), as above: one
+// service per data directory. [OpenPostgres] keeps them in a PostgreSQL
+// database — the service does so when --db names one (cluster mode), the
+// database that also holds the result history — so that several command
+// services share them. Everything above the backend is the same code:
+// [Tx], [Modify], [List], the kiosk tokens, alarms, audit, rule books and
+// the sites' map queries, written against a small internal interface
+// (kv, backend.go) with one implementation per backend.
+//
+// On PostgreSQL the records are rows of records(kind, id, val) with
+// kind:id the primary key (ids compare bytewise, COLLATE "C", as buntdb's
+// keys do). An [Store.Update] is one SQL transaction: READ COMMITTED, and
+// every row Get reads in it locked FOR UPDATE until it commits, so a
+// read-modify-write ([Modify]) is never lost to another instance's; Create
+// is INSERT … ON CONFLICT DO NOTHING, so of two instances creating the
+// same record exactly one gets nil and the other [ErrConflict]. A
+// deadlock (40P01) or serialization failure (40001) re-runs fn in a new
+// transaction. Rows read by Each or FirstKey inside an Update are not
+// locked: a function that decides on a set of records must lock one row
+// it Gets (or Create a record keyed by what must be unique). The alarm and
+// audit numbers come from the sequences records_alarm_seq and
+// records_audit_seq (unique across instances; a rolled-back transaction
+// leaves a gap); the alarm lists and counts are read from the table at
+// every call. A site's location is kept in two columns beside its JSON,
+// written with it, and SitesIn queries them: a site another instance
+// added is on the map at once. Durability is PostgreSQL's: Update returns
+// after its COMMIT; ErrStorageFailed and the fsync seam are buntdb's.
+//
+// The store keeps no cache of records on either backend. Change hooks
+// carry writes to the rest of the service and to other instances:
+// [Store.OnChange] sees the kind:id keys of every committed Update (the
+// cluster bus publishes them), [Store.Changed] takes the keys another
+// instance wrote and calls the local watchers ([Store.OnKioskChange]).
+//
+// Backup and Check: on PostgreSQL Check queries the table, and Backup
+// writes the records of one snapshot in the buntdb file format (a copy a
+// single instance can open). The cluster's backup is pg_dump of the
+// database — records, history and sequences together; `shian-command
+// backup` refuses in cluster mode and says so.
+//
+// Which store owns what in cluster mode, and how a crash between the
+// records and the history is recovered: the history owns the results
+// (dedupe by result_id, rx_seq, each kiosk's acked_up_to); this store
+// owns everything else (kiosks, users, sessions, tokens, sites, zones,
+// alarms, audit, rule books, the engine's incidents and marks). They are
+// written in separate transactions, the result first: a crash after the
+// result's commit and before the engine's record leaves a result with no
+// incident, which the engine's Recover sweep (at the start of whichever
+// instance leads next) opens: it looks for the result's incident in the
+// records it read at start, so it opens one only when none was stored,
+// and with one engine at a time (the leader, command/cluster) that is one
+// incident per result. A crash before the result's commit acks nothing:
+// the kiosk resends.
+//
 // # Keys
 //
 //	result:<result_id>   wire.Result of an earlier version, until carried over
@@ -113,10 +169,15 @@ type Store struct {
 	// mu serialises the writers (Update) with each other and guards
 	// failed, closed and the counters below.
 	mu       sync.RWMutex
-	onKiosk  []func(id string) // called after a durable write changed kiosk:<id>
-	alarmSeq uint64
+	onKiosk  []func(id string)     // called after a durable write changed kiosk:<id>
+	onChange []func(keys []string) // called after every committed Update that wrote
+	alarmSeq uint64                // buntdb only: PostgreSQL numbers from its sequences
 	auditSeq uint64
 	legacy   int // result:<id> keys of an earlier version, not carried over yet
+
+	// pg is the PostgreSQL backend (OpenPostgres); nil for buntdb, whose
+	// db, file and lock are the fields above.
+	pg *pgBackend
 }
 
 // Open opens or creates the store in dir.
@@ -153,8 +214,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Path returns the database file's path.
-func (s *Store) Path() string { return filepath.Join(s.dir, "command.db") }
+// Path returns the database file's path (for PostgreSQL, a description of
+// the database without its password).
+func (s *Store) Path() string {
+	if s.pg != nil {
+		return s.pg.desc
+	}
+	return filepath.Join(s.dir, "command.db")
+}
 
 func (s *Store) open() error {
 	f, err := durable.Open(s.Path(), durable.Options{
@@ -212,13 +279,20 @@ func (s *Store) Err() error {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	var err error
-	if s.db != nil && !s.closed {
-		err = s.file.Close()
+	if !s.closed {
+		switch {
+		case s.pg != nil:
+			s.pg.close()
+		case s.db != nil:
+			err = s.file.Close()
+		}
 	}
 	s.closed = true
 	s.mu.Unlock()
-	if lerr := s.lock.Release(); err == nil {
-		err = lerr
+	if s.lock != nil {
+		if lerr := s.lock.Release(); err == nil {
+			err = lerr
+		}
 	}
 	return err
 }
@@ -227,26 +301,34 @@ func (s *Store) Close() error {
 // transaction's own writes. It is valid only inside the function it was
 // passed to.
 type Tx struct {
-	tx     *buntdb.Tx
-	wrote  bool
-	kiosks []string // ids of the kiosk records written or deleted
+	kv       kv
+	s        *Store
+	readOnly bool
+	wrote    bool
+	keys     []string          // kind:id of every record written or deleted
+	seqs     map[string]uint64 // buntdb: the counters this transaction took
 }
 
-func (t *Tx) touched(key string) {
+var errReadOnly = errors.New("store: write in a read-only transaction (View)")
+
+func (t *Tx) touched(kind, id string) {
 	t.wrote = true
-	if id, ok := strings.CutPrefix(key, "kiosk:"); ok && !slices.Contains(t.kiosks, id) {
-		t.kiosks = append(t.kiosks, id)
+	if k := kind + ":" + id; !slices.Contains(t.keys, k) {
+		t.keys = append(t.keys, k)
 	}
 }
 
-// Get loads kind:id into v; ErrNotFound when absent.
+// Get loads kind:id into v; ErrNotFound when absent. Inside an Update on
+// PostgreSQL the row is locked (SELECT … FOR UPDATE) until the
+// transaction ends, so a read-modify-write is never lost to another
+// instance's.
 func (t *Tx) Get(kind, id string, v any) error {
-	raw, err := t.tx.Get(kind + ":" + id)
-	if errors.Is(err, buntdb.ErrNotFound) {
-		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
-	}
+	raw, ok, err := t.kv.get(kind, id)
 	if err != nil {
 		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 	}
 	if err := json.Unmarshal([]byte(raw), v); err != nil {
 		return fmt.Errorf("%s %q: stored record unreadable: %w", kind, id, err)
@@ -260,25 +342,43 @@ func (t *Tx) Put(kind, id string, v any) error {
 	if err != nil {
 		return fmt.Errorf("store: encode %s %s: %w", kind, id, err)
 	}
-	return t.set(kind+":"+id, string(b))
+	return t.set(kind, id, string(b))
 }
 
 // Create stores v under kind:id only if the key is new; else ErrConflict.
+// On PostgreSQL the conflict is the primary key's: of two instances
+// creating the same record at once exactly one succeeds.
 func (t *Tx) Create(kind, id string, v any) error {
-	if _, err := t.tx.Get(kind + ":" + id); err == nil {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode %s %s: %w", kind, id, err)
+	}
+	return t.create(kind, id, string(b))
+}
+
+func (t *Tx) create(kind, id, val string) error {
+	if t.readOnly {
+		return errReadOnly
+	}
+	ok, err := t.kv.create(kind, id, val)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return fmt.Errorf("%s %q: %w", kind, id, ErrConflict)
 	}
-	return t.Put(kind, id, v)
+	t.touched(kind, id)
+	return nil
 }
 
 // Delete removes kind:id; deleting an absent key is not an error.
 func (t *Tx) Delete(kind, id string) error {
-	_, err := t.tx.Delete(kind + ":" + id)
-	if errors.Is(err, buntdb.ErrNotFound) {
-		return nil
+	if t.readOnly {
+		return errReadOnly
 	}
-	if err == nil {
-		t.touched(kind + ":" + id)
+	ok, err := t.kv.del(kind, id)
+	if ok {
+		t.touched(kind, id)
 	}
 	return err
 }
@@ -287,9 +387,9 @@ func (t *Tx) Delete(kind, id string) error {
 // with prefix; ErrNotFound when there is none.
 func (t *Tx) FirstKey(kind, prefix string) (string, error) {
 	var id string
-	err := t.tx.AscendGreaterOrEqual("", kind+":"+prefix, func(k, _ string) bool {
-		if strings.HasPrefix(k, kind+":"+prefix) {
-			id = strings.TrimPrefix(k, kind+":")
+	err := t.kv.ascend(kind, prefix, func(k, _ string) bool {
+		if strings.HasPrefix(k, prefix) {
+			id = k
 		}
 		return false
 	})
@@ -306,10 +406,9 @@ func (t *Tx) FirstKey(kind, prefix string) (string, error) {
 // key order, until fn returns an error (which Each returns). fn must not
 // write through t (collect, then write).
 func (t *Tx) Each(kind string, fn func(id string, raw []byte) error) error {
-	prefix := kind + ":"
 	var ferr error
-	err := t.tx.AscendKeys(prefix+"*", func(k, v string) bool {
-		ferr = fn(strings.TrimPrefix(k, prefix), []byte(v))
+	err := t.kv.ascend(kind, "", func(id, v string) bool {
+		ferr = fn(id, []byte(v))
 		return ferr == nil
 	})
 	if err != nil {
@@ -318,12 +417,42 @@ func (t *Tx) Each(kind string, fn func(id string, raw []byte) error) error {
 	return ferr
 }
 
-func (t *Tx) set(key, val string) error {
-	if _, _, err := t.tx.Set(key, val, nil); err != nil {
+func (t *Tx) set(kind, id, val string) error {
+	if t.readOnly {
+		return errReadOnly
+	}
+	if err := t.kv.set(kind, id, val); err != nil {
 		return err
 	}
-	t.touched(key)
+	t.touched(kind, id)
 	return nil
+}
+
+// nextSeq takes the next number of counter name ("alarm", "audit"): on
+// PostgreSQL from its sequence (unique across instances; a rolled-back
+// transaction leaves a gap), on buntdb from the counter rebuilt at open,
+// advanced when the Update commits.
+func (t *Tx) nextSeq(name string) (uint64, error) {
+	if t.s.pg != nil {
+		return t.kv.(*pgKV).nextSeq(name)
+	}
+	if t.seqs == nil {
+		t.seqs = map[string]uint64{}
+	}
+	cur := t.seqs[name]
+	if cur == 0 {
+		cur = *t.s.counter(name)
+	}
+	t.seqs[name] = cur + 1
+	return cur + 1, nil
+}
+
+// counter is the buntdb counter of name. Caller holds mu.
+func (s *Store) counter(name string) *uint64 {
+	if name == "audit" {
+		return &s.auditSeq
+	}
+	return &s.alarmSeq
 }
 
 // Update runs fn in one read-write transaction and makes what it wrote
@@ -332,73 +461,123 @@ func (t *Tx) set(key, val string) error {
 // the sessions, tokens and login links of command/auth).
 //
 // When fn returns an error nothing it wrote is kept. When Update returns
-// nil the writes are on disk: buntdb wrote them, and they were fsynced
-// through our own descriptor, whose error — unlike buntdb's — is not
-// thrown away. A failed fsync puts the store in the failed state: that
-// Update and every later one return ErrStorageFailed
-// until the service is restarted and reads the file back. A caller must
-// not report a write as done unless Update returned nil.
+// nil the writes are durable. On buntdb they were fsynced through our own
+// descriptor, whose error — unlike buntdb's — is not thrown away; a
+// failed fsync puts the store in the failed state: that Update and every
+// later one return ErrStorageFailed until the service is restarted and
+// reads the file back. On PostgreSQL the Update is one SQL transaction
+// (READ COMMITTED, the rows Get reads locked FOR UPDATE) and returns after
+// its COMMIT. A caller must not report a write as done unless Update
+// returned nil.
 //
-// Updates are serialised with each other. fn must not call
-// other methods of the Store (they would wait on the transaction it is
-// in): read and write through tx.
+// On buntdb, Updates are serialised with each other. On PostgreSQL they
+// run concurrently (also with other instances'), and when the database
+// aborts one to break a deadlock (40P01) or a serialization failure
+// (40001) fn is run again in a new transaction, up to a few times: fn
+// must touch nothing but tx and its own variables, and reset those it
+// appends to. fn must not call other methods of the Store (they would
+// wait on the transaction it is in): read and write through tx.
 func (s *Store) Update(fn func(tx *Tx) error) error {
-	s.mu.Lock()
-	var kiosks []string
-	err := s.updateTx(fn, &kiosks)
-	hooks := s.onKiosk
-	s.mu.Unlock()
-	if err == nil {
-		for _, id := range kiosks {
-			for _, h := range hooks {
+	var keys []string
+	var err error
+	if s.pg != nil {
+		s.mu.RLock()
+		closed := s.closed
+		s.mu.RUnlock()
+		if closed {
+			return ErrClosed
+		}
+		keys, err = s.pg.update(s, fn)
+	} else {
+		s.mu.Lock()
+		keys, err = s.updateTx(fn)
+		s.mu.Unlock()
+	}
+	if err == nil && len(keys) > 0 {
+		s.fire(keys, true)
+	}
+	return err
+}
+
+// fire calls the hooks for keys: the kiosk hooks with every kiosk:<id>,
+// and, for a local commit, the change hooks with all of them.
+func (s *Store) fire(keys []string, local bool) {
+	s.mu.RLock()
+	kh, ch := s.onKiosk, s.onChange
+	s.mu.RUnlock()
+	for _, k := range keys {
+		if id, ok := strings.CutPrefix(k, "kiosk:"); ok {
+			for _, h := range kh {
 				h(id)
 			}
 		}
 	}
-	return err
+	if local {
+		for _, h := range ch {
+			h(keys)
+		}
+	}
 }
 
 // OnKioskChange registers fn to be called, after the write is durable and
 // outside the store's lock, with the id of every kiosk record an Update
 // wrote or deleted — whichever path wrote it (the API, a command-line
-// tool in this process, a test). The kiosk ingest uses it to close the
-// link of a kiosk that was re-registered, disabled or deleted at once.
-// fn may read the store; it must not block for long.
+// tool in this process, a test) — and with every kiosk:<id> key passed to
+// [Store.Changed] (a write of another instance). The kiosk ingest uses it
+// to close the link of a kiosk that was re-registered, disabled or
+// deleted at once. fn may read the store; it must not block for long.
 func (s *Store) OnKioskChange(fn func(id string)) {
 	s.mu.Lock()
 	s.onKiosk = append(s.onKiosk, fn)
 	s.mu.Unlock()
 }
 
-// update is Update for a caller that holds mu, for writes that touch no
-// kiosk record (the hooks are not called).
-func (s *Store) update(fn func(tx *Tx) error) error { return s.updateTx(fn, nil) }
+// OnChange registers fn to be called after every Update of this process
+// that committed a write, outside the store's lock, with the kind:id keys
+// it wrote or deleted. In cluster mode the service publishes them to the
+// other instances (command/cluster, LISTEN/NOTIFY), which pass them to
+// their own [Store.Changed]. fn must not block for long.
+func (s *Store) OnChange(fn func(keys []string)) {
+	s.mu.Lock()
+	s.onChange = append(s.onChange, fn)
+	s.mu.Unlock()
+}
 
-func (s *Store) updateTx(fn func(tx *Tx) error, kiosks *[]string) error {
+// Changed tells the store that another instance committed writes to keys
+// (kind:id): it calls the local hooks that watch those records (the
+// kiosk hooks, so a kiosk disabled on instance A loses its link on B), but
+// not the OnChange hooks (the notice came from elsewhere; it is not
+// published again). The store keeps no cache of records: every read after
+// a notice sees the database.
+func (s *Store) Changed(keys []string) {
+	if len(keys) > 0 {
+		s.fire(keys, false)
+	}
+}
+
+// updateTx is the buntdb Update; caller holds mu.
+func (s *Store) updateTx(fn func(tx *Tx) error) ([]string, error) {
 	if s.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	if s.failed != nil {
-		return s.failed
+		return nil, s.failed
 	}
-	var wrote bool
-	var touched []string
+	var t *Tx
 	err := s.db.Update(func(btx *buntdb.Tx) error {
-		t := &Tx{tx: btx}
-		err := fn(t)
-		wrote, touched = t.wrote, t.kiosks
-		return err
+		t = &Tx{kv: buntKV{btx}, s: s}
+		return fn(t)
 	})
-	if err != nil || !wrote {
-		return err
+	if err != nil || !t.wrote {
+		return nil, err
 	}
 	if err := s.sync(); err != nil {
-		return err
+		return nil, err
 	}
-	if kiosks != nil {
-		*kiosks = touched
+	for name, v := range t.seqs {
+		*s.counter(name) = v
 	}
-	return nil
+	return t.keys, nil
 }
 
 func (s *Store) isClosed() bool {
@@ -408,13 +587,20 @@ func (s *Store) isClosed() bool {
 }
 
 // View runs fn in a read-only transaction: a consistent view of the
-// records. Writes through tx fail. fn must not call other methods of the
-// Store.
+// records (on PostgreSQL, REPEATABLE READ READ ONLY). Writes through tx
+// fail. fn must not call other methods of the Store.
 func (s *Store) View(fn func(tx *Tx) error) error {
 	if s.isClosed() {
 		return ErrClosed
 	}
-	return s.db.View(func(btx *buntdb.Tx) error { return fn(&Tx{tx: btx}) })
+	return s.view(func(k kv) error { return fn(&Tx{kv: k, s: s, readOnly: true}) })
+}
+
+func (s *Store) view(fn func(kv) error) error {
+	if s.pg != nil {
+		return s.pg.view(fn)
+	}
+	return s.db.View(func(btx *buntdb.Tx) error { return fn(buntKV{btx}) })
 }
 
 // Put stores v as JSON under kind:id, durably (see Update).
@@ -438,10 +624,12 @@ func (s *Store) Delete(kind, id string) error {
 }
 
 // Modify loads kind:id, calls fn on it and stores the result in one
-// Update. fn's error aborts and keeps nothing; fn must not call the Store.
+// Update. fn's error aborts and keeps nothing; fn must not call the Store
+// (and may be run again on PostgreSQL, see Update).
 func Modify[T any](s *Store, kind, id string, fn func(*T) error) (T, error) {
 	var v T
 	err := s.Update(func(tx *Tx) error {
+		v = *new(T)
 		if err := tx.Get(kind, id, &v); err != nil {
 			return err
 		}
@@ -458,15 +646,17 @@ func Modify[T any](s *Store, kind, id string, fn func(*T) error) (T, error) {
 // a read transaction: it must not call the Store (a writer waiting on the
 // transaction holds the lock the index reads need); collect, then act.
 func List[T any](s *Store, kind string, fn func(id string, v T) bool) error {
-	prefix := kind + ":"
-	return s.db.View(func(tx *buntdb.Tx) error {
-		return tx.AscendKeys(prefix+"*", func(k, raw string) bool {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	return s.view(func(k kv) error {
+		return k.ascend(kind, "", func(id, raw string) bool {
 			var v T
 			if err := json.Unmarshal([]byte(raw), &v); err != nil {
-				s.opts.Log.Warn("skipping unreadable record", "key", k, "err", err)
+				s.opts.Log.Warn("skipping unreadable record", "key", kind+":"+id, "err", err)
 				return true
 			}
-			return fn(strings.TrimPrefix(k, prefix), v)
+			return fn(id, v)
 		})
 	})
 }

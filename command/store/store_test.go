@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -20,20 +19,14 @@ func result(kiosk string, seq uint64, stall string, v assay.Verdict, at time.Tim
 		Raw: assay.Raw{ControlDeltaA: assay.Ptr(300 * measure.MilliAU), SampleDeltaA: assay.Ptr(100 * measure.MilliAU)}}
 }
 
-func openT(t *testing.T, dir string) *Store {
-	t.Helper()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestLegacyResults: results an earlier version stored as result:<id>
 // keys are counted at open, read in pages and dropped once carried over.
 func TestLegacyResults(t *testing.T) {
-	dir := t.TempDir()
-	s := openT(t, dir)
+	eachBackend(t, testLegacyResults)
+}
+
+func testLegacyResults(t *testing.T, open func() *Store) {
+	s := open()
 	t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	var want []string
 	for i := uint64(1); i <= 25; i++ {
@@ -45,7 +38,7 @@ func TestLegacyResults(t *testing.T) {
 	}
 	s.Put("site", "S-1", Site{ID: "S-1", Loc: []float64{120, 32}})
 	s.Close()
-	s = openT(t, dir)
+	s = open()
 	defer s.Close()
 	if n := s.LegacyCount(); n != 25 {
 		t.Fatalf("legacy count %d", n)
@@ -85,8 +78,11 @@ func TestLegacyResults(t *testing.T) {
 }
 
 func TestSpatialIndexRebuiltOnOpen(t *testing.T) {
-	dir := t.TempDir()
-	s := openT(t, dir)
+	eachBackend(t, testSpatialIndexRebuiltOnOpen)
+}
+
+func testSpatialIndexRebuiltOnOpen(t *testing.T, open func() *Store) {
+	s := open()
 	for i := 0; i < 20; i++ {
 		if err := s.Put("site", fmt.Sprintf("S-%02d", i), Site{ID: fmt.Sprintf("S-%02d", i), Kind: "stall",
 			Loc: []float64{120.9 + float64(i)*0.001, 32.0}}); err != nil {
@@ -99,7 +95,7 @@ func TestSpatialIndexRebuiltOnOpen(t *testing.T) {
 		t.Fatalf("before: %d %v", len(before), err)
 	}
 	s.Close()
-	s = openT(t, dir)
+	s = open()
 	defer s.Close()
 	after, _ := s.SitesIn(120.9, 31.9, 120.905, 32.1)
 	if len(after) != len(before) {
@@ -108,7 +104,11 @@ func TestSpatialIndexRebuiltOnOpen(t *testing.T) {
 }
 
 func TestKioskTokenAndAlarms(t *testing.T) {
-	s := openT(t, t.TempDir())
+	eachBackend(t, testKioskTokenAndAlarms)
+}
+
+func testKioskTokenAndAlarms(t *testing.T, open func() *Store) {
+	s := open()
 	defer s.Close()
 	tok, err := s.RegisterKiosk(Kiosk{ID: "K-1", Name: "A"})
 	if err != nil {
@@ -138,10 +138,11 @@ func TestKioskTokenAndAlarms(t *testing.T) {
 // TestClosedStoreRefuses: a request still in flight when the service
 // stops reads and writes a closed store: it gets ErrClosed, never a crash.
 func TestClosedStoreRefuses(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eachBackend(t, testClosedStoreRefuses)
+}
+
+func testClosedStoreRefuses(t *testing.T, open func() *Store) {
+	s := open()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +151,12 @@ func TestClosedStoreRefuses(t *testing.T) {
 	}
 	if err := s.View(func(tx *Tx) error { return nil }); !errors.Is(err, ErrClosed) {
 		t.Errorf("View after Close: %v", err)
+	}
+	if _, err := All[Site](s, "site"); !errors.Is(err, ErrClosed) {
+		t.Errorf("All after Close: %v", err)
+	}
+	if _, err := s.RaiseAlarm(Alarm{Code: "x"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("RaiseAlarm after Close: %v", err)
 	}
 	if err := s.Check(); err == nil {
 		t.Error("Check after Close: nil")

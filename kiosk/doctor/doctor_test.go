@@ -290,3 +290,33 @@ func TestDoctorProbesProfiles(t *testing.T) {
 		t.Errorf("an unknown profile:\n%s", out)
 	}
 }
+
+// TestDoctorChecksEveryCommandURL: with command.urls each command
+// instance is checked on its own, named by its place in the list: the one
+// that does not answer fails with the fix, the one that does passes with
+// its token and clock checked.
+func TestDoctorChecksEveryCommandURL(t *testing.T) {
+	w := newWorld(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "ws://" + ln.Addr().String() + "/ws/kiosk"
+	ln.Close() // nothing listens there now
+	rep, out := doctorRun(t, w.config(t, func(s string) string {
+		return strings.Replace(s, "  url: "+w.url+"\n", "  urls: ["+dead+", "+w.url+"]\n", 1)
+	}))
+	reach := find(rep, "command reachable")
+	if len(reach) != 2 {
+		t.Fatalf("%d reachability checks, want one per URL:\n%s", len(reach), out)
+	}
+	if reach[0].Status != doctor.Fail || !strings.Contains(reach[0].Found, "command.urls[0] "+dead) || !strings.Contains(reach[0].Fix.EN, "firewall") {
+		t.Errorf("the dead instance: %+v", reach[0])
+	}
+	if reach[1].Status != doctor.Pass || !strings.Contains(reach[1].Found, "command.urls[1] "+w.url) {
+		t.Errorf("the live instance: %+v", reach[1])
+	}
+	if c := find(rep, "kiosk token"); len(c) != 2 || c[0].Status != doctor.Skip || c[1].Status != doctor.Pass {
+		t.Errorf("token checks %+v, want skipped for the dead one and passed for the live one", c)
+	}
+}

@@ -589,11 +589,23 @@ func (r *run) alarmPins() {
 	}
 }
 
-// command is step 6.
+// command is step 6: every command URL (command.url, or each of
+// command.urls) is checked on its own.
 func (r *run) command(ctx context.Context) {
+	urls := r.cfg.Command.URLs()
+	for i, raw := range urls {
+		where := r.where("command.url")
+		if len(urls) > 1 || len(r.cfg.Command.URLList) > 0 {
+			where = fmt.Sprintf("%s: command.urls[%d] %s", r.where("command.urls"), i, raw)
+		}
+		r.commandAt(ctx, raw, where)
+	}
+}
+
+// commandAt checks one command URL.
+func (r *run) commandAt(ctx context.Context, raw, where string) {
 	cmd := r.cfg.Command
-	where := r.where("command.url")
-	u, _ := url.Parse(cmd.URL) // validated by the config
+	u, _ := url.Parse(raw) // validated by the config
 	host := u.Host
 	if u.Port() == "" {
 		if u.Scheme == "wss" {

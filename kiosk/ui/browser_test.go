@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -88,19 +89,21 @@ func (c *manualClock) Advance(d time.Duration) {
 // DY-3000E enzyme tester over a pseudo-terminal, with gpiotest alarm pins,
 // and a browser tab on its screen.
 type rig struct {
-	t     *testing.T
-	k     *kiosk.Kiosk
-	fw    *enzyme.Firmware
-	sim   *enzyme.SimPhotometer
-	clk   *manualClock
-	led   *gpiotest.Pin
-	buzz  *gpiotest.Pin
-	url   string
-	p     *browsertest.Page
-	inj   *browsertest.Injection
-	cmd   *command.Service
-	kid   string
-	cycle time.Duration
+	t    *testing.T
+	k    *kiosk.Kiosk
+	fw   *enzyme.Firmware
+	sim  *enzyme.SimPhotometer
+	clk  *manualClock
+	led  *gpiotest.Pin
+	buzz *gpiotest.Pin
+	url  string
+	p    *browsertest.Page
+	inj  *browsertest.Injection
+	cmd  *command.Service
+	kid  string
+	// dataDir is the kiosk's data directory.
+	dataDir string
+	cycle   time.Duration
 }
 
 type rigOptions struct {
@@ -114,6 +117,12 @@ type rigOptions struct {
 	// (browsertest.Hostile), and watches the tab for script from its
 	// first load (rig.inj).
 	hostile bool
+	// failover lists two command URLs (command.urls): first a port where
+	// nothing listens, then the command (with command: true).
+	failover bool
+	// cmdSites are put in the command's site records before the kiosk
+	// connects (with command: true).
+	cmdSites []store.Site
 }
 
 func testLog(t *testing.T) *slog.Logger {
@@ -155,13 +164,18 @@ func startRig(t *testing.T, o rigOptions) *rig {
 		}
 		// Registered to the event its config names, for the stalls of its
 		// pick list (a kiosk reports only for its registration).
-		sites := []string{"S-001", "S-002", "S-007", "S-012", "S-015", "K-01"}
+		sites := []string{"S-001", "S-002", "S-007", "S-012", "S-015", "S-021", "K-01"}
 		if o.sites != nil {
 			sites = o.sites
 		}
 		token, err = svc.Store().RegisterKiosk(store.Kiosk{ID: kioskID, Name: "浏览器测试快检点", EventID: "EV-2026-NT", Sites: sites})
 		if err != nil {
 			t.Fatal(err)
+		}
+		for _, site := range o.cmdSites {
+			if err := svc.Store().Put("site", site.ID, site); err != nil {
+				t.Fatal(err)
+			}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		ready := make(chan string, 1)
@@ -214,12 +228,17 @@ ui:
 stalls:
   - id: S-001
     name: 1号 王记凉菜
+    category: 凉菜
   - id: S-002
     name: 2号 张姐卤味
+    category: 卤味
   - id: S-007
     name: 7号 如皋白蒲茶干
   - id: S-012
     name: 12号 老李时蔬
+  - id: S-021
+    name: 21号 蜜语奶茶
+    category: 奶茶
   - id: S-015
     name: 15号 海门山羊肉
   - id: K-01
@@ -234,11 +253,21 @@ devices:
     port: %s
     baud: 9600
 `, kioskID, filepath.Join(dir, "data"), cmdURL, token, link)
+	if o.failover {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead := "ws://" + ln.Addr().String() + "/ws/kiosk"
+		ln.Close()
+		cfgText = strings.Replace(cfgText, "  url: "+cmdURL+"\n", "  urls: ["+dead+", "+cmdURL+"]\n", 1)
+	}
 	if o.hostile {
 		for plain, label := range map[string]string{"会展中心 A 区快检点": "快检点", "1号 王记凉菜": "1号", "2号 张姐卤味": "2号"} {
 			cfgText = strings.Replace(cfgText, "name: "+plain, "name: "+jsString(browsertest.Hostile(label)), 1) // a JSON string is YAML
 		}
 	}
+	r.dataDir = filepath.Join(dir, "data")
 	cfgPath := filepath.Join(dir, "kiosk.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
@@ -536,6 +565,156 @@ func TestKioskPositiveFlow(t *testing.T) {
 	if missing := browsertest.Eval[[]string](p, `shian.missingKeys()`); len(missing) > 0 {
 		t.Errorf("strings without both languages: %v", missing)
 	}
+}
+
+// TestKioskStallPickerFits (issue 14, item 5) at both kiosk panels and a
+// desktop screen: the
+// operator searches a stall by name and sees its category; the samples
+// offered are its category's (a milk-tea stall gets milk tea, not
+// spinach); the common path — category chip, sample, batch, supplier, next,
+// start — is on the screen without scrolling; the result is saved and the
+// saved line is on the screen, not under the buttons.
+func TestKioskStallPickerFits(t *testing.T) {
+	// The two kiosk panels, and a desktop screen (a kiosk on a monitor).
+	for _, size := range [][2]int64{{800, 480}, {1024, 600}, {1366, 768}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			r := startRig(t, rigOptions{width: size[0], height: size[1]})
+			p := r.p
+			tag := fmt.Sprintf("%dx%d", size[0], size[1])
+			p.WaitFor("stall view", `shian.view === "stall"`, waitShort)
+			if got := r.text(`.stall[data-stall="S-001"]`); !strings.Contains(got, "凉菜") || !strings.Contains(got, "王记") {
+				t.Errorf("stall button %q lacks its name and category", got)
+			}
+			p.Do(chromedp.SendKeys(chromedp.CSS("#stall-filter"), "奶茶"))
+			p.WaitFor("filtered", `document.querySelectorAll("#stall-lists .stall").length === 1 && !!document.querySelector('.stall[data-stall="S-021"]')`, waitShort)
+			r.checkLayout("stall search " + tag)
+			p.Screenshot("picker-search-" + tag)
+			r.tap(`.stall[data-stall="S-021"]`)
+			p.WaitFor("sample view", `shian.form.stall_id === "S-021" && shian.view === "sample"`, waitShort)
+			offered := browsertest.Eval[[]string](p, `[...document.querySelectorAll("#name-chips .chip")].map((c) => c.dataset.sample)`)
+			if len(offered) == 0 || offered[0] != "奶茶" {
+				t.Errorf("a milk-tea stall is offered %v, want milk tea first", offered)
+			}
+			for _, o := range offered {
+				if o == "菠菜" || o == "小白菜" {
+					t.Errorf("a milk-tea stall is offered %s: %v", o, offered)
+				}
+			}
+			if got := r.text("#sample-for"); !strings.Contains(got, "奶茶") {
+				t.Errorf("the sample form does not say which stall category it offers for: %q", got)
+			}
+			r.tap(`#name-chips .chip[data-sample="鲜牛奶"]`)
+			p.WaitFor("sample chosen", `shian.form.sample.name === "鲜牛奶" && shian.form.sample.category === "饮品"`, waitShort)
+			p.Do(chromedp.SendKeys(chromedp.CSS("#s-batch"), "20261202"), chromedp.SendKeys(chromedp.CSS("#s-supplier"), "南通乳业"))
+			p.WaitFor("typed", `shian.form.sample.supplier === "南通乳业"`, waitShort)
+			p.Do(chromedp.Blur(chromedp.CSS("#s-supplier")))
+			r.checkLayout("sample form " + tag)
+			r.inView(tag+" sample form", "#cat-chips .chip", "#name-chips .chip", "#s-batch", "#s-supplier", "#to-test")
+			p.Screenshot("picker-sample-" + tag)
+			r.tap("#lang")
+			p.WaitFor("English", `shian.lang() === "en"`, waitShort)
+			r.checkLayout("sample form in English " + tag)
+			r.inView(tag+" sample form in English", "#cat-chips .chip", "#name-chips .chip", "#s-batch", "#s-supplier", "#to-test")
+			p.Screenshot("picker-sample-" + tag + "-en")
+			r.tap("#lang")
+			p.WaitFor("Chinese", `shian.lang() === "zh"`, waitShort)
+			r.tap("#to-test")
+			p.WaitFor("test view", `shian.view === "test"`, waitShort)
+			r.inView(tag+" test view", "#start")
+			p.Screenshot("picker-test-" + tag)
+			r.tap("#start")
+			p.WaitFor("waiting", `shian.view === "waiting"`, waitShort)
+			r.measure(assay.Negative, "")
+			p.WaitFor("saved", `shian.view === "result" && shian.state.latest && shian.state.latest.saved && shian.state.latest.result.sample.name === "鲜牛奶"`, waitLong)
+			if got := r.text("#v-saved"); !strings.Contains(got, "已保存") {
+				t.Errorf("saved line %q", got)
+			}
+			r.inView(tag+" result", "#v-saved", "#v-label")
+			r.checkLayout("result " + tag)
+			p.Screenshot("picker-result-" + tag)
+			recs, _ := r.k.Outbox().Recent(1)
+			if len(recs) != 1 || recs[0].Result.StallID != "S-021" || recs[0].Result.Sample.Name != "鲜牛奶" || recs[0].Result.Sample.Category != "饮品" || recs[0].Result.Sample.Supplier != "南通乳业" {
+				t.Fatalf("saved result %+v", recs)
+			}
+			if ex := p.Exceptions(); len(ex) > 0 {
+				t.Errorf("page exceptions: %v", ex)
+			}
+		})
+	}
+}
+
+// TestKioskSitesFromCommand: the kiosk's config lists no name for S-030,
+// the command's site records do; the command sends the kiosk's sites in
+// welcome, and the pick list shows the command's name and category (found
+// by searching the name), the stall's samples are offered, and the list is
+// kept for a restart offline (kiosk/sites.go).
+func TestKioskSitesFromCommand(t *testing.T) {
+	sites := []store.Site{
+		{ID: "S-030", Kind: "stall", Name: "30号 茶语奶茶", Category: "奶茶", EventID: "EV-2026-NT", Loc: []float64{120.86, 32.01}},
+		{ID: "S-031", Kind: "stall", Name: "31号 老王烧烤", Category: "烧烤", EventID: "EV-2026-NT", Loc: []float64{120.861, 32.011}},
+		{ID: "S-099", Kind: "stall", Name: "99号 别处的摊位", Category: "凉菜", EventID: "EV-OTHER", Loc: []float64{120.862, 32.012}},
+	}
+	r := startRig(t, rigOptions{command: true, width: 800, height: 480, cmdSites: sites,
+		sites: []string{"S-001", "S-002", "S-007", "S-012", "S-015", "S-021", "S-030", "S-031", "S-099", "K-01"}})
+	p := r.p
+	p.WaitFor("the command's sites on the pick list", `shian.state.stalls.some((s) => s.id === "S-030" && s.name === "30号 茶语奶茶" && s.category === "奶茶")`, waitLong)
+	if browsertest.Eval[bool](p, `shian.state.stalls.some((s) => s.id === "S-099" && !!s.name)`) {
+		t.Error("a site of another event was sent with its name")
+	}
+	p.WaitFor("stall view", `shian.view === "stall"`, waitShort)
+	p.Do(chromedp.SendKeys(chromedp.CSS("#stall-filter"), "茶语"))
+	p.WaitFor("found by name", `document.querySelectorAll("#stall-lists .stall").length === 1 && !!document.querySelector('.stall[data-stall="S-030"]')`, waitShort)
+	if got := r.text(`.stall[data-stall="S-030"]`); !strings.Contains(got, "奶茶") {
+		t.Errorf("stall button %q lacks its category", got)
+	}
+	r.checkLayout("command's sites, search 800×480")
+	p.Screenshot("sites-from-command-800x480")
+	r.tap(`.stall[data-stall="S-030"]`)
+	p.WaitFor("milk tea offered", `shian.view === "sample" && document.querySelector("#name-chips .chip").dataset.sample === "奶茶"`, waitShort)
+	p.Screenshot("sites-from-command-sample-800x480")
+	// Kept on the card.
+	raw, err := os.ReadFile(filepath.Join(r.dataDir, "sites.json"))
+	if err != nil || !strings.Contains(string(raw), "茶语奶茶") {
+		t.Errorf("sites.json: %v %s", err, raw)
+	}
+	if ex := p.Exceptions(); len(ex) > 0 {
+		t.Errorf("page exceptions: %v", ex)
+	}
+}
+
+// inView fails the test for every element of sels (each match) that is not
+// wholly inside the window without scrolling, or that lies under the
+// view's action bar.
+func (r *rig) inView(where string, sels ...string) {
+	r.t.Helper()
+	bad := browsertest.Eval[[]string](r.p, fmt.Sprintf(`(() => {
+	  const bad = [];
+	  const scrolled = [...document.querySelectorAll(".scroll")].some((e) => e.scrollTop > 0) || scrollY > 0;
+	  if (scrolled) bad.push("something is scrolled");
+	  const bar = document.querySelector(".view:not([hidden]) .actions");
+	  const barTop = bar ? bar.getBoundingClientRect().top : innerHeight;
+	  for (const sel of %s) {
+	    const all = document.querySelectorAll(sel);
+	    if (!all.length) bad.push(sel + ": not found");
+	    for (const e of all) {
+	      const b = e.getBoundingClientRect();
+	      const inBar = bar && bar.contains(e);
+	      const limit = inBar ? innerHeight : barTop;
+	      if (b.height === 0) bad.push(sel + ": not shown");
+	      else if (b.top < 0 || b.bottom > limit + 0.5 || b.right > innerWidth + 0.5)
+	        bad.push(sel + " «" + (e.innerText || e.placeholder || "").slice(0, 12) + "» at " + Math.round(b.top) + "–" + Math.round(b.bottom) + " px, visible to " + Math.round(limit) + " (innerHeight " + innerHeight + ")");
+	    }
+	  }
+	  return bad;
+	})()`, jsStrings(sels)))
+	for _, b := range bad {
+		r.t.Errorf("%s: %s", where, b)
+	}
+}
+
+func jsStrings(ss []string) string {
+	b, _ := json.Marshal(ss)
+	return string(b)
 }
 
 func jsString(s string) string { return fmt.Sprintf("%q", s) }

@@ -11,6 +11,7 @@ import (
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/measure"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -34,6 +35,9 @@ type State struct {
 	// for the lot pick list.
 	Rules RulesInfo `json:"rules"`
 	Lots  []LotView `json:"lots"`
+	// Samples are the sample suggestions per stall category ("" for a
+	// stall of none), protocols/domain/stallsamples.
+	Samples stallsamples.Table `json:"samples"`
 }
 
 // RulesInfo says which rules decide: the command's rule book (Version ≥ 1)
@@ -289,12 +293,17 @@ func (s *Server) State() State {
 	}
 	if st.Alarm.Active && st.AlarmResult == nil && latest != nil && latest.Key == st.Alarm.Reason {
 		r := latest.Result
-		st.AlarmResult = &Summary{ResultID: r.ResultID, StallID: r.StallID, StallName: s.stalls[r.StallID], SampleName: r.Sample.Name,
+		st.AlarmResult = &Summary{ResultID: r.ResultID, StallID: r.StallID, StallName: s.stallName(r.StallID), SampleName: r.Sample.Name,
 			Method: r.Method, Verdict: r.Verdict, Value: r.Value, Unit: r.Unit, MeasuredAt: r.MeasuredAt}
 	}
-	st.Stalls = append(st.Stalls, s.cfg.Stalls...)
+	st.Stalls = s.stallList()
+	st.Samples = s.cfg.Samples
+	listed := map[string]bool{}
+	for _, x := range st.Stalls {
+		listed[x.ID] = true
+	}
 	for _, id := range st.RecentStalls {
-		if _, ok := s.stalls[id]; !ok {
+		if !listed[id] {
 			st.Stalls = append(st.Stalls, Stall{ID: id, Recent: true})
 		}
 	}
@@ -351,7 +360,7 @@ func lotsFor(b assay.Book, d Device) map[string][]string {
 
 func (s *Server) summary(rec outbox.Record, incident func(wire.Result) string) Summary {
 	r := rec.Result
-	return Summary{ResultID: r.ResultID, Seq: r.Seq, StallID: r.StallID, StallName: s.stalls[r.StallID],
+	return Summary{ResultID: r.ResultID, Seq: r.Seq, StallID: r.StallID, StallName: s.stallName(r.StallID),
 		SampleName: r.Sample.Name, Item: r.Item, Method: r.Method, Verdict: r.Verdict, Value: r.Value, Unit: r.Unit,
 		Reason: r.Reason, RepeatOf: r.RepeatOf, MeasuredAt: r.MeasuredAt, State: rec.State, IncidentNo: incident(r)}
 }
@@ -421,7 +430,7 @@ func retestBy(r wire.Result, ser *Series) *time.Time {
 
 // view is the part of a result view that does not depend on the history.
 func (s *Server) view(r wire.Result, saveErr string) ResultView {
-	rv := ResultView{Key: r.ResultID, Result: r, Saved: saveErr == "", Error: saveErr, StallName: s.stalls[r.StallID],
+	rv := ResultView{Key: r.ResultID, Result: r, Saved: saveErr == "", Error: saveErr, StallName: s.stallName(r.StallID),
 		Fields: rawFields(r)}
 	if saveErr == "" {
 		rv.State = outbox.StatePending

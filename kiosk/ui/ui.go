@@ -6,10 +6,15 @@
 //
 //  1. Picks where the sample came from: scans a stall's QR code with a
 //     keyboard-wedge scanner (the page captures the keys globally) or taps
-//     the stall in a list (the config's stalls plus those of recent
-//     results).
-//  2. Enters the sample (name, category, batch, supplier) and the test
-//     item, and sees every instrument's state (就绪 / 检测中 / 故障).
+//     the stall in a list (the config's stalls, the sites the command
+//     sent — SetCommandStalls — and those of recent results), each with
+//     its name and category, searchable by id, name and category.
+//  2. Enters the sample — one tap on a sample that fits the stall's
+//     category (Config.Samples, protocols/domain/stallsamples), batch,
+//     supplier — and the test item, and sees every instrument's state
+//     (就绪 / 检测中 / 故障). The common path fits 800×480 without
+//     scrolling, and the result's saved line sits outside the scrolling
+//     part of the verdict screen, never under the buttons.
 //  3. Taps 开始检测 (start test). The selection becomes the kiosk's session
 //     for the next reading. An instrument the kiosk can trigger is
 //     triggered; for the enzyme tester the screen says "press START on the
@@ -63,6 +68,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +80,7 @@ import (
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -148,6 +155,9 @@ type Alarm interface {
 type Stall struct {
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
+	// Category is the stall's business (奶茶, 凉菜, 烧烤 …), the key of
+	// its sample suggestions (protocols/domain/stallsamples).
+	Category string `json:"category,omitempty"`
 	// Recent is set for stalls of recent results.
 	Recent bool `json:"recent,omitempty"`
 }
@@ -178,7 +188,10 @@ type Config struct {
 	Stalls       []Stall
 	Devices      []Device
 	Rules        assay.Rules
-	Backend      Backend
+	// Samples are the sample suggestions per stall category
+	// (stallsamples.Default() when nil).
+	Samples stallsamples.Table
+	Backend Backend
 	// Alarm defaults to a screen-only alarm (no pins).
 	Alarm Alarm
 	Now   func() time.Time
@@ -196,8 +209,11 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	files   http.Handler
-	stalls  map[string]string
+	stalls  map[string]string // the config's stall names
 	devices map[string]Device
+
+	stallMu   sync.RWMutex
+	cmdStalls []Stall // the command's sites (SetCommandStalls)
 
 	mu        sync.Mutex
 	waiting   *Waiting
@@ -222,6 +238,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Samples == nil {
+		cfg.Samples = stallsamples.Default()
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -427,6 +446,58 @@ func (s *Server) OnNotice(n wire.Notice) {
 // Changed tells open screens that something they show changed (the rule
 // book).
 func (s *Server) Changed() { s.notify() }
+
+// SetCommandStalls sets the sites the command sent (with their names and
+// categories) for the pick list, beside the config's stalls: a stall in
+// both keeps the config's name and category where it gives one, and the
+// command's fill in the rest.
+func (s *Server) SetCommandStalls(stalls []Stall) {
+	s.stallMu.Lock()
+	s.cmdStalls = slices.Clone(stalls)
+	s.stallMu.Unlock()
+	s.notify()
+}
+
+// stallList is the pick list: the config's stalls, then the command's.
+func (s *Server) stallList() []Stall {
+	s.stallMu.RLock()
+	defer s.stallMu.RUnlock()
+	out := slices.Clone(s.cfg.Stalls)
+	at := map[string]int{}
+	for i, st := range out {
+		at[st.ID] = i
+	}
+	for _, c := range s.cmdStalls {
+		i, ok := at[c.ID]
+		if !ok {
+			at[c.ID] = len(out)
+			out = append(out, c)
+			continue
+		}
+		if out[i].Name == "" {
+			out[i].Name = c.Name
+		}
+		if out[i].Category == "" {
+			out[i].Category = c.Category
+		}
+	}
+	return out
+}
+
+// stallName is a stall's name: the config's, else the command's.
+func (s *Server) stallName(id string) string {
+	if n := s.stalls[id]; n != "" {
+		return n
+	}
+	s.stallMu.RLock()
+	defer s.stallMu.RUnlock()
+	for _, c := range s.cmdStalls {
+		if c.ID == id {
+			return c.Name
+		}
+	}
+	return ""
+}
 
 func (s *Server) notify() {
 	s.mu.Lock()

@@ -51,6 +51,18 @@
 // connection. Reconnects back off exponentially with ±50 % jitter and a
 // cap, so a fleet of kiosks does not reconnect in lockstep after a network
 // cut.
+//
+// # Several command instances
+//
+// Config.URLs may list the kiosk endpoints of several command instances
+// of one cluster (docs/decisions/0027). The uplink starts with the first;
+// whenever a dial fails or a link drops it moves to the next (after the
+// last, the first again) and waits the same backoff, which starts again
+// from the minimum after a link that got as far as a welcome. Nothing
+// else changes: the new instance's welcome says what the cluster's
+// database holds (acked_up_to), the kiosk resends from there, and the
+// dedupe on result_id in the database keeps a resend from being stored
+// twice. LinkState.URL says which URL the link uses (or last tried).
 package uplink
 
 import (
@@ -86,7 +98,10 @@ type Source interface {
 // Config configures an Uplink. URL, KioskID, Token and Source are
 // required.
 type Config struct {
-	URL     string // ws://host:port/ws/kiosk
+	URL string // ws://host:port/ws/kiosk
+	// URLs, instead of URL, are several command instances' endpoints,
+	// tried in turn (see the package doc).
+	URLs    []string
 	KioskID string
 	Token   string
 	Source  Source
@@ -97,7 +112,10 @@ type Config struct {
 	// OnRules receives the command's rule book: from welcome, and from a
 	// rules message whenever an admin changes it. It is called from the
 	// link's reader before anything else is read.
-	OnRules  func(assay.Book)
+	OnRules func(assay.Book)
+	// OnSites receives the sites the command sent in welcome (only when
+	// it sent a list: an older command sends none).
+	OnSites  func([]wire.SiteInfo)
 	Software string
 	Now      func() time.Time
 	Log      *slog.Logger
@@ -121,6 +139,10 @@ type LinkState struct {
 	LastSync  *time.Time `json:"last_sync,omitempty"` // last ack received
 	LastError string     `json:"last_error,omitempty"`
 	Attempts  int        `json:"attempts"` // failed attempts since the last success
+	// URL is the command URL the link uses (online) or tried last;
+	// URLs how many the kiosk has to choose from.
+	URL  string `json:"url,omitempty"`
+	URLs int    `json:"urls,omitempty"`
 }
 
 // Uplink is the kiosk's link to the command.
@@ -139,8 +161,16 @@ var ErrRefused = errors.New("uplink: command refused this kiosk's token")
 
 // New checks cfg and returns an Uplink; call Run to start it.
 func New(cfg Config) (*Uplink, error) {
+	if len(cfg.URLs) == 0 && cfg.URL != "" {
+		cfg.URLs = []string{cfg.URL}
+	}
+	for _, u := range cfg.URLs {
+		if u == "" {
+			return nil, errors.New("uplink: an empty command URL in the list")
+		}
+	}
 	switch {
-	case cfg.URL == "":
+	case len(cfg.URLs) == 0:
 		return nil, errors.New("uplink: command URL is required")
 	case cfg.KioskID == "":
 		return nil, errors.New("uplink: kiosk id is required")
@@ -175,7 +205,9 @@ func New(cfg Config) (*Uplink, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
 	}
-	return &Uplink{cfg: cfg, kick: make(chan struct{}, 1)}, nil
+	up := &Uplink{cfg: cfg, kick: make(chan struct{}, 1)}
+	up.state.URL, up.state.URLs = cfg.URLs[0], len(cfg.URLs)
+	return up, nil
 }
 
 // State returns the link state.
@@ -220,9 +252,13 @@ func Backoff(n int, min, max time.Duration, rnd func() float64) time.Duration {
 
 // Run keeps the link up until ctx ends. It returns ctx.Err().
 func (u *Uplink) Run(ctx context.Context) error {
-	attempt := 0
+	attempt, at := 0, 0
 	for {
-		healthy, err := u.session(ctx)
+		url := u.cfg.URLs[at]
+		u.mu.Lock()
+		u.state.URL = url
+		u.mu.Unlock()
+		healthy, err := u.session(ctx, url)
 		if ctx.Err() != nil {
 			u.setOffline(nil)
 			return ctx.Err()
@@ -236,7 +272,12 @@ func (u *Uplink) Run(ctx context.Context) error {
 		if errors.Is(err, ErrRefused) && d < 10*time.Second {
 			d = min(10*time.Second, u.cfg.BackoffMax)
 		}
-		u.cfg.Log.Warn("command link down; reconnecting", "err", err, "in", d.Round(time.Millisecond), "attempt", attempt)
+		at = (at + 1) % len(u.cfg.URLs)
+		if len(u.cfg.URLs) > 1 {
+			u.cfg.Log.Warn("command link down; trying the next command instance", "err", err, "url", url, "next_url", u.cfg.URLs[at], "in", d.Round(time.Millisecond), "attempt", attempt)
+		} else {
+			u.cfg.Log.Warn("command link down; reconnecting", "err", err, "url", url, "in", d.Round(time.Millisecond), "attempt", attempt)
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -260,17 +301,17 @@ func (u *Uplink) setOffline(err error) {
 
 // session runs one connection. healthy reports whether it got as far as a
 // welcome (so the backoff starts again from the minimum).
-func (u *Uplink) session(ctx context.Context) (healthy bool, err error) {
+func (u *Uplink) session(ctx context.Context, url string) (healthy bool, err error) {
 	hctx, cancel := context.WithTimeout(ctx, u.cfg.HandshakeLimit)
 	defer cancel()
 	hdr := http.Header{}
 	hdr.Set("Authorization", "Bearer "+u.cfg.Token)
-	conn, resp, err := u.cfg.Dialer.DialContext(hctx, u.cfg.URL, hdr)
+	conn, resp, err := u.cfg.Dialer.DialContext(hctx, url, hdr)
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			return false, fmt.Errorf("%w (HTTP %d); check the token in the kiosk config", ErrRefused, resp.StatusCode)
 		}
-		return false, fmt.Errorf("dial %s: %w", u.cfg.URL, err)
+		return false, fmt.Errorf("dial %s: %w", url, err)
 	}
 	defer conn.Close()
 	conn.SetReadLimit(wire.MaxKioskMessage)
@@ -291,6 +332,9 @@ func (u *Uplink) session(ctx context.Context) (healthy bool, err error) {
 	if welcome.Rules != nil && u.cfg.OnRules != nil {
 		u.cfg.OnRules(*welcome.Rules)
 	}
+	if welcome.Sites != nil && u.cfg.OnSites != nil {
+		u.cfg.OnSites(welcome.Sites)
+	}
 	maxInFlight := u.cfg.MaxInFlight
 	if maxInFlight <= 0 {
 		maxInFlight = welcome.MaxInFlight
@@ -301,7 +345,7 @@ func (u *Uplink) session(ctx context.Context) (healthy bool, err error) {
 	u.mu.Lock()
 	u.state.Online, u.state.LastError, u.state.Attempts = true, "", 0
 	u.mu.Unlock()
-	u.cfg.Log.Info("command link up", "url", u.cfg.URL, "command_holds_up_to", welcome.AckedUpTo, "last_seq", lastSeq)
+	u.cfg.Log.Info("command link up", "url", url, "command_holds_up_to", welcome.AckedUpTo, "last_seq", lastSeq)
 	if welcome.AckedUpTo < lastSeq {
 		u.cfg.Log.Info("sending again what this kiosk holds above the command's mark, acknowledged or not",
 			"from_seq", welcome.AckedUpTo+1, "to_seq", lastSeq)

@@ -338,6 +338,27 @@ type Welcome struct {
 	// Rules is the command's current rule book; the kiosk keeps it and
 	// decides with it from now on (absent from an older command).
 	Rules *assay.Book `json:"rules,omitempty"`
+	// Sites are the sites the kiosk is registered to report for, with
+	// their names and categories, for the screen's pick list (at most
+	// MaxWelcomeSites, by id; absent from an older command and for a
+	// kiosk bound to no list and no event).
+	Sites []SiteInfo `json:"sites,omitempty"`
+}
+
+// MaxWelcomeSites bounds Welcome.Sites (a few hundred bytes each, well
+// inside MaxKioskMessage).
+const MaxWelcomeSites = 1000
+
+// SiteInfo names a site for a kiosk's pick list, from the command's site
+// records.
+type SiteInfo struct {
+	ID     string `json:"id"`
+	Name   string `json:"name,omitempty"`
+	NameEn string `json:"name_en,omitempty"`
+	// Kind is stall, kitchen, market or banquet.
+	Kind string `json:"kind,omitempty"`
+	// Category is the site's business (奶茶, 凉菜, 烧烤 …).
+	Category string `json:"category,omitempty"`
 }
 
 // RuleBook carries a new rule book to a connected kiosk when an admin

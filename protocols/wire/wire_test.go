@@ -184,7 +184,8 @@ func TestReadmeExamples(t *testing.T) {
 
 func FuzzWireMessage(f *testing.F) {
 	r := sampleResult()
-	for _, m := range []Message{&Hello{KioskID: "K"}, &Results{Results: []Result{r}}, &Ack{UpToSeq: 3}, &Resend{FromSeq: 2, ToSeq: 5}, &Hello{KioskID: "K", Features: []string{FeatureResend}}, &Subscribe{Since: 1}, &Delta{Seq: 1, Kind: "x", Data: []byte("{}")}} {
+	for _, m := range []Message{&Hello{KioskID: "K"}, &Results{Results: []Result{r}}, &Ack{UpToSeq: 3}, &Resend{FromSeq: 2, ToSeq: 5}, &Hello{KioskID: "K", Features: []string{FeatureResend}}, &Subscribe{Since: 1}, &Delta{Seq: 1, Kind: "x", Data: []byte("{}")},
+		&Welcome{KioskID: "K", Sites: []SiteInfo{{ID: "S-1", Name: "1号 奶茶", Category: "奶茶"}}}} {
 		b, _ := Encode(m)
 		f.Add(b)
 	}
@@ -366,5 +367,34 @@ func TestResendRange(t *testing.T) {
 	old, _ := Decode([]byte(`{"v":1,"type":"hello","kiosk_id":"K-1"}`), 0)
 	if old.(*Hello).Has(FeatureResend) {
 		t.Fatal("a hello without features lists resend")
+	}
+}
+
+// TestWelcomeSites: a welcome with the kiosk's sites decodes with them; one
+// from an older command, without the field, decodes with none (the kiosk
+// shows its config's stalls); a malformed entry does not fail the welcome
+// (the kiosk leaves it off its list).
+func TestWelcomeSites(t *testing.T) {
+	in := &Welcome{KioskID: "K-1", AckedUpTo: 3, MaxInFlight: 8,
+		Sites: []SiteInfo{{ID: "S-030", Name: "30号 茶语奶茶", Kind: "stall", Category: "奶茶"}, {ID: ""}}}
+	b, err := Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Decode(b, MaxKioskMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := m.(*Welcome)
+	if len(w.Sites) != 2 || w.Sites[0] != in.Sites[0] {
+		t.Errorf("sites %+v", w.Sites)
+	}
+	old := []byte(`{"v":1,"type":"welcome","kiosk_id":"K-1","acked_up_to":3,"server_time":"2026-11-28T01:30:00Z","max_in_flight":8}`)
+	m, err = Decode(old, MaxKioskMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := m.(*Welcome); w.Sites != nil {
+		t.Errorf("an older command's welcome: sites %+v", w.Sites)
 	}
 }

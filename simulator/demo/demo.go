@@ -8,6 +8,11 @@
 // slave side with go.bug.st/serial as it would /dev/ttyUSB0, decodes,
 // decides and saves to its outbox, and streams over a loopback websocket
 // to the command, which stores, re-derives and pushes to the live map.
+//
+// RunCluster (shian-sim cluster-demo, make cluster-demo) is the same event
+// on a cluster: a throwaway PostgreSQL, several command instances on it,
+// HAProxy in front with command/deploy/haproxy.cfg, and the kiosks and
+// operators against HAProxy (see cluster.go).
 package demo
 
 import (
@@ -22,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -39,6 +45,7 @@ import (
 	"github.com/shianfood/shian/protocols/device/profile"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 	"github.com/shianfood/shian/protocols/wire"
 	"github.com/shianfood/shian/simulator/instrument"
 	"github.com/shianfood/shian/simulator/serialsim"
@@ -127,6 +134,10 @@ type Info struct {
 	Password string      `json:"password"`
 	APIToken string      `json:"api_token"`
 	Kiosks   []KioskInfo `json:"kiosks"`
+	// Instances are the map URLs of the cluster demo's command instances
+	// (URL is then the balancer's); DB its PostgreSQL.
+	Instances []string `json:"instances,omitempty"`
+	DB        string   `json:"db,omitempty"`
 }
 
 // Run runs the demo until ctx ends or Duration passes.
@@ -135,24 +146,9 @@ func Run(ctx context.Context, o Options) error {
 	if o.DataDir == "" {
 		return errors.New("demo: a data directory is required (--data)")
 	}
-	uiHost, uiPort, err := net.SplitHostPort(o.KioskUI)
-	if err != nil {
-		return fmt.Errorf("demo: --kiosk-ui %q: want host:port, e.g. 127.0.0.1:8090", o.KioskUI)
-	}
-	uiBase, err := strconv.Atoi(uiPort)
-	if err != nil {
-		return fmt.Errorf("demo: --kiosk-ui %q: the port is not a number", o.KioskUI)
-	}
-	dir, err := filepath.Abs(o.DataDir)
+	dir, v, err := prepare(o)
 	if err != nil {
 		return err
-	}
-	loc := time.FixedZone("CST", 8*3600)
-	now := time.Now().In(loc)
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
-	v, err := venue.Generate(venue.Config{Seed: o.Seed, Stalls: o.Stalls, Start: today, Days: 3})
-	if err != nil {
-		return fmt.Errorf("demo: generate venue: %w", err)
 	}
 
 	ccfg := demoAssure()
@@ -190,6 +186,31 @@ func Run(ctx context.Context, o Options) error {
 	}
 	info.URL = "http://" + addr + "/"
 	info.LoginURL = "http://" + addr + info.LoginURL
+	header := func() {
+		fmt.Fprintf(o.Out, "食安 Shian demo — %s（%s）\n", v.Event, v.Name)
+		fmt.Fprintf(o.Out, "  map / 地图:        %s\n", info.URL)
+		fmt.Fprintf(o.Out, "  open logged in:    %s\n", info.LoginURL)
+		fmt.Fprintf(o.Out, "  user / 用户:       %s   password / 密码: %s\n", info.User, info.Password)
+		fmt.Fprintf(o.Out, "  command metrics:   %smetrics  (readiness: %sreadyz)\n", info.URL, info.URL)
+	}
+	if err := runEvent(ctx, dir, v, &info, users, addr, o, header, srvErr); err != nil {
+		return err
+	}
+	stopSrv()
+	<-srvErr
+	n := svc.History().Count()
+	fmt.Fprintf(o.Out, "stopped: %d results stored in %s\n", n, filepath.Join(dir, "command"))
+	return nil
+}
+
+// runEvent runs the event against the command service at addr (one
+// instance, or a cluster's balancer): the kiosks with their operators and
+// the assurance protocol through the REST API, until ctx ends, Duration
+// passes or failed yields an error (a server that stopped). It writes
+// demo.json and prints header, then the kiosks' screens.
+func runEvent(ctx context.Context, dir string, v *venue.Venue, info *Info, users demoUsers, addr string, o Options, header func(), failed <-chan error) error {
+	uiHost, uiPort, _ := net.SplitHostPort(o.KioskUI) // checked by the caller
+	uiBase, _ := strconv.Atoi(uiPort)
 	// The event's clock starts now, not before the setup: under -race on
 	// a busy machine one bcrypt hash takes ~2 s, and the setup hashes ten
 	// passwords; a timer started before it once left a 25 s test run with
@@ -205,7 +226,7 @@ func Run(ctx context.Context, o Options) error {
 	var wg sync.WaitGroup
 	var sks []*simKiosk
 	kctx, stopKiosks := context.WithCancel(ctx)
-	defer stopKiosks()
+	defer func() { stopKiosks(); wg.Wait() }()
 	for i := 0; i < o.Kiosks; i++ {
 		ki := &info.Kiosks[i]
 		zone := v.Zones[i%len(v.Zones)]
@@ -244,19 +265,15 @@ func Run(ctx context.Context, o Options) error {
 			info.Kiosks[i].Screen = "http://" + a + "/"
 		}
 	}
-	if err := writeInfo(dir, info); err != nil {
+	if err := writeInfo(dir, *info); err != nil {
 		return err
 	}
 
-	fmt.Fprintf(o.Out, "食安 Shian demo — %s（%s）\n", v.Event, v.Name)
-	fmt.Fprintf(o.Out, "  map / 地图:        %s\n", info.URL)
-	fmt.Fprintf(o.Out, "  open logged in:    %s\n", info.LoginURL)
-	fmt.Fprintf(o.Out, "  user / 用户:       %s   password / 密码: %s\n", info.User, info.Password)
+	header()
 	fmt.Fprintf(o.Out, "  kiosks / 快检终端: %d, stalls / 摊位: %d, zones / 摊贩集中区: %d\n", o.Kiosks, len(v.Stalls), len(v.Zones))
 	for _, ki := range info.Kiosks {
 		fmt.Fprintf(o.Out, "  kiosk %s screen / 快检终端屏幕: %s (metrics: %smetrics)\n", ki.ID, ki.Screen, ki.Screen)
 	}
-	fmt.Fprintf(o.Out, "  command metrics:   %smetrics  (readiness: %sreadyz)\n", info.URL, info.URL)
 	fmt.Fprintf(o.Out, "  details:           %s\n", filepath.Join(dir, "demo.json"))
 	fmt.Fprintf(o.Out, "  event / 重大活动:   %s (GET /api/v1/events, /incidents, /teams, /banquets, /kpis, /export/results.xlsx)\n", eventID(v))
 	fmt.Fprintln(o.Out, "Ctrl-C stops everything.")
@@ -269,9 +286,7 @@ func Run(ctx context.Context, o Options) error {
 
 	select {
 	case <-ctx.Done():
-	case err := <-srvErr:
-		stopKiosks()
-		wg.Wait()
+	case err := <-failed:
 		return err
 	}
 	stopKiosks()
@@ -279,11 +294,29 @@ func Run(ctx context.Context, o Options) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	ar.summary(sctx)
 	scancel()
-	stopSrv()
-	<-srvErr
-	n := svc.History().Count()
-	fmt.Fprintf(o.Out, "stopped: %d results stored in %s\n", n, filepath.Join(dir, "command"))
 	return nil
+}
+
+// prepare checks the options and generates the venue.
+func prepare(o Options) (dir string, v *venue.Venue, err error) {
+	_, uiPort, err := net.SplitHostPort(o.KioskUI)
+	if err != nil {
+		return "", nil, fmt.Errorf("demo: --kiosk-ui %q: want host:port, e.g. 127.0.0.1:8090", o.KioskUI)
+	}
+	if _, err := strconv.Atoi(uiPort); err != nil {
+		return "", nil, fmt.Errorf("demo: --kiosk-ui %q: the port is not a number", o.KioskUI)
+	}
+	if dir, err = filepath.Abs(o.DataDir); err != nil {
+		return "", nil, err
+	}
+	loc := time.FixedZone("CST", 8*3600)
+	now := time.Now().In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	v, err = venue.Generate(venue.Config{Seed: o.Seed, Stalls: o.Stalls, Start: today, Days: 3})
+	if err != nil {
+		return "", nil, fmt.Errorf("demo: generate venue: %w", err)
+	}
+	return dir, v, nil
 }
 
 // setup imports the venue, makes sure the admin exists with a fresh
@@ -374,6 +407,9 @@ type simKiosk struct {
 type extra struct {
 	in     *instrument.Instance
 	sample []string // what its samples are called
+	// cats are the stall categories its samples fit (nil: every stall,
+	// e.g. ATP swabs of surfaces).
+	cats []string
 }
 
 // extrasFor gives kiosk i its further instruments: kiosk 2 reads two
@@ -497,7 +533,7 @@ func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Opti
     port: %s
     options: {poll_every: 300ms}
 `, l)
-			sk.extras = append(sk.extras, extra{in: in, sample: []string{"猪肉", "牛肉", "鸡肉", "虾"}})
+			sk.extras = append(sk.extras, extra{in: in, sample: []string{"猪肉", "牛肉", "鸡肉", "虾"}, cats: meatStalls})
 		case "card-reader":
 			devices += fmt.Sprintf(`  - id: gold-1          # two card readers on one RS-485 bus
     protocol: modbus-gold
@@ -516,7 +552,7 @@ func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Opti
     items: [莱克多巴胺]
     options: {mode: line, poll_every: 300ms}
 `, in.Model.KioskModel, l)
-			sk.extras = append(sk.extras, extra{in: in, sample: []string{"猪肉", "猪肝", "牛肉", "羊肉"}})
+			sk.extras = append(sk.extras, extra{in: in, sample: []string{"猪肉", "猪肝", "牛肉", "羊肉"}, cats: meatStalls})
 		default:
 			devices += fmt.Sprintf(`  - id: %s-1
     protocol: %s
@@ -524,11 +560,11 @@ func startKiosk(ctx context.Context, dir, addr, ui string, ki *KioskInfo, o Opti
     port: %s
     baud: 9600
 `, model, in.Model.Protocol, in.Model.KioskModel, l)
-			names := []string{"砧板", "刀具", "餐盘", "操作台"}
+			names, cats := []string{"砧板", "刀具", "餐盘", "操作台"}, []string(nil)
 			if model == "thermometer" {
-				names = []string{"红烧肉", "炸鸡块", "烤串", "蒸鱼"}
+				names, cats = []string{"红烧肉", "炸鸡块", "烤串", "蒸鱼"}, []string{"烧烤", "卤味", "小吃", "水产", "面食"}
 			}
-			sk.extras = append(sk.extras, extra{in: in, sample: names})
+			sk.extras = append(sk.extras, extra{in: in, sample: names, cats: cats})
 		}
 	}
 
@@ -585,7 +621,36 @@ func (sk *simKiosk) close() {
 	}
 }
 
-var samples = []string{"菠菜", "小白菜", "韭菜", "芹菜", "油麦菜", "生菜", "青菜", "豇豆", "黄瓜", "番茄", "茄子", "豆角", "空心菜", "茼蒿"}
+// sampleTable is what the simulated operators choose from: the stall's
+// category's samples, the same table the touchscreen offers.
+var sampleTable = stallsamples.Default()
+
+// meatStalls are the stall categories whose meat a veterinary-drug card
+// (clenbuterol, ractopamine) is used on.
+var meatStalls = []string{"烧烤", "卤味", "面食", "小吃", "水产"}
+
+// enzymeSamples are a stall's samples the enzyme tester screens for
+// pesticides: its vegetables, fruit and tea.
+func enzymeSamples(st venue.Stall) []stallsamples.Suggestion {
+	var out []stallsamples.Suggestion
+	for _, sg := range sampleTable.For(st.Category) {
+		if sg.Category == stallsamples.Vegetable || sg.Category == stallsamples.Fruit || sg.Name == "茶叶" {
+			out = append(out, sg)
+		}
+	}
+	return out
+}
+
+// fitting picks a stall for which ok holds (a few tries, then any stall:
+// a venue always has some that fit).
+func fitting(rnd *rand.Rand, stalls []venue.Stall, ok func(venue.Stall) bool) (venue.Stall, bool) {
+	for range 16 {
+		if st := stalls[rnd.IntN(len(stalls))]; ok(st) {
+			return st, true
+		}
+	}
+	return venue.Stall{}, false
+}
 
 // operate is one simulated operator at one kiosk: pick a stall, a sample
 // and an instrument, set them on the kiosk (as the touchscreen does), start
@@ -602,7 +667,6 @@ func operate(ctx context.Context, sk *simKiosk, stalls []venue.Stall, o Options,
 			return
 		case <-time.After(wait):
 		}
-		st := stalls[rnd.IntN(len(stalls))]
 		v := pick(rnd, verdicts, weights)
 		// Drain readings that arrived while idle (a repeat the instrument
 		// sent again), so the wait below is for this test's reading.
@@ -610,9 +674,15 @@ func operate(ctx context.Context, sk *simKiosk, stalls []venue.Stall, o Options,
 			<-sk.saved
 		}
 		// Most tests are pesticide screens; one in three uses another
-		// instrument on kiosks that have one.
+		// instrument on kiosks that have one. The stall is one whose
+		// samples fit the instrument, and the sample one of the stall's.
+		var st venue.Stall
 		if len(sk.extras) > 0 && rnd.IntN(3) == 0 {
 			ex := sk.extras[rnd.IntN(len(sk.extras))]
+			var ok bool
+			if st, ok = fitting(rnd, stalls, func(s venue.Stall) bool { return ex.cats == nil || slices.Contains(ex.cats, s.Category) }); !ok {
+				continue
+			}
 			sk.k.SetSession(ui.Session{StallID: st.ID, Sample: wire.Sample{Name: ex.sample[rnd.IntN(len(ex.sample))]}})
 			if err := ex.in.Test(ctx, v); err != nil {
 				o.Log.Debug("instrument busy", "model", ex.in.Model.Name, "err", err)
@@ -623,8 +693,14 @@ func operate(ctx context.Context, sk *simKiosk, stalls []venue.Stall, o Options,
 			if sk.fw.Measuring() {
 				continue
 			}
-			name := samples[rnd.IntN(len(samples))]
-			sk.k.SetSession(ui.Session{StallID: st.ID, Sample: wire.Sample{Code: st.ID, Name: name, Category: "蔬菜"}})
+			var ok bool
+			if st, ok = fitting(rnd, stalls, func(s venue.Stall) bool { return len(enzymeSamples(s)) > 0 }); !ok {
+				continue
+			}
+			offered := enzymeSamples(st)
+			sg := offered[rnd.IntN(len(offered))]
+			name := sg.Name
+			sk.k.SetSession(ui.Session{StallID: st.ID, Sample: wire.Sample{Code: st.ID, Name: name, Category: sg.Category}})
 			sk.sim.NextVerdict(v)
 			if _, err := sk.fw.Start(1, st.ID, name); err != nil {
 				o.Log.Debug("tester busy", "err", err)

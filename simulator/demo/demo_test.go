@@ -3,18 +3,21 @@ package demo
 import (
 	"bytes"
 	"context"
-	"github.com/shianfood/shian/command/history"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shianfood/shian/command/engine"
+	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/firmware/enzyme"
 	"github.com/shianfood/shian/kiosk/outbox"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 )
 
 // TestDemoRunsTheProtocol runs the demo for a short while with more
@@ -124,5 +127,44 @@ func TestDemoRunsTheProtocol(t *testing.T) {
 	t.Logf("kiosk K-NT-02: %d results, %d read from the LY-GR20's profile", len(recs), byProfile)
 	if byProfile == 0 {
 		t.Error("no result from the reader read by its profile")
+	}
+	// Issue 14 item 5: the enzyme tests' samples fit their stalls (a
+	// milk-tea stall is not tested for spinach): each is one of the
+	// stall category's samples in the table the touchscreen offers.
+	sites, _ := store.All[store.Site](st, "site")
+	cat := map[string]string{}
+	for _, s := range sites {
+		cat[s.ID] = s.Category
+	}
+	fit := 0
+	for _, k := range []string{"K-NT-01", "K-NT-02"} {
+		ob := ob
+		if k != "K-NT-02" {
+			o, err := outbox.Open(filepath.Join(dir, "kiosks", k, "data"), outbox.Options{KioskID: k, Log: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			ob = o
+		}
+		recs, _ := ob.Recent(1000)
+		for _, r := range recs {
+			if r.Result.Method != assay.EnzymeInhibition {
+				continue
+			}
+			c, ok := cat[r.Result.StallID]
+			if !ok || c == "" {
+				t.Errorf("%s: result at %s, a stall with no category at the command", k, r.Result.StallID)
+				continue
+			}
+			if !slices.ContainsFunc(sampleTable.For(c), func(sg stallsamples.Suggestion) bool { return sg.Name == r.Result.Sample.Name }) {
+				t.Errorf("%s: %s (a %s stall) tested %q, not one of its samples", k, r.Result.StallID, c, r.Result.Sample.Name)
+			}
+			fit++
+		}
+	}
+	t.Logf("%d enzyme results, each a sample of its stall's category", fit)
+	if fit == 0 {
+		t.Error("no enzyme result to check")
 	}
 }

@@ -29,8 +29,12 @@ type Config struct {
 	// and the result history history.db unless DB names another.
 	Data string `yaml:"data"`
 	// DB is the result history: sqlite:PATH or postgres://… (default
-	// sqlite:DATA/history.db).
+	// sqlite:DATA/history.db). postgres://… is cluster mode: the
+	// operational records are in the same database (not DATA/command.db).
 	DB string `yaml:"db"`
+	// Evidence is the directory of evidence files (default
+	// DATA/evidence); in cluster mode a directory every instance shares.
+	Evidence string `yaml:"evidence"`
 	// Admin is the user created with a random password on first start.
 	Admin string    `yaml:"admin"`
 	Log   LogConfig `yaml:"log"`
@@ -271,7 +275,7 @@ func (c *Config) Service() command.Config {
 		}
 		ec.Cluster = p
 	}
-	return command.Config{DataDir: c.Data, DB: c.DB, Rules: c.Rules, Assure: ec, Getenv: c.getenv,
+	return command.Config{DataDir: c.Data, DB: c.DB, Evidence: c.Evidence, Rules: c.Rules, Assure: ec, Getenv: c.getenv,
 		TLSCert: c.TLS.Cert, TLSKey: c.TLS.Key, TrustedProxies: c.Proxy.Trusted,
 		HTTP: command.HTTPConfig(c.HTTP), LiveMaxPerUser: c.Live.MaxPerUser, LiveMaxTotal: c.Live.MaxTotal}
 }

@@ -74,6 +74,7 @@ type Main struct {
 	Config    string
 	Data      string
 	DB        string
+	Evidence  string
 	Listen    string
 	Admin     string
 	LogLevel  string
@@ -121,7 +122,8 @@ func (m *Main) ParseFlags(args []string) error {
 	def := DefaultConfig()
 	fs.StringVar(&m.Config, "config", "", "command.yaml (see command/README.md); flags given explicitly override it")
 	fs.StringVar(&m.Data, "data", def.Data, "data directory (command.db, its lock, evidence, and history.db by default)")
-	fs.StringVar(&m.DB, "db", def.DB, "result history: sqlite:PATH or postgres://… (default sqlite:DATA/history.db)")
+	fs.StringVar(&m.DB, "db", def.DB, "result history: sqlite:PATH or postgres://… (default sqlite:DATA/history.db); postgres://… puts the operational records there too (cluster mode)")
+	fs.StringVar(&m.Evidence, "evidence", def.Evidence, "directory of evidence files (default DATA/evidence); in cluster mode one every instance shares")
 	fs.StringVar(&m.Listen, "listen", def.Listen, "address to serve on")
 	fs.StringVar(&m.Admin, "admin", def.Admin, "name of the admin user created on first start")
 	fs.StringVar(&m.LogLevel, "log-level", def.Log.Level, "debug, info, warn or error")
@@ -172,6 +174,7 @@ func (m *Main) config() (*Config, error) {
 	}
 	over("data", &cfg.Data, m.Data)
 	over("db", &cfg.DB, m.DB)
+	over("evidence", &cfg.Evidence, m.Evidence)
 	over("listen", &cfg.Listen, m.Listen)
 	over("admin", &cfg.Admin, m.Admin)
 	over("log-level", &cfg.Log.Level, m.LogLevel)
@@ -417,6 +420,9 @@ func (m *Main) verify(cfg *Config, log *slog.Logger) error {
 
 // backup is `shian-command backup --to FILE`.
 func (m *Main) backup(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	if command.ClusterMode(cfg.DB) {
+		return errors.New("backup: with --db postgres://… the records and the results are in PostgreSQL, not in the data directory: back the database up with pg_dump (pg_dump -Fc -f shian.dump DBNAME), and the evidence directory with your file backup; shian-command backup copies a single instance's data directory")
+	}
 	if m.To == "" {
 		return errors.New("backup: --to FILE.tar.gz is required")
 	}

@@ -180,8 +180,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer mon.Close()
-	log.Info("shian-kiosk started", "version", version.String(), "kiosk", cfg.KioskID, "devices", len(cfg.Devices), "data", cfg.Data, "command", cfg.Command.URL)
-	fmt.Fprintf(m.Stdout, "shian-kiosk %s (%s) running: %d devices, outbox in %s, command %s\n", cfg.KioskID, version.String(), len(cfg.Devices), cfg.Data, cfg.Command.URL)
+	log.Info("shian-kiosk started", "version", version.String(), "kiosk", cfg.KioskID, "devices", len(cfg.Devices), "data", cfg.Data, "command", cfg.Command.URLs())
+	fmt.Fprintf(m.Stdout, "shian-kiosk %s (%s) running: %d devices, outbox in %s, command %s\n", cfg.KioskID, version.String(), len(cfg.Devices), cfg.Data, strings.Join(cfg.Command.URLs(), ", "))
 	if addr := k.UIAddr(); addr != "" {
 		fmt.Fprintf(m.Stdout, "operator screen / 操作界面: http://%s/ (metrics: /metrics, /healthz, /readyz)\n", addr)
 	}

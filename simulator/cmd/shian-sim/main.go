@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ const usage = `shian-sim — 食安模拟器 / the Shian simulator
 
 Usage:
   shian-sim demo [flags]        run a simulated event against an in-process command service
+  shian-sim cluster-demo [flags]  the demo on a cluster: PostgreSQL, two command instances, HAProxy
   shian-sim instrument [flags]  serve one emulated instrument on a pseudo-terminal (--list for the models)
   shian-sim chaos --data DIR    the real binaries under kills and network faults; prints the ledger
   shian-sim powerloss --lazyfs BIN --data DIR   the real binaries on LazyFS under power cuts; prints the ledger
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "cluster-demo":
+		return runClusterDemo(ctx, args[1:], stdout, stderr)
 	case "instrument":
 		return runInstrument(ctx, args[1:], stdout, stderr)
 	case "chaos":
@@ -100,6 +104,53 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o.Out = stdout
 	if err := demo.Run(ctx, o); err != nil {
 		fmt.Fprintln(stderr, "shian-sim demo:", err)
+		return 1
+	}
+	return 0
+}
+
+func runClusterDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("shian-sim cluster-demo", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var o demo.Options
+	var c demo.ClusterOptions
+	var logLevel, instances string
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address HAProxy (the balancer) listens on")
+	fs.StringVar(&instances, "instances", "127.0.0.1:8081,127.0.0.1:8082", "comma-separated addresses of the command instances")
+	fs.StringVar(&c.HAProxy, "haproxy", "", "the haproxy binary (default: haproxy on PATH, then /usr/sbin/haproxy)")
+	fs.IntVar(&o.Kiosks, "kiosks", 3, "number of simulated kiosks")
+	fs.IntVar(&o.Stalls, "stalls", 48, "number of stalls in the venue")
+	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
+	fs.StringVar(&o.DataDir, "data", "cluster-demo-data", "data directory (the instances' directories, kiosk outboxes, haproxy.cfg, demo.json)")
+	fs.DurationVar(&o.Every, "every", 1500*time.Millisecond, "mean pause between tests at one kiosk")
+	fs.DurationVar(&o.Measure, "measure", time.Second, "how long the emulated tester measures (the real one: 3.5m)")
+	fs.Uint64Var(&o.Seed, "seed", 20261128, "seed for the venue and the operators")
+	fs.StringVar(&o.KioskUI, "kiosk-ui", "127.0.0.1:0", "where the first kiosk's touchscreen listens; kiosk i takes the port plus i (port 0: free ports)")
+	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "Usage: shian-sim cluster-demo [flags]\n\nThe demo on a cluster: a throwaway PostgreSQL (initdb in a temporary directory),\ntwo command instances on it, HAProxy in front (command/deploy/haproxy.cfg) and\nthe demo's kiosks and operators against HAProxy. Needs Debian's postgresql and\nhaproxy packages; installs nothing. Ctrl-C stops all of it.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	for _, a := range strings.Split(instances, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.Instances = append(c.Instances, a)
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		fmt.Fprintf(stderr, "shian-sim cluster-demo: --log-level %q: want debug, info, warn or error\n", logLevel)
+		return 2
+	}
+	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	o.Out = stdout
+	if err := demo.RunCluster(ctx, o, c); err != nil {
+		fmt.Fprintln(stderr, "shian-sim cluster-demo:", err)
 		return 1
 	}
 	return 0

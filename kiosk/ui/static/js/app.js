@@ -13,7 +13,7 @@ import { el } from "./dom.js"; // served by internal/jsdom, shared with the comm
 
 const $ = (id) => document.getElementById(id);
 
-const CATEGORIES = ["cat.vegetable", "cat.fruit", "cat.meat", "cat.aquatic", "cat.soy", "cat.other"];
+const CATEGORIES = ["cat.vegetable", "cat.fruit", "cat.meat", "cat.aquatic", "cat.soy", "cat.drink", "cat.other"];
 
 const ui = {
   state: null,
@@ -279,23 +279,40 @@ function render() {
   renderStorage(s);
 }
 
-function setPill(id, text, state) {
+function setPill(id, text, state, host) {
   const p = $(id);
   p.textContent = "";
   if (id === "st-link") {
     p.append(el("span", { class: "dot" }), el("span", { id: "st-link-text" }, text));
+    // The command instance's host, on screens wide enough for it (app.css).
+    if (host) p.append(el("span", { id: "st-link-host", class: "link-host" }, "· " + host));
   } else {
     p.textContent = text;
   }
   p.dataset.state = state;
 }
 
+// linkHost is the host (and port) of a command URL, "" when it has none.
+function linkHost(u) {
+  try {
+    return u ? new URL(u).host : "";
+  } catch {
+    return "";
+  }
+}
+
 function renderStatus(s) {
   $("kiosk-id").textContent = s.kiosk.name ? s.kiosk.name : s.kiosk.id;
   $("kiosk-id").title = s.kiosk.id;
   const online = s.link.online;
-  setPill("st-link", t(online ? "status.online" : "status.offline"), online ? "ok" : "bad");
-  $("st-link").title = online ? "" : t("status.offlineNote") + (s.link.last_error ? " — " + s.link.last_error : "");
+  // With several command instances (command.urls) the pill names the one
+  // the link uses (hidden on an 800-wide screen: no room); the title always
+  // gives the whole URL.
+  const host = linkHost(s.link.url);
+  const several = (s.link.urls || 0) > 1 && host;
+  setPill("st-link", t(online ? "status.online" : "status.offline"), online ? "ok" : "bad", online && several ? host : "");
+  const where = s.link.url ? t("status.linkURL", { url: s.link.url }) : "";
+  $("st-link").title = online ? where : t("status.offlineNote") + (s.link.last_error ? " — " + s.link.last_error : "") + (where ? " — " + where : "");
   const n = s.queue.pending;
   setPill("st-pending", t("status.pending", { n }), n > 0 ? "warn" : "ok");
   const rj = s.queue.rejected || 0;
@@ -341,7 +358,8 @@ function renderSteps() {
 
 function renderStall(s) {
   const q = $("stall-filter").value.trim().toLowerCase();
-  const match = (st) => !q || st.id.toLowerCase().includes(q) || (st.name || "").toLowerCase().includes(q);
+  const match = (st) =>
+    !q || st.id.toLowerCase().includes(q) || (st.name || "").toLowerCase().includes(q) || (st.category || "").includes(q);
   const box = $("stall-lists");
   box.textContent = "";
   const btn = (st) =>
@@ -349,7 +367,9 @@ function renderStall(s) {
       "button",
       { type: "button", class: "stall" + (st.id === ui.form.stall_id ? " chosen" : ""), dataset: { stall: st.id }, onclick: () => chooseStall(st.id) },
       el("span", { class: "stall-name" }, st.name || st.id),
-      st.name ? el("span", { class: "stall-id" }, st.id) : null,
+      el("span", { class: "stall-sub" },
+        st.category ? el("span", { class: "stall-cat" }, st.category) : null,
+        st.name ? el("span", { class: "stall-id" }, st.id) : null),
     );
   const recent = (s.recent_stalls || []).map((id) => s.stalls.find((x) => x.id === id) || { id }).filter(match);
   if (recent.length) {
@@ -358,6 +378,19 @@ function renderStall(s) {
   const all = s.stalls.filter(match);
   if (all.length) box.append(el("h2", {}, t("stall.all")), el("div", { class: "grid" }, all.map(btn)));
   if (!s.stalls.length) box.append(el("p", { class: "empty" }, t("stall.empty")));
+  else if (!all.length && !recent.length) box.append(el("p", { class: "empty" }, t("stall.noMatch")));
+}
+
+/** The samples offered for the chosen stall: its category's, then the stall's recent ones. */
+function suggestions(s) {
+  const st = s.stalls.find((x) => x.id === ui.form.stall_id);
+  const table = s.samples || {};
+  const list = (st && st.category && table[st.category]) || table[""] || commonSamples.map((n) => ({ name: n, category: "蔬菜" }));
+  const out = list.slice();
+  for (const r of s.recent || []) {
+    if (r.stall_id === ui.form.stall_id && r.sample_name && !out.some((x) => x.name === r.sample_name)) out.push({ name: r.sample_name });
+  }
+  return { category: st && st.category, list: out };
 }
 
 function renderSample(s) {
@@ -366,18 +399,18 @@ function renderSample(s) {
   if (document.activeElement !== name) name.value = f.sample.name;
   if (document.activeElement !== $("s-batch")) $("s-batch").value = f.sample.batch;
   if (document.activeElement !== $("s-supplier")) $("s-supplier").value = f.sample.supplier;
-  const names = [];
-  for (const r of s.recent || []) if (r.sample_name && !names.includes(r.sample_name)) names.push(r.sample_name);
-  for (const n of commonSamples) if (!names.includes(n)) names.push(n);
+  const sug = suggestions(s);
+  $("sample-for").textContent = sug.category ? t("sample.forCat", { cat: sug.category }) : "";
   const chips = $("name-chips");
   chips.textContent = "";
-  for (const n of names.slice(0, 12)) {
+  for (const sg of sug.list.slice(0, 8)) {
     chips.append(
-      el("button", { type: "button", class: "chip" + (n === f.sample.name ? " on" : ""), onclick: () => {
-        f.sample.name = n;
-        if (!f.sample.category) f.sample.category = table["cat.vegetable"].zh;
+      el("button", { type: "button", class: "chip" + (sg.name === f.sample.name ? " on" : ""), dataset: { sample: sg.name, cat: sg.category || "" }, onclick: () => {
+        f.sample.name = sg.name;
+        if (sg.category) f.sample.category = sg.category;
+        else if (!f.sample.category) f.sample.category = table["cat.vegetable"].zh;
         render();
-      } }, n),
+      } }, sg.name, currentLang() === "en" && sg.name_en ? el("small", { class: "chip-en" }, sg.name_en) : null),
     );
   }
   const cats = $("cat-chips");
