@@ -92,3 +92,28 @@ func TestConfigErrorsNameTheLine(t *testing.T) {
 		t.Error("empty config accepted")
 	}
 }
+
+// TestConfigSampleSuggestions: kiosk.yaml may replace a stall category's
+// samples (and give a stall its category); a sample filed under an
+// unknown sample category is refused with the key and what to use.
+func TestConfigSampleSuggestions(t *testing.T) {
+	src := good + `stalls:
+  - id: S-021
+    name: 21号 蜜语奶茶
+    category: 奶茶
+sample_suggestions:
+  奶茶:
+    - {name: 杨枝甘露, name_en: Mango pomelo sago, category: 饮品}
+`
+	cfg, err := ParseConfig("kiosk.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Stalls[0].Category != "奶茶" || len(cfg.SampleSuggestions["奶茶"]) != 1 || cfg.SampleSuggestions["奶茶"][0].NameEn != "Mango pomelo sago" {
+		t.Fatalf("%+v %+v", cfg.Stalls, cfg.SampleSuggestions)
+	}
+	_, err = ParseConfig("kiosk.yaml", []byte(strings.Replace(src, "category: 饮品", "category: drinks", 1)))
+	if err == nil || !strings.Contains(err.Error(), "sample_suggestions") || !strings.Contains(err.Error(), "饮品") {
+		t.Errorf("bad sample category: %v", err)
+	}
+}

@@ -59,10 +59,10 @@ func (s *Store) pgBackup(w io.Writer) error {
 		return fmt.Errorf("store: backup: %w", err)
 	}
 	defer mem.Close()
-	err = s.pg.view(func(k kv) error {
-		return k.(*pgKV).all(func(kind, id, val string) error {
-			return mem.Update(func(tx *buntdb.Tx) error {
-				_, _, err := tx.Set(kind+":"+id, val, nil)
+	err = mem.Update(func(mtx *buntdb.Tx) error {
+		return s.pg.view(func(k kv) error {
+			return k.(*pgKV).all(func(kind, id, val string) error {
+				_, _, err := mtx.Set(kind+":"+id, val, nil)
 				return err
 			})
 		})

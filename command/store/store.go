@@ -31,6 +31,62 @@
 // the records at every open, and so is buntdb's spatial index of the
 // sites, which it does not persist.
 //
+// # Two backends: buntdb, and PostgreSQL for cluster mode
+//
+// [Open] keeps the records in DIR/command.db (buntdb), as above: one
+// service per data directory. [OpenPostgres] keeps them in a PostgreSQL
+// database — the service does so when --db names one (cluster mode), the
+// database that also holds the result history — so that several command
+// services share them. Everything above the backend is the same code:
+// [Tx], [Modify], [List], the kiosk tokens, alarms, audit, rule books and
+// the sites' map queries, written against a small internal interface
+// (kv, backend.go) with one implementation per backend.
+//
+// On PostgreSQL the records are rows of records(kind, id, val) with
+// kind:id the primary key (ids compare bytewise, COLLATE "C", as buntdb's
+// keys do). An [Store.Update] is one SQL transaction: READ COMMITTED, and
+// every row Get reads in it locked FOR UPDATE until it commits, so a
+// read-modify-write ([Modify]) is never lost to another instance's; Create
+// is INSERT … ON CONFLICT DO NOTHING, so of two instances creating the
+// same record exactly one gets nil and the other [ErrConflict]. A
+// deadlock (40P01) or serialization failure (40001) re-runs fn in a new
+// transaction. Rows read by Each or FirstKey inside an Update are not
+// locked: a function that decides on a set of records must lock one row
+// it Gets (or Create a record keyed by what must be unique). The alarm and
+// audit numbers come from the sequences records_alarm_seq and
+// records_audit_seq (unique across instances; a rolled-back transaction
+// leaves a gap); the alarm lists and counts are read from the table at
+// every call. A site's location is kept in two columns beside its JSON,
+// written with it, and SitesIn queries them: a site another instance
+// added is on the map at once. Durability is PostgreSQL's: Update returns
+// after its COMMIT; ErrStorageFailed and the fsync seam are buntdb's.
+//
+// The store keeps no cache of records on either backend. Change hooks
+// carry writes to the rest of the service and to other instances:
+// [Store.OnChange] sees the kind:id keys of every committed Update (the
+// cluster bus publishes them), [Store.Changed] takes the keys another
+// instance wrote and calls the local watchers ([Store.OnKioskChange]).
+//
+// Backup and Check: on PostgreSQL Check queries the table, and Backup
+// writes the records of one snapshot in the buntdb file format (a copy a
+// single instance can open). The cluster's backup is pg_dump of the
+// database — records, history and sequences together; `shian-command
+// backup` refuses in cluster mode and says so.
+//
+// Which store owns what in cluster mode, and how a crash between the
+// records and the history is recovered: the history owns the results
+// (dedupe by result_id, rx_seq, each kiosk's acked_up_to); this store
+// owns everything else (kiosks, users, sessions, tokens, sites, zones,
+// alarms, audit, rule books, the engine's incidents and marks). They are
+// written in separate transactions, the result first: a crash after the
+// result's commit and before the engine's record leaves a result with no
+// incident, which the engine's Recover sweep (at the start of whichever
+// instance leads next) opens: it looks for the result's incident in the
+// records it read at start, so it opens one only when none was stored,
+// and with one engine at a time (the leader, command/cluster) that is one
+// incident per result. A crash before the result's commit acks nothing:
+// the kiosk resends.
+//
 // # Keys
 //
 //	result:<result_id>   wire.Result of an earlier version, until carried over

@@ -567,14 +567,16 @@ func TestKioskPositiveFlow(t *testing.T) {
 	}
 }
 
-// TestKioskStallPickerFits (issue 14, item 5) at both kiosk panels: the
+// TestKioskStallPickerFits (issue 14, item 5) at both kiosk panels and a
+// desktop screen: the
 // operator searches a stall by name and sees its category; the samples
 // offered are its category's (a milk-tea stall gets milk tea, not
 // spinach); the common path — category chip, sample, batch, supplier, next,
 // start — is on the screen without scrolling; the result is saved and the
 // saved line is on the screen, not under the buttons.
 func TestKioskStallPickerFits(t *testing.T) {
-	for _, size := range [][2]int64{{800, 480}, {1024, 600}} {
+	// The two kiosk panels, and a desktop screen (a kiosk on a monitor).
+	for _, size := range [][2]int64{{800, 480}, {1024, 600}, {1366, 768}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			r := startRig(t, rigOptions{width: size[0], height: size[1]})
 			p := r.p
@@ -609,7 +611,13 @@ func TestKioskStallPickerFits(t *testing.T) {
 			r.checkLayout("sample form " + tag)
 			r.inView(tag+" sample form", "#cat-chips .chip", "#name-chips .chip", "#s-batch", "#s-supplier", "#to-test")
 			p.Screenshot("picker-sample-" + tag)
-			r.inEnglish("picker-sample-" + tag)
+			r.tap("#lang")
+			p.WaitFor("English", `shian.lang() === "en"`, waitShort)
+			r.checkLayout("sample form in English " + tag)
+			r.inView(tag+" sample form in English", "#cat-chips .chip", "#name-chips .chip", "#s-batch", "#s-supplier", "#to-test")
+			p.Screenshot("picker-sample-" + tag + "-en")
+			r.tap("#lang")
+			p.WaitFor("Chinese", `shian.lang() === "zh"`, waitShort)
 			r.tap("#to-test")
 			p.WaitFor("test view", `shian.view === "test"`, waitShort)
 			r.inView(tag+" test view", "#start")

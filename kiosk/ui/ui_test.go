@@ -27,6 +27,7 @@ import (
 	"github.com/shianfood/shian/kiosk/uplink"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/measure"
+	"github.com/shianfood/shian/protocols/domain/stallsamples"
 	"github.com/shianfood/shian/protocols/wire"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
@@ -461,6 +462,39 @@ func TestPageIsServed(t *testing.T) {
 		e.h.ServeHTTP(rec, req)
 		if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), c.ctype) || !strings.Contains(rec.Body.String(), c.contains) {
 			t.Errorf("GET %s: %d %q", c.path, rec.Code, rec.Header().Get("Content-Type"))
+		}
+	}
+}
+
+// TestWordsZH is the kiosk's side of the rule that the zh-CN screen shows
+// no raw code or English fragment: every zh-CN string of the page's table
+// and every sample name the screen offers is Chinese, apart from the
+// placeholders ({id}), the language switch's own label, the instrument's
+// START key as printed on it, and the method's symbols (ATP, ΔA0, ΔAt).
+func TestWordsZH(t *testing.T) {
+	tableSrc, err := fs.ReadFile(FS(), "js/i18n.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zh := regexp.MustCompile(`zh:\s*"([^"]*)"`).FindAllStringSubmatch(string(tableSrc), -1)
+	if len(zh) < 100 {
+		t.Fatalf("parsed only %d zh-CN strings", len(zh))
+	}
+	allowed := regexp.MustCompile(`\{[a-z_]+\}|\bEnglish\b|\bSTART\b|\bATP\b|Δ[A-Za-z0-9]+|°C|%`)
+	latin := regexp.MustCompile(`[A-Za-z_]{2,}`)
+	check := func(where, s string) {
+		if w := latin.FindString(allowed.ReplaceAllString(s, "")); w != "" {
+			t.Errorf("%s: %q shows %q in zh-CN", where, s, w)
+		}
+	}
+	for _, m := range zh {
+		check("i18n.js", m[1])
+	}
+	for cat, l := range stallsamples.Default() {
+		check("stall category", cat)
+		for _, sg := range l {
+			check("sample of "+cat, sg.Name)
+			check("sample category of "+sg.Name, sg.Category)
 		}
 	}
 }

@@ -410,7 +410,7 @@ function renderSample(s) {
         if (sg.category) f.sample.category = sg.category;
         else if (!f.sample.category) f.sample.category = table["cat.vegetable"].zh;
         render();
-      } }, sg.name, currentLang() === "en" && sg.name_en ? el("small", { class: "chip-en" }, " " + sg.name_en) : null),
+      } }, sg.name, currentLang() === "en" && sg.name_en ? el("small", { class: "chip-en" }, sg.name_en) : null),
     );
   }
   const cats = $("cat-chips");

@@ -57,12 +57,12 @@ export const table = {
   "step.none": { zh: "未选择", en: "Not chosen" },
 
   // Stall.
-  "stall.scan": { zh: "请扫描摊位二维码，或在下方选择摊位", en: "Scan the stall's QR code, or pick the stall below" },
+  "stall.scan": { zh: "请扫描摊位二维码，或在下方选择摊位", en: "Scan the stall's QR code, or pick below" },
   "stall.filter": { zh: "搜索摊位编号、名称或类别", en: "Search stall id, name or category" },
   "stall.noMatch": { zh: "没有相符的摊位，请换个词或扫码", en: "No stall matches: try another word, or scan" },
   "stall.recent": { zh: "最近检测", en: "Recently tested" },
   "stall.all": { zh: "全部摊位", en: "All stalls" },
-  "stall.empty": { zh: "没有摊位：请扫码，或在 kiosk.yaml 的 stalls 中配置", en: "No stalls: scan a code, or list them under stalls in kiosk.yaml" },
+  "stall.empty": { zh: "没有摊位：请扫码，或请管理员在终端配置的摊位列表中添加", en: "No stalls: scan a code, or list them under stalls in kiosk.yaml" },
   "stall.scanned": { zh: "已扫描：{id}", en: "Scanned: {id}" },
   "stall.unlisted": { zh: "{id}（不在本机摊位列表）", en: "{id} (not in this kiosk's list)" },
   "scan.bad": { zh: "无法识别的二维码：{code}", en: "Unrecognised code: {code}" },
@@ -82,7 +82,7 @@ export const table = {
   "cat.fruit": { zh: "水果", en: "Fruit" },
   "cat.meat": { zh: "畜禽肉", en: "Meat" },
   "cat.aquatic": { zh: "水产品", en: "Aquatic" },
-  "cat.soy": { zh: "豆制品", en: "Soy products" },
+  "cat.soy": { zh: "豆制品", en: "Soy" },
   "cat.drink": { zh: "饮品", en: "Drinks" },
   "cat.other": { zh: "其他", en: "Other" },
 
@@ -94,7 +94,7 @@ export const table = {
   "test.needSample": { zh: "请先填写样品名称", en: "Enter the sample name first" },
   "test.needDevice": { zh: "请选择检测仪器", en: "Choose an instrument" },
   "test.deviceDown": { zh: "仪器故障，无法检测", en: "The instrument is down" },
-  "test.noInstruments": { zh: "本机未配置检测仪器（kiosk.yaml 的 devices）", en: "No instruments configured (devices in kiosk.yaml)" },
+  "test.noInstruments": { zh: "本机未配置检测仪器，请管理员在终端配置的仪器列表中添加", en: "No instruments configured (devices in kiosk.yaml)" },
   "test.pressStartHint": { zh: "在仪器上按 START 键启动", en: "Started with START on the instrument" },
   "test.triggerHint": { zh: "由本机启动读取", en: "Started by the kiosk" },
   "test.needLot": { zh: "请选择试剂/检测卡批号", en: "Choose the kit lot" },
