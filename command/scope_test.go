@@ -54,9 +54,8 @@ func leaks(s string) string {
 // TestScopedViewerSeesOnlyItsEvent (issue 11, finding 5): with two events
 // on one command — each with its stall, its kiosk, a positive result and
 // the incident it opened, and alarms — a viewer scoped to EV-A gets
-// nothing of EV-B from any read: the /ws/live snapshot and the deltas that
-// follow are not scoped yet (the live hub was rewritten meanwhile), GET /api/v1/results (and a result of
-// EV-B by id), stalls, zones, kiosks, alarms, incidents, QR labels and the
+// nothing of EV-B from any REST read (the live map's half is
+// TestScopedViewerLiveMap): GET /api/v1/results (and a result of EV-B by id), stalls, zones, kiosks, alarms, incidents, QR labels and the
 // CSV exports. The unscoped admin still sees both.
 func TestScopedViewerSeesOnlyItsEvent(t *testing.T) {
 	e := start(t)

@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -243,7 +244,8 @@ func Open(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.hub = live.NewHub(s.snapshot, live.Options{Log: cfg.Log, Owner: liveOwner,
-		MaxPerUser: cfg.LiveMaxPerUser, MaxTotal: cfg.LiveMaxTotal})
+		MaxPerUser: cfg.LiveMaxPerUser, MaxTotal: cfg.LiveMaxTotal,
+		Audience: s.audience, ScopeOf: liveScope})
 	s.metrics = metrics.New(metrics.Sources{
 		Kiosks:    func() []wire.KioskState { return s.ingest.KioskStates() },
 		Browsers:  func() (int, uint64) { st := s.hub.Stats(); return st.Clients, st.Dropped },
@@ -454,9 +456,11 @@ func (s *Service) publishFromEngine(kind string, data any) uint64 {
 	return seq
 }
 
-// snapshot builds the live state for a browser that (re)connects.
-func (s *Service) snapshot(seq uint64) wire.Snapshot {
-	rs, err := s.history.Results(history.Filter{Limit: s.cfg.RecentResults})
+// snapshot builds the live state for a browser that (re)connects: what a
+// user scoped to scope may see (nil: everything), as the REST reads
+// decide it (command/api/scope.go) and as audience decides the deltas.
+func (s *Service) snapshot(seq uint64, scope []string) wire.Snapshot {
+	rs, err := s.history.Results(history.Filter{Limit: s.cfg.RecentResults, Events: scope})
 	if err != nil {
 		s.cfg.Log.Error("snapshot: results", "err", err)
 	}
@@ -465,6 +469,9 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 	}
 	kiosks := map[string]wire.KioskState{}
 	store.List(s.store, "kiosk", func(id string, k store.Kiosk) bool {
+		if !engine.InScope(scope, k.EventID) {
+			return true
+		}
 		ks := wire.KioskState{KioskID: id, Name: k.Name, SiteID: k.SiteID, EventID: k.EventID}
 		if len(k.Loc) == 2 {
 			ks.Lon, ks.Lat = k.Loc[0], k.Loc[1]
@@ -473,7 +480,9 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 		return true
 	})
 	for _, live := range s.ingest.KioskStates() {
-		kiosks[live.KioskID] = live
+		if _, ok := kiosks[live.KioskID]; ok || len(scope) == 0 {
+			kiosks[live.KioskID] = live
+		}
 	}
 	ks := make([]wire.KioskState, 0, len(kiosks))
 	for _, k := range kiosks {
@@ -490,7 +499,59 @@ func (s *Service) snapshot(seq uint64) wire.Snapshot {
 			stalls = append(stalls, wire.StallState{StallID: id, OpenIncident: inc})
 		}
 	}
-	return wire.Snapshot{Seq: seq, Results: rs, Stalls: stalls, Kiosks: ks, Extra: s.engine.SnapshotExtra(nil)}
+	if len(scope) > 0 {
+		stalls = slices.DeleteFunc(stalls, func(st wire.StallState) bool {
+			site, _ := s.store.SiteByID(st.StallID)
+			return !engine.InScope(scope, site.EventID)
+		})
+	}
+	return wire.Snapshot{Seq: seq, Results: rs, Stalls: stalls, Kiosks: ks, Extra: s.engine.SnapshotExtra(scope)}
+}
+
+// liveScope is the event scope of a /ws/live connection: its user's
+// (auth.Require ran before the hub; nil: every event).
+func liveScope(r *http.Request) []string {
+	u, _ := auth.UserFrom(r.Context())
+	return u.Events
+}
+
+// audience says which users may see a live delta (live.Options.Audience),
+// by the event of its record, as the REST reads decide it for users
+// scoped to events: results by their event, stalls by their site's,
+// kiosks by their registration's, alerts by theirs (or their kiosk's or
+// site's), incidents by their trigger's, events by themselves, teams of
+// an event by it and teams of none and rule books by everyone, banquets
+// (of no event) by unscoped users only. A record of no event is for
+// unscoped users only, like a kind this switch does not know, so that a
+// new kind never leaks across events by default.
+func (s *Service) audience(kind string, data any) live.Audience {
+	switch d := data.(type) {
+	case wire.Result:
+		return live.Audience{Event: d.EventID}
+	case wire.StallState:
+		st, _ := s.store.SiteByID(d.StallID)
+		return live.Audience{Event: st.EventID}
+	case wire.KioskState:
+		k, err := s.store.KioskByID(d.KioskID)
+		if err != nil {
+			return live.Audience{Event: d.EventID}
+		}
+		return live.Audience{Event: k.EventID}
+	case store.Alarm:
+		return live.Audience{Event: s.store.AlarmEvent(d)}
+	case engine.Incident:
+		return live.Audience{Event: d.Trigger.EventID}
+	case engine.Team:
+		return live.Audience{Everyone: d.EventID == "", Event: d.EventID}
+	case engine.EventView:
+		return live.Audience{Event: d.ID}
+	case engine.Banquet:
+		return live.Audience{}
+	case rulebook.Summary:
+		return live.Audience{Everyone: true}
+	}
+	s.cfg.Log.Warn("live: a delta of a type without an audience; shown to unscoped users only", "kind", kind, "type", fmt.Sprintf("%T", data))
+	return live.Audience{}
 }
 
 // Handler returns the HTTP handler (API, websockets, pages).

@@ -47,6 +47,9 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		c.owner = h.opts.Owner(r)
 	}
 	reg := registration{c: c, stream: r.URL.Query().Get("stream")}
+	if h.opts.ScopeOf != nil {
+		reg.scope = h.opts.ScopeOf(r)
+	}
 	reg.since, _ = strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
 	select {
 	case h.register <- reg:

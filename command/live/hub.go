@@ -43,26 +43,63 @@
 //
 // A browser reconnecting with subscribe{since: N} gets the deltas after N
 // from the ring when they are all still there, or else a fresh snapshot.
+//
+// # Event scope: one view per scope
+//
+// A user scoped to events (store.User.Events) sees only their records on
+// the live map, as in the REST API. Publish asks Options.Audience, on the
+// publisher's goroutine, who may see a delta ([Audience]: everyone, the
+// users of one event, or unscoped users only) and queues it with it;
+// coalescing is unchanged (a newer state of one stall or kiosk has the
+// same audience). The hub keeps one view per distinct scope in use: its
+// own stream id, numbering and ring, holding only the deltas that scope
+// may see, numbered without gaps, and its own snapshot (SnapshotFunc with
+// the scope) built one at a time per view. A scoped browser therefore
+// never receives another event's delta — not even as a hole in its
+// numbering — and its snapshot, deltas and resync agree with each other
+// exactly as an unscoped browser's do. The unscoped view's numbers are
+// the queue's (those Publish returns). A delta lost to a full queue
+// leaves a hole in every view's numbering, so every browser resyncs.
+// Views are never dropped while the hub runs, so a stream id always means
+// the same scope and numbering.
 package live
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/shianfood/shian/protocols/wire"
 )
 
-// SnapshotFunc builds the live state. It is called on a goroutine of its
-// own (never the hub's, nor a publisher's), one call at a time, with the
-// sequence of the last delta the hub has numbered; it must not call back
-// into the hub.
-type SnapshotFunc func(seq uint64) wire.Snapshot
+// SnapshotFunc builds the live state that a user scoped to scope (nil:
+// every event) may see. It is called on a goroutine of its own (never the
+// hub's, nor a publisher's), one call at a time per scope, with the
+// sequence of the last delta the hub has numbered in that scope's view;
+// it must not call back into the hub.
+type SnapshotFunc func(seq uint64, scope []string) wire.Snapshot
+
+// Audience is who may see a delta: everyone (Everyone), the users whose
+// scope holds Event, and always the users of no scope. The zero Audience
+// is for unscoped users only.
+type Audience struct {
+	Everyone bool
+	Event    string
+}
+
+// Sees reports whether a user scoped to scope (empty: every event) may
+// see a delta for a.
+func (a Audience) Sees(scope []string) bool {
+	return len(scope) == 0 || a.Everyone || (a.Event != "" && slices.Contains(scope, a.Event))
+}
 
 // Options configures a Hub.
 type Options struct {
@@ -81,6 +118,14 @@ type Options struct {
 	// whole hub (defaults 20 and 2000). A connection over a cap is
 	// closed at once with wire.CloseTooMany.
 	MaxPerUser, MaxTotal int
+	// Audience says who may see a delta; it is called by Publish, on the
+	// publisher's goroutine, and must be quick. Nil: everyone sees every
+	// delta.
+	Audience func(kind string, data any) Audience
+	// ScopeOf returns the event scope of an authenticated browser's
+	// handshake request (nil: every event). Nil: every browser is
+	// unscoped.
+	ScopeOf func(r *http.Request) []string
 }
 
 // Owner is who a connection belongs to: the user, and the credential it
@@ -126,6 +171,22 @@ type pendingDelta struct {
 	seq  uint64
 	kind string
 	data json.RawMessage
+	aud  Audience
+}
+
+// view is what the browsers of one scope see: their own numbering of the
+// deltas they may see, the ring to resync from, and their snapshot.
+type view struct {
+	scope    []string
+	stream   string
+	seq      uint64 // the last delta numbered in this view
+	ring     []slot // encoded deltas by seq % len(ring)
+	building bool   // a snapshot of this view is being built
+}
+
+type slot struct {
+	seq uint64
+	msg []byte
 }
 
 // coalesceKey names what a delta is the latest state of.
@@ -151,9 +212,11 @@ type registration struct {
 	c      *client
 	since  uint64
 	stream string
+	scope  []string
 }
 
 type builtSnapshot struct {
+	v   *view
 	seq uint64
 	msg []byte // nil when it could not be encoded
 }
@@ -236,6 +299,10 @@ func (h *Hub) Publish(kind string, data any) uint64 {
 		return 0
 	}
 	key, coalesce := keyOf(kind, data)
+	aud := Audience{Everyone: true}
+	if h.opts.Audience != nil {
+		aud = h.opts.Audience(kind, data)
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -245,7 +312,7 @@ func (h *Hub) Publish(kind string, data any) uint64 {
 		if i, ok := h.keyed[key]; ok {
 			// A newer state of the same thing, still queued: it takes the
 			// older one's place (and number).
-			h.pending[i].data = b
+			h.pending[i].data, h.pending[i].aud = b, aud
 			seq := h.pending[i].seq
 			h.mu.Unlock()
 			h.coalesced.Add(1)
@@ -257,7 +324,7 @@ func (h *Hub) Publish(kind string, data any) uint64 {
 	}
 	h.last++
 	seq := h.last
-	h.pending = append(h.pending, pendingDelta{seq: seq, kind: kind, data: b})
+	h.pending = append(h.pending, pendingDelta{seq: seq, kind: kind, data: b, aud: aud})
 	if coalesce {
 		h.keyed[key] = len(h.pending) - 1
 	}
@@ -399,20 +466,29 @@ type sub struct {
 	// syncing: waiting for a snapshot; live deltas are not sent to it
 	// until then (the ring replays them after the snapshot).
 	syncing bool
+	view    *view
 }
 
 func (h *Hub) run() {
 	defer close(h.done)
 	clients := map[*client]*sub{}
 	perUser := map[string]int{}
-	type slot struct {
-		seq uint64
-		msg []byte
+	n := uint64(h.opts.Ring)
+	// Views by scope key ("" is every event); the unscoped view's stream
+	// is the hub's and its numbers the queue's.
+	all := &view{stream: h.stream, ring: make([]slot, n)}
+	views := map[string]*view{"": all}
+	viewOf := func(scope []string) *view {
+		key := scopeKey(scope)
+		v := views[key]
+		if v == nil {
+			sum := sha256.Sum256([]byte(key))
+			v = &view{scope: strings.Split(key, "\n"), stream: h.stream + "." + hex.EncodeToString(sum[:4]), ring: make([]slot, n)}
+			views[key] = v
+		}
+		return v
 	}
-	ring := make([]slot, h.opts.Ring) // encoded deltas by seq % Ring
-	n := uint64(len(ring))
-	var seq uint64    // the last delta in the ring
-	building := false // a snapshot is being built
+	var last uint64 // the queue's number of the last delta drained
 	var refused uint64
 
 	// remove takes c out and ends its writer, which sends the close frame
@@ -437,69 +513,97 @@ func (h *Hub) run() {
 			return false
 		}
 	}
-	build := func() {
-		building = true
-		from := seq
+	build := func(v *view) {
+		v.building = true
+		from := v.seq
 		h.builders.Add(1)
 		go func() {
 			defer h.builders.Done()
-			snap := h.snapshot(from)
-			snap.Seq, snap.Stream = from, h.stream
+			snap := h.snapshot(from, v.scope)
+			snap.Seq, snap.Stream = from, v.stream
 			b, err := wire.Encode(&snap)
 			if err != nil {
 				h.opts.Log.Error("live: cannot encode snapshot", "err", err)
 				b = nil
 			}
 			select {
-			case h.built <- builtSnapshot{seq: from, msg: b}:
+			case h.built <- builtSnapshot{v: v, seq: from, msg: b}:
 			case <-h.quit:
 			}
 		}()
 	}
 	wantSnapshot := func(c *client) {
-		clients[c].syncing = true
+		st := clients[c]
+		st.syncing = true
 		// One being built will do too: the deltas after its number are
 		// sent from the ring after it.
-		if !building {
-			build()
+		if !st.view.building {
+			build(st.view)
 		}
 	}
-	// holds reports whether the ring has every delta after from.
-	holds := func(from uint64) bool {
-		if from > seq || seq-from >= n {
+	// holds reports whether v's ring has every delta after from.
+	holds := func(v *view, from uint64) bool {
+		if from > v.seq || v.seq-from >= n {
 			return false
 		}
-		for s := from + 1; s <= seq; s++ {
-			if ring[s%n].seq != s {
+		for s := from + 1; s <= v.seq; s++ {
+			if v.ring[s%n].seq != s {
 				return false // a delta lost to a full queue
 			}
 		}
 		return true
 	}
-	sendAfter := func(c *client, from uint64) {
-		for s := from + 1; s <= seq; s++ {
-			if !send(c, ring[s%n].msg) {
+	sendAfter := func(c *client, v *view, from uint64) {
+		for s := from + 1; s <= v.seq; s++ {
+			if !send(c, v.ring[s%n].msg) {
 				return
 			}
 		}
 	}
-	// replay sends the deltas after since from the ring, when they are of
-	// this stream and all still there; it reports whether it did.
+	// replay sends the deltas after since from the client's view's ring,
+	// when they are of its stream and all still there; it reports whether
+	// it did.
 	replay := func(c *client, since uint64, stream string) bool {
-		if since == 0 || stream != h.stream || !holds(since) {
+		v := clients[c].view
+		if since == 0 || stream != v.stream || !holds(v, since) {
 			return false
 		}
-		sendAfter(c, since)
+		sendAfter(c, v, since)
 		return true
 	}
-	// drain moves what was published into the ring and to the browsers.
+	// drain moves what was published into each view that may see it (its
+	// ring, under its own number) and to that view's browsers.
 	drain := func() {
 		for _, p := range h.take() {
-			msg := appendDelta(nil, h.stream, p.seq, p.kind, p.data)
-			ring[p.seq%n] = slot{seq: p.seq, msg: msg}
-			seq = p.seq
+			if p.seq != last+1 {
+				// Deltas were lost to a full queue: a hole in every
+				// scoped view's numbering too, so its browsers resync.
+				for _, v := range views {
+					if v != all {
+						v.seq++
+					}
+				}
+			}
+			last = p.seq
+			var sent map[*view][]byte
+			for _, v := range views {
+				if !p.aud.Sees(v.scope) {
+					continue
+				}
+				if v == all {
+					v.seq = p.seq
+				} else {
+					v.seq++
+				}
+				msg := appendDelta(nil, v.stream, v.seq, p.kind, p.data)
+				v.ring[v.seq%n] = slot{seq: v.seq, msg: msg}
+				if sent == nil {
+					sent = make(map[*view][]byte, len(views))
+				}
+				sent[v] = msg
+			}
 			for c, st := range clients {
-				if !st.syncing {
+				if msg, ok := sent[st.view]; ok && !st.syncing {
 					send(c, msg)
 				}
 			}
@@ -527,7 +631,7 @@ func (h *Hub) run() {
 				continue
 			}
 			drain()
-			clients[r.c] = &sub{}
+			clients[r.c] = &sub{view: viewOf(r.scope)}
 			perUser[u]++
 			if !replay(r.c, r.since, r.stream) {
 				wantSnapshot(r.c)
@@ -564,27 +668,27 @@ func (h *Hub) run() {
 				wantSnapshot(r.c)
 			}
 		case b := <-h.built:
-			building = false
+			b.v.building = false
 			drain()
 			again := false
 			for c, st := range clients {
 				switch {
-				case !st.syncing:
+				case !st.syncing || st.view != b.v:
 				case b.msg == nil:
 					// It cannot be encoded; building it again would not
 					// help. The browser reconnects later.
 					remove(c, 0, "")
-				case !holds(b.seq):
+				case !holds(b.v, b.seq):
 					again = true // the ring moved on during the build
 				default:
 					st.syncing = false
 					if send(c, b.msg) {
-						sendAfter(c, b.seq)
+						sendAfter(c, b.v, b.seq)
 					}
 				}
 			}
 			if again {
-				build()
+				build(b.v)
 			}
 		case sc := <-h.stats:
 			h.mu.Lock()
@@ -593,6 +697,14 @@ func (h *Hub) run() {
 			sc <- Stats{Clients: len(clients), Seq: last, Dropped: h.dropped.Load(), Coalesced: h.coalesced.Load(), Lost: h.lost.Load(), Refused: refused}
 		}
 	}
+}
+
+// scopeKey names a scope: its events, sorted and without repeats, joined
+// by newlines ("" for every event).
+func scopeKey(scope []string) string {
+	s := slices.DeleteFunc(slices.Clone(scope), func(e string) bool { return e == "" })
+	slices.Sort(s)
+	return strings.Join(slices.Compact(s), "\n")
 }
 
 // newStreamID returns a random id for one run of the hub.

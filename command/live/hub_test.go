@@ -145,7 +145,7 @@ func publishAll(t *testing.T, h *Hub, from, n int, size ...int) uint64 {
 // its queue is full, while publishing goes on without waiting and a
 // browser that reads gets every delta in order.
 func TestSlowBrowserIsDropped(t *testing.T) {
-	h := NewHub(func(uint64) wire.Snapshot { return wire.Snapshot{} }, Options{Log: quiet})
+	h := NewHub(func(uint64, []string) wire.Snapshot { return wire.Snapshot{} }, Options{Log: quiet})
 	defer h.Close()
 	url := serve(t, h)
 	// The slow one: a raw connection that reads its snapshot and nothing more.
@@ -196,7 +196,7 @@ func TestSnapshotIsBuiltOffTheHub(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
 	started := make(chan struct{})
-	h := NewHub(func(seq uint64) wire.Snapshot {
+	h := NewHub(func(seq uint64, _ []string) wire.Snapshot {
 		if calls.Add(1) > 1 {
 			once.Do(func() { close(started) })
 			<-release
@@ -235,7 +235,7 @@ func TestSnapshotIsBuiltOffTheHub(t *testing.T) {
 // drops its oldest half, and a browser resuming across the loss gets a
 // snapshot instead of a replay with a hole.
 func TestQueuedDeltasCoalesce(t *testing.T) {
-	h := newHub(func(seq uint64) wire.Snapshot { return wire.Snapshot{} }, Options{Log: quiet, MaxPending: 8})
+	h := newHub(func(seq uint64, _ []string) wire.Snapshot { return wire.Snapshot{} }, Options{Log: quiet, MaxPending: 8})
 	s1 := func(v assay.Verdict) wire.StallState { return wire.StallState{StallID: "S-1", Verdict: v} }
 	seqs := []uint64{
 		h.Publish(wire.KindStall, s1(assay.Negative)),
