@@ -427,6 +427,7 @@ class App {
     chip.className = `phase-chip ph-${line.phase}`;
     chip.textContent = line.text;
     $("#event-meals").textContent = line.meals;
+    box.title = `${line.text}\n${line.meals}`; // the whole line where the header cuts it
   }
 
   refetchSites(snapshot) {
