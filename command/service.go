@@ -247,7 +247,7 @@ func Open(cfg Config) (*Service, error) {
 		pc = *cfg.Assure.Protocol
 	}
 	day := pc.KPI.UTCOffset
-	s.history, err = history.Open(cfg.DB, history.Options{Now: cfg.Now, Log: cfg.Log, OnDamage: s.damaged, DayOffset: &day})
+	s.history, err = history.Open(cfg.DB, history.Options{Now: cfg.Now, Log: cfg.Log, OnDamage: s.damaged, DayOffset: &day, Cluster: ClusterMode(cfg.DB)})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/history/historytest"
+	"github.com/shianfood/shian/internal/pgtest"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -155,4 +157,64 @@ func writeBytes() int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkCommitPostgres is the write path on PostgreSQL: the
+// single-writer mode (the baseline, measured in the same run on the same
+// server) against cluster mode (decision 0025) with one and with two
+// instances committing at once. Groups of 64 prepared results from 16
+// kiosks, synchronous_commit=on. ratio = cluster results/s ÷ single-writer
+// results/s.
+func BenchmarkCommitPostgres(b *testing.B) {
+	run := func(b *testing.B, cluster bool, writers int) float64 {
+		dsn := pgtest.DSN(b)
+		hs := make([]history.History, writers)
+		for i := range hs {
+			h, err := history.Open(dsn, history.Options{Cluster: cluster})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close()
+			hs[i] = h
+		}
+		gs := groups(b.N*writers, 64, 4)
+		ps := make([][]history.Incoming, len(gs))
+		for i, g := range gs {
+			ps[i] = make([]history.Incoming, len(g))
+			for j := range g {
+				ps[i][j] = history.Prepare(g[j])
+			}
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w, h := range hs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(ps); i += writers {
+					if _, err := h.CommitPrepared(ps[i]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(len(ps)*64) / time.Since(start).Seconds()
+	}
+	for _, c := range []struct {
+		name    string
+		writers int
+	}{{"instances=1", 1}, {"instances=2", 2}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.StopTimer()
+			base := run(b, false, 1)
+			b.StartTimer()
+			rate := run(b, true, c.writers)
+			b.StopTimer()
+			b.ReportMetric(rate, "results/s")
+			b.ReportMetric(base, "baseline_results/s")
+			b.ReportMetric(rate/base, "ratio")
+		})
+	}
 }

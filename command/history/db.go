@@ -62,6 +62,11 @@ type db struct {
 
 	dayOff int64 // ns
 
+	// cluster: several instances write the database (Options.Cluster);
+	// the working set is only a cache, read again under pgCommitKey at
+	// each commit and from the database by the readers below.
+	cluster bool
+
 	// wmu serialises the writers (Commit, Import): a writer reads the
 	// working set under wmu alone, and takes mu for writing only to apply
 	// a committed transaction, so that readers (HighWater at a kiosk's
@@ -142,6 +147,126 @@ func (h *db) load(ctx context.Context) error {
 		return err
 	}
 	return h.checkDayOffset(ctx)
+}
+
+// querier is what the cluster refreshes read through: the reader pool or
+// the commit's transaction.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// syncCluster takes the cluster's commit lock for tx and reads again what
+// the commit decides with: the last rx_seq, the count, and the marks and
+// latest results of the group's kiosks and stalls. Other instances commit
+// only under the same lock, so until tx ends this is the database's state.
+func (h *db) syncCluster(ctx context.Context, tx *sql.Tx, rs []*wire.Result) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(pgCommitKey)); err != nil {
+		return fmt.Errorf("take the cluster's commit lock: %w", err)
+	}
+	var last sql.NullInt64
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT MAX(rx_seq) FROM results), (SELECT v FROM meta WHERE k = 'results')`).Scan(&last, &n); err != nil {
+		return fmt.Errorf("read the last rx_seq: %w", err)
+	}
+	kset, sset := map[string]bool{}, map[string]bool{}
+	var kiosks, stalls []string
+	for _, r := range rs {
+		if r.FromKiosk() && !kset[r.KioskID] {
+			kset[r.KioskID] = true
+			kiosks = append(kiosks, r.KioskID)
+		}
+		if r.StallID != "" && !sset[r.StallID] {
+			sset[r.StallID] = true
+			stalls = append(stalls, r.StallID)
+		}
+	}
+	marks, err := h.readMarks(ctx, tx, kiosks)
+	if err != nil {
+		return err
+	}
+	var latest map[string]latestAt
+	if len(stalls) > 0 {
+		if latest, err = h.readLatest(ctx, tx, stalls); err != nil {
+			return err
+		}
+	}
+	// The working set is the writer's alone in cluster mode (the readers
+	// ask the database), so nothing stale can be written into it between
+	// here and the COMMIT.
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.rxSeq, h.count = uint64(last.Int64), int(n)
+	for _, id := range kiosks {
+		if k := marks[id]; k != nil {
+			h.kiosks[id] = k
+		} else {
+			delete(h.kiosks, id)
+		}
+	}
+	for _, s := range stalls {
+		if l, ok := latest[s]; ok {
+			h.latest[s] = l
+		} else {
+			delete(h.latest, s)
+		}
+	}
+	return nil
+}
+
+// readMarks reads the kiosks' marks from the database (a kiosk with no
+// row has none).
+func (h *db) readMarks(ctx context.Context, q querier, kiosks []string) (map[string]*kioskSeqs, error) {
+	if len(kiosks) == 0 {
+		return nil, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT kiosk_id, contiguous, above FROM kiosk_marks WHERE kiosk_id = ANY($1)`, kiosks)
+	if err != nil {
+		return nil, fmt.Errorf("read the kiosks' marks: %w", err)
+	}
+	defer rows.Close()
+	got := map[string]*kioskSeqs{}
+	for rows.Next() {
+		var id, above string
+		var hw int64
+		if err := rows.Scan(&id, &hw, &above); err != nil {
+			return nil, err
+		}
+		k, err := decodeMarks(hw, above)
+		if err != nil {
+			return nil, fmt.Errorf("kiosk %s's marks are damaged (%v); run shian-command verify", id, err)
+		}
+		got[id] = k
+	}
+	return got, rows.Err()
+}
+
+// readLatest reads the stalls' latest results (all when stalls is nil)
+// from the database.
+func (h *db) readLatest(ctx context.Context, q querier, stalls []string) (map[string]latestAt, error) {
+	query, args := `SELECT `+prefixed("r.", rowColumns)+` FROM stall_latest s JOIN results r ON r.rx_seq = s.rx_seq`, []any(nil)
+	if stalls != nil {
+		query, args = query+` WHERE s.stall_id = ANY($1)`, []any{stalls}
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read the stalls' latest results: %w", err)
+	}
+	defer rows.Close()
+	got := map[string]latestAt{}
+	for rows.Next() {
+		var w row
+		if err := rows.Scan(w.dest()...); err != nil {
+			return nil, err
+		}
+		r, err := decodeRow(&w)
+		if err != nil {
+			h.damaged(Damage{RxSeq: uint64(w.rx), ResultID: w.resultID, KioskID: w.kioskID, Seq: uint64(max(w.seq, 0)), Problem: err.Error()})
+			continue
+		}
+		got[r.StallID] = latestAt{state: StallStateOf(&r), rx: r.RxSeq}
+	}
+	return got, rows.Err()
 }
 
 func (h *db) loadLatest(ctx context.Context) error {
@@ -410,6 +535,15 @@ func (h *db) CommitPrepared(pin []Incoming) ([]Committed, error) {
 		return nil, fmt.Errorf("history: commit %d results: %w", len(pin), err)
 	}
 	defer tx.Rollback()
+	if h.cluster {
+		rs := make([]*wire.Result, len(pin))
+		for i := range pin {
+			rs[i] = &pin[i].Result
+		}
+		if err := h.syncCluster(ctx, tx, rs); err != nil {
+			return nil, fmt.Errorf("history: commit %d results: %w", len(pin), err)
+		}
+	}
 	held, err := h.d.held(ctx, tx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("history: commit %d results: look up their ids: %w", len(pin), err)
@@ -584,6 +718,15 @@ func (h *db) Import(in []wire.Result) (ImportReport, error) {
 		return rep, err
 	}
 	defer tx.Rollback()
+	if h.cluster {
+		rs := make([]*wire.Result, len(in))
+		for i := range in {
+			rs[i] = &in[i]
+		}
+		if err := h.syncCluster(ctx, tx, rs); err != nil {
+			return rep, fmt.Errorf("history: import: %w", err)
+		}
+	}
 	ids := make([]string, len(in))
 	for i := range in {
 		ids[i] = in[i].ResultID
@@ -678,6 +821,21 @@ func marks(n int) string {
 
 // HighWater returns the kiosk's contiguous and highest stored seq.
 func (h *db) HighWater(kioskID string) (contiguous, highest uint64) {
+	if h.cluster {
+		// Another instance may have stored this kiosk's results: ask the
+		// database (a kiosk that moved gets its true acked_up_to).
+		got, err := h.readMarks(context.Background(), h.r, []string{kioskID})
+		if err != nil {
+			// Nothing acked then: the kiosk resends, and the resends are
+			// deduped on result_id.
+			h.opts.Log.Warn("history: read a kiosk's marks", "kiosk", kioskID, "err", err)
+			return 0, 0
+		}
+		if ks := got[kioskID]; ks != nil {
+			return ks.hw, ks.max()
+		}
+		return 0, 0
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	ks := h.kiosks[kioskID]
@@ -704,6 +862,14 @@ func (h *db) Err() error {
 
 // Count returns how many results are stored.
 func (h *db) Count() int {
+	if h.cluster {
+		var n int64
+		if err := h.r.QueryRowContext(context.Background(), `SELECT v FROM meta WHERE k = 'results'`).Scan(&n); err == nil {
+			return int(n)
+		} else {
+			h.opts.Log.Warn("history: read the result count; answering the last known", "err", err)
+		}
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return h.count
@@ -711,10 +877,19 @@ func (h *db) Count() int {
 
 // StallStates returns the latest verdict at every site, ordered by id.
 func (h *db) StallStates() []wire.StallState {
+	latest := h.latest
+	if h.cluster {
+		got, err := h.readLatest(context.Background(), h.r, nil)
+		if err == nil {
+			latest = got
+		} else {
+			h.opts.Log.Warn("history: read the stalls' latest; answering the last known", "err", err)
+		}
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	out := make([]wire.StallState, 0, len(h.latest))
-	for _, l := range h.latest {
+	out := make([]wire.StallState, 0, len(latest))
+	for _, l := range latest {
 		out = append(out, l.state)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].StallID < out[j].StallID })
@@ -723,6 +898,14 @@ func (h *db) StallStates() []wire.StallState {
 
 // StallState returns the latest verdict at one site.
 func (h *db) StallState(id string) (wire.StallState, bool) {
+	if h.cluster {
+		got, err := h.readLatest(context.Background(), h.r, []string{id})
+		if err == nil {
+			l, ok := got[id]
+			return l.state, ok
+		}
+		h.opts.Log.Warn("history: read a stall's latest; answering the last known", "stall", id, "err", err)
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	l, ok := h.latest[id]

@@ -274,6 +274,15 @@ type Options struct {
 	// Fault is a test seam: called before every COMMIT of Commit (op
 	// "commit"); a non-nil error is taken as the COMMIT failing.
 	Fault func(op string) error
+	// Cluster lets several shian-command instances write one PostgreSQL
+	// history at once (decision 0025): no single-writer lock; each commit
+	// numbers its rows under a transaction-scoped advisory lock, so rx_seq
+	// order is commit order and a reader paging by rx_seq never skips a
+	// row; dedupe, the kiosks' marks, the count and the stalls' latest are
+	// read from the database inside that lock and at every HighWater. Off
+	// (the default) is the single-writer mode, as fast as before. SQLite
+	// refuses it.
+	Cluster bool
 }
 
 func (o *Options) defaults() {
@@ -296,6 +305,9 @@ func (o *Options) defaults() {
 func Open(spec string, opts Options) (History, error) {
 	switch {
 	case strings.HasPrefix(spec, "sqlite:"):
+		if opts.Cluster {
+			return nil, fmt.Errorf("history: cluster mode needs a PostgreSQL history (--db postgres://…), not %s", spec)
+		}
 		return OpenSQLite(strings.TrimPrefix(spec, "sqlite:"), opts)
 	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
 		return OpenPostgres(spec, opts)

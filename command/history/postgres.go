@@ -13,9 +13,15 @@ import (
 )
 
 // pgLockKey is the advisory lock the writing shian-command holds on its
-// database: a second command service on the same database would number
-// results twice.
+// database: a second single-writer command service on the same database
+// would number results twice. Cluster instances hold it shared.
 const pgLockKey = 0x5368_6961_6e48 // "ShianH"
+
+// pgCommitKey is the transaction-scoped advisory lock a cluster-mode
+// commit holds from before it reads the working set until its COMMIT:
+// commits of all instances are serialised, so rx_seq is numbered in
+// commit order (decision 0025).
+const pgCommitKey = 0x5368_6961_6e43 // "ShianC"
 
 // OpenPostgres opens the history in a PostgreSQL database (a pgx
 // connection string: postgres://user:password@host:5432/dbname?sslmode=…),
@@ -26,7 +32,8 @@ const pgLockKey = 0x5368_6961_6e48 // "ShianH"
 // with one statement per table (unnest of arrays), so a commit is a
 // handful of round trips whatever its size. The writing connection holds
 // an advisory lock: a second command service on the same database is
-// refused.
+// refused, unless every instance opens with Options.Cluster (decision
+// 0025).
 func OpenPostgres(dsn string, opts Options) (History, error) {
 	opts.defaults()
 	cfg, err := pgx.ParseConfig(dsn)
@@ -36,17 +43,23 @@ func OpenPostgres(dsn string, opts Options) (History, error) {
 	desc := fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
 	w := stdlib.OpenDB(*cfg.Copy(), stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
 		// A predecessor's connection may still be closing (a restart):
-		// wait a little for its lock before refusing.
+		// wait a little for its lock before refusing. A single writer holds
+		// the lock alone; cluster instances hold it shared, so the two
+		// modes never write one database at once.
+		lock, held := `SELECT pg_try_advisory_lock($1)`, "another shian-command is writing to %s (it holds advisory lock %d); stop it first, or run every instance in cluster mode"
+		if opts.Cluster {
+			lock, held = `SELECT pg_try_advisory_lock_shared($1)`, "a single-writer shian-command is writing to %s (it holds advisory lock %d); stop it and start it in cluster mode"
+		}
 		for wait := 10 * time.Millisecond; ; wait *= 2 {
 			var ok bool
-			if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(pgLockKey)).Scan(&ok); err != nil {
+			if err := c.QueryRow(ctx, lock, int64(pgLockKey)).Scan(&ok); err != nil {
 				return err
 			}
 			if ok {
 				break
 			}
 			if wait > 5*time.Second {
-				return fmt.Errorf("history: another shian-command is writing to %s (it holds advisory lock %d); stop it first", desc, pgLockKey)
+				return fmt.Errorf("history: "+held, desc, pgLockKey)
 			}
 			time.Sleep(wait)
 		}
@@ -68,7 +81,7 @@ func OpenPostgres(dsn string, opts Options) (History, error) {
 	r := stdlib.OpenDB(*cfg.Copy())
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	h := &db{opts: opts, desc: desc, w: w, r: r, d: pgDialect()}
+	h := &db{opts: opts, desc: desc, w: w, r: r, d: pgDialect(), cluster: opts.Cluster}
 	if err := h.load(ctx); err != nil {
 		h.Close()
 		return nil, err

@@ -394,7 +394,7 @@ func (m *Main) verify(cfg *Config, log *slog.Logger) error {
 		}
 	case errors.Is(err, store.ErrLocked):
 		fmt.Fprintln(m.Stdout, "the command service is running: checking the history read-only; it raises the alarms itself when it reads a damaged row")
-		h, err := history.Open(sc.DB, history.Options{Log: log})
+		h, err := history.Open(sc.DB, history.Options{Log: log, Cluster: command.ClusterMode(sc.DB)})
 		if err != nil {
 			return err
 		}
