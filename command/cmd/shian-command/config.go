@@ -277,7 +277,8 @@ func (c *Config) Service() command.Config {
 	}
 	return command.Config{DataDir: c.Data, DB: c.DB, Evidence: c.Evidence, Rules: c.Rules, Assure: ec, Getenv: c.getenv,
 		TLSCert: c.TLS.Cert, TLSKey: c.TLS.Key, TrustedProxies: c.Proxy.Trusted,
-		HTTP: command.HTTPConfig(c.HTTP), LiveMaxPerUser: c.Live.MaxPerUser, LiveMaxTotal: c.Live.MaxTotal}
+		HTTP: command.HTTPConfig(c.HTTP), LiveMaxPerUser: c.Live.MaxPerUser, LiveMaxTotal: c.Live.MaxTotal,
+		Instance: c.Listen} // names the instance in a cluster (its notices, logs)
 }
 
 // getenv gives the map page the file's tile and label settings, falling
