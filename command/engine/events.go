@@ -70,7 +70,8 @@ func (e *Engine) Events(scope []string) ([]EventView, error) {
 func (e *Engine) eventView(ev assurance.Event) EventView {
 	now := e.deps.Now()
 	return EventView{Event: ev, PhaseLabel: ev.Phase.Label(), Warnings: ev.Filing.Warnings(e.pc),
-		Readiness: assurance.EvaluateReadiness(ev.ID, ev.Filing, e.kitchenReadiness(ev, now), now, e.pc)}
+		Readiness:      assurance.EvaluateReadiness(ev.ID, ev.Filing, e.kitchenReadiness(ev, now), now, e.pc),
+		ReadinessItems: slices.Clone(e.pc.Readiness.Items)}
 }
 
 // EventStep moves an event to another phase. Entering ready or

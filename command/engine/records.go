@@ -200,4 +200,7 @@ type EventView struct {
 	PhaseLabel assurance.Label           `json:"phase_label"`
 	Warnings   []assurance.Warning       `json:"warnings,omitempty"`
 	Readiness  assurance.ReadinessReport `json:"readiness"`
+	// ReadinessItems are the checklist items the configuration checks
+	// (Config.Readiness.Items), in display order: the screens list these.
+	ReadinessItems []assurance.ChecklistItem `json:"readiness_items"`
 }

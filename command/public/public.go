@@ -17,7 +17,10 @@
 // Every route is read-only except the complaint, every answer is JSON
 // built from the fields above (the page puts it on screen as text nodes),
 // and each client address has a token bucket per kind of request
-// ([Limiter]): reading, filing, looking up a code. A complaint's photos are
+// ([Limiter]): reading, filing, looking up a code. The client address is
+// the API's (api.Server.ClientAddr): the TCP peer, or behind a trusted
+// proxy the X-Forwarded-For client, so diners behind one proxy are
+// limited apart and a forged header from anyone else is not believed. A complaint's photos are
 // sniffed (JPEG, PNG, GIF, WebP), at most 5 MiB and 3 per complaint, and
 // stored as the incident's evidence; the same complaint twice in a day is
 // recognised and refused. No third-party captcha.
@@ -41,7 +44,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -116,18 +118,12 @@ func (p *pub) wrap(h api.Handler) http.Handler {
 	})
 }
 
-// clientAddr is the address a limit applies to.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (p *pub) limited(l *Limiter, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wait, ok := l.Allow(clientAddr(r)); !ok {
+		// The client the API sees too: the TCP peer, or behind a trusted
+		// proxy (--trusted-proxy) the address it forwards for, so that
+		// diners behind one proxy are limited apart.
+		if wait, ok := l.Allow(p.s.ClientAddr(r)); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			api.WriteError(w, p.o.Log, api.Errorf(http.StatusTooManyRequests, "rate_limited",
 				"请求过于频繁，请 %d 秒后再试 / too many requests; try again in %d s", int(wait/time.Second)+1, int(wait/time.Second)+1))

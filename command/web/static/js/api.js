@@ -147,3 +147,16 @@ export const banquet = (id) => call("GET", `/api/v1/banquets/${enc(id)}`);
 export const fileBanquet = (body) => call("POST", "/api/v1/banquets", body);
 export const banquetStep = (id, body) => call("POST", `/api/v1/banquets/${enc(id)}/transition`, body);
 export const closeRectification = (id, rid, body) => call("POST", `/api/v1/banquets/${enc(id)}/rectifications/${enc(rid)}/close`, body);
+
+// --- events and their readiness (issue 14: the readiness gate) ---
+
+/** Files a major event: {id, filing, note} → the event's view. */
+export const fileEvent = (body) => call("POST", "/api/v1/events", body);
+/** One phase change: {to, note, summary}; refused (409 not_ready) with the open items. */
+export const eventPhase = (id, body) => call("POST", `/api/v1/events/${enc(id)}/phase`, body);
+/** {report, kitchens: [KitchenRecord]}: what was recorded for each kitchen. */
+export const readiness = (id) => call("GET", `/api/v1/events/${enc(id)}/readiness`);
+/** Records one checklist item of a kitchen: {item, ref, at, staff, retention, kiosk_id, instruments, note}. */
+export const recordReadiness = (id, kitchen, body) => call("POST", `/api/v1/events/${enc(id)}/kitchens/${enc(kitchen)}/readiness`, body);
+/** An event's meals, for one day (YYYY-MM-DD, Beijing time) or all. */
+export const meals = (event, date) => call("GET", `/api/v1/meals${q({ event, date })}`);

@@ -24,6 +24,7 @@ import { PatrolView } from "./patrol.js";
 import { MenuView } from "./menus.js";
 import { BanquetView } from "./banquets.js";
 import { addLegend } from "./legend.js";
+import { EventView, phaseLine, beijingToday } from "./events.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -91,10 +92,12 @@ class App {
     if (this.patrol) this.patrol.relabel();
     if (this.menus) this.menus.relabel();
     if (this.banquetView) this.banquetView.relabel();
+    if (this.eventView) this.eventView.relabel();
     if (this.relabelLegend) this.relabelLegend();
     localiseLeaflet(document);
     this.renderHeader();
     this.renderSound(this.sound.state);
+    this.renderEventLine();
     this.loadKPIs();
   }
 
@@ -254,15 +257,43 @@ class App {
     for (const tab of document.querySelectorAll("#side [role=tab]")) tab.addEventListener("click", () => (tab.dataset.tab === "patrol" ? this.patrol.load() : this.patrol.hide()));
     this.menus = new MenuView($("#tab-menus"), {
       me: () => this.user,
-      kitchens: () => [...this.map.stalls.entries()].filter(([, s]) => s.kind === "kitchen").map(([id, s]) => ({ id, name: featureName(s.feature.properties) || id })),
+      kitchens: () => this.kitchens(),
     });
     $("[data-tab=menus]").addEventListener("click", () => this.menus.open());
     this.banquetView = new BanquetView($("#tab-banquets"), { me: () => this.user, teamName: (id) => this.teamName(id), onChanged: (b) => this.map.setBanquet(b) });
     $("[data-tab=banquets]").addEventListener("click", () => this.banquetView.load());
+    this.eventView = new EventView($("#tab-events"), {
+      me: () => this.user,
+      kitchens: () => this.kitchens(),
+      kiosks: () => [...this.map.kiosks.values()].map((k) => ({ id: k.state.kiosk_id, name: k.state.name || "" })),
+      userName: (id) => this.userName(id),
+      openMenu: (kitchen) => {
+        this.panels.show("menus");
+        this.menus.open(kitchen);
+      },
+      onChanged: (ev) => this.setEvents([...this.events.filter((e) => e.id !== ev.id), ev]),
+    });
+    $("[data-tab=events]").addEventListener("click", () => this.eventView.load());
     this.relabelLegend = addLegend(this.map.map);
     this.panels.relabel();
     this.filters.relabel();
     localiseLeaflet(document);
+  }
+
+  /** The map's kitchens: id, name and where (WGS-84, as imported). */
+  kitchens() {
+    return [...this.map.stalls.entries()]
+      .filter(([, s]) => s.kind === "kitchen")
+      .map(([id, s]) => {
+        const c = s.feature.geometry && s.feature.geometry.type === "Point" ? s.feature.geometry.coordinates : null;
+        return { id, name: featureName(s.feature.properties) || id, point: c ? { lon: c[0], lat: c[1] } : null };
+      });
+  }
+
+  /** A user's name for people: the logged-in user's display name, else the id. */
+  userName(id) {
+    if (this.user && id === this.user.name && this.user.display_name) return this.user.display_name;
+    return id || "";
   }
 
   /** An inspector (a team member, usually on a phone) sees their team's tasks first. */
@@ -271,6 +302,7 @@ class App {
     const triage = !!(this.user && ["admin", "commander"].includes(this.user.role));
     $("[data-tab=tasks]").hidden = !tasks;
     $("[data-tab=patrol]").hidden = !tasks;
+    $("[data-tab=events]").hidden = !(this.user && ["admin", "commander", "inspector", "viewer"].includes(this.user.role));
     $("[data-tab=menus]").hidden = !(this.user && ["admin", "commander", "inspector"].includes(this.user.role));
     $("[data-tab=banquets]").hidden = !(this.user && ["admin", "commander", "inspector", "operator"].includes(this.user.role));
     if (tasks) this.patrol.load();
@@ -362,6 +394,40 @@ class App {
     this.events = list || [];
     this.map.setReadiness(this.events);
     this.filters.setEvents(this.events);
+    if (this.eventView) for (const e of this.events) this.eventView.update(e);
+    this.loadMeals();
+  }
+
+  /** Today's meals of the events (Beijing day), for the header line; at most one request per second. */
+  loadMeals() {
+    clearTimeout(this.mealsTimer);
+    this.mealsTimer = setTimeout(async () => {
+      const live = this.events.filter((e) => e.phase !== "closed");
+      let meals = [];
+      if (live.length) {
+        try {
+          meals = (await api.meals("", beijingToday())) || [];
+        } catch (err) {
+          if (err.status !== 401) console.warn("loading meals failed", err);
+        }
+      }
+      this.meals = meals;
+      this.renderEventLine();
+    }, 300);
+  }
+
+  renderEventLine() {
+    const line = phaseLine(this.events, this.meals || []);
+    const box = $("#event-line");
+    box.hidden = !line;
+    if (!line) return;
+    box.dataset.event = line.event.id;
+    box.dataset.phase = line.phase;
+    const chip = $("#event-phase");
+    chip.className = `phase-chip ph-${line.phase}`;
+    chip.textContent = line.text;
+    $("#event-meals").textContent = line.meals;
+    box.title = `${line.text}\n${line.meals}`; // the whole line where the header cuts it
   }
 
   refetchSites(snapshot) {
