@@ -36,6 +36,7 @@ import (
 
 	"github.com/shianfood/shian/command/api"
 	"github.com/shianfood/shian/command/auth"
+	"github.com/shianfood/shian/command/cluster"
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/ingest"
@@ -98,6 +99,9 @@ type Config struct {
 	// user and of the service (defaults 20 and 2000); one over a cap is
 	// closed with 4004.
 	LiveMaxPerUser, LiveMaxTotal int
+	// Instance names this service among a cluster's (the origin of its
+	// notices, in logs); default "shian-command". See fanout.go.
+	Instance string
 }
 
 // HTTPConfig holds the web server's timeouts; zero values take the
@@ -131,6 +135,8 @@ type Service struct {
 	ingest  *ingest.Server
 	api     *api.Server
 	engine  *engine.Engine
+	bus     *cluster.Bus    // cluster mode only (fanout.go)
+	leader  *cluster.Leader // cluster mode only: the engine runs while it leads
 	metrics *metrics.Metrics
 	handler http.Handler
 
@@ -153,10 +159,18 @@ type Service struct {
 
 // Ready reports whether the service can do its work: the store answers
 // a read and is not in the failed state, and the assurance engine's loop
-// runs. It is GET /readyz; GET /healthz only says the process serves.
+// runs — in cluster mode, where the engine runs on the leader only, that
+// it hears the other instances' notices instead. It is GET /readyz;
+// GET /healthz only says the process serves.
 func (s *Service) Ready() error {
 	if err := s.store.Check(); err != nil {
 		return err
+	}
+	if s.bus != nil {
+		if !s.bus.Listening() {
+			return errors.New("not listening for the other instances' notices (PostgreSQL LISTEN)")
+		}
+		return nil
 	}
 	if !s.engine.Running() {
 		return errors.New("the assurance engine is not running")
@@ -282,6 +296,7 @@ func Open(cfg Config) (*Service, error) {
 		st.Close()
 		return nil, err
 	}
+	s.openCluster()
 	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now,
 		Edge: api.Edge{TrustedProxies: proxies}, StreamIdle: cfg.HTTP.StreamIdle, OpenIncidentAt: s.engine.OpenAt}
 	s.handler = s.api.Routes()
@@ -409,6 +424,16 @@ func (t timedSink) CommitPrepared(in []history.Incoming) ([]history.Committed, e
 // new latest state first (so a replayed backlog never holds the map back),
 // then the result itself.
 func (s *Service) committed(cs []history.Committed) {
+	s.toHub(cs)
+	s.announce(cs)
+	if s.engineHere() {
+		s.engine.OnCommitted(cs)
+	}
+}
+
+// toHub publishes the stored results of cs, and their stalls' states, to
+// the live map.
+func (s *Service) toHub(cs []history.Committed) {
 	for _, c := range cs {
 		if c.Outcome != history.Stored {
 			continue
@@ -421,7 +446,6 @@ func (s *Service) committed(cs []history.Committed) {
 		}
 		s.hub.Publish(wire.KindResult, c.Result)
 	}
-	s.engine.OnCommitted(cs)
 }
 
 // commitImported stores results imported from a market's or a lab's
@@ -596,7 +620,7 @@ func (s *Service) run(ctx context.Context) error {
 	defer cancel()
 	defer context.AfterFunc(s.life, cancel)()
 	done := make(chan struct{})
-	go func() { s.engine.Run(ctx); close(done) }()
+	go func() { s.runEngine(ctx); close(done) }()
 	swept := make(chan struct{})
 	go func() { s.sweepLive(ctx); close(swept) }()
 	s.ingest.Run(ctx)

@@ -120,8 +120,7 @@ type Engine struct {
 	dir  string // evidence directory
 
 	queue   chan []history.Committed
-	stopped chan struct{} // closed when Run returns
-	stop    sync.Once
+	stopped chan struct{} // closed when Run returns (a new one for each Run; under runMu)
 	quit    chan struct{} // closed by Close
 	quitted sync.Once
 	runMu   sync.Mutex
@@ -307,9 +306,12 @@ func (e *Engine) OnCommitted(cs []history.Committed) {
 		}
 	}
 	if len(keep) > 0 {
+		e.runMu.Lock()
+		stopped := e.stopped
+		e.runMu.Unlock()
 		select {
 		case e.queue <- keep:
-		case <-e.stopped: // shutting down: Recover picks these up at the next start
+		case <-stopped: // shutting down: Recover picks these up at the next start
 		case <-e.quit:
 		}
 	}
@@ -318,8 +320,16 @@ func (e *Engine) OnCommitted(cs []history.Committed) {
 // Run recovers positives stored without an incident, then processes the
 // queue and runs the deadline loop until ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
-	defer e.stop.Do(func() { close(e.stopped) })
 	e.runMu.Lock()
+	// Run may run again after it returned (a cluster's engine runs while
+	// its instance leads): each run has its own stopped channel.
+	select {
+	case <-e.stopped:
+		e.stopped = make(chan struct{})
+	default:
+	}
+	stopped := e.stopped
+	defer close(stopped)
 	if e.closed {
 		e.runMu.Unlock()
 		return nil
