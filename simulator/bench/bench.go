@@ -86,7 +86,7 @@ type Options struct {
 }
 
 // Parts are the parts of a run, in order.
-var Parts = []string{"ingest", "growth", "e2e", "kiosk", "geo"}
+var Parts = []string{"ingest", "growth", "e2e", "kiosk", "geo", "cluster"}
 
 // Sizes are the sizes of one run.
 type Sizes struct {
@@ -186,7 +186,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		name string
 		run  func(context.Context) error
 	}{
-		{"ingest", b.ingestPart}, {"growth", b.growthPart}, {"e2e", b.e2ePart}, {"kiosk", b.kioskPart}, {"geo", b.geoPart},
+		{"ingest", b.ingestPart}, {"growth", b.growthPart}, {"e2e", b.e2ePart}, {"kiosk", b.kioskPart}, {"geo", b.geoPart}, {"cluster", b.clusterPart},
 	}
 	for _, p := range parts {
 		if len(o.Only) > 0 && !slices.Contains(o.Only, p.name) {

@@ -21,6 +21,7 @@ type command struct {
 	b      *Bench
 	bk     backend // the result history it runs on
 	run    string
+	data   string // --data when not the run's (a cluster instance)
 	addr   string
 	pprof  string
 	p      *proc
@@ -39,7 +40,11 @@ func (b *Bench) startCommand(ctx context.Context, c *command) error {
 		}
 		c.addr = a
 	}
-	args := append(c.bk.commandArgs(c.run), "--listen", c.addr, "--log-level", "warn")
+	args := c.bk.commandArgs(c.run)
+	if c.data != "" { // an instance of a cluster: its own data directory
+		args = []string{"--data", c.data, "--db", c.bk.spec(c.run)}
+	}
+	args = append(args, "--listen", c.addr, "--log-level", "warn")
 	if b.o.Profile != "" && c.pprof == "" {
 		a, err := b.ports.addr()
 		if err != nil {
@@ -82,17 +87,57 @@ type ingestFigure struct {
 // measureIngest drives n fresh load kiosks against c for window (after a
 // warm-up of a quarter of it, at least a second).
 func (b *Bench) measureIngest(ctx context.Context, c *command, ids []string, window time.Duration, profile string) (ingestFigure, error) {
+	return b.measureIngestOn(ctx, []*command{c}, ids, window, profile)
+}
+
+// measureIngestOn drives fresh load kiosks spread round robin over the
+// instances cs (one database in cluster mode) for window; the figure is
+// their sum (the first instance's profile when profile is set).
+func (b *Bench) measureIngestOn(ctx context.Context, cs []*command, ids []string, window time.Duration, profile string) (ingestFigure, error) {
 	enc, err := NewEncoder(benchEvent)
 	if err != nil {
 		return ingestFigure{}, err
 	}
-	lr := &loadRun{URL: "ws://" + c.addr + "/ws/kiosk", Batch: 64, Enc: enc, Stalls: 2000, StartAt: time.Now()}
-	for _, id := range ids {
-		lr.Kiosks = append(lr.Kiosks, loadKiosk{ID: id, Token: c.tokens[id]})
+	runs := make([]*loadRun, len(cs))
+	for i, c := range cs {
+		runs[i] = &loadRun{URL: "ws://" + c.addr + "/ws/kiosk", Batch: 64, Enc: enc, Stalls: 2000, StartAt: time.Now()}
 	}
-	links, err := lr.connect(ctx)
-	if err != nil {
-		return ingestFigure{}, err
+	for i, id := range ids {
+		lr := runs[i%len(cs)]
+		lr.Kiosks = append(lr.Kiosks, loadKiosk{ID: id, Token: cs[i%len(cs)].tokens[id]})
+	}
+	var links []*loadLink
+	for _, lr := range runs {
+		ls, err := lr.connect(ctx)
+		if err != nil {
+			return ingestFigure{}, err
+		}
+		links = append(links, ls...)
+	}
+	sum := func(f func(*loadRun) int64) int64 {
+		var n int64
+		for _, lr := range runs {
+			n += f(lr)
+		}
+		return n
+	}
+	acked := func() int64 { return sum(func(lr *loadRun) int64 { return lr.acked.Load() }) }
+	failed := func() int64 { return sum(func(lr *loadRun) int64 { return lr.failed.Load() }) }
+	// Every instance has acknowledged something.
+	allAcked := func() bool {
+		for _, lr := range runs {
+			if lr.acked.Load() == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	cmdCPU := func() time.Duration {
+		var d time.Duration
+		for _, c := range cs {
+			d += cpuTime(c.p.pid())
+		}
+		return d
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -104,7 +149,7 @@ func (b *Bench) measureIngest(ctx context.Context, c *command, ids []string, win
 	// Warm up: until the first acknowledgements (1,000 links start with
 	// 256,000 results in flight), then a quarter of the window.
 	t := time.Now()
-	for lr.acked.Load() == 0 && lr.failed.Load() == 0 && time.Since(t) < 2*time.Minute {
+	for !allAcked() && failed() == 0 && time.Since(t) < 2*time.Minute {
 		select {
 		case <-ctx.Done():
 			return ingestFigure{}, ctx.Err()
@@ -112,7 +157,7 @@ func (b *Bench) measureIngest(ctx context.Context, c *command, ids []string, win
 		}
 	}
 	firstAck := time.Since(t)
-	if lr.acked.Load() == 0 && lr.failed.Load() == 0 {
+	if !allAcked() && failed() == 0 {
 		return ingestFigure{}, fmt.Errorf("%w within %v of the links' start", errNoAcks, firstAck.Round(time.Second))
 	}
 	select {
@@ -121,18 +166,21 @@ func (b *Bench) measureIngest(ctx context.Context, c *command, ids []string, win
 	case <-time.After(max(b.sz.Settle, window/4)):
 	}
 	var prof chan error
-	if profile != "" && c.pprof != "" {
+	if c := cs[0]; profile != "" && c.pprof != "" {
 		prof = make(chan error, 1)
 		go func() { prof <- fetchProfiles(c.pprof, profile, window) }()
 	}
-	a0, c0, s0, t0 := lr.acked.Load(), cpuTime(c.p.pid()), selfCPU(), time.Now()
+	a0, c0, s0, t0 := acked(), cmdCPU(), selfCPU(), time.Now()
 	select {
 	case <-ctx.Done():
 		return ingestFigure{}, ctx.Err()
 	case <-time.After(window):
 	}
-	a1, c1, s1, t1 := lr.acked.Load(), cpuTime(c.p.pid()), selfCPU(), time.Now()
-	f := ingestFigure{Acked: a1 - a0, RSS: rss(c.p.pid()), FirstAck: firstAck}
+	a1, c1, s1, t1 := acked(), cmdCPU(), selfCPU(), time.Now()
+	f := ingestFigure{Acked: a1 - a0, FirstAck: firstAck}
+	for _, c := range cs {
+		f.RSS += rss(c.p.pid())
+	}
 	d := t1.Sub(t0).Seconds()
 	f.PerS = float64(a1-a0) / d
 	f.CmdCores = (c1 - c0).Seconds() / d
@@ -142,8 +190,10 @@ func (b *Bench) measureIngest(ctx context.Context, c *command, ids []string, win
 			b.rep.Notes = append(b.rep.Notes, "profile: "+err.Error())
 		}
 	}
-	if lr.failed.Load() > 0 {
-		return f, fmt.Errorf("%d load kiosk links failed; the first: %v", lr.failed.Load(), lr.firstErr)
+	for _, lr := range runs {
+		if lr.failed.Load() > 0 {
+			return f, fmt.Errorf("%d load kiosk links failed; the first: %v", lr.failed.Load(), lr.firstErr)
+		}
 	}
 	return f, nil
 }

@@ -210,6 +210,11 @@ const methods = `
   its /healthz answering to the kiosk's screen API reporting 0 pending. Baselines: a minimal Go HTTP
   server's RSS, and the backlog appended in 64-result fsynced batches to a file. Binary sizes are
   ` + "`go build`" + ` for linux/arm64 and linux/arm (GOARM=7), against a minimal net/http program.
+- **cluster**: 1, 2 and 3 shian-command instances in cluster mode (` + "`--db postgres://…`" + `: records and
+  history in one database, decisions 0024 and 0025) on one PostgreSQL server the bench starts (fsync
+  on), each with its own data directory; 100 load kiosks as above spread round robin over them. The
+  figure is the sum of the results acknowledged per second; the baseline is the one-instance figure of
+  the same run. Every instance, PostgreSQL and the load kiosks share the machine.
 - **geo**: 10,000 zone polygons (irregular 12-gons across a city), stall points in and out of
   them; lookups per second through geo.ZoneIndex.Locate against testing every polygon with
   geo.GeometryContains; both give the same zones for every point (checked).

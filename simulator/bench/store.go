@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,7 +95,20 @@ func prepare(bk backend, run string, ids []string, fillTo int, enc *Encoder, sta
 		never := buntdb.Never
 		opts.Sync = &never
 	}
-	st, err := store.Open(dataDir(run), opts)
+	// On PostgreSQL the command runs in cluster mode: its records are in
+	// the database beside the history, not in DATA/command.db.
+	if bk.pg != nil {
+		if err := bk.pg.createDB(dbName(run)); err != nil {
+			return p, err
+		}
+	}
+	var st *store.Store
+	var err error
+	if bk.pg != nil {
+		st, err = store.OpenPostgres(context.Background(), bk.spec(run), opts)
+	} else {
+		st, err = store.Open(dataDir(run), opts)
+	}
 	if err != nil {
 		return p, err
 	}
@@ -113,11 +127,6 @@ func prepare(bk backend, run string, ids []string, fillTo int, enc *Encoder, sta
 	}
 	if p.api, err = a.NewAPIToken("bench", "bench"); err != nil {
 		return p, err
-	}
-	if bk.pg != nil {
-		if err := bk.pg.createDB(dbName(run)); err != nil {
-			return p, err
-		}
 	}
 	hist, err := history.Open(bk.spec(run), history.Options{Log: quiet(), NoSync: true})
 	if err != nil {
