@@ -25,7 +25,7 @@ func (e *Engine) addPositive(rec Incident, now time.Time) {
 		return
 	}
 	ev := recentPositive{Event: geo.Event{ID: rec.Trigger.ResultID, Point: orb.Point{p.Lon, p.Lat},
-		Time: rec.Trigger.ObservedAt, Analyte: rec.Analyte}, subject: rec.Trigger.SubjectID}
+		Time: rec.Trigger.ObservedAt, Analyte: rec.Analyte}, subject: rec.Trigger.SubjectID, item: rec.ItemName}
 	e.clusterMu.Lock()
 	defer e.clusterMu.Unlock()
 	cut := now.Add(-2 * e.cfg.Cluster.Window)
@@ -34,10 +34,13 @@ func (e *Engine) addPositive(rec Incident, now time.Time) {
 		e.recent = append(e.recent, ev)
 	}
 	events := make([]geo.Event, len(e.recent))
-	subjects := map[string]string{}
+	subjects, items := map[string]string{}, map[string]string{}
 	for i, r := range e.recent {
 		events[i] = r.Event
 		subjects[r.ID] = r.subject
+		if r.item != "" {
+			items[r.Analyte] = r.item
+		}
 	}
 	clusters, err := geo.FindClusters(events, e.cfg.Cluster)
 	if err != nil {
@@ -49,7 +52,8 @@ func (e *Engine) addPositive(rec Incident, now time.Time) {
 			continue
 		}
 		rec := Cluster{ID: c.Analyte + ":" + c.Members[0].ID, Analyte: c.Analyte,
-			Centroid: assurance.Point{Lon: c.Centroid[0], Lat: c.Centroid[1]}, Radius: c.Radius, Start: c.Start, End: c.End}
+			Centroid: assurance.Point{Lon: c.Centroid[0], Lat: c.Centroid[1]}, Radius: c.Radius, Start: c.Start, End: c.End,
+			ItemName: items[c.Analyte]}
 		for _, m := range c.Members {
 			rec.Members = append(rec.Members, m.ID)
 			if s := subjects[m.ID]; s != "" && !slices.Contains(rec.Subjects, s) {
@@ -70,7 +74,8 @@ func (e *Engine) addPositive(rec Incident, now time.Time) {
 			rec.RaisedAt = now
 			a := e.raise(store.Alarm{Code: "cluster_warning", Loc: []float64{rec.Centroid.Lon, rec.Centroid.Lat},
 				Message: fmt.Sprintf("聚集性预警：%d 份 %s 阳性样品在中心 %.0f 米内、%s内先后检出（%s） / cluster warning: %d %s positives within %.0f m of their centre over %s (%s)",
-					len(rec.Members), rec.Analyte, rec.Radius, spanZH(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, "、"),
+					// zh-CN names the item as people read it, never the code.
+					len(rec.Members), cmp.Or(rec.ItemName, "同一项目"), rec.Radius, spanZH(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, "、"),
 					len(rec.Members), rec.Analyte, rec.Radius, spanEN(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, ", "))})
 			rec.AlarmSeq = a.Seq
 			if err := e.st.Put(kindCluster, rec.ID, rec); err != nil {
@@ -89,7 +94,7 @@ func (e *Engine) rebuildRecent() error {
 		if r.Trigger.Kind == assurance.TriggerPositive && r.Trigger.Where != nil && !r.Trigger.ObservedAt.Before(cut) {
 			e.recent = append(e.recent, recentPositive{Event: geo.Event{ID: r.Trigger.ResultID,
 				Point: orb.Point{r.Trigger.Where.Lon, r.Trigger.Where.Lat}, Time: r.Trigger.ObservedAt, Analyte: r.Analyte},
-				subject: r.Trigger.SubjectID})
+				subject: r.Trigger.SubjectID, item: r.ItemName})
 		}
 		return true
 	})

@@ -152,6 +152,7 @@ type Engine struct {
 type recentPositive struct {
 	geo.Event
 	subject string
+	item    string // the analyte as people read it (Incident.ItemName)
 }
 
 // New builds an engine and rebuilds its indexes from the store.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -549,6 +550,10 @@ func TestClusterWarning(t *testing.T) {
 		t.Fatalf("cluster warnings %+v", a)
 	}
 	t.Logf("%s", a[0].Message)
+	// The zh-CN half names the item as people read it, not the code.
+	if zh, _, _ := strings.Cut(a[0].Message, " / "); !strings.Contains(zh, "有机磷和氨基甲酸酯类农药") || strings.Contains(zh, " op ") {
+		t.Errorf("the zh-CN half of the warning names the analyte's code: %q", zh)
+	}
 	open("S-1", "op")
 	if n := len(f.rec.alarms("cluster_warning")); n != 1 {
 		t.Fatalf("%d warnings after the cluster grew", n)

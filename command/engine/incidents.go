@@ -118,7 +118,8 @@ func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
 		return Incident{}, fmt.Errorf("assure: open incident for result %s: %w", r.ResultID, err)
 	}
 	rec := Incident{Incident: inc, KioskID: r.KioskID, SubjectName: sub.name, Business: sub.business, Analyte: cmp.Or(r.Analyte, r.Item),
-		Repeat: e.repeatWaitFor(&r, kind, now)}
+		ItemName: r.Item,
+		Repeat:   e.repeatWaitFor(&r, kind, now)}
 	var derr error
 	if !rec.awaiting() {
 		derr = e.dispatchLocked(&rec, now, "")

@@ -98,11 +98,14 @@ type EscalationMark struct {
 type Incident struct {
 	assurance.Incident
 	// StateLabel is the current state's label (derived on read).
-	StateLabel  assurance.Label  `json:"state_label"`
-	KioskID     string           `json:"kiosk_id,omitempty"`
-	SubjectName string           `json:"subject_name,omitempty"`
-	Business    string           `json:"business,omitempty"`
-	Analyte     string           `json:"analyte,omitempty"` // of the result, for cluster warnings
+	StateLabel  assurance.Label `json:"state_label"`
+	KioskID     string          `json:"kiosk_id,omitempty"`
+	SubjectName string          `json:"subject_name,omitempty"`
+	Business    string          `json:"business,omitempty"`
+	Analyte     string          `json:"analyte,omitempty"` // of the result, for cluster warnings
+	// ItemName is the result's test item as people read it (检测项目,
+	// e.g. 有机磷和氨基甲酸酯类农药): what a cluster warning names.
+	ItemName    string           `json:"item_name,omitempty"`
 	Dispatches  []Dispatch       `json:"dispatches,omitempty"`
 	Evidence    []Evidence       `json:"evidence_files,omitempty"`
 	Origins     []Origin         `json:"origins,omitempty"`
@@ -184,8 +187,9 @@ type PatrolVisit struct {
 type Cluster struct {
 	ID       string          `json:"id"` // "<analyte>:<first member's result id>"
 	Analyte  string          `json:"analyte"`
-	Members  []string        `json:"members"`  // result ids, by time
-	Subjects []string        `json:"subjects"` // stalls and kitchens concerned
+	ItemName string          `json:"item_name,omitempty"` // the analyte as people read it
+	Members  []string        `json:"members"`             // result ids, by time
+	Subjects []string        `json:"subjects"`            // stalls and kitchens concerned
 	Centroid assurance.Point `json:"centroid"`
 	Radius   float64         `json:"radius_m"`
 	Start    time.Time       `json:"start"`

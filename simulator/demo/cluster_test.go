@@ -95,12 +95,10 @@ func TestHAProxyDeployConfig(t *testing.T) {
 }
 
 // TestClusterDemoStopsEverything: the cluster demo's orchestration —
-// PostgreSQL from initdb, an instance on it, HAProxy in front, the kiosks
-// through HAProxy — stores results, and when its context ends (Ctrl-C)
-// nothing is left: the balancer's port refuses, PostgreSQL's directory is
-// gone. (One instance: the history takes a second writer only in cluster
-// mode, issue 17 part 2; command/webtest's TestClusterResultCrossesInstances
-// runs two.)
+// PostgreSQL from initdb, two instances on it, HAProxy in front, the
+// kiosks through HAProxy — stores results, and when its context ends
+// (Ctrl-C) nothing is left: the balancer's port refuses, PostgreSQL's
+// directory is gone.
 func TestClusterDemoStopsEverything(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the cluster demo for 15 s")
@@ -118,7 +116,7 @@ func TestClusterDemoStopsEverything(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- RunCluster(ctx, Options{Addr: addr, DataDir: dir, Kiosks: 2, Every: 500 * time.Millisecond, Measure: 200 * time.Millisecond,
-			Log: slog.New(slog.DiscardHandler), Out: &out}, ClusterOptions{Instances: []string{"127.0.0.1:0"}})
+			Log: slog.New(slog.DiscardHandler), Out: &out}, ClusterOptions{Instances: []string{"127.0.0.1:0", "127.0.0.1:0"}})
 	}()
 	var info Info
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
