@@ -70,38 +70,53 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// demoFlags binds the flags the demo and the cluster demo share: the
+// event's size and pace, where the kiosk screens listen, the log level.
+func demoFlags(fs *flag.FlagSet, o *demo.Options, logLevel *string) {
+	fs.IntVar(&o.Kiosks, "kiosks", 3, "number of simulated kiosks")
+	fs.IntVar(&o.Stalls, "stalls", 48, "number of stalls in the venue")
+	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
+	fs.DurationVar(&o.Every, "every", 1500*time.Millisecond, "mean pause between tests at one kiosk")
+	fs.DurationVar(&o.Measure, "measure", time.Second, "how long the emulated tester measures (the real one: 3.5m)")
+	fs.Uint64Var(&o.Seed, "seed", 20261128, "seed for the venue and the operators")
+	fs.StringVar(&o.KioskUI, "kiosk-ui", "127.0.0.1:0", "where the first kiosk's touchscreen listens; kiosk i takes the port plus i (port 0: free ports)")
+	fs.StringVar(logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+}
+
+// parseDemo parses a demo's flags and sets its logger and output; ok is
+// false with the exit code when the program should stop there.
+func parseDemo(fs *flag.FlagSet, args []string, o *demo.Options, logLevel *string, stdout, stderr io.Writer) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "%s: --log-level %q: want debug, info, warn or error\n", fs.Name(), *logLevel)
+		return 2, false
+	}
+	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	o.Out = stdout
+	return 0, true
+}
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("shian-sim demo", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	var o demo.Options
 	var logLevel string
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address the command service listens on")
-	fs.IntVar(&o.Kiosks, "kiosks", 3, "number of simulated kiosks")
-	fs.IntVar(&o.Stalls, "stalls", 48, "number of stalls in the venue")
-	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
 	fs.StringVar(&o.DataDir, "data", "demo-data", "data directory (command store, kiosk outboxes, demo.json)")
-	fs.DurationVar(&o.Every, "every", 1500*time.Millisecond, "mean pause between tests at one kiosk")
-	fs.DurationVar(&o.Measure, "measure", time.Second, "how long the emulated tester measures (the real one: 3.5m)")
-	fs.Uint64Var(&o.Seed, "seed", 20261128, "seed for the venue and the operators")
-	fs.StringVar(&o.KioskUI, "kiosk-ui", "127.0.0.1:0", "where the first kiosk's touchscreen listens; kiosk i takes the port plus i (port 0: free ports)")
-	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	demoFlags(fs, &o, &logLevel)
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "Usage: shian-sim demo [flags]\n\nRuns the command service, a venue near Nantong, and kiosks reading emulated\nenzyme-inhibition testers over pseudo-terminals. Writes DATA/demo.json with the\nURL, a one-time login URL, the user and password, an API token and each kiosk's\nid and token.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseDemo(fs, args, &o, &logLevel, stdout, stderr); !ok {
+		return code
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		fmt.Fprintf(stderr, "shian-sim demo: --log-level %q: want debug, info, warn or error\n", logLevel)
-		return 2
-	}
-	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	o.Out = stdout
 	if err := demo.Run(ctx, o); err != nil {
 		fmt.Fprintln(stderr, "shian-sim demo:", err)
 		return 1
@@ -118,37 +133,20 @@ func runClusterDemo(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address HAProxy (the balancer) listens on")
 	fs.StringVar(&instances, "instances", "127.0.0.1:8081,127.0.0.1:8082", "comma-separated addresses of the command instances")
 	fs.StringVar(&c.HAProxy, "haproxy", "", "the haproxy binary (default: haproxy on PATH, then /usr/sbin/haproxy)")
-	fs.IntVar(&o.Kiosks, "kiosks", 3, "number of simulated kiosks")
-	fs.IntVar(&o.Stalls, "stalls", 48, "number of stalls in the venue")
-	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
 	fs.StringVar(&o.DataDir, "data", "cluster-demo-data", "data directory (the instances' directories, kiosk outboxes, haproxy.cfg, demo.json)")
-	fs.DurationVar(&o.Every, "every", 1500*time.Millisecond, "mean pause between tests at one kiosk")
-	fs.DurationVar(&o.Measure, "measure", time.Second, "how long the emulated tester measures (the real one: 3.5m)")
-	fs.Uint64Var(&o.Seed, "seed", 20261128, "seed for the venue and the operators")
-	fs.StringVar(&o.KioskUI, "kiosk-ui", "127.0.0.1:0", "where the first kiosk's touchscreen listens; kiosk i takes the port plus i (port 0: free ports)")
-	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	demoFlags(fs, &o, &logLevel)
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "Usage: shian-sim cluster-demo [flags]\n\nThe demo on a cluster: a throwaway PostgreSQL (initdb in a temporary directory),\ntwo command instances on it, HAProxy in front (command/deploy/haproxy.cfg) and\nthe demo's kiosks and operators against HAProxy. Needs Debian's postgresql and\nhaproxy packages; installs nothing. Ctrl-C stops all of it.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseDemo(fs, args, &o, &logLevel, stdout, stderr); !ok {
+		return code
 	}
 	for _, a := range strings.Split(instances, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			c.Instances = append(c.Instances, a)
 		}
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		fmt.Fprintf(stderr, "shian-sim cluster-demo: --log-level %q: want debug, info, warn or error\n", logLevel)
-		return 2
-	}
-	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	o.Out = stdout
 	if err := demo.RunCluster(ctx, o, c); err != nil {
 		fmt.Fprintln(stderr, "shian-sim cluster-demo:", err)
 		return 1
