@@ -37,7 +37,13 @@ type browser struct {
 
 func dial(t *testing.T, url string) *browser {
 	t.Helper()
-	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	return dialWith(t, url, nil)
+}
+
+// dialWith dials with request headers (a scope, for the scoped views).
+func dialWith(t *testing.T, url string, hdr http.Header) *browser {
+	t.Helper()
+	c, _, err := websocket.DefaultDialer.Dial(url, hdr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,30 +74,7 @@ func dialScoped(t *testing.T, url, scope string) *browser {
 	if scope != "" {
 		hdr.Set("X-Scope", scope)
 	}
-	c, _, err := websocket.DefaultDialer.Dial(url, hdr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	b := &browser{c: c, msgs: make(chan wire.Message, 1<<16), err: make(chan error, 1)}
-	go func() {
-		for {
-			_, data, err := c.ReadMessage()
-			if err != nil {
-				b.err <- err
-				close(b.msgs)
-				return
-			}
-			m, err := wire.Decode(data, 0)
-			if err != nil {
-				b.err <- err
-				close(b.msgs)
-				return
-			}
-			b.msgs <- m
-		}
-	}()
-	return b
+	return dialWith(t, url, hdr)
 }
 
 // foreign names what in a delta is not of event ev ("" when all is).
