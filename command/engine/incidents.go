@@ -126,7 +126,7 @@ func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
 		return Incident{}, fmt.Errorf("assure: open incident for result %s: %w", r.ResultID, err)
 	}
 	if existing != "" {
-		return e.Incident(existing)
+		return e.indexStored(existing)
 	}
 
 	e.afterOpen(rec, t, derr, alarm)
@@ -155,14 +155,24 @@ func (e *Engine) incidentOfResult(result string) string {
 	if e.st.Get(kindResultClaim, result, &c) != nil || c.Incident == "" {
 		return ""
 	}
-	var rec Incident
-	if e.st.Get(kindIncident, c.Incident, &rec) != nil {
+	rec, err := e.indexStored(c.Incident)
+	if err != nil {
 		return ""
+	}
+	return rec.ID
+}
+
+// indexStored reads incident id (one another engine stored) and puts it
+// in the index.
+func (e *Engine) indexStored(id string) (Incident, error) {
+	var rec Incident
+	if err := e.st.Get(kindIncident, id, &rec); err != nil {
+		return Incident{}, err
 	}
 	e.mu.Lock()
 	e.index(&rec)
 	e.mu.Unlock()
-	return rec.ID
+	return e.view(rec), nil
 }
 
 // openTx opens an incident in one store transaction: the trigger's
