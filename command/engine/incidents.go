@@ -416,18 +416,6 @@ func (e *Engine) nearest(target *assurance.Point, subjectID string) (Team, float
 	return byID[c.ID], d, nil
 }
 
-// dispatchLocked assigns rec to teamID, or to the nearest eligible team
-// when teamID is "", as the system. Caller holds mu, and no store
-// transaction is open (it reads the teams). The incident is unchanged when
-// no team can be found.
-func (e *Engine) dispatchLocked(rec *Incident, now time.Time, teamID string) error {
-	t, metres, err := e.choose(rec, teamID)
-	if err != nil {
-		return err
-	}
-	return e.assign(rec, now, t, metres)
-}
-
 // choose returns the team to send: teamID, or the nearest eligible one.
 // Caller holds mu.
 func (e *Engine) choose(rec *Incident, teamID string) (Team, float64, error) {
