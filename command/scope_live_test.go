@@ -139,12 +139,18 @@ func TestScopedViewerLiveMap(t *testing.T) {
 	// what the viewer is sent before it is all it will be sent of them
 	// (the hub fans out in order).
 	seen := map[string]bool{}
-	for !(seen["incident S-A2"] && seen["incident S-B1"] && seen["alert S-A2"] && seen["alert S-B1"]) {
+	// The stall's state with its open incident is published by the
+	// engine's goroutine right after the incident: wait for it too.
+	for !(seen["incident S-A2"] && seen["incident S-B1"] && seen["alert S-A2"] && seen["alert S-B1"] &&
+		seen["held S-A2"] && seen["held S-B1"]) {
 		raw, m := liveFrame(t, admin)
 		if d, ok := m.(*wire.Delta); ok {
 			for _, st := range []string{"S-A2", "S-B1"} {
 				if strings.Contains(raw, st) {
 					seen[d.Kind+" "+st] = true
+					if d.Kind == wire.KindStall && strings.Contains(raw, `"open_incident"`) {
+						seen["held "+st] = true
+					}
 				}
 			}
 		}
@@ -178,21 +184,38 @@ func TestScopedViewerLiveMap(t *testing.T) {
 		}
 	}
 	// (since 0 means "none applied": that is a snapshot.)
+	// Should any delta still be published after the marker, it can
+	// reach the socket before or inside the replay: it is checked for
+	// leaks like the rest but is not part of the replay.
+	late := func(raw string, d *wire.Delta) {
+		if mark := leaksA(raw); mark != "" {
+			t.Errorf("a late live delta sent %s:\n%s", mark, raw)
+		}
+	}
 	sub(firstDelta, snap.Stream)
-	for s := firstDelta; s < lastSeq; s++ { // up to the marker
+	for s := firstDelta; s < lastSeq; { // up to the marker
 		raw, m := liveFrame(t, wb)
 		d, ok := m.(*wire.Delta)
+		if ok && d.Seq > lastSeq && d.Seq != s+1 {
+			late(raw, d)
+			continue
+		}
 		if !ok || d.Seq != s+1 {
 			t.Fatalf("resync from the ring: %T %s", m, raw)
 		}
 		if mark := leaksA(raw); mark != "" {
 			t.Errorf("resync from the ring sent %s:\n%s", mark, raw)
 		}
+		s++
 	}
 	// Resync naming another stream: a fresh snapshot of EV-B only, that
-	// has the incident.
+	// has the incident (late live deltas before it are skipped).
 	sub(snap.Seq, e.svc.Hub().Stream())
 	raw, m = liveFrame(t, wb)
+	for d, ok := m.(*wire.Delta); ok; d, ok = m.(*wire.Delta) {
+		late(raw, d)
+		raw, m = liveFrame(t, wb)
+	}
 	s2, ok := m.(*wire.Snapshot)
 	if !ok || s2.Stream != snap.Stream {
 		t.Fatalf("resync from another stream: %T %s", m, raw)
