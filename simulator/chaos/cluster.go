@@ -250,16 +250,12 @@ func (r *run) waitTakeover(ctx context.Context, dead *instance, killed time.Time
 func (r *run) restartPostgres(ctx context.Context, expect time.Duration) error {
 	start := time.Now()
 	for i := 1; i <= r.o.PGRestarts; i++ {
-		// At 1/3 of the tests' time for one restart (1/5 and 3/5 for two…),
+		// At 1/3 of the tests for one restart (1/5 and 3/5 for two…),
 		// while the testers still run, and 0–10 % later.
 		at := expect * time.Duration(2*i-1) / time.Duration(2*r.o.PGRestarts+1)
 		at += time.Duration(r.intn(int(expect/time.Millisecond)/10+1)) * time.Millisecond
-		if wait := time.Until(start.Add(at)); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+		if err := r.waitMoment(ctx, start, at, expect); err != nil {
+			return err
 		}
 		before, err := r.pgOutage(ctx)
 		if err != nil {
