@@ -49,6 +49,12 @@ const overlapsJS = `(() => {
   return { n: pairs.length, labels: boxes.filter((b) => b.dom).length, pairs: pairs.slice(0, 12), placement: shian.declutter() };
 })()`
 
+// openLayers opens the map's layer list (closed by default below a wall
+// screen's width) so that its inputs can be clicked.
+func openLayers(p *browsertest.Page) {
+	p.Do(chromedp.Click(chromedp.CSS(`.layers-switch.layers-closed .layers-toggle`)))
+}
+
 type overlapReport struct {
 	N      int      `json:"n"`
 	Labels int      `json:"labels"`

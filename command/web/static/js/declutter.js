@@ -181,7 +181,9 @@ export class Declutter {
     const place = (l, b) => {
       for (const [dx, dy] of l.candidates(b.right - b.left)) {
         const c = shift(b, dx, dy);
-        if (taken.free(c)) {
+        // A moved label stays wholly inside the map (not cut at its edge).
+        const inside = c.left >= 0 && c.top >= 0 && c.right <= size.x && c.bottom <= size.y;
+        if ((inside || (!dx && !dy)) && taken.free(c)) {
           taken.add(c);
           if (dx || dy) {
             l.target.style.translate = `${dx}px ${dy}px`;
