@@ -95,9 +95,12 @@ func (r *run) killKiosk(ctx context.Context, k *kiosk) error {
 	return nil
 }
 
+// killCommand SIGKILLs the command (in cluster mode an instance: the
+// leader at the first and every other kill, else one at random) and
+// starts it again, KillCommand times.
 func (r *run) killCommand(ctx context.Context, expect time.Duration, opsDone <-chan struct{}) error {
 	start := time.Now()
-	for _, at := range r.killAt(r.o.KillCommand, expect) {
+	for i, at := range r.killAt(r.o.KillCommand, expect) {
 		if wait := time.Until(start.Add(at)); wait > 0 {
 			select {
 			case <-ctx.Done():
@@ -105,20 +108,24 @@ func (r *run) killCommand(ctx context.Context, expect time.Duration, opsDone <-c
 			case <-time.After(wait):
 			}
 		}
-		r.cmdMu.Lock()
-		p := r.command
-		r.cmdMu.Unlock()
-		p.kill()
+		if r.o.Cluster > 0 {
+			if err := r.killInstance(ctx, i%2 == 0); err != nil {
+				return err
+			}
+			continue
+		}
+		in := r.insts[0]
+		in.running().kill()
 		r.o.Log.Info("killed the command")
 		if r.o.Disks != nil {
-			if err := r.o.Disks.Cut(filepath.Join(r.dir, "command")); err != nil {
+			if err := r.o.Disks.Cut(in.dir); err != nil {
 				return err
 			}
 			if err := r.checkAcked(); err != nil {
 				return err
 			}
 		}
-		if err := r.startCommand(ctx); err != nil {
+		if err := r.startInstance(ctx, in); err != nil {
 			return err
 		}
 		r.ledger.CommandKills++
@@ -175,7 +182,7 @@ func (r *run) historyCopy() (history.History, func(), error) {
 		return nil, nil, err
 	}
 	for _, f := range []string{"history.db", "history.db-wal"} {
-		b, err := os.ReadFile(filepath.Join(r.dir, "command", f))
+		b, err := os.ReadFile(filepath.Join(r.insts[0].dir, f))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
