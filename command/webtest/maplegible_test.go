@@ -65,13 +65,13 @@ type overlapReport struct {
 
 // overlaps measures overlapsJS on a still map (retrying while a live change
 // is being placed).
-func overlaps(t *testing.T, p *browsertest.Page) overlapReport {
+func overlaps(t *testing.T, p *browsertest.Page, within time.Duration) overlapReport {
 	t.Helper()
-	for range 50 {
+	for end := time.Now().Add(within); time.Now().Before(end); {
 		if ov := browsertest.Eval[*overlapReport](p, overlapsJS); ov != nil {
 			return *ov
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("the map never stood still for the overlap count")
 	return overlapReport{}
@@ -161,7 +161,7 @@ func TestDemoMapLegible(t *testing.T) {
 			// The zoom the map opens with at this size: fit the venue again.
 			browsertest.Eval[bool](p, `(shian.app.map.fitted = false, shian.app.map.map.invalidateSize({ pan: false }), shian.app.map.fit(), true)`)
 			p.WaitFor("a still map", `shian.mapIdle()`, slow*5*time.Second)
-			ov := overlaps(t, p)
+			ov := overlaps(t, p, slow*10*time.Second)
 			zoom := browsertest.Eval[float64](p, `shian.app.map.map.getZoom()`)
 			t.Logf("%s %d×%d at zoom %.2f: %d overlapping pairs among %d labels and symbols shown %v; placement %v", vp.name, vp.w, vp.h, zoom, ov.N, ov.Labels, ov.Pairs, ov.Placement)
 			p.Screenshot("legible-" + vp.name)
