@@ -62,7 +62,7 @@ cluster-demo: build
 # postgresql package. The data stays in a new directory under /tmp (printed).
 cluster-chaos: build
 	$(BIN)/shian-sim chaos --data $$(mktemp -d /tmp/shian-cluster-chaos-XXXXXX)/run --cluster 3 --kiosks 4 \
-	  --results 2000 --kill-kiosk 60 --kill-command 40 --pg-restarts 3 --faults --fault-hold 1s $(CLUSTER_CHAOS_FLAGS)
+	  --results 2000 --measure 40ms --kill-kiosk 60 --kill-command 40 --pg-restarts 3 --faults --fault-hold 1s $(CLUSTER_CHAOS_FLAGS)
 
 test: web
 	$(GO) test $(TESTFLAGS) ./...

@@ -87,7 +87,10 @@
 //
 // Ledger.EngineLine sums it up; Ledger.OK covers it. Kills of instances
 // and PostgreSQL restarts take turns (an instance cannot start while the
-// database is down); kiosk kills and network faults come at any time.
+// database is down); kiosk kills and network faults come at any time. In
+// cluster mode the moments of kills and restarts are shares of the tests
+// started, not times: the testers often run faster than expected, and a
+// restart after the last test would have nothing to refuse or resume.
 package chaos
 
 import (

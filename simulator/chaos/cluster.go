@@ -184,12 +184,12 @@ func (r *run) killInstance(ctx context.Context, leader bool) error {
 		target = r.leader()
 		wasLeader = target != nil
 	}
-	if wasLeader {
-		r.saw(target, time.Now())
-	}
 	if target == nil {
 		target = r.insts[r.intn(len(r.insts))]
 		wasLeader = leads(target)
+	}
+	if wasLeader {
+		r.saw(target, time.Now())
 	}
 	target.running().kill()
 	killed := time.Now()
@@ -198,6 +198,8 @@ func (r *run) killInstance(ctx context.Context, leader bool) error {
 	r.ledger.CommandKills++
 	if wasLeader {
 		r.ledger.LeaderKills++
+	}
+	if wasLeader && len(r.insts) > 1 {
 		// It stays dead until another instance leads: restarted at once
 		// it would often take the lock back before the others try again,
 		// and the take-over would go untested.
@@ -250,16 +252,12 @@ func (r *run) waitTakeover(ctx context.Context, dead *instance, killed time.Time
 func (r *run) restartPostgres(ctx context.Context, expect time.Duration) error {
 	start := time.Now()
 	for i := 1; i <= r.o.PGRestarts; i++ {
-		// At 1/3 of the tests' time for one restart (1/5 and 3/5 for two…),
+		// At 1/3 of the tests for one restart (1/5 and 3/5 for two…),
 		// while the testers still run, and 0–10 % later.
 		at := expect * time.Duration(2*i-1) / time.Duration(2*r.o.PGRestarts+1)
 		at += time.Duration(r.intn(int(expect/time.Millisecond)/10+1)) * time.Millisecond
-		if wait := time.Until(start.Add(at)); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+		if err := r.waitMoment(ctx, start, at, expect); err != nil {
+			return err
 		}
 		before, err := r.pgOutage(ctx)
 		if err != nil {

@@ -355,7 +355,8 @@ class App {
     this.kpiTimer = setTimeout(async () => {
       try {
         const k = await api.kpis(this.filters ? this.filters.value.event : "");
-        renderKPIs($("#kpis"), k.report && k.report.total, k.report && k.report.by_tier);
+        this.kpiReport = k.report || {};
+        this.renderKPIStrip();
         $("#kpis").dataset.loaded = String(Date.now());
       } catch (err) {
         if (err.status !== 401) console.warn("loading KPIs failed", err);
@@ -565,12 +566,26 @@ class App {
     return id ? this.map.stall(id) : null;
   }
 
+  /**
+   * Draws the KPI strip from the last report, with the stalls tested
+   * beside the tests: sites whose latest rapid result is a conclusion
+   * (negative, suspicious, positive), as the header counts them.
+   */
+  renderKPIStrip() {
+    const k = this.kpiReport;
+    if (!k) return;
+    const c = this.map ? this.map.counts() : null;
+    const stalls = c ? c.negative + c.suspicious + c.positive : null;
+    renderKPIs($("#kpis"), k.total, k.by_tier, k.targets, stalls);
+  }
+
   /** Recounts at most once per frame, however many deltas arrive. */
   scheduleCounts() {
     if (this.countsTimer) return;
     this.countsTimer = requestAnimationFrame(() => {
       this.countsTimer = 0;
       renderCounts($("#counts"), this.map.counts());
+      this.renderKPIStrip();
     });
   }
 
@@ -776,7 +791,9 @@ window.shian = {
   verdictLabel,
   linkState: () => app.linkState,
   /** True when no pan or zoom animation is under way (for screenshots). */
-  mapIdle: () => !!app.map && !app.map.moving,
+  mapIdle: () => !!app.map && !app.map.moving && !app.map.declutter.pending,
+  /** What the last label placement did: {placed, moved, hidden, folded, compact}. */
+  declutter: () => (app.map ? { ...app.map.declutter.stats, runs: app.map.declutter.runs } : null),
   lastSeq: () => (app.link ? app.link.lastSeq : 0),
   linkStats: () => (app.link ? { ...app.link.stats } : null),
   sound: () => ({ state: app.sound.state, beeps: app.sound.beeps, context: app.sound.ctx ? app.sound.ctx.state : "" }),
