@@ -95,6 +95,11 @@ type Authenticator struct {
 	// bcrypt.DefaultCost; tests use bcrypt.MinCost).
 	Cost int
 
+	// Failures keeps the login throttle's counts (default: in memory;
+	// in cluster mode the service sets one in PostgreSQL). Set it before
+	// the first Login.
+	Failures FailureCounts
+
 	throttle  throttle
 	dummyOnce sync.Once
 	dummy     []byte
@@ -150,23 +155,35 @@ func (a *Authenticator) SetPassword(name, password string) error {
 // (errors.Is ErrTooManyTries) without checking the password.
 func (a *Authenticator) Login(name, password, addr string) (string, store.User, error) {
 	now := a.Now()
-	if wait := a.throttle.wait(name, addr, now); wait > 0 {
+	counts := a.failures()
+	wait, err := throttleWait(counts, name, addr, now)
+	if err != nil {
+		return "", store.User{}, fmt.Errorf("auth: cannot check the login throttle (%w); try again when the database answers", err)
+	}
+	if wait > 0 {
 		return "", store.User{}, &ThrottledError{RetryAfter: wait}
 	}
 	var u store.User
 	if err := a.Store.Get("user", name, &u); err != nil || u.Disabled {
 		// Spend the same time as a real check so names cannot be probed.
 		bcrypt.CompareHashAndPassword(a.dummyHash(), []byte(password))
-		a.throttle.fail(name, addr, now)
+		throttleFail(counts, name, addr, now) // an error: the database is down, and so is every login
 		return "", store.User{}, ErrBadCredentials
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		a.throttle.fail(name, addr, now)
+		throttleFail(counts, name, addr, now)
 		return "", store.User{}, ErrBadCredentials
 	}
-	a.throttle.succeed(name, addr)
+	throttleSucceed(counts, name, addr)
 	tok, err := a.NewSession(u.Name)
 	return tok, u, err
+}
+
+func (a *Authenticator) failures() FailureCounts {
+	if a.Failures != nil {
+		return a.Failures
+	}
+	return &a.throttle
 }
 
 // NewSession creates a session for user and returns its token.

@@ -34,15 +34,26 @@ const (
 	maxThrottled = 100_000 // entries kept; beyond, the oldest-forgotten go first
 )
 
-// throttle counts failed logins. Its zero value is ready.
-type throttle struct {
-	mu      sync.Mutex
-	entries map[string]*failures
+// Failure is one count of the login throttle: how many failed logins
+// and when the last one was.
+type Failure struct {
+	N    int
+	Last time.Time
 }
 
-type failures struct {
-	n    int
-	last time.Time
+// FailureCounts keeps the login throttle's counts. The Authenticator's
+// default keeps them in memory (one instance); in cluster mode the
+// service gives it one in PostgreSQL (command/cluster.Shared), so that
+// guesses spread over several instances count together.
+type FailureCounts interface {
+	// Failures returns the counts of keys (a key without failures is
+	// absent).
+	Failures(keys []string) (map[string]Failure, error)
+	// Fail counts one failure at now for each key; a count whose last
+	// failure is older than forget starts again.
+	Fail(keys []string, now time.Time, forget time.Duration) error
+	// Clear forgets key's failures.
+	Clear(key string) error
 }
 
 // addrKey groups addresses as an attacker holds them: an IPv4 address
@@ -71,17 +82,60 @@ func backoff(f *failures, free int, max time.Duration, now time.Time) time.Durat
 	return f.last.Add(wait).Sub(now)
 }
 
-// wait returns how long a try for user from addr must still wait (≤ 0:
-// it may go ahead).
-func (t *throttle) wait(user, addr string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+func pairKey(user, ak string) string { return "p\x00" + user + "\x00" + ak }
+func addrOnlyKey(ak string) string   { return "a\x00" + ak }
+
+// throttleWait returns how long a try for user from addr must still wait
+// (≤ 0: it may go ahead).
+func throttleWait(c FailureCounts, user, addr string, now time.Time) (time.Duration, error) {
 	ak := addrKey(addr)
-	return max(backoff(t.entries["p\x00"+user+"\x00"+ak], pairFree, pairMaxWait, now),
-		backoff(t.entries["a\x00"+ak], addrFree, addrMaxWait, now))
+	pk, aak := pairKey(user, ak), addrOnlyKey(ak)
+	fs, err := c.Failures([]string{pk, aak})
+	if err != nil {
+		return 0, err
+	}
+	get := func(k string) *failures {
+		if f, ok := fs[k]; ok {
+			return &failures{n: f.N, last: f.Last}
+		}
+		return nil
+	}
+	return max(backoff(get(pk), pairFree, pairMaxWait, now), backoff(get(aak), addrFree, addrMaxWait, now)), nil
 }
 
-func (t *throttle) fail(user, addr string, now time.Time) {
+func throttleFail(c FailureCounts, user, addr string, now time.Time) error {
+	ak := addrKey(addr)
+	return c.Fail([]string{pairKey(user, ak), addrOnlyKey(ak)}, now, forget)
+}
+
+func throttleSucceed(c FailureCounts, user, addr string) error {
+	return c.Clear(pairKey(user, addrKey(addr)))
+}
+
+// throttle is the in-memory FailureCounts. Its zero value is ready.
+type throttle struct {
+	mu      sync.Mutex
+	entries map[string]*failures
+}
+
+type failures struct {
+	n    int
+	last time.Time
+}
+
+func (t *throttle) Failures(keys []string) (map[string]Failure, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[string]Failure{}
+	for _, k := range keys {
+		if f := t.entries[k]; f != nil {
+			out[k] = Failure{N: f.n, Last: f.last}
+		}
+	}
+	return out, nil
+}
+
+func (t *throttle) Fail(keys []string, now time.Time, forget time.Duration) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.entries == nil {
@@ -90,8 +144,7 @@ func (t *throttle) fail(user, addr string, now time.Time) {
 	if len(t.entries) >= maxThrottled {
 		t.prune(now)
 	}
-	ak := addrKey(addr)
-	for _, k := range []string{"p\x00" + user + "\x00" + ak, "a\x00" + ak} {
+	for _, k := range keys {
 		f := t.entries[k]
 		if f == nil || now.Sub(f.last) > forget {
 			f = &failures{}
@@ -100,12 +153,14 @@ func (t *throttle) fail(user, addr string, now time.Time) {
 		f.n++
 		f.last = now
 	}
+	return nil
 }
 
-func (t *throttle) succeed(user, addr string) {
+func (t *throttle) Clear(key string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.entries, "p\x00"+user+"\x00"+addrKey(addr))
+	delete(t.entries, key)
+	return nil
 }
 
 // prune drops forgotten entries, and if that is not enough the older half.
