@@ -248,3 +248,28 @@ func TestEnginesRaceOnSameResults(t *testing.T) {
 		})
 	}
 }
+
+// TestChangedRefreshesTheIndex: an incident engine A opened and moved on
+// is in engine B's index once B is told of the change (the store's change
+// notice from another instance): the site holds and the state counts.
+func TestChangedRefreshesTheIndex(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			a, b := twoEngines(t, backend)
+			a.site(t, "S-1", "stall", at(0, 0), "B")
+			r := positive("S-1", "x")
+			a.e.Process(a.commit(t, r))
+			inc := a.incidentOf(t, r.ResultID)
+			if b.e.OpenAt("S-1") != nil {
+				t.Fatal("B holds the site before it heard of the incident")
+			}
+			b.e.Changed([]string{"site:S-1", "incident:" + inc.ID})
+			if h := b.e.OpenAt("S-1"); h == nil || h.ID != inc.ID {
+				t.Fatalf("B's hold on S-1 after the notice: %+v", h)
+			}
+			if n := b.e.OpenByState()[assurance.IncidentWarned]; n != 1 {
+				t.Errorf("B counts %d warned", n)
+			}
+		})
+	}
+}

@@ -254,6 +254,43 @@ func (e *Engine) Reload() error {
 	return nil
 }
 
+// Changed takes the kind:id keys of records another instance committed
+// (its store's change notices, carried by the cluster bus) and reads the
+// incidents among them again into the indexes, so that this instance's
+// map holds, its dispatch counts busy teams and, when it leads, its
+// deadline loop sees incidents moved on elsewhere. Other keys are
+// ignored. It only refreshes a view: what is decided stays decided in
+// the database (once.go).
+func (e *Engine) Changed(keys []string) {
+	cut := e.deps.Now().Add(-2 * e.cfg.Cluster.Window)
+	for _, k := range keys {
+		id, ok := strings.CutPrefix(k, kindIncident+":")
+		if !ok {
+			continue
+		}
+		e.mu.Lock()
+		var rec Incident
+		err := e.st.Get(kindIncident, id, &rec)
+		if err == nil {
+			e.index(&rec)
+		}
+		e.mu.Unlock()
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				e.log.Warn("assure: cannot read an incident another instance changed", "incident", id, "err", err)
+			}
+			continue
+		}
+		if p, ok := recentOf(&rec, cut); ok {
+			e.clusterMu.Lock()
+			if !slices.ContainsFunc(e.recent, func(r recentPositive) bool { return r.ID == p.ID }) {
+				e.recent = append(e.recent, p)
+			}
+			e.clusterMu.Unlock()
+		}
+	}
+}
+
 // Running reports whether Run's loop is running (for /readyz).
 func (e *Engine) Running() bool {
 	e.runMu.Lock()

@@ -45,6 +45,52 @@
 // between the save and the acknowledgement, the repeat is recognised by
 // the report's identity (outbox.SaveOnce) and acknowledged without a second
 // save. Either way the test is counted once.
+//
+// # A cluster
+//
+// With Options.Cluster (`shian-sim chaos --cluster N`, `make
+// cluster-chaos`, issue 17 part 6) the command is N shian-command
+// instances in cluster mode (--db postgres://…) on one PostgreSQL, each
+// with a data directory of its own, and every kiosk has all of them in
+// command.urls, each through a fault proxy of its own with Faults: a
+// kiosk whose instance dies or whose link breaks moves to the next. The
+// books are read from the database (results, the engine's incidents, the
+// alarms), and besides lost=0 duplicated=0 the run checks:
+//
+//   - one engine at a time: every 150 ms it asks every instance whether it
+//     leads (GET /readyz says "leader" in cluster mode: the instance holds
+//     the engine's advisory lock, cluster.EngineLock, so its engine may
+//     run). No round may find two leaders (a round and a kill never
+//     overlap, so a killed leader and its successor are not seen
+//     together), and no time without a leader may pass FailoverBound
+//     (4 s: the followers' 2 s retry, the leader's 1 s check, 1 s to
+//     connect and sample), outside PostgreSQL's outages, nor after one
+//     from PostgreSQL's return.
+//   - the leader dies: KillCommand SIGKILLs instances, the first and every
+//     other kill the one that leads; a killed leader stays dead until
+//     another instance leads (restarted at once it would often take its
+//     lock back first, and the take-over would go untested), and the time
+//     to that take-over is Ledger.Takeover.
+//   - PostgreSQL restarts (PGRestarts, each down PGHold): a fast shutdown,
+//     every session ended. The instances must then refuse to acknowledge
+//     what they cannot commit, and the kiosks keep it. To check it, the
+//     run starts the server aside first, on a socket the instances do not
+//     know (pgtest.Server.UpAside), reads the result ids it holds, and
+//     checks every result the kiosks hold as acknowledged against them —
+//     one it lacks was acknowledged while the database was down
+//     (Ledger.AckedWhileDown) — then starts it where the instances look.
+//     Ingest must resume: a result stored within Drain of the return
+//     (Ledger.Resumed).
+//   - the engine's records: no result with two incidents, no incident
+//     warned of twice, no escalation raised twice (Ledger.Incidents,
+//     DuplicateIncidents, DuplicateAlerts, DuplicateEscalations).
+//
+// Ledger.EngineLine sums it up; Ledger.OK covers it. Kills of instances
+// and PostgreSQL restarts take turns (an instance cannot start while the
+// database is down); kiosk kills and network faults come at any time. In
+// cluster mode the moments of kills and restarts are shares of the tests
+// started, not times: the testers often run faster than expected, and a
+// restart after the last test would have nothing to refuse or resume.
 package chaos
 
 import (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -44,11 +45,37 @@ type clusterWatch struct {
 	samples []leaderSample
 	outages []outage
 	resumes []chan struct{} // closed when the resume after an outage is measured
+	notes   []note          // what happened when: kills, outages, leader changes
+	// lastRound is the leaders the last round found.
+	lastRound []string
+}
+
+type note struct {
+	at   time.Time
+	what string
+}
+
+// note records what happened, for the problems' account of a gap.
+func (r *run) note(what string) {
+	r.cl.mu.Lock()
+	r.cl.notes = append(r.cl.notes, note{at: time.Now(), what: what})
+	r.cl.mu.Unlock()
+	r.o.Log.Info(what)
 }
 
 type leaderSample struct {
 	at      time.Time
 	leaders []string
+	// partial: not a round but a killer's sight of a leader (before a
+	// kill, at a take-over); it closes a gap, it does not count leaders.
+	partial bool
+}
+
+// saw records a killer's sight of a leader.
+func (r *run) saw(in *instance, at time.Time) {
+	r.cl.mu.Lock()
+	r.cl.samples = append(r.cl.samples, leaderSample{at: at, leaders: []string{in.name}, partial: true})
+	r.cl.mu.Unlock()
 }
 
 type outage struct{ down, up time.Time }
@@ -120,7 +147,12 @@ func (r *run) sampleLeaders(ctx context.Context) {
 		sort.Strings(leaders)
 		r.cl.mu.Lock()
 		r.cl.samples = append(r.cl.samples, leaderSample{at: at, leaders: leaders})
+		changed := !slices.Equal(r.cl.lastRound, leaders) || len(r.cl.samples) == 1
+		r.cl.lastRound = leaders
 		r.cl.mu.Unlock()
+		if changed {
+			r.note(fmt.Sprintf("leaders now %v", leaders))
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -152,6 +184,9 @@ func (r *run) killInstance(ctx context.Context, leader bool) error {
 		target = r.leader()
 		wasLeader = target != nil
 	}
+	if wasLeader {
+		r.saw(target, time.Now())
+	}
 	if target == nil {
 		target = r.insts[r.intn(len(r.insts))]
 		wasLeader = leads(target)
@@ -159,7 +194,7 @@ func (r *run) killInstance(ctx context.Context, leader bool) error {
 	target.running().kill()
 	killed := time.Now()
 	r.cl.roundMu.Unlock()
-	r.o.Log.Info("killed an instance", "instance", target.name, "leader", wasLeader)
+	r.note(fmt.Sprintf("killed instance %s (leader %v)", target.name, wasLeader))
 	r.ledger.CommandKills++
 	if wasLeader {
 		r.ledger.LeaderKills++
@@ -170,7 +205,11 @@ func (r *run) killInstance(ctx context.Context, leader bool) error {
 			return err
 		}
 	}
-	return r.startInstance(ctx, target)
+	if err := r.startInstance(ctx, target); err != nil {
+		return err
+	}
+	r.note(fmt.Sprintf("instance %s serves again", target.name))
+	return nil
 }
 
 // leader is an instance that says it leads, or nil.
@@ -189,7 +228,9 @@ func (r *run) waitTakeover(ctx context.Context, dead *instance, killed time.Time
 	for time.Since(killed) < FailoverBound+time.Second {
 		for _, in := range r.insts {
 			if in != dead && leads(in) {
+				r.saw(in, time.Now())
 				r.ledger.Takeover = max(r.ledger.Takeover, time.Since(killed))
+				r.note(fmt.Sprintf("instance %s took over in %v", in.name, time.Since(killed).Round(time.Millisecond)))
 				return nil
 			}
 		}
@@ -209,16 +250,12 @@ func (r *run) waitTakeover(ctx context.Context, dead *instance, killed time.Time
 func (r *run) restartPostgres(ctx context.Context, expect time.Duration) error {
 	start := time.Now()
 	for i := 1; i <= r.o.PGRestarts; i++ {
-		// At 1/3 of the tests' time for one restart (1/5 and 3/5 for two…),
+		// At 1/3 of the tests for one restart (1/5 and 3/5 for two…),
 		// while the testers still run, and 0–10 % later.
 		at := expect * time.Duration(2*i-1) / time.Duration(2*r.o.PGRestarts+1)
 		at += time.Duration(r.intn(int(expect/time.Millisecond)/10+1)) * time.Millisecond
-		if wait := time.Until(start.Add(at)); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+		if err := r.waitMoment(ctx, start, at, expect); err != nil {
+			return err
 		}
 		before, err := r.pgOutage(ctx)
 		if err != nil {
@@ -247,7 +284,7 @@ func (r *run) pgOutage(ctx context.Context) (int, error) {
 	pg := r.cl.pg
 	down := time.Now()
 	pg.Down()
-	r.o.Log.Info("PostgreSQL is down")
+	r.note("PostgreSQL is down")
 	select {
 	case <-ctx.Done():
 		return 0, ctx.Err()
@@ -287,7 +324,7 @@ func (r *run) pgOutage(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("chaos: start PostgreSQL again: %w", err)
 	}
 	up := time.Now()
-	r.o.Log.Info("PostgreSQL is up again", "down", up.Sub(down), "acked_on_kiosks", len(acked), "acked_while_down", bad)
+	r.note(fmt.Sprintf("PostgreSQL is up again after %v; the kiosks held %d results as acknowledged, %d of them not in the database", up.Sub(down).Round(time.Millisecond), len(acked), bad))
 	r.ledgerMu.Lock()
 	r.ledger.PGRestarts++
 	r.ledger.AckedAtOutage += len(acked)
@@ -431,16 +468,32 @@ func (r *run) engineBooks(st *store.Store, alarms []store.Alarm) ([]string, erro
 // instances led, and the gaps without a leader.
 func (r *run) leaderBooks() []string {
 	r.cl.mu.Lock()
-	samples, outages := r.cl.samples, r.cl.outages
+	samples := slices.Clone(r.cl.samples)
+	outages, notes := r.cl.outages, r.cl.notes
 	r.cl.mu.Unlock()
+	sort.SliceStable(samples, func(i, j int) bool { return samples[i].at.Before(samples[j].at) })
 	l := &r.ledger
-	l.LeaderSamples = len(samples)
-	if len(samples) == 0 {
+	for _, s := range samples {
+		if !s.partial {
+			l.LeaderSamples++
+		}
+	}
+	if l.LeaderSamples == 0 {
 		return []string{"no leadership samples were taken"}
 	}
 	t0 := samples[0].at
 	rel := func(t time.Time) string { return t.Sub(t0).Round(time.Millisecond).String() }
 	var problems []string
+	// between is what happened from a to b (and in the second before).
+	between := func(a, b time.Time) string {
+		var out []string
+		for _, n := range notes {
+			if n.at.After(a.Add(-time.Second)) && !n.at.After(b) {
+				out = append(out, rel(n.at)+" "+n.what)
+			}
+		}
+		return strings.Join(out, "; ")
+	}
 	var last time.Time // the last round with a leader
 	gap := func(end time.Time) {
 		if last.IsZero() || !end.After(last.Add(sampleEvery+sampleEvery/2)) {
@@ -451,7 +504,7 @@ func (r *run) leaderBooks() []string {
 				after := end.Sub(o.up)
 				l.LeaderAfterPG = max(l.LeaderAfterPG, after)
 				if after > FailoverBound {
-					problems = append(problems, fmt.Sprintf("no leader for %v after PostgreSQL came back (at %s; bound %v)", after.Round(time.Millisecond), rel(o.up), FailoverBound))
+					problems = append(problems, fmt.Sprintf("no leader for %v after PostgreSQL came back (at %s; bound %v): %s", after.Round(time.Millisecond), rel(o.up), FailoverBound, between(o.up, end)))
 				}
 				return
 			}
@@ -459,11 +512,11 @@ func (r *run) leaderBooks() []string {
 		d := end.Sub(last)
 		l.LongestGap = max(l.LongestGap, d)
 		if d > FailoverBound {
-			problems = append(problems, fmt.Sprintf("no leader from %s to %s: %v (bound %v)", rel(last), rel(end), d.Round(time.Millisecond), FailoverBound))
+			problems = append(problems, fmt.Sprintf("no leader from %s to %s: %v (bound %v): %s", rel(last), rel(end), d.Round(time.Millisecond), FailoverBound, between(last, end)))
 		}
 	}
 	for _, s := range samples {
-		if len(s.leaders) > 1 {
+		if len(s.leaders) > 1 && !s.partial {
 			l.TwoLeaders++
 			if l.TwoLeaders <= 5 {
 				problems = append(problems, fmt.Sprintf("at %s instances %v all said they lead", rel(s.at), s.leaders))

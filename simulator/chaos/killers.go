@@ -29,6 +29,39 @@ func (r *run) killAt(n int, d time.Duration) []time.Duration {
 	return at
 }
 
+// waitMoment waits for the moment at of a run of the tests expected to
+// take expect from start. In cluster mode the moment is the share at/expect
+// of the tests started rather than a time: the testers are often faster
+// than expected, and a kill or a database restart after the last test
+// would find no traffic to disturb.
+func (r *run) waitMoment(ctx context.Context, start time.Time, at, expect time.Duration) error {
+	if r.o.Cluster == 0 {
+		if wait := time.Until(start.Add(at)); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+		return nil
+	}
+	want := int64(float64(r.o.Kiosks*r.o.Results) * float64(at) / float64(max(expect, 1)))
+	for {
+		var n int64
+		for _, k := range r.kiosks {
+			n += k.started.Load()
+		}
+		if n >= want || n >= int64(r.o.Kiosks*r.o.Results) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 func sortDurations(d []time.Duration) {
 	for i := 1; i < len(d); i++ {
 		for j := i; j > 0 && d[j] < d[j-1]; j-- {
@@ -41,12 +74,8 @@ func (r *run) killKiosks(ctx context.Context, expect time.Duration, opsDone <-ch
 	start := time.Now()
 	ats := r.killAt(r.o.KillKiosk, expect)
 	for i := 0; i < len(ats); i++ {
-		if wait := time.Until(start.Add(ats[i])); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+		if err := r.waitMoment(ctx, start, ats[i], expect); err != nil {
+			return err
 		}
 		k := r.kiosks[r.intn(len(r.kiosks))]
 		if err := r.killKiosk(ctx, k); err != nil {
@@ -101,12 +130,8 @@ func (r *run) killKiosk(ctx context.Context, k *kiosk) error {
 func (r *run) killCommand(ctx context.Context, expect time.Duration, opsDone <-chan struct{}) error {
 	start := time.Now()
 	for i, at := range r.killAt(r.o.KillCommand, expect) {
-		if wait := time.Until(start.Add(at)); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+		if err := r.waitMoment(ctx, start, at, expect); err != nil {
+			return err
 		}
 		if r.o.Cluster > 0 {
 			if err := r.killInstance(ctx, i%2 == 0); err != nil {
