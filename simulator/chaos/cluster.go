@@ -105,7 +105,10 @@ func (r *run) database(ctx context.Context) (stop func(), err error) {
 	return stop, nil
 }
 
-var askClient = &http.Client{Timeout: 500 * time.Millisecond}
+// askClient asks the instances whether they lead. An instance that is
+// dead refuses at once; the timeout is for a live one slowed by a loaded
+// machine, which must not look leaderless too soon.
+var askClient = &http.Client{Timeout: time.Second}
 
 // leads asks an instance whether it leads (GET /readyz, "leader"). One
 // that does not answer does not lead.
@@ -184,12 +187,12 @@ func (r *run) killInstance(ctx context.Context, leader bool) error {
 		target = r.leader()
 		wasLeader = target != nil
 	}
-	if wasLeader {
-		r.saw(target, time.Now())
-	}
 	if target == nil {
 		target = r.insts[r.intn(len(r.insts))]
 		wasLeader = leads(target)
+	}
+	if wasLeader {
+		r.saw(target, time.Now())
 	}
 	target.running().kill()
 	killed := time.Now()
@@ -198,6 +201,8 @@ func (r *run) killInstance(ctx context.Context, leader bool) error {
 	r.ledger.CommandKills++
 	if wasLeader {
 		r.ledger.LeaderKills++
+	}
+	if wasLeader && len(r.insts) > 1 {
 		// It stays dead until another instance leads: restarted at once
 		// it would often take the lock back before the others try again,
 		// and the take-over would go untested.
