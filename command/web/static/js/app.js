@@ -23,6 +23,8 @@ import { localiseLeaflet } from "./words.js";
 import { PatrolView } from "./patrol.js";
 import { MenuView } from "./menus.js";
 import { BanquetView } from "./banquets.js";
+import { TeamView, leastLoadedHint } from "./teams.js";
+import { ChefView } from "./chefs.js";
 import { addLegend } from "./legend.js";
 import { EventView, phaseLine, beijingToday } from "./events.js";
 
@@ -92,6 +94,8 @@ class App {
     if (this.patrol) this.patrol.relabel();
     if (this.menus) this.menus.relabel();
     if (this.banquetView) this.banquetView.relabel();
+    if (this.teamView) this.teamView.relabel();
+    if (this.chefView) this.chefView.relabel();
     if (this.eventView) this.eventView.relabel();
     if (this.relabelLegend) this.relabelLegend();
     localiseLeaflet(document);
@@ -239,6 +243,7 @@ class App {
       teamName: (id) => this.teamName(id),
       onChanged: (inc) => this.incidentChanged(inc),
       onLocate: (inc) => this.locateIncident(inc),
+      teamHint: (inc) => leastLoadedHint(inc),
     });
     this.triage = new Triage($("#tab-triage"), {
       incidents: () => this.panels.incidents,
@@ -262,6 +267,16 @@ class App {
     $("[data-tab=menus]").addEventListener("click", () => this.menus.open());
     this.banquetView = new BanquetView($("#tab-banquets"), { me: () => this.user, teamName: (id) => this.teamName(id), onChanged: (b) => this.map.setBanquet(b) });
     $("[data-tab=banquets]").addEventListener("click", () => this.banquetView.load());
+    this.teamView = new TeamView($("#tab-teams"), {
+      me: () => this.user,
+      kitchens: () => this.kitchens(),
+      siteName: (id) => this.siteName(id),
+      onIncident: (id) => this.openIncident(id),
+      onChanged: (tm) => this.map.setTeam && this.map.setTeam(tm),
+    });
+    $("[data-tab=teams]").addEventListener("click", () => this.teamView.load());
+    this.chefView = new ChefView($("#tab-chefs"), { me: () => this.user, openBanquet: (id) => this.showBanquet(id) });
+    $("[data-tab=chefs]").addEventListener("click", () => this.chefView.load());
     this.eventView = new EventView($("#tab-events"), {
       me: () => this.user,
       kitchens: () => this.kitchens(),
@@ -305,6 +320,8 @@ class App {
     $("[data-tab=events]").hidden = !(this.user && ["admin", "commander", "inspector", "viewer"].includes(this.user.role));
     $("[data-tab=menus]").hidden = !(this.user && ["admin", "commander", "inspector"].includes(this.user.role));
     $("[data-tab=banquets]").hidden = !(this.user && ["admin", "commander", "inspector", "operator"].includes(this.user.role));
+    $("[data-tab=teams]").hidden = !this.user;
+    $("[data-tab=chefs]").hidden = !(this.user && ["admin", "commander", "inspector", "operator", "viewer"].includes(this.user.role));
     if (tasks) this.patrol.load();
     $("[data-tab=triage]").hidden = !triage;
     if (tasks && !this.detail) this.panels.show("tasks");
@@ -479,9 +496,11 @@ class App {
         if (this.detail && this.detail.kind === "incident" && this.detail.id === data.id) this.incidentView.update(data);
         this.triage.schedule();
         this.loadKPIs(400);
+        if (this.teamView) this.teamView.changed();
         break;
       case "team":
         this.map.setTeam(data);
+        if (this.teamView) this.teamView.changed();
         break;
       case "event":
         this.setEvents([...this.events.filter((e) => e.id !== data.id), data]);
@@ -669,6 +688,17 @@ class App {
   openTeam(id) {
     const tm = this.map.team(id);
     if (tm && tm.incident_id) this.openIncident(tm.incident_id);
+  }
+
+  /** Opens a banquet's card in the banquet screen (from the chef register). */
+  async showBanquet(id) {
+    this.panels.show("banquets");
+    await this.banquetView.load();
+    const b = this.banquetView.list.find((x) => x.id === id);
+    if (b) {
+      this.banquetView.open = b;
+      this.banquetView.render();
+    }
   }
 
   openBanquet(id) {
