@@ -69,6 +69,12 @@ func TestCreditLedger(t *testing.T) {
 		t.Fatalf("S-A-04's last grade change %+v", moved)
 	}
 	when := moved.At.In(assurance.ChinaStandardTime).Format("2006-01-02 15:04")
+	// A patrol finding on the same stall: 严重问题 −10, from 巡查发现的问题.
+	if _, err := cmd.svc.Assure().RecordVisit(engine.PatrolVisit{TargetID: "S-A-04", TeamID: nearTeam,
+		Findings: []assurance.Finding{{Text: "冷藏柜温度12°C", Severity: assurance.FindingMajor}},
+		Act:      assurance.Act{Actor: assurance.Actor{UserID: inspectorUser, Role: assurance.RoleInspector, TeamID: nearTeam}}}); err != nil {
+		t.Fatalf("patrol visit: %v", err)
+	}
 
 	p := b.NewPage(t)
 	p.Do(chromedp.EmulateViewport(1366, 768))
@@ -81,8 +87,8 @@ func TestCreditLedger(t *testing.T) {
 	browsertest.Eval[bool](p, `shian.app.openStall('S-A-04'), true`)
 	p.WaitFor("the popup's credit line", `document.querySelector('.leaflet-popup .popup[data-stall-id="S-A-04"] .credit-line[data-grade="D"]')`, stepWait)
 	// The popup's grade is the account's (D), not the register's (C).
-	if pop := browsertest.Eval[string](p, `document.querySelector('.leaflet-popup .popup').innerText`); !strings.Contains(pop, "D级") || strings.Contains(pop, "C级") || !strings.Contains(pop, "信用积分 72 分") {
-		t.Errorf("popup %q, want D级 and 信用积分 72 分", pop)
+	if pop := browsertest.Eval[string](p, `document.querySelector('.leaflet-popup .popup').innerText`); !strings.Contains(pop, "D级") || strings.Contains(pop, "C级") || !strings.Contains(pop, "信用积分 62 分") {
+		t.Errorf("popup %q, want D级 and 信用积分 62 分", pop)
 	}
 	browsertest.Eval[bool](p, `document.querySelector('.leaflet-popup .popup button.credit-link').click(), true`)
 	p.WaitFor("the credit record", `!document.querySelector('#tab-credit').hidden && document.querySelector('#tab-credit .credit-now[data-grade="D"]')`, stepWait)
@@ -101,6 +107,16 @@ func TestCreditLedger(t *testing.T) {
 			t.Errorf("ledger line %q lacks %q", text, want)
 		}
 	}
+	finding := `#tab-credit li.ledger-line[data-reason="major_finding"]`
+	text = browsertest.Eval[string](p, `document.querySelector('`+finding+`').innerText`)
+	for _, want := range []string{"-10", "严重问题", "来源：巡查发现的问题", "变动后 62 分", "冷藏柜温度12°C"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("finding's line %q lacks %q", text, want)
+		}
+	}
+	if first := browsertest.Eval[string](p, `document.querySelector('#tab-credit li.ledger-line').dataset.reason`); first != "major_finding" {
+		t.Errorf("the ledger starts with %q, want the newest (major_finding)", first)
+	}
 	if got := browsertest.Eval[string](p, `document.querySelector('`+line+` time').textContent`); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$`).MatchString(got) {
 		t.Errorf("ledger time %q, want YYYY-MM-DD HH:mm", got)
 	}
@@ -108,6 +124,15 @@ func TestCreditLedger(t *testing.T) {
 		t.Errorf("%d grade history entries, want 2 (opening C, then D)", n)
 	}
 	p.Screenshot("credit-desk-ledger")
+	// In English: the rule and source by their English labels.
+	browsertest.Eval[bool](p, `document.querySelector('#lang').click(), true`)
+	p.WaitFor("the record in English", `document.querySelector('`+line+` .rule').textContent === 'Rapid-test positive'`, stepWait)
+	if src := browsertest.Eval[string](p, `document.querySelector('`+line+` .source').textContent`); src != "Source: Rapid-test result" {
+		t.Errorf("English source %q", src)
+	}
+	p.Screenshot("credit-desk-ledger-en")
+	browsertest.Eval[bool](p, `document.querySelector('#lang').click(), true`)
+	p.WaitFor("the record in Chinese", `document.querySelector('`+line+` .rule').textContent === '快检阳性'`, stepWait)
 	// The ledger line opens the result's incident.
 	browsertest.Eval[bool](p, `document.querySelector('`+line+` button.credit-incident').click(), true`)
 	p.WaitFor("the incident from the ledger", `!document.querySelector('#incident-detail').hidden && document.querySelector('#incident-detail').dataset.state`, stepWait)
