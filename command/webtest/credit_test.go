@@ -76,6 +76,18 @@ func TestCreditLedger(t *testing.T) {
 		t.Fatalf("patrol visit: %v", err)
 	}
 
+	// An event, for its reports in the export dialog.
+	day := assurance.DateOf(time.Now().In(assurance.ChinaStandardTime))
+	ev, err := cmd.svc.Assure().FileEvent("", assurance.EventFiling{Name: "2026江海国际美食博览会", Organiser: assurance.Organiser{Name: "南通市商务局"},
+		FirstDay: day.AddDays(-1), LastDay: day.AddDays(1), Headcount: 3000, Mode: assurance.SupervisionFull, NotifiedOn: day.AddDays(-40),
+		Venues:   []assurance.Venue{{ID: "V-NTEC", Name: "南通国际会展中心"}},
+		Caterers: []assurance.Caterer{{ID: "C-1", Name: "南通江海餐饮管理有限公司"}},
+		Kitchens: []assurance.Kitchen{{ID: mainKitchen, Name: "主供餐点（中央厨房）", CatererID: "C-1", VenueID: "V-NTEC"}}},
+		assurance.Act{Actor: assurance.Actor{UserID: adminUser, Role: assurance.RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	p := b.NewPage(t)
 	p.Do(chromedp.EmulateViewport(1366, 768))
 	w := p.WatchInjection()
@@ -183,6 +195,19 @@ func TestCreditLedger(t *testing.T) {
 	if href := browsertest.Eval[string](p, `document.querySelector('dialog.exports a[data-export="results"][data-format="csv"]').getAttribute('href')`); !strings.Contains(href, "since=2026-12-01T00%3A00%3A00%2B08%3A00") {
 		t.Errorf("results link with a start date: %q", href)
 	}
+	// An event chosen: the incidents' link takes it, and its reports appear.
+	browsertest.Eval[bool](p, fmt.Sprintf(`(() => { const s = document.querySelector('dialog.exports select.ex-event'); s.value = %q; s.dispatchEvent(new Event('change')); return true; })()`, ev.ID))
+	p.WaitFor("the event's reports", `document.querySelector('dialog.exports li.ex-row[data-report="daily"]') && document.querySelector('dialog.exports li.ex-row[data-report="final"]')`, stepWait)
+	if href := browsertest.Eval[string](p, `document.querySelector('dialog.exports a[data-export="incidents"][data-format="xlsx"]').getAttribute('href')`); href != "/api/v1/export/incidents.xlsx?event="+ev.ID {
+		t.Errorf("incidents link for the event: %q", href)
+	}
+	if got := browsertest.EvalAsync[string](p, `fetch(document.querySelector('dialog.exports li[data-report="daily"] a[data-export="report"]').href).then((r) => r.status + ' ' + r.headers.get('content-type'))`); got != "200 application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+		t.Errorf("the daily report's workbook answered %q", got)
+	}
+	if href := browsertest.Eval[string](p, `document.querySelector('dialog.exports li[data-report="daily"] a[target=_blank]').getAttribute('href')`); href != "report.html?event="+ev.ID+"&date="+day.String() {
+		t.Errorf("the daily report's page link %q", href)
+	}
+	p.Screenshot("exports-desk-event")
 	w.Check()
 
 	// The inspector's phone: a stall with a hostile name, listed as D.
