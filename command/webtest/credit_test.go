@@ -98,6 +98,10 @@ func TestCreditLedger(t *testing.T) {
 	p.WaitFor("the accounts loaded", `shian.app.credit.list && shian.app.credit.account('S-A-04')`, stepWait)
 	browsertest.Eval[bool](p, `shian.app.openStall('S-A-04'), true`)
 	p.WaitFor("the popup's credit line", `document.querySelector('.leaflet-popup .popup[data-stall-id="S-A-04"] .credit-line[data-grade="D"]')`, stepWait)
+	// The map and the popup draw the account's grade (D), not the register's (C).
+	if g := browsertest.Eval[string](p, `shian.app.map.stall('S-A-04').marker.options.grade`); g != "D" {
+		t.Errorf("S-A-04 drawn with grade %q, want D", g)
+	}
 	// The popup's grade is the account's (D), not the register's (C).
 	if pop := browsertest.Eval[string](p, `document.querySelector('.leaflet-popup .popup').innerText`); !strings.Contains(pop, "D级") || strings.Contains(pop, "C级") || !strings.Contains(pop, "信用积分 62 分") {
 		t.Errorf("popup %q, want D级 and 信用积分 62 分", pop)
@@ -241,6 +245,7 @@ func TestCreditLedger(t *testing.T) {
 			t.Errorf("the inspector's line %q lacks %q", text, want)
 		}
 	}
+	q.WaitFor("the map redrawn with grade D", `shian.app.map.stall('`+hostileStall+`').marker.options.grade === 'D'`, stepWait)
 	c, err := cmd.svc.Assure().Vendor(hostileStall)
 	if err != nil || c.Grade != assurance.GradeD || c.Ledger[len(c.Ledger)-1].By != inspectorUser || c.Ledger[len(c.Ledger)-1].Note != note {
 		t.Errorf("the stored account %+v, %v", c, err)

@@ -304,7 +304,10 @@ class App {
       userName: (id) => this.userName(id),
       openIncident: (id) => this.openIncident(id),
       show: () => this.panels.show("credit"),
-      changed: () => this.map.popupStallId && this.refreshPopup(),
+      changed: () => {
+        this.applyCreditGrades();
+        if (this.map.popupStallId) this.refreshPopup();
+      },
     });
     $("[data-tab=credit]").addEventListener("click", () => this.credit.load());
     this.exports = new Exports({ me: () => this.user, events: () => this.events });
@@ -353,6 +356,7 @@ class App {
     const [zones, stalls] = await Promise.all([api.zones(), api.stalls()]);
     this.map.setZones(zones);
     this.map.setStalls(stalls);
+    if (this.credit) this.applyCreditGrades();
     this.filters.setSites(zones, stalls);
     this.applyFilters(true);
     $("#no-sites").hidden = (zones.features || []).length + (stalls.features || []).length > 0;
@@ -653,11 +657,7 @@ class App {
   openStall(id) {
     const s = this.map.stall(id);
     if (!s) return;
-    // The risk grade is the credit account's, once it has one (the site
-    // register's grade is only where the account opened).
-    const acct = this.credit && this.credit.account(s.feature.properties.business || id);
-    const feature = acct && acct.grade ? { ...s.feature, properties: { ...s.feature.properties, grade: acct.grade } } : s.feature;
-    const node = stallPopup(feature, s.state, (z) => this.zoneName(z), () => this.openSiteDetail(id), this.popupExtras(id));
+    const node = stallPopup(s.feature, s.state, (z) => this.zoneName(z), () => this.openSiteDetail(id), this.popupExtras(id));
     this.map.openPopup(id, node);
     localiseLeaflet(document);
   }
@@ -697,6 +697,18 @@ class App {
       if (s.feature.properties.zone) out.push(el("a", { class: "qr-link", href: `labels.html?zone=${encodeURIComponent(s.feature.properties.zone)}`, target: "_blank", rel: "noopener" }, t("stall.qrZone")));
     }
     return out;
+  }
+
+  /**
+   * The map and popups show each site's risk grade as its credit account
+   * has it now; the site register's grade is only where the account opened.
+   */
+  applyCreditGrades() {
+    if (!this.credit.list) return;
+    for (const [id, s] of this.map.stalls) {
+      const acct = this.credit.account(s.feature.properties.business || id);
+      if (acct) this.map.setGrade(id, acct.grade);
+    }
   }
 
   /** A site's credit line (grade and score, when it has an account) and the button to its ledger. */
