@@ -4,6 +4,7 @@
 // string reaches the screen through dom.js (text nodes). The model is
 // docs/decisions/0020-credentials-and-audit.md.
 
+import { formatWhen } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import { el } from "./dom.js";
 import { getLang, setLang } from "./i18n.js";
 
@@ -70,12 +71,7 @@ function s(key, params) {
   return v;
 }
 
-const fmtTime = (iso) => {
-  if (!iso) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(getLang() === "en" ? "en-GB" : "zh-CN", { hour12: false });
-};
+const fmtTime = (iso) => formatWhen(iso) || iso || "";
 
 async function call(method, path, body) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };

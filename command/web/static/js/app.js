@@ -10,6 +10,7 @@
 // A small read-only window.shian object describes what the page shows,
 // for debugging in the console and for the browser tests.
 
+import { formatRange, setUTCOffset } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import * as api from "./api.js";
 import { t, both, getLang, setLang, applyI18n, featureName, verdictLabel, setServerLabels, label } from "./i18n.js";
 import { LiveLink, liveURL } from "./live.js";
@@ -169,6 +170,7 @@ class App {
         this.cfg = { tiles: null, incident: { states: [], next: {}, roles: {}, team: [], controls: [] }, labels: {} };
       }
       setServerLabels(this.cfg.labels || {});
+      if (this.cfg.utc_offset_s !== undefined) setUTCOffset(this.cfg.utc_offset_s);
     }
     if (!this.map) this.build();
     else this.map.map.invalidateSize(); // shown again after a new login: Leaflet must measure again
@@ -700,7 +702,7 @@ function banquetFacts(b) {
   fact("banquet.host", f.host && f.host.name);
   fact("banquet.place", [f.town, f.village, f.place].filter(Boolean).join(" "));
   fact("banquet.headcount", f.headcount ? String(f.headcount) : "");
-  fact("banquet.window", b.window_start ? `${new Date(b.window_start).toLocaleString()} – ${new Date(b.window_end).toLocaleTimeString()}` : "");
+  fact("banquet.window", formatRange(b.window_start, b.window_end));
   fact("banquet.guidance", b.guidance_required ? t("banquet.guidanceRequired") : "");
   const pillars = (b.four_in_place || []).map((p) => el("li", { dataset: { done: p.in_place ? "1" : "0" } }, p.in_place ? "✓ " : "○ ", pick(p.label) || label(p.pillar)));
   return [facts, pillars.length ? el("ul", { class: "pillars" }, ...pillars) : null].filter(Boolean);

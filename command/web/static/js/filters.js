@@ -4,6 +4,7 @@
 // is not shown under "positive" even if it had one earlier); the time
 // filter keeps the sites tested within the window.
 
+import { eventDay } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import { t, featureName, verdictLabel, analyteLabel } from "./i18n.js";
 import { el } from "./panels.js";
 
@@ -153,10 +154,6 @@ export class Filters {
 function within(iso, w) {
   if (!iso) return false;
   const at = new Date(iso).getTime();
-  if (w === "today") {
-    const d = new Date();
-    d.setHours(0, 0, 0, 0);
-    return at >= d.getTime();
-  }
+  if (w === "today") return eventDay(at) === eventDay(); // the event's day, not the browser's
   return Date.now() - at <= WINDOWS[w];
 }

@@ -137,8 +137,7 @@ export class IncidentView {
     fact("incident.team", inc.team_id ? this.o.teamName(inc.team_id) : t("incident.noTeam"));
     if (inc.due) {
       const left = new Date(inc.due) - Date.now();
-      const day = new Date(inc.due).toDateString() !== new Date().toDateString();
-      const time = formatTime(inc.due, day);
+      const time = formatTime(inc.due); // "HH:mm" today, else with the date
       fact("incident.due", left >= 0 ? t("incident.dueIn", { time, left: formatDuration(left) }) : t("incident.overdue", { time, over: formatDuration(-left) }), left < 0 ? "overdue" : "");
     }
     if (inc.controls && inc.controls.length) fact("incident.controls", inc.controls.map(label).join("、"));
