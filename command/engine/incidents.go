@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"time"
 
@@ -212,8 +213,8 @@ func (e *Engine) afterOpen(rec Incident, dispatchErr error) {
 	}
 	a := store.Alarm{Code: "incident_warned", IncidentID: rec.ID, EventID: rec.Trigger.EventID, ResultID: rec.Trigger.ResultID,
 		KioskID: rec.KioskID, Loc: locOf(rec.Trigger.Where),
-		Message: fmt.Sprintf("预警 %s：%s %s（%s），%s / warning %s: %s at %s (%s), %s",
-			rec.ID, tl.ZH, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), rec.Trigger.Item, teamZH,
+		Message: fmt.Sprintf("预警 %s：%s %s%s，%s / warning %s: %s at %s (%s), %s",
+			rec.ID, tl.ZH, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), itemZH(rec.Trigger.Item), teamZH,
 			rec.ID, tl.EN, rec.Trigger.SubjectID, rec.Trigger.Item, teamEN)}
 	e.raise(a)
 	if dispatchErr != nil && !rec.awaiting() {
@@ -770,4 +771,18 @@ func bestHold(hs map[string]hold) *wire.StallIncident {
 		return nil
 	}
 	return &wire.StallIncident{ID: best.id, State: string(best.state), Verdict: best.v}
+}
+
+// codeLike is an identifier sent where a name belongs (an analyte code
+// such as organophosphate_carbamate when the kiosk sent no item name).
+var codeLike = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+// itemZH is a test item for a zh-CN message: "（有机磷和氨基甲酸酯类农药）",
+// or nothing when the item is a code with no Chinese name here (the page
+// shows the analyte's label from its own table; the message stays zh).
+func itemZH(item string) string {
+	if item == "" || codeLike.MatchString(item) {
+		return ""
+	}
+	return "（" + item + "）"
 }

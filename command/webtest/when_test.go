@@ -19,7 +19,9 @@ import (
 // first day's 16:30 to the next day's 20:30, and the shared formatter
 // (/js/when.js, internal/jswhen) reads and writes wall times on the
 // event's clock. It fails if any page formats with the browser's zone or
-// locale (the "12/2/2026, 8:30:00 AM – 12:30:00 PM" of issue 14).
+// locale (the "12/2/2026, 8:30:00 AM – 12:30:00 PM" of issue 14). On the
+// same page it finds a kitchen by the pinyin of its name in the stall
+// search ("zycf", "zhong yang" for 主供餐点（中央厨房）).
 func TestTimesOnTheEventClock(t *testing.T) {
 	requireAssets(t)
 	v := makeVenue()
@@ -63,6 +65,19 @@ func TestTimesOnTheEventClock(t *testing.T) {
 			t.Errorf("%s: the banquet's sittings show %q, want %q (Beijing time, both ends)", size.name, got, want)
 		}
 		p.Screenshot("when-banquet-" + size.name)
+
+		// The stall search (the same page, to spare a browser): the
+		// kitchen 主供餐点（中央厨房） by its pinyin initials, then by full
+		// pinyin; picking the hit opens its popup (internal/pinyin keys).
+		for _, q := range []string{"zycf", "zhong yang"} {
+			browsertest.Eval[bool](p, `(() => { const f = document.querySelector('#filters input.stall-search'); f.value = ''; f.dispatchEvent(new Event('input')); return true; })()`)
+			p.Do(chromedp.SendKeys(chromedp.CSS(`#filters input.stall-search`), q))
+			p.WaitFor("the kitchen found by "+q, `(() => { const h = [...document.querySelectorAll('#filters .search-hits li[data-stall]')]; return h.length === 1 && h[0].dataset.stall === 'K-MAIN'; })()`, stepWait)
+		}
+		p.Screenshot("search-pinyin-" + size.name)
+		p.Do(chromedp.Click(chromedp.CSS(`#filters .search-hits li[data-stall="K-MAIN"] button.hit`)))
+		p.WaitFor("the kitchen's popup", `document.querySelector('.leaflet-popup .popup[data-stall-id="K-MAIN"]')`, stepWait)
+		p.Screenshot("search-picked-" + size.name)
 
 		// The formatter itself, in the New York browser.
 		out := browsertest.EvalAsync[map[string]string](p, `import('/js/when.js').then((w) => import('/js/i18n.js').then((i) => ({

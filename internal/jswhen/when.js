@@ -21,7 +21,7 @@
 // Served by internal/jswhen at /js/when.js to both the command centre's
 // pages (command/web) and the kiosk's screen (kiosk/ui): there is one copy.
 
-let offsetMs = 8 * 3600e3;
+let offsetMs = 28800e3; // +8 h, Beijing time
 
 /** Sets the event's offset from UTC in seconds (28800 for Beijing time). */
 export function setUTCOffset(seconds) {

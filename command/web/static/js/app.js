@@ -10,6 +10,8 @@
 // A small read-only window.shian object describes what the page shows,
 // for debugging in the console and for the browser tests.
 
+import { StallSearch } from "./stallsearch.js";
+import { loadPeople, forgetPeople, personName } from "./people.js";
 import { formatRange, setUTCOffset } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import * as api from "./api.js";
 import { t, both, getLang, setLang, applyI18n, featureName, verdictLabel, setServerLabels, label } from "./i18n.js";
@@ -144,6 +146,7 @@ class App {
       console.warn("logout:", e);
     }
     this.user = null;
+    forgetPeople();
     this.showLogin();
   }
 
@@ -172,6 +175,7 @@ class App {
       setServerLabels(this.cfg.labels || {});
       if (this.cfg.utc_offset_s !== undefined) setUTCOffset(this.cfg.utc_offset_s);
     }
+    await loadPeople(true); // names instead of user ids in every view (a failure keeps the ids)
     if (!this.map) this.build();
     else this.map.map.invalidateSize(); // shown again after a new login: Leaflet must measure again
     this.applyRoleLayout();
@@ -216,6 +220,7 @@ class App {
     this.filters = new Filters($("#filters"), {
       onChange: () => this.applyFilters(),
       zoneName: (id) => this.zoneName(id),
+      search: new StallSearch({ sites: () => this.map.stalls, onPick: (id) => this.showSite(id) }),
     });
     this.panels = new Panels($("#side"), {
       siteName: (id) => this.siteName(id),
@@ -292,10 +297,10 @@ class App {
       });
   }
 
-  /** A user's name for people: the logged-in user's display name, else the id. */
+  /** A user's name for people: the display name (people.js), else the id. */
   userName(id) {
     if (this.user && id === this.user.name && this.user.display_name) return this.user.display_name;
-    return id || "";
+    return personName(id);
   }
 
   /** An inspector (a team member, usually on a phone) sees their team's tasks first. */
@@ -596,6 +601,15 @@ class App {
   /** Rebuilds the open popup (its site changed, or the language did). */
   refreshPopup() {
     if (this.map.popupStallId) this.openStall(this.map.popupStallId);
+  }
+
+  /** A site found by the stall search: centred on the map, its popup and its detail open. */
+  showSite(id) {
+    const s = this.map.stall(id);
+    if (!s) return;
+    this.map.map.setView(s.marker.getLatLng(), Math.max(this.map.map.getZoom(), 18), { animate: false });
+    this.openStall(id);
+    this.openSiteDetail(id);
   }
 
   openStall(id) {

@@ -8,6 +8,7 @@
 // conclusion. Routes: command/README.md (meals, emergencies, reports).
 // Every server string reaches the page through dom.js (el, text nodes).
 
+import { loadPeople, personName } from "./people.js";
 import { setUTCOffset, eventDay, formatClock, isoToWall, wallToISO } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import { el, replace } from "./dom.js";
 import { t, label, applyI18n, getLang, setLang, formatTime, verdictLabel, setServerLabels, pickBilingual } from "./i18n.js";
@@ -61,7 +62,7 @@ const teamName = (id) => {
   return tm ? (getLang() === "en" && tm.name_en ? tm.name_en : tm.name) : id;
 };
 let names = {}; // user id → display name, from the emergency shown
-const who = (id) => (id === "system" ? t("em.system") : names[id] || id);
+const who = (id) => (id === "system" ? t("em.system") : names[id] || personName(id));
 
 function field(labelKey, input) {
   return el("label", { class: "field" }, el("span", {}, t(labelKey)), input);
@@ -714,6 +715,7 @@ async function main() {
   const cfg = await call("GET", "/api/v1/ui-config");
   setServerLabels(cfg.labels);
   if (cfg.utc_offset_s !== undefined) setUTCOffset(cfg.utc_offset_s);
+  await loadPeople();
   state.events = await call("GET", "/api/v1/events");
   const q = new URLSearchParams(location.search);
   const sel = document.querySelector("#event");

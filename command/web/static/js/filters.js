@@ -17,6 +17,7 @@ export class Filters {
    * @param {object} o
    * @param {() => void} o.onChange
    * @param {(id: string) => string} o.zoneName
+   * @param {{node: HTMLElement, relabel: () => void}} [o.search] the stall search, first in the bar
    */
   constructor(root, o) {
     this.root = root;
@@ -146,7 +147,8 @@ export class Filters {
     for (const name of Object.keys(this.selects)) this.renderOptions(name);
     this.clearBtn.textContent = t("filter.clear");
     const fields = Object.entries(this.selects).map(([name, s]) => el("label", { class: `f-${name}` }, el("span", {}, t(`filter.${name}`)), s));
-    this.root.replaceChildren(this.toggleBtn, el("div", { class: "filter-fields" }, ...fields, this.clearBtn));
+    if (this.o.search) this.o.search.relabel();
+    this.root.replaceChildren(...(this.o.search ? [this.o.search.node] : []), this.toggleBtn, el("div", { class: "filter-fields" }, ...fields, this.clearBtn));
     this.renderState();
   }
 }
