@@ -131,7 +131,7 @@ func TestWordsZH(t *testing.T) {
 			p.WaitFor("the event list", fmt.Sprintf(`document.querySelector('#tab-events li.event-row[data-event=%q] button.open-event')`, ev.ID), stepWait)
 			bad = append(bad, collectWords(p, tab, allowed)...)
 			p.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#tab-events li.event-row[data-event=%q] button.open-event`, ev.ID))))
-			p.WaitFor("the event's card and checklist", `document.querySelector('#tab-events .event-card details.checklist')`, stepWait)
+			p.WaitFor("the event's card and checklist", `document.querySelector('#tab-events .event-card') && document.querySelector('#tab-events details.checklist')`, stepWait)
 			browsertest.Eval[bool](p, `(document.querySelectorAll('#tab-events details').forEach((d) => (d.open = true)), true)`)
 			p.Screenshot("words-events")
 		case "menus":
