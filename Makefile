@@ -3,6 +3,7 @@
 #   make test   runs every test (browser tests need Debian's chromium; CI requires them)
 #   make bench  measures ingest, growth, latency, the kiosk and the zone index; writes docs/BENCHMARKS.md
 #   make powerloss  cuts the power of the command and the kiosks on LazyFS; nothing acked may be lost
+#   make cluster-chaos  the chaos run on 3 command instances and PostgreSQL: kills, faults, database restarts
 
 GO          ?= go
 BIN         := bin
@@ -23,13 +24,16 @@ BENCH_FLAGS ?=
 POWERLOSS_CUTS  ?= 20
 POWERLOSS_FLAGS ?=
 LAZYFS_OUT      ?= $(CURDIR)/.cache/lazyfs
+# The cluster chaos run (make cluster-chaos): CLUSTER_CHAOS_FLAGS are added
+# to (and override) the bigger run's flags below.
+CLUSTER_CHAOS_FLAGS ?=
 
 BINARIES := shian-command shian-kiosk shian-sim
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/shianfood/shian/internal/version.Version=$(VERSION)
 DIST     := dist
 
-.PHONY: all build web demo cluster-demo test lint fuzz cross bench dist clean powerloss
+.PHONY: all build web demo cluster-demo cluster-chaos test lint fuzz cross bench dist clean powerloss
 
 all: build
 
@@ -50,6 +54,15 @@ demo: build
 # instances, HAProxy in front; needs Debian's postgresql and haproxy packages.
 cluster-demo: build
 	$(BIN)/shian-sim cluster-demo --addr $(DEMO_ADDR) --kiosks $(DEMO_KIOSKS) --data cluster-demo-data
+
+# Chaos across a cluster (issue 17, docs/decisions/0028-cluster-chaos.md):
+# 3 command instances on a throwaway PostgreSQL, 4 kiosks failing over
+# between them through fault proxies, SIGKILLs of kiosks and instances (the
+# leader among them), PostgreSQL restarted 3 times. Needs Debian's
+# postgresql package. The data stays in a new directory under /tmp (printed).
+cluster-chaos: build
+	$(BIN)/shian-sim chaos --data $$(mktemp -d /tmp/shian-cluster-chaos-XXXXXX)/run --cluster 3 --kiosks 4 \
+	  --results 2000 --measure 40ms --kill-kiosk 60 --kill-command 40 --pg-restarts 3 --faults --fault-hold 1s $(CLUSTER_CHAOS_FLAGS)
 
 test: web
 	$(GO) test $(TESTFLAGS) ./...

@@ -27,8 +27,12 @@ import (
 //   - the engine: its loop (Recover, the queue, Tick) runs only on the
 //     instance holding the cluster.EngineLock advisory lock; the leader
 //     also hands the results it hears of from other instances to the
-//     engine, and Recover at the start of each term picks up what was
-//     committed while no one led.
+//     engine. Each term starts with engine.Reload (the indexes read
+//     again: another instance led in between) and Recover, which picks
+//     up what was committed while no one led. Whether an incident,
+//     escalation or cluster warning is new is decided in the database
+//     (decision 0029), so an old leader still running for a moment after
+//     it lost the lock duplicates nothing.
 
 // resultsTopic is the Bus topic of committed result ids.
 const resultsTopic = "results"
@@ -56,7 +60,14 @@ func (s *Service) runEngine(ctx context.Context) {
 	}
 	done := make(chan struct{})
 	go func() { s.bus.Run(ctx); close(done) }()
-	s.leader.Run(ctx, func(ctx context.Context) { s.engine.Run(ctx) })
+	s.leader.Run(ctx, func(ctx context.Context) {
+		// Another instance may have led since this one's indexes were
+		// built: read them again before Recover (decision 0029).
+		if err := s.engine.Reload(); err != nil {
+			s.cfg.Log.Error("assure: cannot reload the engine's indexes at the start of the term; running on the old ones (the database still refuses duplicates)", "err", err)
+		}
+		s.engine.Run(ctx)
+	})
 	<-done
 }
 

@@ -57,6 +57,10 @@ func TestClusterResultsFanOut(t *testing.T) {
 	defer func() { pcancel(); <-pdone }()
 	eventually(t, "both listeners", func() bool { return peer.Listening() && svc.Ready() == nil })
 	eventually(t, "the engine on the only instance (its leader)", func() bool { return svc.Assure().Running() })
+	var ready map[string]any
+	if code := e.get(t, "/readyz", "", &ready); code != 200 || ready["leader"] != true {
+		t.Fatalf("readyz of the only instance: %d %v, want 200 and leader true", code, ready)
+	}
 
 	c, _, err := dialLive(t, e, "")
 	if err != nil {

@@ -178,12 +178,20 @@ func (s *Service) Ready() error {
 	return nil
 }
 
+// readyz is GET /readyz. In cluster mode it also says whether this
+// instance leads (holds cluster.EngineLock, so its engine may run):
+// "leader": true or false, read before the readiness check, which asks
+// the database.
 func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
-	if err := s.Ready(); err != nil {
-		api.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
-		return
+	out := map[string]any{"status": "ready"}
+	if s.leader != nil {
+		out["leader"] = s.leader.Leading()
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	code := http.StatusOK
+	if err := s.Ready(); err != nil {
+		out["status"], out["reason"], code = "not ready", err.Error(), http.StatusServiceUnavailable
+	}
+	api.WriteJSON(w, code, out)
 }
 
 // Metrics returns the service's Prometheus registry and counters.

@@ -342,10 +342,14 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		if d, derr := time.Parse("2006-01-02", s); derr == nil {
+		// A bare date is the day as the city counts it: from 00:00
+		// Beijing time (the zone every report and export speaks), not
+		// from 00:00 UTC, which is 08:00 there and would drop the
+		// night's and morning's results from "since=<today>".
+		if d, derr := time.ParseInLocation("2006-01-02", s, assurance.ChinaStandardTime); derr == nil {
 			return d, nil
 		}
-		return time.Time{}, Invalid("%s=%q: want an RFC 3339 time (2026-11-28T09:00:00+08:00) or a date (2026-11-28)", name, s)
+		return time.Time{}, Invalid("%s=%q: want an RFC 3339 time (2026-11-28T09:00:00+08:00) or a date (2026-11-28, from 00:00 Beijing time)", name, s)
 	}
 	return t, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
 	"github.com/shianfood/shian/protocols/domain/assurance"
+	"github.com/shianfood/shian/protocols/wire"
 )
 
 // addPositive adds a positive to the recent list and raises a cluster
@@ -60,44 +61,61 @@ func (e *Engine) addPositive(rec Incident, now time.Time) {
 				rec.Subjects = append(rec.Subjects, s)
 			}
 		}
-		var old Cluster
-		switch err := e.st.Get(kindCluster, rec.ID, &old); {
-		case err == nil:
-			if len(old.Members) >= len(rec.Members) {
-				continue
-			}
-			rec.RaisedAt, rec.AlarmSeq = old.RaisedAt, old.AlarmSeq
-			if err := e.st.Put(kindCluster, rec.ID, rec); err != nil {
-				e.log.Error("assure: cannot update cluster", "cluster", rec.ID, "err", err)
-			}
-		case errors.Is(err, store.ErrNotFound):
-			rec.RaisedAt = now
-			a := e.raise(store.Alarm{Code: "cluster_warning", Loc: []float64{rec.Centroid.Lon, rec.Centroid.Lat},
-				Message: fmt.Sprintf("聚集性预警：%d 份 %s 阳性样品在中心 %.0f 米内、%s内先后检出（%s） / cluster warning: %d %s positives within %.0f m of their centre over %s (%s)",
-					// zh-CN names the item as people read it, never the code.
-					len(rec.Members), cmp.Or(rec.ItemName, "同一项目"), rec.Radius, spanZH(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, "、"),
-					len(rec.Members), rec.Analyte, rec.Radius, spanEN(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, ", "))})
-			rec.AlarmSeq = a.Seq
-			if err := e.st.Put(kindCluster, rec.ID, rec); err != nil {
-				e.log.Error("assure: cannot store cluster", "cluster", rec.ID, "err", err)
-			}
-		default:
-			e.log.Error("assure: cannot read cluster", "cluster", rec.ID, "err", err)
+		if a, raised, err := e.storeCluster(rec, now); err != nil {
+			e.log.Error("assure: cannot store cluster", "cluster", rec.ID, "err", err)
+		} else if raised {
+			e.publish(wire.KindAlert, a)
 		}
 	}
 }
 
-// rebuildRecent reloads the recent positives from the incidents.
-func (e *Engine) rebuildRecent() error {
-	cut := e.deps.Now().Add(-2 * e.cfg.Cluster.Window)
-	return store.List(e.st, kindIncident, func(_ string, r Incident) bool {
-		if r.Trigger.Kind == assurance.TriggerPositive && r.Trigger.Where != nil && !r.Trigger.ObservedAt.Before(cut) {
-			e.recent = append(e.recent, recentPositive{Event: geo.Event{ID: r.Trigger.ResultID,
-				Point: orb.Point{r.Trigger.Where.Lon, r.Trigger.Where.Lat}, Time: r.Trigger.ObservedAt, Analyte: r.Analyte},
-				subject: r.Trigger.SubjectID, item: r.ItemName})
-		}
-		return true
+// storeCluster stores cluster c: a new one with its cluster_warning alarm
+// in the same transaction (of two engines finding it at once, one creates
+// it and raises the alarm, the other then finds it stored), a stored one
+// only when it has grown.
+func (e *Engine) storeCluster(c Cluster, now time.Time) (a store.Alarm, raised bool, err error) {
+	err = retryClash(func() error {
+		return e.st.Update(func(tx *store.Tx) error {
+			rec := c
+			raised = false
+			var old Cluster
+			switch err := tx.Get(kindCluster, rec.ID, &old); {
+			case err == nil:
+				if len(old.Members) >= len(rec.Members) {
+					return nil
+				}
+				rec.RaisedAt, rec.AlarmSeq = old.RaisedAt, old.AlarmSeq
+				return tx.Put(kindCluster, rec.ID, rec)
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+			rec.RaisedAt = now
+			var err error
+			a, err = tx.RaiseAlarm(store.Alarm{Code: "cluster_warning", Loc: []float64{rec.Centroid.Lon, rec.Centroid.Lat}, At: now,
+				Message: fmt.Sprintf("聚集性预警：%d 份 %s 阳性样品在中心 %.0f 米内、%s内先后检出（%s） / cluster warning: %d %s positives within %.0f m of their centre over %s (%s)",
+					// zh-CN names the item as people read it, never the code.
+					len(rec.Members), cmp.Or(rec.ItemName, "同一项目"), rec.Radius, spanZH(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, "、"),
+					len(rec.Members), rec.Analyte, rec.Radius, spanEN(rec.End.Sub(rec.Start)), strings.Join(rec.Subjects, ", "))})
+			if err != nil {
+				return err
+			}
+			rec.AlarmSeq = a.Seq
+			raised = true
+			return tx.Create(kindCluster, rec.ID, rec)
+		})
 	})
+	return a, raised, err
+}
+
+// recentOf returns incident r as a recent positive of the cluster search,
+// if it is one observed since cut.
+func recentOf(r *Incident, cut time.Time) (recentPositive, bool) {
+	if r.Trigger.Kind != assurance.TriggerPositive || r.Trigger.Where == nil || r.Trigger.ObservedAt.Before(cut) {
+		return recentPositive{}, false
+	}
+	return recentPositive{Event: geo.Event{ID: r.Trigger.ResultID,
+		Point: orb.Point{r.Trigger.Where.Lon, r.Trigger.Where.Lat}, Time: r.Trigger.ObservedAt, Analyte: r.Analyte},
+		subject: r.Trigger.SubjectID, item: r.ItemName}, true
 }
 
 // Clusters returns the cluster warnings, newest first.

@@ -37,18 +37,43 @@
 //
 // # One incident per result
 //
-// The engine keeps result_id → incident in memory, rebuilt from the
-// incident records at start, and opens under one lock: a result seen
-// twice (the callback given a duplicate resend, a replay after a restart)
-// opens one incident, and so does a repeat of the same sample (a result
-// whose repeat_of names one that opened an incident). The index is
-// derived from the records, never a second key written beside them. A
-// crash between storing a result (in the result history, command/history)
-// and opening its incident (in the store) is repaired by [Engine.Recover]
-// at the next start, which reads the history's positives, suspicious
-// results and temperature failures of the last Config.RecoverWindow
-// (48 h) by its verdict index and opens what has no incident
-// (docs/decisions/0011-result-history.md).
+// Whether a result already has its incident is decided in the database,
+// in the one store transaction that opens it ([Engine.OpenFromResult],
+// once.go): the transaction claims incident-by-result:<result_id>
+// (store.Tx.Create — on PostgreSQL the insert of a second, concurrent
+// claim waits for the first to commit, then finds it), takes the day's
+// next number from incident-seq:<YYYYMMDD> (on PostgreSQL the row is
+// locked until the commit; a number whose incident is stored is skipped),
+// and stores the incident and its incident_warned alarm. A result seen
+// twice — a duplicate resend, a replay after a restart, the same result
+// handed to two engines at once — opens one incident, and so does a
+// repeat of the same sample (a result whose repeat_of names one that
+// opened an incident). A claim whose incident is not stored is taken
+// over. The engine also keeps result_id → incident in memory, as a fast
+// path only; [Engine.Reload] gives every stored incident without a claim
+// (records of an earlier version) its claim.
+//
+// A crash between storing a result (in the result history,
+// command/history) and opening its incident (in the store) is repaired
+// by [Engine.Recover] at the next start, which reads the history's
+// positives, suspicious results and temperature failures of the last
+// Config.RecoverWindow (48 h) by its verdict index and opens what has no
+// incident (docs/decisions/0011-result-history.md).
+//
+// # Several instances, one engine at a time
+//
+// In cluster mode (command/cluster) the loop runs on the instance holding
+// the engine's advisory lock; the API runs on every instance. A new
+// leader calls [Engine.Reload] at the start of its term — the indexes
+// (open incidents, escalation marks, repeat waits, the sites' holds, the
+// recent positives of the cluster search, the highest number of each
+// day) are rebuilt from the store — and then Run's Recover. The indexes
+// are a view: every effect that must happen once is decided again on the
+// stored record inside the transaction that records it, so an old leader
+// still running for up to a lock check after it lost the lock, or an API
+// call on another instance, duplicates nothing
+// (docs/decisions/0029-engine-once-in-the-database.md). [Engine.Changed]
+// refreshes the indexes from another instance's change notices.
 //
 // # Deadlines and escalations
 //
@@ -56,7 +81,13 @@
 // asks assurance.Escalations for incidents past their state's deadline and
 // raises each (state, level) once: an incident_overdue alarm with the
 // level and the role to notify, an alert delta, and a mark on the
-// incident so that a restart does not raise it again.
+// incident so that a restart does not raise it again. The alarm and the
+// mark are written in one transaction, after the escalation is derived
+// again from the incident as stored (its row locked on PostgreSQL): of two
+// engines ticking at once, one raises it. Cluster warnings (the cluster
+// record with its alarm), duty-log retention alarms (the marks with the
+// alarms) and emergency numbers (counted and created together, run again
+// on a clash) are decided the same way.
 //
 // # Evidence
 //

@@ -290,41 +290,60 @@ func (e *Engine) checkDuty() {
 		if err := e.st.Get(kindDuty, m.ID, &rec); err != nil && !errors.Is(err, store.ErrNotFound) {
 			continue
 		}
-		var raise []assurance.Gap
+		var cand []assurance.Gap
 		for _, g := range assurance.DutyGaps(m, rec.DutyLog, now, e.pc) {
 			if g.Alarm() && !slices.Contains(rec.Alarmed, string(g.Kind)+":"+g.Ref) {
-				raise = append(raise, g)
+				cand = append(cand, g)
 			}
 		}
-		if len(raise) == 0 {
+		if len(cand) == 0 {
 			continue
 		}
-		// Mark first, then raise: a crash in between loses at most an
-		// alarm whose gap is still listed on the meal and in the report.
-		_, err := store.Modify(e.st, kindDuty, m.ID, func(r *DutyRecord) error {
-			if r.MealID == "" {
-				r.DutyLog = assurance.DutyLog{MealID: m.ID, EventID: m.EventID, KitchenID: m.KitchenID}
-			}
-			for _, g := range raise {
-				r.Alarmed = append(r.Alarmed, string(g.Kind)+":"+g.Ref)
-			}
-			return nil
+		// The marks and the alarms in one transaction, the gaps to raise
+		// chosen against the stored marks: raised once, whichever engine
+		// gets there first.
+		s := e.subjectOf(m.KitchenID)
+		var alarms []store.Alarm
+		err := retryClash(func() error {
+			return e.st.Update(func(tx *store.Tx) error {
+				alarms = nil
+				var r DutyRecord
+				err := tx.Get(kindDuty, m.ID, &r)
+				fresh := errors.Is(err, store.ErrNotFound)
+				if err != nil && !fresh {
+					return err
+				}
+				if r.MealID == "" {
+					r.DutyLog = assurance.DutyLog{MealID: m.ID, EventID: m.EventID, KitchenID: m.KitchenID}
+				}
+				for _, g := range cand {
+					key := string(g.Kind) + ":" + g.Ref
+					if slices.Contains(r.Alarmed, key) {
+						continue
+					}
+					r.Alarmed = append(r.Alarmed, key)
+					a, err := tx.RaiseAlarm(store.Alarm{Code: AlarmRetention, EventID: m.EventID, Loc: locOf(s.point), At: now,
+						Message: fmt.Sprintf("%s %s：%s / %s: %s", cmp.Or(s.name, m.KitchenID), cmp.Or(m.Name, m.Meal.Label().ZH), g.Detail.ZH, m.ID, g.Detail.EN)})
+					if err != nil {
+						return err
+					}
+					alarms = append(alarms, a)
+				}
+				switch {
+				case len(alarms) == 0:
+					return nil
+				case fresh:
+					return tx.Create(kindDuty, m.ID, r)
+				}
+				return tx.Put(kindDuty, m.ID, r)
+			})
 		})
-		if errors.Is(err, store.ErrNotFound) {
-			rec := DutyRecord{DutyLog: assurance.DutyLog{MealID: m.ID, EventID: m.EventID, KitchenID: m.KitchenID}}
-			for _, g := range raise {
-				rec.Alarmed = append(rec.Alarmed, string(g.Kind)+":"+g.Ref)
-			}
-			err = e.st.Create(kindDuty, m.ID, rec)
-		}
 		if err != nil {
 			e.log.Error("assure: duty alarm mark", "meal", m.ID, "err", err)
 			continue
 		}
-		s := e.subjectOf(m.KitchenID)
-		for _, g := range raise {
-			e.raise(store.Alarm{Code: AlarmRetention, EventID: m.EventID, Loc: locOf(s.point), At: now,
-				Message: fmt.Sprintf("%s %s：%s / %s: %s", cmp.Or(s.name, m.KitchenID), cmp.Or(m.Name, m.Meal.Label().ZH), g.Detail.ZH, m.ID, g.Detail.EN)})
+		for _, a := range alarms {
+			e.publish(wire.KindAlert, a)
 		}
 	}
 }
@@ -384,17 +403,31 @@ type StaffOnDuty struct {
 	From string `json:"from,omitempty"` // morning_check, or readiness (the staff list) when no check was made
 }
 
-func (e *Engine) emergencyID(t time.Time) string {
-	day := t.In(e.zone()).Format("20060102")
+// emergencyIDTx returns the next emergency number of day inside tx:
+// EM-YYYYMMDD-NN, one more than the day's emergencies, skipping a number
+// already stored. Two transactions may pick the same number; the second
+// one's Create then fails with store.ErrConflict and is run again.
+func emergencyIDTx(tx *store.Tx, day string) (string, error) {
 	n := 0
-	store.List(e.st, kindEmergency, func(id string, _ Emergency) bool {
+	err := tx.Each(kindEmergency, func(id string, _ []byte) error {
 		if strings.HasPrefix(id, "EM-"+day+"-") {
 			n++
 		}
-		return true
+		return nil
 	})
-	return fmt.Sprintf("EM-%s-%02d", day, n+1)
+	if err != nil {
+		return "", err
+	}
+	for {
+		n++
+		id := emergencyIDOf(day, n)
+		if k, err := tx.FirstKey(kindEmergency, id); err != nil || k != id {
+			return id, nil
+		}
+	}
 }
+
+func emergencyIDOf(day string, n int) string { return fmt.Sprintf("EM-%s-%02d", day, n) }
 
 // ReportIllness opens an emergency from a suspected food-poisoning report
 // (a drill when drill is set): the level from the plan, the meal's
@@ -402,7 +435,7 @@ func (e *Engine) emergencyID(t time.Time) string {
 // Teams teams on duty sent, an emergency_activated alarm raised, every
 // step on the timeline.
 func (e *Engine) ReportIllness(rep assurance.IllnessReport, drill bool, act assurance.Act) (EmergencyView, error) {
-	e.emMu.Lock() // numbering: one emergency opened at a time
+	e.emMu.Lock() // one emergency opened at a time here (across instances the number is taken in the database)
 	defer e.emMu.Unlock()
 	now := e.deps.Now()
 	act.At = now
@@ -413,14 +446,13 @@ func (e *Engine) ReportIllness(rep assurance.IllnessReport, drill bool, act assu
 		}
 		return EmergencyView{}, err
 	}
-	id := e.emergencyID(now)
-	em, err := assurance.OpenEmergency(id, rep, m, drill, act, e.pc)
+	// The plan's level and team count, checked before the transaction
+	// (the number is taken inside it).
+	em, err := assurance.OpenEmergency(emergencyIDOf(now.In(e.zone()).Format("20060102"), 1), rep, m, drill, act, e.pc)
 	if err != nil {
 		return EmergencyView{}, err
 	}
 	s := e.subjectOf(m.KitchenID)
-	rec := Emergency{Emergency: em, KitchenName: s.name, Point: s.point, Dispatches: []Dispatch{}}
-	sys := assurance.Act{Actor: actorSystem(assurance.RoleCommander), At: now}
 	// The teams are chosen before the transaction (NearestTeams reads the
 	// store).
 	var sent []TeamDistance
@@ -434,49 +466,70 @@ func (e *Engine) ReportIllness(rep assurance.IllnessReport, drill bool, act assu
 			}
 		}
 	}
-	err = e.st.Update(func(tx *store.Tx) error {
-		var d DutyRecord
-		frozen := 0
-		switch err := tx.Get(kindDuty, m.ID, &d); {
-		case err == nil:
-			frozen = d.Freeze(id)
-			if err := tx.Put(kindDuty, m.ID, d); err != nil {
-				return err
-			}
-		case !errors.Is(err, store.ErrNotFound):
-			return err
-		}
-		sys.Note = fmt.Sprintf("%d 份留样已封存，不得处理 / %d retained samples frozen; they may not be discarded", frozen, frozen)
-		if err := rec.Record(assurance.TLFrozen, fmt.Sprint(frozen), assurance.StepFrozen, sys); err != nil {
-			return err
-		}
-		for _, t := range sent {
-			sys.Note = fmt.Sprintf("派出最近的保障组 %s（%.0f 米） / nearest team %s sent (%.0f m)", t.Name, t.Metres, t.ID, t.Metres)
-			if err := rec.Record(assurance.TLDispatched, t.ID, assurance.StepTeams, sys); err != nil {
-				return err
-			}
-			rec.Dispatches = append(rec.Dispatches, Dispatch{TeamID: t.ID, Metres: t.Metres, At: now, By: "system", Auto: true})
-		}
-		if len(sent) < em.Teams {
-			sys.Note = fmt.Sprintf("预案要求派出 %d 个保障组，仅有 %d 个可派 / the plan asks for %d teams; %d available", em.Teams, len(sent), em.Teams, len(sent))
-			if err := rec.Record(assurance.TLNoTeam, "", "", sys); err != nil {
-				return err
-			}
-		}
-		return tx.Create(kindEmergency, id, rec)
-	})
-	if err != nil {
-		return EmergencyView{}, err
-	}
 	word := "疑似食物中毒"
 	if drill {
 		word = "应急演练"
 	}
-	a := e.raise(store.Alarm{Code: AlarmEmergency, EventID: m.EventID, Loc: locOf(s.point), Level: em.Level.Rank(), At: now,
-		Message: fmt.Sprintf("%s：%s %s，%d 人发病，启动%s响应 / %s: %d ill after %s, %s response",
-			word, cmp.Or(s.name, m.KitchenID), cmp.Or(m.Name, m.Meal.Label().ZH), rep.Ill, em.Level.Label().ZH,
-			map[bool]string{true: "drill", false: "suspected food poisoning"}[drill], rep.Ill, m.ID, em.Level.Label().EN)})
-	store.Modify(e.st, kindEmergency, id, func(r *Emergency) error { r.AlarmSeq = a.Seq; return nil })
+	// The number, the frozen samples, the record and its alarm in one
+	// transaction: two instances opening emergencies at once clash on the
+	// number, and the loser runs again with the next one.
+	var id string
+	var a store.Alarm
+	err = retryClash(func() error {
+		return e.st.Update(func(tx *store.Tx) error {
+			var err error
+			if id, err = emergencyIDTx(tx, now.In(e.zone()).Format("20060102")); err != nil {
+				return err
+			}
+			em, err := assurance.OpenEmergency(id, rep, m, drill, act, e.pc)
+			if err != nil {
+				return err
+			}
+			rec := Emergency{Emergency: em, KitchenName: s.name, Point: s.point, Dispatches: []Dispatch{}}
+			sys := assurance.Act{Actor: actorSystem(assurance.RoleCommander), At: now}
+			var d DutyRecord
+			frozen := 0
+			switch err := tx.Get(kindDuty, m.ID, &d); {
+			case err == nil:
+				frozen = d.Freeze(id)
+				if err := tx.Put(kindDuty, m.ID, d); err != nil {
+					return err
+				}
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+			sys.Note = fmt.Sprintf("%d 份留样已封存，不得处理 / %d retained samples frozen; they may not be discarded", frozen, frozen)
+			if err := rec.Record(assurance.TLFrozen, fmt.Sprint(frozen), assurance.StepFrozen, sys); err != nil {
+				return err
+			}
+			for _, t := range sent {
+				sys.Note = fmt.Sprintf("派出最近的保障组 %s（%.0f 米） / nearest team %s sent (%.0f m)", t.Name, t.Metres, t.ID, t.Metres)
+				if err := rec.Record(assurance.TLDispatched, t.ID, assurance.StepTeams, sys); err != nil {
+					return err
+				}
+				rec.Dispatches = append(rec.Dispatches, Dispatch{TeamID: t.ID, Metres: t.Metres, At: now, By: "system", Auto: true})
+			}
+			if len(sent) < em.Teams {
+				sys.Note = fmt.Sprintf("预案要求派出 %d 个保障组，仅有 %d 个可派 / the plan asks for %d teams; %d available", em.Teams, len(sent), em.Teams, len(sent))
+				if err := rec.Record(assurance.TLNoTeam, "", "", sys); err != nil {
+					return err
+				}
+			}
+			a, err = tx.RaiseAlarm(store.Alarm{Code: AlarmEmergency, EventID: m.EventID, Loc: locOf(s.point), Level: em.Level.Rank(), At: now,
+				Message: fmt.Sprintf("%s：%s %s，%d 人发病，启动%s响应 / %s: %d ill after %s, %s response",
+					word, cmp.Or(s.name, m.KitchenID), cmp.Or(m.Name, m.Meal.Label().ZH), rep.Ill, em.Level.Label().ZH,
+					map[bool]string{true: "drill", false: "suspected food poisoning"}[drill], rep.Ill, m.ID, em.Level.Label().EN)})
+			if err != nil {
+				return err
+			}
+			rec.AlarmSeq = a.Seq
+			return tx.Create(kindEmergency, id, rec)
+		})
+	})
+	if err != nil {
+		return EmergencyView{}, err
+	}
+	e.publish(wire.KindAlert, a)
 	for _, t := range sent {
 		e.publishTeam(t.ID)
 	}

@@ -135,7 +135,7 @@ type Engine struct {
 	byResult map[string]string              // result_id → incident id
 	open     map[string]*assurance.Incident // incidents not closed (audit dropped)
 	marks    map[string][]EscalationMark    // incident id → escalations raised
-	daySeq   map[string]int                 // "20261128" → last incident number
+	daySeq   map[string]int                 // "20261128" → highest incident number seen (a hint: the number is taken in the database)
 	waits    map[string]RepeatWait          // open incidents whose repeats hold dispatch
 
 	// holds are the open incidents by site, for OpenAt: kept by index
@@ -183,13 +183,112 @@ func New(d Deps, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("assure: evidence directory: %w", err)
 		}
 	}
-	if err := e.rebuild(); err != nil {
-		return nil, err
-	}
-	if err := e.rebuildRecent(); err != nil {
+	if err := e.Reload(); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// Reload rebuilds the engine's in-memory indexes — result → incident, the
+// open incidents and their escalation marks, the repeat waits, the sites'
+// holds, the day's highest incident number, the recent positives of the
+// cluster search — from the store, and gives every stored incident its
+// result claim if it has none (records of a version before the claims).
+// New calls it; in a cluster the service calls it at the start of each
+// term as leader, before Run, because another instance led in between
+// and the indexes are as old as this instance's last term. The indexes
+// only speed things up: whether an incident, an escalation or a cluster
+// warning is new is decided in the database (once.go), so an engine with
+// stale indexes still opens and raises nothing twice.
+func (e *Engine) Reload() error {
+	fresh := &Engine{byResult: map[string]string{}, open: map[string]*assurance.Incident{},
+		marks: map[string][]EscalationMark{}, daySeq: map[string]int{}, waits: map[string]RepeatWait{}, holds: map[string]map[string]hold{}}
+	type claim struct{ result, id string }
+	var claims []claim
+	var recent []recentPositive
+	cut := e.deps.Now().Add(-2 * e.cfg.Cluster.Window)
+	err := store.List(e.st, kindIncident, func(_ string, inc Incident) bool {
+		fresh.index(&inc)
+		if r := inc.Trigger.ResultID; r != "" {
+			claims = append(claims, claim{r, inc.ID})
+		}
+		if p, ok := recentOf(&inc, cut); ok {
+			recent = append(recent, p)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.byResult, e.open, e.marks, e.daySeq, e.waits = fresh.byResult, fresh.open, fresh.marks, fresh.daySeq, fresh.waits
+	e.holdMu.Lock()
+	e.holds = fresh.holds
+	e.holdMu.Unlock()
+	e.mu.Unlock()
+	e.clusterMu.Lock()
+	e.recent = recent
+	e.clusterMu.Unlock()
+
+	// Claims for incidents stored without one.
+	have := map[string]bool{}
+	if err := store.List(e.st, kindResultClaim, func(id string, _ resultClaim) bool { have[id] = true; return true }); err != nil {
+		return err
+	}
+	claims = slices.DeleteFunc(claims, func(c claim) bool { return have[c.result] })
+	for len(claims) > 0 {
+		n := min(len(claims), 500)
+		err := e.st.Update(func(tx *store.Tx) error {
+			for _, c := range claims[:n] {
+				if err := tx.Create(kindResultClaim, c.result, resultClaim{Incident: c.id}); err != nil && !errors.Is(err, store.ErrConflict) {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("assure: claiming the stored incidents' results: %w", err)
+		}
+		claims = claims[n:]
+	}
+	return nil
+}
+
+// Changed takes the kind:id keys of records another instance committed
+// (its store's change notices, carried by the cluster bus) and reads the
+// incidents among them again into the indexes, so that this instance's
+// map holds, its dispatch counts busy teams and, when it leads, its
+// deadline loop sees incidents moved on elsewhere. Other keys are
+// ignored. It only refreshes a view: what is decided stays decided in
+// the database (once.go).
+func (e *Engine) Changed(keys []string) {
+	cut := e.deps.Now().Add(-2 * e.cfg.Cluster.Window)
+	for _, k := range keys {
+		id, ok := strings.CutPrefix(k, kindIncident+":")
+		if !ok {
+			continue
+		}
+		e.mu.Lock()
+		var rec Incident
+		err := e.st.Get(kindIncident, id, &rec)
+		if err == nil {
+			e.index(&rec)
+		}
+		e.mu.Unlock()
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				e.log.Warn("assure: cannot read an incident another instance changed", "incident", id, "err", err)
+			}
+			continue
+		}
+		if p, ok := recentOf(&rec, cut); ok {
+			e.clusterMu.Lock()
+			if !slices.ContainsFunc(e.recent, func(r recentPositive) bool { return r.ID == p.ID }) {
+				e.recent = append(e.recent, p)
+			}
+			e.clusterMu.Unlock()
+		}
+	}
 }
 
 // Running reports whether Run's loop is running (for /readyz).
@@ -229,22 +328,14 @@ func (e *Engine) MaxEvidence() int64 { return e.cfg.MaxEvidence }
 // Now returns the engine's clock.
 func (e *Engine) Now() time.Time { return e.deps.Now() }
 
-// rebuild derives the in-memory indexes from the incident records.
-func (e *Engine) rebuild() error {
-	return store.List(e.st, kindIncident, func(id string, inc Incident) bool {
-		e.index(&inc)
-		if day, n, ok := parseIncidentID(id); ok && n > e.daySeq[day] {
-			e.daySeq[day] = n
-		}
-		return true
-	})
-}
-
 // index updates the in-memory view of one incident. Caller holds mu (or
 // is rebuilding).
 func (e *Engine) index(inc *Incident) {
 	if r := inc.Trigger.ResultID; r != "" {
 		e.byResult[r] = inc.ID
+	}
+	if day, n, ok := parseIncidentID(inc.ID); ok && n > e.daySeq[day] {
+		e.daySeq[day] = n
 	}
 	e.setHold(inc)
 	if inc.Repeat.holdsDispatch() && inc.State == assurance.IncidentWarned {
@@ -261,14 +352,6 @@ func (e *Engine) index(inc *Incident) {
 	light.Audit = nil
 	e.open[inc.ID] = &light
 	e.marks[inc.ID] = slices.Clone(inc.Escalations)
-}
-
-// incidentID returns the next incident number of the day at t:
-// INC-YYYYMMDD-NNNN (China time). Caller holds mu.
-func (e *Engine) incidentID(t time.Time) string {
-	day := t.In(e.zone()).Format("20060102")
-	e.daySeq[day]++
-	return fmt.Sprintf("INC-%s-%04d", day, e.daySeq[day])
 }
 
 func parseIncidentID(id string) (day string, n int, ok bool) {

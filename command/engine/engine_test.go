@@ -1,12 +1,14 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/internal/pgtest"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
@@ -104,6 +107,8 @@ type fixture struct {
 	dir string
 	// failSync, when set, makes the store's fsync fail (store.Options.Fault).
 	failSync atomic.Bool
+	// dsn is the fixture's PostgreSQL database (SHIAN_TEST_DB=postgres), or "".
+	dsn string
 }
 
 var t0 = time.Date(2026, 5, 1, 9, 0, 0, 0, assurance.ChinaStandardTime)
@@ -124,28 +129,53 @@ func (f *fixture) open(t *testing.T, cfg engine.Config) {
 		pc.Incident.RepeatFirst = assurance.RepeatPolicy{}
 		cfg.Protocol = &pc
 	}
-	never := buntdb.Never
-	st, err := store.Open(f.dir, store.Options{Now: f.clk.Now, Log: quiet, Sync: &never, Fault: func(string) error {
-		if f.failSync.Load() {
-			return errors.New("input/output error")
-		}
-		return nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h, err := history.Open("sqlite:"+filepath.Join(f.dir, "history.db"), history.Options{Now: f.clk.Now, Log: quiet, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
+	st, h := f.openStores(t)
 	e, err := engine.New(engine.Deps{Store: st, Results: h, DataDir: f.dir, Now: f.clk.Now, Log: quiet, Publish: f.rec.Publish, Notify: f.rec.Notify,
 		KioskStates: func() []wire.KioskState { f.rec.mu.Lock(); defer f.rec.mu.Unlock(); return f.rec.kiosks }}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.e, f.st, f.h = e, st, h
+}
+
+// openStores opens the fixture's store and history: buntdb and SQLite in
+// its directory, or, with SHIAN_TEST_DB=postgres, both in one PostgreSQL
+// database of internal/pgtest (the fixture's own, kept across reopens),
+// as a cluster-mode service has them.
+func (f *fixture) openStores(t *testing.T) (*store.Store, history.History) {
+	t.Helper()
+	if f.dsn == "" && os.Getenv("SHIAN_TEST_DB") == "postgres" {
+		f.dsn = pgtest.DSN(t)
+	}
+	var st *store.Store
+	var h history.History
+	var err error
+	if f.dsn != "" {
+		st, err = store.OpenPostgres(context.Background(), f.dsn, store.Options{Now: f.clk.Now, Log: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		h, err = history.Open(f.dsn, history.Options{Now: f.clk.Now, Log: quiet, Cluster: true})
+	} else {
+		never := buntdb.Never
+		st, err = store.Open(f.dir, store.Options{Now: f.clk.Now, Log: quiet, Sync: &never, Fault: func(string) error {
+			if f.failSync.Load() {
+				return errors.New("input/output error")
+			}
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		h, err = history.Open("sqlite:"+filepath.Join(f.dir, "history.db"), history.Options{Now: f.clk.Now, Log: quiet, NoSync: true})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return st, h
 }
 
 // metres east/north of a centre near the Nantong venue.

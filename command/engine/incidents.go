@@ -62,16 +62,15 @@ func (e *Engine) subjectOf(id string) subject {
 
 // OpenFromResult opens an incident for a stored result that calls for one
 // (and dispatches it): the ingest path. A result that already has an
-// incident returns that incident, unchanged.
+// incident returns that incident, unchanged — decided in the database
+// (claimResult), so that two engines given the same result at once open
+// one incident between them.
 func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
 	// A repeat of a result that already opened an incident (the enzyme
 	// method's repeats ×2), whatever its verdict, belongs to that
 	// incident: it may end the incident's wait for repeats.
 	if r.RepeatOf != "" {
-		e.mu.Lock()
-		id, ok := e.byResult[r.RepeatOf]
-		e.mu.Unlock()
-		if ok {
+		if id := e.incidentOfResult(r.RepeatOf); id != "" {
 			return e.recordRepeat(id, r)
 		}
 	}
@@ -110,39 +109,138 @@ func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
 		tr.Description = r.Sample.Name
 	}
 	operator := cmp.Or(r.Operator, "kiosk:"+r.KioskID)
-	id := e.incidentID(now)
-	inc, err := assurance.OpenIncident(id, tr, assurance.Act{
+	act := assurance.Act{
 		Actor: assurance.Actor{UserID: operator, Role: assurance.RoleOperator}, At: now, Where: sub.point,
-		Note: fmt.Sprintf("快检终端 %s 结果自动预警 / opened automatically from kiosk %s result %s", r.KioskID, r.KioskID, r.ResultID)})
+		Note: fmt.Sprintf("快检终端 %s 结果自动预警 / opened automatically from kiosk %s result %s", r.KioskID, r.KioskID, r.ResultID)}
+	wait := e.repeatWaitFor(&r, kind, now)
+	rec, t, existing, derr, alarm, err := e.openTx(tr, act, now, wait == nil, func(inc assurance.Incident) Incident {
+		var w *RepeatWait
+		if wait != nil {
+			c := *wait
+			w = &c
+		}
+		return Incident{Incident: inc, KioskID: r.KioskID, SubjectName: sub.name, Business: sub.business, Analyte: cmp.Or(r.Analyte, r.Item),
+			ItemName: r.Item, Repeat: w}
+	})
+	e.mu.Unlock()
 	if err != nil {
-		e.mu.Unlock()
 		return Incident{}, fmt.Errorf("assure: open incident for result %s: %w", r.ResultID, err)
 	}
-	rec := Incident{Incident: inc, KioskID: r.KioskID, SubjectName: sub.name, Business: sub.business, Analyte: cmp.Or(r.Analyte, r.Item),
-		ItemName: r.Item,
-		Repeat:   e.repeatWaitFor(&r, kind, now)}
-	var derr error
-	if !rec.awaiting() {
-		derr = e.dispatchLocked(&rec, now, "")
+	if existing != "" {
+		return e.indexStored(existing)
 	}
-	if err := e.st.Create(kindIncident, id, rec); err != nil {
-		e.mu.Unlock()
-		return Incident{}, err
-	}
-	e.index(&rec)
-	e.mu.Unlock()
 
-	e.afterOpen(rec, derr)
+	e.afterOpen(rec, t, derr, alarm)
 	// Credit: the result counts against the business (once per result).
 	reason := map[assurance.TriggerKind]assurance.CreditReason{
 		assurance.TriggerPositive: assurance.CreditPositive, assurance.TriggerSuspicious: assurance.CreditSuspicious,
 		assurance.TriggerTemperature: assurance.CreditTemperatureBreach}[kind]
-	e.bookCredit(sub, assurance.CreditEvent{Reason: reason, At: now, Ref: r.ResultID, Note: id})
+	e.bookCredit(sub, assurance.CreditEvent{Reason: reason, At: now, Ref: r.ResultID, Note: rec.ID})
 	if kind == assurance.TriggerPositive && sub.point != nil {
 		e.addPositive(rec, now)
 	}
-	return e.Incident(id)
+	return e.Incident(rec.ID)
 }
+
+// incidentOfResult returns the incident result opened, or "": from the
+// index, else from its claim in the database (an incident another
+// instance opened since the index was built).
+func (e *Engine) incidentOfResult(result string) string {
+	e.mu.Lock()
+	id, ok := e.byResult[result]
+	e.mu.Unlock()
+	if ok {
+		return id
+	}
+	var c resultClaim
+	if e.st.Get(kindResultClaim, result, &c) != nil || c.Incident == "" {
+		return ""
+	}
+	rec, err := e.indexStored(c.Incident)
+	if err != nil {
+		return ""
+	}
+	return rec.ID
+}
+
+// indexStored reads incident id (one another engine stored) and puts it
+// in the index.
+func (e *Engine) indexStored(id string) (Incident, error) {
+	var rec Incident
+	if err := e.st.Get(kindIncident, id, &rec); err != nil {
+		return Incident{}, err
+	}
+	e.mu.Lock()
+	e.index(&rec)
+	e.mu.Unlock()
+	return e.view(rec), nil
+}
+
+// openTx opens an incident in one store transaction: the trigger's
+// result claimed (when it names one), the day's next number taken, the
+// incident built by build and assigned to the nearest eligible team
+// (when dispatch is set and one is free), stored, and its incident_warned
+// alarm stored with it. When the result already has an incident it
+// writes nothing and returns that incident's id as existing. Caller holds
+// mu; the team is chosen before the transaction (it reads the store).
+func (e *Engine) openTx(tr assurance.Trigger, act assurance.Act, now time.Time, dispatch bool, build func(assurance.Incident) Incident) (rec Incident, t Team, existing string, derr error, alarm store.Alarm, err error) {
+	var metres float64
+	chooseErr := errors.New("not dispatched")
+	if dispatch {
+		t, metres, chooseErr = e.nearest(tr.Where, tr.SubjectID)
+	}
+	day := now.In(e.zone()).Format("20060102")
+	hint := e.daySeq[day]
+	err = retryClash(func() error {
+		return e.st.Update(func(tx *store.Tx) error {
+			existing, derr = "", chooseErr
+			if tr.ResultID != "" {
+				ex, err := claimResult(tx, tr.ResultID)
+				if err != nil || ex != "" {
+					existing = ex
+					return err
+				}
+			}
+			id, err := nextIncidentID(tx, day, hint)
+			if err != nil {
+				return err
+			}
+			inc, err := assurance.OpenIncident(id, tr, act)
+			if err != nil {
+				return &openError{err}
+			}
+			rec = build(inc)
+			if derr == nil && !rec.awaiting() {
+				derr = e.assign(&rec, now, t, metres)
+			}
+			if err := tx.Create(kindIncident, id, rec); err != nil {
+				return err
+			}
+			if tr.ResultID != "" {
+				if err := setClaim(tx, tr.ResultID, id); err != nil {
+					return err
+				}
+			}
+			alarm, err = tx.RaiseAlarm(e.warnedAlarm(rec, t))
+			return err
+		})
+	})
+	var oe *openError
+	if errors.As(err, &oe) {
+		err = oe.err
+	}
+	if err == nil && existing == "" {
+		e.index(&rec)
+	}
+	return rec, t, existing, derr, alarm, err
+}
+
+// openError carries the protocol's refusal to open out of the
+// transaction unchanged (the API maps it to HTTP).
+type openError struct{ err error }
+
+func (o *openError) Error() string { return o.err.Error() }
+func (o *openError) Unwrap() error { return o.err }
 
 // OpenIncident opens an incident by hand (a complaint, a breach seen on a
 // patrol) and dispatches it like an automatic one.
@@ -166,57 +264,69 @@ func (e *Engine) OpenIncident(tr assurance.Trigger, act assurance.Act) (Incident
 	if tr.ResultID != "" {
 		if id, ok := e.byResult[tr.ResultID]; ok {
 			e.mu.Unlock()
-			return Incident{}, &assurance.PreconditionError{Action: "incident open", Rule: "result_has_incident",
-				Detail: fmt.Sprintf("result %s already opened incident %s", tr.ResultID, id)}
+			return Incident{}, resultHasIncident(tr.ResultID, id)
 		}
 	}
-	id := e.incidentID(now)
-	inc, err := assurance.OpenIncident(id, tr, act)
-	if err != nil {
-		e.daySeq[now.In(e.zone()).Format("20060102")]--
-		e.mu.Unlock()
-		return Incident{}, err
-	}
-	rec := Incident{Incident: inc, SubjectName: sub.name, Business: sub.business}
-	derr := e.dispatchLocked(&rec, now, "")
-	if err := e.st.Create(kindIncident, id, rec); err != nil {
-		e.mu.Unlock()
-		return Incident{}, err
-	}
-	e.index(&rec)
+	rec, t, existing, derr, alarm, err := e.openTx(tr, act, now, true, func(inc assurance.Incident) Incident {
+		return Incident{Incident: inc, SubjectName: sub.name, Business: sub.business}
+	})
 	e.mu.Unlock()
-	e.afterOpen(rec, derr)
-	return e.Incident(id)
+	if err != nil {
+		return Incident{}, err
+	}
+	if existing != "" {
+		return Incident{}, resultHasIncident(tr.ResultID, existing)
+	}
+	e.afterOpen(rec, t, derr, alarm)
+	return e.Incident(rec.ID)
 }
 
-// afterOpen tells the kiosk, publishes the warning, the incident and the
+func resultHasIncident(result, id string) error {
+	return &assurance.PreconditionError{Action: "incident open", Rule: "result_has_incident",
+		Detail: fmt.Sprintf("result %s already opened incident %s", result, id)}
+}
+
+// openWords says, in zh-CN and English, what happens next to a new
+// incident: waiting for repeats, assigned to team t, or waiting for a
 // team.
-func (e *Engine) afterOpen(rec Incident, dispatchErr error) {
-	tl := rec.Trigger.Kind.Label()
-	teamZH, teamEN := "尚无可派保障组，指挥中心将尽快派员", "no team is free yet; the command centre will send one"
+func (e *Engine) openWords(rec Incident, t Team) (zh, en string) {
 	switch {
 	case rec.awaiting():
 		by := rec.Repeat.Due.In(e.zone()).Format("15:04")
-		teamZH = fmt.Sprintf("待复测：请对同一样品复测 %d 次（%s 前），复测结果确认后派员", rec.Repeat.Needed, by)
-		teamEN = fmt.Sprintf("awaiting repeat: repeat the same sample %d× (by %s); a team is sent once the repeats confirm it", rec.Repeat.Needed, by)
+		return fmt.Sprintf("待复测：请对同一样品复测 %d 次（%s 前），复测结果确认后派员", rec.Repeat.Needed, by),
+			fmt.Sprintf("awaiting repeat: repeat the same sample %d× (by %s); a team is sent once the repeats confirm it", rec.Repeat.Needed, by)
 	case rec.TeamID != "":
-		t, _ := e.team(rec.TeamID)
 		d := rec.Dispatches[len(rec.Dispatches)-1]
 		by := d.Deadline.In(e.zone()).Format("15:04")
-		teamZH = fmt.Sprintf("已交办%s（相距 %.0f 米，%s 前到场）", cmp.Or(t.Name, rec.TeamID), d.Metres, by)
-		teamEN = fmt.Sprintf("assigned to %s (%.0f m away, on site by %s)", cmp.Or(t.NameEN, t.Name, rec.TeamID), d.Metres, by)
+		return fmt.Sprintf("已交办%s（相距 %.0f 米，%s 前到场）", cmp.Or(t.Name, rec.TeamID), d.Metres, by),
+			fmt.Sprintf("assigned to %s (%.0f m away, on site by %s)", cmp.Or(t.NameEN, t.Name, rec.TeamID), d.Metres, by)
 	}
+	return "尚无可派保障组，指挥中心将尽快派员", "no team is free yet; the command centre will send one"
+}
+
+// warnedAlarm is the incident_warned alarm of a new incident (stored in
+// the transaction that creates the incident).
+func (e *Engine) warnedAlarm(rec Incident, t Team) store.Alarm {
+	tl := rec.Trigger.Kind.Label()
+	teamZH, teamEN := e.openWords(rec, t)
+	return store.Alarm{Code: "incident_warned", IncidentID: rec.ID, EventID: rec.Trigger.EventID, ResultID: rec.Trigger.ResultID,
+		KioskID: rec.KioskID, Loc: locOf(rec.Trigger.Where), At: rec.OpenedAt,
+		Message: fmt.Sprintf("预警 %s：%s %s%s，%s / warning %s: %s at %s (%s), %s",
+			rec.ID, tl.ZH, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), itemZH(rec.Trigger.Item), teamZH,
+			rec.ID, tl.EN, rec.Trigger.SubjectID, rec.Trigger.Item, teamEN)}
+}
+
+// afterOpen tells the kiosk, publishes the warning (alarm, stored with the
+// incident), the incident and the team t it was assigned to.
+func (e *Engine) afterOpen(rec Incident, t Team, dispatchErr error, alarm store.Alarm) {
+	tl := rec.Trigger.Kind.Label()
+	teamZH, teamEN := e.openWords(rec, t)
 	if rec.KioskID != "" && e.deps.Notify != nil {
 		e.deps.Notify(rec.KioskID, wire.Notice{ResultID: rec.Trigger.ResultID, IncidentNo: rec.ID,
 			Message: fmt.Sprintf("%s：已立风险处置事件 %s，%s。请暂停销售、保留样品，当事人可在 4 小时内申请复检。 / %s: incident %s opened, %s. Stop the sale and keep the sample; the party may request a re-test within 4 hours.",
 				tl.ZH, rec.ID, teamZH, tl.EN, rec.ID, teamEN)})
 	}
-	a := store.Alarm{Code: "incident_warned", IncidentID: rec.ID, EventID: rec.Trigger.EventID, ResultID: rec.Trigger.ResultID,
-		KioskID: rec.KioskID, Loc: locOf(rec.Trigger.Where),
-		Message: fmt.Sprintf("预警 %s：%s %s%s，%s / warning %s: %s at %s (%s), %s",
-			rec.ID, tl.ZH, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), itemZH(rec.Trigger.Item), teamZH,
-			rec.ID, tl.EN, rec.Trigger.SubjectID, rec.Trigger.Item, teamEN)}
-	e.raise(a)
+	e.publish(wire.KindAlert, alarm)
 	if dispatchErr != nil && !rec.awaiting() {
 		e.alert(store.Alarm{Code: "no_team_available", IncidentID: rec.ID, EventID: rec.Trigger.EventID, Loc: locOf(rec.Trigger.Where),
 			Message: fmt.Sprintf("风险处置事件 %s 暂未交办 / incident %s not dispatched yet: %v", rec.ID, rec.ID, dispatchErr)})
@@ -305,18 +415,6 @@ func (e *Engine) nearest(target *assurance.Point, subjectID string) (Team, float
 		return Team{}, 0, err
 	}
 	return byID[c.ID], d, nil
-}
-
-// dispatchLocked assigns rec to teamID, or to the nearest eligible team
-// when teamID is "", as the system. Caller holds mu, and no store
-// transaction is open (it reads the teams). The incident is unchanged when
-// no team can be found.
-func (e *Engine) dispatchLocked(rec *Incident, now time.Time, teamID string) error {
-	t, metres, err := e.choose(rec, teamID)
-	if err != nil {
-		return err
-	}
-	return e.assign(rec, now, t, metres)
 }
 
 // choose returns the team to send: teamID, or the nearest eligible one.
@@ -591,6 +689,9 @@ func InScope(scope []string, event string) bool {
 }
 
 // escalate raises the escalations whose level has not been raised yet.
+// The index proposes; each escalation is decided again on the stored
+// incident, inside the transaction that stores its mark and its alarm
+// together (once.go), so two engines never raise the same one.
 func (e *Engine) escalate() {
 	now := e.deps.Now()
 	var alerts []store.Alarm
@@ -604,33 +705,44 @@ func (e *Engine) escalate() {
 		if w, ok := e.waits[x.IncidentID]; ok && w.State == assurance.RepeatAwaiting && x.State == assurance.IncidentWarned {
 			continue // waiting for repeats is not being late to dispatch; the wait has its own deadline
 		}
-		if slices.ContainsFunc(e.marks[x.IncidentID], func(m EscalationMark) bool {
-			return m.State == x.State && m.Since.Equal(x.Since) && m.Level >= x.Level
-		}) {
+		if marked(e.marks[x.IncidentID], x) {
 			continue
 		}
-		sl, tl := x.State.Label(), x.EscalateTo.Label()
-		a, err := e.st.RaiseAlarm(store.Alarm{Code: "incident_overdue", IncidentID: x.IncidentID, EventID: x.EventID, Level: x.Level,
-			Loc: locOf(e.open[x.IncidentID].Trigger.Where),
-			Message: fmt.Sprintf("风险处置事件 %s 处于「%s」已超期 %s（第 %d 级，报%s） / incident %s overdue in %s by %s (level %d, to the %s)",
-				x.IncidentID, sl.ZH, durationZH(x.Overdue), x.Level, tl.ZH,
-				x.IncidentID, sl.EN, durationEN(x.Overdue), x.Level, tl.EN)})
-		if err != nil {
-			e.log.Error("assure: cannot store escalation", "incident", x.IncidentID, "err", err)
-			continue
-		}
-		mark := EscalationMark{State: x.State, Since: x.Since, Level: x.Level, At: now, AlarmSeq: a.Seq}
-		rec, err := store.Modify(e.st, kindIncident, x.IncidentID, func(r *Incident) error {
-			r.Escalations = append(r.Escalations, mark)
-			return nil
+		var rec Incident
+		var a store.Alarm
+		raised := false
+		err := e.st.Update(func(tx *store.Tx) error {
+			rec, raised = Incident{}, false
+			if err := tx.Get(kindIncident, x.IncidentID, &rec); err != nil {
+				return err
+			}
+			y, ok := e.escalationOf(&rec, x, now)
+			if !ok {
+				return nil // decided since the index was built: moved on, or raised by another engine
+			}
+			sl, tl := y.State.Label(), y.EscalateTo.Label()
+			var err error
+			a, err = tx.RaiseAlarm(store.Alarm{Code: "incident_overdue", IncidentID: y.IncidentID, EventID: y.EventID, Level: y.Level,
+				Loc: locOf(rec.Trigger.Where), At: now,
+				Message: fmt.Sprintf("风险处置事件 %s 处于「%s」已超期 %s（第 %d 级，报%s） / incident %s overdue in %s by %s (level %d, to the %s)",
+					y.IncidentID, sl.ZH, durationZH(y.Overdue), y.Level, tl.ZH,
+					y.IncidentID, sl.EN, durationEN(y.Overdue), y.Level, tl.EN)})
+			if err != nil {
+				return err
+			}
+			rec.Escalations = append(rec.Escalations, EscalationMark{State: y.State, Since: y.Since, Level: y.Level, At: now, AlarmSeq: a.Seq})
+			raised = true
+			return tx.Put(kindIncident, y.IncidentID, rec)
 		})
 		if err != nil {
-			e.log.Error("assure: cannot record escalation", "incident", x.IncidentID, "err", err)
+			e.log.Error("assure: cannot raise and record escalation", "incident", x.IncidentID, "err", err)
 			continue
 		}
 		e.index(&rec)
-		alerts = append(alerts, a)
-		changed = append(changed, rec)
+		if raised {
+			alerts = append(alerts, a)
+			changed = append(changed, rec)
+		}
 	}
 	e.mu.Unlock()
 	for _, a := range alerts {
@@ -639,6 +751,28 @@ func (e *Engine) escalate() {
 	for _, rec := range changed {
 		e.publish(wire.KindIncident, e.view(rec))
 	}
+}
+
+// marked reports whether marks hold escalation x (or a higher level of
+// the same state since the same time).
+func marked(marks []EscalationMark, x assurance.Escalation) bool {
+	return slices.ContainsFunc(marks, func(m EscalationMark) bool {
+		return m.State == x.State && m.Since.Equal(x.Since) && m.Level >= x.Level
+	})
+}
+
+// escalationOf re-derives escalation x from the stored incident rec: the
+// one of the same state and level still due and not marked, if any.
+func (e *Engine) escalationOf(rec *Incident, x assurance.Escalation, now time.Time) (assurance.Escalation, bool) {
+	if rec.awaiting() && x.State == assurance.IncidentWarned {
+		return assurance.Escalation{}, false
+	}
+	for _, y := range assurance.Escalations([]assurance.Incident{rec.Incident}, now, e.pc) {
+		if y.State == x.State && y.Since.Equal(x.Since) && y.Level == x.Level && !marked(rec.Escalations, y) {
+			return y, true
+		}
+	}
+	return assurance.Escalation{}, false
 }
 
 // redispatch assigns incidents still waiting in warned, oldest first, as
@@ -662,11 +796,14 @@ func (e *Engine) redispatch() {
 			continue
 		}
 		rec, err := store.Modify(e.st, kindIncident, w.ID, func(r *Incident) error {
-			if r.State != assurance.IncidentWarned {
-				return errSkip
+			if r.State != assurance.IncidentWarned || r.awaiting() {
+				return errSkip // assigned (or held) since the index was built
 			}
 			return e.assign(r, now, t, metres)
 		})
+		if errors.Is(err, errSkip) {
+			e.index(&rec) // the stored record is newer than the index
+		}
 		if err != nil {
 			continue
 		}

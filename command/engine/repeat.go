@@ -92,23 +92,27 @@ func (e *Engine) recordRepeat(id string, r wire.Result) (Incident, error) {
 	if r.Derived != nil {
 		rr.Value, rr.Unit = r.Derived.Value, r.Derived.Unit
 	}
-	verdicts := []assay.Verdict{}
-	for _, x := range append(slices.Clone(cur.Repeat.Repeats), rr) {
-		verdicts = append(verdicts, x.Verdict)
-	}
-	state, missing := assurance.DecideRepeats(cur.Trigger.Verdict, cur.Repeat.Needed, verdicts)
-	// Choose a team outside the write (it reads the teams).
+	// Choose a team outside the write (it reads the teams), in case the
+	// repeats decide to send one.
 	var t Team
 	var metres float64
 	var derr error
-	if state.Dispatches() && cur.State == assurance.IncidentWarned {
+	if cur.State == assurance.IncidentWarned {
 		t, metres, derr = e.choose(&cur, "")
 	}
 	rec, err := store.Modify(e.st, kindIncident, id, func(x *Incident) error {
-		if !x.awaiting() {
+		// Decided on the stored record: another engine may have recorded
+		// this repeat, or another one, or ended the wait, since cur was
+		// read.
+		if !x.awaiting() || slices.ContainsFunc(x.Repeat.Repeats, func(y RepeatResult) bool { return y.ResultID == rr.ResultID }) {
 			return errSkip
 		}
 		x.Repeat.Repeats = append(x.Repeat.Repeats, rr)
+		verdicts := make([]assay.Verdict, 0, len(x.Repeat.Repeats))
+		for _, y := range x.Repeat.Repeats {
+			verdicts = append(verdicts, y.Verdict)
+		}
+		state, missing := assurance.DecideRepeats(x.Trigger.Verdict, x.Repeat.Needed, verdicts)
 		x.Repeat.State, x.Repeat.Missing = state, missing
 		if state != assurance.RepeatAwaiting {
 			x.Repeat.DecidedAt = now
@@ -119,8 +123,9 @@ func (e *Engine) recordRepeat(id string, r wire.Result) (Incident, error) {
 		return nil
 	})
 	if errors.Is(err, errSkip) {
+		e.index(&rec)
 		e.mu.Unlock()
-		return e.Incident(id)
+		return e.view(rec), nil
 	}
 	if err == nil {
 		e.index(&rec)
@@ -212,6 +217,9 @@ func (e *Engine) repeatsOverdue() {
 			}
 			return nil
 		})
+		if errors.Is(err, errSkip) {
+			e.index(&rec) // decided since the index was built
+		}
 		if err != nil {
 			continue
 		}

@@ -210,21 +210,34 @@ func (s *Store) KioskByToken(token string) (Kiosk, error) {
 // The number comes from the alarm counter (on PostgreSQL its sequence,
 // unique across instances).
 func (s *Store) RaiseAlarm(a Alarm) (Alarm, error) {
-	if a.At.IsZero() {
-		a.At = s.opts.Now()
-	}
+	var stored Alarm
 	err := s.Update(func(tx *Tx) error {
-		seq, err := tx.nextSeq("alarm")
-		if err != nil {
-			return err
-		}
-		a.Seq = seq
-		return tx.Put("alarm", alarmID(a.Seq), a)
+		var err error
+		stored, err = tx.RaiseAlarm(a)
+		return err
 	})
 	if err != nil {
 		return a, fmt.Errorf("store: raise alarm: %w", err)
 	}
-	return a, nil
+	return stored, nil
+}
+
+// RaiseAlarm stores a new alarm inside the transaction and returns it
+// with its number: the alarm is kept if and only if the transaction
+// commits, so a record of "this alarm was raised" written in the same
+// transaction (the engine's escalation marks) can never disagree with
+// the alarms. On PostgreSQL a rolled-back transaction leaves a gap in the
+// numbers.
+func (t *Tx) RaiseAlarm(a Alarm) (Alarm, error) {
+	if a.At.IsZero() {
+		a.At = t.s.opts.Now()
+	}
+	seq, err := t.nextSeq("alarm")
+	if err != nil {
+		return a, err
+	}
+	a.Seq = seq
+	return a, t.Put("alarm", alarmID(a.Seq), a)
 }
 
 func alarmID(seq uint64) string { return fmt.Sprintf("%020d", seq) }

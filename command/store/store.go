@@ -81,11 +81,12 @@
 // written in separate transactions, the result first: a crash after the
 // result's commit and before the engine's record leaves a result with no
 // incident, which the engine's Recover sweep (at the start of whichever
-// instance leads next) opens: it looks for the result's incident in the
-// records it read at start, so it opens one only when none was stored,
-// and with one engine at a time (the leader, command/cluster) that is one
-// incident per result. A crash before the result's commit acks nothing:
-// the kiosk resends.
+// instance leads next) opens. One incident per result is the database's
+// doing, not the leader's: the engine claims incident-by-result:<id> with
+// Create in the transaction that stores the incident (and takes its
+// number from a counter row, and stores its alarm with [Tx.RaiseAlarm]),
+// so two engines at once still open one (command/engine, once.go). A
+// crash before the result's commit acks nothing: the kiosk resends.
 //
 // # Keys
 //

@@ -41,11 +41,14 @@ import (
 )
 
 type server struct {
-	dir  string // data directory and socket
-	cmd  *exec.Cmd
-	done chan struct{}
-	base string // postgres://user@localhost (the socket directory goes in host=)
-	log  string
+	dir   string // data directory and socket
+	bin   string // directory of initdb and postgres
+	cred  *syscall.Credential
+	owner int // uid the directory belongs to, -1 when not changed
+	cmd   *exec.Cmd
+	done  chan struct{}
+	base  string // postgres://user@localhost (the socket directory goes in host=)
+	log   string
 }
 
 var (
@@ -161,41 +164,57 @@ func start() (s *server, skip string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
-	s = &server{dir: dir, done: make(chan struct{}), log: filepath.Join(dir, "server.log")}
-	data := filepath.Join(dir, "data")
+	s = &server{dir: dir, bin: bin, cred: cred, owner: owner, log: filepath.Join(dir, "server.log")}
 	if owner >= 0 {
 		if err := os.Chown(dir, owner, -1); err != nil {
 			return s, "", err
 		}
 	}
-	run := func(name string, args ...string) *exec.Cmd {
-		c := exec.Command(filepath.Join(bin, name), args...)
-		c.Dir = dir
-		c.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
-		c.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
-		return c
-	}
-	if out, err := run("initdb", "-D", data, "-U", dbUser, "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions").CombinedOutput(); err != nil {
+	if out, err := s.command("initdb", "-D", s.data(), "-U", dbUser, "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions").CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return nil, "", fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	logf, err := os.Create(s.log)
+	s.base = "postgres://" + dbUser + "@localhost"
+	if err := s.launch(dir); err != nil {
+		s.stop()
+		return nil, "", err
+	}
+	return s, "", nil
+}
+
+func (s *server) data() string { return filepath.Join(s.dir, "data") }
+
+// command is one of the server's programs (initdb, postgres), run as the
+// server's user.
+func (s *server) command(name string, args ...string) *exec.Cmd {
+	c := exec.Command(filepath.Join(s.bin, name), args...)
+	c.Dir = s.dir
+	c.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
+	c.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	return c
+}
+
+// launch starts postgres on the data directory with its unix socket in
+// sock and waits until it accepts connections there.
+func (s *server) launch(sock string) error {
+	logf, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return s, "", err
+		return err
 	}
-	if owner >= 0 {
-		os.Chown(s.log, owner, -1)
+	if s.owner >= 0 {
+		os.Chown(s.log, s.owner, -1)
 	}
-	s.cmd = run("postgres", "-D", data, "-k", dir, "-c", "listen_addresses=", "-c", "fsync=off",
+	s.cmd = s.command("postgres", "-D", s.data(), "-k", sock, "-c", "listen_addresses=", "-c", "fsync=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=32MB")
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		logf.Close()
-		return s, "", fmt.Errorf("start postgres: %w", err)
+		return fmt.Errorf("start postgres: %w", err)
 	}
-	go func() { s.cmd.Wait(); logf.Close(); close(s.done) }()
-	s.base = "postgres://" + dbUser + "@localhost"
-	conn := s.url("postgres")
+	done := make(chan struct{})
+	s.done = done
+	go func(c *exec.Cmd) { c.Wait(); logf.Close(); close(done) }(s.cmd)
+	conn := s.base + "/postgres?sslmode=disable&host=" + sock
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -203,27 +222,25 @@ func start() (s *server, skip string, err error) {
 		cancel()
 		if err == nil {
 			c.Close(context.Background())
-			break
+			return nil
 		}
 		select {
-		case <-s.done:
+		case <-done:
 			b, _ := os.ReadFile(s.log)
-			return s, "", fmt.Errorf("postgres exited at start:\n%s", b)
+			return fmt.Errorf("postgres exited at start:\n%s", b)
 		default:
 		}
 		if time.Now().After(deadline) {
 			b, _ := os.ReadFile(s.log)
-			s.stop()
-			return nil, "", fmt.Errorf("postgres not accepting connections after 60 s (%v):\n%s", err, b)
+			return fmt.Errorf("postgres not accepting connections after 60 s (%v):\n%s", err, b)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s, "", nil
 }
 
-// stop shuts the server down (fast shutdown, then kill) and removes its
-// directory.
-func (s *server) stop() {
+// halt shuts the server down (fast shutdown: every session is ended,
+// what was committed is kept; then kill), keeping its directory.
+func (s *server) halt() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		s.cmd.Process.Signal(syscall.SIGINT)
 		select {
@@ -233,5 +250,11 @@ func (s *server) stop() {
 			<-s.done
 		}
 	}
+	s.cmd = nil
+}
+
+// stop shuts the server down and removes its directory.
+func (s *server) stop() {
+	s.halt()
 	os.RemoveAll(s.dir)
 }

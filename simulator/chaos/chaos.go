@@ -45,6 +45,52 @@
 // between the save and the acknowledgement, the repeat is recognised by
 // the report's identity (outbox.SaveOnce) and acknowledged without a second
 // save. Either way the test is counted once.
+//
+// # A cluster
+//
+// With Options.Cluster (`shian-sim chaos --cluster N`, `make
+// cluster-chaos`, issue 17 part 6) the command is N shian-command
+// instances in cluster mode (--db postgres://…) on one PostgreSQL, each
+// with a data directory of its own, and every kiosk has all of them in
+// command.urls, each through a fault proxy of its own with Faults: a
+// kiosk whose instance dies or whose link breaks moves to the next. The
+// books are read from the database (results, the engine's incidents, the
+// alarms), and besides lost=0 duplicated=0 the run checks:
+//
+//   - one engine at a time: every 150 ms it asks every instance whether it
+//     leads (GET /readyz says "leader" in cluster mode: the instance holds
+//     the engine's advisory lock, cluster.EngineLock, so its engine may
+//     run). No round may find two leaders (a round and a kill never
+//     overlap, so a killed leader and its successor are not seen
+//     together), and no time without a leader may pass FailoverBound
+//     (4 s: the followers' 2 s retry, the leader's 1 s check, 1 s to
+//     connect and sample), outside PostgreSQL's outages, nor after one
+//     from PostgreSQL's return.
+//   - the leader dies: KillCommand SIGKILLs instances, the first and every
+//     other kill the one that leads; a killed leader stays dead until
+//     another instance leads (restarted at once it would often take its
+//     lock back first, and the take-over would go untested), and the time
+//     to that take-over is Ledger.Takeover.
+//   - PostgreSQL restarts (PGRestarts, each down PGHold): a fast shutdown,
+//     every session ended. The instances must then refuse to acknowledge
+//     what they cannot commit, and the kiosks keep it. To check it, the
+//     run starts the server aside first, on a socket the instances do not
+//     know (pgtest.Server.UpAside), reads the result ids it holds, and
+//     checks every result the kiosks hold as acknowledged against them —
+//     one it lacks was acknowledged while the database was down
+//     (Ledger.AckedWhileDown) — then starts it where the instances look.
+//     Ingest must resume: a result stored within Drain of the return
+//     (Ledger.Resumed).
+//   - the engine's records: no result with two incidents, no incident
+//     warned of twice, no escalation raised twice (Ledger.Incidents,
+//     DuplicateIncidents, DuplicateAlerts, DuplicateEscalations).
+//
+// Ledger.EngineLine sums it up; Ledger.OK covers it. Kills of instances
+// and PostgreSQL restarts take turns (an instance cannot start while the
+// database is down); kiosk kills and network faults come at any time. In
+// cluster mode the moments of kills and restarts are shares of the tests
+// started, not times: the testers often run faster than expected, and a
+// restart after the last test would have nothing to refuse or resume.
 package chaos
 
 import (
@@ -62,6 +108,7 @@ import (
 
 	"github.com/shianfood/shian/firmware/enzyme"
 	"github.com/shianfood/shian/internal/faultproxy"
+	"github.com/shianfood/shian/internal/pgtest"
 	"github.com/shianfood/shian/kiosk/outbox"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
@@ -103,6 +150,23 @@ type Options struct {
 	// history (Ledger.AckedChecked, Ledger.AckedLost) — the kiosks would
 	// otherwise send lost ones again and hide the loss.
 	Disks Disks
+
+	// Cluster, above 0, runs that many command instances in cluster mode
+	// (--db postgres://…) on one PostgreSQL, and the kiosks take the list
+	// of them (command.urls, each through a fault proxy of its own with
+	// Faults). KillCommand then counts SIGKILLs of instances: the first
+	// and every other one strikes the instance that leads (holds the
+	// engine's lock), the others one at random. See the package doc.
+	Cluster int
+	// Postgres is the server the cluster runs on; nil starts one for the
+	// run (internal/pgtest: initdb in a temporary directory) and stops it
+	// at the end. The run makes a database of its own on it.
+	Postgres *pgtest.Server
+	// PGRestarts is how many times PostgreSQL is shut down and started
+	// again during a cluster run; PGHold how long it stays down (default
+	// 2 s).
+	PGRestarts int
+	PGHold     time.Duration
 }
 
 // Disks are file systems that can lose power (simulator/lazyfs.Disks).
@@ -144,23 +208,26 @@ func (o *Options) defaults() {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
+	if o.PGHold <= 0 {
+		o.PGHold = 2 * time.Second
+	}
 }
 
 // run is one chaos run in progress.
 type run struct {
-	o       Options
-	dir     string
-	addr    string // the command's address
-	url     string // what the kiosks dial (the proxy's, with faults)
-	proxy   *faultproxy.Proxy
-	rnd     *rand.Rand
-	rndMu   sync.Mutex
-	command *proc
-	cmdMu   sync.Mutex
-	kiosks  []*kiosk
-	events  events // from the kiosks' JSON logs (ledger.go)
-	maxRSS  atomic.Int64
-	ledger  Ledger
+	o      Options
+	dir    string
+	insts  []*instance // the command, or the cluster's instances
+	rnd    *rand.Rand
+	rndMu  sync.Mutex
+	kiosks []*kiosk
+	// Cluster mode: the database, what the run saw of the leaders, and
+	// the PostgreSQL outages (cluster.go).
+	dsn    string
+	cl     clusterWatch
+	events events // from the kiosks' JSON logs (ledger.go)
+	maxRSS atomic.Int64
+	ledger Ledger
 	// ledgerMu guards what the killers add to the ledger while it runs.
 	ledgerMu    sync.Mutex
 	cutProblems []string
@@ -217,26 +284,39 @@ func Run(ctx context.Context, o Options) (Ledger, error) {
 			}
 		}
 	}
+	if o.Cluster > 0 {
+		if o.Disks != nil {
+			return Ledger{}, errors.New("chaos: power cuts (Disks) are for one command, not a cluster")
+		}
+		stop, err := r.database(ctx)
+		if err != nil {
+			return Ledger{}, err
+		}
+		// Registered before stopAll, so it runs after it.
+		defer stop()
+	}
 	defer r.stopAll()
 	if err := r.binaries(ctx); err != nil {
 		return Ledger{}, err
 	}
-	if err := r.prepare(); err != nil {
+	if err := r.prepare(ctx); err != nil {
 		return Ledger{}, err
 	}
-	if err := r.startCommand(ctx); err != nil {
-		return Ledger{}, err
-	}
-	r.url = "ws://" + r.addr + "/ws/kiosk"
-	if o.Faults {
-		p, err := faultproxy.New(r.addr)
-		if err != nil {
+	for i, in := range r.insts {
+		if err := r.startInstance(ctx, in); err != nil {
 			return Ledger{}, err
 		}
-		p.Seed(o.Seed)
-		r.proxy = p
-		defer p.Close()
-		r.url = "ws://" + p.Addr() + "/ws/kiosk"
+		in.url = "ws://" + in.addr + "/ws/kiosk"
+		if o.Faults {
+			p, err := faultproxy.New(in.addr)
+			if err != nil {
+				return Ledger{}, err
+			}
+			p.Seed(o.Seed + uint64(i))
+			in.proxy = p
+			defer p.Close()
+			in.url = "ws://" + p.Addr() + "/ws/kiosk"
+		}
 	}
 	for _, k := range r.kiosks {
 		if err := r.startInstrument(ctx, k); err != nil {
@@ -253,8 +333,13 @@ func Run(ctx context.Context, o Options) (Ledger, error) {
 	if o.Disks != nil {
 		kills = "power cuts"
 	}
-	fmt.Fprintf(o.Out, "chaos: %d kiosks × %d tests, %d kiosk %s, %d command %s, faults %v, seed %d, data in %s\n",
-		o.Kiosks, o.Results, o.KillKiosk, kills, o.KillCommand, kills, o.Faults, o.Seed, dir)
+	if o.Cluster > 0 {
+		fmt.Fprintf(o.Out, "chaos: %d kiosks × %d tests, %d kiosk kills, %d instance kills of %d instances, %d PostgreSQL restarts, faults %v, seed %d, data in %s\n",
+			o.Kiosks, o.Results, o.KillKiosk, o.KillCommand, o.Cluster, o.PGRestarts, o.Faults, o.Seed, dir)
+	} else {
+		fmt.Fprintf(o.Out, "chaos: %d kiosks × %d tests, %d kiosk %s, %d command %s, faults %v, seed %d, data in %s\n",
+			o.Kiosks, o.Results, o.KillKiosk, kills, o.KillCommand, kills, o.Faults, o.Seed, dir)
+	}
 
 	// Operators, killers and the fault schedule.
 	var wg sync.WaitGroup
@@ -267,21 +352,39 @@ func Run(ctx context.Context, o Options) (Ledger, error) {
 	go func() { opsWG.Wait(); close(opsDone) }()
 	// The kills are spread over the time the tests are expected to take.
 	expect := time.Duration(o.Results) * (o.Measure + 40*time.Millisecond)
-	killErr := make(chan error, 2)
-	wg.Add(2)
-	go func() { defer wg.Done(); killErr <- r.killKiosks(ctx, expect, opsDone) }()
-	go func() { defer wg.Done(); killErr <- r.killCommand(ctx, expect, opsDone) }()
-	faultCtx, stopFaults := context.WithCancel(ctx)
-	faultsDone := make(chan int, 1)
-	if r.proxy != nil {
-		go func() {
-			faultsDone <- faultproxy.Schedule{MaxHold: o.MaxHold, Seed: o.Seed, Log: func(f faultproxy.Faults) {
-				o.Log.Info("faults", "now", f.String())
-			}}.Run(faultCtx, r.proxy)
-		}()
-	} else {
-		faultsDone <- 0
+	killers := []func() error{
+		func() error { return r.killKiosks(ctx, expect, opsDone) },
+		func() error { return r.killCommand(ctx, expect, opsDone) },
 	}
+	if o.Cluster > 0 {
+		killers = append(killers, func() error { return r.restartPostgres(ctx, expect) })
+	}
+	killErr := make(chan error, len(killers))
+	for _, k := range killers {
+		wg.Add(1)
+		go func() { defer wg.Done(); killErr <- k() }()
+	}
+	faultCtx, stopFaults := context.WithCancel(ctx)
+	faultsDone := make(chan int, len(r.insts))
+	for i, in := range r.insts {
+		if in.proxy == nil {
+			faultsDone <- 0
+			continue
+		}
+		go func() {
+			faultsDone <- faultproxy.Schedule{MaxHold: o.MaxHold, Seed: o.Seed + uint64(i), Log: func(f faultproxy.Faults) {
+				o.Log.Info("faults", "instance", in.name, "now", f.String())
+			}}.Run(faultCtx, in.proxy)
+		}()
+	}
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	sampled := make(chan struct{})
+	if o.Cluster > 0 {
+		go func() { defer close(sampled); r.sampleLeaders(sampleCtx) }()
+	} else {
+		close(sampled)
+	}
+	defer func() { stopSampling(); <-sampled }()
 
 	rssCtx, stopRSS := context.WithCancel(ctx)
 	defer stopRSS()
@@ -293,18 +396,23 @@ func Run(ctx context.Context, o Options) (Ledger, error) {
 		return r.ledger, err
 	}
 	wg.Wait()
-	for i := 0; i < 2; i++ {
+	for range killers {
 		if err := <-killErr; err != nil {
 			stopFaults()
 			return r.ledger, err
 		}
 	}
 	stopFaults()
-	r.ledger.FaultSteps = <-faultsDone
+	for range r.insts {
+		r.ledger.FaultSteps += <-faultsDone
+	}
 	healed := time.Now()
 	fmt.Fprintf(o.Out, "chaos: all tests taken after %v; network healed, waiting for the outboxes to drain\n", time.Since(start).Round(time.Millisecond))
 	drainErr := r.waitDrained(ctx)
 	r.ledger.Drained = time.Since(healed)
+	r.waitResumes()
+	stopSampling()
+	<-sampled
 	r.stopAll()
 	// The books are read even when the outboxes did not drain: what is
 	// missing then shows as lost.
@@ -335,6 +443,9 @@ func (r *run) operate(ctx context.Context, k *kiosk) {
 		n++
 	}
 }
+
+// outboxPath is the kiosk's outbox file.
+func (k *kiosk) outboxPath() string { return filepath.Join(k.dir, "data", "outbox.db") }
 
 // kioskID is the id of the run's i-th kiosk (from 1).
 func kioskID(i int) string { return fmt.Sprintf("K-CH-%02d", i) }

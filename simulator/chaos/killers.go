@@ -29,6 +29,39 @@ func (r *run) killAt(n int, d time.Duration) []time.Duration {
 	return at
 }
 
+// waitMoment waits for the moment at of a run of the tests expected to
+// take expect from start. In cluster mode the moment is the share at/expect
+// of the tests started rather than a time: the testers are often faster
+// than expected, and a kill or a database restart after the last test
+// would find no traffic to disturb.
+func (r *run) waitMoment(ctx context.Context, start time.Time, at, expect time.Duration) error {
+	if r.o.Cluster == 0 {
+		if wait := time.Until(start.Add(at)); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+		return nil
+	}
+	want := int64(float64(r.o.Kiosks*r.o.Results) * float64(at) / float64(max(expect, 1)))
+	for {
+		var n int64
+		for _, k := range r.kiosks {
+			n += k.started.Load()
+		}
+		if n >= want || n >= int64(r.o.Kiosks*r.o.Results) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 func sortDurations(d []time.Duration) {
 	for i := 1; i < len(d); i++ {
 		for j := i; j > 0 && d[j] < d[j-1]; j-- {
@@ -41,12 +74,8 @@ func (r *run) killKiosks(ctx context.Context, expect time.Duration, opsDone <-ch
 	start := time.Now()
 	ats := r.killAt(r.o.KillKiosk, expect)
 	for i := 0; i < len(ats); i++ {
-		if wait := time.Until(start.Add(ats[i])); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+		if err := r.waitMoment(ctx, start, ats[i], expect); err != nil {
+			return err
 		}
 		k := r.kiosks[r.intn(len(r.kiosks))]
 		if err := r.killKiosk(ctx, k); err != nil {
@@ -95,30 +124,33 @@ func (r *run) killKiosk(ctx context.Context, k *kiosk) error {
 	return nil
 }
 
+// killCommand SIGKILLs the command (in cluster mode an instance: the
+// leader at the first and every other kill, else one at random) and
+// starts it again, KillCommand times.
 func (r *run) killCommand(ctx context.Context, expect time.Duration, opsDone <-chan struct{}) error {
 	start := time.Now()
-	for _, at := range r.killAt(r.o.KillCommand, expect) {
-		if wait := time.Until(start.Add(at)); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+	for i, at := range r.killAt(r.o.KillCommand, expect) {
+		if err := r.waitMoment(ctx, start, at, expect); err != nil {
+			return err
 		}
-		r.cmdMu.Lock()
-		p := r.command
-		r.cmdMu.Unlock()
-		p.kill()
+		if r.o.Cluster > 0 {
+			if err := r.killInstance(ctx, i%2 == 0); err != nil {
+				return err
+			}
+			continue
+		}
+		in := r.insts[0]
+		in.running().kill()
 		r.o.Log.Info("killed the command")
 		if r.o.Disks != nil {
-			if err := r.o.Disks.Cut(filepath.Join(r.dir, "command")); err != nil {
+			if err := r.o.Disks.Cut(in.dir); err != nil {
 				return err
 			}
 			if err := r.checkAcked(); err != nil {
 				return err
 			}
 		}
-		if err := r.startCommand(ctx); err != nil {
+		if err := r.startInstance(ctx, in); err != nil {
 			return err
 		}
 		r.ledger.CommandKills++
@@ -175,7 +207,7 @@ func (r *run) historyCopy() (history.History, func(), error) {
 		return nil, nil, err
 	}
 	for _, f := range []string{"history.db", "history.db-wal"} {
-		b, err := os.ReadFile(filepath.Join(r.dir, "command", f))
+		b, err := os.ReadFile(filepath.Join(r.insts[0].dir, f))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,6 +56,37 @@ type Ledger struct {
 	// kiosk's restart after the cut before; Compactions the outbox files
 	// the kiosks compacted at a start.
 	CutsAtStart, Compactions int
+
+	// Cluster mode (Options.Cluster; see the package doc). Instances is
+	// the number of command instances; CommandKills counts their kills,
+	// LeaderKills those that struck the instance leading at the time.
+	Instances, LeaderKills, PGRestarts int
+	// AckedAtOutage sums, over the PostgreSQL outages, the results the
+	// kiosks held as acknowledged at the outage's end; AckedWhileDown
+	// counts those the database did not hold then: acknowledged while it
+	// was down.
+	AckedAtOutage, AckedWhileDown int
+	// PGDown is the longest outage; Resumed the longest time from
+	// PostgreSQL coming back to the first result stored after it;
+	// NotResumed counts outages after which none was stored.
+	PGDown, Resumed time.Duration
+	NotResumed      int
+	// LeaderSamples counts the rounds of asking every instance whether
+	// it leads (GET /readyz); TwoLeaders the rounds in which more than one
+	// said so.
+	LeaderSamples, TwoLeaders int
+	// LongestGap is the longest time no instance led outside the
+	// PostgreSQL outages, LeaderAfterPG the longest from PostgreSQL
+	// coming back to a leader; both must stay within FailoverBound.
+	LongestGap, LeaderAfterPG, FailoverBound time.Duration
+	// Takeover is the longest time from a leader's SIGKILL to another
+	// instance leading (the killed one stays dead until then).
+	Takeover time.Duration
+	// Incidents counts the incidents opened from these kiosks' results;
+	// DuplicateIncidents those beyond one per result; DuplicateAlerts the
+	// incident_warned alarms beyond one per incident; DuplicateEscalations
+	// the escalations raised again (same incident, state and level).
+	Incidents, DuplicateIncidents, DuplicateAlerts, DuplicateEscalations int
 }
 
 // Line is the ledger's last line.
@@ -62,9 +94,29 @@ func (l Ledger) Line() string {
 	return fmt.Sprintf("ledger: produced=%d stored=%d lost=%d duplicated=%d", l.Produced, l.Stored, l.Lost, l.Duplicated)
 }
 
-// OK reports whether nothing was lost or duplicated.
+// EngineLine is the cluster run's second line: one engine at a time.
+func (l Ledger) EngineLine() string {
+	return fmt.Sprintf("engine: rounds=%d two_leaders=%d takeover=%v longest_gap=%v leader_after_pg=%v bound=%v incidents=%d duplicate_incidents=%d duplicate_alerts=%d duplicate_escalations=%d",
+		l.LeaderSamples, l.TwoLeaders, l.Takeover.Round(time.Millisecond), l.LongestGap.Round(time.Millisecond), l.LeaderAfterPG.Round(time.Millisecond), l.FailoverBound,
+		l.Incidents, l.DuplicateIncidents, l.DuplicateAlerts, l.DuplicateEscalations)
+}
+
+// OK reports whether nothing was lost or duplicated — and, for a
+// cluster, that nothing was acknowledged while PostgreSQL was down,
+// ingest resumed after it, one engine ran at a time within the failover
+// bound, and no incident, alert or escalation was raised twice.
 func (l Ledger) OK() bool {
-	return l.Lost == 0 && l.Duplicated == 0 && l.Produced == l.Stored && l.AckedLost == 0
+	return l.Lost == 0 && l.Duplicated == 0 && l.Produced == l.Stored && l.AckedLost == 0 && l.EngineOK()
+}
+
+// EngineOK is OK's cluster part (true for one command).
+func (l Ledger) EngineOK() bool {
+	if l.Instances == 0 {
+		return true
+	}
+	return l.AckedWhileDown == 0 && l.NotResumed == 0 && l.TwoLeaders == 0 &&
+		l.LongestGap <= l.FailoverBound && l.LeaderAfterPG <= l.FailoverBound && l.Takeover <= l.FailoverBound &&
+		l.DuplicateIncidents == 0 && l.DuplicateAlerts == 0 && l.DuplicateEscalations == 0
 }
 
 // outboxState reads a kiosk's outbox file (without its lock: the file is
@@ -217,20 +269,15 @@ func (r *run) books() error {
 		}
 		t.started = append(t.started, testers{kioskID: k.id, index: k.i, tests: int(k.started.Load())})
 	}
-	st, err := store.Open(filepath.Join(r.dir, "command"), store.Options{Log: r.o.Log})
+	st, hist, done, err := r.openBooks()
 	if err != nil {
-		return fmt.Errorf("chaos: open the command's store for the books: %w", err)
+		return err
 	}
-	defer st.Close()
+	defer done()
 	ours := map[string]bool{}
 	for _, k := range r.kiosks {
 		ours[k.id] = true
 	}
-	hist, done, err := r.historyCopy()
-	if err != nil {
-		return fmt.Errorf("chaos: open the command's result history for the books: %w", err)
-	}
-	defer done()
 	err = hist.Each(history.Filter{}, false, func(res *wire.Result) bool {
 		if ours[res.KioskID] {
 			t.stored[res.ResultID] = true
@@ -251,6 +298,14 @@ func (r *run) books() error {
 	alarms, _ := st.Alarms(100000, false)
 	for _, a := range alarms {
 		l.Alarms[a.Code]++
+	}
+	if r.o.Cluster > 0 {
+		ps, err := r.engineBooks(st, alarms)
+		if err != nil {
+			return err
+		}
+		problems = append(problems, ps...)
+		problems = append(problems, r.leaderBooks()...)
 	}
 	r.ledgerMu.Lock()
 	problems = append(append([]string(nil), r.cutProblems...), problems...)
@@ -278,4 +333,34 @@ func (r *run) addProblem(p string) {
 		r.cutProblems = append(r.cutProblems, p)
 	}
 	r.ledgerMu.Unlock()
+}
+
+// openBooks opens the command's store and result history to read the
+// books: copies of the files of the one command, or the cluster's
+// database.
+func (r *run) openBooks() (*store.Store, history.History, func(), error) {
+	if r.o.Cluster > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		st, err := store.OpenPostgres(ctx, r.dsn, store.Options{Log: r.o.Log})
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("chaos: open the cluster's store for the books: %w", err)
+		}
+		h, err := history.Open(r.dsn, history.Options{Log: r.o.Log, Cluster: true})
+		if err != nil {
+			st.Close()
+			return nil, nil, nil, fmt.Errorf("chaos: open the cluster's result history for the books: %w", err)
+		}
+		return st, h, func() { h.Close(); st.Close() }, nil
+	}
+	st, err := store.Open(r.insts[0].dir, store.Options{Log: r.o.Log})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("chaos: open the command's store for the books: %w", err)
+	}
+	h, done, err := r.historyCopy()
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, fmt.Errorf("chaos: open the command's result history for the books: %w", err)
+	}
+	return st, h, func() { done(); st.Close() }, nil
 }

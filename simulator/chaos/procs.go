@@ -3,7 +3,6 @@ package chaos
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/firmware/enzyme"
+	"github.com/shianfood/shian/internal/faultproxy"
 	"github.com/shianfood/shian/simulator/serialsim"
 )
 
@@ -62,10 +62,18 @@ func isFile(p string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-// prepare registers the kiosks in a fresh command store and picks the
-// command's address.
-func (r *run) prepare() error {
-	st, err := store.Open(filepath.Join(r.dir, "command"), store.Options{Log: r.o.Log})
+// prepare registers the kiosks in a fresh command store (in cluster mode,
+// the database's) and picks the command instances' addresses.
+func (r *run) prepare(ctx context.Context) error {
+	var st *store.Store
+	var err error
+	if r.o.Cluster > 0 {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		st, err = store.OpenPostgres(sctx, r.dsn, store.Options{Log: r.o.Log})
+		cancel()
+	} else {
+		st, err = store.Open(filepath.Join(r.dir, "command"), store.Options{Log: r.o.Log})
+	}
 	if err != nil {
 		return err
 	}
@@ -87,13 +95,40 @@ func (r *run) prepare() error {
 		r.kiosks = append(r.kiosks, &kiosk{i: i + 1, id: id, token: tok, dir: kdir, fw: fw, sim: sim,
 			link: filepath.Join(kdir, "ttyENZ0"), config: filepath.Join(kdir, "kiosk.yaml"), log: filepath.Join(kdir, "kiosk.log")})
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
+	if r.o.Cluster == 0 {
+		r.insts = []*instance{{name: "command", dir: filepath.Join(r.dir, "command"), log: filepath.Join(r.dir, "command.log")}}
 	}
-	r.addr = ln.Addr().String()
-	ln.Close()
+	for i := 0; i < r.o.Cluster; i++ {
+		name := string(rune('a' + i))
+		r.insts = append(r.insts, &instance{name: name, dir: filepath.Join(r.dir, "instances", name),
+			log: filepath.Join(r.dir, "instances", name+".log")})
+	}
+	for _, in := range r.insts {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		in.addr = ln.Addr().String()
+		ln.Close()
+	}
 	return nil
+}
+
+// instance is one shian-command: the only one, or one of a cluster's.
+type instance struct {
+	name, addr string
+	dir, log   string // data directory, log file
+	proxy      *faultproxy.Proxy
+	url        string // what the kiosks dial for it (the proxy's, with faults)
+
+	mu   sync.Mutex
+	proc *proc
+}
+
+func (in *instance) running() *proc {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.proc
 }
 
 // proc is a running child process.
@@ -119,12 +154,21 @@ func (p *proc) term(d time.Duration) {
 	}
 }
 
-func (r *run) startCommand(ctx context.Context) error {
-	logf, err := os.OpenFile(filepath.Join(r.dir, "command.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+// startInstance starts a command instance on its data directory (and, in
+// cluster mode, the run's database) and waits until it serves.
+func (r *run) startInstance(ctx context.Context, in *instance) error {
+	if err := os.MkdirAll(filepath.Dir(in.log), 0o755); err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(in.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(r.o.CommandBin, "--data", filepath.Join(r.dir, "command"), "--listen", r.addr, "--log-level", "warn")
+	args := []string{"--data", in.dir, "--listen", in.addr, "--log-level", "warn"}
+	if r.o.Cluster > 0 {
+		args = append(args, "--db", r.dsn)
+	}
+	cmd := exec.Command(r.o.CommandBin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -132,20 +176,20 @@ func (r *run) startCommand(ctx context.Context) error {
 	}
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); logf.Close(); close(p.done) }()
-	r.cmdMu.Lock()
-	r.command = p
-	r.cmdMu.Unlock()
+	in.mu.Lock()
+	in.proc = p
+	in.mu.Unlock()
 	// Ready when /healthz answers.
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
-			return fmt.Errorf("chaos: shian-command exited at start (%v); see %s", p.err, filepath.Join(r.dir, "command.log"))
+			return fmt.Errorf("chaos: shian-command %s exited at start (%v); see %s", in.name, p.err, in.log)
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
 		}
-		resp, err := http.Get("http://" + r.addr + "/healthz")
+		resp, err := http.Get("http://" + in.addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -154,7 +198,7 @@ func (r *run) startCommand(ctx context.Context) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return errors.New("chaos: shian-command did not become ready in 30 s")
+	return fmt.Errorf("chaos: shian-command %s did not become ready in 30 s; see %s", in.name, in.log)
 }
 
 func (r *run) startInstrument(ctx context.Context, k *kiosk) error {
@@ -187,12 +231,19 @@ func (r *run) writeConfig(k *kiosk) error {
 	if r.o.Faults {
 		pong = "4s" // notice a black hole in seconds, not a minute
 	}
+	urls := "  url: " + r.insts[0].url
+	if r.o.Cluster > 0 {
+		urls = "  urls:"
+		for _, in := range r.insts {
+			urls += "\n    - " + in.url
+		}
+	}
 	cfg := fmt.Sprintf(`# Written by shian-sim chaos.
 kiosk_id: %s
 name: 混沌测试终端 %d
 data: %s
 command:
-  url: %s
+%s
   token: %s
   backoff_min: 100ms
   backoff_max: 2s
@@ -211,7 +262,7 @@ devices:
       probe_every: 1s
       backoff_min: 50ms
       backoff_max: 500ms
-`, k.id, k.i, filepath.Join(k.dir, "data"), r.url, k.token, pong, k.i, k.link)
+`, k.id, k.i, filepath.Join(k.dir, "data"), urls, k.token, pong, k.i, k.link)
 	return os.WriteFile(k.config, []byte(cfg), 0o600)
 }
 
@@ -305,10 +356,11 @@ func (r *run) stopAll() {
 		}
 	}
 	wg.Wait()
-	r.cmdMu.Lock()
-	p := r.command
-	r.cmdMu.Unlock()
-	if p != nil {
-		p.term(10 * time.Second)
+	for _, in := range r.insts {
+		if p := in.running(); p != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.term(10 * time.Second) }()
+		}
 	}
+	wg.Wait()
 }

@@ -28,6 +28,7 @@ Usage:
   shian-sim cluster-demo [flags]  the demo on a cluster: PostgreSQL, two command instances, HAProxy
   shian-sim instrument [flags]  serve one emulated instrument on a pseudo-terminal (--list for the models)
   shian-sim chaos --data DIR    the real binaries under kills and network faults; prints the ledger
+                                (--cluster N: N command instances on PostgreSQL, restarted with --pg-restarts)
   shian-sim powerloss --lazyfs BIN --data DIR   the real binaries on LazyFS under power cuts; prints the ledger
   shian-sim bench [flags]       measure ingest, growth, latency, the kiosk and the zone index; one table
   shian-sim help [command]
