@@ -725,8 +725,8 @@ func (e *Engine) escalate() {
 			a, err = tx.RaiseAlarm(store.Alarm{Code: "incident_overdue", IncidentID: y.IncidentID, EventID: y.EventID, Level: y.Level,
 				Loc: locOf(rec.Trigger.Where), At: now,
 				Message: fmt.Sprintf("风险处置事件 %s 处于「%s」已超期 %s（第 %d 级，报%s） / incident %s overdue in %s by %s (level %d, to the %s)",
-					y.IncidentID, sl.ZH, durationZH(y.Overdue), y.Level, tl.ZH,
-					y.IncidentID, sl.EN, durationEN(y.Overdue), y.Level, tl.EN)})
+					y.IncidentID, sl.ZH, assurance.DurationZH(y.Overdue), y.Level, tl.ZH,
+					y.IncidentID, sl.EN, assurance.DurationEN(y.Overdue), y.Level, tl.EN)})
 			if err != nil {
 				return err
 			}
