@@ -130,6 +130,7 @@ var accessPolicy = map[string]accessRule{
 	"GET /api/v1/teams":                                     viewer,
 	"POST /api/v1/teams":                                    cmdr,
 	"GET /api/v1/teams/nearest":                             viewer,
+	"GET /api/v1/teams/load":                                viewer,
 	"GET /api/v1/teams/{id}":                                viewer,
 	// An inspector acts for their own team only (insp1 is on T-01).
 	"POST /api/v1/teams/{id}/position":                      {min: assurance.RoleInspector, probes: []routeProbe{{"/api/v1/teams/T-01/position", assurance.RoleInspector}}},

@@ -34,6 +34,7 @@ func RegisterAssurance(s *Server, e *engine.Engine) {
 	h("GET /api/v1/teams", assurance.RoleViewer, a.listTeams)
 	h("POST /api/v1/teams", assurance.RoleCommander, a.putTeam)
 	h("GET /api/v1/teams/nearest", assurance.RoleViewer, a.nearestTeams)
+	h("GET /api/v1/teams/load", assurance.RoleViewer, a.teamLoads)
 	h("GET /api/v1/teams/{id}", assurance.RoleViewer, a.getTeam)
 	h("POST /api/v1/teams/{id}/position", assurance.RoleInspector, a.teamPosition)
 	h("POST /api/v1/teams/{id}/duty", assurance.RoleInspector, a.teamDuty)

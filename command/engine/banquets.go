@@ -144,6 +144,10 @@ func (e *Engine) PutChef(c assurance.VillageChef, actor assurance.Actor) (assura
 		return c, &assurance.RoleError{Action: "village chef register", Role: actor.Role,
 			Allowed: []assurance.Role{assurance.RoleAdmin, assurance.RoleCommander, assurance.RoleInspector, assurance.RoleOperator}}
 	}
+	if c.ID == "" {
+		// A chef filed from the screen: numbered by the time of filing.
+		c.ID = "VC-" + e.deps.Now().In(e.zone()).Format("20060102-150405.000")
+	}
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
@@ -168,22 +172,64 @@ func (e *Engine) RecordChefTraining(id string, day assurance.Date, actor assuran
 	})
 }
 
-// ChefView is a register entry with its fitness today.
+// ChefView is a register entry with its fitness today and the banquets
+// whose filing names it (a cook with its chef_id).
 type ChefView struct {
 	assurance.VillageChef
 	FitToday bool              `json:"fit_today"`
 	Why      []assurance.Label `json:"why,omitempty"`
 	Cert     assurance.Label   `json:"cert_status"`
+	// CertState is the certificate's status today (cert_valid,
+	// cert_none, cert_expired): what the register flags.
+	CertState assurance.CertStatus `json:"cert_state"`
+	Banquets  []ChefBanquet        `json:"banquets"`
 }
 
-// Chefs returns the village-chef register.
+// ChefBanquet is one banquet a chef cooked (or is filed to cook).
+type ChefBanquet struct {
+	ID    string                 `json:"id"`
+	Host  string                 `json:"host"`
+	Type  assurance.BanquetType  `json:"type"`
+	Date  assurance.Date         `json:"date,omitzero"` // its first sitting
+	State assurance.BanquetState `json:"state"`
+	Role  assurance.CookRole     `json:"role"`
+}
+
+// Chefs returns the village-chef register, each entry with the banquets
+// that name it, newest first.
 func (e *Engine) Chefs() ([]ChefView, error) {
 	cs, err := store.All[assurance.VillageChef](e.st, kindChef)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := store.All[Banquet](e.st, kindBanquet)
+	if err != nil {
+		return nil, err
+	}
+	cooked := map[string][]ChefBanquet{}
+	for _, b := range bs {
+		for _, c := range b.Filing.Cooks {
+			if c.ChefID == "" {
+				continue
+			}
+			cb := ChefBanquet{ID: b.ID, Host: b.Filing.Host.Name, Type: b.Filing.Type, State: b.State, Role: c.Role}
+			if len(b.Filing.Sittings) > 0 {
+				cb.Date = b.Filing.Sittings[0].Date
+			}
+			cooked[c.ChefID] = append(cooked[c.ChefID], cb)
+		}
+	}
 	today := e.today()
 	out := make([]ChefView, 0, len(cs))
 	for _, c := range cs {
 		ok, why := c.FitOn(today, e.pc.Banquet.MinChefTrainings)
-		out = append(out, ChefView{VillageChef: c, FitToday: ok, Why: why, Cert: c.Cert.StatusOn(today).Label()})
+		list := cooked[c.ID]
+		slices.SortFunc(list, func(a, b ChefBanquet) int { return cmp.Or(b.Date.Compare(a.Date), cmp.Compare(a.ID, b.ID)) })
+		if list == nil {
+			list = []ChefBanquet{}
+		}
+		st := c.Cert.StatusOn(today)
+		out = append(out, ChefView{VillageChef: c, FitToday: ok, Why: why, Cert: st.Label(), CertState: st, Banquets: list})
 	}
-	return out, err
+	return out, nil
 }

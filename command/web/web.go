@@ -10,7 +10,8 @@
 //	                    (admin.css, js/admin.js)
 //	static/public.html  the diners' page a scanned label opens (public.css,
 //	                    js/public.js; served by command/public at /s/{id})
-//	static/app.css      its styles (screens.css: the issue-14 screens')
+//	static/app.css      its styles (screens.css: the issue-14 screens';
+//	                    people.css: the teams and chef register screens)
 //	static/js/*.js      plain ES modules, no framework and no build step:
 //	                    app (wiring), live (the /ws/live client), venue-map
 //	                    (Leaflet layers), coords (WGS-84/GCJ-02/BD-09 and
@@ -18,6 +19,8 @@
 //	                    incident (one incident and its next steps), filters,
 //	                    sound (the alert tone), labels, api (REST),
 //	                    triage (the commander's queue, decision 0015),
+//	                    teams (teams and their load, decision 0031),
+//	                    chefs (the village-chef register),
 //	                    i18n (every string, zh-CN first)
 //	/js/vocab.js        not a file: the verdicts' labels, generated from
 //	                    protocols/domain/assay by internal/jsvocab

@@ -175,6 +175,7 @@ func TestBaseMapTiles(t *testing.T) {
 			}
 			t.Logf("%s: stored %v, drawn %v (%.0f m apart)", probe, stored, got, geo.Distance(stored, orb.Point{got[0], got[1]}))
 
+			openLayers(p)
 			p.Do(chromedp.Click(chromedp.CSS(`.leaflet-control-layers input[data-layer="base-tiles"]`)))
 			p.WaitFor("tiles loaded", `document.querySelectorAll('.leaflet-tile-loaded').length > 0 && shian.mapIdle()`, 10*time.Second)
 			z := browsertest.Eval[float64](p, `shian.app.map.map.getZoom()`)

@@ -42,6 +42,41 @@ func TestDemoMap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the whole demo: skipped with -short")
 	}
+	info, slow := startDemo(t)
+	b := browsertest.Start(t)
+
+	// The sites the demo imported, from its own API.
+	p := b.NewPage(t)
+	p.Do(chromedp.Navigate(info.LoginURL))
+	p.WaitFor("the map after the one-time login link", `document.body.dataset.state === 'app' && shian.linkState() === 'online' && shian.stallCount() > 0 && shian.mapIdle()`, slow*15*time.Second)
+	sites := browsertest.EvalAsync[int](p, `fetch('/api/v1/stalls').then(r => r.json()).then(fc => fc.features.length)`)
+	p.WaitFor(fmt.Sprintf("all %d demo sites as markers", sites), fmt.Sprintf(`shian.stallCount() === %d`, sites), slow*5*time.Second)
+	kinds := browsertest.Eval[map[string]int](p, `(() => { const c = {}; for (const s of shian.app.map.stalls.values()) c[s.kind] = (c[s.kind] || 0) + 1; return c; })()`)
+	t.Logf("%d sites on the map: %v", sites, kinds)
+
+	// Live results: the recent list grows and the seq moves without a reload.
+	browsertest.Eval[string](p, `window.noReload = 'same page'`)
+	n0 := browsertest.Eval[int](p, `document.querySelectorAll('#results li.result').length`)
+	seq0 := browsertest.Eval[int](p, `shian.lastSeq()`)
+	took := p.WaitFor("new results arriving live", fmt.Sprintf(`document.querySelectorAll('#results li.result').length >= %d + 3 && shian.lastSeq() > %d`, n0, seq0), slow*30*time.Second)
+	t.Logf("3 more results shown %s after the first look (seq %d → %d)", took.Round(time.Millisecond), seq0, browsertest.Eval[int](p, `shian.lastSeq()`))
+	p.WaitFor("tested sites coloured", `Object.entries(shian.app.map.counts()).some(([v, n]) => v !== 'none' && n > 0)`, slow*10*time.Second)
+	if got := browsertest.Eval[string](p, `window.noReload || ''`); got != "same page" {
+		t.Errorf("the page reloaded")
+	}
+	p.WaitFor("a still map", `shian.mapIdle()`, slow*5*time.Second)
+	p.Screenshot("demo-map")
+	if ex := p.Exceptions(); len(ex) > 0 {
+		t.Errorf("uncaught exceptions:\n%s", strings.Join(ex, "\n"))
+	}
+}
+
+// startDemo runs `shian-sim demo` in process (the command service, the
+// venue and three kiosks reading emulated testers on pseudo-terminals)
+// until the test ends, and returns what it wrote to demo.json and the
+// factor to stretch waits by (8 under the race detector).
+func startDemo(t *testing.T) (demo.Info, time.Duration) {
+	t.Helper()
 	requireAssets(t)
 	// The whole demo (three kiosks on pseudo-terminals, the engine, the
 	// browser) on two cores under the race detector is several times
@@ -50,7 +85,6 @@ func TestDemoMap(t *testing.T) {
 	if raceDetector {
 		slow = 8
 	}
-	b := browsertest.Start(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
@@ -89,28 +123,5 @@ func TestDemoMap(t *testing.T) {
 	}
 	t.Logf("demo: %s", strings.TrimSpace(out.String()))
 
-	// The sites the demo imported, from its own API.
-	p := b.NewPage(t)
-	p.Do(chromedp.Navigate(info.LoginURL))
-	p.WaitFor("the map after the one-time login link", `document.body.dataset.state === 'app' && shian.linkState() === 'online' && shian.stallCount() > 0 && shian.mapIdle()`, slow*15*time.Second)
-	sites := browsertest.EvalAsync[int](p, `fetch('/api/v1/stalls').then(r => r.json()).then(fc => fc.features.length)`)
-	p.WaitFor(fmt.Sprintf("all %d demo sites as markers", sites), fmt.Sprintf(`shian.stallCount() === %d`, sites), slow*5*time.Second)
-	kinds := browsertest.Eval[map[string]int](p, `(() => { const c = {}; for (const s of shian.app.map.stalls.values()) c[s.kind] = (c[s.kind] || 0) + 1; return c; })()`)
-	t.Logf("%d sites on the map: %v", sites, kinds)
-
-	// Live results: the recent list grows and the seq moves without a reload.
-	browsertest.Eval[string](p, `window.noReload = 'same page'`)
-	n0 := browsertest.Eval[int](p, `document.querySelectorAll('#results li.result').length`)
-	seq0 := browsertest.Eval[int](p, `shian.lastSeq()`)
-	took := p.WaitFor("new results arriving live", fmt.Sprintf(`document.querySelectorAll('#results li.result').length >= %d + 3 && shian.lastSeq() > %d`, n0, seq0), slow*30*time.Second)
-	t.Logf("3 more results shown %s after the first look (seq %d → %d)", took.Round(time.Millisecond), seq0, browsertest.Eval[int](p, `shian.lastSeq()`))
-	p.WaitFor("tested sites coloured", `Object.entries(shian.app.map.counts()).some(([v, n]) => v !== 'none' && n > 0)`, slow*10*time.Second)
-	if got := browsertest.Eval[string](p, `window.noReload || ''`); got != "same page" {
-		t.Errorf("the page reloaded")
-	}
-	p.WaitFor("a still map", `shian.mapIdle()`, slow*5*time.Second)
-	p.Screenshot("demo-map")
-	if ex := p.Exceptions(); len(ex) > 0 {
-		t.Errorf("uncaught exceptions:\n%s", strings.Join(ex, "\n"))
-	}
+	return info, slow
 }

@@ -67,7 +67,8 @@ func collectWords(p *browsertest.Page, where string, allowed []string) []string 
 // TestWordsZH walks the command centre in zh-CN as a commander with
 // incidents in every waiting state (待复测, repeat overdue, no team free,
 // escalated), opening every tab (an event's card with its readiness
-// checklists, the menu editor and the banquet filing form included), an incident, a stall popup and its
+// checklists, the menu editor, the banquet filing form, the team editor
+// and the chef filing form included), an incident, a stall popup and its
 // detail, and the English switch back, and fails on any untranslated code
 // (snake_case identifiers, Go durations such as "100ms") or English
 // fragment on the screen: in visible text, titles, aria-labels and
@@ -85,7 +86,17 @@ func TestWordsZH(t *testing.T) {
 	cmd := startCommand(t, t.TempDir(), "127.0.0.1:0", command.Config{Assure: engine.Config{Protocol: &pc, Tick: 200 * time.Millisecond}})
 	token := seed(t, cmd.svc, v)
 	addUser(t, cmd.svc, commanderUser, "王指挥", assurance.RoleCommander, "")
-	addTeams(t, cmd.svc) // off duty: nobody can be sent
+	addUser(t, cmd.svc, inspectorUser, "李监督", assurance.RoleInspector, nearTeam) // a team member, shown by name
+	addTeams(t, cmd.svc)                                                         // off duty: nobody can be sent
+	// The chef register with an expired and a valid certificate.
+	for _, c := range []assurance.VillageChef{
+		{ID: "VC-1", Name: "陈大厨", Phone: "13900001111", ServiceArea: "石港镇", Trainings: 1, Cert: assurance.HealthCertificate{Number: "JK-1", ValidUntil: assurance.DateOf(time.Now().AddDate(1, 0, 0))}},
+		{ID: "VC-2", Name: "李师傅", Cert: assurance.HealthCertificate{Number: "JK-2", ValidUntil: assurance.DateOf(time.Now().AddDate(-1, 0, 0))}},
+	} {
+		if _, err := cmd.svc.Assure().PutChef(c, assurance.Actor{UserID: adminUser, Role: assurance.RoleAdmin}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	k := startKiosk(t, cmd.addr, "K-T-01", token)
 	// An event with its readiness checklist, for the events tab.
 	first := assurance.DateOf(time.Now()).AddDays(30)
@@ -124,7 +135,7 @@ func TestWordsZH(t *testing.T) {
 	// stall's history until the command knows its operators' names.
 	allowed = append(allowed, "op", "wang")
 	var bad []string
-	for _, tab := range []string{"triage", "events", "menus", "banquets", "results", "alerts", "incidents", "kiosks"} {
+	for _, tab := range []string{"triage", "events", "menus", "banquets", "teams", "chefs", "results", "alerts", "incidents", "kiosks"} {
 		openTab(p, tab)
 		switch tab {
 		case "events":
@@ -141,6 +152,16 @@ func TestWordsZH(t *testing.T) {
 			bad = append(bad, collectWords(p, tab, allowed)...)
 			p.Do(chromedp.Click(chromedp.CSS(`#tab-banquets button.new-banquet`)))
 			p.WaitFor("the filing form", `document.querySelector('#tab-banquets form.banquet-filing')`, stepWait)
+		case "teams":
+			p.WaitFor("the team cards with their load", `document.querySelector('#tab-teams li.team-card .load')`, stepWait)
+			bad = append(bad, collectWords(p, tab, allowed)...)
+			p.Do(chromedp.Click(chromedp.CSS(`#tab-teams li.team-card button.edit-team`)))
+			p.WaitFor("the team form", `document.querySelector('#tab-teams form.team-form')`, stepWait)
+		case "chefs":
+			p.WaitFor("the chef register", `document.querySelector('#tab-chefs li.chef-row')`, stepWait)
+			bad = append(bad, collectWords(p, tab, allowed)...)
+			p.Do(chromedp.Click(chromedp.CSS(`#tab-chefs button.new-chef`)))
+			p.WaitFor("the chef filing form", `document.querySelector('#tab-chefs form.chef-filing')`, stepWait)
 		}
 		bad = append(bad, collectWords(p, tab, allowed)...)
 	}

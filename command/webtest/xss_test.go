@@ -150,6 +150,7 @@ func TestHostileNamesAreText(t *testing.T) {
 
 	// The layer switcher and the attribution (Leaflet takes them as HTML).
 	has("the base map's name in the layer switcher", ".leaflet-control-layers label", tileName, 5*time.Second)
+	openLayers(p)
 	p.Do(chromedp.Click(chromedp.CSS(`.leaflet-control-layers input[data-layer="base-tiles"]`)))
 	has("the attribution", ".leaflet-control-attribution", attribution, 5*time.Second)
 	p.WaitFor("the map still", `shian.mapIdle()`, 5*time.Second)

@@ -184,12 +184,12 @@ func (r *run) killInstance(ctx context.Context, leader bool) error {
 		target = r.leader()
 		wasLeader = target != nil
 	}
-	if wasLeader {
-		r.saw(target, time.Now())
-	}
 	if target == nil {
 		target = r.insts[r.intn(len(r.insts))]
 		wasLeader = leads(target)
+	}
+	if wasLeader {
+		r.saw(target, time.Now())
 	}
 	target.running().kill()
 	killed := time.Now()
@@ -198,6 +198,8 @@ func (r *run) killInstance(ctx context.Context, leader bool) error {
 	r.ledger.CommandKills++
 	if wasLeader {
 		r.ledger.LeaderKills++
+	}
+	if wasLeader && len(r.insts) > 1 {
 		// It stays dead until another instance leads: restarted at once
 		// it would often take the lock back before the others try again,
 		// and the take-over would go untested.

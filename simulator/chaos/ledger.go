@@ -114,7 +114,7 @@ func (l Ledger) EngineOK() bool {
 	if l.Instances == 0 {
 		return true
 	}
-	return l.AckedWhileDown == 0 && l.NotResumed == 0 && l.TwoLeaders == 0 &&
+	return l.AckedWhileDown == 0 && l.NotResumed == 0 && l.LeaderSamples > 0 && l.TwoLeaders == 0 &&
 		l.LongestGap <= l.FailoverBound && l.LeaderAfterPG <= l.FailoverBound && l.Takeover <= l.FailoverBound &&
 		l.DuplicateIncidents == 0 && l.DuplicateAlerts == 0 && l.DuplicateEscalations == 0
 }

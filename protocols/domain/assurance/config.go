@@ -173,6 +173,30 @@ type KPIConfig struct {
 	CountSuspicious bool `json:"count_suspicious" yaml:"count_suspicious"`
 	// UTCOffset decides which civil day an instant belongs to (+8 h).
 	UTCOffset time.Duration `json:"utc_offset" yaml:"utc_offset"`
+	// Targets are what the command centre colours the KPIs against.
+	Targets KPITargets `json:"targets" yaml:"targets"`
+}
+
+// KPITargets are the figures a KPI is judged by on screen: green when it
+// meets its target, amber when it is short by no more than the margin
+// (Near for a rate, half the target again for a time), red beyond. A zero
+// target means the KPI has none (shown without a colour). The detection
+// rate has none on purpose: it measures the food, not the work.
+type KPITargets struct {
+	// DisposalRate: every positive disposed of and signed off (100 %,
+	// docs/domain.md: the unqualified product is destroyed under
+	// supervision).
+	DisposalRate measure.Percent `json:"disposal_rate" yaml:"disposal_rate"`
+	// Readiness: every checklist item done before the event opens (100 %).
+	Readiness measure.Percent `json:"readiness" yaml:"readiness"`
+	// Near is how many percentage points short of a rate's target is
+	// amber rather than red (10 points).
+	Near measure.Percent `json:"near" yaml:"near"`
+	// TimeToArrive and TimeToClose are the median times to aim for; 0
+	// when there is none. [ASSUMPTION] arrive within the assigned
+	// deadline (30 min); no source gives one for closing.
+	TimeToArrive time.Duration `json:"time_to_arrive" yaml:"time_to_arrive"`
+	TimeToClose  time.Duration `json:"time_to_close" yaml:"time_to_close"`
 }
 
 // DefaultConfig returns the defaults of docs/domain.md, with the figures no
@@ -219,7 +243,9 @@ func DefaultConfig() Config {
 			RectificationDays:    3,
 			MinChefTrainings:     1,
 		},
-		KPI:       KPIConfig{UTCOffset: 8 * time.Hour},
+		KPI: KPIConfig{UTCOffset: 8 * time.Hour, Targets: KPITargets{
+			DisposalRate: measure.Whole, Readiness: measure.Whole, Near: 10 * measure.PercentUnit, TimeToArrive: 30 * time.Minute,
+		}},
 		Duty:      DutyConfig{CoreMin: 70 * measure.Celsius, ColdRoomMax: 25 * measure.Celsius, RetentionGrace: 30 * time.Minute},
 		Emergency: DefaultEmergencyConfig(),
 	}
@@ -315,6 +341,12 @@ func (c Config) Validate() error {
 	}
 	if c.KPI.UTCOffset < -14*time.Hour || c.KPI.UTCOffset > 14*time.Hour {
 		add(invalid("kpi.utc_offset", "%s is not a UTC offset", c.KPI.UTCOffset))
+	}
+	if kt := c.KPI.Targets; kt.DisposalRate < 0 || kt.DisposalRate > measure.Whole || kt.Readiness < 0 || kt.Readiness > measure.Whole || kt.Near < 0 || kt.Near > measure.Whole {
+		add(invalid("kpi.targets", "rates and the margin are 0 %% to 100 %%"))
+	}
+	if kt := c.KPI.Targets; kt.TimeToArrive < 0 || kt.TimeToClose < 0 {
+		add(invalid("kpi.targets", "times are not negative"))
 	}
 	if c.Duty.CoreMin <= 0 || c.Duty.ColdRoomMax <= 0 || c.Duty.RetentionGrace < 0 {
 		add(invalid("duty", "core_min and cold_room_max must be positive, retention_grace not negative"))

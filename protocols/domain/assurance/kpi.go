@@ -148,6 +148,9 @@ type KPIReport struct {
 	// all four always, in assay.Tiers order: each tier separately, and
 	// Total together.
 	ByTier []KPIGroup `json:"by_tier"`
+	// Targets are the configured targets (Config.KPI.Targets), for the
+	// screens that colour the figures.
+	Targets KPITargets `json:"targets"`
 }
 
 // kpiAcc accumulates the parts of a KPI.
@@ -340,5 +343,5 @@ func ComputeKPIs(in KPIInput, cfg Config) KPIReport {
 	for _, k := range slices.Sorted(maps.Keys(tiers)) { // a tier this program does not know
 		byTier = append(byTier, KPIGroup{Key: k, KPI: tiers[k].finish(cfg)})
 	}
-	return KPIReport{Total: total.finish(cfg), ByEvent: groups(events), ByDay: groups(days), ByZone: groups(zones), ByAnalyte: groups(analytes), ByTier: byTier}
+	return KPIReport{Total: total.finish(cfg), ByEvent: groups(events), ByDay: groups(days), ByZone: groups(zones), ByAnalyte: groups(analytes), ByTier: byTier, Targets: cfg.KPI.Targets}
 }

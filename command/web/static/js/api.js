@@ -161,3 +161,18 @@ export const readiness = (id) => call("GET", `/api/v1/events/${enc(id)}/readines
 export const recordReadiness = (id, kitchen, body) => call("POST", `/api/v1/events/${enc(id)}/kitchens/${enc(kitchen)}/readiness`, body);
 /** An event's meals, for one day (YYYY-MM-DD, Beijing time) or all. */
 export const meals = (event, date) => call("GET", `/api/v1/meals${q({ event, date })}`);
+
+// --- teams and their load, the village-chef register (issue 14, decision 0031) ---
+
+/** {date, least_loaded, teams: [team + incidents, stops, visits, score, member_names], inspectors?}. */
+export const teamLoads = (params) => call("GET", `/api/v1/teams/load${q(params || {})}`);
+/** Creates or replaces a team (commanders and admins): the whole team record. */
+export const putTeam = (team) => call("POST", "/api/v1/teams", team);
+/** Puts a team on or off duty. */
+export const teamDuty = (id, on) => call("POST", `/api/v1/teams/${enc(id)}/duty`, { on_duty: on });
+/** The village-chef register: [chef + fit_today, why, cert_state, banquets]. */
+export const chefs = () => call("GET", "/api/v1/chefs");
+/** Files or replaces a register entry (no id: the service numbers it). */
+export const putChef = (chef) => call("POST", "/api/v1/chefs", chef);
+/** Counts one training session of a chef on date (YYYY-MM-DD, "" for today). */
+export const chefTraining = (id, date) => call("POST", `/api/v1/chefs/${enc(id)}/training`, date ? { date } : {});

@@ -26,6 +26,8 @@ import { localiseLeaflet } from "./words.js";
 import { PatrolView } from "./patrol.js";
 import { MenuView } from "./menus.js";
 import { BanquetView } from "./banquets.js";
+import { TeamView, leastLoadedHint } from "./teams.js";
+import { ChefView } from "./chefs.js";
 import { addLegend } from "./legend.js";
 import { EventView, phaseLine, beijingToday } from "./events.js";
 
@@ -95,6 +97,8 @@ class App {
     if (this.patrol) this.patrol.relabel();
     if (this.menus) this.menus.relabel();
     if (this.banquetView) this.banquetView.relabel();
+    if (this.teamView) this.teamView.relabel();
+    if (this.chefView) this.chefView.relabel();
     if (this.eventView) this.eventView.relabel();
     if (this.relabelLegend) this.relabelLegend();
     localiseLeaflet(document);
@@ -246,6 +250,7 @@ class App {
       teamName: (id) => this.teamName(id),
       onChanged: (inc) => this.incidentChanged(inc),
       onLocate: (inc) => this.locateIncident(inc),
+      teamHint: (inc) => leastLoadedHint(inc),
     });
     this.triage = new Triage($("#tab-triage"), {
       incidents: () => this.panels.incidents,
@@ -269,6 +274,16 @@ class App {
     $("[data-tab=menus]").addEventListener("click", () => this.menus.open());
     this.banquetView = new BanquetView($("#tab-banquets"), { me: () => this.user, teamName: (id) => this.teamName(id), onChanged: (b) => this.map.setBanquet(b) });
     $("[data-tab=banquets]").addEventListener("click", () => this.banquetView.load());
+    this.teamView = new TeamView($("#tab-teams"), {
+      me: () => this.user,
+      kitchens: () => this.kitchens(),
+      siteName: (id) => this.siteName(id),
+      onIncident: (id) => this.openIncident(id),
+      onChanged: (tm) => this.map.setTeam && this.map.setTeam(tm),
+    });
+    $("[data-tab=teams]").addEventListener("click", () => this.teamView.load());
+    this.chefView = new ChefView($("#tab-chefs"), { me: () => this.user, openBanquet: (id) => this.showBanquet(id) });
+    $("[data-tab=chefs]").addEventListener("click", () => this.chefView.load());
     this.eventView = new EventView($("#tab-events"), {
       me: () => this.user,
       kitchens: () => this.kitchens(),
@@ -312,6 +327,8 @@ class App {
     $("[data-tab=events]").hidden = !(this.user && ["admin", "commander", "inspector", "viewer"].includes(this.user.role));
     $("[data-tab=menus]").hidden = !(this.user && ["admin", "commander", "inspector"].includes(this.user.role));
     $("[data-tab=banquets]").hidden = !(this.user && ["admin", "commander", "inspector", "operator"].includes(this.user.role));
+    $("[data-tab=teams]").hidden = !this.user;
+    $("[data-tab=chefs]").hidden = !(this.user && ["admin", "commander", "inspector", "operator", "viewer"].includes(this.user.role));
     if (tasks) this.patrol.load();
     $("[data-tab=triage]").hidden = !triage;
     if (tasks && !this.detail) this.panels.show("tasks");
@@ -345,7 +362,8 @@ class App {
     this.kpiTimer = setTimeout(async () => {
       try {
         const k = await api.kpis(this.filters ? this.filters.value.event : "");
-        renderKPIs($("#kpis"), k.report && k.report.total, k.report && k.report.by_tier);
+        this.kpiReport = k.report || {};
+        this.renderKPIStrip();
         $("#kpis").dataset.loaded = String(Date.now());
       } catch (err) {
         if (err.status !== 401) console.warn("loading KPIs failed", err);
@@ -485,9 +503,11 @@ class App {
         if (this.detail && this.detail.kind === "incident" && this.detail.id === data.id) this.incidentView.update(data);
         this.triage.schedule();
         this.loadKPIs(400);
+        if (this.teamView) this.teamView.changed();
         break;
       case "team":
         this.map.setTeam(data);
+        if (this.teamView) this.teamView.changed();
         break;
       case "event":
         this.setEvents([...this.events.filter((e) => e.id !== data.id), data]);
@@ -553,12 +573,26 @@ class App {
     return id ? this.map.stall(id) : null;
   }
 
+  /**
+   * Draws the KPI strip from the last report, with the stalls tested
+   * beside the tests: sites whose latest rapid result is a conclusion
+   * (negative, suspicious, positive), as the header counts them.
+   */
+  renderKPIStrip() {
+    const k = this.kpiReport;
+    if (!k) return;
+    const c = this.map ? this.map.counts() : null;
+    const stalls = c ? c.negative + c.suspicious + c.positive : null;
+    renderKPIs($("#kpis"), k.total, k.by_tier, k.targets, stalls);
+  }
+
   /** Recounts at most once per frame, however many deltas arrive. */
   scheduleCounts() {
     if (this.countsTimer) return;
     this.countsTimer = requestAnimationFrame(() => {
       this.countsTimer = 0;
       renderCounts($("#counts"), this.map.counts());
+      this.renderKPIStrip();
     });
   }
 
@@ -672,6 +706,17 @@ class App {
     if (tm && tm.incident_id) this.openIncident(tm.incident_id);
   }
 
+  /** Opens a banquet's card in the banquet screen (from the chef register). */
+  async showBanquet(id) {
+    this.panels.show("banquets");
+    await this.banquetView.load();
+    const b = this.banquetView.list.find((x) => x.id === id);
+    if (b) {
+      this.banquetView.open = b;
+      this.banquetView.render();
+    }
+  }
+
   openBanquet(id) {
     const b = this.map.banquet(id);
     if (!b) return;
@@ -762,7 +807,9 @@ window.shian = {
   verdictLabel,
   linkState: () => app.linkState,
   /** True when no pan or zoom animation is under way (for screenshots). */
-  mapIdle: () => !!app.map && !app.map.moving,
+  mapIdle: () => !!app.map && !app.map.moving && !app.map.declutter.pending,
+  /** What the last label placement did: {placed, moved, hidden, folded, compact}. */
+  declutter: () => (app.map ? { ...app.map.declutter.stats, runs: app.map.declutter.runs } : null),
   lastSeq: () => (app.link ? app.link.lastSeq : 0),
   linkStats: () => (app.link ? { ...app.link.stats } : null),
   sound: () => ({ state: app.sound.state, beeps: app.sound.beeps, context: app.sound.ctx ? app.sound.ctx.state : "" }),

@@ -146,6 +146,7 @@ export class IncidentView {
     if (inc.retest) fact("incident.retest", t("incident.retestRequested", { party: inc.retest.party, time: formatTime(inc.retest.requested_at, true) }));
     if (inc.retest_waived) fact("incident.retest", t("incident.retestWaived"));
     const parts = [head, facts];
+    if (this.o.teamHint && inc.state !== "closed") parts.push(this.o.teamHint(inc));
     const ds = inc.dispatches || [];
     if (ds.length) {
       parts.push(

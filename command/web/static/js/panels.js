@@ -64,26 +64,51 @@ export function renderCounts(container, counts) {
 }
 
 /**
- * The KPIs at a glance (GET /api/v1/kpis): tests, suspected-positive
- * detection rate, harmless disposal rate, median time to arrive and to
- * close, readiness. "—" where there is nothing to compute from yet.
+ * How a KPI stands against its target (Config.KPI.Targets): "good" when it
+ * meets it, "near" when short by no more than the margin (near points for
+ * a rate, half the target again for a time), "bad" beyond; "" when there
+ * is no target or nothing to judge yet.
  */
-export function renderKPIs(container, total, byTier) {
+export function kpiStatus(kind, value, target, near) {
+  if (!target || value === null || value === undefined) return "";
+  if (kind === "rate") return value >= target ? "good" : value >= target - (near || 0) ? "near" : "bad";
+  return value <= target ? "good" : value <= target * 1.5 ? "near" : "bad";
+}
+
+/**
+ * The KPIs at a glance (GET /api/v1/kpis): tests (a repeat of the same
+ * sample, 复测, is not a test; with the stalls they cover, stalls),
+ * suspected-positive detection rate, harmless disposal rate, median time
+ * to arrive and to close, readiness. "—" where there is nothing to compute
+ * from yet. A KPI with a target is coloured by it and shows it.
+ */
+export function renderKPIs(container, total, byTier, targets, stalls) {
   const k = total || {};
+  const tg = targets || {};
   const rate = (r) => (r && r.den ? formatPercent(r.percent) : "—");
   const dur = (d) => (d && d.n ? formatDuration(d.median / 1e6) : "—");
+  const rateOf = (r) => (r && r.den ? r.percent : null);
+  const durOf = (d) => (d && d.n ? d.median : null);
+  const parts = (r) => (r && r.den ? `${r.num}/${r.den}` : "");
+  const goal = (kind, target) => (target ? t(kind === "rate" ? "kpi.targetRate" : "kpi.targetTime", { v: kind === "rate" ? formatPercent(target) : formatDuration(target / 1e6) }) : "");
   const items = [
-    ["tests", k.tests ?? "—", ""],
-    ["detection", rate(k.detection_rate), k.detection_rate ? `${k.detection_rate.num}/${k.detection_rate.den}` : ""],
-    ["disposal", rate(k.disposal_rate), k.disposal_rate ? `${k.disposal_rate.num}/${k.disposal_rate.den}` : ""],
-    ["arrive", dur(k.time_to_arrive), k.time_to_arrive && k.time_to_arrive.n ? t("kpi.n", { n: k.time_to_arrive.n }) : ""],
-    ["close", dur(k.time_to_close), k.time_to_close && k.time_to_close.n ? t("kpi.n", { n: k.time_to_close.n }) : ""],
-    ["readiness", rate(k.readiness), k.readiness && k.readiness.den ? `${k.readiness.num}/${k.readiness.den}` : ""],
-    ["incidents", k.incidents ?? "—", ""],
+    ["tests", k.tests ?? "—", stalls === undefined || stalls === null ? "" : t("kpi.stalls", { n: stalls }), ""],
+    ["detection", rate(k.detection_rate), parts(k.detection_rate), ""],
+    ["disposal", rate(k.disposal_rate), parts(k.disposal_rate), kpiStatus("rate", rateOf(k.disposal_rate), tg.disposal_rate, tg.near), goal("rate", tg.disposal_rate)],
+    ["arrive", dur(k.time_to_arrive), k.time_to_arrive && k.time_to_arrive.n ? t("kpi.n", { n: k.time_to_arrive.n }) : "", kpiStatus("time", durOf(k.time_to_arrive), tg.time_to_arrive), goal("time", tg.time_to_arrive)],
+    ["close", dur(k.time_to_close), k.time_to_close && k.time_to_close.n ? t("kpi.n", { n: k.time_to_close.n }) : "", kpiStatus("time", durOf(k.time_to_close), tg.time_to_close), goal("time", tg.time_to_close)],
+    ["readiness", rate(k.readiness), parts(k.readiness), kpiStatus("rate", rateOf(k.readiness), tg.readiness, tg.near), goal("rate", tg.readiness)],
+    ["incidents", k.incidents ?? "—", "", ""],
   ];
   container.replaceChildren(
-    ...items.map(([key, v, sub]) =>
-      el("div", { class: "kpi", dataset: { kpi: key }, title: t(`kpi.${key}Title`) }, el("span", { class: "k" }, t(`kpi.${key}`)), el("b", { class: "v" }, String(v)), sub ? el("small", {}, sub) : null),
+    ...items.map(([key, v, sub, status, target]) =>
+      el(
+        "div",
+        { class: "kpi", dataset: { kpi: key, status: status || "" }, title: [t(`kpi.${key}Title`), target, status ? t(`kpi.status.${status}`) : ""].filter(Boolean).join("\n") },
+        el("span", { class: "k" }, t(`kpi.${key}`)),
+        el("b", { class: "v" }, String(v)),
+        sub || target ? el("small", {}, [sub, target].filter(Boolean).join(" · ")) : null,
+      ),
     ),
   );
   // The four testing tiers (四位一体), each separately: tests and detection

@@ -20,11 +20,20 @@
 //     dashed line to the incident a busy team is on;
 //   - open incidents: a tag with the state above the site;
 //   - test kiosks: online/offline, with the queue of results waiting.
+//
+// Symbols, one per kind (the legend shows each, legend.js): a stall is a
+// circle (the grade's letter inside when zoomed in), a kitchen a square
+// (厨 / K), a banquet a diamond (宴 / Bq — never a lone letter, which would
+// read as a grade), a kiosk a small landscape screen, a team a pill with a
+// dot, an incident a tag, a patrol a dashed route with numbered stops
+// (patrol.js), a vendor zone a blue polygon with its name. Labels and
+// badges are placed by declutter.js so that none covers another.
 // Positives pulse (a DOM ring); a new positive flashes.
 
 import { t, featureName, verdictLabel, label } from "./i18n.js";
 import { displayDatum, baiduCRS, baiduTileLayer, BD09 } from "./coords.js";
 import { el, escapeHTML } from "./dom.js";
+import { Declutter } from "./declutter.js";
 
 /** Fill colour by verdict; pass/caution/fail share the rapid-test colours. */
 export const VERDICT_COLOURS = {
@@ -38,6 +47,8 @@ export const VERDICT_COLOURS = {
   na: "#b9c0ca",
 };
 const NONE_FILL = "#ffffff";
+/** Where the layer list's open/closed choice is kept. */
+const LAYERS_KEY = "shian.map.layers";
 const OUTLINE = "#4a5562";
 /** Outline colour and extra weight by risk grade (D is the highest risk). */
 const GRADE_OUTLINE = { A: OUTLINE, B: OUTLINE, C: "#6a3d9a", D: "#4a0e63" };
@@ -184,6 +195,7 @@ export class VenueMap {
     // language switch wraps the counts), so watch the container itself.
     if (window.ResizeObserver) new ResizeObserver(() => this.map.invalidateSize({ pan: false })).observe(el);
     this.buildLayerControl();
+    this.declutter = new Declutter(this); // labels and badges placed so that none overlaps another (decision 0033)
   }
 
   /** The display position of a stored WGS-84 [lon, lat]. */
@@ -259,14 +271,41 @@ export class VenueMap {
           [t("layer.incidents")]: this.incidentLayer,
           [t("layer.kiosks")]: this.kioskLayer,
         },
-        // Open on a wall screen, a button on a phone.
-        { collapsed: window.matchMedia("(max-width: 760px)").matches, position: "topright" },
+        // Our own toggle below (Leaflet's collapsed mode opens on hover).
+        { collapsed: false, position: "topright" },
       )
       .addTo(this.map);
+    this.layerToggle();
     // Mark the inputs for tests and styling (the control has no ids).
     const inputs = this.layerControl.getContainer().querySelectorAll("input");
     const names = ["base-plan", ...(this.tileLayer ? ["base-tiles"] : []), "zones", "stalls", "kitchens", "banquets", "teams", "incidents", "kiosks"];
     inputs.forEach((inp, i) => (inp.dataset.layer = names[i] || ""));
+  }
+
+  /**
+   * A button that opens and closes the layer list, so that it does not
+   * cover the map: closed by default below 1600 px (a laptop, a phone),
+   * open on a wall screen; the user's choice is remembered (localStorage).
+   */
+  layerToggle() {
+    const box = this.layerControl.getContainer();
+    box.classList.add("layers-switch");
+    const stored = localStorage.getItem(LAYERS_KEY);
+    let open = stored ? stored === "open" : window.matchMedia("(min-width: 1600px)").matches;
+    const btn = el("button", { type: "button", class: "layers-toggle" });
+    const show = () => {
+      box.classList.toggle("layers-closed", !open);
+      btn.textContent = t("layer.toggle");
+      btn.title = t(open ? "layer.close" : "layer.open");
+      btn.setAttribute("aria-expanded", open ? "true" : "false");
+    };
+    btn.addEventListener("click", () => {
+      open = !open;
+      localStorage.setItem(LAYERS_KEY, open ? "open" : "closed");
+      show();
+    });
+    box.prepend(btn);
+    show();
   }
 
   /** Draws the venue plan from a GeoJSON FeatureCollection of zones and venues. */
@@ -306,6 +345,7 @@ export class VenueMap {
       if (feature.properties.kind === "venue") continue;
       layer.bindTooltip(el("span", {}, featureName(feature.properties)), { permanent: true, direction: "center", className: "zone-label", interactive: false });
     }
+    if (this.declutter) this.declutter.soon();
   }
 
   /** Returns the zone feature with this id, if any. */
@@ -350,6 +390,7 @@ export class VenueMap {
       this.updateHalo(id);
     }
     this.fit();
+    this.declutter.soon();
   }
 
   makeMarker(s, ll) {
@@ -381,7 +422,7 @@ export class VenueMap {
     const state = b ? b.state : "filed";
     return L.divIcon({
       className: "site-icon banquet-icon",
-      html: `<b class="bq st-${escapeHTML(state)} v-${escapeHTML(v || "none")}" data-site="${escapeHTML(s.id)}" data-state="${escapeHTML(b ? state : "")}">${escapeHTML(t("map.banquetGlyph"))}</b>`,
+      html: `<b class="bq st-${escapeHTML(state)} v-${escapeHTML(v || "none")}" data-site="${escapeHTML(s.id)}" data-state="${escapeHTML(b ? state : "")}"><span>${escapeHTML(t("map.banquetGlyph"))}</span></b>`,
       iconSize: [22, 22],
     });
   }
@@ -399,6 +440,7 @@ export class VenueMap {
     if (show) layer.addLayer(s.marker);
     else layer.removeLayer(s.marker);
     this.updateHalo(s.id);
+    this.declutter.soon();
   }
 
   dropMarker(s) {
@@ -425,6 +467,7 @@ export class VenueMap {
       s.marker.setRadius(st.radius);
     } else {
       s.marker.setIcon(this.siteIcon(s));
+      this.declutter.soon();
     }
   }
 
@@ -597,7 +640,7 @@ export class VenueMap {
     let e = this.banquetOnly.get(b.id);
     const icon = L.divIcon({
       className: "site-icon banquet-icon",
-      html: `<b class="bq st-${escapeHTML(b.state)}" data-banquet="${escapeHTML(b.id)}" data-state="${escapeHTML(b.state)}">${escapeHTML(t("map.banquetGlyph"))}</b>`,
+      html: `<b class="bq st-${escapeHTML(b.state)}" data-banquet="${escapeHTML(b.id)}" data-state="${escapeHTML(b.state)}"><span>${escapeHTML(t("map.banquetGlyph"))}</span></b>`,
       iconSize: [22, 22],
     });
     if (!e) {
@@ -612,6 +655,7 @@ export class VenueMap {
     }
     e.marker.unbindTooltip();
     e.marker.bindTooltip(el("span", {}, `${t("kind.banquet")} · ${label(b.state)}`), { direction: "top", offset: [0, -10] });
+    this.declutter.soon();
   }
 
   dropBanquetOnly(id) {
@@ -672,6 +716,7 @@ export class VenueMap {
     e.marker.unbindTooltip();
     e.marker.bindTooltip(el("span", {}, `${t("kind.team")} ${teamName(tm)} · ${label(tm.status)}${tm.incident_id ? ` · ${tm.incident_id}` : ""}`), { direction: "top", offset: [0, -10] });
     this.teamLine(e);
+    this.declutter.soon();
   }
 
   /** A dashed line from a busy team to its incident. */
@@ -731,6 +776,7 @@ export class VenueMap {
     }
     this.placeIncident(e);
     for (const te of this.teams.values()) this.teamLine(te);
+    this.declutter.soon();
   }
 
   placeIncident(e) {
@@ -740,6 +786,7 @@ export class VenueMap {
     const show = !!open && (!this.filter || !site || site.shown);
     if (show && !e.shown) e.marker.addTo(this.incidentLayer);
     if (!show && e.shown) e.marker.remove();
+    if (show !== e.shown) this.declutter.soon();
     e.shown = show;
   }
 
@@ -754,6 +801,7 @@ export class VenueMap {
     }
     entry.state = { ...entry.state, ...k };
     const ll = this.kioskLatLng(entry.state);
+    entry.beside = !(entry.state.lat || entry.state.lon); // drawn beside its site (declutter picks the side)
     if (!ll) {
       if (entry.marker) entry.marker.remove();
       entry.marker = null;
@@ -763,7 +811,7 @@ export class VenueMap {
     const icon = L.divIcon({
       className: `kiosk-marker ${st.online ? "online" : "offline"}`,
       html: st.pending ? `<i class="queue">${Number(st.pending) > 99 ? "99+" : Number(st.pending) || 0}</i>` : "",
-      iconSize: [14, 14],
+      iconSize: [16, 11],
     });
     if (!entry.marker) {
       entry.marker = L.marker(ll, { icon, keyboard: false, zIndexOffset: -100 }).addTo(this.kioskLayer);
@@ -773,17 +821,15 @@ export class VenueMap {
     }
     entry.marker.unbindTooltip();
     entry.marker.bindTooltip(this.kioskTooltip(st), { direction: "top", offset: [0, -8] }); // dom: node
+    this.declutter.soon();
   }
 
   kioskLatLng(k) {
     if (k.lat || k.lon) return this.at(k.lon, k.lat);
+    // At the site it serves; declutter draws it beside the site, on a
+    // side where it covers nothing.
     const s = k.site_id && this.stalls.get(k.site_id);
-    if (s) {
-      // Beside the site it serves, so the two markers do not overlap.
-      const p = this.map.project(s.marker.getLatLng(), 18).add([14, -14]);
-      return this.map.unproject(p, 18);
-    }
-    return null;
+    return s ? s.marker.getLatLng() : null;
   }
 
   kioskTooltip(k) {
