@@ -2,6 +2,7 @@ package webtest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +74,9 @@ func TestTimesOnTheEventClock(t *testing.T) {
 			browsertest.Eval[bool](p, `(() => { const f = document.querySelector('#filters input.stall-search'); f.value = ''; f.dispatchEvent(new Event('input')); return true; })()`)
 			p.Do(chromedp.SendKeys(chromedp.CSS(`#filters input.stall-search`), q))
 			p.WaitFor("the kitchen found by "+q, `(() => { const h = [...document.querySelectorAll('#filters .search-hits li[data-stall]')]; return h.length === 1 && h[0].dataset.stall === 'K-MAIN'; })()`, stepWait)
+		}
+		if got := browsertest.Eval[string](p, `document.querySelector('#filters .search-hits').textContent`); !strings.HasPrefix(got, "主供餐点（中央厨房）K-MAIN") || strings.Contains(got, "null") {
+			t.Errorf("%s: the search's hit reads %q", size.name, got)
 		}
 		p.Screenshot("search-pinyin-" + size.name)
 		p.Do(chromedp.Click(chromedp.CSS(`#filters .search-hits li[data-stall="K-MAIN"] button.hit`)))

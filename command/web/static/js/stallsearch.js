@@ -68,22 +68,20 @@ export class StallSearch {
       return;
     }
     const found = this.matches(q);
-    this.hits.replaceChildren(
-      ...found.slice(0, MAX_HITS).map(({ id, s }) => {
-        const p = s.feature.properties || {};
-        return el(
-          "li",
-          { role: "option", dataset: { stall: id } },
-          el(
-            "button",
-            { type: "button", class: "hit", onclick: () => this.pick(id) },
-            el("b", {}, featureName(p) || id),
-            el("small", {}, [id, p.category, s.kind !== "stall" ? t(`kind.${s.kind}`) : ""].filter(Boolean).join(" · ")),
-          ),
-        );
-      }),
-      found.length ? null : el("li", { class: "empty" }, t("search.none")),
-    );
+    const rows = found.slice(0, MAX_HITS).map(({ id, s }) => {
+      const p = s.feature.properties || {};
+      return el(
+        "li",
+        { role: "option", dataset: { stall: id } },
+        el(
+          "button",
+          { type: "button", class: "hit", onclick: () => this.pick(id) },
+          el("b", {}, featureName(p) || id),
+          el("small", {}, [id, p.category, s.kind !== "stall" ? t(`kind.${s.kind}`) : ""].filter(Boolean).join(" · ")),
+        ),
+      );
+    });
+    this.hits.replaceChildren(...(rows.length ? rows : [el("li", { class: "empty" }, t("search.none"))]));
     this.hits.hidden = false;
   }
 
