@@ -135,7 +135,7 @@ func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
 	reason := map[assurance.TriggerKind]assurance.CreditReason{
 		assurance.TriggerPositive: assurance.CreditPositive, assurance.TriggerSuspicious: assurance.CreditSuspicious,
 		assurance.TriggerTemperature: assurance.CreditTemperatureBreach}[kind]
-	e.bookCredit(sub, assurance.CreditEvent{Reason: reason, At: now, Ref: r.ResultID, Note: rec.ID})
+	e.bookCredit(sub, assurance.CreditEvent{Reason: reason, At: now, Ref: r.ResultID, Note: rec.ID, Source: assurance.CreditFromResult})
 	if kind == assurance.TriggerPositive && sub.point != nil {
 		e.addPositive(rec, now)
 	}
@@ -521,12 +521,12 @@ func (e *Engine) afterTransition(rec Incident, to assurance.IncidentState, oldTe
 	now := rec.StateSince
 	switch {
 	case to == assurance.IncidentConfirmedPositive:
-		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditConfirmedPositive, At: now, Ref: rec.ID})
+		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditConfirmedPositive, At: now, Ref: rec.ID, Source: assurance.CreditFromIncident})
 	case to == assurance.IncidentCleared && rec.Trigger.Kind == assurance.TriggerPositive:
 		// The lab cleared a rapid positive: give its points back.
-		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditCleared, At: now, Ref: rec.ID})
+		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditCleared, At: now, Ref: rec.ID, Source: assurance.CreditFromIncident})
 	case to == assurance.IncidentDisposed && rec.Trigger.Kind == assurance.TriggerComplaint:
-		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditComplaint, At: now, Ref: rec.ID})
+		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditComplaint, At: now, Ref: rec.ID, Source: assurance.CreditFromIncident})
 	}
 	e.publish(wire.KindIncident, e.view(rec))
 	if oldTeam != "" && oldTeam != rec.TeamID {

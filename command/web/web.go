@@ -21,6 +21,9 @@
 //	                    triage (the commander's queue, decision 0015),
 //	                    teams (teams and their load, decision 0031),
 //	                    chefs (the village-chef register),
+//	                    credit (the 信用等级 tab: accounts, grade history,
+//	                    ledger), exports (the header's 导出数据 dialog;
+//	                    both styled by ledger.css, decision 0032),
 //	                    i18n (every string, zh-CN first)
 //	/js/vocab.js        not a file: the verdicts' labels, generated from
 //	                    protocols/domain/assay by internal/jsvocab

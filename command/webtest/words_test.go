@@ -20,6 +20,7 @@ import (
 var latinAllowed = []string{
 	"ATP", "GB", "GC", "MS", "LC", "KJ", "RLU", "HACCP", "GMP", "PDF", "QR", "WGS", "GCJ", "BD", "English",
 	"T", "C", "mg", "kg", "g", "KOH", "pH", "AMap", "Baidu", "Tencent", "ID",
+	"CSV", "Excel", // file formats, named so in Chinese too (like PDF)
 }
 
 // scanWords is the page-side scan: every visible text node, the title,
@@ -135,7 +136,7 @@ func TestWordsZH(t *testing.T) {
 	// stall's history until the command knows its operators' names.
 	allowed = append(allowed, "op", "wang")
 	var bad []string
-	for _, tab := range []string{"triage", "events", "menus", "banquets", "teams", "chefs", "results", "alerts", "incidents", "kiosks"} {
+	for _, tab := range []string{"triage", "events", "menus", "banquets", "teams", "chefs", "credit", "results", "alerts", "incidents", "kiosks"} {
 		openTab(p, tab)
 		switch tab {
 		case "events":
@@ -162,12 +163,22 @@ func TestWordsZH(t *testing.T) {
 			bad = append(bad, collectWords(p, tab, allowed)...)
 			p.Do(chromedp.Click(chromedp.CSS(`#tab-chefs button.new-chef`)))
 			p.WaitFor("the chef filing form", `document.querySelector('#tab-chefs form.chef-filing')`, stepWait)
+		case "credit":
+			// The list, then the record of the stall the positive moved.
+			p.WaitFor("the credit accounts", `document.querySelector('#tab-credit li.credit-row[data-business="S-B-03"]')`, stepWait)
+			bad = append(bad, collectWords(p, tab, allowed)...)
+			browsertest.Eval[bool](p, `document.querySelector('#tab-credit li.credit-row[data-business="S-B-03"] button').click(), true`)
+			p.WaitFor("the stall's ledger", `document.querySelector('#tab-credit li.ledger-line') && document.querySelector('#tab-credit form.credit-form')`, stepWait)
 		}
 		bad = append(bad, collectWords(p, tab, allowed)...)
 	}
 	p.Do(chromedp.Click(chromedp.CSS(`.map-legend button.legend-toggle`)))
 	p.WaitFor("the legend open", `document.querySelector('.map-legend .legend-body')`, stepWait)
 	bad = append(bad, collectWords(p, "legend", allowed)...)
+	browsertest.Eval[bool](p, `document.querySelector('#to-exports').click(), true`)
+	p.WaitFor("the export dialog", `document.querySelector('dialog.exports[open] li.ex-row')`, stepWait)
+	bad = append(bad, collectWords(p, "exports", allowed)...)
+	browsertest.Eval[bool](p, `document.querySelector('dialog.exports').close(), true`)
 	p.Screenshot("words-alerts")
 	// An incident, from its card.
 	openTab(p, "triage")
@@ -216,7 +227,7 @@ func TestWordsZH(t *testing.T) {
 	// The engine's and the API's message templates (alarms, alerts,
 	// incidents, refusals): their zh halves.
 	bad = append(bad, templateWords(t, allow)...)
-	t.Logf("scanned %d table strings and 8 screens", len(tables))
+	t.Logf("scanned %d table strings and 12 screens", len(tables))
 	for _, b := range bad {
 		t.Error(b)
 	}

@@ -52,6 +52,9 @@ const S = {
   note: ["说明", "Note"],
   allKinds: ["全部类别", "All kinds"],
   more: ["更多", "More"],
+  exportAudit: ["导出（所选类别）", "Export (the chosen kind)"],
+  csv: ["CSV 表格", "CSV"],
+  xlsx: ["Excel 电子表格", "Excel"],
   "kind.login": ["登录", "Login"],
   "kind.login_failed": ["登录失败", "Failed login"],
   "kind.logout": ["退出", "Logout"],
@@ -247,9 +250,21 @@ async function renderAudit() {
       ),
     );
   };
-  kind.addEventListener("change", () => load().catch(showError));
+  // The export links take the kind filter; the server sends every entry of it.
+  const exportLink = (ext) => el("a", { class: "export-link", download: "", dataset: { export: "audit", format: ext } }, s(ext));
+  const links = [exportLink("csv"), exportLink("xlsx")];
+  const setLinks = () => {
+    for (const a of links) a.href = `/api/v1/export/audit.${a.dataset.format}${kind.value ? `?kind=${encodeURIComponent(kind.value)}` : ""}`;
+  };
+  setLinks();
+  kind.addEventListener("change", () => (setLinks(), load().catch(showError)));
   more.addEventListener("click", () => load(entries.length ? entries[entries.length - 1].seq : 0).catch(showError));
-  pane.replaceChildren(el("h2", {}, s("tab.audit")), el("form", { class: "row" }, el("label", {}, s("kind"), kind)), holder, more);
+  pane.replaceChildren(
+    el("h2", {}, s("tab.audit")),
+    el("form", { class: "row" }, el("label", {}, s("kind"), kind), el("span", { class: "exports" }, s("exportAudit"), " ", ...links)),
+    holder,
+    more,
+  );
   await load();
 }
 

@@ -135,6 +135,10 @@ export const recordVisit = (body) => call("POST", "/api/v1/patrols/visits", body
 export const teamPosition = (team, p) => call("POST", `/api/v1/teams/${enc(team)}/position`, p);
 /** A business's (stall's, kitchen's) credit account: score, grade, ledger, grade history. */
 export const vendor = (id) => call("GET", `/api/v1/vendors/${enc(id)}`);
+/** Every credit account in the user's events, worst grade first. */
+export const vendors = () => call("GET", "/api/v1/vendors");
+/** Books a credit entry by hand: {reason, ref, note} → the account. */
+export const recordCredit = (id, body) => call("POST", `/api/v1/vendors/${enc(id)}/credit`, body);
 /** Menus, for one kitchen or banquet (owner) or all. */
 export const menus = (owner) => call("GET", `/api/v1/menus${q({ owner })}`);
 export const createMenu = (body) => call("POST", "/api/v1/menus", body);

@@ -30,6 +30,8 @@ import { TeamView, leastLoadedHint } from "./teams.js";
 import { ChefView } from "./chefs.js";
 import { addLegend } from "./legend.js";
 import { EventView, phaseLine, beijingToday } from "./events.js";
+import { CreditView } from "./credit.js";
+import { Exports } from "./exports.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -100,6 +102,8 @@ class App {
     if (this.teamView) this.teamView.relabel();
     if (this.chefView) this.chefView.relabel();
     if (this.eventView) this.eventView.relabel();
+    if (this.credit) this.credit.relabel();
+    if (this.exports) this.exports.relabel();
     if (this.relabelLegend) this.relabelLegend();
     localiseLeaflet(document);
     this.renderHeader();
@@ -192,6 +196,7 @@ class App {
     }
     this.loadAlerts();
     this.loadKPIs();
+    this.credit.load(); // the popups' credit lines
     if (!this.link) {
       this.link = new LiveLink({
         url: liveURL(),
@@ -296,6 +301,21 @@ class App {
       onChanged: (ev) => this.setEvents([...this.events.filter((e) => e.id !== ev.id), ev]),
     });
     $("[data-tab=events]").addEventListener("click", () => this.eventView.load());
+    this.credit = new CreditView($("#tab-credit"), {
+      me: () => this.user,
+      siteName: (id) => this.siteName(id),
+      siteGrade: (id) => {
+        const st = this.map.stall(id);
+        return (st && st.feature.properties.grade) || "";
+      },
+      userName: (id) => this.userName(id),
+      openIncident: (id) => this.openIncident(id),
+      show: () => this.panels.show("credit"),
+      changed: () => this.map.popupStallId && this.refreshPopup(),
+    });
+    $("[data-tab=credit]").addEventListener("click", () => this.credit.load());
+    this.exports = new Exports({ me: () => this.user, events: () => this.events });
+    this.exports.mount($("#to-emergency"));
     this.relabelLegend = addLegend(this.map.map);
     this.panels.relabel();
     this.filters.relabel();
@@ -649,7 +669,11 @@ class App {
   openStall(id) {
     const s = this.map.stall(id);
     if (!s) return;
-    const node = stallPopup(s.feature, s.state, (z) => this.zoneName(z), () => this.openSiteDetail(id), this.popupExtras(id));
+    // The risk grade is the credit account's, once it has one (the site
+    // register's grade is only where the account opened).
+    const acct = this.credit && this.credit.account(s.feature.properties.business || id);
+    const feature = acct && acct.grade ? { ...s.feature, properties: { ...s.feature.properties, grade: acct.grade } } : s.feature;
+    const node = stallPopup(feature, s.state, (z) => this.zoneName(z), () => this.openSiteDetail(id), this.popupExtras(id));
     this.map.openPopup(id, node);
     localiseLeaflet(document);
   }
@@ -664,6 +688,7 @@ class App {
     }
     const b = this.map.banquet(id);
     if (b) out.push(el("div", { class: "banquet-state" }, `${t("banquet.state")}：${label(b.state)}`));
+    if (s && (s.kind === "stall" || s.kind === "kitchen")) out.push(...this.creditExtras(id));
     const open = [...this.panels.incidents.values()].filter((i) => i.trigger && i.trigger.subject_id === id && i.state !== "closed");
     for (const inc of open) {
       out.push(el("button", { type: "button", class: "popup-incident", dataset: { incident: inc.id }, onclick: () => this.openIncident(inc.id) }, t("stall.openIncident", { id: inc.id, state: label(inc.state) })));
@@ -683,10 +708,20 @@ class App {
     const b = this.map.banquet(id);
     if (b) out.push(...banquetFacts(b));
     if (s && (s.kind === "stall" || s.kind === "kitchen")) {
+      out.push(...this.creditExtras(id));
       out.push(el("a", { class: "qr-link", href: `labels.html?site=${encodeURIComponent(id)}`, target: "_blank", rel: "noopener" }, t("stall.qr")));
       if (s.feature.properties.zone) out.push(el("a", { class: "qr-link", href: `labels.html?zone=${encodeURIComponent(s.feature.properties.zone)}`, target: "_blank", rel: "noopener" }, t("stall.qrZone")));
     }
     return out;
+  }
+
+  /** A site's credit line (grade and score, when it has an account) and the button to its ledger. */
+  creditExtras(id) {
+    const business = this.map.stall(id).feature.properties.business || id;
+    return [
+      this.credit.accountLine(business),
+      el("button", { type: "button", class: "credit-link", dataset: { business }, onclick: () => this.credit.openFor(business) }, t("cr.open")),
+    ].filter(Boolean);
   }
 
   openSiteDetail(id) {
