@@ -12,6 +12,7 @@
 //   eventDay()                                                  // today there, "2026-12-02"
 //   wallToISO("2026-12-02T16:30")                               // a datetime-local input's value as an instant
 //   isoToWall(iso)                                              // an instant as a datetime-local value
+//   dayStart("2026-12-01"), dayEnd("2026-12-01")                // "2026-12-01T00:00:00+08:00", "…T23:59:59.999+08:00"
 //
 // The offset is a number, not a zone name, so nothing depends on the
 // browser's time zone database; the command centre sets it from
@@ -87,4 +88,21 @@ export function wallToISO(v) {
   if (!m) return "";
   const t = Date.parse(`${m[1]}T${m[2] || "00:00"}:${m[3] || "00"}Z`);
   return Number.isFinite(t) ? new Date(t - offsetMs).toISOString() : "";
+}
+
+// The event's offset as RFC 3339 writes it: "+08:00".
+export function offsetSuffix() {
+  const m = Math.round(Math.abs(offsetMs) / 60000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${offsetMs < 0 ? "-" : "+"}${pad(Math.floor(m / 60))}:${pad(m % 60)}`;
+}
+
+/** The first instant of an event day ("YYYY-MM-DD"), in RFC 3339 with the event's offset. */
+export function dayStart(day) {
+  return `${day}T00:00:00${offsetSuffix()}`;
+}
+
+/** The last millisecond of an event day, in RFC 3339 with the event's offset. */
+export function dayEnd(day) {
+  return `${day}T23:59:59.999${offsetSuffix()}`;
 }
