@@ -113,7 +113,7 @@ func TestDemoMapLegible(t *testing.T) {
 		t.Errorf("the layer button did not open the list")
 	}
 	p.Do(chromedp.Reload())
-	p.WaitFor("the map after a reload", `document.body.dataset.state === 'app' && shian.stallCount() > 0 && !!document.querySelector('.layers-switch')`, slow*15*time.Second)
+	p.WaitFor("the map after a reload", `document.body.dataset.state === 'app' && shian.stallCount() > 0 && !!document.querySelector('.layers-switch')`, slow*30*time.Second)
 	if closed, _ := layers(); closed {
 		t.Errorf("the layer list's open state was not remembered across a reload")
 	}
@@ -191,7 +191,7 @@ func TestDemoMapLegible(t *testing.T) {
 	// In English: the same placement, the banquet glyph never a lone letter.
 	p.Do(chromedp.EmulateViewport(1366, 768))
 	p.Do(chromedp.Click(chromedp.CSS("#lang")))
-	p.WaitFor("English labels", `document.documentElement.lang === 'en' && shian.mapIdle()`, slow*5*time.Second)
+	p.WaitFor("English labels", `document.documentElement.lang === 'en' && shian.mapIdle()`, slow*15*time.Second)
 	if ov := overlaps(t, p, slow*10*time.Second); ov.N != 0 {
 		t.Errorf("in English: %d overlapping pairs: %v", ov.N, ov.Pairs)
 	}
