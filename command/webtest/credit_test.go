@@ -69,6 +69,24 @@ func TestCreditLedger(t *testing.T) {
 		t.Fatalf("S-A-04's last grade change %+v", moved)
 	}
 	when := moved.At.In(assurance.ChinaStandardTime).Format("2006-01-02 15:04")
+	// A patrol finding on the same stall: 严重问题 −10, from 巡查发现的问题.
+	if _, err := cmd.svc.Assure().RecordVisit(engine.PatrolVisit{TargetID: "S-A-04", TeamID: nearTeam,
+		Findings: []assurance.Finding{{Text: "冷藏柜温度12°C", Severity: assurance.FindingMajor}},
+		Act:      assurance.Act{Actor: assurance.Actor{UserID: inspectorUser, Role: assurance.RoleInspector, TeamID: nearTeam}}}); err != nil {
+		t.Fatalf("patrol visit: %v", err)
+	}
+
+	// An event, for its reports in the export dialog.
+	day := assurance.DateOf(time.Now().In(assurance.ChinaStandardTime))
+	ev, err := cmd.svc.Assure().FileEvent("", assurance.EventFiling{Name: "2026江海国际美食博览会", Organiser: assurance.Organiser{Name: "南通市商务局"},
+		FirstDay: day.AddDays(-1), LastDay: day.AddDays(1), Headcount: 3000, Mode: assurance.SupervisionFull, NotifiedOn: day.AddDays(-40),
+		Venues:   []assurance.Venue{{ID: "V-NTEC", Name: "南通国际会展中心"}},
+		Caterers: []assurance.Caterer{{ID: "C-1", Name: "南通江海餐饮管理有限公司"}},
+		Kitchens: []assurance.Kitchen{{ID: mainKitchen, Name: "主供餐点（中央厨房）", CatererID: "C-1", VenueID: "V-NTEC"}}},
+		assurance.Act{Actor: assurance.Actor{UserID: adminUser, Role: assurance.RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	p := b.NewPage(t)
 	p.Do(chromedp.EmulateViewport(1366, 768))
@@ -81,8 +99,8 @@ func TestCreditLedger(t *testing.T) {
 	browsertest.Eval[bool](p, `shian.app.openStall('S-A-04'), true`)
 	p.WaitFor("the popup's credit line", `document.querySelector('.leaflet-popup .popup[data-stall-id="S-A-04"] .credit-line[data-grade="D"]')`, stepWait)
 	// The popup's grade is the account's (D), not the register's (C).
-	if pop := browsertest.Eval[string](p, `document.querySelector('.leaflet-popup .popup').innerText`); !strings.Contains(pop, "D级") || strings.Contains(pop, "C级") || !strings.Contains(pop, "信用积分 72 分") {
-		t.Errorf("popup %q, want D级 and 信用积分 72 分", pop)
+	if pop := browsertest.Eval[string](p, `document.querySelector('.leaflet-popup .popup').innerText`); !strings.Contains(pop, "D级") || strings.Contains(pop, "C级") || !strings.Contains(pop, "信用积分 62 分") {
+		t.Errorf("popup %q, want D级 and 信用积分 62 分", pop)
 	}
 	browsertest.Eval[bool](p, `document.querySelector('.leaflet-popup .popup button.credit-link').click(), true`)
 	p.WaitFor("the credit record", `!document.querySelector('#tab-credit').hidden && document.querySelector('#tab-credit .credit-now[data-grade="D"]')`, stepWait)
@@ -101,6 +119,16 @@ func TestCreditLedger(t *testing.T) {
 			t.Errorf("ledger line %q lacks %q", text, want)
 		}
 	}
+	finding := `#tab-credit li.ledger-line[data-reason="major_finding"]`
+	text = browsertest.Eval[string](p, `document.querySelector('`+finding+`').innerText`)
+	for _, want := range []string{"-10", "严重问题", "来源：巡查发现的问题", "变动后 62 分", "冷藏柜温度12°C"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("finding's line %q lacks %q", text, want)
+		}
+	}
+	if first := browsertest.Eval[string](p, `document.querySelector('#tab-credit li.ledger-line').dataset.reason`); first != "major_finding" {
+		t.Errorf("the ledger starts with %q, want the newest (major_finding)", first)
+	}
 	if got := browsertest.Eval[string](p, `document.querySelector('`+line+` time').textContent`); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$`).MatchString(got) {
 		t.Errorf("ledger time %q, want YYYY-MM-DD HH:mm", got)
 	}
@@ -108,6 +136,15 @@ func TestCreditLedger(t *testing.T) {
 		t.Errorf("%d grade history entries, want 2 (opening C, then D)", n)
 	}
 	p.Screenshot("credit-desk-ledger")
+	// In English: the rule and source by their English labels.
+	browsertest.Eval[bool](p, `document.querySelector('#lang').click(), true`)
+	p.WaitFor("the record in English", `document.querySelector('`+line+` .rule').textContent === 'Rapid-test positive'`, stepWait)
+	if src := browsertest.Eval[string](p, `document.querySelector('`+line+` .source').textContent`); src != "Source: Rapid-test result" {
+		t.Errorf("English source %q", src)
+	}
+	p.Screenshot("credit-desk-ledger-en")
+	browsertest.Eval[bool](p, `document.querySelector('#lang').click(), true`)
+	p.WaitFor("the record in Chinese", `document.querySelector('`+line+` .rule').textContent === '快检阳性'`, stepWait)
 	// The ledger line opens the result's incident.
 	browsertest.Eval[bool](p, `document.querySelector('`+line+` button.credit-incident').click(), true`)
 	p.WaitFor("the incident from the ledger", `!document.querySelector('#incident-detail').hidden && document.querySelector('#incident-detail').dataset.state`, stepWait)
@@ -158,6 +195,19 @@ func TestCreditLedger(t *testing.T) {
 	if href := browsertest.Eval[string](p, `document.querySelector('dialog.exports a[data-export="results"][data-format="csv"]').getAttribute('href')`); !strings.Contains(href, "since=2026-12-01T00%3A00%3A00%2B08%3A00") {
 		t.Errorf("results link with a start date: %q", href)
 	}
+	// An event chosen: the incidents' link takes it, and its reports appear.
+	browsertest.Eval[bool](p, fmt.Sprintf(`(() => { const s = document.querySelector('dialog.exports select.ex-event'); s.value = %q; s.dispatchEvent(new Event('change')); return true; })()`, ev.ID))
+	p.WaitFor("the event's reports", `document.querySelector('dialog.exports li.ex-row[data-report="daily"]') && document.querySelector('dialog.exports li.ex-row[data-report="final"]')`, stepWait)
+	if href := browsertest.Eval[string](p, `document.querySelector('dialog.exports a[data-export="incidents"][data-format="xlsx"]').getAttribute('href')`); href != "/api/v1/export/incidents.xlsx?event="+ev.ID {
+		t.Errorf("incidents link for the event: %q", href)
+	}
+	if got := browsertest.EvalAsync[string](p, `fetch(document.querySelector('dialog.exports li[data-report="daily"] a[data-export="report"]').href).then((r) => r.status + ' ' + r.headers.get('content-type'))`); got != "200 application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+		t.Errorf("the daily report's workbook answered %q", got)
+	}
+	if href := browsertest.Eval[string](p, `document.querySelector('dialog.exports li[data-report="daily"] a[target=_blank]').getAttribute('href')`); href != "report.html?event="+ev.ID+"&date="+day.String() {
+		t.Errorf("the daily report's page link %q", href)
+	}
+	p.Screenshot("exports-desk-event")
 	w.Check()
 
 	// The inspector's phone: a stall with a hostile name, listed as D.

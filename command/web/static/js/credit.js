@@ -176,8 +176,9 @@ export class CreditView {
     this.render();
   }
 
+  /** An account's name for people: the site's (in the page's language), else the one the account keeps. */
   name(c) {
-    return (c && c.name) || this.o.siteName(c ? c.business_id : "") || (c ? c.business_id : "");
+    return (c && (this.o.siteName(c.business_id) || c.name)) || (c ? c.business_id : "");
   }
 
   render() {

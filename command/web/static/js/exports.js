@@ -40,7 +40,7 @@ addStrings({
   "ex.auditNote": { zh: "登录、拒绝和修改记录（仅管理员）", en: "Logins, refusals and changes (admins only)" },
   "ex.reports": { zh: "保障报告", en: "Reports" },
   "ex.pickEvent": { zh: "请先选择一项重大活动", en: "Choose an event first" },
-  "ex.daily": { zh: "日报（{date}）", en: "Daily report ({date})" },
+  "ex.dailyOf": { zh: "日报", en: "Daily report" },
   "ex.final": { zh: "总结报告", en: "End-of-event report" },
   "ex.view": { zh: "查看打印", en: "View / print" },
   "ex.scoped": { zh: "仅含您负责的活动：{events}", en: "Only your events: {events}" },
@@ -145,11 +145,12 @@ export class Exports {
     );
     const day = this.day || beijingToday();
     const enc = encodeURIComponent(this.event);
-    const report = (title, q) =>
+    const report = (title, q, extra) =>
       el(
         "li",
         { class: "ex-row", dataset: { report: q ? "daily" : "final" } },
         el("div", { class: "what" }, el("b", {}, title)),
+        extra || null,
         el(
           "span",
           { class: "ex-links" },
@@ -174,7 +175,7 @@ export class Exports {
       el("ul", { class: "ex-list" }, ...rows),
       el("h3", {}, t("ex.reports")),
       this.event
-        ? el("ul", { class: "ex-list" }, report(t("ex.daily", { date: day }), `&date=${encodeURIComponent(day)}`), report(t("ex.final"), ""), el("li", { class: "ex-day-row" }, dayInput))
+        ? el("ul", { class: "ex-list" }, report(t("ex.dailyOf"), `&date=${encodeURIComponent(day)}`, dayInput), report(t("ex.final"), ""))
         : el("p", { class: "empty" }, t("ex.pickEvent")),
     ];
     this.dialog.replaceChildren(...parts.filter(Boolean));
