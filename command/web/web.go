@@ -30,6 +30,9 @@
 //	/js/dom.js          not a file here: el/text/escapeHTML, the one way a
 //	                    page puts a server string on screen; its one home
 //	                    is internal/jsdom (the kiosk's screen serves it too)
+//	/js/when.js         not a file here: the one date and time formatter
+//	                    ("YYYY-MM-DD HH:mm", Beijing time); its one home is
+//	                    internal/jswhen (the kiosk's screen serves it too)
 //	static/lib/         built by `make web` from node_modules (gitignored)
 //
 // A binary built without `make web` still serves the page; it shows a
@@ -44,6 +47,7 @@ import (
 
 	"github.com/shianfood/shian/internal/jsdom"
 	"github.com/shianfood/shian/internal/jsvocab"
+	"github.com/shianfood/shian/internal/jswhen"
 )
 
 //go:embed static
@@ -77,6 +81,7 @@ func Handler() http.Handler {
 	files := http.FileServerFS(FS())
 	vocab := jsvocab.Handler()
 	dom := jsdom.Handler()
+	when := jswhen.Handler()
 	built := Built()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
@@ -87,6 +92,9 @@ func Handler() http.Handler {
 			return
 		case jsdom.Path:
 			dom.ServeHTTP(w, r)
+			return
+		case jswhen.Path:
+			when.ServeHTTP(w, r)
 			return
 		}
 		if !built && strings.HasPrefix(r.URL.Path, "/lib/") {

@@ -44,6 +44,7 @@ async function call(method, path, body) {
 
 /** The logged-in user ({name, display_name, role}); ApiError 401 when logged out. */
 export const me = () => call("GET", "/api/v1/me");
+export const userNames = () => call("GET", "/api/v1/users/names");
 export const login = (user, password) => call("POST", "/api/v1/login", { user, password });
 export const logout = () => call("POST", "/api/v1/logout");
 /** GeoJSON FeatureCollection of zones and venues. */

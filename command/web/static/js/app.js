@@ -10,6 +10,9 @@
 // A small read-only window.shian object describes what the page shows,
 // for debugging in the console and for the browser tests.
 
+import { StallSearch } from "./stallsearch.js";
+import { loadPeople, forgetPeople, personName } from "./people.js";
+import { formatRange, setUTCOffset } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import * as api from "./api.js";
 import { t, both, getLang, setLang, applyI18n, featureName, verdictLabel, setServerLabels, label } from "./i18n.js";
 import { LiveLink, liveURL } from "./live.js";
@@ -151,6 +154,7 @@ class App {
       console.warn("logout:", e);
     }
     this.user = null;
+    forgetPeople();
     this.showLogin();
   }
 
@@ -177,7 +181,9 @@ class App {
         this.cfg = { tiles: null, incident: { states: [], next: {}, roles: {}, team: [], controls: [] }, labels: {} };
       }
       setServerLabels(this.cfg.labels || {});
+      if (this.cfg.utc_offset_s !== undefined) setUTCOffset(this.cfg.utc_offset_s);
     }
+    await loadPeople(true); // names instead of user ids in every view (a failure keeps the ids)
     if (!this.map) this.build();
     else this.map.map.invalidateSize(); // shown again after a new login: Leaflet must measure again
     this.applyRoleLayout();
@@ -223,6 +229,7 @@ class App {
     this.filters = new Filters($("#filters"), {
       onChange: () => this.applyFilters(),
       zoneName: (id) => this.zoneName(id),
+      search: new StallSearch({ sites: () => this.map.stalls, onPick: (id) => this.showSite(id) }),
     });
     this.panels = new Panels($("#side"), {
       siteName: (id) => this.siteName(id),
@@ -328,10 +335,10 @@ class App {
       });
   }
 
-  /** A user's name for people: the logged-in user's display name, else the id. */
+  /** A user's name for people: the display name (people.js), else the id. */
   userName(id) {
     if (this.user && id === this.user.name && this.user.display_name) return this.user.display_name;
-    return id || "";
+    return personName(id);
   }
 
   /** An inspector (a team member, usually on a phone) sees their team's tasks first. */
@@ -654,6 +661,15 @@ class App {
     if (this.map.popupStallId) this.openStall(this.map.popupStallId);
   }
 
+  /** A site found by the stall search: centred on the map, its popup and its detail open. */
+  showSite(id) {
+    const s = this.map.stall(id);
+    if (!s) return;
+    this.map.map.setView(s.marker.getLatLng(), Math.max(this.map.map.getZoom(), 18), { animate: false });
+    this.openStall(id);
+    this.openSiteDetail(id);
+  }
+
   openStall(id) {
     const s = this.map.stall(id);
     if (!s) return;
@@ -792,7 +808,7 @@ function banquetFacts(b) {
   fact("banquet.host", f.host && f.host.name);
   fact("banquet.place", [f.town, f.village, f.place].filter(Boolean).join(" "));
   fact("banquet.headcount", f.headcount ? String(f.headcount) : "");
-  fact("banquet.window", b.window_start ? `${new Date(b.window_start).toLocaleString()} – ${new Date(b.window_end).toLocaleTimeString()}` : "");
+  fact("banquet.window", formatRange(b.window_start, b.window_end));
   fact("banquet.guidance", b.guidance_required ? t("banquet.guidanceRequired") : "");
   const pillars = (b.four_in_place || []).map((p) => el("li", { dataset: { done: p.in_place ? "1" : "0" } }, p.in_place ? "✓ " : "○ ", pick(p.label) || label(p.pillar)));
   return [facts, pillars.length ? el("ul", { class: "pillars" }, ...pillars) : null].filter(Boolean);

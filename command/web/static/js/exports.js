@@ -11,6 +11,7 @@
 //
 // DOM nodes and textContent only.
 
+import { dayStart, dayEnd } from "./when.js"; // served by internal/jswhen: the event's clock
 import { t, addStrings } from "./i18n.js";
 import { el } from "./dom.js";
 import { beijingToday } from "./events.js";
@@ -104,8 +105,9 @@ export class Exports {
   href(x, ext) {
     const q = new URLSearchParams();
     if (x.event && this.event) q.set("event", this.event);
-    if (x.dates && this.from) q.set("since", `${this.from}T00:00:00+08:00`);
-    if (x.dates && this.to) q.set("until", `${this.to}T23:59:59.999+08:00`);
+    // The days are the event's (when.js): from its midnight to the last millisecond of the last day.
+    if (x.dates && this.from) q.set("since", dayStart(this.from));
+    if (x.dates && this.to) q.set("until", dayEnd(this.to));
     const qs = q.toString();
     return `/api/v1/export/${x.name}.${ext}${qs ? `?${qs}` : ""}`;
   }
