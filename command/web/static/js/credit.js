@@ -3,10 +3,10 @@
 // /api/v1/vendors, worst grade first, searchable, by grade) opens one
 // account (GET /api/v1/vendors/{id}): its score and grade, the grade
 // history (from → to, when, the rule that moved it and its source) and the
-// points ledger, newest first: the time as YYYY-MM-DD HH:mm in Beijing
-// time, the points, the rule by its zh-CN label, the source (快检结果,
-// 处置事件结论, 巡查, 巡查发现的问题, 人工登记) and the record it names, an
-// incident opening on the map. Inspectors, commanders and admins record a
+// points ledger, newest first: the time as YYYY-MM-DD HH:mm on the event's
+// clock (when.js; Beijing time), the points, the rule by its zh-CN label,
+// the source (快检结果, 处置事件结论, 巡查, 巡查发现的问题, 人工登记) and the
+// record it names, an incident opening on the map. Inspectors, commanders and admins record a
 // finding, a certification or a listing by hand (POST
 // /api/v1/vendors/{id}/credit). A site's popup and detail open its account
 // (openFor); accountLine is the popup's one line of it.
@@ -17,7 +17,7 @@
 import * as api from "./api.js";
 import { t, addStrings, label, pickBilingual } from "./i18n.js";
 import { el } from "./dom.js";
-import { beijing } from "./banquets.js";
+import { formatWhen } from "./when.js";
 
 addStrings({
   "panel.credit": { zh: "信用等级", en: "Credit" },
@@ -277,7 +277,7 @@ export class CreditView {
     return el(
       "li",
       { class: "grade-change", dataset: { from: h.from || "", to: h.to, reason: h.reason } },
-      el("div", { class: "top" }, el("time", { datetime: h.at }, beijing(h.at)), el("b", { class: "move" }, move)),
+      el("div", { class: "top" }, el("time", { datetime: h.at }, formatWhen(h.at)), el("b", { class: "move" }, move)),
       el("div", { class: "why" }, t("cr.why", { rule: label(h.reason) }), " · ", t("cr.source", { source: label(h.source) }), " · ", t("cr.atScore", { n: h.score })),
     );
   }
@@ -293,7 +293,7 @@ export class CreditView {
       el(
         "div",
         { class: "top" },
-        el("time", { datetime: l.at }, beijing(l.at)),
+        el("time", { datetime: l.at }, formatWhen(l.at)),
         el("b", { class: `points ${l.points < 0 ? "minus" : l.points > 0 ? "plus" : "zero"}` }, signed(l.points)),
         el("span", { class: "rule" }, label(l.reason)),
       ),

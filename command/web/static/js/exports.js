@@ -14,7 +14,7 @@
 import { dayStart, dayEnd } from "./when.js"; // served by internal/jswhen: the event's clock
 import { t, addStrings } from "./i18n.js";
 import { el } from "./dom.js";
-import { beijingToday } from "./events.js";
+import { eventDay, dayStart, dayEnd } from "./when.js";
 
 addStrings({
   "ex.button": { zh: "导出数据", en: "Export" },
@@ -143,7 +143,7 @@ export class Exports {
     const rows = this.tables().map((x) =>
       el("li", { class: "ex-row", dataset: { table: x.name } }, el("div", { class: "what" }, el("b", {}, t(`ex.${x.name}`)), el("small", {}, t(`ex.${x.name}Note`))), links(x)),
     );
-    const day = this.day || beijingToday();
+    const day = this.day || eventDay();
     const enc = encodeURIComponent(this.event);
     const report = (title, q, extra) =>
       el(
