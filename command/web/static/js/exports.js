@@ -11,10 +11,9 @@
 //
 // DOM nodes and textContent only.
 
-import { dayStart, dayEnd } from "./when.js"; // served by internal/jswhen: the event's clock
+import { eventDay, dayStart, dayEnd } from "./when.js"; // served by internal/jswhen: the event's clock
 import { t, addStrings } from "./i18n.js";
 import { el } from "./dom.js";
-import { eventDay, dayStart, dayEnd } from "./when.js";
 
 addStrings({
   "ex.button": { zh: "导出数据", en: "Export" },
