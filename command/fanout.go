@@ -45,6 +45,7 @@ func (s *Service) openCluster() {
 	s.bus = cluster.NewBus(s.cfg.DB, cluster.BusOptions{Instance: s.cfg.Instance, Log: s.cfg.Log})
 	s.bus.Subscribe(resultsTopic, s.remoteResults)
 	s.bus.OnGap(s.resyncResults)
+	s.openRecords() // the store's changed records (clusterstate.go)
 	s.leader = cluster.NewLeader(s.cfg.DB, cluster.EngineLock, cluster.LeaderOptions{Log: s.cfg.Log})
 }
 

@@ -137,6 +137,7 @@ type Service struct {
 	engine  *engine.Engine
 	bus     *cluster.Bus    // cluster mode only (fanout.go)
 	leader  *cluster.Leader // cluster mode only: the engine runs while it leads
+	records *recordsQueue   // cluster mode only: other instances' changed records (clusterstate.go)
 	metrics *metrics.Metrics
 	handler http.Handler
 
@@ -631,9 +632,17 @@ func (s *Service) run(ctx context.Context) error {
 	go func() { s.runEngine(ctx); close(done) }()
 	swept := make(chan struct{})
 	go func() { s.sweepLive(ctx); close(swept) }()
+	applied := make(chan struct{})
+	go func() {
+		if s.records != nil {
+			s.applyRecords(ctx)
+		}
+		close(applied)
+	}()
 	s.ingest.Run(ctx)
 	<-done
 	<-swept
+	<-applied
 	return ctx.Err()
 }
 
@@ -641,7 +650,13 @@ func (s *Service) run(ctx context.Context) error {
 // opened it (auth.Require ran before the hub).
 func liveOwner(r *http.Request) live.Owner {
 	u, _ := auth.UserFrom(r.Context())
-	return live.Owner{User: u.Name, Cred: auth.CredentialFrom(r.Context())}
+	return live.Owner{User: u.Name, Cred: auth.CredentialFrom(r.Context()), Grant: grantOf(u)}
+}
+
+// grantOf is the live.Owner grant of a user: what its live connection
+// shows depends on these.
+func grantOf(u store.User) string {
+	return string(u.Role) + "\x00" + strings.Join(u.Events, ",") + "\x00" + u.TeamID
 }
 
 // sweepLive closes, every LiveSweep, the live connections whose

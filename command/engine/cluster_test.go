@@ -12,6 +12,7 @@ import (
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/internal/pgtest"
+	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 	"github.com/shianfood/shian/protocols/wire"
 )
@@ -26,21 +27,25 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // "buntdb" both on the same store and history (one process, the
 // single-instance backend: the same transactions decide). They share a
 // clock; each has its own recorder.
-func twoEngines(t *testing.T, backend string) (a, b *fixture) {
+func twoEngines(t *testing.T, backend string, cfg ...engine.Config) (a, b *fixture) {
 	t.Helper()
+	var c engine.Config
+	if len(cfg) > 0 {
+		c = cfg[0]
+	}
 	clk := &clock{t: t0}
 	a = &fixture{clk: clk, rec: &recorder{}, dir: t.TempDir()}
 	if backend == "postgres" {
 		a.dsn = pgtest.DSN(t)
-		a.open(t, engine.Config{})
+		a.open(t, c)
 		b = &fixture{clk: clk, rec: &recorder{}, dir: t.TempDir(), dsn: a.dsn}
-		b.open(t, engine.Config{})
+		b.open(t, c)
 		return a, b
 	}
 	if os.Getenv("SHIAN_TEST_DB") == "postgres" {
 		t.Skip("the buntdb variant; SHIAN_TEST_DB=postgres runs the postgres one")
 	}
-	a.open(t, engine.Config{})
+	a.open(t, c)
 	b = &fixture{clk: clk, rec: &recorder{}, dir: a.dir, st: a.st, h: a.h}
 	pc := a.e.Protocol()
 	e, err := engine.New(engine.Deps{Store: a.st, Results: a.h, DataDir: a.dir, Now: clk.Now, Log: quiet,
@@ -269,6 +274,53 @@ func TestChangedRefreshesTheIndex(t *testing.T) {
 			}
 			if n := b.e.OpenByState()[assurance.IncidentWarned]; n != 1 {
 				t.Errorf("B counts %d warned", n)
+			}
+		})
+	}
+}
+
+// TestEnginesRaceOnRepeats: the same repeat (复测) handed to two engines
+// at once is recorded once and its not-reproduced alarm raised once; a
+// wait that runs out while both tick ends once, with one repeat_overdue
+// alarm (each stored in the transaction of the decision).
+func TestEnginesRaceOnRepeats(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			a, b := twoEngines(t, backend, withRepeatPolicy())
+			a.site(t, "S-1", "stall", at(0, 0), "B")
+			a.site(t, "S-2", "stall", at(50, 0), "B")
+			sus1, sus2 := positive("S-1", "organophosphate_carbamate"), positive("S-2", "organophosphate_carbamate")
+			sus1.Verdict, sus1.Value = assay.Suspicious, 42
+			sus2.Verdict, sus2.Value = assay.Suspicious, 45
+			a.e.Process(a.commit(t, sus1, sus2))
+			rep := a.commit(t, repeatOf(sus1, assay.Negative, 12))
+			var wg sync.WaitGroup
+			for _, f := range []*fixture{a, b, a, b} {
+				wg.Add(1)
+				go func() { defer wg.Done(); f.e.Process(rep) }()
+			}
+			wg.Wait()
+			inc := a.incidentOf(t, sus1.ResultID)
+			if inc.Repeat.State != assurance.RepeatNotReproduced || len(inc.Repeat.Repeats) != 1 {
+				t.Fatalf("after the same repeat 4× on 2 engines: %+v", inc.Repeat)
+			}
+			if n := len(storedAlarms(t, a.st, "repeat_not_reproduced")); n != 1 {
+				t.Errorf("%d repeat_not_reproduced alarms stored, want 1", n)
+			}
+			a.clk.Add(16 * time.Minute)
+			if err := b.e.Reload(); err != nil { // B knows the waits too
+				t.Fatal(err)
+			}
+			for _, f := range []*fixture{a, b, a, b} {
+				wg.Add(1)
+				go func() { defer wg.Done(); f.e.Tick() }()
+			}
+			wg.Wait()
+			if inc := a.incidentOf(t, sus2.ResultID); inc.Repeat.State != assurance.RepeatOverdue {
+				t.Fatalf("the wait that ran out: %+v", inc.Repeat)
+			}
+			if n := len(storedAlarms(t, a.st, "repeat_overdue")); n != 1 {
+				t.Errorf("%d repeat_overdue alarms stored, want 1", n)
 			}
 		})
 	}

@@ -352,17 +352,6 @@ func (e *Engine) alert(a store.Alarm) {
 	e.publish(wire.KindAlert, a)
 }
 
-// raise stores an alarm and publishes it as an alert delta.
-func (e *Engine) raise(a store.Alarm) store.Alarm {
-	stored, err := e.st.RaiseAlarm(a)
-	if err != nil {
-		e.log.Error("assure: cannot store alarm", "code", a.Code, "err", err)
-		stored = a
-	}
-	e.publish(wire.KindAlert, stored)
-	return stored
-}
-
 // busyTeams returns team id → the incident keeping it busy. Caller holds
 // mu.
 func (e *Engine) busyTeams() map[string]string {

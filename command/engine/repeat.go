@@ -100,7 +100,7 @@ func (e *Engine) recordRepeat(id string, r wire.Result) (Incident, error) {
 	if cur.State == assurance.IncidentWarned {
 		t, metres, derr = e.choose(&cur, "")
 	}
-	rec, err := store.Modify(e.st, kindIncident, id, func(x *Incident) error {
+	rec, alarm, err := e.modifyAlarming(id, t, func(x *Incident) error {
 		// Decided on the stored record: another engine may have recorded
 		// this repeat, or another one, or ended the wait, since cur was
 		// read.
@@ -134,23 +134,53 @@ func (e *Engine) recordRepeat(id string, r wire.Result) (Incident, error) {
 	if err != nil {
 		return Incident{}, err
 	}
-	e.afterRepeat(rec, derr)
+	e.afterRepeat(rec, t, derr, alarm)
 	return e.view(rec), nil
 }
 
-// afterRepeat tells the kiosk and the command centre what the repeats
-// decided, and publishes the incident (and its team).
-func (e *Engine) afterRepeat(rec Incident, dispatchErr error) {
+// modifyAlarming is store.Modify of incident id with, in the same
+// transaction, the alarm the repeats' decision raises (repeat_overdue,
+// not_reproduced; see repeatAlarm): the decision and its alarm are
+// stored together or not at all. t is the team fn may assign. On fn's
+// error the stored incident is returned with it.
+func (e *Engine) modifyAlarming(id string, t Team, fn func(*Incident) error) (Incident, *store.Alarm, error) {
+	var rec Incident
+	var alarm *store.Alarm
+	err := e.st.Update(func(tx *store.Tx) error {
+		rec, alarm = Incident{}, nil
+		if err := tx.Get(kindIncident, id, &rec); err != nil {
+			return err
+		}
+		var was assurance.RepeatState
+		if rec.Repeat != nil {
+			was = rec.Repeat.State
+		}
+		if err := fn(&rec); err != nil {
+			return err
+		}
+		if a, ok := e.repeatAlarm(rec, was, t); ok {
+			stored, err := tx.RaiseAlarm(a)
+			if err != nil {
+				return err
+			}
+			alarm = &stored
+		}
+		return tx.Put(kindIncident, id, rec)
+	})
+	return rec, alarm, err
+}
+
+// repeatWords says what the repeats decided for rec, in zh-CN and
+// English; t is the team it was assigned to, if any.
+func (e *Engine) repeatWords(rec Incident, t Team) (zh, en string) {
 	w := rec.Repeat
-	if w.State == assurance.RepeatAwaiting {
-		e.publish(wire.KindIncident, e.view(rec))
-		return
-	}
 	l := w.State.Label()
-	zh, en := l.ZH, l.EN
+	zh, en = l.ZH, l.EN
+	if t.ID != rec.TeamID {
+		t = Team{} // assigned to another team than the one chosen: named by its id
+	}
 	switch {
 	case rec.TeamID != "":
-		t, _ := e.team(rec.TeamID)
 		zh += "，已交办" + cmp.Or(t.Name, rec.TeamID)
 		en += ", assigned to " + cmp.Or(t.NameEN, t.Name, rec.TeamID)
 	case w.State.Dispatches():
@@ -160,15 +190,39 @@ func (e *Engine) afterRepeat(rec Incident, dispatchErr error) {
 		zh += "，未派员，请指挥中心决定是否派员现场核查"
 		en += "; no team sent, the command centre decides whether to send one to check on site"
 	}
+	return zh, en
+}
+
+// repeatAlarm is the alarm a wait's end raises, when it ended just now
+// (from was) overdue or not reproduced.
+func (e *Engine) repeatAlarm(rec Incident, was assurance.RepeatState, t Team) (store.Alarm, bool) {
+	w := rec.Repeat
+	if w == nil || w.State == was || (w.State != assurance.RepeatOverdue && w.State != assurance.RepeatNotReproduced) {
+		return store.Alarm{}, false
+	}
+	zh, en := e.repeatWords(rec, t)
+	return store.Alarm{Code: string(w.State), IncidentID: rec.ID, EventID: rec.Trigger.EventID, ResultID: rec.Trigger.ResultID,
+		KioskID: rec.KioskID, Loc: locOf(rec.Trigger.Where), At: e.deps.Now(),
+		Message: fmt.Sprintf("风险处置事件 %s（%s）：%s / incident %s (%s): %s",
+			rec.ID, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), zh, rec.ID, rec.Trigger.SubjectID, en)}, true
+}
+
+// afterRepeat tells the kiosk and the command centre what the repeats
+// decided, and publishes the incident (and its team t) and the alarm
+// stored with the decision.
+func (e *Engine) afterRepeat(rec Incident, t Team, dispatchErr error, alarm *store.Alarm) {
+	w := rec.Repeat
+	if w.State == assurance.RepeatAwaiting {
+		e.publish(wire.KindIncident, e.view(rec))
+		return
+	}
+	zh, en := e.repeatWords(rec, t)
 	if rec.KioskID != "" && e.deps.Notify != nil {
 		e.deps.Notify(rec.KioskID, wire.Notice{ResultID: rec.Trigger.ResultID, IncidentNo: rec.ID,
 			Message: fmt.Sprintf("风险处置事件 %s：%s。 / incident %s: %s.", rec.ID, zh, rec.ID, en)})
 	}
-	if w.State == assurance.RepeatOverdue || w.State == assurance.RepeatNotReproduced {
-		e.raise(store.Alarm{Code: string(w.State), IncidentID: rec.ID, EventID: rec.Trigger.EventID, ResultID: rec.Trigger.ResultID,
-			KioskID: rec.KioskID, Loc: locOf(rec.Trigger.Where),
-			Message: fmt.Sprintf("风险处置事件 %s（%s）：%s / incident %s (%s): %s",
-				rec.ID, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), zh, rec.ID, rec.Trigger.SubjectID, en)})
+	if alarm != nil {
+		e.publish(wire.KindAlert, *alarm)
 	}
 	if dispatchErr != nil && w.State.Dispatches() {
 		e.alert(store.Alarm{Code: "no_team_available", IncidentID: rec.ID, EventID: rec.Trigger.EventID, Loc: locOf(rec.Trigger.Where),
@@ -192,8 +246,10 @@ func (e *Engine) repeatsOverdue() {
 		}
 	}
 	type done struct {
-		rec  Incident
-		derr error
+		rec   Incident
+		t     Team
+		derr  error
+		alarm *store.Alarm
 	}
 	var out []done
 	for _, id := range due {
@@ -207,7 +263,7 @@ func (e *Engine) repeatsOverdue() {
 		if cur.State == assurance.IncidentWarned {
 			t, metres, derr = e.choose(&cur, "")
 		}
-		rec, err := store.Modify(e.st, kindIncident, id, func(x *Incident) error {
+		rec, alarm, err := e.modifyAlarming(id, t, func(x *Incident) error {
 			if !x.awaiting() {
 				return errSkip
 			}
@@ -224,11 +280,11 @@ func (e *Engine) repeatsOverdue() {
 			continue
 		}
 		e.index(&rec)
-		out = append(out, done{rec, derr})
+		out = append(out, done{rec, t, derr, alarm})
 	}
 	e.mu.Unlock()
 	for _, d := range out {
-		e.afterRepeat(d.rec, d.derr)
+		e.afterRepeat(d.rec, d.t, d.derr, d.alarm)
 	}
 }
 

@@ -135,6 +135,11 @@ type Options struct {
 type Owner struct {
 	User string
 	Cred string
+	// Grant is what the connection was opened with of its user's rights
+	// (role, event scope, team; the service's choice of fingerprint):
+	// another instance's change of the user closes only the connections
+	// whose grant it changed.
+	Grant string
 }
 
 // Hub fans live updates out to browsers.

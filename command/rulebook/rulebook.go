@@ -230,6 +230,11 @@ func (k *Keeper) Issue(e Edit) (assay.Book, error) {
 	}
 	if err := k.st.PutRuleBook(b); err != nil {
 		k.mu.Unlock()
+		// Another instance of a cluster may have issued this version
+		// first: then the edit was made on an outdated one.
+		if _, rerr := k.Reload(); rerr == nil && k.current().Version > cur {
+			return assay.Book{}, fmt.Errorf("%w: another command instance issued version %d meanwhile; reload it and edit again", ErrStale, k.current().Version)
+		}
 		return assay.Book{}, fmt.Errorf("rulebook: store version %d: %w", b.Version, err)
 	}
 	k.versions = append(k.versions, b)
@@ -239,6 +244,42 @@ func (k *Keeper) Issue(e Edit) (assay.Book, error) {
 		fn(b.Clone())
 	}
 	return b.Clone(), nil
+}
+
+// Reload reads the stored versions again and takes the newer ones it
+// does not hold — issued by another command instance on the same
+// database (cluster mode) — telling the listeners of each, oldest first,
+// as Issue does. It returns the versions it took.
+func (k *Keeper) Reload() ([]assay.Book, error) {
+	if k.st == nil {
+		return nil, nil
+	}
+	vs, err := k.st.RuleBooks()
+	if err != nil {
+		return nil, fmt.Errorf("rulebook: reload: %w", err)
+	}
+	slices.SortFunc(vs, func(a, b assay.Book) int { return cmp.Compare(a.Version, b.Version) })
+	k.mu.Lock()
+	cur := uint64(0)
+	if n := len(k.versions); n > 0 {
+		cur = k.versions[n-1].Version
+	}
+	var fresh []assay.Book
+	for _, b := range vs {
+		if b.Version > cur {
+			fresh = append(fresh, b)
+			cur = b.Version
+		}
+	}
+	k.versions = append(k.versions, fresh...)
+	listen := slices.Clone(k.listen)
+	k.mu.Unlock()
+	for _, b := range fresh {
+		for _, fn := range listen {
+			fn(b.Clone())
+		}
+	}
+	return fresh, nil
 }
 
 // Judgement is the command's view of one result.
