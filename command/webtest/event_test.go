@@ -123,6 +123,10 @@ func TestEventReadinessGate(t *testing.T) {
 	q.WaitFor("the event in the list", fmt.Sprintf(`document.querySelector('#tab-events li.event-row[data-event=%q]')`, id), stepWait)
 	q.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#tab-events li.event-row[data-event=%q] button.open-event`, id))))
 	q.WaitFor("its checklist", fmt.Sprintf(`document.querySelector(%q)`, itemSel("emergency_drill")), stepWait)
+	// The commander's item by the commander's name, not the user id (GET /api/v1/users/names).
+	if got := browsertest.Eval[string](q, fmt.Sprintf(`document.querySelector(%q).textContent`, itemSel("responsibility_commitment")+" .who")); !strings.HasPrefix(got, "王指挥 于 ") {
+		t.Errorf("the inspector sees the commitment recorded by %q, want 王指挥 于 …", got)
+	}
 	if n := browsertest.Eval[int](q, `document.querySelectorAll('#tab-events button.phase-to').length`); n != 0 {
 		t.Errorf("an inspector is offered %d phase buttons (only commanders move phases)", n)
 	}

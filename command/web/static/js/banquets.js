@@ -11,6 +11,7 @@
 //
 // DOM nodes and textContent only.
 
+import { formatWhen, eventDay } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import * as api from "./api.js";
 import { t, addStrings, label, getLang } from "./i18n.js";
 import { el } from "./dom.js";
@@ -69,11 +70,9 @@ function pick(l) {
   return l ? (getLang() === "en" ? l.en : l.zh) : "";
 }
 
-/** "YYYY-MM-DD HH:mm" of an instant in Beijing time, whatever the browser's zone. */
+/** "YYYY-MM-DD HH:mm" of an instant on the event's clock (when.js). */
 export function beijing(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  return new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 16).replace("T", " ");
+  return formatWhen(iso);
 }
 
 export class BanquetView {
@@ -136,7 +135,7 @@ export class BanquetView {
   }
 
   newFiling() {
-    const today = new Date(Date.now() + 8 * 3600e3 + 4 * 86400e3).toISOString().slice(0, 10);
+    const today = eventDay(Date.now() + 4 * 86400e3);
     this.filing = {
       town: "", village: "", host: "", phone: "", type: "wedding", place: "", point: null,
       sittings: [{ date: today, meal: "lunch" }], headcount: "", chef_source: "hired_chef",
