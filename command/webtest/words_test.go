@@ -89,27 +89,8 @@ func TestWordsZH(t *testing.T) {
 	addUser(t, cmd.svc, commanderUser, "王指挥", assurance.RoleCommander, "")
 	addUser(t, cmd.svc, inspectorUser, "李监督", assurance.RoleInspector, nearTeam) // a team member, shown by name
 	addTeams(t, cmd.svc)                                                         // off duty: nobody can be sent
-	// The chef register with an expired and a valid certificate.
-	for _, c := range []assurance.VillageChef{
-		{ID: "VC-1", Name: "陈大厨", Phone: "13900001111", ServiceArea: "石港镇", Trainings: 1, Cert: assurance.HealthCertificate{Number: "JK-1", ValidUntil: assurance.DateOf(time.Now().AddDate(1, 0, 0))}},
-		{ID: "VC-2", Name: "李师傅", Cert: assurance.HealthCertificate{Number: "JK-2", ValidUntil: assurance.DateOf(time.Now().AddDate(-1, 0, 0))}},
-	} {
-		if _, err := cmd.svc.Assure().PutChef(c, assurance.Actor{UserID: adminUser, Role: assurance.RoleAdmin}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	k := startKiosk(t, cmd.addr, "K-T-01", token)
-	// An event with its readiness checklist, for the events tab.
-	first := assurance.DateOf(time.Now()).AddDays(30)
-	ev, err := cmd.svc.Assure().FileEvent("", assurance.EventFiling{Name: "江海国际美食博览会", Organiser: assurance.Organiser{Name: "南通市商务局"},
-		FirstDay: first, LastDay: first.AddDays(2), Headcount: 5000, Mode: assurance.SupervisionFull, NotifiedOn: first.AddDays(-40),
-		Venues:   []assurance.Venue{{ID: "V-1", Name: "南通国际会展中心"}},
-		Caterers: []assurance.Caterer{{ID: "C-1", Name: "南通江海餐饮管理有限公司"}},
-		Kitchens: []assurance.Kitchen{{ID: "K-MAIN", Name: "主供餐点（中央厨房）", CatererID: "C-1", VenueID: "V-1"}}},
-		assurance.Act{Actor: assurance.Actor{UserID: commanderUser, Role: assurance.RoleCommander}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := fileChefsAndEvent(t, cmd.svc)
 
 	p := b.NewPage(t)
 	p.Do(chromedp.EmulateViewport(deskW, deskH))
@@ -245,4 +226,31 @@ func zhAllowed() map[string]bool {
 		allow[w] = true
 	}
 	return allow
+}
+
+// fileChefsAndEvent files the chef register (an expired and a valid
+// certificate) and an event in 30 days with its readiness checklist: what
+// the events and chefs tabs show beyond the venue's own records.
+func fileChefsAndEvent(t *testing.T, svc *command.Service) engine.EventView {
+	t.Helper()
+	for _, c := range []assurance.VillageChef{
+		{ID: "VC-1", Name: "陈大厨", Phone: "13900001111", ServiceArea: "石港镇", Trainings: 1, Cert: assurance.HealthCertificate{Number: "JK-1", ValidUntil: assurance.DateOf(time.Now().AddDate(1, 0, 0))}},
+		{ID: "VC-2", Name: "李师傅", Cert: assurance.HealthCertificate{Number: "JK-2", ValidUntil: assurance.DateOf(time.Now().AddDate(-1, 0, 0))}},
+	} {
+		if _, err := svc.Assure().PutChef(c, assurance.Actor{UserID: adminUser, Role: assurance.RoleAdmin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An event with its readiness checklist, for the events tab.
+	first := assurance.DateOf(time.Now()).AddDays(30)
+	ev, err := svc.Assure().FileEvent("", assurance.EventFiling{Name: "江海国际美食博览会", Organiser: assurance.Organiser{Name: "南通市商务局"},
+		FirstDay: first, LastDay: first.AddDays(2), Headcount: 5000, Mode: assurance.SupervisionFull, NotifiedOn: first.AddDays(-40),
+		Venues:   []assurance.Venue{{ID: "V-1", Name: "南通国际会展中心"}},
+		Caterers: []assurance.Caterer{{ID: "C-1", Name: "南通江海餐饮管理有限公司"}},
+		Kitchens: []assurance.Kitchen{{ID: "K-MAIN", Name: "主供餐点（中央厨房）", CatererID: "C-1", VenueID: "V-1"}}},
+		assurance.Act{Actor: assurance.Actor{UserID: commanderUser, Role: assurance.RoleCommander}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }
