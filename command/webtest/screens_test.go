@@ -84,13 +84,17 @@ func TestEveryScreenAtEverySize(t *testing.T) {
 				// The panel shows some text (its rows, or its empty-state
 				// line) before it is judged.
 				p.WaitFor("the "+tab+" tab drawn", fmt.Sprintf(`(() => { const el = document.querySelector('#tab-%s'); return el && el.getBoundingClientRect().height > 0 && el.textContent.trim().length > 0; })()`, tab), stepWait)
+				// On a phone the panel is under the map: scroll to it, as
+				// its user would, so the screenshot shows the tab.
+				browsertest.Eval[bool](p, fmt.Sprintf(`document.querySelector('#tab-%s').scrollIntoView({block: 'start'}), true`, tab))
 				p.Screenshot(fmt.Sprintf("%s-%s-%s", user, sz.name, tab))
 				shots++
 				noSidewaysOverflow(t, p, fmt.Sprintf("%s %s tab at %s", user, tab, sz.name))
 			}
 			// A stall's popup and its detail.
+			browsertest.Eval[bool](p, `(scrollTo(0, 0), true)`)
 			browsertest.Eval[bool](p, `shian.app.openStall('S-B-03'), true`)
-			p.WaitFor("the popup", `document.querySelector('.leaflet-popup .popup[data-stall-id="S-B-03"]')`, stepWait)
+			p.WaitFor("the popup, faded in", `(() => { const el = document.querySelector('.leaflet-popup .popup[data-stall-id="S-B-03"]'); return el && getComputedStyle(el.closest('.leaflet-popup')).opacity === '1'; })()`, stepWait)
 			p.Screenshot(fmt.Sprintf("%s-%s-popup", user, sz.name))
 			shots++
 		}
