@@ -93,6 +93,7 @@ var accessPolicy = map[string]accessRule{
 	"POST /api/v1/alarms/{seq}/ack":    cmdr,
 	"POST /api/v1/alarms/ack":          cmdr,
 	"GET /api/v1/users":                admin,
+	"GET /api/v1/users/names":          viewer,
 	"POST /api/v1/users":               admin,
 	"PATCH /api/v1/users/{name}":       admin,
 	"GET /api/v1/tokens":               admin,

@@ -453,6 +453,16 @@ func TestExportsAndKPIRoutes(t *testing.T) {
 		}
 		x.Close()
 	}
+	// The credit ledger: one row per booking, the rule and its source as
+	// labels, the inspector who recorded it by hand.
+	code, b := e.do(t, "GET", "/api/v1/export/credit.csv", "viewer", nil)
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(b), "\ufeff")), "\n")
+	if code != 200 || !strings.HasPrefix(lines[0], "经营者 business_id,名称 name,") || len(lines) < 2 {
+		t.Fatalf("credit.csv: %d %s", code, b)
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, "S-001,张记蔬菜,") || !strings.Contains(last, ",一般问题,minor_finding,-2,98,人工登记,from_manual,,台面不洁,insp1") {
+		t.Errorf("credit.csv's last line %q", last)
+	}
 	e.must(t, 404, "GET", "/api/v1/export/results.pdf", "viewer", nil, nil)
 	e.must(t, 404, "GET", "/api/v1/export/secrets.csv", "viewer", nil, nil)
 }

@@ -161,10 +161,9 @@ func TestPositiveFromKioskToSignOff(t *testing.T) {
 	}
 	e.must(t, 200, "GET", "/api/v1/kpis", "viewer", nil, &kpi)
 	k := kpi.Report.Total
-	// The two repeats count as tests and positives today: the result
-	// history keeps no repeat_of to fold a sample's repeats into one test
-	// (a known gap; the KPI should count the sample once).
-	if k.Tests != 3 || k.Positives != 3 || k.DisposalRate.Num != 1 || k.DisposalRate.Den != 3 || k.TimeToArrive.N != 1 || k.TimeToClose.N != 1 {
+	// The two repeats (复测 of the same sample) are not more tests: one
+	// test, one positive, disposed (decision 0033).
+	if k.Tests != 1 || k.Positives != 1 || k.DisposalRate.Num != 1 || k.DisposalRate.Den != 1 || k.TimeToArrive.N != 1 || k.TimeToClose.N != 1 {
 		t.Errorf("kpis %+v", k)
 	}
 	t.Logf("KPIs: tests %d, detection %d/%d, disposal %d/%d, arrive %s, close %s", k.Tests, k.DetectionRate.Num, k.DetectionRate.Den,

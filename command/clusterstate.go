@@ -29,9 +29,10 @@ import (
 //     is read again) those opened with another role, scope or team;
 //   - rulebook:<v> → the rule book keeper reads the new versions, which
 //     go to this instance's kiosks and browsers as if issued here;
-//   - incident:<id> → a follower reloads its engine's indexes (they say
-//     which incident holds which stall) and every instance publishes the
-//     incident and its stall's state to its browsers;
+//   - incident:<id> → every instance re-reads those incidents into its
+//     engine's indexes (engine.Changed: which incident holds which
+//     stall, which teams are busy) and publishes the incident and its
+//     stall's state to its browsers;
 //   - alarm:<seq> → the alarm goes to this instance's browsers.
 //
 // After a gap on the Bus (the listener reconnected) the worker does all
@@ -184,12 +185,21 @@ func (s *Service) applyBatch(keys map[string]bool, all bool) {
 	}
 
 	if all || len(byKind["incident"]) > 0 {
-		if !s.engineHere() {
-			// The follower's indexes (which incident holds which
-			// stall, for the map) are the leader's writes.
+		// The engine's indexes (which incident holds which stall, which
+		// teams are busy) follow the other instances' writes, on the
+		// leader too: an incident closed through B's API frees its team
+		// for A's dispatch. Changed re-reads only those incidents; after
+		// a gap everything is read again (decision 0029).
+		if all {
 			if err := s.engine.Reload(); err != nil {
 				s.cfg.Log.Warn("cannot reload the engine's indexes after another instance's incidents", "err", err)
 			}
+		} else {
+			keys := make([]string, 0, len(byKind["incident"]))
+			for _, id := range byKind["incident"] {
+				keys = append(keys, "incident:"+id)
+			}
+			s.engine.Changed(keys)
 		}
 		for _, id := range byKind["incident"] {
 			inc, err := s.engine.Incident(id)

@@ -177,3 +177,46 @@ func (e *env) scopedCommander(t *testing.T) string {
 	}
 	return e.commanderA
 }
+
+// TestUserNamesFollowScope: GET /api/v1/users/names gives a viewer the
+// display names and roles of the users it may meet on its records — those
+// of its own event and the unscoped ones — never those of another event,
+// and nothing but the name and the role (no events, team, password hash).
+func TestUserNamesFollowScope(t *testing.T) {
+	e := start(t)
+	for _, u := range []map[string]any{
+		{"name": "insp-a", "display_name": "甲监督", "role": "inspector", "password": "a long password", "events": []string{"EV-A"}},
+		{"name": "insp-b", "display_name": "乙监督", "role": "inspector", "password": "a long password", "events": []string{"EV-B"}},
+		{"name": "chief", "display_name": "总指挥", "role": "commander", "password": "a long password"},
+		{"name": "jiandu", "role": "inspector", "password": "a long password", "events": []string{"EV-A", "EV-B"}},
+	} {
+		if code := e.do(t, "POST", "/api/v1/users", u, nil); code != http.StatusCreated {
+			t.Fatalf("create %v: %d", u["name"], code)
+		}
+	}
+	tok := e.scopedViewer(t, "view-a", "EV-A")
+	code, body := e.body(t, "/api/v1/users/names", tok)
+	if code != http.StatusOK {
+		t.Fatalf("GET /api/v1/users/names: %d %s", code, body)
+	}
+	var got struct {
+		Users map[string]map[string]any `json:"users"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Users["insp-a"]["name"] != "甲监督" || got.Users["chief"]["name"] != "总指挥" || got.Users["jiandu"]["name"] != "jiandu" || got.Users["view-a"] == nil {
+		t.Errorf("the scoped viewer's names: %s", body)
+	}
+	if l, _ := got.Users["insp-a"]["role_label"].(map[string]any); got.Users["insp-a"]["role"] != "inspector" || l["zh"] != "监督员" {
+		t.Errorf("insp-a's role: %v", got.Users["insp-a"])
+	}
+	if _, ok := got.Users["insp-b"]; ok {
+		t.Errorf("a viewer of EV-A sees EV-B's inspector: %s", body)
+	}
+	for _, secret := range []string{"password", "hash", "events", "team", "EV-B", "disabled"} {
+		if strings.Contains(body, secret) {
+			t.Errorf("the names carry %q: %s", secret, body)
+		}
+	}
+}

@@ -4,6 +4,8 @@ package api
 // how an admin takes it back. The model is docs/decisions/0020.
 //
 //	GET    /api/v1/users              every user (admin): name, role, events, team, disabled
+//	GET    /api/v1/users/names        user id → display name and role, for the pages (viewer):
+//	                                  the users the caller's event scope shows, nothing else
 //	POST   /api/v1/users              create a user (admin)
 //	PATCH  /api/v1/users/{name}       change a user (admin): disabled, role, display_name,
 //	                                  events, team_id, password
@@ -19,9 +21,11 @@ package api
 // page reconnects and gets what the new scope shows.
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +38,7 @@ import (
 
 func (s *Server) registerAccess() {
 	s.Handle("GET /api/v1/users", assurance.RoleAdmin, s.listUsers)
+	s.Handle("GET /api/v1/users/names", assurance.RoleViewer, s.userNames)
 	s.Handle("POST /api/v1/users", assurance.RoleAdmin, s.createUser)
 	s.Handle("PATCH /api/v1/users/{name}", assurance.RoleAdmin, s.changeUser)
 	s.Handle("GET /api/v1/tokens", assurance.RoleAdmin, s.listTokens)
@@ -56,6 +61,43 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, adminUserView{userView: viewOf(u), Disabled: u.Disabled, CreatedAt: u.CreatedAt})
 	}
 	return reply(w, http.StatusOK, out, err)
+}
+
+// personView is what every page may know of a user: who they are to
+// people. No events, team, password or state.
+type personView struct {
+	Name      string          `json:"name"` // the display name; the id when there is none
+	Role      assurance.Role  `json:"role"`
+	RoleLabel assurance.Label `json:"role_label"`
+}
+
+// userNames answers GET /api/v1/users/names: {"users": {id: personView}},
+// so that the pages show 王检测, not op-01, wherever a record names who
+// acted (docs/decisions/0034). A caller scoped to events sees the users
+// who share one of their events and the unscoped ones (admins and
+// commanders of every event, whose names are on every event's records);
+// an unscoped caller sees everyone. Disabled users are listed: the records
+// they signed still name them.
+func (s *Server) userNames(w http.ResponseWriter, r *http.Request) error {
+	us, err := s.Auth.Users()
+	if err != nil {
+		return err
+	}
+	scope := userOf(r).Events
+	out := make(map[string]personView, len(us))
+	for _, u := range us {
+		if len(scope) > 0 && len(u.Events) > 0 && !slices.ContainsFunc(u.Events, func(ev string) bool { return slices.Contains(scope, ev) }) {
+			continue
+		}
+		name := u.DisplayName
+		if name == "" {
+			name = u.Name
+		}
+		l, _ := assurance.LabelOf(string(u.Role))
+		out[u.Name] = personView{Name: name, Role: u.Role, RoleLabel: l}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"users": out})
+	return nil
 }
 
 type userReq struct {
@@ -83,7 +125,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	noteAudit(r, fmt.Sprintf("新建用户 %s（%s）/ user %s created, role %s", req.Name, req.Role, req.Name, req.Role))
+	rl, _ := assurance.LabelOf(string(req.Role))
+	noteAudit(r, fmt.Sprintf("新建用户 %s（%s）/ user %s created, role %s", req.Name, cmp.Or(rl.ZH, string(req.Role)), req.Name, req.Role))
 	WriteJSON(w, http.StatusCreated, map[string]string{"name": req.Name, "role": string(req.Role)})
 	return nil
 }

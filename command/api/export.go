@@ -57,10 +57,12 @@ func (a *assureAPI) export(w http.ResponseWriter, r *http.Request) error {
 		t = a.incidentsTable(r)
 	case "banquets":
 		t = a.banquetsTable(r)
+	case "credit":
+		t, err = a.creditTable(r)
 	case "audit":
 		t, err = a.s.auditTable(r)
 	default:
-		return Errorf(http.StatusNotFound, CodeNotFound, "no export %q; exports are results, incidents, banquets and (for admins) audit, as .csv or .xlsx", file)
+		return Errorf(http.StatusNotFound, CodeNotFound, "no export %q; exports are results, incidents, banquets, credit and (for admins) audit, as .csv or .xlsx", file)
 	}
 	if err != nil {
 		return err
@@ -308,6 +310,37 @@ func (a *assureAPI) incidentsTable(r *http.Request) exportTable {
 			})
 			return cmp.Or(ferr, err)
 		}}
+}
+
+// creditTable exports every line of the credit ledgers in the user's
+// scope (one row per booking, worst grade first, each ledger oldest
+// first), with the rule and the source as labels and as identifiers.
+func (a *assureAPI) creditTable(r *http.Request) (exportTable, error) {
+	sc, err := a.s.scopeOf(r)
+	if err != nil {
+		return exportTable{}, err
+	}
+	return exportTable{name: "credit", sheet: "信用积分台账",
+		header: []string{"经营者 business_id", "名称 name", "类别 kind", "当前积分 score", "当前等级 grade", "时间 at", "规则 rule",
+			"规则标识 rule_id", "分值 points", "变动后积分 score_after", "来源 source", "来源标识 source_id", "关联记录 ref", "说明 note", "登记人 by"},
+		rows: func(emit func([]any) error) error {
+			cs, err := a.e.Vendors()
+			if err != nil {
+				return err
+			}
+			for _, c := range cs {
+				if !sc.Business(c.BusinessID) {
+					continue
+				}
+				for _, l := range c.Ledger {
+					if err := emit([]any{c.BusinessID, c.Name, c.Kind, c.Score, string(c.Grade), exportTime(l.At), l.Reason.Label().ZH,
+						string(l.Reason), l.Points, l.ScoreAfter, l.Source.Label().ZH, string(l.Source), l.Ref, l.Note, l.By}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}}, nil
 }
 
 // banquetsTable exports the banquet filings with their guidance and

@@ -12,6 +12,7 @@ import (
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
 	"github.com/shianfood/shian/geo"
+	"github.com/shianfood/shian/internal/pinyin"
 	"github.com/shianfood/shian/protocols/wire"
 )
 
@@ -29,6 +30,10 @@ func SiteFeature(st store.Site, latest *wire.StallState) geo.Feature {
 		if v != "" {
 			props[k] = v
 		}
+	}
+	// The name's pinyin, for the pages' stall search ("malatang", "mlt").
+	if k := pinyin.KeysOf(st.Name); k.Full != "" {
+		props["pinyin"], props["initials"] = k.Full, k.Initials
 	}
 	if latest != nil && latest.OpenIncident != nil {
 		props["open_incident"] = latest.OpenIncident

@@ -5,7 +5,8 @@ package api
 // the protocol's labels), printable QR labels for stalls and kitchens,
 // and the short link a label's QR code carries.
 //
-//	GET  /api/v1/ui-config              viewer  base map, label base URL, incident machine, labels
+//	GET  /api/v1/ui-config              viewer  base map, label base URL, incident machine, labels,
+//	                                            the event's UTC offset (utc_offset_s) for the pages' clocks
 //	PUT  /api/v1/ui-config              admin   save the base map and label base URL
 //	DELETE /api/v1/ui-config            admin   forget the saved settings (back to the environment)
 //	GET  /api/v1/labels?zone=&kind=     viewer  the sites to print labels for, with each QR's content
@@ -250,7 +251,9 @@ func (u *uiAPI) getConfig(w http.ResponseWriter, r *http.Request) error {
 		"incident":          incidentMachine(),
 		"separate_sign_off": pc.Incident.SeparateSignOff,
 		"retest_window_s":   int(pc.Incident.RetestWindow.Seconds()),
-		"labels":            labels,
+		// The event's clock: every page shows times on it (internal/jswhen).
+		"utc_offset_s": int(pc.KPI.UTCOffset.Seconds()),
+		"labels":       labels,
 	})
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shianfood/shian/command/engine"
 	"github.com/shianfood/shian/command/history"
 	"github.com/shianfood/shian/command/store"
@@ -321,6 +322,44 @@ func TestEnginesRaceOnRepeats(t *testing.T) {
 			}
 			if n := len(storedAlarms(t, a.st, "repeat_overdue")); n != 1 {
 				t.Errorf("%d repeat_overdue alarms stored, want 1", n)
+			}
+		})
+	}
+}
+
+// TestChangedFreesATeam: the leader A sends its only patrol team to a
+// temperature breach; the team clears it through instance B's API. Once
+// A is told of the change (Changed), A's next incident goes to that team
+// — without it A would still count the team busy and leave the new
+// incident waiting.
+func TestChangedFreesATeam(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			a, b := twoEngines(t, backend)
+			a.site(t, "K-01", "kitchen", at(0, 0), "B")
+			a.site(t, "S-2", "stall", at(200, 0), "B")
+			a.team(t, "T-01", engine.ModePatrol, "", at(5, 5), true)
+			hot := wire.Result{ResultID: uuid.Must(uuid.NewV7()).String(), KioskID: "K-2", Seq: 1, StallID: "K-01", Method: assay.HotHolding,
+				Item: "热藏温度", Analyte: "hot_holding", Value: 52.5, Unit: "°C", Verdict: assay.Fail}
+			a.e.Process(a.commit(t, hot))
+			inc := a.incidentOf(t, hot.ResultID)
+			if inc.TeamID != "T-01" {
+				t.Fatalf("the breach went to %q", inc.TeamID)
+			}
+			if err := b.e.Reload(); err != nil {
+				t.Fatal(err)
+			}
+			insp := assurance.Actor{UserID: "insp-1", Role: assurance.RoleInspector, TeamID: "T-01"}
+			for _, to := range []assurance.IncidentState{assurance.IncidentOnSite, assurance.IncidentCleared} {
+				if _, err := b.e.Transition(inc.ID, engine.Step{IncidentStep: assurance.IncidentStep{To: to, Act: assurance.Act{Actor: insp, Note: "复测 68 °C"}}}); err != nil {
+					t.Fatalf("→ %s on B: %v", to, err)
+				}
+			}
+			a.e.Changed([]string{"incident:" + inc.ID})
+			r := positive("S-2", "x")
+			a.e.Process(a.commit(t, r))
+			if got := a.incidentOf(t, r.ResultID); got.TeamID != "T-01" {
+				t.Fatalf("A's next incident went to %q, want T-01 (freed on B)", got.TeamID)
 			}
 		})
 	}

@@ -43,7 +43,7 @@ func (e *Engine) newCredit(sub subject, ev assurance.CreditEvent) (Credit, error
 		if g, err := assurance.ParseGrade(site.Grade); err == nil {
 			c.Score = openingScore(g, e.pc)
 			c.Grade = e.pc.Grades.GradeOf(c.Score)
-			c.History = []assurance.GradeChange{{At: ev.At, To: c.Grade, Score: c.Score, Reason: assurance.CreditInitial}}
+			c.History = []assurance.GradeChange{{At: ev.At, To: c.Grade, Score: c.Score, Reason: assurance.CreditInitial, Source: assurance.CreditFromRegister}}
 		}
 	}
 	return Credit{Credit: c, Name: cmp.Or(sub.name, site.Name), Kind: cmp.Or(sub.kind, site.Kind, "business")}, nil
@@ -84,8 +84,24 @@ func (e *Engine) Book(sub subject, ev assurance.CreditEvent) (Credit, error) {
 	if err != nil {
 		return Credit{}, err
 	}
-	c.GradeLabel = c.Grade.Label()
+	c.label()
 	return c, nil
+}
+
+// label fills the view's labels, and the source of lines booked before
+// sources were kept.
+func (c *Credit) label() {
+	c.GradeLabel = c.Grade.Label()
+	for i := range c.Ledger {
+		if c.Ledger[i].Source == "" {
+			c.Ledger[i].Source = c.Ledger[i].Reason.DefaultSource()
+		}
+	}
+	for i := range c.History {
+		if c.History[i].Source == "" {
+			c.History[i].Source = c.History[i].Reason.DefaultSource()
+		}
+	}
 }
 
 // RecordCredit books a credit event on a business by hand (a finding, a
@@ -101,11 +117,7 @@ func (e *Engine) RecordCredit(business string, ev assurance.CreditEvent, actor a
 		return Credit{}, &assurance.ValidationError{Field: "reason", Problem: "initial is booked when the account opens"}
 	}
 	ev.At = e.deps.Now()
-	if ev.Note == "" {
-		ev.Note = actor.UserID
-	} else {
-		ev.Note = actor.UserID + ": " + ev.Note
-	}
+	ev.Source, ev.By = assurance.CreditFromManual, actor.UserID
 	sub := e.subjectOf(business)
 	sub.business = business
 	return e.Book(sub, ev)
@@ -115,7 +127,7 @@ func (e *Engine) RecordCredit(business string, ev assurance.CreditEvent, actor a
 func (e *Engine) Vendors() ([]Credit, error) {
 	cs, err := store.All[Credit](e.st, kindCredit)
 	for i := range cs {
-		cs[i].GradeLabel = cs[i].Grade.Label()
+		cs[i].label()
 	}
 	slices.SortFunc(cs, func(a, b Credit) int {
 		return cmp.Or(cmp.Compare(b.Grade.Risk(), a.Grade.Risk()), cmp.Compare(a.Score, b.Score), cmp.Compare(a.BusinessID, b.BusinessID))
@@ -129,6 +141,6 @@ func (e *Engine) Vendor(id string) (Credit, error) {
 	if err := e.st.Get(kindCredit, id, &c); err != nil {
 		return Credit{}, err
 	}
-	c.GradeLabel = c.Grade.Label()
+	c.label()
 	return c, nil
 }

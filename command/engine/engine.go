@@ -207,6 +207,9 @@ func (e *Engine) Reload() error {
 	var claims []claim
 	var recent []recentPositive
 	cut := e.deps.Now().Add(-2 * e.cfg.Cluster.Window)
+	// Under mu: no change of this engine's own can be indexed between the
+	// read and the swap (and then lost to the older copy read here).
+	e.mu.Lock()
 	err := store.List(e.st, kindIncident, func(_ string, inc Incident) bool {
 		fresh.index(&inc)
 		if r := inc.Trigger.ResultID; r != "" {
@@ -218,9 +221,9 @@ func (e *Engine) Reload() error {
 		return true
 	})
 	if err != nil {
+		e.mu.Unlock()
 		return err
 	}
-	e.mu.Lock()
 	e.byResult, e.open, e.marks, e.daySeq, e.waits = fresh.byResult, fresh.open, fresh.marks, fresh.daySeq, fresh.waits
 	e.holdMu.Lock()
 	e.holds = fresh.holds

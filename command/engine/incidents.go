@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"time"
 
@@ -134,7 +135,7 @@ func (e *Engine) OpenFromResult(r wire.Result) (Incident, error) {
 	reason := map[assurance.TriggerKind]assurance.CreditReason{
 		assurance.TriggerPositive: assurance.CreditPositive, assurance.TriggerSuspicious: assurance.CreditSuspicious,
 		assurance.TriggerTemperature: assurance.CreditTemperatureBreach}[kind]
-	e.bookCredit(sub, assurance.CreditEvent{Reason: reason, At: now, Ref: r.ResultID, Note: rec.ID})
+	e.bookCredit(sub, assurance.CreditEvent{Reason: reason, At: now, Ref: r.ResultID, Note: rec.ID, Source: assurance.CreditFromResult})
 	if kind == assurance.TriggerPositive && sub.point != nil {
 		e.addPositive(rec, now)
 	}
@@ -310,8 +311,8 @@ func (e *Engine) warnedAlarm(rec Incident, t Team) store.Alarm {
 	teamZH, teamEN := e.openWords(rec, t)
 	return store.Alarm{Code: "incident_warned", IncidentID: rec.ID, EventID: rec.Trigger.EventID, ResultID: rec.Trigger.ResultID,
 		KioskID: rec.KioskID, Loc: locOf(rec.Trigger.Where), At: rec.OpenedAt,
-		Message: fmt.Sprintf("预警 %s：%s %s（%s），%s / warning %s: %s at %s (%s), %s",
-			rec.ID, tl.ZH, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), rec.Trigger.Item, teamZH,
+		Message: fmt.Sprintf("预警 %s：%s %s%s，%s / warning %s: %s at %s (%s), %s",
+			rec.ID, tl.ZH, cmp.Or(rec.SubjectName, rec.Trigger.SubjectID), itemZH(rec.Trigger.Item), teamZH,
 			rec.ID, tl.EN, rec.Trigger.SubjectID, rec.Trigger.Item, teamEN)}
 }
 
@@ -520,12 +521,12 @@ func (e *Engine) afterTransition(rec Incident, to assurance.IncidentState, oldTe
 	now := rec.StateSince
 	switch {
 	case to == assurance.IncidentConfirmedPositive:
-		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditConfirmedPositive, At: now, Ref: rec.ID})
+		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditConfirmedPositive, At: now, Ref: rec.ID, Source: assurance.CreditFromIncident})
 	case to == assurance.IncidentCleared && rec.Trigger.Kind == assurance.TriggerPositive:
 		// The lab cleared a rapid positive: give its points back.
-		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditCleared, At: now, Ref: rec.ID})
+		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditCleared, At: now, Ref: rec.ID, Source: assurance.CreditFromIncident})
 	case to == assurance.IncidentDisposed && rec.Trigger.Kind == assurance.TriggerComplaint:
-		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditComplaint, At: now, Ref: rec.ID})
+		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditComplaint, At: now, Ref: rec.ID, Source: assurance.CreditFromIncident})
 	}
 	e.publish(wire.KindIncident, e.view(rec))
 	if oldTeam != "" && oldTeam != rec.TeamID {
@@ -713,8 +714,8 @@ func (e *Engine) escalate() {
 			a, err = tx.RaiseAlarm(store.Alarm{Code: "incident_overdue", IncidentID: y.IncidentID, EventID: y.EventID, Level: y.Level,
 				Loc: locOf(rec.Trigger.Where), At: now,
 				Message: fmt.Sprintf("风险处置事件 %s 处于「%s」已超期 %s（第 %d 级，报%s） / incident %s overdue in %s by %s (level %d, to the %s)",
-					y.IncidentID, sl.ZH, durationZH(y.Overdue), y.Level, tl.ZH,
-					y.IncidentID, sl.EN, durationEN(y.Overdue), y.Level, tl.EN)})
+					y.IncidentID, sl.ZH, assurance.DurationZH(y.Overdue), y.Level, tl.ZH,
+					y.IncidentID, sl.EN, assurance.DurationEN(y.Overdue), y.Level, tl.EN)})
 			if err != nil {
 				return err
 			}
@@ -896,4 +897,18 @@ func bestHold(hs map[string]hold) *wire.StallIncident {
 		return nil
 	}
 	return &wire.StallIncident{ID: best.id, State: string(best.state), Verdict: best.v}
+}
+
+// codeLike is an identifier sent where a name belongs (an analyte code
+// such as organophosphate_carbamate when the kiosk sent no item name).
+var codeLike = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+// itemZH is a test item for a zh-CN message: "（有机磷和氨基甲酸酯类农药）",
+// or nothing when the item is a code with no Chinese name here (the page
+// shows the analyte's label from its own table; the message stays zh).
+func itemZH(item string) string {
+	if item == "" || codeLike.MatchString(item) {
+		return ""
+	}
+	return "（" + item + "）"
 }

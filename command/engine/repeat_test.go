@@ -156,3 +156,31 @@ func TestRepeatNotReproducedAndOverdue(t *testing.T) {
 		t.Fatalf("commander dispatch: %v %s", err, got.State)
 	}
 }
+
+// TestKPIsCountARepeatedSampleOnce: a positive and its two repeats (复测
+// of the same sample) are one test and one positive in the KPIs, not three.
+func TestKPIsCountARepeatedSampleOnce(t *testing.T) {
+	f := newFixture(t, withRepeatPolicy())
+	f.site(t, "S-1", "stall", at(0, 0), "B")
+	f.site(t, "S-2", "stall", at(50, 0), "B")
+	f.team(t, "T-01", engine.ModePatrol, "", at(0, 100), true)
+	pos := positive("S-1", "organophosphate_carbamate")
+	f.e.Process(f.commit(t, pos))
+	f.e.Process(f.commit(t, repeatOf(pos, assay.Positive, 61)))
+	f.e.Process(f.commit(t, repeatOf(pos, assay.Positive, 63)))
+	neg := positive("S-2", "organophosphate_carbamate")
+	neg.Verdict, neg.Value = assay.Negative, 12
+	f.e.Process(f.commit(t, neg))
+	rep, err := f.e.KPIs(engine.KPIQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := rep.Total
+	if k.Tests != 2 || k.Positives != 1 || k.DetectionRate.Num != 1 || k.DetectionRate.Den != 2 || k.DisposalRate.Den != 1 {
+		t.Fatalf("KPIs: %d tests, %d positives, detection %d/%d, disposal of %d; want 2 tests (the repeats are the same sample), 1 positive, 1/2, of 1",
+			k.Tests, k.Positives, k.DetectionRate.Num, k.DetectionRate.Den, k.DisposalRate.Den)
+	}
+	if rep.Targets.DisposalRate == 0 {
+		t.Errorf("the KPI report carries no targets: %+v", rep.Targets)
+	}
+}

@@ -456,11 +456,11 @@ func (e *Engine) RecordVisit(v PatrolVisit) (PatrolVisit, error) {
 		return PatrolVisit{}, err
 	}
 	if len(v.Findings) == 0 {
-		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditCleanPatrol, At: v.At, Ref: v.ID})
+		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditCleanPatrol, At: v.At, Ref: v.ID, Source: assurance.CreditFromPatrol})
 	}
 	for i, f := range v.Findings {
 		e.bookCredit(sub, assurance.CreditEvent{Reason: assurance.CreditReason(f.Severity), At: v.At,
-			Ref: fmt.Sprintf("%s#%d", v.ID, i+1), Note: f.Text})
+			Ref: fmt.Sprintf("%s#%d", v.ID, i+1), Note: f.Text, Source: assurance.CreditFromFinding})
 	}
 	return v, nil
 }

@@ -39,7 +39,9 @@ func (e *Engine) KPIs(q KPIQuery) (assurance.KPIReport, error) {
 	}{{history.ByTotal, assurance.DimTotal}, {history.ByEvent, assurance.DimEvent}, {history.ByDay, assurance.DimDay},
 		{history.ByStall, assurance.DimZone}, {history.ByAnalyte, assurance.DimAnalyte}, {history.ByTier, assurance.DimTier}}
 	for _, d := range dims {
-		ts, err := e.res.Tally(history.TallyQuery{By: d.by, EventID: q.EventID, Events: q.Scope})
+		// A repeat of the same sample (复测) is not another test: the
+		// KPIs count each sample's first result (decision 0033).
+		ts, err := e.res.Tally(history.TallyQuery{By: d.by, EventID: q.EventID, Events: q.Scope, SkipRepeats: true})
 		if err != nil {
 			return assurance.KPIReport{}, err
 		}
@@ -52,6 +54,9 @@ func (e *Engine) KPIs(q KPIQuery) (assurance.KPIReport, error) {
 		}
 	}
 	err := e.res.Each(history.Filter{Verdict: string(assay.Positive), EventID: q.EventID, Events: q.Scope}, false, func(r *wire.Result) bool {
+		if r.RepeatOf != "" {
+			return true // the repeat of a positive is the same positive
+		}
 		in.Positives = append(in.Positives, assurance.TestRecord{ResultID: r.ResultID, EventID: r.EventID, At: r.MeasuredAt,
 			Verdict: r.EffectiveVerdict(), ZoneID: zoneOf[r.StallID], Analyte: r.Analyte, Tier: r.EffectiveTier()})
 		return true

@@ -21,6 +21,8 @@ type dialect struct {
 	name     string
 	intType  string
 	blobType string
+	// bodyText is the SQL for the results row's JSON as text.
+	bodyText string
 	// rebind turns the ?-placeholders of a query into the dialect's.
 	rebind func(q string) string
 	// held returns the stored rows among ids, keyed by result id.
@@ -40,6 +42,7 @@ type tallyKey struct {
 	analyte string
 	tier    string
 	verdict string
+	repeat  int64 // 1: a repeat of the same sample (schema 4)
 }
 
 type latestAt struct {
@@ -317,8 +320,8 @@ func (h *db) checkDayOffset(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM tally`); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, h.d.rebind(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, n)
-		SELECT event_id, `+h.daySQL("measured_at")+`, stall_id, analyte, tier, verdict, COUNT(*) FROM results GROUP BY 1, 2, 3, 4, 5, 6`)); err != nil {
+	if _, err := tx.ExecContext(ctx, h.d.rebind(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, is_repeat, n)
+		SELECT event_id, `+h.daySQL("measured_at")+`, stall_id, analyte, tier, verdict, `+h.repeatSQL()+`, COUNT(*) FROM results GROUP BY 1, 2, 3, 4, 5, 6, 7`)); err != nil {
 		return fmt.Errorf("history: recount the tally: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE k = 'day_offset'`); err != nil {
@@ -417,7 +420,7 @@ func (h *db) stage(ctx context.Context, tx *sql.Tx, rows []row, rs []*wire.Resul
 				p.latest[r.StallID] = latestAt{state: StallStateOf(r), rx: r.RxSeq}
 			}
 		}
-		tally[tallyKey{rows[i].eventID, h.dayOf(rows[i].measuredAt), rows[i].stallID, rows[i].analyte, rows[i].tier, rows[i].verdict}]++
+		tally[tallyKey{rows[i].eventID, h.dayOf(rows[i].measuredAt), rows[i].stallID, rows[i].analyte, rows[i].tier, rows[i].verdict, repeatOf(r)}]++
 		if r.RxSeq > p.rx {
 			p.rx = r.RxSeq
 		}
@@ -477,7 +480,26 @@ func tallyLess(a, b tallyKey) bool {
 	if a.tier != b.tier {
 		return a.tier < b.tier
 	}
-	return a.verdict < b.verdict
+	if a.verdict != b.verdict {
+		return a.verdict < b.verdict
+	}
+	return a.repeat < b.repeat
+}
+
+// repeatOf is a result's tally repeat flag: 1 for a repeat of the same
+// sample (repeat_of set), else 0.
+func repeatOf(r *wire.Result) int64 {
+	if r.RepeatOf != "" {
+		return 1
+	}
+	return 0
+}
+
+// repeatSQL is the SQL for a results row's repeat flag, from its JSON (the
+// results table has no column for it): repeatOf's "repeat_of" key with a
+// value. A key inside a string value cannot match: its quotes are escaped.
+func (h *db) repeatSQL() string {
+	return `CASE WHEN ` + h.d.bodyText + ` LIKE '%"repeat_of":"%' THEN 1 ELSE 0 END`
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -1083,6 +1105,9 @@ func (h *db) Tally(q TallyQuery) ([]Tally, error) {
 	if q.Tier != "" {
 		conds, args = append(conds, "tier = ?"), append(args, string(q.Tier))
 	}
+	if q.SkipRepeats {
+		conds = append(conds, "is_repeat = 0")
+	}
 	if len(q.Events) > 0 {
 		conds = append(conds, "event_id IN ("+marks(len(q.Events))+")")
 		for _, e := range q.Events {
@@ -1236,8 +1261,8 @@ func (h *db) Verify() (VerifyReport, error) {
 	}
 	rep.Tables = compactStrings(rep.Tables)
 	var diff int64
-	recount := `SELECT event_id, ` + h.daySQL("measured_at") + `, stall_id, analyte, tier, verdict, COUNT(*) FROM results GROUP BY 1, 2, 3, 4, 5, 6`
-	stored := `SELECT event_id, day, stall_id, analyte, tier, verdict, n FROM tally`
+	recount := `SELECT event_id, ` + h.daySQL("measured_at") + `, stall_id, analyte, tier, verdict, ` + h.repeatSQL() + `, COUNT(*) FROM results GROUP BY 1, 2, 3, 4, 5, 6, 7`
+	stored := `SELECT event_id, day, stall_id, analyte, tier, verdict, is_repeat, n FROM tally`
 	q := `SELECT (SELECT COUNT(*) FROM (` + recount + ` EXCEPT ` + stored + `) a) + (SELECT COUNT(*) FROM (` + stored + ` EXCEPT ` + recount + `) b)`
 	if err := h.r.QueryRowContext(ctx, q).Scan(&diff); err != nil {
 		return rep, fmt.Errorf("history: verify the tally: %w", err)

@@ -16,7 +16,7 @@
 //
 //	kiosk_marks   per kiosk: the contiguous high-water mark and the stored seqs above it
 //	stall_latest  per stall or kitchen: the rx_seq of its latest result (the map's colour)
-//	tally         per event, day, stall, analyte, tier and verdict: how many tests (the KPIs)
+//	tally         per event, day, stall, analyte, tier, verdict and repeat flag (复测, schema 4): how many tests (the KPIs)
 //	meta          the result count and the day offset the tally uses
 //
 // [Open] reads those (O(kiosks + stalls)), never the results themselves:
@@ -207,6 +207,9 @@ type TallyQuery struct {
 	EventID string     // only this event
 	Tier    assay.Tier // only this testing tier
 	Events  []string   // only these events (scope; empty: all)
+	// SkipRepeats leaves out the repeats of a sample (复测, repeat_of
+	// set), so that a test is counted once (the KPIs' tests).
+	SkipRepeats bool
 }
 
 // Tally is the number of tests with one effective verdict in one group.

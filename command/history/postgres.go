@@ -90,7 +90,7 @@ func OpenPostgres(dsn string, opts Options) (History, error) {
 }
 
 func pgDialect() dialect {
-	return dialect{name: "postgres", intType: "BIGINT", blobType: "BYTEA", rebind: pgRebind,
+	return dialect{name: "postgres", intType: "BIGINT", blobType: "BYTEA", bodyText: "convert_from(body, 'UTF8')", rebind: pgRebind,
 		held: pgHeld, insert: pgInsert, upsertMarks: pgMarks, upsertLatest: pgLatest, addTally: pgTally}
 }
 
@@ -165,12 +165,12 @@ func pgLatest(ctx context.Context, tx *sql.Tx, stalls []string, rx []int64) erro
 
 func pgTally(ctx context.Context, tx *sql.Tx, keys []tallyKey, n []int64) error {
 	ev, st, an, ti, vd := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
-	day := make([]int64, len(keys))
+	day, rep := make([]int64, len(keys)), make([]int64, len(keys))
 	for i, k := range keys {
-		ev[i], day[i], st[i], an[i], ti[i], vd[i] = k.event, k.day, k.stall, k.analyte, k.tier, k.verdict
+		ev[i], day[i], st[i], an[i], ti[i], vd[i], rep[i] = k.event, k.day, k.stall, k.analyte, k.tier, k.verdict, k.repeat
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, n)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
-		ON CONFLICT (event_id, day, stall_id, analyte, tier, verdict) DO UPDATE SET n = tally.n + excluded.n`, ev, day, st, an, ti, vd, n)
+	_, err := tx.ExecContext(ctx, `INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, is_repeat, n)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[])
+		ON CONFLICT (event_id, day, stall_id, analyte, tier, verdict, is_repeat) DO UPDATE SET n = tally.n + excluded.n`, ev, day, st, an, ti, vd, rep, n)
 	return err
 }

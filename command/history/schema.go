@@ -87,6 +87,25 @@ var migrations = []string{
 	// row matches.
 	`DROP INDEX results_verdict;
 	CREATE INDEX results_flagged ON results (verdict, rx_seq) WHERE verdict <> 'negative';`,
+	// 4: the tally keeps repeats (复测: a result whose repeat_of names an
+	// earlier result of the same sample) apart, so that the KPIs count a
+	// test once however often its sample was repeated. The groups are
+	// recounted from the results when the database is next opened (the
+	// day_offset mark is dropped; see checkDayOffset and repeatSQL).
+	`CREATE TABLE tally_v4 (
+		event_id TEXT NOT NULL,
+		day      {int} NOT NULL,
+		stall_id TEXT NOT NULL,
+		analyte  TEXT NOT NULL,
+		tier     TEXT NOT NULL,
+		verdict  TEXT NOT NULL,
+		is_repeat {int} NOT NULL,
+		n        {int} NOT NULL,
+		PRIMARY KEY (event_id, day, stall_id, analyte, tier, verdict, is_repeat)
+	);
+	DROP TABLE tally;
+	ALTER TABLE tally_v4 RENAME TO tally;
+	DELETE FROM meta WHERE k = 'day_offset';`,
 }
 
 // migrate brings the schema to the latest version.

@@ -125,7 +125,7 @@ func (h *db) snapshotSQLite(path string) (int, error) {
 }
 
 func sqliteDialect(*db) dialect {
-	return dialect{name: "sqlite", intType: "INTEGER", blobType: "BLOB", rebind: func(q string) string { return q }}
+	return dialect{name: "sqlite", intType: "INTEGER", blobType: "BLOB", bodyText: "CAST(body AS TEXT)", rebind: func(q string) string { return q }}
 }
 
 // sqliteStmts are the writer's prepared statements: SQLite runs in
@@ -154,9 +154,9 @@ func (s *sqliteStmts) prepare(ctx context.Context, w *sql.DB) error {
 		ON CONFLICT (kiosk_id) DO UPDATE SET contiguous = excluded.contiguous, above = excluded.above`)
 	s.qLatest = p(`INSERT INTO stall_latest (stall_id, rx_seq) VALUES (?, ?)
 		ON CONFLICT (stall_id) DO UPDATE SET rx_seq = excluded.rx_seq`)
-	s.qTally = p(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, n) VALUES (?, ?, ?, ?, ?, ?, ?)` + tallyUpsert)
-	s.qTallyN = p(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, n) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", insertRows), ", ") + tallyUpsert)
+	s.qTally = p(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, is_repeat, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?)` + tallyUpsert)
+	s.qTallyN = p(`INSERT INTO tally (event_id, day, stall_id, analyte, tier, verdict, is_repeat, n) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", insertRows), ", ") + tallyUpsert)
 	if err != nil {
 		s.close()
 		return fmt.Errorf("history: prepare statements: %w", err)
@@ -246,18 +246,18 @@ func (s *sqliteStmts) upsertLatest(ctx context.Context, tx *sql.Tx, stalls []str
 // tallyUpsert adds to a tally row that exists (per row of a multi-row
 // INSERT: keys are distinct within one group).
 const tallyUpsert = `
-		ON CONFLICT (event_id, day, stall_id, analyte, tier, verdict) DO UPDATE SET n = tally.n + excluded.n`
+		ON CONFLICT (event_id, day, stall_id, analyte, tier, verdict, is_repeat) DO UPDATE SET n = tally.n + excluded.n`
 
 // addTally upserts the group's counts insertRows at a time: with many
 // stalls a group has nearly as many tally keys as results, and one
 // statement per key cost more than its B-tree work.
 func (s *sqliteStmts) addTally(ctx context.Context, tx *sql.Tx, keys []tallyKey, n []int64) error {
 	many := tx.StmtContext(ctx, s.qTallyN)
-	args := make([]any, 0, 7*insertRows)
+	args := make([]any, 0, 8*insertRows)
 	for len(keys) >= insertRows {
 		args = args[:0]
 		for i, k := range keys[:insertRows] {
-			args = append(args, k.event, k.day, k.stall, k.analyte, k.tier, k.verdict, n[i])
+			args = append(args, k.event, k.day, k.stall, k.analyte, k.tier, k.verdict, k.repeat, n[i])
 		}
 		if _, err := many.ExecContext(ctx, args...); err != nil {
 			return err
@@ -266,7 +266,7 @@ func (s *sqliteStmts) addTally(ctx context.Context, tx *sql.Tx, keys []tallyKey,
 	}
 	st := tx.StmtContext(ctx, s.qTally)
 	for i, k := range keys {
-		if _, err := st.ExecContext(ctx, k.event, k.day, k.stall, k.analyte, k.tier, k.verdict, n[i]); err != nil {
+		if _, err := st.ExecContext(ctx, k.event, k.day, k.stall, k.analyte, k.tier, k.verdict, k.repeat, n[i]); err != nil {
 			return err
 		}
 	}

@@ -21,12 +21,18 @@
 //	                    triage (the commander's queue, decision 0015),
 //	                    teams (teams and their load, decision 0031),
 //	                    chefs (the village-chef register),
+//	                    credit (the 信用等级 tab: accounts, grade history,
+//	                    ledger), exports (the header's 导出数据 dialog;
+//	                    both styled by ledger.css, decision 0032),
 //	                    i18n (every string, zh-CN first)
 //	/js/vocab.js        not a file: the verdicts' labels, generated from
 //	                    protocols/domain/assay by internal/jsvocab
 //	/js/dom.js          not a file here: el/text/escapeHTML, the one way a
 //	                    page puts a server string on screen; its one home
 //	                    is internal/jsdom (the kiosk's screen serves it too)
+//	/js/when.js         not a file here: the one date and time formatter
+//	                    ("YYYY-MM-DD HH:mm", Beijing time); its one home is
+//	                    internal/jswhen (the kiosk's screen serves it too)
 //	static/lib/         built by `make web` from node_modules (gitignored)
 //
 // A binary built without `make web` still serves the page; it shows a
@@ -41,6 +47,7 @@ import (
 
 	"github.com/shianfood/shian/internal/jsdom"
 	"github.com/shianfood/shian/internal/jsvocab"
+	"github.com/shianfood/shian/internal/jswhen"
 )
 
 //go:embed static
@@ -74,6 +81,7 @@ func Handler() http.Handler {
 	files := http.FileServerFS(FS())
 	vocab := jsvocab.Handler()
 	dom := jsdom.Handler()
+	when := jswhen.Handler()
 	built := Built()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
@@ -84,6 +92,9 @@ func Handler() http.Handler {
 			return
 		case jsdom.Path:
 			dom.ServeHTTP(w, r)
+			return
+		case jswhen.Path:
+			when.ServeHTTP(w, r)
 			return
 		}
 		if !built && strings.HasPrefix(r.URL.Path, "/lib/") {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shianfood/shian/internal/jsdom"
 	"github.com/shianfood/shian/internal/jsvocab"
+	"github.com/shianfood/shian/internal/jswhen"
 )
 
 func get(t *testing.T, h http.Handler, path string) *http.Response {
@@ -130,16 +131,25 @@ func TestI18nKeys(t *testing.T) {
 	})
 }
 
+// TestOneClock: no page script formats a time with the browser's locale
+// or zone, or adds Beijing's offset by hand; they all use when.js
+// (internal/jswhen, decision 0034).
+func TestOneClock(t *testing.T) {
+	for _, p := range jswhen.Audit(FS()) {
+		t.Errorf("%s: format it with ./when.js (formatWhen, formatRange, formatClock)", p)
+	}
+}
+
 // TestModuleImports checks that every relative import of the modules
 // resolves to an embedded file, or to a module the handler serves from
-// elsewhere (the vocabulary, dom.js).
+// elsewhere (the vocabulary, dom.js, when.js).
 func TestModuleImports(t *testing.T) {
 	imp := regexp.MustCompile(`(?m)^import .* from "(\./[^"]+)";`)
 	entries, _ := fs.ReadDir(FS(), "js")
 	for _, e := range entries {
 		b, _ := fs.ReadFile(FS(), "js/"+e.Name())
 		for _, m := range imp.FindAllStringSubmatch(string(b), -1) {
-			served := map[string]string{jsvocab.Path: "export const verdicts", jsdom.Path: "export function el("}
+			served := map[string]string{jsvocab.Path: "export const verdicts", jsdom.Path: "export function el(", jswhen.Path: "export function formatWhen("}
 			if path := "/js/" + strings.TrimPrefix(m[1], "./"); served[path] != "" {
 				rec := httptest.NewRecorder()
 				Handler().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))

@@ -109,7 +109,7 @@ func TestEventReadinessGate(t *testing.T) {
 	}
 
 	// The commander records the commitment.
-	p.Do(chromedp.Click(chromedp.CSS(itemSel("responsibility_commitment") + ` button.record-open`)))
+	openRecord(p, "responsibility_commitment")
 	p.Do(chromedp.SendKeys(chromedp.CSS(itemSel("responsibility_commitment")+` input[name=ref]`), "承诺书 2026-118 号"))
 	p.Do(chromedp.Click(chromedp.CSS(itemSel("responsibility_commitment") + ` button.record-item`)))
 	p.WaitFor("the commitment done, recorded by the commander", fmt.Sprintf(`(() => { const li = document.querySelector(%q); return li && li.dataset.done === '1' && li.querySelector('.who') && li.querySelector('.who').textContent.startsWith('王指挥 于 '); })()`, itemSel("responsibility_commitment")), stepWait)
@@ -123,13 +123,17 @@ func TestEventReadinessGate(t *testing.T) {
 	q.WaitFor("the event in the list", fmt.Sprintf(`document.querySelector('#tab-events li.event-row[data-event=%q]')`, id), stepWait)
 	q.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#tab-events li.event-row[data-event=%q] button.open-event`, id))))
 	q.WaitFor("its checklist", fmt.Sprintf(`document.querySelector(%q)`, itemSel("emergency_drill")), stepWait)
+	// The commander's item by the commander's name, not the user id (GET /api/v1/users/names).
+	if got := browsertest.Eval[string](q, fmt.Sprintf(`document.querySelector(%q).textContent`, itemSel("responsibility_commitment")+" .who")); !strings.HasPrefix(got, "王指挥 于 ") {
+		t.Errorf("the inspector sees the commitment recorded by %q, want 王指挥 于 …", got)
+	}
 	if n := browsertest.Eval[int](q, `document.querySelectorAll('#tab-events button.phase-to').length`); n != 0 {
 		t.Errorf("an inspector is offered %d phase buttons (only commanders move phases)", n)
 	}
-	q.Do(chromedp.Click(chromedp.CSS(itemSel("emergency_drill") + ` button.record-open`)))
+	openRecord(q, "emergency_drill")
 	q.Do(chromedp.Click(chromedp.CSS(itemSel("emergency_drill") + ` button.record-item`)))
 	q.WaitFor("the drill done", fmt.Sprintf(`document.querySelector(%q).dataset.done === '1'`, itemSel("emergency_drill")), stepWait)
-	q.Do(chromedp.Click(chromedp.CSS(itemSel("health_certificate") + ` button.record-open`)))
+	openRecord(q, "health_certificate")
 	row := itemSel("health_certificate") + ` .staff-row[data-i="0"]`
 	q.Do(chromedp.SendKeys(chromedp.CSS(row+` input[name=staff-name]`), "张红梅"))
 	q.Do(chromedp.SendKeys(chromedp.CSS(row+` input[name=staff-post]`), "厨师"))
@@ -170,4 +174,14 @@ func TestEventReadinessGate(t *testing.T) {
 	if who[assurance.ItemCommitment] != commanderUser || who[assurance.ItemEmergencyDrill] != inspectorUser || who[assurance.ItemHealthCertificates] != inspectorUser {
 		t.Errorf("recorded by %v", who)
 	}
+}
+
+// openRecord opens a checklist item's record form with the button's own
+// click, not a click at coordinates: the button may sit at the panel's
+// bottom edge while the panel is still scrolling it into view (the
+// coordinates then hit something else and the form never opens; CI saw
+// this once). It waits for the form.
+func openRecord(p *browsertest.Page, item string) {
+	browsertest.Eval[bool](p, fmt.Sprintf(`document.querySelector(%q).click(), true`, itemSel(item)+` button.record-open`))
+	p.WaitFor("the record form of "+item, fmt.Sprintf(`document.querySelector(%q)`, itemSel(item)+` button.record-item`), stepWait)
 }

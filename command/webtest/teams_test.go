@@ -243,6 +243,27 @@ func TestChefRegister(t *testing.T) {
 	q.WaitFor("one training counted", fmt.Sprintf(`document.querySelector('%s .trained').textContent.startsWith('培训 1 次')`, row), stepWait)
 	q.Screenshot("chefs-phone")
 	noSidewaysOverflow(t, q, "the chef register on a phone")
+
+	// A banquet filed from the screen with the registered chef typed as
+	// its cook is linked to the register.
+	openTab(q, "banquets")
+	q.WaitFor("the banquet list", `document.querySelector('#tab-banquets button.new-banquet')`, stepWait)
+	q.Do(chromedp.Click(chromedp.CSS(`#tab-banquets button.new-banquet`)))
+	q.WaitFor("the filing form with the register", `document.querySelector('#tab-banquets form.banquet-filing datalist#bq-chef-names option[value="陈大厨"]')`, stepWait)
+	fill(q, "town", "石港镇")
+	fill(q, "village", "渔湾村")
+	fill(q, "host", "陈小红")
+	fill(q, "phone", "13912340000")
+	fill(q, "place", "村文化礼堂")
+	fill(q, "headcount", "40")
+	q.Do(chromedp.SendKeys(chromedp.CSS(`#tab-banquets .cook-row[data-i="0"] input[name=cook]`), "陈大厨"))
+	q.WaitFor("the cook linked to the register", `(() => { const m = document.querySelector('#tab-banquets .cook-row[data-i="0"] .registered'); return m && !m.hidden && m.dataset.chef === 'VC-0001'; })()`, stepWait)
+	q.Screenshot("banquet-filing-registered-chef")
+	noSidewaysOverflow(t, q, "the banquet filing form with a registered chef")
+	q.Do(chromedp.Click(chromedp.CSS(`#tab-banquets button.file-banquet`)))
+	q.WaitFor("filed", `document.querySelector('#tab-banquets .banquet-card')`, stepWait)
+	openTab(q, "chefs")
+	q.WaitFor("the chef's two banquets", `document.querySelectorAll('#tab-chefs li.chef-row[data-chef="VC-0001"] button.open-banquet').length === 2`, stepWait)
 }
 
 func mustChefs(t *testing.T, svc *command.Service) []engine.ChefView {

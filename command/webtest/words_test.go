@@ -20,6 +20,7 @@ import (
 var latinAllowed = []string{
 	"ATP", "GB", "GC", "MS", "LC", "KJ", "RLU", "HACCP", "GMP", "PDF", "QR", "WGS", "GCJ", "BD", "English",
 	"T", "C", "mg", "kg", "g", "KOH", "pH", "AMap", "Baidu", "Tencent", "ID",
+	"CSV", "Excel", // file formats, named so in Chinese too (like PDF)
 }
 
 // scanWords is the page-side scan: every visible text node, the title,
@@ -66,13 +67,16 @@ func collectWords(p *browsertest.Page, where string, allowed []string) []string 
 
 // TestWordsZH walks the command centre in zh-CN as a commander with
 // incidents in every waiting state (待复测, repeat overdue, no team free,
-// escalated), opening every tab (the menu editor, the banquet filing
-// form, the team editor and the chef filing form included), an incident, a stall popup and its
+// escalated), opening every tab (an event's card with its readiness
+// checklists, the menu editor, the banquet filing form, the team editor
+// and the chef filing form included), an incident, a stall popup and its
 // detail, and the English switch back, and fails on any untranslated code
 // (snake_case identifiers, Go durations such as "100ms") or English
 // fragment on the screen: in visible text, titles, aria-labels and
 // placeholders. It then checks the string tables themselves: every zh
-// string of the page's table and every zh label the server sends.
+// string of the page's table and every zh label the server sends, and the
+// zh halves of the engine's and the API's message templates (alarms,
+// alerts, incidents, refusals; templates_test.go).
 func TestWordsZH(t *testing.T) {
 	requireAssets(t)
 	b := browsertest.Start(t)
@@ -85,16 +89,8 @@ func TestWordsZH(t *testing.T) {
 	addUser(t, cmd.svc, commanderUser, "王指挥", assurance.RoleCommander, "")
 	addUser(t, cmd.svc, inspectorUser, "李监督", assurance.RoleInspector, nearTeam) // a team member, shown by name
 	addTeams(t, cmd.svc)                                                         // off duty: nobody can be sent
-	// The chef register with an expired and a valid certificate.
-	for _, c := range []assurance.VillageChef{
-		{ID: "VC-1", Name: "陈大厨", Phone: "13900001111", ServiceArea: "石港镇", Trainings: 1, Cert: assurance.HealthCertificate{Number: "JK-1", ValidUntil: assurance.DateOf(time.Now().AddDate(1, 0, 0))}},
-		{ID: "VC-2", Name: "李师傅", Cert: assurance.HealthCertificate{Number: "JK-2", ValidUntil: assurance.DateOf(time.Now().AddDate(-1, 0, 0))}},
-	} {
-		if _, err := cmd.svc.Assure().PutChef(c, assurance.Actor{UserID: adminUser, Role: assurance.RoleAdmin}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	k := startKiosk(t, cmd.addr, "K-T-01", token)
+	ev := fileChefsAndEvent(t, cmd.svc)
 
 	p := b.NewPage(t)
 	p.Do(chromedp.EmulateViewport(deskW, deskH))
@@ -121,9 +117,16 @@ func TestWordsZH(t *testing.T) {
 	// stall's history until the command knows its operators' names.
 	allowed = append(allowed, "op", "wang")
 	var bad []string
-	for _, tab := range []string{"triage", "menus", "banquets", "teams", "chefs", "results", "alerts", "incidents", "kiosks"} {
+	for _, tab := range []string{"triage", "events", "menus", "banquets", "teams", "chefs", "credit", "results", "alerts", "incidents", "kiosks"} {
 		openTab(p, tab)
 		switch tab {
+		case "events":
+			p.WaitFor("the event list", fmt.Sprintf(`document.querySelector('#tab-events li.event-row[data-event=%q] button.open-event')`, ev.ID), stepWait)
+			bad = append(bad, collectWords(p, tab, allowed)...)
+			p.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#tab-events li.event-row[data-event=%q] button.open-event`, ev.ID))))
+			p.WaitFor("the event's card and checklist", `document.querySelector('#tab-events .event-card') && document.querySelector('#tab-events details.checklist')`, stepWait)
+			browsertest.Eval[bool](p, `(document.querySelectorAll('#tab-events details').forEach((d) => (d.open = true)), true)`)
+			p.Screenshot("words-events")
 		case "menus":
 			p.WaitFor("the kitchen's menu editor", `document.querySelector('#tab-menus .dish-row')`, stepWait)
 		case "banquets":
@@ -141,12 +144,22 @@ func TestWordsZH(t *testing.T) {
 			bad = append(bad, collectWords(p, tab, allowed)...)
 			p.Do(chromedp.Click(chromedp.CSS(`#tab-chefs button.new-chef`)))
 			p.WaitFor("the chef filing form", `document.querySelector('#tab-chefs form.chef-filing')`, stepWait)
+		case "credit":
+			// The list, then the record of the stall the positive moved.
+			p.WaitFor("the credit accounts", `document.querySelector('#tab-credit li.credit-row[data-business="S-B-03"]')`, stepWait)
+			bad = append(bad, collectWords(p, tab, allowed)...)
+			browsertest.Eval[bool](p, `document.querySelector('#tab-credit li.credit-row[data-business="S-B-03"] button').click(), true`)
+			p.WaitFor("the stall's ledger", `document.querySelector('#tab-credit li.ledger-line') && document.querySelector('#tab-credit form.credit-form')`, stepWait)
 		}
 		bad = append(bad, collectWords(p, tab, allowed)...)
 	}
 	p.Do(chromedp.Click(chromedp.CSS(`.map-legend button.legend-toggle`)))
 	p.WaitFor("the legend open", `document.querySelector('.map-legend .legend-body')`, stepWait)
 	bad = append(bad, collectWords(p, "legend", allowed)...)
+	browsertest.Eval[bool](p, `document.querySelector('#to-exports').click(), true`)
+	p.WaitFor("the export dialog", `document.querySelector('dialog.exports[open] li.ex-row')`, stepWait)
+	bad = append(bad, collectWords(p, "exports", allowed)...)
+	browsertest.Eval[bool](p, `document.querySelector('dialog.exports').close(), true`)
 	p.Screenshot("words-alerts")
 	// An incident, from its card.
 	openTab(p, "triage")
@@ -179,15 +192,7 @@ func TestWordsZH(t *testing.T) {
 	word := regexp.MustCompile(`[A-Za-z][A-Za-z0-9_.]*`)
 	placeholder := regexp.MustCompile(`\{\w+\}`)
 	oneLetter := regexp.MustCompile(`^[A-Z]\d?$`) // A区, B级, A4
-	allow := map[string]bool{}
-	for _, w := range latinAllowed {
-		allow[w] = true
-	}
-	// Written this way in Chinese as well: the map's base layer names and
-	// the instructions to an operator of the service.
-	for _, w := range []string{"make", "web", "build", "shian", "command", "POST", "api", "v1", "zones", "stalls", "JavaScript", "GC-MS", "HTTP"} {
-		allow[w] = true
-	}
+	allow := zhAllowed()
 	record := regexp.MustCompile(`\b[A-Z]{1,4}(-[A-Z0-9]+)+\b|GB/T|/api/v1/\w+|shian-command`)
 	for key, zh := range tables {
 		if key == "page lang.switch" { // the button that switches to English says so in English
@@ -200,8 +205,52 @@ func TestWordsZH(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("scanned %d table strings and 8 screens", len(tables))
+	// The engine's and the API's message templates (alarms, alerts,
+	// incidents, refusals): their zh halves.
+	bad = append(bad, templateWords(t, allow)...)
+	t.Logf("scanned %d table strings and 12 screens", len(tables))
 	for _, b := range bad {
 		t.Error(b)
 	}
+}
+
+// zhAllowed is the Latin a zh-CN string table entry or message template
+// may hold: latinAllowed, the map's base layer names and the instructions
+// to an operator of the service, written this way in Chinese as well.
+func zhAllowed() map[string]bool {
+	allow := map[string]bool{}
+	for _, w := range latinAllowed {
+		allow[w] = true
+	}
+	for _, w := range []string{"make", "web", "build", "shian", "command", "POST", "api", "v1", "zones", "stalls", "JavaScript", "GC-MS", "HTTP"} {
+		allow[w] = true
+	}
+	return allow
+}
+
+// fileChefsAndEvent files the chef register (an expired and a valid
+// certificate) and an event in 30 days with its readiness checklist: what
+// the events and chefs tabs show beyond the venue's own records.
+func fileChefsAndEvent(t *testing.T, svc *command.Service) engine.EventView {
+	t.Helper()
+	for _, c := range []assurance.VillageChef{
+		{ID: "VC-1", Name: "陈大厨", Phone: "13900001111", ServiceArea: "石港镇", Trainings: 1, Cert: assurance.HealthCertificate{Number: "JK-1", ValidUntil: assurance.DateOf(time.Now().AddDate(1, 0, 0))}},
+		{ID: "VC-2", Name: "李师傅", Cert: assurance.HealthCertificate{Number: "JK-2", ValidUntil: assurance.DateOf(time.Now().AddDate(-1, 0, 0))}},
+	} {
+		if _, err := svc.Assure().PutChef(c, assurance.Actor{UserID: adminUser, Role: assurance.RoleAdmin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An event with its readiness checklist, for the events tab.
+	first := assurance.DateOf(time.Now()).AddDays(30)
+	ev, err := svc.Assure().FileEvent("", assurance.EventFiling{Name: "江海国际美食博览会", Organiser: assurance.Organiser{Name: "南通市商务局"},
+		FirstDay: first, LastDay: first.AddDays(2), Headcount: 5000, Mode: assurance.SupervisionFull, NotifiedOn: first.AddDays(-40),
+		Venues:   []assurance.Venue{{ID: "V-1", Name: "南通国际会展中心"}},
+		Caterers: []assurance.Caterer{{ID: "C-1", Name: "南通江海餐饮管理有限公司"}},
+		Kitchens: []assurance.Kitchen{{ID: "K-MAIN", Name: "主供餐点（中央厨房）", CatererID: "C-1", VenueID: "V-1"}}},
+		assurance.Act{Actor: assurance.Actor{UserID: commanderUser, Role: assurance.RoleCommander}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }

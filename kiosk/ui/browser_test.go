@@ -123,6 +123,9 @@ type rigOptions struct {
 	// cmdSites are put in the command's site records before the kiosk
 	// connects (with command: true).
 	cmdSites []store.Site
+	// zone sets the browser's time zone (browsertest.InZone): the screen
+	// must still show Beijing time.
+	zone string
 }
 
 func testLog(t *testing.T) *slog.Logger {
@@ -302,6 +305,9 @@ devices:
 	r.p = b.NewPage(t)
 	if o.hostile {
 		r.inj = r.p.WatchInjection()
+	}
+	if o.zone != "" {
+		r.p.Do(browsertest.InZone(o.zone))
 	}
 	r.p.Do(chromedp.EmulateViewport(o.width, o.height, chromedp.EmulateTouch), chromedp.Navigate(r.url))
 	r.p.WaitFor("the screen has its first state", `shian.ready && shian.connected`, waitLong)
@@ -578,12 +584,22 @@ func TestKioskStallPickerFits(t *testing.T) {
 	// The two kiosk panels, and a desktop screen (a kiosk on a monitor).
 	for _, size := range [][2]int64{{800, 480}, {1024, 600}, {1366, 768}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
-			r := startRig(t, rigOptions{width: size[0], height: size[1]})
+			r := startRig(t, rigOptions{width: size[0], height: size[1], zone: "America/New_York"})
 			p := r.p
 			tag := fmt.Sprintf("%dx%d", size[0], size[1])
 			p.WaitFor("stall view", `shian.view === "stall"`, waitShort)
 			if got := r.text(`.stall[data-stall="S-001"]`); !strings.Contains(got, "凉菜") || !strings.Contains(got, "王记") {
 				t.Errorf("stall button %q lacks its name and category", got)
+			}
+			// Pinyin, as typed on the Latin keyboard: the initials of
+			// 蜜语奶茶, then the full pinyin of 王记 (internal/pinyin).
+			for q, want := range map[string]string{"mync": "S-021", "wangji": "S-001"} {
+				p.Do(chromedp.SendKeys(chromedp.CSS("#stall-filter"), q))
+				p.WaitFor("found by pinyin "+q, fmt.Sprintf(`document.querySelectorAll("#stall-lists .stall").length === 1 && !!document.querySelector('.stall[data-stall=%q]')`, want), waitShort)
+				if q == "mync" {
+					p.Screenshot("picker-pinyin-" + tag)
+				}
+				browsertest.Eval[bool](p, `(() => { const f = document.querySelector("#stall-filter"); f.value = ""; f.dispatchEvent(new Event("input")); return true; })()`)
 			}
 			p.Do(chromedp.SendKeys(chromedp.CSS("#stall-filter"), "奶茶"))
 			p.WaitFor("filtered", `document.querySelectorAll("#stall-lists .stall").length === 1 && !!document.querySelector('.stall[data-stall="S-021"]')`, waitShort)
@@ -628,6 +644,13 @@ func TestKioskStallPickerFits(t *testing.T) {
 			p.WaitFor("saved", `shian.view === "result" && shian.state.latest && shian.state.latest.saved && shian.state.latest.result.sample.name === "鲜牛奶"`, waitLong)
 			if got := r.text("#v-saved"); !strings.Contains(got, "已保存") {
 				t.Errorf("saved line %q", got)
+			}
+			// In a New York browser, the result's time is Beijing time.
+			if latest, _ := r.k.Outbox().Recent(1); len(latest) == 1 {
+				want := latest[0].Result.MeasuredAt.In(time.FixedZone("CST", 8*3600)).Format("15:04")
+				if got := r.text(".meta-main"); !strings.HasSuffix(got, " · "+want) {
+					t.Errorf("the result's time reads %q, want Beijing time %s at the end", got, want)
+				}
 			}
 			r.inView(tag+" result", "#v-saved", "#v-label")
 			r.checkLayout("result " + tag)

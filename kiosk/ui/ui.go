@@ -75,6 +75,8 @@ import (
 
 	"github.com/shianfood/shian/internal/jsdom"
 	"github.com/shianfood/shian/internal/jsvocab"
+	"github.com/shianfood/shian/internal/jswhen"
+	"github.com/shianfood/shian/internal/pinyin"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
@@ -160,6 +162,10 @@ type Stall struct {
 	Category string `json:"category,omitempty"`
 	// Recent is set for stalls of recent results.
 	Recent bool `json:"recent,omitempty"`
+	// Pinyin and Initials are the name's search keys (internal/pinyin),
+	// set by the server: the picker finds 麻辣烫 from "malatang" or "mlt".
+	Pinyin   string `json:"pinyin,omitempty"`
+	Initials string `json:"initials,omitempty"`
 }
 
 // Device describes one configured instrument for the screen.
@@ -316,6 +322,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.Handle("GET "+jsvocab.Path, jsvocab.Handler()) // the verdicts' labels, from Go
 	mux.Handle("GET "+jsdom.Path, jsdom.Handler())     // el/escapeHTML, shared with the command's pages
+	mux.Handle("GET "+jswhen.Path, jswhen.Handler())   // dates and times, shared with the command's pages
 	mux.Handle("/", s.files)
 	return s.guard(mux)
 }
@@ -480,6 +487,10 @@ func (s *Server) stallList() []Stall {
 		if out[i].Category == "" {
 			out[i].Category = c.Category
 		}
+	}
+	for i := range out {
+		k := pinyin.KeysOf(out[i].Name)
+		out[i].Pinyin, out[i].Initials = k.Full, k.Initials
 	}
 	return out
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/shianfood/shian/internal/jsdom"
+	"github.com/shianfood/shian/internal/jswhen"
 	"github.com/shianfood/shian/kiosk/alarm"
 	"github.com/shianfood/shian/kiosk/device"
 	"github.com/shianfood/shian/kiosk/outbox"
@@ -638,5 +639,13 @@ func TestScreenGuard(t *testing.T) {
 		if code, b := post(hdr); code != http.StatusOK {
 			t.Errorf("%s: %d %s", name, code, b)
 		}
+	}
+}
+
+// TestOneClock: the screen formats every time with when.js
+// (internal/jswhen): Beijing time whatever the system's zone.
+func TestOneClock(t *testing.T) {
+	for _, p := range jswhen.Audit(FS()) {
+		t.Errorf("%s: format it with ./when.js", p)
 	}
 }

@@ -105,7 +105,10 @@ func (r *run) database(ctx context.Context) (stop func(), err error) {
 	return stop, nil
 }
 
-var askClient = &http.Client{Timeout: 500 * time.Millisecond}
+// askClient asks the instances whether they lead. An instance that is
+// dead refuses at once; the timeout is for a live one slowed by a loaded
+// machine, which must not look leaderless too soon.
+var askClient = &http.Client{Timeout: time.Second}
 
 // leads asks an instance whether it leads (GET /readyz, "leader"). One
 // that does not answer does not lead.

@@ -3,6 +3,7 @@ package chaos
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -156,7 +157,48 @@ func (p *proc) term(d time.Duration) {
 
 // startInstance starts a command instance on its data directory (and, in
 // cluster mode, the run's database) and waits until it serves.
+//
+// A restarted instance's port may have been taken in the meantime as the
+// local port of some connection on this machine (the run picked it from
+// the ephemeral range): an instance that exits at start because its
+// address is in use is started again, up to 10 times, half a second apart.
 func (r *run) startInstance(ctx context.Context, in *instance) error {
+	for try := 1; ; try++ {
+		before := fileSize(in.log)
+		err := r.startOnce(ctx, in)
+		if err == nil || try == 10 || !errors.Is(err, errExited) {
+			return err
+		}
+		b, _ := os.ReadFile(in.log)
+		said := string(b[min(before, int64(len(b))):])
+		if !strings.Contains(said, "address already in use") {
+			return fmt.Errorf("%w; it said:\n%s", err, lastLines(said, 10))
+		}
+		r.o.Log.Warn("an instance's port was in use at its restart; trying again", "instance", in.name, "addr", in.addr, "try", try)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+var errExited = errors.New("exited at start")
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func (r *run) startOnce(ctx context.Context, in *instance) error {
 	if err := os.MkdirAll(filepath.Dir(in.log), 0o755); err != nil {
 		return err
 	}
@@ -184,7 +226,7 @@ func (r *run) startInstance(ctx context.Context, in *instance) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
-			return fmt.Errorf("chaos: shian-command %s exited at start (%v); see %s", in.name, p.err, in.log)
+			return fmt.Errorf("chaos: shian-command %s %w (%v); see %s", in.name, errExited, p.err, in.log)
 		case <-ctx.Done():
 			return ctx.Err()
 		default:

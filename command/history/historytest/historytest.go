@@ -488,16 +488,33 @@ func testTally(t *testing.T, b Backend) {
 			all = append(all, c.Result)
 		}
 	}
+	// Repeats of the same sample (复测): tallied apart, so that
+	// SkipRepeats counts each sample once.
+	var repeats []wire.Result
+	for i := 0; i < 40; i++ {
+		first := all[len(all)-150+i]
+		v := assay.Positive
+		if i%3 == 0 {
+			v = assay.Negative
+		}
+		r := Result("K-9", uint64(200+i), first.StallID, v, first.MeasuredAt.Add(4*time.Minute))
+		r.EventID, r.RepeatOf = first.EventID, first.ResultID
+		repeats = append(repeats, r)
+	}
+	for _, c := range commit(t, h, repeats...) {
+		all = append(all, c.Result)
+	}
 	check := func(h history.History, off time.Duration) {
 		t.Helper()
 		zone := time.FixedZone("", int(off/time.Second))
 		for _, q := range []history.TallyQuery{{By: history.ByTotal}, {By: history.ByEvent}, {By: history.ByDay}, {By: history.ByStall},
 			{By: history.ByAnalyte}, {By: history.ByDay, EventID: "EV-1"}, {By: history.ByStall, Events: []string{"EV-0", "EV-1"}},
-			{By: history.ByTier}, {By: history.ByDay, Tier: assay.TierMarketSelfTest}, {By: history.ByTier, EventID: "EV-0"}} {
+			{By: history.ByTier}, {By: history.ByDay, Tier: assay.TierMarketSelfTest}, {By: history.ByTier, EventID: "EV-0"},
+			{By: history.ByTotal, SkipRepeats: true}, {By: history.ByStall, SkipRepeats: true}, {By: history.ByDay, EventID: "EV-1", SkipRepeats: true}} {
 			want := map[string]int{}
 			for _, r := range all {
 				if q.EventID != "" && r.EventID != q.EventID || len(q.Events) > 0 && !contains(q.Events, r.EventID) ||
-					q.Tier != "" && r.EffectiveTier() != q.Tier {
+					q.Tier != "" && r.EffectiveTier() != q.Tier || q.SkipRepeats && r.RepeatOf != "" {
 					continue
 				}
 				key := map[history.Dim]string{history.ByTotal: "", history.ByEvent: r.EventID, history.ByDay: r.MeasuredAt.In(zone).Format("2006-01-02"),

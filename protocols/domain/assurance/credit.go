@@ -151,6 +151,46 @@ const (
 // Label returns the zh-CN and en label.
 func (r CreditReason) Label() Label { return labelOf(string(r)) }
 
+// CreditSource is what booked a credit event: the record its Ref names.
+// The ledger screen shows it ("快检结果", "巡查发现的问题") beside the rule.
+type CreditSource string
+
+// Credit sources.
+const (
+	CreditFromResult   CreditSource = "from_result"   // a rapid-test result (Ref: the result, Note: its incident)
+	CreditFromIncident CreditSource = "from_incident" // an incident's outcome (Ref: the incident)
+	CreditFromPatrol   CreditSource = "from_patrol"   // a patrol visit without findings (Ref: the visit)
+	CreditFromFinding  CreditSource = "from_finding"  // a patrol finding (Ref: visit#n, Note: the finding)
+	CreditFromManual   CreditSource = "from_manual"   // recorded by hand (By: who)
+	CreditFromRegister CreditSource = "from_register" // the site register's grade when the account opened
+)
+
+// CreditSources returns every source.
+func CreditSources() []CreditSource {
+	return []CreditSource{CreditFromResult, CreditFromIncident, CreditFromPatrol, CreditFromFinding, CreditFromManual, CreditFromRegister}
+}
+
+// Label returns the zh-CN and en label.
+func (s CreditSource) Label() Label { return labelOf(string(s)) }
+
+// DefaultSource is the source of a reason booked without one (a ledger
+// written before sources were kept): what the engine books it from.
+func (r CreditReason) DefaultSource() CreditSource {
+	switch r {
+	case CreditPositive, CreditSuspicious, CreditTemperatureBreach:
+		return CreditFromResult
+	case CreditConfirmedPositive, CreditCleared, CreditComplaint:
+		return CreditFromIncident
+	case CreditCleanPatrol:
+		return CreditFromPatrol
+	case CreditMinorFinding, CreditMajorFinding:
+		return CreditFromFinding
+	case CreditInitial:
+		return CreditFromRegister
+	}
+	return CreditFromManual
+}
+
 // CreditRule is one row of the points table.
 type CreditRule struct {
 	Reason CreditReason `json:"reason" yaml:"reason"`
@@ -187,6 +227,9 @@ type CreditEvent struct {
 	At     time.Time    `json:"at"`
 	Ref    string       `json:"ref,omitempty"` // the result, incident, patrol or finding
 	Note   string       `json:"note,omitempty"`
+	// Source is what booked it ("" on an old ledger: Reason.DefaultSource).
+	Source CreditSource `json:"source,omitempty"`
+	By     string       `json:"by,omitempty"` // the user who recorded it by hand
 }
 
 // CreditEntry is one line of a business's points ledger.
@@ -205,6 +248,7 @@ type GradeChange struct {
 	Score  int          `json:"score"`
 	Reason CreditReason `json:"reason" yaml:"reason"`
 	Ref    string       `json:"ref,omitempty"`
+	Source CreditSource `json:"source,omitempty"`
 }
 
 // Credit is a business's (or stall's) credit account: score, grade, the
@@ -230,7 +274,7 @@ func NewCredit(businessID string, at time.Time, cfg Config) (Credit, error) {
 	s := clamp(cfg.Credit.Initial, cfg.Credit.Min, cfg.Credit.Max)
 	g := cfg.Grades.GradeOf(s)
 	return Credit{BusinessID: businessID, Score: s, Grade: g,
-		History: []GradeChange{{At: at, To: g, Score: s, Reason: CreditInitial}}}, nil
+		History: []GradeChange{{At: at, To: g, Score: s, Reason: CreditInitial, Source: CreditFromRegister}}}, nil
 }
 
 // Apply books one event: adds the rule's points (the score stays within
@@ -246,6 +290,9 @@ func (c *Credit) Apply(ev CreditEvent, cfg Config) (GradeChange, bool, error) {
 		return GradeChange{}, false, invalid("reason", "%q has no row in the credit rule table", ev.Reason)
 	}
 	rule := cfg.Credit.Rules[i]
+	if ev.Source == "" {
+		ev.Source = ev.Reason.DefaultSource()
+	}
 	before := c.Score
 	s := clamp(c.Score+rule.Points, cfg.Credit.Min, cfg.Credit.Max)
 	if rule.ForceGrade != "" {
@@ -257,7 +304,7 @@ func (c *Credit) Apply(ev CreditEvent, cfg Config) (GradeChange, bool, error) {
 	if g == c.Grade {
 		return GradeChange{}, false, nil
 	}
-	ch := GradeChange{At: ev.At, From: c.Grade, To: g, Score: s, Reason: ev.Reason, Ref: ev.Ref}
+	ch := GradeChange{At: ev.At, From: c.Grade, To: g, Score: s, Reason: ev.Reason, Ref: ev.Ref, Source: ev.Source}
 	c.Grade = g
 	c.History = append(c.History, ch)
 	return ch, true, nil

@@ -312,7 +312,7 @@ func TestReadinessItems(t *testing.T) {
 		{ItemMenuAssessment, func(k *KitchenReadiness) { k.Menu = "" }, "菜单评估未通过（草稿）"},
 		{ItemMenuAssessment, func(k *KitchenReadiness) { k.Menu = MenuRejected }, "不通过"},
 		{ItemSampleRetention, func(k *KitchenReadiness) { k.Retention.MassPerDish = 100 * measure.Gram }, "每样 100.0 g，少于 125.0 g"},
-		{ItemSampleRetention, func(k *KitchenReadiness) { k.Retention.Hold = 24 * time.Hour }, "留存 24h0m0s，少于 48h0m0s"},
+		{ItemSampleRetention, func(k *KitchenReadiness) { k.Retention.Hold = 24 * time.Hour }, "留存 24 小时，少于 48 小时"},
 		{ItemSampleRetention, func(k *KitchenReadiness) { k.Retention.FridgeID = "" }, "未指定留样冰箱"},
 		{ItemSampleRetention, func(k *KitchenReadiness) { k.Retention.Responsible = "" }, "未指定留样责任人"},
 		{ItemKiosk, func(k *KitchenReadiness) { k.Kiosk = KioskStatus{} }, "未配置快检终端"},

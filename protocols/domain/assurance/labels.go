@@ -199,6 +199,14 @@ var protocolLabels = []LabelEntry{
 	{"seriously_dishonest", Label{"列入严重失信名单", "Listed as seriously dishonest"}},
 	{"initial", Label{"初始评级", "Initial grade"}},
 
+	// Credit sources: what booked a ledger line.
+	{"from_result", Label{"快检结果", "Rapid-test result"}},
+	{"from_incident", Label{"处置事件结论", "Incident outcome"}},
+	{"from_patrol", Label{"巡查", "Patrol visit"}},
+	{"from_finding", Label{"巡查发现的问题", "Patrol finding"}},
+	{"from_manual", Label{"人工登记", "Recorded by hand"}},
+	{"from_register", Label{"备案登记的等级", "Grade in the site register"}},
+
 	// Rural banquets.
 	{"wedding", Label{"婚宴", "Wedding"}},
 	{"birthday", Label{"生日", "Birthday"}},

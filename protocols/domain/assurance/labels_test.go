@@ -52,6 +52,7 @@ func everyIdentifier() map[string][]string {
 		"grades":             grades,
 		"patrol modes":       ids(PatrolRoutine, PatrolEvent),
 		"credit reasons":     append(credits, string(CreditInitial)),
+		"credit sources":     ids(CreditSources()...),
 		"banquet types":      ids(BanquetTypes()...),
 		"meals":              ids(MealLunch, MealDinner),
 		"chef sources":       ids(ChefSources()...),

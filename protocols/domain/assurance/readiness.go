@@ -224,9 +224,13 @@ func checkItem(item ChecklistItem, k KitchenReadiness, f EventFiling, now time.T
 			zh = append(zh, fmt.Sprintf("每样 %s，少于 %s", r.MassPerDish, min.RetentionMinMass))
 			en = append(en, fmt.Sprintf("%s per dish, less than %s", r.MassPerDish, min.RetentionMinMass))
 		}
-		if r.Hold < min.RetentionMinHold {
-			zh = append(zh, fmt.Sprintf("留存 %s，少于 %s", r.Hold, min.RetentionMinHold))
-			en = append(en, fmt.Sprintf("kept %s, less than %s", r.Hold, min.RetentionMinHold))
+		switch {
+		case r.Hold <= 0:
+			zh = append(zh, fmt.Sprintf("未定留存时长（至少 %s）", DurationZH(min.RetentionMinHold)))
+			en = append(en, fmt.Sprintf("no keeping time set (at least %s)", DurationEN(min.RetentionMinHold)))
+		case r.Hold < min.RetentionMinHold:
+			zh = append(zh, fmt.Sprintf("留存 %s，少于 %s", DurationZH(r.Hold), DurationZH(min.RetentionMinHold)))
+			en = append(en, fmt.Sprintf("kept %s, less than %s", DurationEN(r.Hold), DurationEN(min.RetentionMinHold)))
 		}
 		if len(zh) > 0 {
 			return Label{ZH: "留样未落实：" + strings.Join(zh, "；"), EN: "sample retention not set up: " + strings.Join(en, "; ")}

@@ -4,8 +4,10 @@
 // string reaches the screen through dom.js (text nodes). The model is
 // docs/decisions/0020-credentials-and-audit.md.
 
+import { formatWhen } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import { el } from "./dom.js";
-import { getLang, setLang } from "./i18n.js";
+import { getLang, setLang, pickBilingual } from "./i18n.js";
+import { loadPeople, personName } from "./people.js";
 
 // The page's own strings, zh-CN first, with the glossary's labels.
 const S = {
@@ -51,6 +53,9 @@ const S = {
   note: ["说明", "Note"],
   allKinds: ["全部类别", "All kinds"],
   more: ["更多", "More"],
+  exportAudit: ["导出（所选类别）", "Export (the chosen kind)"],
+  csv: ["CSV 表格", "CSV"],
+  xlsx: ["Excel 电子表格", "Excel"],
   "kind.login": ["登录", "Login"],
   "kind.login_failed": ["登录失败", "Failed login"],
   "kind.logout": ["退出", "Logout"],
@@ -70,12 +75,7 @@ function s(key, params) {
   return v;
 }
 
-const fmtTime = (iso) => {
-  if (!iso) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(getLang() === "en" ? "en-GB" : "zh-CN", { hour12: false });
-};
+const fmtTime = (iso) => formatWhen(iso) || iso || "";
 
 async function call(method, path, body) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
@@ -241,19 +241,31 @@ async function renderAudit() {
           cells: [
             fmtTime(e.at),
             { node: el("span", { class: e.kind === "refused" || e.kind === "login_failed" ? "badge bad" : "badge" }, s(`kind.${e.kind}`)) },
-            e.actor ? (e.role ? `${e.actor}（${s(`role.${e.role}`)}）` : e.actor) : "",
+            e.actor ? who(e.actor, e.role) : "",
             { node: e.addr, mono: true },
             { node: `${e.method} ${e.path}`, mono: true },
             String(e.status),
-            e.note || "",
+            pickBilingual(e.note || ""), // the page's language only, not "新建用户 … / user … created"
           ],
         })),
       ),
     );
   };
-  kind.addEventListener("change", () => load().catch(showError));
+  // The export links take the kind filter; the server sends every entry of it.
+  const exportLink = (ext) => el("a", { class: "export-link", download: "", dataset: { export: "audit", format: ext } }, s(ext));
+  const links = [exportLink("csv"), exportLink("xlsx")];
+  const setLinks = () => {
+    for (const a of links) a.href = `/api/v1/export/audit.${a.dataset.format}${kind.value ? `?kind=${encodeURIComponent(kind.value)}` : ""}`;
+  };
+  setLinks();
+  kind.addEventListener("change", () => (setLinks(), load().catch(showError)));
   more.addEventListener("click", () => load(entries.length ? entries[entries.length - 1].seq : 0).catch(showError));
-  pane.replaceChildren(el("h2", {}, s("tab.audit")), el("form", { class: "row" }, el("label", {}, s("kind"), kind)), holder, more);
+  pane.replaceChildren(
+    el("h2", {}, s("tab.audit")),
+    el("form", { class: "row" }, el("label", {}, s("kind"), kind), el("span", { class: "exports" }, s("exportAudit"), " ", ...links)),
+    holder,
+    more,
+  );
   await load();
 }
 
@@ -272,8 +284,16 @@ function select(tab) {
   document.body.dataset.tab = tab;
 }
 
+/** An audit entry's user: the display name with the id an admin needs, and the role. */
+function who(id, role) {
+  const name = personName(id);
+  const both = name && name !== id ? `${name} ${id}` : id;
+  return role ? `${both}（${s(`role.${role}`)}）` : both;
+}
+
 async function render() {
   applyText();
+  await loadPeople(true);
   const users = await renderUsers();
   await renderTokens(users);
   await renderAudit();

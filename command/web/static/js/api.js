@@ -44,6 +44,7 @@ async function call(method, path, body) {
 
 /** The logged-in user ({name, display_name, role}); ApiError 401 when logged out. */
 export const me = () => call("GET", "/api/v1/me");
+export const userNames = () => call("GET", "/api/v1/users/names");
 export const login = (user, password) => call("POST", "/api/v1/login", { user, password });
 export const logout = () => call("POST", "/api/v1/logout");
 /** GeoJSON FeatureCollection of zones and venues. */
@@ -134,6 +135,10 @@ export const recordVisit = (body) => call("POST", "/api/v1/patrols/visits", body
 export const teamPosition = (team, p) => call("POST", `/api/v1/teams/${enc(team)}/position`, p);
 /** A business's (stall's, kitchen's) credit account: score, grade, ledger, grade history. */
 export const vendor = (id) => call("GET", `/api/v1/vendors/${enc(id)}`);
+/** Every credit account in the user's events, worst grade first. */
+export const vendors = () => call("GET", "/api/v1/vendors");
+/** Books a credit entry by hand: {reason, ref, note} → the account. */
+export const recordCredit = (id, body) => call("POST", `/api/v1/vendors/${enc(id)}/credit`, body);
 /** Menus, for one kitchen or banquet (owner) or all. */
 export const menus = (owner) => call("GET", `/api/v1/menus${q({ owner })}`);
 export const createMenu = (body) => call("POST", "/api/v1/menus", body);

@@ -10,6 +10,9 @@
 // A small read-only window.shian object describes what the page shows,
 // for debugging in the console and for the browser tests.
 
+import { StallSearch } from "./stallsearch.js";
+import { loadPeople, forgetPeople, personName } from "./people.js";
+import { formatRange, setUTCOffset } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import * as api from "./api.js";
 import { t, both, getLang, setLang, applyI18n, featureName, verdictLabel, setServerLabels, label } from "./i18n.js";
 import { LiveLink, liveURL } from "./live.js";
@@ -27,6 +30,8 @@ import { TeamView, leastLoadedHint } from "./teams.js";
 import { ChefView } from "./chefs.js";
 import { addLegend } from "./legend.js";
 import { EventView, phaseLine, beijingToday } from "./events.js";
+import { CreditView } from "./credit.js";
+import { Exports } from "./exports.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -97,6 +102,8 @@ class App {
     if (this.teamView) this.teamView.relabel();
     if (this.chefView) this.chefView.relabel();
     if (this.eventView) this.eventView.relabel();
+    if (this.credit) this.credit.relabel();
+    if (this.exports) this.exports.relabel();
     if (this.relabelLegend) this.relabelLegend();
     localiseLeaflet(document);
     this.renderHeader();
@@ -147,6 +154,7 @@ class App {
       console.warn("logout:", e);
     }
     this.user = null;
+    forgetPeople();
     this.showLogin();
   }
 
@@ -173,7 +181,9 @@ class App {
         this.cfg = { tiles: null, incident: { states: [], next: {}, roles: {}, team: [], controls: [] }, labels: {} };
       }
       setServerLabels(this.cfg.labels || {});
+      if (this.cfg.utc_offset_s !== undefined) setUTCOffset(this.cfg.utc_offset_s);
     }
+    await loadPeople(true); // names instead of user ids in every view (a failure keeps the ids)
     if (!this.map) this.build();
     else this.map.map.invalidateSize(); // shown again after a new login: Leaflet must measure again
     this.applyRoleLayout();
@@ -186,6 +196,7 @@ class App {
     }
     this.loadAlerts();
     this.loadKPIs();
+    this.credit.load(); // the popups' credit lines
     if (!this.link) {
       this.link = new LiveLink({
         url: liveURL(),
@@ -218,6 +229,7 @@ class App {
     this.filters = new Filters($("#filters"), {
       onChange: () => this.applyFilters(),
       zoneName: (id) => this.zoneName(id),
+      search: new StallSearch({ sites: () => this.map.stalls, onPick: (id) => this.showSite(id) }),
     });
     this.panels = new Panels($("#side"), {
       siteName: (id) => this.siteName(id),
@@ -289,6 +301,24 @@ class App {
       onChanged: (ev) => this.setEvents([...this.events.filter((e) => e.id !== ev.id), ev]),
     });
     $("[data-tab=events]").addEventListener("click", () => this.eventView.load());
+    this.credit = new CreditView($("#tab-credit"), {
+      me: () => this.user,
+      siteName: (id) => this.siteName(id),
+      siteGrade: (id) => {
+        const st = this.map.stall(id);
+        return (st && st.feature.properties.grade) || "";
+      },
+      userName: (id) => this.userName(id),
+      openIncident: (id) => this.openIncident(id),
+      show: () => this.panels.show("credit"),
+      changed: () => {
+        this.applyCreditGrades();
+        if (this.map.popupStallId) this.refreshPopup();
+      },
+    });
+    $("[data-tab=credit]").addEventListener("click", () => this.credit.load());
+    this.exports = new Exports({ me: () => this.user, events: () => this.events });
+    this.exports.mount($("#to-emergency"));
     this.relabelLegend = addLegend(this.map.map);
     this.panels.relabel();
     this.filters.relabel();
@@ -305,10 +335,10 @@ class App {
       });
   }
 
-  /** A user's name for people: the logged-in user's display name, else the id. */
+  /** A user's name for people: the display name (people.js), else the id. */
   userName(id) {
     if (this.user && id === this.user.name && this.user.display_name) return this.user.display_name;
-    return id || "";
+    return personName(id);
   }
 
   /** An inspector (a team member, usually on a phone) sees their team's tasks first. */
@@ -333,6 +363,7 @@ class App {
     const [zones, stalls] = await Promise.all([api.zones(), api.stalls()]);
     this.map.setZones(zones);
     this.map.setStalls(stalls);
+    if (this.credit) this.applyCreditGrades();
     this.filters.setSites(zones, stalls);
     this.applyFilters(true);
     $("#no-sites").hidden = (zones.features || []).length + (stalls.features || []).length > 0;
@@ -630,6 +661,15 @@ class App {
     if (this.map.popupStallId) this.openStall(this.map.popupStallId);
   }
 
+  /** A site found by the stall search: centred on the map, its popup and its detail open. */
+  showSite(id) {
+    const s = this.map.stall(id);
+    if (!s) return;
+    this.map.map.setView(s.marker.getLatLng(), Math.max(this.map.map.getZoom(), 18), { animate: false });
+    this.openStall(id);
+    this.openSiteDetail(id);
+  }
+
   openStall(id) {
     const s = this.map.stall(id);
     if (!s) return;
@@ -648,6 +688,7 @@ class App {
     }
     const b = this.map.banquet(id);
     if (b) out.push(el("div", { class: "banquet-state" }, `${t("banquet.state")}：${label(b.state)}`));
+    if (s && (s.kind === "stall" || s.kind === "kitchen")) out.push(...this.creditExtras(id));
     const open = [...this.panels.incidents.values()].filter((i) => i.trigger && i.trigger.subject_id === id && i.state !== "closed");
     for (const inc of open) {
       out.push(el("button", { type: "button", class: "popup-incident", dataset: { incident: inc.id }, onclick: () => this.openIncident(inc.id) }, t("stall.openIncident", { id: inc.id, state: label(inc.state) })));
@@ -667,10 +708,32 @@ class App {
     const b = this.map.banquet(id);
     if (b) out.push(...banquetFacts(b));
     if (s && (s.kind === "stall" || s.kind === "kitchen")) {
+      out.push(...this.creditExtras(id));
       out.push(el("a", { class: "qr-link", href: `labels.html?site=${encodeURIComponent(id)}`, target: "_blank", rel: "noopener" }, t("stall.qr")));
       if (s.feature.properties.zone) out.push(el("a", { class: "qr-link", href: `labels.html?zone=${encodeURIComponent(s.feature.properties.zone)}`, target: "_blank", rel: "noopener" }, t("stall.qrZone")));
     }
     return out;
+  }
+
+  /**
+   * The map and popups show each site's risk grade as its credit account
+   * has it now; the site register's grade is only where the account opened.
+   */
+  applyCreditGrades() {
+    if (!this.credit.list) return;
+    for (const [id, s] of this.map.stalls) {
+      const acct = this.credit.account(s.feature.properties.business || id);
+      if (acct) this.map.setGrade(id, acct.grade);
+    }
+  }
+
+  /** A site's credit line (grade and score, when it has an account) and the button to its ledger. */
+  creditExtras(id) {
+    const business = this.map.stall(id).feature.properties.business || id;
+    return [
+      this.credit.accountLine(business),
+      el("button", { type: "button", class: "credit-link", dataset: { business }, onclick: () => this.credit.openFor(business) }, t("cr.open")),
+    ].filter(Boolean);
   }
 
   openSiteDetail(id) {
@@ -745,7 +808,7 @@ function banquetFacts(b) {
   fact("banquet.host", f.host && f.host.name);
   fact("banquet.place", [f.town, f.village, f.place].filter(Boolean).join(" "));
   fact("banquet.headcount", f.headcount ? String(f.headcount) : "");
-  fact("banquet.window", b.window_start ? `${new Date(b.window_start).toLocaleString()} – ${new Date(b.window_end).toLocaleTimeString()}` : "");
+  fact("banquet.window", formatRange(b.window_start, b.window_end));
   fact("banquet.guidance", b.guidance_required ? t("banquet.guidanceRequired") : "");
   const pillars = (b.four_in_place || []).map((p) => el("li", { dataset: { done: p.in_place ? "1" : "0" } }, p.in_place ? "✓ " : "○ ", pick(p.label) || label(p.pillar)));
   return [facts, pillars.length ? el("ul", { class: "pillars" }, ...pillars) : null].filter(Boolean);

@@ -11,6 +11,7 @@
 //
 // DOM nodes and textContent only.
 
+import { formatWhen, eventDay } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import * as api from "./api.js";
 import { t, addStrings, label, getLang } from "./i18n.js";
 import { el } from "./dom.js";
@@ -61,6 +62,7 @@ addStrings({
   "bq.open": { zh: "查看", en: "Open" },
   "bq.back": { zh: "返回列表", en: "Back to the list" },
   "bq.needPhoto": { zh: "请先拍照或选择整改照片", en: "Take or choose a photo of the fix first" },
+  "bq.registered": { zh: "已登记乡村厨师，健康证明：{cert}", en: "Registered village chef, health certificate: {cert}" },
 });
 
 const TYPES = ["wedding", "birthday", "house_building", "housewarming", "funeral", "other_banquet"];
@@ -69,11 +71,9 @@ function pick(l) {
   return l ? (getLang() === "en" ? l.en : l.zh) : "";
 }
 
-/** "YYYY-MM-DD HH:mm" of an instant in Beijing time, whatever the browser's zone. */
+/** "YYYY-MM-DD HH:mm" of an instant on the event's clock (when.js). */
 export function beijing(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  return new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 16).replace("T", " ");
+  return formatWhen(iso);
 }
 
 export class BanquetView {
@@ -95,6 +95,26 @@ export class BanquetView {
     this.warnings = [];
     this.error = "";
     this.busy = false;
+    this.registered = null; // the village-chef register, for the cooks' names (chefs.js)
+  }
+
+  /** Loads the village-chef register once a filing form is open: a cook typed by a registered name is linked by chef_id. */
+  async loadChefs() {
+    if (this.registered) return;
+    this.registered = [];
+    try {
+      this.registered = (await api.chefs()) || [];
+    } catch (_) {
+      return; // the form works without the register
+    }
+    if (this.filing) this.render();
+  }
+
+  /** Links a cook to the register when the typed name is one registered chef's. */
+  matchChef(c) {
+    const hits = (this.registered || []).filter((x) => x.name === c.name.trim());
+    c.chef_id = hits.length === 1 ? hits[0].id : "";
+    if (c.chef_id) c.cert = hits[0].cert_state;
   }
 
   async load() {
@@ -136,7 +156,7 @@ export class BanquetView {
   }
 
   newFiling() {
-    const today = new Date(Date.now() + 8 * 3600e3 + 4 * 86400e3).toISOString().slice(0, 10);
+    const today = eventDay(Date.now() + 4 * 86400e3);
     this.filing = {
       town: "", village: "", host: "", phone: "", type: "wedding", place: "", point: null,
       sittings: [{ date: today, meal: "lunch" }], headcount: "", chef_source: "hired_chef",
@@ -161,7 +181,7 @@ export class BanquetView {
     const filing = {
       town: f.town.trim(), village: f.village.trim(), host: { name: f.host.trim(), phone: f.phone.trim() }, type: f.type, place: f.place.trim(),
       point: f.point || undefined, sittings: f.sittings, headcount: Number(f.headcount) || 0, chef_source: f.chef_source,
-      cooks: f.cooks.filter((c) => c.name.trim()).map((c) => ({ name: c.name.trim(), role: c.role, cert: c.cert })),
+      cooks: f.cooks.filter((c) => c.name.trim()).map((c) => ({ name: c.name.trim(), role: c.role, cert: c.cert, chef_id: c.chef_id || undefined })),
     };
     await this.act(async () => {
       const res = await api.fileBanquet({ filing });
@@ -202,6 +222,7 @@ export class BanquetView {
 
   filingForm() {
     const f = this.filing;
+    this.loadChefs();
     const input = (key, lab, type = "text") => el("label", { class: `fld f-${key}` }, el("span", {}, t(lab)), el("input", { type, name: key, value: f[key], oninput: (ev) => (f[key] = ev.target.value) }));
     const select = (obj, key, values, lab) => el("select", { name: key, "aria-label": t(lab), onchange: (ev) => (obj[key] = ev.target.value) }, ...values.map((v) => el("option", { value: v, selected: obj[key] === v ? true : undefined }, label(v))));
     return el(
@@ -227,17 +248,38 @@ export class BanquetView {
       el("button", { type: "button", class: "add-sitting", onclick: () => (f.sittings.push({ date: f.sittings[f.sittings.length - 1].date, meal: "dinner" }), this.render()) }, t("bq.addSitting")),
       input("headcount", "bq.headcount", "number"),
       el("label", { class: "fld" }, el("span", {}, t("bq.chefSource")), select(f, "chef_source", ["family", "relatives_friends", "hired_chef"], "bq.chefSource")),
-      ...f.cooks.map((c, i) =>
-        el(
-          "div",
-          { class: "cook-row", dataset: { i: String(i) } },
-          el("input", { type: "text", name: "cook", value: c.name, placeholder: t("bq.cook"), "aria-label": t("bq.cook"), oninput: (ev) => (c.name = ev.target.value) }),
-          select(c, "role", ["cook", "helper"], "bq.role"),
-          select(c, "cert", ["cert_valid", "cert_none", "cert_expired"], "bq.cert"),
-        ),
-      ),
+      ...f.cooks.map((c, i) => this.cookRow(c, i, select)),
+      el("datalist", { id: "bq-chef-names" }, ...(this.registered || []).map((x) => el("option", { value: x.name }, x.service_area || ""))),
       el("button", { type: "button", class: "add-cook", onclick: () => (f.cooks.push({ name: "", role: "helper", cert: "cert_valid" }), this.render()) }, t("bq.addCook")),
       el("div", { class: "buttons" }, el("button", { type: "submit", class: "file-banquet", disabled: this.busy ? true : undefined }, this.busy ? t("bq.busy") : t("bq.file")), el("button", { type: "button", class: "back", onclick: () => ((this.filing = null), this.render()) }, t("bq.back"))),
+    );
+  }
+
+  /** One cook of the filing form; a name the register knows links the cook (chef_id) and takes its certificate's status. */
+  cookRow(c, i, select) {
+    const mark = el("div", { class: "registered" });
+    const certSel = select(c, "cert", ["cert_valid", "cert_none", "cert_expired"], "bq.cert");
+    const show = () => {
+      mark.hidden = !c.chef_id;
+      mark.dataset.chef = c.chef_id || "";
+      mark.textContent = c.chef_id ? `✓ ${t("bq.registered", { cert: label(c.cert) })}` : "";
+      certSel.value = c.cert;
+    };
+    show();
+    return el(
+      "div",
+      { class: "cook-row", dataset: { i: String(i) } },
+      el("input", {
+        type: "text", name: "cook", value: c.name, list: "bq-chef-names", placeholder: t("bq.cook"), "aria-label": t("bq.cook"),
+        oninput: (ev) => {
+          c.name = ev.target.value;
+          this.matchChef(c);
+          show();
+        },
+      }),
+      select(c, "role", ["cook", "helper"], "bq.role"),
+      certSel,
+      mark,
     );
   }
 

@@ -8,6 +8,8 @@
 // conclusion. Routes: command/README.md (meals, emergencies, reports).
 // Every server string reaches the page through dom.js (el, text nodes).
 
+import { loadPeople, personName } from "./people.js";
+import { setUTCOffset, eventDay, formatClock, isoToWall, wallToISO } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import { el, replace } from "./dom.js";
 import { t, label, applyI18n, getLang, setLang, formatTime, verdictLabel, setServerLabels, pickBilingual } from "./i18n.js";
 
@@ -53,14 +55,14 @@ async function call(method, path, body) {
 const enc = encodeURIComponent;
 const L = (l) => (l ? (getLang() === "en" ? l.en : l.zh) : "");
 const can = (role) => state.me && (RANK[state.me.role] || 0) >= RANK[role];
-const chinaToday = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
-const hm = (iso) => formatTime(iso, false).slice(0, 5);
+const chinaToday = () => eventDay();
+const hm = (iso) => formatClock(iso);
 const teamName = (id) => {
   const tm = state.teams.find((x) => x.id === id);
   return tm ? (getLang() === "en" && tm.name_en ? tm.name_en : tm.name) : id;
 };
 let names = {}; // user id → display name, from the emergency shown
-const who = (id) => (id === "system" ? t("em.system") : names[id] || id);
+const who = (id) => (id === "system" ? t("em.system") : names[id] || personName(id));
 
 function field(labelKey, input) {
   return el("label", { class: "field" }, el("span", {}, t(labelKey)), input);
@@ -385,10 +387,9 @@ async function renderMeal(id) {
   box.dataset.id = m.id;
 }
 
+/** Now as a datetime-local value on the event's clock (not the browser's). */
 function localNow() {
-  const d = new Date();
-  d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
-  return d.toISOString().slice(0, 16);
+  return isoToWall(Date.now());
 }
 
 function reportForm(m, drill) {
@@ -423,7 +424,7 @@ function reportForm(m, drill) {
       phone: f.get("phone") || undefined,
       meal_id: m.id,
       symptoms: f.getAll("symptom"),
-      onset_at: new Date(f.get("onset")).toISOString(),
+      onset_at: wallToISO(f.get("onset")),
       tables: String(f.get("tables") || "")
         .split(/[,，、\s]+/)
         .filter(Boolean),
@@ -713,6 +714,8 @@ async function main() {
   replace(document.querySelector("#user"), state.me.display_name || state.me.name);
   const cfg = await call("GET", "/api/v1/ui-config");
   setServerLabels(cfg.labels);
+  if (cfg.utc_offset_s !== undefined) setUTCOffset(cfg.utc_offset_s);
+  await loadPeople();
   state.events = await call("GET", "/api/v1/events");
   const q = new URLSearchParams(location.search);
   const sel = document.querySelector("#event");

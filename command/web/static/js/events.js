@@ -16,6 +16,7 @@
 //
 // DOM nodes and textContent only.
 
+import { eventDay, wallToISO, isoToWall } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import * as api from "./api.js";
 import { t, addStrings, label, getLang } from "./i18n.js";
 import { el } from "./dom.js";
@@ -105,16 +106,14 @@ function pick(l) {
   return l ? (getLang() === "en" ? l.en : l.zh) : "";
 }
 
-/** Today's date (YYYY-MM-DD) in Beijing time. */
+/** Today's date (YYYY-MM-DD) on the event's clock. */
 export function beijingToday(now = Date.now()) {
-  return new Date(now + 8 * 3600e3).toISOString().slice(0, 10);
+  return eventDay(now);
 }
 
-/** An <input type=datetime-local> value (Beijing wall time) → an instant. */
+/** An <input type=datetime-local> value (the event's wall time) → an instant. */
 function fromBeijing(v) {
-  if (!v) return "";
-  const d = new Date(`${v}:00+08:00`);
-  return Number.isNaN(d.getTime()) ? "" : d.toISOString();
+  return wallToISO(v);
 }
 
 /** The words of a protocol refusal of a phase change. */
@@ -449,7 +448,7 @@ export class EventView {
   }
 
   freshForm(item, rec) {
-    const now = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 16);
+    const now = isoToWall(Date.now());
     switch (item) {
       case "emergency_drill":
       case "training":

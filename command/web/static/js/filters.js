@@ -4,6 +4,7 @@
 // is not shown under "positive" even if it had one earlier); the time
 // filter keeps the sites tested within the window.
 
+import { eventDay } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import { t, featureName, verdictLabel, analyteLabel } from "./i18n.js";
 import { el } from "./panels.js";
 
@@ -16,6 +17,7 @@ export class Filters {
    * @param {object} o
    * @param {() => void} o.onChange
    * @param {(id: string) => string} o.zoneName
+   * @param {{node: HTMLElement, relabel: () => void}} [o.search] the stall search, first in the bar
    */
   constructor(root, o) {
     this.root = root;
@@ -145,7 +147,8 @@ export class Filters {
     for (const name of Object.keys(this.selects)) this.renderOptions(name);
     this.clearBtn.textContent = t("filter.clear");
     const fields = Object.entries(this.selects).map(([name, s]) => el("label", { class: `f-${name}` }, el("span", {}, t(`filter.${name}`)), s));
-    this.root.replaceChildren(this.toggleBtn, el("div", { class: "filter-fields" }, ...fields, this.clearBtn));
+    if (this.o.search) this.o.search.relabel();
+    this.root.replaceChildren(...(this.o.search ? [this.o.search.node] : []), this.toggleBtn, el("div", { class: "filter-fields" }, ...fields, this.clearBtn));
     this.renderState();
   }
 }
@@ -153,10 +156,6 @@ export class Filters {
 function within(iso, w) {
   if (!iso) return false;
   const at = new Date(iso).getTime();
-  if (w === "today") {
-    const d = new Date();
-    d.setHours(0, 0, 0, 0);
-    return at >= d.getTime();
-  }
+  if (w === "today") return eventDay(at) === eventDay(); // the event's day, not the browser's
   return Date.now() - at <= WINDOWS[w];
 }

@@ -6,6 +6,7 @@
 // table as verdict.<id>. Add new strings here, never in the code that shows
 // them.
 
+import { formatWhen, formatClock } from "./when.js"; // served by internal/jswhen
 import { verdicts } from "./vocab.js";
 //
 // Static markup names its string with data-i18n="key" (text),
@@ -562,15 +563,14 @@ export function featureName(props) {
   return getLang() === "en" && props.name_en ? props.name_en : props.name || "";
 }
 
-/** Formats a time for the current language (local clock, 24 h). */
+/**
+ * An instant on the event's clock (when.js, Beijing time whatever the
+ * browser's zone): "YYYY-MM-DD HH:mm" with withDate, else "HH:mm" for
+ * today and the full form for another day.
+ */
 export function formatTime(iso, withDate) {
   if (!iso) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const locale = getLang() === "en" ? "en-GB" : "zh-CN";
-  const opts = { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
-  if (withDate) Object.assign(opts, { month: "2-digit", day: "2-digit" });
-  return d.toLocaleString(locale, opts);
+  return (withDate ? formatWhen(iso) : formatClock(iso)) || String(iso);
 }
 
 /** Fills every data-i18n* attribute under root and the page language. */

@@ -13,6 +13,7 @@
 // signed waiver) upload the file first (POST …/evidence) and cite the ref
 // it returns.
 
+import { personName } from "./people.js";
 import * as api from "./api.js";
 import { t, has, label, formatTime, formatDuration, formatDistance, pickBilingual } from "./i18n.js";
 import { el } from "./panels.js";
@@ -137,8 +138,7 @@ export class IncidentView {
     fact("incident.team", inc.team_id ? this.o.teamName(inc.team_id) : t("incident.noTeam"));
     if (inc.due) {
       const left = new Date(inc.due) - Date.now();
-      const day = new Date(inc.due).toDateString() !== new Date().toDateString();
-      const time = formatTime(inc.due, day);
+      const time = formatTime(inc.due); // "HH:mm" today, else with the date
       fact("incident.due", left >= 0 ? t("incident.dueIn", { time, left: formatDuration(left) }) : t("incident.overdue", { time, over: formatDuration(-left) }), left < 0 ? "overdue" : "");
     }
     if (inc.controls && inc.controls.length) fact("incident.controls", inc.controls.map(label).join("、"));
@@ -164,7 +164,7 @@ export class IncidentView {
               " · ",
               formatTime(d.at, true),
               " · ",
-              d.auto ? t("incident.auto") : d.by,
+              d.auto ? t("incident.auto") : personName(d.by),
             ),
           ),
         ),
@@ -191,7 +191,7 @@ export class IncidentView {
       el("p", { class: "sub" }, [c.whistleblower ? t("complaint.whistleblower") : null, c.photos ? t("complaint.photos", { n: c.photos }) : null,
         `${t("complaint.replyDue")} ${formatTime(c.reply_due, true)}`].filter(Boolean).join(" · ")),
     ];
-    if (c.reply) parts.push(el("p", { class: "sub" }, t("complaint.replied", { who: c.reply.by, time: formatTime(c.reply.at, true) })), el("blockquote", { class: "complaint-reply" }, c.reply.text));
+    if (c.reply) parts.push(el("p", { class: "sub" }, t("complaint.replied", { who: personName(c.reply.by), time: formatTime(c.reply.at, true) })), el("blockquote", { class: "complaint-reply" }, c.reply.text));
     const open = !["signed_off", "closed"].includes(this.inc.state);
     if (open && (me.role === "commander" || me.role === "admin")) {
       // A delta re-renders the panel: the draft survives it.
@@ -231,7 +231,7 @@ export class IncidentView {
         ...files.map((f) =>
           el(
             "a",
-            { href: base + encodeURIComponent(f.ref), target: "_blank", rel: "noopener", class: "thumb", dataset: { ref: f.ref, kind: f.kind }, title: `${label(f.kind)} · ${f.name || f.ref} · ${f.by}` },
+            { href: base + encodeURIComponent(f.ref), target: "_blank", rel: "noopener", class: "thumb", dataset: { ref: f.ref, kind: f.kind }, title: `${label(f.kind)} · ${f.name || f.ref} · ${personName(f.by)}` },
             f.content_type && f.content_type.startsWith("image/") ? el("img", { src: base + encodeURIComponent(f.ref), alt: f.name || f.ref, loading: "lazy" }) : el("span", { class: "doc" }, "PDF"),
             el("small", {}, label(f.kind)),
           ),
@@ -499,9 +499,7 @@ export function errorBox(err) {
   return el("div", { class: "api-error", role: "alert", dataset: { code: code || "", rule: b.rule || "" } }, el("b", {}, head), el("small", {}, err.message));
 }
 
-/** Who acted, for people: the engine acting by itself is "系统自动", not "system". */
+/** Who acted, for people: a display name (people.js), "系统自动" for the engine. */
 function actorName(id) {
-  if (id === "system") return t("actor.system");
-  if (id && id.startsWith("kiosk:")) return `${t("kind.kiosk")} ${id.slice(6)}`;
-  return id || "";
+  return personName(id);
 }

@@ -8,6 +8,7 @@
 //
 // DOM nodes and textContent only.
 
+import { personName } from "./people.js";
 import * as api from "./api.js";
 import { t, addStrings, label, getLang, formatTime } from "./i18n.js";
 import { el } from "./dom.js";
@@ -253,7 +254,7 @@ export class MenuView {
       "details",
       { class: "menu-history" },
       el("summary", {}, t("menu.history")),
-      el("ol", {}, ...m.audit.map((a) => el("li", {}, `${formatTime(a.at, true)} ${label(a.to) || ""} · ${a.actor ? a.actor.user_id : ""}`))),
+      el("ol", {}, ...m.audit.map((a) => el("li", {}, `${formatTime(a.at, true)} ${label(a.to) || ""} · ${a.actor ? personName(a.actor.user_id) : ""}`))),
     );
   }
 

@@ -3,6 +3,7 @@
 // calls (dom.js's el) and textContent, never innerHTML, so that names and
 // messages from the field cannot inject markup.
 
+import { personName } from "./people.js";
 import { t, has, verdictLabel, methodLabel, formatTime, featureName, pickBilingual, label, formatPercent, formatDuration } from "./i18n.js";
 import { VERDICT_ORDER } from "./venue-map.js";
 import { el } from "./dom.js";
@@ -298,7 +299,7 @@ export class Panels {
           el(
             "span",
             { class: "state" },
-            [acked ? t("alert.acked", { who: a.acked_by || "", time: formatTime(a.acked_at, true) }) : t("alert.open"), has(`alertCode.${a.code}`) ? t(`alertCode.${a.code}`) : "", a.kiosk_id && `${t("kind.kiosk")} ${a.kiosk_id}`].filter(Boolean).join(" · "),
+            [acked ? t("alert.acked", { who: personName(a.acked_by), time: formatTime(a.acked_at, true) }) : t("alert.open"), has(`alertCode.${a.code}`) ? t(`alertCode.${a.code}`) : "", a.kiosk_id && `${t("kind.kiosk")} ${a.kiosk_id}`].filter(Boolean).join(" · "),
           ),
           el("span", { class: "msg" }, pickBilingual(a.message) || a.code),
           actions,
@@ -448,7 +449,7 @@ export class Panels {
                 "td",
                 {},
                 [r.sample && r.sample.name, r.item || methodLabel(r.method)].filter(Boolean).join(" · "),
-                el("div", { class: "sub" }, [r.kiosk_id && `${t("result.kiosk")} ${r.kiosk_id}`, r.operator && `${t("result.operator")} ${r.operator}`].filter(Boolean).join(" · ")),
+                el("div", { class: "sub" }, [r.kiosk_id && `${t("result.kiosk")} ${r.kiosk_id}`, r.operator && `${t("result.operator")} ${personName(r.operator)}`].filter(Boolean).join(" · ")),
               ),
               el("td", { class: "num" }, valueText(e.value, e.unit)),
               el("td", {}, verdictChip(e.verdict)),

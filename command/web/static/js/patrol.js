@@ -10,6 +10,7 @@
 //
 // DOM nodes and textContent only.
 
+import { eventDay } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import * as api from "./api.js";
 import { t, addStrings, label, formatTime, formatDistance } from "./i18n.js";
 import { el } from "./dom.js";
@@ -290,7 +291,5 @@ function metres(a, b) {
 
 /** The civil date (YYYY-MM-DD) of an instant in Beijing time, as the plan's date. */
 function shanghaiDate(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  return new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 10);
+  return eventDay(iso);
 }

@@ -3,6 +3,7 @@
 // complaint form. Every string from the server reaches the screen through
 // dom.js as text nodes, never as markup.
 
+import { formatWhen } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import { el, replace } from "/js/dom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -163,10 +164,10 @@ function setupForm() {
       out.dataset.stage = s.stage;
       replace(out,
         el("p", {}, "进展：", el("span", { class: "stage" }, zhen(s.stage_label))),
-        el("p", {}, "受理时间：", new Date(s.received_at).toLocaleString("zh-CN"), s.subject ? ` · ${s.subject}` : ""),
+        el("p", {}, "受理时间：", formatWhen(s.received_at), s.subject ? ` · ${s.subject}` : ""),
         s.reply
-          ? [el("p", {}, "答复 ", el("small", {}, "Reply"), "（", new Date(s.reply.at).toLocaleString("zh-CN"), "）："), el("blockquote", { class: "reply" }, s.reply.text)]
-          : el("p", { class: "empty" }, "尚未答复，答复期限 ", new Date(s.reply_due).toLocaleString("zh-CN"), el("small", {}, "No reply yet")));
+          ? [el("p", {}, "答复 ", el("small", {}, "Reply"), "（", formatWhen(s.reply.at), "）："), el("blockquote", { class: "reply" }, s.reply.text)]
+          : el("p", { class: "empty" }, "尚未答复，答复期限 ", formatWhen(s.reply_due), el("small", {}, "No reply yet")));
     } catch (x) {
       delete out.dataset.stage;
       replace(out, el("p", { class: "error" }, x.message));

@@ -5,14 +5,14 @@
 // server needs nothing here. A4 print CSS in report.css; the same report as
 // a workbook is the "Excel" link (…/report.xlsx).
 
+import { formatWhen } from "./when.js"; // served by internal/jswhen: Beijing time whatever the browser's zone
 import { el, replace } from "./dom.js";
 import { t, applyI18n, getLang, setLang, pickBilingual } from "./i18n.js";
 
 const L = (l) => (l ? (getLang() === "en" ? l.en : l.zh) : "");
 // The report is the event's record: its times are China time, whatever the
 // reader's browser is set to (the server writes the table cells so too).
-const chinaTime = (iso) =>
-  new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(iso));
+const chinaTime = (iso) => formatWhen(iso);
 let report = null;
 
 function render() {

@@ -114,6 +114,12 @@ export class TeamView {
     return getLang() === "en" && tm.name_en ? tm.name_en : tm.name;
   }
 
+  /** A team's name by id, from the loaded list (the id when unknown). */
+  teamNameOf(id) {
+    const x = ((this.data && this.data.teams) || []).find((y) => y.id === id);
+    return x ? this.teamName(x) : id;
+  }
+
   render() {
     const parts = [];
     if (this.form) parts.push(this.editForm());
@@ -136,10 +142,7 @@ export class TeamView {
     const me = this.o.me() || {};
     const post = tm.mode === "stationed" ? t("tm.postedAt", { kitchen: this.o.siteName(tm.kitchen_id) || tm.kitchen_id }) : label("patrol");
     const members = tm.member_names || [];
-    const teamOf = (id) => {
-      const x = ((this.data && this.data.teams) || []).find((y) => y.id === id);
-      return x ? this.teamName(x) : id;
-    };
+    const teamOf = (id) => this.teamNameOf(id);
     const who = members.length
       ? members.map((m) => el("span", { class: "member", dataset: { user: m.name } }, memberName(m), !m.known ? t("tm.unknownUser") : m.team_id && m.team_id !== tm.id ? t("tm.otherTeam", { team: teamOf(m.team_id) }) : ""))
       : [el("span", { class: "empty" }, t("tm.noMembers"))];
@@ -287,6 +290,7 @@ export class TeamView {
               onchange: (ev) => (f.members = ev.target.checked ? [...f.members.filter((n) => n !== m.name), m.name] : f.members.filter((n) => n !== m.name)),
             }),
             el("span", {}, memberName(m)),
+            m.team_id && (!f.orig || m.team_id !== f.orig.id) ? el("small", { class: "sub" }, t("tm.otherTeam", { team: this.teamNameOf(m.team_id) })) : null,
           ),
         ),
       ),

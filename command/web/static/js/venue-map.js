@@ -471,6 +471,18 @@ export class VenueMap {
     }
   }
 
+  /**
+   * Draws a site with the risk grade its credit account has now (the
+   * register's grade is where the account opened; js/credit.js).
+   */
+  setGrade(id, grade) {
+    const s = this.stalls.get(id);
+    if (!s || !grade || s.feature.properties.grade === grade) return;
+    s.feature.properties.grade = grade;
+    if (s.marker && s.marker.options) s.marker.options.grade = grade;
+    this.restyle(s);
+  }
+
   /** Fits the view to the venue once, when there is something to show. */
   fit() {
     if (this.fitted) return;

@@ -10,6 +10,7 @@
 import { t, setLang, currentLang, applyI18n, commonSamples, table } from "./i18n.js";
 import { installScanner, parseStallCode, parseLotCode } from "./scan.js";
 import { el } from "./dom.js"; // served by internal/jsdom, shared with the command's pages
+import { formatClock } from "./when.js"; // served by internal/jswhen: Beijing time whatever the system's zone
 
 const $ = (id) => document.getElementById(id);
 
@@ -55,15 +56,9 @@ window.shian = {
 
 // ---- time ----
 
+/** An instant as "HH:mm" today, else "YYYY-MM-DD HH:mm", on the event's clock (when.js). */
 function fmtTime(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  if (isNaN(d)) return "";
-  const now = new Date();
-  const loc = currentLang() === "zh" ? "zh-CN" : "en-GB";
-  const opts = { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
-  if (d.toDateString() !== now.toDateString()) Object.assign(opts, { month: "2-digit", day: "2-digit" });
-  return d.toLocaleString(loc, opts);
+  return formatClock(iso);
 }
 
 function fmtElapsed(ms) {
@@ -358,8 +353,14 @@ function renderSteps() {
 
 function renderStall(s) {
   const q = $("stall-filter").value.trim().toLowerCase();
+  const py = q.replace(/\s+/g, ""); // "ma la tang" as "malatang"
+  // By id, name, category, or the name's pinyin / initials (the server's keys: "malatang", "mlt").
   const match = (st) =>
-    !q || st.id.toLowerCase().includes(q) || (st.name || "").toLowerCase().includes(q) || (st.category || "").includes(q);
+    !q ||
+    st.id.toLowerCase().includes(q) ||
+    (st.name || "").toLowerCase().includes(q) ||
+    (st.category || "").includes(q) ||
+    (py && /^[a-z0-9]+$/.test(py) && ((st.pinyin || "").includes(py) || (st.initials || "").includes(py)));
   const box = $("stall-lists");
   box.textContent = "";
   const btn = (st) =>

@@ -1,4 +1,4 @@
-package engine
+package assurance
 
 import (
 	"testing"
@@ -18,7 +18,7 @@ func TestDurationForPeople(t *testing.T) {
 		{3 * time.Hour, "3 小时", "3 h"},
 		{-time.Second, "1 秒", "1 s"},
 	} {
-		if zh, en := durationZH(c.d), durationEN(c.d); zh != c.zh || en != c.en {
+		if zh, en := DurationZH(c.d), DurationEN(c.d); zh != c.zh || en != c.en {
 			t.Errorf("%s: %q / %q, want %q / %q", c.d, zh, en, c.zh, c.en)
 		}
 	}
