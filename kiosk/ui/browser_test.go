@@ -315,9 +315,24 @@ devices:
 	return r
 }
 
+// tap touches the element as a finger would. The screen may redraw the
+// element between finding it and touching it (a chip row is rebuilt when
+// the form's state changes): a node gone stale is found again and touched,
+// up to three times, before the tap fails the test (CI saw "Could not
+// find node with given id" once on a sample chip).
 func (r *rig) tap(sel string) {
 	r.t.Helper()
-	r.p.Do(chromedp.Tap(chromedp.CSS(sel)))
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(r.p.Context(), browsertest.DefaultTimeout)
+		err := chromedp.Do(ctx, chromedp.Tap(chromedp.CSS(sel)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if try == 3 || !strings.Contains(err.Error(), "Could not find node") {
+			r.t.Fatalf("tap %s: %v", sel, err)
+		}
+	}
 }
 
 func (r *rig) text(sel string) string {
