@@ -2,6 +2,7 @@ package command_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -197,4 +198,34 @@ func TestClusterRuleBookIssuedOnBIsCurrentOnA(t *testing.T) {
 		t.Fatalf("an edit on A of version 2 after B issued 3 was issued")
 	}
 	eventually(t, "version 3 current on A", func() bool { return a.svc.Books().Current().Version == 3 })
+}
+
+// TestClusterLoginThrottleCountsEverywhere: password guesses spread over
+// the instances behind a balancer count together. Five wrong passwords
+// for admin on A, then the right one on B from the same address, is
+// refused with 429 as it would be on one instance; a single instance's
+// memory would have let it in.
+func TestClusterLoginThrottleCountsEverywhere(t *testing.T) {
+	a, b := twoInstances(t, command.Config{})
+	login := func(e *env, password string) int {
+		t.Helper()
+		resp, err := http.Post(e.srv.URL+"/api/v1/login", "application/json", strings.NewReader(`{"user":"admin","password":"`+password+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusInternalServerError {
+			body, _ := io.ReadAll(resp.Body)
+			t.Fatalf("login: 500 %s", body)
+		}
+		return resp.StatusCode
+	}
+	for i := range 5 {
+		if code := login(a, "wrong"); code != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d on A: %d", i+1, code)
+		}
+	}
+	if code := login(b, "correct horse"); code != http.StatusTooManyRequests {
+		t.Fatalf("the right password on B after 5 failures on A: %d, want 429 (the throttle's counts are per instance)", code)
+	}
 }

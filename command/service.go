@@ -137,6 +137,7 @@ type Service struct {
 	engine  *engine.Engine
 	bus     *cluster.Bus    // cluster mode only (fanout.go)
 	leader  *cluster.Leader // cluster mode only: the engine runs while it leads
+	shared  *cluster.Shared // cluster mode only: the login throttle's counts (sharedstate.go)
 	records *recordsQueue   // cluster mode only: other instances' changed records (clusterstate.go)
 	metrics *metrics.Metrics
 	handler http.Handler
@@ -306,6 +307,13 @@ func Open(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.openCluster()
+	if err := s.openShared(); err != nil {
+		s.engine.Close()
+		s.hub.Close()
+		s.history.Close()
+		st.Close()
+		return nil, err
+	}
 	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now,
 		Edge: api.Edge{TrustedProxies: proxies}, StreamIdle: cfg.HTTP.StreamIdle, OpenIncidentAt: s.engine.OpenAt}
 	s.handler = s.api.Routes()
@@ -722,6 +730,9 @@ func (s *Service) Close() error {
 		s.hub.Close()
 		s.ingest.CloseAll()
 		s.closeErr = s.history.Close()
+		if s.shared != nil {
+			s.shared.Close()
+		}
 		if err := s.store.Close(); s.closeErr == nil {
 			s.closeErr = err
 		}
