@@ -229,3 +229,38 @@ func TestClusterLoginThrottleCountsEverywhere(t *testing.T) {
 		t.Fatalf("the right password on B after 5 failures on A: %d, want 429 (the throttle's counts are per instance)", code)
 	}
 }
+
+// TestClusterKioskPresenceEverywhere: a kiosk linked to B is online in A's
+// kiosk list (the same states the readiness gate and the map's snapshot
+// read), and offline there once its link to B is gone.
+func TestClusterKioskPresenceEverywhere(t *testing.T) {
+	a, b := twoInstances(t, command.Config{})
+	twoEvents(t, a)
+	tok := a.registerKiosk(t, map[string]any{"id": "K-A", "event_id": "EV-A"})
+	l, _, err := dialKiosk(t, b, "K-A", tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	online := func(e *env) bool {
+		var ks []struct {
+			ID     string `json:"kiosk_id"`
+			Online bool   `json:"online"`
+		}
+		e.do(t, "GET", "/api/v1/kiosks", nil, &ks)
+		for _, k := range ks {
+			if k.ID == "K-A" {
+				return k.Online
+			}
+		}
+		t.Fatalf("K-A is not in the kiosk list: %+v", ks)
+		return false
+	}
+	start := time.Now()
+	eventually(t, "K-A online on A while linked to B", func() bool { return online(a) })
+	t.Logf("online on A %v after linking to B", time.Since(start).Round(time.Millisecond))
+	if !online(b) {
+		t.Fatal("K-A is not online on B, its own link")
+	}
+	l.ws.Close()
+	eventually(t, "K-A offline on A once its link to B is gone", func() bool { return !online(a) })
+}

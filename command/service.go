@@ -286,7 +286,12 @@ func Open(cfg Config) (*Service, error) {
 		Sink: timedSink{History: s.history, on: s.metrics.ObserveCommit}, Kiosks: st, Books: books, Now: cfg.Now, Log: cfg.Log,
 		OnCommitted: s.committed,
 		OnAlarm:     func(a store.Alarm) { s.hub.Publish(wire.KindAlert, a) },
-		OnKiosk:     func(k wire.KioskState) { s.hub.Publish(wire.KindKiosk, k) },
+		OnKiosk: func(k wire.KioskState) {
+			s.hub.Publish(wire.KindKiosk, k)
+			if s.shared != nil {
+				s.shared.NotePresence(k) // other instances answer for it too
+			}
+		},
 	})
 	s.earlyMu.Lock()
 	early := s.early
@@ -299,7 +304,7 @@ func Open(cfg Config) (*Service, error) {
 	// writer of the store — loses its open link at once.
 	st.OnKioskChange(s.ingest.KioskChanged)
 	s.engine, err = engine.New(engine.Deps{Store: st, Results: s.history, DataDir: cfg.DataDir, EvidenceDir: cfg.Evidence, Now: cfg.Now, Log: cfg.Log,
-		Publish: s.publishFromEngine, Notify: s.ingest.Notify, KioskStates: s.ingest.KioskStates}, cfg.Assure)
+		Publish: s.publishFromEngine, Notify: s.ingest.Notify, KioskStates: s.kioskStates}, cfg.Assure)
 	if err != nil {
 		s.hub.Close()
 		s.history.Close()
@@ -314,7 +319,7 @@ func Open(cfg Config) (*Service, error) {
 		st.Close()
 		return nil, err
 	}
-	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: s.ingest, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now,
+	s.api = &api.Server{Store: st, History: s.history, Auth: s.auth, Hub: s.hub, Kiosks: kioskLinks{s.ingest, s}, Web: cfg.Web, Log: cfg.Log, Now: cfg.Now,
 		Edge: api.Edge{TrustedProxies: proxies}, StreamIdle: cfg.HTTP.StreamIdle, OpenIncidentAt: s.engine.OpenAt}
 	s.handler = s.api.Routes()
 	s.api.Mount("GET /metrics", s.metrics)
@@ -520,7 +525,7 @@ func (s *Service) snapshot(seq uint64, scope []string) wire.Snapshot {
 		kiosks[id] = ks
 		return true
 	})
-	for _, live := range s.ingest.KioskStates() {
+	for _, live := range s.kioskStates() {
 		if _, ok := kiosks[live.KioskID]; ok || len(scope) == 0 {
 			kiosks[live.KioskID] = live
 		}
@@ -647,10 +652,18 @@ func (s *Service) run(ctx context.Context) error {
 		}
 		close(applied)
 	}()
+	present := make(chan struct{})
+	go func() {
+		if s.shared != nil {
+			s.shared.RunPresence(ctx, s.ingest.KioskStates)
+		}
+		close(present)
+	}()
 	s.ingest.Run(ctx)
 	<-done
 	<-swept
 	<-applied
+	<-present
 	return ctx.Err()
 }
 
