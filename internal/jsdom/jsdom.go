@@ -39,11 +39,17 @@ var module []byte
 func Module() []byte { return module }
 
 // Handler serves dom.js as JavaScript.
-func Handler() http.Handler {
+func Handler() http.Handler { return ServeModule(module) }
+
+// ServeModule serves src as an ES module the way every shared module is
+// served (dom.js, internal/jswhen's when.js, internal/jsvocab's vocab.js):
+// JavaScript, revalidated on every load (a kiosk must not keep an old copy
+// after an upgrade), never sniffed as anything else.
+func ServeModule(src []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Write(module)
+		w.Write(src)
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/shianfood/shian/internal/jsdom"
 	"github.com/shianfood/shian/protocols/domain/assay"
 	"github.com/shianfood/shian/protocols/domain/assurance"
 )
@@ -52,11 +53,4 @@ var Module = sync.OnceValue(func() []byte {
 })
 
 // Handler serves [Module] as JavaScript.
-func Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Write(Module())
-	})
-}
+func Handler() http.Handler { return jsdom.ServeModule(Module()) }

@@ -13,6 +13,8 @@ package jswhen
 import (
 	_ "embed"
 	"net/http"
+
+	"github.com/shianfood/shian/internal/jsdom"
 )
 
 // Path is where the pages import the module from.
@@ -25,11 +27,4 @@ var module []byte
 func Module() []byte { return module }
 
 // Handler serves when.js as JavaScript.
-func Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Write(module)
-	})
-}
+func Handler() http.Handler { return jsdom.ServeModule(module) }
